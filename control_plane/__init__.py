@@ -1,0 +1,1 @@
+"""Social Flow: control_plane."""

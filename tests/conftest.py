@@ -1,0 +1,3 @@
+"""Shared fixtures. Service fixtures live in ``tests/support`` and are loaded as plugins."""
+
+pytest_plugins = ["support.services"]

@@ -1,0 +1,76 @@
+"""Fixtures for the real services the production path uses.
+
+A test that needs PostgreSQL, Redis or RabbitMQ skips on a laptop without them, and fails in CI
+(``CI=true``) so that a missing service is never silently green.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+POSTGRES_URL = os.environ.get("SOCIALFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SOCIALFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("SOCIALFLOW_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def service_missing(what: str) -> None:
+    """Skip the calling test, or fail it in CI where every service must be up."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not reachable", pytrace=False)
+    pytest.skip(f"{what} not reachable")
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    if not port_open(POSTGRES_URL, 5432):
+        service_missing("PostgreSQL")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"sf_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = postgres_server_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not port_open(REDIS_URL, 6379):
+        service_missing("Redis")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    if not port_open(RABBITMQ_URL, 5672):
+        service_missing("RabbitMQ")
+    return RABBITMQ_URL
