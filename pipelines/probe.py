@@ -1,0 +1,190 @@
+"""Probing: open an input, DECODE a few frames, and say what it is or what is wrong with it.
+
+Reading headers alone cannot tell a renamed text file, random bytes, a file cut off during
+upload and a file broken in the middle apart, so :func:`probe` demuxes every packet (cheap: no
+decoding) to learn where the readable data really ends, and decodes a few frames at the start
+and in the middle of the file. A cut-off tail is salvaged when at least
+``MIN_SALVAGE_SECONDS`` are readable: the result then reports the readable duration and says so
+in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.stream import Stream
+from av.video.stream import VideoStream
+
+from pipelines.errors import (
+    CorruptMedia,
+    DurationTooLong,
+    EmptyFile,
+    FileTooLarge,
+    FrameRateTooHigh,
+    NoDecodableStream,
+    NotMedia,
+    ResolutionTooHigh,
+    format_clock,
+    format_span,
+)
+from pipelines.media import AudioInfo, MediaInfo, MediaLimits, VideoInfo
+from pipelines.survey import DecodeWindow, PacketSurvey, decode_window, sniff_kind, survey_packets
+
+__all__ = ["MediaLimits", "MediaInfo", "probe", "MIN_SALVAGE_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+MIN_SALVAGE_SECONDS = 1.0
+"""A cut-off file with less readable media than this (seconds) is refused, not salvaged."""
+
+_TAIL_SLACK = 0.5
+"""Seconds of missing tail ignored (container durations are often rounded)."""
+
+
+def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> MediaInfo:
+    """Describe the media file at ``path`` and check it against ``limits``.
+
+    Raises :class:`EmptyFile`, :class:`NotMedia`, :class:`NoDecodableStream`,
+    :class:`CorruptMedia` or a :class:`LimitExceeded` subclass, each with a message for the
+    creator; a missing path raises :class:`FileNotFoundError` (a server-side problem).
+    """
+    limits = limits or MediaLimits()
+    file = Path(path)
+    size = file.stat().st_size
+    if size == 0:
+        raise EmptyFile()
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        raise FileTooLarge(
+            f"The file is {size / 1e9:.1f} GB; the limit is {limits.max_bytes / 1e9:.1f} GB."
+        )
+    try:
+        container = av.open(str(file), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        kind = sniff_kind(file)
+        if kind == "text":
+            raise NotMedia("This file is text, not a video or audio file.") from exc
+        if kind is not None:
+            raise CorruptMedia(
+                f"The file looks like {kind} but it is cut off or damaged, so it cannot be read."
+            ) from exc
+        raise NotMedia() from exc
+    with container:
+        info = _inspect(container, str(file), size)
+    _check_limits(info, limits)
+    return info
+
+
+def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
+    video_stream = next(
+        (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
+        None,
+    )
+    audio_stream = container.streams.audio[0] if container.streams.audio else None
+    streams: list[Stream] = [s for s in (video_stream, audio_stream) if s is not None]
+    if not streams:
+        raise NotMedia("This file has no video or audio in it.")
+    survey = survey_packets(container, streams)
+    if survey.packets == 0:
+        raise NoDecodableStream()
+    header_duration = container.duration / 1e6 if container.duration else 0.0
+    readable = survey.end - survey.start
+    warnings: list[str] = []
+    if header_duration and readable < header_duration - _TAIL_SLACK:
+        if readable < MIN_SALVAGE_SECONDS:
+            raise CorruptMedia(
+                f"The file is cut off after {format_clock(readable)}; too little is left to use."
+            )
+        warnings.append(
+            f"The file is cut off after {format_clock(readable)}; we kept what we could read."
+        )
+    start = decode_window(container, streams, survey, 0.0)
+    if readable > 2.0:
+        decode_window(container, streams, survey, survey.start + readable / 2)
+    decoded = start.first_frames
+    video = audio = None
+    if video_stream is not None and video_stream.index in decoded:
+        video = _video_info(video_stream, start, survey)
+    if audio_stream is not None and audio_stream.index in decoded:
+        audio = _audio_info(audio_stream)
+    if video is None and audio is None:
+        raise NoDecodableStream()
+    return MediaInfo(
+        path=path,
+        format_name=container.format.name,
+        size=size,
+        duration=round(readable, 6),
+        video=video,
+        audio=audio,
+        warnings=warnings,
+    )
+
+
+def _video_info(stream: VideoStream, start: DecodeWindow, survey: PacketSurvey) -> VideoInfo:
+    frame = start.first_frames[stream.index]
+    assert isinstance(frame, av.VideoFrame)
+    ctx = stream.codec_context
+    sar = ctx.sample_aspect_ratio or stream.sample_aspect_ratio or Fraction(1)
+    if sar <= 0:
+        sar = Fraction(1)
+    rotation = int(round(frame.rotation)) % 360
+    rotation = min((0, 90, 180, 270, 360), key=lambda r: abs(r - rotation)) % 360
+    width, height = frame.width, frame.height
+    display_w, display_h = round(width * sar), height
+    if rotation in (90, 270):
+        display_w, display_h = display_h, display_w
+    rate = stream.average_rate or stream.guessed_rate or survey.fps_estimate(stream) or 25
+    return VideoInfo(
+        codec=ctx.name,
+        width=width,
+        height=height,
+        display_width=display_w,
+        display_height=display_h,
+        sample_aspect_ratio=(sar.numerator, sar.denominator),
+        rotation=rotation,
+        fps=round(float(rate), 3),
+        is_vfr=survey.looks_vfr(stream),
+        interlaced=start.interlaced,
+        pix_fmt=frame.format.name,
+        stream_index=stream.index,
+    )
+
+
+def _audio_info(stream: AudioStream) -> AudioInfo:
+    ctx = stream.codec_context
+    return AudioInfo(
+        codec=ctx.name,
+        channels=ctx.channels,
+        layout=ctx.layout.name,
+        sample_rate=ctx.sample_rate,
+        stream_index=stream.index,
+    )
+
+
+def _check_limits(info: MediaInfo, limits: MediaLimits) -> None:
+    noun = "audio" if info.is_audio_only else "video"
+    if limits.max_duration is not None and info.duration > limits.max_duration:
+        raise DurationTooLong(
+            f"The {noun} is {format_span(info.duration)} long; "
+            f"the limit is {format_span(limits.max_duration)}."
+        )
+    video = info.video
+    if video is None:
+        return
+    too_wide = limits.max_width is not None and video.display_width > limits.max_width
+    too_high = limits.max_height is not None and video.display_height > limits.max_height
+    if too_wide or too_high:
+        raise ResolutionTooHigh(
+            f"The video is {video.display_width}x{video.display_height} pixels; "
+            f"the limit is {limits.max_width}x{limits.max_height}."
+        )
+    if limits.max_fps is not None and video.fps > limits.max_fps + 0.01:
+        raise FrameRateTooHigh(
+            f"The video has {video.fps:g} frames per second; the limit is {limits.max_fps:g}."
+        )

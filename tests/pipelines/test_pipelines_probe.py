@@ -1,0 +1,162 @@
+"""probe(): exact properties of good inputs, and one clear MediaError per kind of bad input."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import (
+    CorruptMedia,
+    DurationTooLong,
+    EmptyFile,
+    FileTooLarge,
+    FrameRateTooHigh,
+    LimitExceeded,
+    MediaError,
+    NotMedia,
+    ResolutionTooHigh,
+    format_clock,
+    format_span,
+)
+from pipelines.probe import MediaLimits, probe
+
+MakeClip = Callable[..., Path]
+
+
+def test_probe_reports_exact_properties_of_a_plain_clip(make_clip: MakeClip) -> None:
+    path = make_clip("plain.mp4", duration=4.0)
+    info = probe(path)
+    assert info.duration == pytest.approx(4.0, abs=0.05)
+    assert info.size == path.stat().st_size
+    assert "mp4" in info.format_name
+    assert info.warnings == []
+    assert not info.is_audio_only
+    video = info.video
+    assert video is not None
+    assert (video.codec, video.width, video.height) == ("h264", 320, 240)
+    assert (video.display_width, video.display_height, video.rotation) == (320, 240, 0)
+    assert (video.fps, video.is_vfr, video.interlaced, video.pix_fmt) == (30.0, False, False, "yuv420p")
+    audio = info.audio
+    assert audio is not None
+    assert (audio.codec, audio.channels, audio.layout, audio.sample_rate) == ("aac", 2, "stereo", 48000)
+
+
+def test_probe_audio_only(make_clip: MakeClip) -> None:
+    info = probe(make_clip("tone.m4a", size=None, channel_layout="mono", sample_rate=44100))
+    assert info.is_audio_only and info.video is None
+    assert info.audio is not None and (info.audio.channels, info.audio.sample_rate) == (1, 44100)
+    assert info.duration == pytest.approx(4.0, abs=0.05)
+
+
+def test_probe_applies_rotation_and_sample_aspect_ratio(make_clip: MakeClip) -> None:
+    rotated = probe(make_clip("rot90.mp4", pre_input=["-display_rotation:v:0", "90"]))
+    assert rotated.video is not None
+    assert rotated.video.rotation == 90
+    assert (rotated.video.display_width, rotated.video.display_height) == (240, 320)
+    wide = probe(make_clip("sar2.mp4", audio=False, vfilter="setsar=2/1"))
+    assert wide.video is not None and wide.audio is None
+    assert wide.video.sample_aspect_ratio == (2, 1)
+    assert (wide.video.display_width, wide.video.display_height) == (640, 240)
+
+
+def test_probe_flags_interlaced_and_variable_frame_rate(make_clip: MakeClip) -> None:
+    interlaced = probe(
+        make_clip("tff.mp4", audio=False, out_args=["-flags", "+ildct+ilme", "-x264-params", "interlaced=1"])
+    )
+    assert interlaced.video is not None and interlaced.video.interlaced
+    vfr = probe(make_clip("vfr.mp4", audio=False, vfilter="select='lt(mod(n\\,5)\\,3)'",
+                          out_args=["-fps_mode", "vfr"]))
+    assert vfr.video is not None and vfr.video.is_vfr
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    with pytest.raises(EmptyFile) as err:
+        probe(path)
+    assert (err.value.code, err.value.status, str(err.value)) == ("EMPTY_FILE", 422, "The file is empty.")
+
+
+def test_text_named_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("shopping list\neggs\nmilk\n" * 50)
+    with pytest.raises(NotMedia, match="This file is text"):
+        probe(path)
+
+
+def test_random_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(random.Random(7).randbytes(64_000))
+    with pytest.raises(NotMedia) as err:
+        probe(path)
+    assert err.value.code == "NOT_MEDIA"
+    assert str(err.value) == "This file is not a video or audio file we can read."
+
+
+def test_truncated_tail_is_salvaged_with_a_warning(make_clip: MakeClip, tmp_path: Path) -> None:
+    data = make_clip("faststart.mp4", duration=6.0, out_args=["-movflags", "+faststart"]).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    info = probe(cut)
+    assert 2.0 < info.duration < 5.0
+    assert len(info.warnings) == 1
+    assert info.warnings[0].startswith("The file is cut off after 00:0")
+    assert info.warnings[0].endswith("we kept what we could read.")
+
+
+def test_truncated_without_index_is_corrupt(make_clip: MakeClip, tmp_path: Path) -> None:
+    data = make_clip("plain.mp4").read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptMedia, match="looks like an MP4 or MOV video but it is cut off"):
+        probe(cut)
+
+
+def test_truncated_to_almost_nothing_is_corrupt(make_clip: MakeClip, tmp_path: Path) -> None:
+    data = make_clip("faststart.mp4", duration=6.0, out_args=["-movflags", "+faststart"]).read_bytes()
+    cut = tmp_path / "stub.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.08)])
+    with pytest.raises(CorruptMedia, match="cut off after 00:00; too little is left"):
+        probe(cut)
+
+
+def test_corrupt_middle(make_clip: MakeClip, tmp_path: Path) -> None:
+    clip = make_clip("faststart.mp4", duration=6.0, out_args=["-movflags", "+faststart"])
+    data = bytearray(clip.read_bytes())
+    size = len(data)
+    data[size // 2 : size // 2 + size // 5] = random.Random(1).randbytes(size // 5)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(CorruptMedia, match=r"damaged around 00:0\d; it cannot be played from there"):
+        probe(broken)
+
+
+@pytest.mark.parametrize(
+    ("limits", "error", "message"),
+    [
+        (MediaLimits(max_duration=2.0), DurationTooLong, "The video is 4 s long; the limit is 2 s."),
+        (MediaLimits(max_width=200, max_height=200), ResolutionTooHigh,
+         "The video is 320x240 pixels; the limit is 200x200."),
+        (MediaLimits(max_fps=25), FrameRateTooHigh, "The video has 30 frames per second; the limit is 25."),
+        (MediaLimits(max_bytes=1000), FileTooLarge, None),
+    ],
+)
+def test_limits(
+    make_clip: MakeClip, limits: MediaLimits, error: type[MediaError], message: str | None
+) -> None:
+    with pytest.raises(error) as err:
+        probe(make_clip("plain.mp4"), limits)
+    assert isinstance(err.value, LimitExceeded) and err.value.status == 422
+    if message is not None:
+        assert str(err.value) == message
+
+
+def test_human_formats() -> None:
+    assert format_span(3 * 3600 + 20 * 60) == "3 h 20 min"
+    assert format_span(7200) == "2 h"
+    assert format_span(41.9) == "41 s"
+    assert format_clock(41.2) == "00:41"
+    assert format_clock(3723) == "1:02:03"
