@@ -1,0 +1,36 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from control_plane.errors import install_error_handlers
+from control_plane.logs import RequestIdMiddleware
+from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware
+from control_plane.routers import accounts, blobs, health, jobs
+from control_plane.services import Services
+from storage import StorageError
+from workers.broker import BrokerUnavailable
+from workers.enqueue import EnqueueFailed
+
+__all__ = ["create_app", "UPLOAD_PREFIX"]
+
+UPLOAD_PREFIX = "/api/v1/uploads"
+
+
+def create_app(services: Services) -> FastAPI:
+    """Build the API around already-opened services. The caller owns their lifetime."""
+    app = FastAPI(
+        title="Social Flow",
+        version="0.1.0",
+        description="Self-hostable media platform: uploads, transcoding, live, Content-ID.",
+    )
+    app.state.services = services
+    install_error_handlers(app, extra_error_bases=(StorageError, EnqueueFailed, BrokerUnavailable))
+    for router in (health.router, accounts.router, jobs.router, blobs.router):
+        app.include_router(router)
+    # Starlette runs the last-added middleware first: request ids wrap everything.
+    app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,53 @@
+"""Errors of the account layer, each with its wire form."""
+
+from __future__ import annotations
+
+from control_plane.errors import BadRequest, Conflict, Forbidden, Unauthorized
+
+__all__ = [
+    "InvalidCredentials",
+    "TokenInvalid",
+    "TokenExpired",
+    "TokenReused",
+    "SessionRevoked",
+    "UsernameTaken",
+    "EmailTaken",
+    "WeakPassword",
+    "RoleRequired",
+]
+
+
+class InvalidCredentials(Unauthorized):
+    code, title = "INVALID_CREDENTIALS", "Invalid username or password"
+
+
+class TokenInvalid(Unauthorized):
+    code, title = "TOKEN_INVALID", "Invalid token"
+
+
+class TokenExpired(Unauthorized):
+    code, title = "TOKEN_EXPIRED", "Token expired"
+
+
+class TokenReused(Unauthorized):
+    code, title = "TOKEN_REUSED", "Refresh token already used; the session was revoked"
+
+
+class SessionRevoked(Unauthorized):
+    code, title = "SESSION_REVOKED", "Session ended"
+
+
+class UsernameTaken(Conflict):
+    code, title = "USERNAME_TAKEN", "Username taken"
+
+
+class EmailTaken(Conflict):
+    code, title = "EMAIL_TAKEN", "Email already registered"
+
+
+class WeakPassword(BadRequest):
+    code, title = "WEAK_PASSWORD", "Password too weak"
+
+
+class RoleRequired(Forbidden):
+    code, title = "ROLE_REQUIRED", "Your role does not allow this"

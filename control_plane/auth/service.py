@@ -1,0 +1,155 @@
+"""Registration, sign-in, refresh-token rotation with reuse detection, and sign-out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from control_plane.auth.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    SessionRevoked,
+    TokenInvalid,
+    TokenReused,
+    UsernameTaken,
+)
+from control_plane.auth.passwords import DUMMY_HASH, PasswordPolicy, hash_password, needs_rehash, verify_password
+from control_plane.auth.tokens import AccessClaims, TokenCodec, hash_refresh_token, new_refresh_token
+from control_plane.db import Database
+from control_plane.errors import BadRequest
+from control_plane.models import AuthSession, RefreshToken, User, utcnow
+
+__all__ = ["AccountService", "TokenPair"]
+
+log = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+class AccountService:
+    def __init__(self, db: Database, codec: TokenCodec, *, refresh_ttl: int, policy: PasswordPolicy | None = None):
+        self.db = db
+        self.codec = codec
+        self.refresh_ttl = refresh_ttl
+        self.policy = policy or PasswordPolicy()
+
+    def register(self, username: str, email: str, password: str, *, role: str = "creator") -> User:
+        if not USERNAME_RE.match(username):
+            raise BadRequest(
+                "A username has 3 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+                code="INVALID_USERNAME",
+            )
+        email = email.strip()
+        if not EMAIL_RE.match(email):
+            raise BadRequest("That is not a valid email address.", code="INVALID_EMAIL")
+        self.policy.check(password, username=username, email=email)
+        user = User(username=username, email=email.lower(), password_hash=hash_password(password), role=role)
+        try:
+            with self.db.session() as session:
+                session.add(user)
+        except IntegrityError as exc:
+            with self.db.session() as session:
+                taken = session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower()))
+            if taken:
+                raise UsernameTaken("That username is taken.") from exc
+            raise EmailTaken("That email address is already registered.") from exc
+        log.info("user registered", extra={"user_id": user.id})
+        return user
+
+    def login(self, username: str, password: str, *, user_agent: str | None = None) -> TokenPair:
+        with self.db.session() as session:
+            user = session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                verify_password(DUMMY_HASH, password)
+                raise InvalidCredentials("Wrong username or password.")
+            if not verify_password(user.password_hash, password) or not user.is_active:
+                raise InvalidCredentials("Wrong username or password.")
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            auth = AuthSession(
+                user_id=user.id,
+                expires_at=utcnow() + timedelta(seconds=self.refresh_ttl),
+                user_agent=(user_agent or "")[:255] or None,
+            )
+            session.add(auth)
+            session.flush()
+            pair = self._issue(session, user.id, auth.id)
+        log.info("login", extra={"user_id": user.id, "session_id": auth.id})
+        return pair
+
+    def _issue(self, session: sa.orm.Session, user_id: str, session_id: str) -> TokenPair:
+        refresh = new_refresh_token()
+        session.add(RefreshToken(token_hash=hash_refresh_token(refresh), session_id=session_id))
+        access, ttl = self.codec.issue(user_id, session_id)
+        return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent; presenting a spent one revokes its whole family."""
+        token_hash = hash_refresh_token(refresh_token)
+        with self.db.session() as session:
+            row = session.get(RefreshToken, token_hash)
+            if row is None:
+                raise TokenInvalid("Unknown refresh token.")
+            auth = session.get(AuthSession, row.session_id)
+            if auth is None or auth.revoked_at is not None:
+                raise SessionRevoked("This session has ended; sign in again.")
+            if auth.expires_at <= utcnow():
+                raise SessionRevoked("This session has expired; sign in again.")
+            # Spend the token with a conditional update, so of two concurrent refreshes only one wins.
+            spent = session.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
+                .values(used_at=utcnow())
+            )
+            if spent.rowcount != 1:
+                auth.revoked_at, auth.revoked_reason = utcnow(), "refresh token reuse"
+                session.commit()
+                log.warning("refresh token reuse; session revoked", extra={"session_id": auth.id})
+                raise TokenReused("This refresh token was already used; the session was ended for safety.")
+            auth.last_seen_at = utcnow()
+            return self._issue(session, auth.user_id, auth.id)
+
+    def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
+        """The signed-in user of a valid access token whose session is still open."""
+        claims = self.codec.verify(access_token)
+        with self.db.session() as session:
+            auth = session.get(AuthSession, claims.session_id)
+            if auth is None or auth.revoked_at is not None or auth.user_id != claims.user_id:
+                raise SessionRevoked("This session has ended; sign in again.")
+            user = session.get(User, claims.user_id)
+            if user is None or not user.is_active:
+                raise SessionRevoked("This account is not active.")
+            session.expunge(user)
+        return user, claims
+
+    def logout(self, claims: AccessClaims) -> None:
+        with self.db.session() as session:
+            auth = session.get(AuthSession, claims.session_id)
+            if auth is not None and auth.revoked_at is None:
+                auth.revoked_at, auth.revoked_reason = utcnow(), "logout"
+
+    def set_role(self, username: str, role: str) -> User:
+        from control_plane.models import ROLES
+
+        if role not in ROLES:
+            raise BadRequest(f"unknown role {role!r}; one of {', '.join(ROLES)}", code="UNKNOWN_ROLE")
+        with self.db.session() as session:
+            user = session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                raise BadRequest(f"no user named {username!r}", code="UNKNOWN_USER")
+            user.role = role
+        return user

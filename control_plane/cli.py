@@ -1,0 +1,203 @@
+"""The ``socialflow`` command: serve, worker, migrate, demo, bench, and operator tools.
+
+Settings are read here, once, and passed down. A bad configuration ends the command with one
+line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+from control_plane.settings import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("socialflow")
+
+
+def _fail(message: str) -> int:
+    print(f"socialflow: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from control_plane.app import create_app
+    from control_plane.logs import configure_logging
+    from control_plane.services import build_services
+    from control_plane.startup import check_broker, check_database, check_redis, check_storage
+
+    if args.host:
+        settings.host = args.host
+    if args.port is not None:
+        settings.http_port = args.port
+    configure_logging(json_lines=settings.log_json)
+    if settings.broker_url:
+        check_broker(settings.broker_url)
+    if settings.redis_url:
+        check_redis(settings.redis_url)
+    services = build_services(settings)
+    check_database(services.db, migrate_if_needed=settings.embedded)
+    check_storage(services.store, settings.effective_storage_url)
+    worker = None
+    if settings.in_process_broker:
+        from workers import runtime
+        from workers.inprocess import start_inprocess_workers
+
+        runtime.configure(runtime.WorkerContext(settings=settings, db=services.db, store=services.store))
+        worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
+    app = create_app(services)
+    log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+    finally:
+        if worker is not None:
+            worker.stop()
+        services.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from control_plane.db import Database
+    from control_plane.logs import configure_logging
+    from control_plane.startup import check_broker, check_database, check_storage
+    from storage import open_store
+
+    if settings.in_process_broker:
+        raise ConfigError(
+            "`socialflow worker` needs SOCIALFLOW_BROKER_URL (redis:// or amqp://); "
+            "on the embedded default `socialflow serve` runs the workers itself"
+        )
+    configure_logging(json_lines=settings.log_json)
+    check_broker(settings.broker_url or "")
+    db = Database(settings.effective_database_url)
+    check_database(db, migrate_if_needed=False)
+    db.dispose()
+    check_storage(open_store(settings.effective_storage_url, secret=settings.secret_bytes),
+                  settings.effective_storage_url)
+    # Worker processes share their metrics through files; the parent serves them.
+    if args.metrics_port:
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="socialflow-metrics-"))
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(args.metrics_port, addr=settings.host, registry=registry)
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
+    from workers.jobs import QUEUES
+
+    queues = [q for q in (args.queues.split(",") if args.queues else QUEUES) if q]
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        raise ConfigError(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
+    argv = ["workers.entry:boot", "--processes", str(args.processes), "--threads", str(args.threads),
+            "--skip-logging", "--queues", *queues]
+    return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from control_plane import migrate
+    from control_plane.db import Database
+    from control_plane.startup import check_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    try:
+        check_database(db, migrate_if_needed=True)
+        print(f"database at revision {migrate.current_revision(db)}")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
+    from control_plane.auth import AccountService, TokenCodec
+    from control_plane.db import Database
+    from control_plane.startup import check_database
+
+    db = Database(settings.effective_database_url)
+    try:
+        check_database(db, migrate_if_needed=settings.embedded)
+        codec = TokenCodec(settings.secret_bytes, issuer=settings.effective_public_url, ttl=60)
+        user = AccountService(db, codec, refresh_ttl=60).set_role(args.username, args.role)
+        print(f"{user.username} is now {user.role}")
+    except Exception as exc:
+        if isinstance(getattr(exc, "code", None), str):
+            raise ConfigError(str(exc)) from None
+        raise
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from control_plane.demo import run_demo
+
+    return run_demo(settings)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from benchmarks import run_benchmark
+
+    return run_benchmark(args.name, args.output, args.extra)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from control_plane.models import ROLES
+
+    parser = argparse.ArgumentParser(prog="socialflow", description="Social Flow media platform.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API (and, on the embedded default, the workers) in one process")
+    serve.add_argument("--host", help="bind address (default SOCIALFLOW_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default SOCIALFLOW_HTTP_PORT or 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run Dramatiq worker processes for the configured broker")
+    worker.add_argument("--queues", help="comma-separated queues to consume (default: all)")
+    worker.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes")
+    worker.add_argument("--threads", type=int, default=2, help="threads per process")
+    worker.add_argument("--metrics-port", type=int, default=0,
+                        help="serve the workers' Prometheus metrics on this port (0: off)")
+    worker.set_defaults(func=cmd_worker)
+
+    mig = sub.add_parser("migrate", help="apply the database migrations")
+    mig.set_defaults(func=cmd_migrate)
+
+    role = sub.add_parser("set-role", help="give a user a role (operator tool)")
+    role.add_argument("username")
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(func=cmd_set_role)
+
+    demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")
+    demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="run a benchmark; writes JSON and a PNG plot")
+    bench.add_argument("name", help="benchmark name (see benchmarks/)")
+    bench.add_argument("--output", default="bench-results", help="folder for the JSON and PNG results")
+    bench.add_argument("extra", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        return func(args, load_settings())
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""FastAPI dependencies: the process's services, the signed-in user and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from control_plane.auth import AccessClaims
+from control_plane.auth.errors import RoleRequired, TokenInvalid
+from control_plane.errors import Unauthorized
+from control_plane.models import ROLES, User
+from control_plane.services import Services
+
+__all__ = ["get_services", "Principal", "current_principal", "require_role", "ServicesDep", "PrincipalDep"]
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user and the claims of the token they presented."""
+
+    user: User
+    claims: AccessClaims
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.user.role) >= ROLES.index(role)
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Unauthorized("Sign in and send the access token as 'Authorization: Bearer <token>'.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenInvalid("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def current_principal(request: Request, services: ServicesDep) -> Principal:
+    user, claims = services.accounts.authenticate(bearer_token(request))
+    return Principal(user=user, claims=claims)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(role: str) -> Callable[[Principal], Principal]:
+    """A dependency that admits users whose role is ``role`` or above."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.has_role(role):
+            raise RoleRequired(f"This needs the {role} role.")
+        return principal
+
+    return check

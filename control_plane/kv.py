@@ -1,0 +1,113 @@
+"""A small key-value interface for counters, short-lived flags and locks.
+
+Redis in production (``SOCIALFLOW_REDIS_URL``); an in-process equivalent on the embedded default.
+Values are bytes; ``ttl`` is seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+
+__all__ = ["KeyValue", "MemoryKeyValue", "RedisKeyValue", "open_kv"]
+
+
+class KeyValue(ABC):
+    @abstractmethod
+    def get(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    def set(self, key: str, value: bytes, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        """Store the value; with ``only_if_absent`` return False (and change nothing) if the key exists."""
+
+    @abstractmethod
+    def incr(self, key: str, *, ttl: float | None = None) -> int:
+        """Add one and return the new count; ``ttl`` applies when the key is created."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    def close(self) -> None:
+        return None
+
+
+class MemoryKeyValue(KeyValue):
+    """Thread-safe, in one process; expired keys are dropped when touched."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str) -> tuple[bytes, float | None] | None:
+        item = self._data.get(key)
+        if item is not None and item[1] is not None and item[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return item
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            item = self._live(key)
+            return item[0] if item else None
+
+    def set(self, key: str, value: bytes, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        with self._lock:
+            if only_if_absent and self._live(key) is not None:
+                return False
+            self._data[key] = (value, time.monotonic() + ttl if ttl else None)
+            return True
+
+    def incr(self, key: str, *, ttl: float | None = None) -> int:
+        with self._lock:
+            item = self._live(key)
+            count = int(item[0]) + 1 if item else 1
+            expiry = item[1] if item else (time.monotonic() + ttl if ttl else None)
+            self._data[key] = (str(count).encode(), expiry)
+            return count
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def ping(self) -> None:
+        return None
+
+
+class RedisKeyValue(KeyValue):
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+
+    def get(self, key: str) -> bytes | None:
+        value = self._redis.get(key)
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        px = int(ttl * 1000) if ttl else None
+        return bool(self._redis.set(key, value, px=px, nx=only_if_absent))
+
+    def incr(self, key: str, *, ttl: float | None = None) -> int:
+        pipe = self._redis.pipeline()
+        pipe.incr(key)
+        if ttl:
+            pipe.pexpire(key, int(ttl * 1000), nx=True)
+        return int(pipe.execute()[0])
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(key)
+
+    def ping(self) -> None:
+        self._redis.ping()
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_kv(url: str | None) -> KeyValue:
+    return RedisKeyValue(url) if url else MemoryKeyValue()

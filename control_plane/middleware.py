@@ -1,0 +1,94 @@
+"""ASGI middleware of the API: request metrics and the request body limit."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from control_plane.errors import problem_response
+
+__all__ = ["HttpMetricsMiddleware", "BodyLimitMiddleware", "HTTP_REQUESTS", "HTTP_SECONDS"]
+
+HTTP_REQUESTS = Counter("socialflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_SECONDS = Histogram("socialflow_http_request_duration_seconds", "HTTP request latency", ["method", "route"])
+
+
+class HttpMetricsMiddleware:
+    """Counts requests by route template (not raw path, so ids do not explode the label set)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_SECONDS.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``limit`` bytes with 413, except under ``exempt`` path prefixes
+    (the upload endpoint streams its own bounded bodies)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(413, "PAYLOAD_TOO_LARGE", "Request body too large",
+                                    f"The request body is limited to {self.limit} bytes.", instance=scope["path"])
+        await response(scope, receive, send)

@@ -1,0 +1,7 @@
+"""Database tables. The schema itself is created by the Alembic migrations."""
+
+from control_plane.models.accounts import ROLES, AuthSession, RefreshToken, User
+from control_plane.models.base import new_id, utcnow
+from control_plane.models.jobs import JOB_STATES, Job
+
+__all__ = ["ROLES", "JOB_STATES", "AuthSession", "Job", "RefreshToken", "User", "new_id", "utcnow"]

@@ -1,0 +1,1 @@
+"""HTTP routers, one per domain. Routers parse and check, then delegate."""

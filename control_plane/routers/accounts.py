@@ -1,0 +1,74 @@
+"""Accounts: register, log in, refresh, log out, who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from control_plane.deps import PrincipalDep, ServicesDep
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+class RegisterIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+
+
+class MeOut(UserOut):
+    email: str
+    role: str
+    created_at: str
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+
+
+@router.post("/auth/register", status_code=201, response_model=UserOut)
+def register(body: RegisterIn, services: ServicesDep) -> UserOut:
+    user = services.accounts.register(body.username, body.email, body.password)
+    return UserOut(id=user.id, username=user.username)
+
+
+@router.post("/auth/login", response_model=TokenOut)
+def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
+    pair = services.accounts.login(body.username, body.password, user_agent=request.headers.get("user-agent"))
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+def refresh(body: RefreshIn, services: ServicesDep) -> TokenOut:
+    pair = services.accounts.refresh(body.refresh_token)
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/auth/logout", status_code=204, response_class=Response)
+def logout(principal: PrincipalDep, services: ServicesDep) -> Response:
+    services.accounts.logout(principal.claims)
+    return Response(status_code=204)
+
+
+@router.get("/users/me", response_model=MeOut)
+def me(principal: PrincipalDep) -> MeOut:
+    user = principal.user
+    return MeOut(id=user.id, username=user.username, email=user.email, role=user.role,
+                 created_at=user.created_at.isoformat())

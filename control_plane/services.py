@@ -1,0 +1,57 @@
+"""The process's backends, built once from the settings and handed to the app and the workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import dramatiq
+
+from control_plane.auth import AccountService, TokenCodec
+from control_plane.db import Database
+from control_plane.kv import KeyValue, open_kv
+from control_plane.settings import Settings
+from storage import BlobStore, open_store
+
+__all__ = ["Services", "build_services"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: BlobStore
+    broker: dramatiq.Broker
+    kv: KeyValue
+    accounts: AccountService
+
+    def close(self) -> None:
+        self.kv.close()
+        self.db.dispose()
+        try:
+            self.broker.close()
+        except Exception:  # a broker already gone cannot be closed twice; nothing to keep
+            log.debug("broker close failed", exc_info=True)
+
+
+def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None) -> Services:
+    """Open the database, blob store, key-value store and broker that the settings name.
+
+    Nothing is contacted here beyond what the client libraries do lazily; readiness is checked
+    by ``/readyz`` and by the CLI's start-up checks.
+    """
+    from workers.broker import make_broker
+
+    db = Database(settings.effective_database_url)
+    store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
+    codec = TokenCodec(settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl)
+    return Services(
+        settings=settings,
+        db=db,
+        store=store,
+        broker=broker or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout),
+        kv=open_kv(settings.redis_url),
+        accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
+    )

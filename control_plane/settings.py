@@ -1,0 +1,180 @@
+"""The one settings object, read once at the entry point and passed down.
+
+Every field comes from a ``SOCIALFLOW_*`` environment variable (see CONTRACT.md). With none of the
+backend URLs set the platform runs on the *embedded default*: SQLite, local blobs, an in-process
+broker and key-value store, and a secret generated once and kept in the data directory. As soon as
+any production backend is named, the secret must be given and must not be a known default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
+
+#: Secrets found in tutorials, sample files and our own compose examples: refused in production.
+KNOWN_WEAK_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "secret",
+        "secret-key",
+        "secretkey",
+        "password",
+        "socialflow",
+        "dev",
+        "development",
+        "test",
+        "insecure",
+        "default",
+        "please-change-me",
+    }
+)
+MIN_SECRET_LENGTH = 32
+
+DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg"}
+BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps"}
+REDIS_SCHEMES = {"redis", "rediss"}
+STORAGE_SCHEMES = {"file", "s3"}
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or unsafe. The message is one line meant for an operator."""
+
+
+def _check_scheme(value: str | None, allowed: set[str], name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in allowed:
+        raise ValueError(
+            f"unknown {name} URL scheme {scheme!r} in {value!r} (use one of: {', '.join(sorted(allowed))})"
+        )
+    return value
+
+
+class Settings(BaseSettings):
+    """Platform settings. Paths are absolute after :func:`load_settings`; sizes are bytes."""
+
+    model_config = SettingsConfigDict(env_prefix="SOCIALFLOW_", extra="ignore")
+
+    data_dir: Path = Path(".socialflow")
+    database_url: str | None = None
+    broker_url: str | None = None
+    redis_url: str | None = None
+    storage_url: str | None = None
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    rtmp_port: int = Field(1935, ge=0, le=65535)
+    public_url: str | None = None
+    #: Worker threads of the in-process broker on the embedded default.
+    embedded_worker_threads: int = Field(2, ge=1, le=64)
+    access_token_ttl: int = Field(900, ge=30, description="seconds")
+    refresh_token_ttl: int = Field(30 * 24 * 3600, ge=60, description="seconds")
+    max_request_body: int = Field(1024 * 1024, ge=1024, description="bytes, for JSON bodies")
+    log_json: bool = True
+    #: Seconds before a dead worker's unacknowledged jobs go to another worker (Redis broker).
+    worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, v: str | None) -> str | None:
+        return _check_scheme(v, DATABASE_SCHEMES, "database")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, v: str | None) -> str | None:
+        return _check_scheme(v, BROKER_SCHEMES, "broker")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str | None) -> str | None:
+        return _check_scheme(v, REDIS_SCHEMES, "redis")
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_scheme(cls, v: str | None) -> str | None:
+        return _check_scheme(v, STORAGE_SCHEMES, "storage")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no production backend is named: one process, nothing else to install."""
+        return not (self.database_url or self.broker_url or self.redis_url or self.storage_url)
+
+    @property
+    def in_process_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'socialflow.db'}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.data_dir / 'blobs'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.http_port}").rstrip("/")
+
+    @property
+    def secret_bytes(self) -> bytes:
+        if not self.secret_key:
+            raise ConfigError("no secret key: settings were not loaded through load_settings()")
+        return self.secret_key.encode()
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """The secret kept in the data dir, created on first use with owner-only permissions."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def check_secret(secret: str | None) -> None:
+    """Refuse a missing, short or well-known secret (production only)."""
+    if not secret:
+        raise ConfigError(
+            "SOCIALFLOW_SECRET_KEY is required outside the embedded default "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if secret.strip().lower() in KNOWN_WEAK_SECRETS:
+        raise ConfigError("SOCIALFLOW_SECRET_KEY is a known default value; set a random secret")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"SOCIALFLOW_SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} characters")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once, validate it and settle the derived values.
+
+    Raises ConfigError with a single operator-readable line for anything wrong.
+    """
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"SOCIALFLOW_{field.upper()}: {message}") from None
+    settings.data_dir = settings.data_dir.expanduser().resolve()
+    if settings.embedded:
+        if not settings.secret_key:
+            settings.secret_key = _embedded_secret(settings.data_dir)
+    else:
+        check_secret(settings.secret_key)
+    return settings

@@ -1,0 +1,94 @@
+"""Builds the Dramatiq broker named by the settings and declares every actor of the job table."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
+
+from workers.jobs import JOBS, JobSpec
+from workers.middleware import JobMetrics, JobState
+
+__all__ = ["make_broker", "BrokerUnavailable", "ping_broker"]
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    code = "BROKER_UNAVAILABLE"
+    status = 503
+
+
+def _load(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    if not callable(fn):
+        raise TypeError(f"{path} is not callable")
+    return fn
+
+
+def _declare(broker: dramatiq.Broker, spec: JobSpec) -> None:
+    dramatiq.actor(
+        _load(spec.actor),
+        broker=broker,
+        actor_name=spec.kind,
+        queue_name=spec.queue,
+        max_retries=spec.max_retries,
+        time_limit=int(spec.time_limit * 1000),
+        priority=spec.priority,
+        min_backoff=int(spec.min_backoff * 1000),
+        max_backoff=int(spec.max_backoff * 1000),
+    )
+
+
+def make_broker(url: str | None, *, heartbeat_timeout: float = 60.0) -> dramatiq.Broker:
+    """RedisBroker or RabbitmqBroker from the URL; a StubBroker (in-process) when there is none.
+
+    ``heartbeat_timeout`` (seconds, Redis only) is how long a dead worker's unacknowledged
+    messages wait before another worker takes them again.
+    """
+    broker: dramatiq.Broker
+    if not url:
+        broker = StubBroker()
+    else:
+        scheme = urlsplit(url).scheme
+        if scheme in ("redis", "rediss"):
+            from dramatiq.brokers.redis import RedisBroker
+
+            broker = RedisBroker(url=url, heartbeat_timeout=int(heartbeat_timeout * 1000))
+        elif scheme in ("amqp", "amqps"):
+            from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+            broker = RabbitmqBroker(url=url)
+        else:
+            raise ValueError(f"unknown broker URL scheme {scheme!r} (use redis:// or amqp://)")
+    broker.add_middleware(JobState(), before=Retries)
+    broker.add_middleware(JobMetrics())
+    for spec in JOBS.values():
+        _declare(broker, spec)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def ping_broker(broker: dramatiq.Broker) -> None:
+    """Raise BrokerUnavailable if the broker's server does not answer."""
+    try:
+        if isinstance(broker, StubBroker):
+            return
+        client = getattr(broker, "client", None)
+        if client is not None:
+            client.ping()
+            return
+        connection = getattr(broker, "connection", None)
+        if connection is not None and not connection.is_open:
+            raise BrokerUnavailable("the RabbitMQ connection is closed")
+    except BrokerUnavailable:
+        raise
+    except Exception as exc:
+        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc

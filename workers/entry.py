@@ -1,0 +1,22 @@
+"""Entry of each ``socialflow worker`` process: Dramatiq's CLI calls :func:`boot` once per process."""
+
+from __future__ import annotations
+
+from control_plane.db import Database
+from control_plane.logs import configure_logging
+from control_plane.settings import load_settings
+from storage import open_store
+from workers import runtime
+from workers.broker import make_broker
+
+__all__ = ["boot"]
+
+
+def boot() -> None:
+    """Read the settings, open the database and blob store, and install the broker."""
+    settings = load_settings()
+    configure_logging(json_lines=settings.log_json)
+    db = Database(settings.effective_database_url)
+    store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
+    runtime.configure(runtime.WorkerContext(settings=settings, db=db, store=store))
+    make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout)

@@ -1,0 +1,50 @@
+"""Every job type's limits in one table: queue, attempts, time limit, priority.
+
+Actors are declared from this table, so a limit is changed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["JobSpec", "JOBS", "QUEUES", "spec"]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Limits of one job type.
+
+    ``attempts`` counts the first run (3 means two retries); ``time_limit`` is seconds;
+    ``priority`` is Dramatiq's: lower runs first within a worker.
+    """
+
+    kind: str
+    actor: str
+    queue: str
+    attempts: int
+    time_limit: float
+    priority: int = 0
+    min_backoff: float = 1.0
+    max_backoff: float = 60.0
+
+    @property
+    def max_retries(self) -> int:
+        return self.attempts - 1
+
+
+JOBS: dict[str, JobSpec] = {
+    s.kind: s
+    for s in (
+        # A round trip through the worker, the database and the blob store: proves a deployment works.
+        JobSpec("canary", "workers.actors.canary:run", queue="default", attempts=3, time_limit=60, priority=0),
+    )
+}
+
+QUEUES: tuple[str, ...] = tuple(sorted({s.queue for s in JOBS.values()}))
+
+
+def spec(kind: str) -> JobSpec:
+    try:
+        return JOBS[kind]
+    except KeyError:
+        raise KeyError(f"unknown job kind {kind!r}; known: {', '.join(sorted(JOBS))}") from None

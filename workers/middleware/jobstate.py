@@ -1,0 +1,106 @@
+"""Records each job's state (queued, running, succeeded, failed with a reason) in the database.
+
+Runs after Dramatiq's Retries middleware has decided a failed message's fate, so a failure is
+recorded as final only when no retry remains. A message whose job already finished (a broker
+redelivery after a worker died between commit and ack) is skipped, so no job runs twice to success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import SkipMessage, TimeLimitExceeded
+from sqlalchemy.orm import Session
+
+from control_plane.models import Job, utcnow
+from workers import runtime
+
+__all__ = ["JobState", "on_final_failure", "failure_reason"]
+
+log = logging.getLogger(__name__)
+
+FailureHook = Callable[[Session, Job, str], None]
+_failure_hooks: dict[str, FailureHook] = {}
+
+
+def on_final_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
+    """Register what to mark failed (a video, a stream) when a job of ``kind`` fails for good."""
+
+    def register(hook: FailureHook) -> FailureHook:
+        _failure_hooks[kind] = hook
+        return hook
+
+    return register
+
+
+def failure_reason(exc: BaseException, time_limit: float | None = None) -> str:
+    """Words for the ``error`` field. Errors with a wire ``code`` already speak to people."""
+    if isinstance(exc, TimeLimitExceeded):
+        return f"The job ran past its time limit{f' of {time_limit:g} s' if time_limit else ''}."
+    if isinstance(getattr(exc, "code", None), str):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _job_id(message: dramatiq.Message[Any]) -> str | None:
+    value = message.kwargs.get("job_id")
+    return value if isinstance(value, str) else None
+
+
+class JobState(dramatiq.Middleware):
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+        job_id = _job_id(message)
+        if job_id is None:
+            return
+        with runtime.current().db.session() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None:
+                log.warning("message %s names unknown job %s; skipped", message.message_id, job_id)
+                raise SkipMessage(job_id)
+            if job.status in ("succeeded", "failed"):
+                log.info("job %s already %s; redelivered message skipped", job_id, job.status)
+                raise SkipMessage(job_id)
+            job.status = "running"
+            job.attempts += 1
+            job.started_at = utcnow()
+            job.worker = runtime.worker_name()
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message[Any],
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        job_id = _job_id(message)
+        if job_id is None:
+            return
+        with runtime.current().db.session() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None:
+                return
+            if exception is None:
+                job.status = "succeeded"
+                job.result = result if isinstance(result, dict) else {"value": result}
+                job.error = None
+                job.finished_at = utcnow()
+                return
+            time_limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get(
+                "time_limit"
+            )
+            reason = failure_reason(exception, time_limit / 1000 if time_limit else None)
+            job.error = reason
+            if message.failed:
+                job.status = "failed"
+                job.finished_at = utcnow()
+                hook = _failure_hooks.get(job.kind)
+                if hook is not None:
+                    hook(session, job, reason)
+                log.error("job %s (%s) failed for good: %s", job.id, job.kind, reason)
+            else:
+                job.status = "queued"
+                log.warning("job %s (%s) attempt %d failed, will retry: %s", job.id, job.kind, job.attempts, reason)

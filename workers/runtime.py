@@ -1,0 +1,49 @@
+"""What an actor needs at run time (settings, database, blob store), set once per process at boot.
+
+Actors receive only JSON arguments, so the process's entry point configures this context and actors
+read it. Tests and the embedded ``serve`` configure it with the same objects the API uses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+from control_plane.db import Database
+from control_plane.settings import Settings
+from storage import BlobStore
+
+__all__ = ["WorkerContext", "configure", "current", "reset", "worker_name"]
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    store: BlobStore
+
+
+_context: WorkerContext | None = None
+
+
+def configure(context: WorkerContext) -> WorkerContext:
+    global _context
+    _context = context
+    return context
+
+
+def current() -> WorkerContext:
+    if _context is None:
+        raise RuntimeError("worker context is not configured; start workers through `socialflow worker`")
+    return _context
+
+
+def reset() -> None:
+    global _context
+    _context = None
+
+
+def worker_name() -> str:
+    """host:pid of this worker process, recorded on each job it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
