@@ -1,1 +1,51 @@
-"""Social Flow: rtmp."""
+"""Social Flow: rtmp, the asyncio RTMP ingest server.
+
+It knows nothing of HTTP: it reaches the control plane only through an ``Authorizer`` and hands
+media to a ``MediaSink`` made per live session by a ``SinkFactory``.
+"""
+
+from rtmp.amf0 import UNDEFINED, EcmaArray
+from rtmp.errors import (
+    AmfError,
+    HandshakeError,
+    MessageTooLarge,
+    ProtocolError,
+    PublishRefused,
+    ResourceLimit,
+    RtmpError,
+    StreamBusy,
+    Timeout,
+)
+from rtmp.interfaces import Authorizer, MediaSink, SinkFactory, StreamGrant, StreamState
+from rtmp.limits import RtmpLimits
+from rtmp.main import run, serve
+from rtmp.media import AudioFrame, VideoFrame
+from rtmp.memory import CollectingSink, StaticAuthorizer
+from rtmp.server import RtmpServer
+
+__all__ = [
+    "RtmpServer",
+    "RtmpLimits",
+    "run",
+    "serve",
+    "Authorizer",
+    "MediaSink",
+    "SinkFactory",
+    "StreamGrant",
+    "StreamState",
+    "VideoFrame",
+    "AudioFrame",
+    "StaticAuthorizer",
+    "CollectingSink",
+    "EcmaArray",
+    "UNDEFINED",
+    "RtmpError",
+    "AmfError",
+    "HandshakeError",
+    "ProtocolError",
+    "MessageTooLarge",
+    "ResourceLimit",
+    "PublishRefused",
+    "StreamBusy",
+    "Timeout",
+]

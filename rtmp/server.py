@@ -1,0 +1,88 @@
+"""The RTMP ingest server: accepts connections and runs one ``RtmpSession`` per connection.
+
+``RtmpServer(host, port, authorizer, sink_factory, limits)``; ``await start()`` binds (port 0
+picks a free port, read it back from ``port``), ``await stop()`` closes the listener, ends every
+connection and every live session (sinks closed, state ``idle``). Connections beyond
+``limits.max_connections`` are closed at once with a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rtmp.interfaces import Authorizer, SinkFactory
+from rtmp.limits import RtmpLimits
+from rtmp.registry import LiveRegistry
+from rtmp.session import RtmpSession
+
+__all__ = ["RtmpServer"]
+
+log = logging.getLogger(__name__)
+
+
+class RtmpServer:
+    """An asyncio RTMP server for publishers (OBS, FFmpeg) on ``host:port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        authorizer: Authorizer,
+        sink_factory: SinkFactory,
+        limits: RtmpLimits | None = None,
+    ):
+        self.host = host
+        self._port = port
+        self.limits = limits or RtmpLimits()
+        self.registry = LiveRegistry(authorizer, sink_factory, self.limits.reconnect_window_s)
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (the one picked by the OS when constructed with 0 and started)."""
+        return self._port
+
+    @property
+    def connections(self) -> int:
+        """Connections being served now."""
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        """Bind and start accepting; raises ``OSError`` when the address is taken."""
+        if self._server is not None:
+            raise RuntimeError("server already started")
+        self._server = await asyncio.start_server(self._accept, self.host, self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+        log.info("rtmp ingest listening on rtmp://%s:%d", self.host, self._port)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._tasks) >= self.limits.max_connections:
+            log.warning("rtmp: refusing %s: %d connections already", writer.get_extra_info("peername"),
+                        len(self._tasks))
+            writer.close()
+            return
+        writer.transport.set_write_buffer_limits(high=self.limits.write_buffer_bytes)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await RtmpSession(reader, writer, self.registry, self.limits).run()
+        finally:
+            self._tasks.discard(task)
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection and end every live session."""
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        await self.registry.close_all()
+        log.info("rtmp ingest stopped")

@@ -1,0 +1,255 @@
+"""One RTMP connection: the NetConnection/NetStream commands of a publisher, then its media.
+
+The session parses and checks, then delegates: stream keys go to the ``Authorizer`` (through the
+registry), media goes to the live session's ``MediaSink``. Nothing here touches files or codecs.
+Any ``RtmpError`` ends this connection only; ``run`` logs it and never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from rtmp import amf0, control
+from rtmp.chunks import ChunkReader, ChunkWriter, Message
+from rtmp.errors import ProtocolError, PublishRefused, RtmpError, StreamBusy, Timeout
+from rtmp.handshake import server_handshake
+from rtmp.limits import RtmpLimits
+from rtmp.media import parse_audio, parse_video
+from rtmp.registry import LiveRegistry, LiveSession
+
+__all__ = ["RtmpSession"]
+
+log = logging.getLogger(__name__)
+
+_COMMAND_CSID = 3
+_MAX_STREAMS = 8
+
+
+def _status(level: str, code: str, description: str) -> dict[str, Any]:
+    return {"level": level, "code": code, "description": description}
+
+
+class RtmpSession:
+    """Serves one accepted TCP connection until it closes."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        registry: LiveRegistry,
+        limits: RtmpLimits,
+    ):
+        self.reader = reader
+        self.writer = writer
+        self.registry = registry
+        self.limits = limits
+        self.peer = str(writer.get_extra_info("peername"))
+        self.chunks = ChunkReader(
+            reader,
+            max_message_size=limits.max_message_size,
+            max_chunk_streams=limits.max_chunk_streams,
+            max_buffered=limits.max_buffered_bytes,
+        )
+        self.out = ChunkWriter()
+        self.app: str | None = None
+        self.streams: set[int] = set()
+        self.live: LiveSession | None = None
+        self.publish_stream_id = 0
+        self.peer_window = 0
+        self.acked = 0
+        self.got_media = False
+
+    async def run(self) -> None:
+        """Handshake, then handle messages until the peer leaves or breaks a rule."""
+        clean = False
+        try:
+            await server_handshake(self.reader, self.writer, self.limits.handshake_timeout_s)
+            clean = await self._serve()
+        except RtmpError as exc:
+            log.warning("rtmp %s: closing connection: %s (%s)", self.peer, exc.detail, exc.code)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            log.info("rtmp %s: connection closed by peer", self.peer)
+        except Exception:
+            log.exception("rtmp %s: closing connection after an unexpected error", self.peer)
+        finally:
+            if self.live is not None:
+                live, self.live = self.live, None
+                await self.registry.release(live, clean=clean)
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+
+    async def _serve(self) -> bool:
+        """Returns True when the publisher unpublished cleanly."""
+        deadline = time.monotonic() + self.limits.publish_timeout_s
+        while True:
+            timeout = self.limits.idle_timeout_s
+            if self.live is None:
+                timeout = min(timeout, deadline - time.monotonic())
+            try:
+                async with asyncio.timeout(max(timeout, 0)):
+                    message = await self.chunks.read_message()
+            except TimeoutError as exc:
+                what = "publish" if self.live is None else "data"
+                raise Timeout(f"no {what} within {timeout:.1f} s") from exc
+            await self._acknowledge()
+            if await self._dispatch(message):
+                return True
+
+    async def _send(self, *messages: Message) -> None:
+        for message in messages:
+            self.writer.write(self.out.encode(message))
+            if message.type_id == control.SET_CHUNK_SIZE and message.stream_id == 0:
+                self.out.chunk_size = control.parse_u32(message.payload, "Set Chunk Size")
+        try:
+            async with asyncio.timeout(self.limits.idle_timeout_s):
+                await self.writer.drain()
+        except TimeoutError as exc:
+            raise Timeout("peer does not read what the server sends") from exc
+
+    async def _acknowledge(self) -> None:
+        received = self.chunks.bytes_received
+        if self.peer_window and received - self.acked >= self.peer_window:
+            self.acked = received
+            await self._send(control.acknowledgement(received))
+
+    async def _dispatch(self, message: Message) -> bool:
+        kind = message.type_id
+        if kind in (control.COMMAND_AMF0, control.COMMAND_AMF3):
+            payload = message.payload[1:] if kind == control.COMMAND_AMF3 else message.payload
+            return await self._command(message.stream_id, amf0.decode(payload))
+        if kind in (control.VIDEO, control.AUDIO):
+            await self._media(message)
+        elif kind == control.DATA_AMF0:
+            await self._data(message, amf0.decode(message.payload))
+        elif kind == control.WINDOW_ACK_SIZE:
+            self.peer_window = control.parse_u32(message.payload, "Window Acknowledgement Size")
+        elif kind == control.USER_CONTROL:
+            event, value = control.parse_user_control(message.payload)
+            if event == control.PING_REQUEST:
+                await self._send(control.user_control(control.PING_RESPONSE, value))
+        else:
+            log.debug("rtmp %s: ignoring message type %d", self.peer, kind)
+        return False
+
+    async def _reply(self, stream_id: int, *values: Any) -> None:
+        await self._send(Message(control.COMMAND_AMF0, stream_id, 0, amf0.encode(*values), _COMMAND_CSID))
+
+    async def _command(self, stream_id: int, args: list[Any]) -> bool:
+        if len(args) < 2 or not isinstance(args[0], str) or not isinstance(args[1], float):
+            raise ProtocolError("command without a name and transaction id")
+        name, txn = args[0], args[1]
+        if name == "connect":
+            await self._connect(txn, args[2] if len(args) > 2 else None)
+        elif self.app is None:
+            raise ProtocolError(f"{name!r} before connect")
+        elif name == "createStream":
+            if len(self.streams) >= _MAX_STREAMS:
+                raise ProtocolError(f"more than {_MAX_STREAMS} streams created")
+            new_id = len(self.streams) + 1
+            self.streams.add(new_id)
+            await self._reply(0, "_result", txn, None, float(new_id))
+        elif name == "publish":
+            await self._publish(stream_id, txn, args[3] if len(args) > 3 else None)
+        elif name in ("FCUnpublish", "deleteStream", "closeStream"):
+            if txn and name == "FCUnpublish":
+                await self._reply(0, "_result", txn, None, amf0.UNDEFINED)
+            return self.live is not None
+        elif name in ("releaseStream", "FCPublish"):
+            if txn:
+                await self._reply(0, "_result", txn, None, amf0.UNDEFINED)
+        elif name in ("play", "play2"):
+            await self._reply(stream_id, "onStatus", 0.0, None,
+                              _status("error", "NetStream.Play.Failed", "this server only ingests"))
+            raise PublishRefused("play is not served: this is an ingest server")
+        elif txn:
+            await self._reply(0, "_error", txn, None,
+                              _status("error", "NetConnection.Call.Failed", f"unknown command {name}"))
+        return False
+
+    async def _connect(self, txn: float, command: Any) -> None:
+        if self.app is not None:
+            raise ProtocolError("second connect on one connection")
+        if not isinstance(command, dict) or not isinstance(command.get("app"), str):
+            raise ProtocolError("connect without an app name")
+        self.app = command["app"].split("?", 1)[0].strip("/")
+        log.info("rtmp %s: connect app=%r", self.peer, self.app)
+        await self._send(
+            control.window_ack_size(self.limits.window_ack_size),
+            control.set_peer_bandwidth(self.limits.window_ack_size),
+            control.set_chunk_size(self.limits.out_chunk_size),
+        )
+        await self._reply(
+            0, "_result", txn,
+            {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0},
+            _status("status", "NetConnection.Connect.Success", "Connection succeeded.")
+            | {"objectEncoding": 0.0},
+        )
+
+    async def _publish(self, stream_id: int, txn: float, name: Any) -> None:
+        if self.live is not None:
+            raise ProtocolError("second publish on one connection")
+        if stream_id not in self.streams or not isinstance(name, str) or not name:
+            raise ProtocolError("publish without a created stream and a stream name")
+        key = name.split("?", 1)[0]
+        app = self.app or ""
+        try:
+            async with asyncio.timeout(self.limits.authorize_timeout_s):
+                grant = await self.registry.authorizer.authorize(app, key)
+        except TimeoutError as exc:
+            raise Timeout("authorizer did not answer in time") from exc
+        refusal: RtmpError | None = None
+        if grant is None:
+            refusal = PublishRefused(f"stream key refused for app {app!r}")
+        else:
+            try:
+                self.live = await self.registry.acquire(grant, self)
+            except StreamBusy as exc:
+                refusal = exc
+        if refusal is not None:
+            await self._reply(stream_id, "onStatus", 0.0, None,
+                              _status("error", "NetStream.Publish.BadName", refusal.detail))
+            raise refusal
+        assert grant is not None
+        self.publish_stream_id = stream_id
+        log.info("rtmp %s: publishing stream %s", self.peer, grant.stream_id)
+        await self._send(control.user_control(control.STREAM_BEGIN, stream_id))
+        await self._reply(stream_id, "onStatus", 0.0, None,
+                          _status("status", "NetStream.Publish.Start", f"{key} is now published"))
+
+    def _published(self, message: Message) -> LiveSession:
+        if self.live is None:
+            raise ProtocolError(f"message type {message.type_id} before an accepted publish")
+        return self.live
+
+    async def _data(self, message: Message, values: list[Any]) -> None:
+        live = self._published(message)
+        if values and values[0] == "@setDataFrame":
+            values = values[1:]
+        if len(values) >= 2 and values[0] == "onMetaData" and isinstance(values[1], dict):
+            await live.sink.on_metadata(dict(values[1]))
+
+    async def _media(self, message: Message) -> None:
+        live = self._published(message)
+        if message.stream_id != self.publish_stream_id:
+            return
+        if message.type_id == control.VIDEO:
+            video = parse_video(message.payload, message.timestamp)
+            if video is not None:
+                await self._first_media(live)
+                await live.sink.on_video(replace(video, ts_ms=live.rebase(video.ts_ms)))
+            return
+        audio = parse_audio(message.payload, message.timestamp)
+        if audio is not None:
+            await self._first_media(live)
+            await live.sink.on_audio(replace(audio, ts_ms=live.rebase(audio.ts_ms)))
+
+    async def _first_media(self, live: LiveSession) -> None:
+        if not self.got_media:
+            self.got_media = True
+            await self.registry.report(live.grant.stream_id, "live")
