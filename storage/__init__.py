@@ -1,1 +1,69 @@
-"""Social Flow: storage."""
+"""Social Flow storage: blob stores behind one small interface (local files, S3-compatible).
+
+Pick a store with :func:`open_store`; ask for optional capabilities (``MultipartCapable``,
+``AppendCapable``) with :func:`supports`, :func:`as_multipart` or :func:`as_appendable`.
+Every error is a ``StorageError`` with a stable ``code`` and an HTTP ``status``.
+"""
+
+from .base import (
+    CHUNK_SIZE,
+    AppendCapable,
+    BlobInfo,
+    BlobStore,
+    MultipartCapable,
+    Part,
+    as_appendable,
+    as_multipart,
+    supports,
+)
+from .errors import (
+    BlobNotFound,
+    InvalidKey,
+    InvalidMultipart,
+    InvalidUpload,
+    MultipartNotFound,
+    OffsetMismatch,
+    SignatureInvalid,
+    StorageError,
+    StorageUnavailable,
+    UploadExists,
+    UploadExpired,
+    UploadIncomplete,
+    UploadNotFound,
+)
+from .keys import MAX_KEY_BYTES, validate_key, validate_prefix
+from .signing import verify_signature
+from .stores import LocalStore, S3Store
+from .url import open_store
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_KEY_BYTES",
+    "AppendCapable",
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobStore",
+    "InvalidKey",
+    "InvalidMultipart",
+    "InvalidUpload",
+    "LocalStore",
+    "MultipartCapable",
+    "MultipartNotFound",
+    "OffsetMismatch",
+    "Part",
+    "S3Store",
+    "SignatureInvalid",
+    "StorageError",
+    "StorageUnavailable",
+    "UploadExists",
+    "UploadExpired",
+    "UploadIncomplete",
+    "UploadNotFound",
+    "as_appendable",
+    "as_multipart",
+    "open_store",
+    "supports",
+    "validate_key",
+    "validate_prefix",
+    "verify_signature",
+]

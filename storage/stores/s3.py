@@ -1,0 +1,251 @@
+"""Blobs in an S3-compatible bucket (AWS S3, MinIO, SeaweedFS) through boto3.
+
+Keys are stored under an optional ``prefix`` inside the bucket. Large streams are sent as
+multipart uploads of ``part_size`` bytes, so memory stays near one part whatever the blob size.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ..base import BlobInfo, BlobStore, MultipartCapable, Part, check_range
+from ..errors import InvalidMultipart, StorageError, StorageUnavailable
+from ..keys import validate_key, validate_prefix
+from .s3_errors import s3_errors
+from .streams import iter_chunks, read_exactly
+
+__all__ = ["S3Store"]
+
+log = logging.getLogger(__name__)
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
+
+class S3Store(BlobStore, MultipartCapable):
+    """A bucket as a blob store. No network call happens until the first operation."""
+
+    min_part_size = MIN_PART_SIZE
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = "",
+        *,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> None:
+        if not bucket:
+            raise ValueError("S3Store needs a bucket name")
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+        if prefix:
+            validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
+            prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.prefix = prefix
+        self.part_size = part_size
+        self._credentials = {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
+        self._client = self._make_client(endpoint_url)
+
+    def __repr__(self) -> str:
+        return f"S3Store(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, prefix={self.prefix!r})"
+
+    def _make_client(self, endpoint_url: str | None) -> Any:
+        config = Config(
+            s3={"addressing_style": "path" if endpoint_url else "auto"},
+            signature_version="s3v4",
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
+        return boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=self.region, config=config, **self._credentials
+        )
+
+    def _name(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket unless it exists already."""
+        with s3_errors(self.bucket):
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
+                    raise
+            args: dict[str, Any] = {"Bucket": self.bucket}
+            if self.region != "us-east-1":
+                args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            try:
+                self._client.create_bucket(**args)
+                log.info("created bucket %s", self.bucket)
+            except self._client.exceptions.BucketAlreadyOwnedByYou:
+                pass
+
+    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None) -> int:
+        name = self._name(key)
+        extra = {"ContentType": content_type} if content_type else {}
+        first = bytes(data) if isinstance(data, bytes | bytearray) else read_exactly(data, self.part_size)
+        if isinstance(data, bytes | bytearray) or len(first) < self.part_size:
+            with s3_errors(key):
+                self._client.put_object(Bucket=self.bucket, Key=name, Body=first, **extra)
+            return len(first)
+        with s3_errors(key):
+            reply = self._client.create_multipart_upload(Bucket=self.bucket, Key=name, **extra)
+        upload_id = reply["UploadId"]
+        try:
+            parts = [self.upload_part(key, upload_id, 1, first)]
+            del first
+            while chunk := read_exactly(data, self.part_size):
+                parts.append(self.upload_part(key, upload_id, len(parts) + 1, chunk))
+            self.complete_multipart(key, upload_id, parts)
+        except BaseException:
+            self.abort_multipart(key, upload_id)
+            raise
+        return sum(part.size for part in parts)
+
+    def open(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        check_range(offset, length)
+        name = self._name(key)
+        if length == 0:
+            self.stat(key)
+            return iter(())
+        span = f"bytes={offset}-" if length is None else f"bytes={offset}-{offset + length - 1}"
+        with s3_errors(key):
+            try:
+                body = self._client.get_object(Bucket=self.bucket, Key=name, Range=span)["Body"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                self.stat(key)
+                return iter(())
+        return self._chunks(body, key)
+
+    @staticmethod
+    def _chunks(body: Any, key: str) -> Iterator[bytes]:
+        try:
+            with s3_errors(key):
+                yield from iter_chunks(body)
+        finally:
+            body.close()
+
+    def stat(self, key: str) -> BlobInfo:
+        with s3_errors(key):
+            head = self._client.head_object(Bucket=self.bucket, Key=self._name(key))
+        return BlobInfo(
+            key=key, size=head["ContentLength"], etag=head["ETag"].strip('"'), modified=head["LastModified"]
+        )
+
+    def delete(self, key: str) -> None:
+        with s3_errors(key):
+            self._client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        validate_prefix(prefix)
+        paginator = self._client.get_paginator("list_objects_v2")
+        with s3_errors(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    yield BlobInfo(
+                        key=item["Key"][len(self.prefix) :],
+                        size=item["Size"],
+                        etag=item["ETag"].strip('"'),
+                        modified=item["LastModified"],
+                    )
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete in batches of 1000 keys (one request each)."""
+        deleted = 0
+        batch: list[dict[str, str]] = []
+        for info in self.list(prefix):
+            batch.append({"Key": self.prefix + info.key})
+            if len(batch) == 1000:
+                deleted += self._delete_batch(batch)
+                batch = []
+        if batch:
+            deleted += self._delete_batch(batch)
+        return deleted
+
+    def _delete_batch(self, batch: builtins.list[dict[str, str]]) -> int:
+        with s3_errors(batch[0]["Key"]):
+            reply = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        if reply.get("Errors"):
+            raise StorageUnavailable(f"could not delete {len(reply['Errors'])} objects: {reply['Errors'][0]}")
+        return len(batch)
+
+    def signed_url(self, key: str, expires_in: int, *, public_base: str | None = None) -> str:
+        """A SigV4 presigned GET; with ``public_base`` it is signed for that host instead."""
+        if not isinstance(expires_in, int) or not 0 < expires_in <= 7 * 24 * 3600:
+            raise ValueError(f"expires_in must be 1..604800 seconds, got {expires_in!r}")
+        client = self._make_client(public_base) if public_base else self._client
+        url: str = client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._name(key)}, ExpiresIn=expires_in
+        )
+        return url
+
+    def ping(self) -> None:
+        try:
+            with s3_errors(self.bucket):
+                self._client.head_bucket(Bucket=self.bucket)
+        except StorageError as exc:
+            where = self.endpoint_url or "AWS"
+            raise StorageUnavailable(f"bucket {self.bucket!r} at {where} is not reachable: {exc}") from exc
+
+    def create_multipart(self, key: str) -> str:
+        with s3_errors(key):
+            upload_id: str = self._client.create_multipart_upload(Bucket=self.bucket, Key=self._name(key))[
+                "UploadId"
+            ]
+        return upload_id
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> Part:
+        if not 1 <= part_number <= 10000:
+            raise InvalidMultipart(f"part number must be 1..10000, got {part_number}")
+        with s3_errors(key):
+            reply = self._client.upload_part(
+                Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, PartNumber=part_number, Body=data
+            )
+        return Part(number=part_number, etag=reply["ETag"].strip('"'), size=len(data))
+
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[Part]:
+        paginator = self._client.get_paginator("list_parts")
+        parts: builtins.list[Part] = []
+        with s3_errors(key):
+            for page in paginator.paginate(Bucket=self.bucket, Key=self._name(key), UploadId=upload_id):
+                parts.extend(
+                    Part(number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"])
+                    for p in page.get("Parts", [])
+                )
+        return sorted(parts, key=lambda part: part.number)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[Part]) -> None:
+        if not parts:
+            raise InvalidMultipart("a multipart upload needs at least one part")
+        listed = [{"PartNumber": p.number, "ETag": f'"{p.etag.strip(chr(34))}"'} for p in parts]
+        with s3_errors(key):
+            self._client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with s3_errors(key):
+            try:
+                self._client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self._name(key), UploadId=upload_id
+                )
+            except self._client.exceptions.NoSuchUpload:
+                pass
