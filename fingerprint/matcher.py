@@ -1,0 +1,193 @@
+"""Matching a query fingerprint against the indexes by consistent time alignment.
+
+Every index hit pairs a query time with a reference time. A true copy makes many hits agree on
+one offset (query time - reference time); chance hits spread over all offsets. So hits are voted
+into an offset histogram per reference, the best offsets are taken, and the matched span is the
+extent of the hits that agree on that offset within a small tolerance, cut into separate runs
+where the agreeing hits pause for more than :data:`MAX_GAP_SECONDS`.
+
+Audio speed changes are undone by trying each factor of :data:`SPEED_FACTORS` on the query's
+peaks (see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes.
+Video hits count distinct query frames, so one similar frame is never a match: a run needs
+:data:`MIN_VIDEO_FRAMES` frames in temporal order with one offset. Plain and mirrored frame
+hashes are voted separately (a flip applies to the whole video).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import numpy as np
+
+from .audio import FRAME_SECONDS
+from .decode import FRAME_RATE
+from .errors import InvalidFingerprint
+from .extract import MediaFingerprint
+from .matches import Match
+from .video import MATCH_RADIUS
+
+log = logging.getLogger(__name__)
+
+SPEED_FACTORS = tuple(round(1.0 + 0.005 * k, 3) for k in range(-8, 9))
+"""Speed-ups tried on audio queries: 0.96 to 1.04 in steps of 0.5%."""
+MIN_AUDIO_HITS = 16
+"""Landmark hits that must agree on one offset (within AUDIO_TOLERANCE) for an audio match."""
+AUDIO_TOLERANCE = 2
+"""Offset tolerance in landmark frames (8 ms each) when collecting a span's hits."""
+MIN_VIDEO_FRAMES = 5
+"""Distinct query frames that must agree on one offset for a video match."""
+VIDEO_TOLERANCE = 0.75
+"""Offset tolerance in seconds for video hits."""
+MAX_GAP_SECONDS = 3.0
+MAX_OFFSETS_PER_REFERENCE = 3
+
+
+class HitSource(Protocol):
+    def query(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _best_offsets(
+    refs: np.ndarray, bins: np.ndarray, weight: int, keys_per_ref: int
+) -> list[tuple[int, int, int]]:
+    """(ref, offset bin, votes within +-1 bin) of the strongest offsets per reference."""
+    if len(refs) == 0:
+        return []
+    key = refs.astype(np.int64) * (1 << 32) + (bins.astype(np.int64) + (1 << 31))
+    uniq, counts = np.unique(key, return_counts=True)
+    smooth = counts.copy()
+    for step in (-1, 1):
+        pos = np.searchsorted(uniq, uniq + step)
+        found = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == uniq + step)
+        smooth[found] += counts[pos[found]]
+    strong = np.nonzero(smooth >= weight)[0]
+    strong = strong[np.argsort(-smooth[strong], kind="stable")]
+    out: list[tuple[int, int, int]] = []
+    taken: dict[int, list[int]] = {}
+    for i in strong.tolist():
+        ref, off = int(uniq[i] >> 32), int(uniq[i] & 0xFFFFFFFF) - (1 << 31)
+        chosen = taken.setdefault(ref, [])
+        if len(chosen) >= keys_per_ref or any(abs(off - o) <= 2 for o in chosen):
+            continue
+        chosen.append(off)
+        out.append((ref, off, int(smooth[i])))
+    return out
+
+
+def _runs(times: np.ndarray, max_gap: float) -> list[np.ndarray]:
+    """Split sorted-able times into index groups wherever consecutive times differ by > max_gap."""
+    order = np.argsort(times, kind="stable")
+    breaks = np.nonzero(np.diff(times[order]) > max_gap)[0] + 1
+    return np.split(order, breaks)
+
+
+class Matcher:
+    """Finds where references occur in a query; either index may be None."""
+
+    def __init__(
+        self,
+        audio_index: HitSource | None,
+        video_index: HitSource | None,
+        speed_factors: tuple[float, ...] = SPEED_FACTORS,
+    ) -> None:
+        if not speed_factors or min(speed_factors) <= 0:
+            raise InvalidFingerprint("speed factors must be positive")
+        self.audio_index, self.video_index = audio_index, video_index
+        self.speed_factors = speed_factors
+
+    def match(self, query_fp: MediaFingerprint) -> list[Match]:
+        """Every audio and video match of the query, strongest first (not merged; see claims)."""
+        found: list[Match] = []
+        if self.audio_index is not None and query_fp.peaks is not None and len(query_fp.peaks):
+            found.extend(self._audio(query_fp))
+        if self.video_index is not None and query_fp.frames is not None and len(query_fp.frames):
+            found.extend(self._video(query_fp))
+        found.sort(key=lambda m: (-m.duration, m.reference_id, m.query_start))
+        return found
+
+    def _audio(self, query_fp: MediaFingerprint) -> list[Match]:
+        assert self.audio_index is not None and query_fp.peaks is not None
+        best: dict[tuple[int, int], tuple[int, float, int, Any]] = {}
+        for speed in self.speed_factors:
+            landmarks = query_fp.peaks.landmarks(speed)
+            hits = self.audio_index.query(landmarks)
+            offsets = hits.query_times.astype(np.int64) - hits.ref_times
+            for ref, off, votes in _best_offsets(
+                hits.ref_ids, offsets, MIN_AUDIO_HITS, MAX_OFFSETS_PER_REFERENCE
+            ):
+                key = (ref, round(off * FRAME_SECONDS / speed))
+                if key not in best or votes > best[key][0]:
+                    best[key] = (votes, speed, off, (hits, offsets, landmarks))
+        matches = []
+        for (ref, _), (_, speed, off, (hits, offsets, landmarks)) in best.items():
+            agree = (hits.ref_ids == ref) & (np.abs(offsets - off) <= AUDIO_TOLERANCE)
+            q = hits.query_times[agree].astype(np.float64)
+            r = hits.ref_times[agree].astype(np.float64)
+            for run in _runs(q, MAX_GAP_SECONDS / FRAME_SECONDS * speed):
+                if len(np.unique(q[run])) < MIN_AUDIO_HITS:
+                    continue
+                q0, q1 = q[run].min(), q[run].max()
+                in_span = int(np.count_nonzero((landmarks.times >= q0) & (landmarks.times <= q1)))
+                matches.append(
+                    Match(
+                        reference_id=ref,
+                        kind="audio",
+                        query_start=q0 * FRAME_SECONDS / speed,
+                        reference_start=float(np.median(r[run] - q[run])) * FRAME_SECONDS
+                        + q0 * FRAME_SECONDS,
+                        duration=(q1 - q0) * FRAME_SECONDS / speed,
+                        score=min(1.0, len(np.unique(q[run])) / max(1, in_span)),
+                    )
+                )
+        return self._dedupe(matches)
+
+    def _video(self, query_fp: MediaFingerprint) -> list[Match]:
+        assert self.video_index is not None and query_fp.frames is not None
+        frames = query_fp.frames
+        step = 1.0 / FRAME_RATE
+        matches = []
+        for hashes in (frames.hashes, frames.flipped):
+            hits = self.video_index.query(hashes, frames.times, MATCH_RADIUS)
+            if len(hits) == 0:
+                continue
+            offsets = hits.query_times - hits.ref_times
+            bins = np.rint(offsets / step).astype(np.int64)
+            frame_key = np.unique(
+                np.stack([hits.ref_ids, bins, np.rint(hits.query_times * 1000).astype(np.int64)]), axis=1
+            )
+            for ref, off_bin, _ in _best_offsets(
+                frame_key[0], frame_key[1], MIN_VIDEO_FRAMES, MAX_OFFSETS_PER_REFERENCE
+            ):
+                agree = (hits.ref_ids == ref) & (np.abs(offsets - off_bin * step) <= VIDEO_TOLERANCE)
+                q, off = hits.query_times[agree], offsets[agree]
+                for run in _runs(q, MAX_GAP_SECONDS):
+                    times = np.unique(q[run])
+                    if len(times) < MIN_VIDEO_FRAMES:
+                        continue
+                    in_span = int(np.count_nonzero((frames.times >= times[0]) & (frames.times <= times[-1])))
+                    matches.append(
+                        Match(
+                            reference_id=ref,
+                            kind="video",
+                            query_start=float(times[0]),
+                            reference_start=float(times[0] - np.median(off[run])),
+                            duration=float(times[-1] - times[0]) + step,
+                            score=min(1.0, len(times) / max(1, in_span)),
+                        )
+                    )
+        return self._dedupe(matches)
+
+    @staticmethod
+    def _dedupe(matches: list[Match]) -> list[Match]:
+        """Drop matches of the same kind and reference contained in a longer one (speed/flip twins)."""
+        kept: list[Match] = []
+        for m in sorted(matches, key=lambda m: -m.duration):
+            if not any(
+                k.reference_id == m.reference_id
+                and k.kind == m.kind
+                and k.query_start - 1 <= m.query_start
+                and m.query_end <= k.query_end + 1
+                for k in kept
+            ):
+                kept.append(m)
+        return kept

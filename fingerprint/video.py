@@ -1,0 +1,111 @@
+"""Per-frame perceptual hashes (64-bit DCT pHash) robust to common edits.
+
+* Re-encoding and rescaling: the hash reads only the 8x8 lowest DCT frequencies of a 32x32
+  area-averaged copy of the frame.
+* Brightness and contrast: each bit says whether a coefficient is above the block's median, so a
+  gain and an offset on pixel values change nothing.
+* Letterboxing and pillarboxing: black borders (rows and columns that stay dark in every sampled
+  frame) are cropped before hashing, so the padded picture hashes like the original.
+* Crops up to 10% and small overlays: they move low frequencies a little; the matcher accepts
+  frames within :data:`MATCH_RADIUS` bits and then asks for a temporally consistent run.
+* Horizontal flip: a mirror image negates the odd horizontal DCT frequencies, so the flipped
+  hash is derived from the same coefficients and queried as well.
+
+Frames with almost no detail (a black or single-colour screen) carry no evidence and are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy.fft import dctn
+
+from .decode import VideoFrames
+from .errors import InvalidFingerprint
+
+HASH_BITS = 64
+HASH_BYTES = HASH_BITS // 8
+MATCH_RADIUS = 20
+"""Largest Hamming distance (bits of 64) at which two frame hashes count as the same picture."""
+BORDER_LEVEL = 32
+"""A border row or column never gets brighter than this (8-bit luma) in any sampled frame."""
+MIN_DETAIL = 6.0
+"""Frames whose luma standard deviation is below this are not hashed."""
+_SIDE = 32
+_LOW = 8
+
+
+@dataclass(frozen=True)
+class FrameHashes:
+    """Frame hashes (uint8, shape (n, 8): 64 bits each), their flipped forms and times (seconds)."""
+
+    hashes: np.ndarray
+    flipped: np.ndarray
+    times: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.times)
+        if self.hashes.shape != (n, HASH_BYTES) or self.flipped.shape != (n, HASH_BYTES):
+            raise InvalidFingerprint("frame hashes must have shape (n, 8) matching the times")
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @staticmethod
+    def empty() -> FrameHashes:
+        z = np.zeros((0, HASH_BYTES), np.uint8)
+        return FrameHashes(z, z.copy(), np.zeros(0, np.float64))
+
+
+def content_box(images: np.ndarray, level: int = BORDER_LEVEL) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) bounds of the picture inside black borders of all frames.
+
+    A border is given up (the full frame is kept) when it would remove more than 40% of a side,
+    which protects dark videos.
+    """
+    if images.ndim != 3 or len(images) == 0:
+        raise InvalidFingerprint("frames must be a non-empty (n, height, width) array")
+    peak = images.max(axis=0)
+    rows = np.nonzero(peak.max(axis=1) > level)[0]
+    cols = np.nonzero(peak.max(axis=0) > level)[0]
+    h, w = peak.shape
+    if len(rows) == 0 or len(cols) == 0:
+        return 0, h, 0, w
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if bottom - top < 0.6 * h:
+        top, bottom = 0, h
+    if right - left < 0.6 * w:
+        left, right = 0, w
+    return top, bottom, left, right
+
+
+def _shrink(image: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).resize((_SIDE, _SIDE), Image.Resampling.BOX), np.float32)
+
+
+def _bits(low: np.ndarray) -> np.ndarray:
+    flat = low.reshape(len(low), -1)
+    median = np.median(flat, axis=1, keepdims=True)
+    return np.packbits(flat > median, axis=1)
+
+
+def hash_frames(frames: VideoFrames) -> FrameHashes:
+    """Hash every frame with detail in it; see the module docstring."""
+    if len(frames) == 0:
+        return FrameHashes.empty()
+    top, bottom, left, right = content_box(frames.images)
+    pictures = frames.images[:, top:bottom, left:right]
+    detail = pictures.reshape(len(pictures), -1).std(axis=1) >= MIN_DETAIL
+    if not detail.any():
+        return FrameHashes.empty()
+    small = np.stack([_shrink(p) for p in pictures[detail]])
+    low = dctn(small, axes=(1, 2), norm="ortho")[:, :_LOW, :_LOW]
+    mirror = np.where(np.arange(_LOW) % 2 == 1, -1.0, 1.0)[None, None, :]
+    return FrameHashes(_bits(low), _bits(low * mirror), np.asarray(frames.times[detail], np.float64))
+
+
+def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bitwise Hamming distances between packed hashes a (n, 8) and b (n, 8)."""
+    return np.unpackbits(np.bitwise_xor(a, b), axis=-1).sum(axis=-1)
