@@ -28,6 +28,7 @@ from .errors import (
     StorageUnavailable,
     UploadExists,
     UploadExpired,
+    UploadForbidden,
     UploadIncomplete,
     UploadNotFound,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "StorageUnavailable",
     "UploadExists",
     "UploadExpired",
+    "UploadForbidden",
     "UploadIncomplete",
     "UploadNotFound",
     "as_appendable",

@@ -18,6 +18,7 @@ __all__ = [
     "StorageUnavailable",
     "UploadExists",
     "UploadExpired",
+    "UploadForbidden",
     "UploadIncomplete",
     "UploadNotFound",
 ]
@@ -121,3 +122,10 @@ class InvalidUpload(StorageError):
 
     code = "INVALID_UPLOAD"
     status = 400
+
+
+class UploadForbidden(StorageError):
+    """The upload does not take writes: it is the final upload of a concatenation, or finished."""
+
+    code = "UPLOAD_FORBIDDEN"
+    status = 403
