@@ -79,8 +79,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(settings.effective_database_url)
     check_database(db, migrate_if_needed=False)
     db.dispose()
-    check_storage(open_store(settings.effective_storage_url, secret=settings.secret_bytes),
-                  settings.effective_storage_url)
+    check_storage(
+        open_store(settings.effective_storage_url, secret=settings.secret_bytes),
+        settings.effective_storage_url,
+    )
     # Worker processes share their metrics through files; the parent serves them.
     if args.metrics_port:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="socialflow-metrics-"))
@@ -98,8 +100,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown:
         raise ConfigError(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
-    argv = ["workers.entry:boot", "--processes", str(args.processes), "--threads", str(args.threads),
-            "--skip-logging", "--queues", *queues]
+    argv = [
+        "workers.entry:boot",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+        "--skip-logging",
+        "--queues",
+        *queues,
+    ]
     return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
 
 
@@ -156,17 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialflow", description="Social Flow media platform.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the API (and, on the embedded default, the workers) in one process")
+    serve = sub.add_parser(
+        "serve", help="run the API (and, on the embedded default, the workers) in one process"
+    )
     serve.add_argument("--host", help="bind address (default SOCIALFLOW_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default SOCIALFLOW_HTTP_PORT or 8000)")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run Dramatiq worker processes for the configured broker")
     worker.add_argument("--queues", help="comma-separated queues to consume (default: all)")
-    worker.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes")
+    worker.add_argument(
+        "--processes", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes"
+    )
     worker.add_argument("--threads", type=int, default=2, help="threads per process")
-    worker.add_argument("--metrics-port", type=int, default=0,
-                        help="serve the workers' Prometheus metrics on this port (0: off)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve the workers' Prometheus metrics on this port (0: off)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply the database migrations")

@@ -42,8 +42,9 @@ class Database:
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10,
-                          connect_args={"connect_timeout": 5})
+            kwargs.update(
+                pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 5}
+            )
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

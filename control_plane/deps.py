@@ -14,7 +14,15 @@ from control_plane.errors import Unauthorized
 from control_plane.models import ROLES, User
 from control_plane.services import Services
 
-__all__ = ["get_services", "Principal", "current_principal", "require_role", "ServicesDep", "PrincipalDep"]
+__all__ = [
+    "AdminDep",
+    "get_services",
+    "Principal",
+    "current_principal",
+    "require_role",
+    "ServicesDep",
+    "PrincipalDep",
+]
 
 
 def get_services(request: Request) -> Services:
@@ -65,3 +73,7 @@ def require_role(role: str) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+#: Admits admins only.
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]

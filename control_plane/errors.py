@@ -42,7 +42,9 @@ class ProblemError(Exception):
     code = "INTERNAL_ERROR"
     title = "Internal server error"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         if code:
@@ -140,8 +142,13 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
         form = _wire_form(exc)
         if form is None:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return problem_response(500, "INTERNAL_ERROR", "Internal server error",
-                                    "An unexpected error occurred.", instance=request.url.path)
+            return problem_response(
+                500,
+                "INTERNAL_ERROR",
+                "Internal server error",
+                "An unexpected error occurred.",
+                instance=request.url.path,
+            )
         status, code, title = form
         if status >= 500:
             log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
@@ -152,8 +159,14 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
     async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(exc.status_code, code, title, detail, instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+        return problem_response(
+            exc.status_code,
+            code,
+            title,
+            detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     async def handle_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -162,11 +175,18 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-        return problem_response(422, "VALIDATION_FAILED", "Request validation failed",
-                                f"{where}: {first['msg']}", instance=request.url.path, extra={"errors": errors})
+        return problem_response(
+            422,
+            "VALIDATION_FAILED",
+            "Request validation failed",
+            f"{where}: {first['msg']}",
+            instance=request.url.path,
+            extra={"errors": errors},
+        )
 
     app.add_exception_handler(RequestValidationError, handle_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
-    for base in (ProblemError, *extra_error_bases):
+    bases: tuple[type[Exception], ...] = (ProblemError, *extra_error_bases)
+    for base in bases:
         app.add_exception_handler(base, handle_any)
     app.add_exception_handler(Exception, handle_any)

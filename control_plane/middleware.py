@@ -12,7 +12,9 @@ from control_plane.errors import problem_response
 __all__ = ["HttpMetricsMiddleware", "BodyLimitMiddleware", "HTTP_REQUESTS", "HTTP_SECONDS"]
 
 HTTP_REQUESTS = Counter("socialflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
-HTTP_SECONDS = Histogram("socialflow_http_request_duration_seconds", "HTTP request latency", ["method", "route"])
+HTTP_SECONDS = Histogram(
+    "socialflow_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
+)
 
 
 class HttpMetricsMiddleware:
@@ -89,6 +91,11 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(413, "PAYLOAD_TOO_LARGE", "Request body too large",
-                                    f"The request body is limited to {self.limit} bytes.", instance=scope["path"])
+        response = problem_response(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            "Request body too large",
+            f"The request body is limited to {self.limit} bytes.",
+            instance=scope["path"],
+        )
         await response(scope, receive, send)

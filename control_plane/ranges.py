@@ -37,21 +37,30 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":
         suffix = int(last)
         if suffix == 0:
-            raise RangeNotSatisfiable(f"empty suffix range of a {size}-byte resource",
-                                      headers={"Content-Range": f"bytes */{size}"})
+            raise RangeNotSatisfiable(
+                f"empty suffix range of a {size}-byte resource", headers={"Content-Range": f"bytes */{size}"}
+            )
         start = max(size - suffix, 0)
         return start, size - start
     start = int(first)
     end = int(last) if last else size - 1
     if start >= size or end < start:
-        raise RangeNotSatisfiable(f"range {header!r} is outside the {size}-byte resource",
-                                  headers={"Content-Range": f"bytes */{size}"})
+        raise RangeNotSatisfiable(
+            f"range {header!r} is outside the {size}-byte resource",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     end = min(end, size - 1)
     return start, end - start + 1
 
 
-def blob_response(store: BlobStore, key: str, request: Request, *, content_type: str | None = None,
-                  cache_control: str = "private, max-age=0") -> StreamingResponse:
+def blob_response(
+    store: BlobStore,
+    key: str,
+    request: Request,
+    *,
+    content_type: str | None = None,
+    cache_control: str = "private, max-age=0",
+) -> StreamingResponse:
     """Stream a blob, honouring ``Range``. Raises the store's BlobNotFound for a missing key."""
     info = store.stat(key)
     media_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -66,5 +75,9 @@ def blob_response(store: BlobStore, key: str, request: Request, *, content_type:
     offset, length = byte_range
     headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{info.size}"
     headers["Content-Length"] = str(length)
-    return StreamingResponse(iterate_in_threadpool(store.open(key, offset, length)), status_code=206,
-                             media_type=media_type, headers=headers)
+    return StreamingResponse(
+        iterate_in_threadpool(store.open(key, offset, length)),
+        status_code=206,
+        media_type=media_type,
+        headers=headers,
+    )

@@ -46,12 +46,15 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
 
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
-    codec = TokenCodec(settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl)
+    codec = TokenCodec(
+        settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl
+    )
     return Services(
         settings=settings,
         db=db,
         store=store,
-        broker=broker or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout),
+        broker=broker
+        or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout),
         kv=open_kv(settings.redis_url),
         accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
     )

@@ -14,6 +14,7 @@ from dramatiq.middleware import Retries
 
 from workers.jobs import JOBS, JobSpec
 from workers.middleware import JobMetrics, JobState
+from workers.middleware.jobstate import record_result
 
 __all__ = ["make_broker", "BrokerUnavailable", "ping_broker"]
 
@@ -33,9 +34,21 @@ def _load(path: str) -> Callable[..., Any]:
     return fn
 
 
+def _recording(fn: Callable[..., Any], kind: str) -> Callable[..., None]:
+    """The actor Dramatiq runs: the job's function, with its returned dict stored on the job row."""
+
+    def run(job_id: str) -> None:
+        result = fn(job_id=job_id)
+        if result is not None:
+            record_result(job_id, result)
+
+    run.__name__ = run.__qualname__ = kind
+    run.__doc__ = fn.__doc__
+    return run
+
+
 def _declare(broker: dramatiq.Broker, spec: JobSpec) -> None:
     dramatiq.actor(
-        _load(spec.actor),
         broker=broker,
         actor_name=spec.kind,
         queue_name=spec.queue,
@@ -44,7 +57,7 @@ def _declare(broker: dramatiq.Broker, spec: JobSpec) -> None:
         priority=spec.priority,
         min_backoff=int(spec.min_backoff * 1000),
         max_backoff=int(spec.max_backoff * 1000),
-    )
+    )(_recording(_load(spec.actor), spec.kind))
 
 
 def make_broker(url: str | None, *, heartbeat_timeout: float = 60.0) -> dramatiq.Broker:

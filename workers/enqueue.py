@@ -58,7 +58,11 @@ def enqueue(
         with db.session() as session:
             row = session.get(Job, job.id)
             if row is not None:
-                row.status, row.error, row.finished_at = "failed", "The job queue could not be reached.", utcnow()
+                row.status, row.error, row.finished_at = (
+                    "failed",
+                    "The job queue could not be reached.",
+                    utcnow(),
+                )
         raise EnqueueFailed("the job queue could not be reached; try again shortly") from exc
     with db.session() as session:
         row = session.get(Job, job.id)

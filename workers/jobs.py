@@ -36,7 +36,9 @@ JOBS: dict[str, JobSpec] = {
     s.kind: s
     for s in (
         # A round trip through the worker, the database and the blob store: proves a deployment works.
-        JobSpec("canary", "workers.actors.canary:run", queue="default", attempts=3, time_limit=60, priority=0),
+        JobSpec(
+            "canary", "workers.actors.canary:run", queue="default", attempts=3, time_limit=60, priority=0
+        ),
     )
 }
 

@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,13 @@ from control_plane.auth.errors import (
     TokenReused,
     UsernameTaken,
 )
-from control_plane.auth.passwords import DUMMY_HASH, PasswordPolicy, hash_password, needs_rehash, verify_password
+from control_plane.auth.passwords import (
+    DUMMY_HASH,
+    PasswordPolicy,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from control_plane.auth.tokens import AccessClaims, TokenCodec, hash_refresh_token, new_refresh_token
 from control_plane.db import Database
 from control_plane.errors import BadRequest
@@ -41,7 +48,9 @@ class TokenPair:
 
 
 class AccountService:
-    def __init__(self, db: Database, codec: TokenCodec, *, refresh_ttl: int, policy: PasswordPolicy | None = None):
+    def __init__(
+        self, db: Database, codec: TokenCodec, *, refresh_ttl: int, policy: PasswordPolicy | None = None
+    ):
         self.db = db
         self.codec = codec
         self.refresh_ttl = refresh_ttl
@@ -63,7 +72,9 @@ class AccountService:
                 session.add(user)
         except IntegrityError as exc:
             with self.db.session() as session:
-                taken = session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower()))
+                taken = session.scalar(
+                    sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
+                )
             if taken:
                 raise UsernameTaken("That username is taken.") from exc
             raise EmailTaken("That email address is already registered.") from exc
@@ -110,7 +121,7 @@ class AccountService:
             if auth.expires_at <= utcnow():
                 raise SessionRevoked("This session has expired; sign in again.")
             # Spend the token with a conditional update, so of two concurrent refreshes only one wins.
-            spent = session.execute(
+            spent: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 sa.update(RefreshToken)
                 .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
                 .values(used_at=utcnow())

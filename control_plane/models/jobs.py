@@ -24,7 +24,9 @@ class Job(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
-    owner_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    owner_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     subject: Mapped[str | None] = mapped_column(sa.String(80), nullable=True, index=True)
     args: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     result: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)

@@ -52,13 +52,17 @@ def register(body: RegisterIn, services: ServicesDep) -> UserOut:
 @router.post("/auth/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     pair = services.accounts.login(body.username, body.password, user_agent=request.headers.get("user-agent"))
-    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 @router.post("/auth/refresh", response_model=TokenOut)
 def refresh(body: RefreshIn, services: ServicesDep) -> TokenOut:
     pair = services.accounts.refresh(body.refresh_token)
-    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
@@ -70,5 +74,10 @@ def logout(principal: PrincipalDep, services: ServicesDep) -> Response:
 @router.get("/users/me", response_model=MeOut)
 def me(principal: PrincipalDep) -> MeOut:
     user = principal.user
-    return MeOut(id=user.id, username=user.username, email=user.email, role=user.role,
-                 created_at=user.created_at.isoformat())
+    return MeOut(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_at.isoformat(),
+    )

@@ -51,8 +51,14 @@ async def readyz(services: ServicesDep) -> Response:
     failed = [name for name, err in results.items() if err is not None]
     if failed:
         log.warning("not ready: %s", ", ".join(f"{n}: {results[n]}" for n in failed))
-        return problem_response(503, "NOT_READY", "Not ready", f"unreachable: {', '.join(failed)}",
-                                instance="/readyz", extra={"checks": body})
+        return problem_response(
+            503,
+            "NOT_READY",
+            "Not ready",
+            f"unreachable: {', '.join(failed)}",
+            instance="/readyz",
+            extra={"checks": body},
+        )
     return JSONResponse({"status": "ready", "checks": body})
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from control_plane.deps import Principal, PrincipalDep, ServicesDep, require_role
+from control_plane.deps import AdminDep, PrincipalDep, ServicesDep
 from control_plane.errors import NotFound
 from control_plane.models import Job
 from workers import enqueue
@@ -33,9 +33,18 @@ class JobOut(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobOut:
         return cls(
-            id=job.id, kind=job.kind, queue=job.queue, status=job.status, attempts=job.attempts,
-            max_attempts=job.max_attempts, error=job.error, result=job.result, worker=job.worker,
-            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+            id=job.id,
+            kind=job.kind,
+            queue=job.queue,
+            status=job.status,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            error=job.error,
+            result=job.result,
+            worker=job.worker,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
         )
 
 
@@ -50,7 +59,7 @@ def get_job(job_id: str, principal: PrincipalDep, services: ServicesDep) -> JobO
 
 
 @router.post("/ops/canary", status_code=202, response_model=JobOut)
-def run_canary(services: ServicesDep, principal: Principal = Depends(require_role("admin"))) -> JobOut:
+def run_canary(services: ServicesDep, principal: AdminDep) -> JobOut:
     """Enqueue a canary job: a worker writes, reads back and deletes a blob and pings the database."""
     job = enqueue(services.db, services.broker, "canary", owner_id=principal.user.id, subject="ops:canary")
     return JobOut.of(job)

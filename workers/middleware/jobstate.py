@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import SkipMessage, TimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from control_plane.models import Job, utcnow
 from workers import runtime
 
-__all__ = ["JobState", "on_final_failure", "failure_reason"]
+__all__ = ["JobState", "on_final_failure", "failure_reason", "record_result"]
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,21 @@ def failure_reason(exc: BaseException, time_limit: float | None = None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _job_id(message: dramatiq.Message[Any]) -> str | None:
+def record_result(job_id: str, result: Any) -> None:
+    """Store what a job returned (a JSON-able dict, or any value wrapped as ``{"value": ...}``)."""
+    with runtime.current().db.session() as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            job.result = result if isinstance(result, dict) else {"value": result}
+
+
+def _job_id(message: MessageProxy) -> str | None:
     value = message.kwargs.get("job_id")
     return value if isinstance(value, str) else None
 
 
 class JobState(dramatiq.Middleware):
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         job_id = _job_id(message)
         if job_id is None:
             return
@@ -71,7 +80,7 @@ class JobState(dramatiq.Middleware):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message[Any],
+        message: MessageProxy,
         *,
         result: Any = None,
         exception: BaseException | None = None,
@@ -85,13 +94,12 @@ class JobState(dramatiq.Middleware):
                 return
             if exception is None:
                 job.status = "succeeded"
-                job.result = result if isinstance(result, dict) else {"value": result}
                 job.error = None
                 job.finished_at = utcnow()
                 return
-            time_limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get(
-                "time_limit"
-            )
+            time_limit = message.options.get("time_limit") or broker.get_actor(
+                message.actor_name
+            ).options.get("time_limit")
             reason = failure_reason(exception, time_limit / 1000 if time_limit else None)
             job.error = reason
             if message.failed:
@@ -103,4 +111,6 @@ class JobState(dramatiq.Middleware):
                 log.error("job %s (%s) failed for good: %s", job.id, job.kind, reason)
             else:
                 job.status = "queued"
-                log.warning("job %s (%s) attempt %d failed, will retry: %s", job.id, job.kind, job.attempts, reason)
+                log.warning(
+                    "job %s (%s) attempt %d failed, will retry: %s", job.id, job.kind, job.attempts, reason
+                )

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = ["JobMetrics", "JOBS_TOTAL", "JOB_SECONDS", "JOBS_RUNNING"]
@@ -21,21 +22,23 @@ JOB_SECONDS = Histogram(
     ["kind"],
     buckets=(0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
-JOBS_RUNNING = Gauge("socialflow_jobs_running", "Job attempts in progress", ["kind"], multiprocess_mode="livesum")
+JOBS_RUNNING = Gauge(
+    "socialflow_jobs_running", "Job attempts in progress", ["kind"], multiprocess_mode="livesum"
+)
 
 
 class JobMetrics(dramatiq.Middleware):
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._started[message.message_id] = time.monotonic()
         JOBS_RUNNING.labels(message.actor_name).inc()
 
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message[Any],
+        message: MessageProxy,
         *,
         result: Any = None,
         exception: BaseException | None = None,
@@ -51,7 +54,7 @@ class JobMetrics(dramatiq.Middleware):
             outcome = "failed" if message.failed else "retried"
         JOBS_TOTAL.labels(message.actor_name, outcome).inc()
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         if self._started.pop(message.message_id, None) is not None:
             JOBS_RUNNING.labels(message.actor_name).dec()
         JOBS_TOTAL.labels(message.actor_name, "skipped").inc()

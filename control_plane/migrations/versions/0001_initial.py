@@ -46,8 +46,9 @@ def upgrade() -> None:
     op.create_table(
         "refresh_tokens",
         sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column("session_id", sa.String(32), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "session_id", sa.String(32), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("used_at", TS, nullable=True),
     )

@@ -1,0 +1,143 @@
+"""The production path: PostgreSQL, a Redis or RabbitMQ broker, S3 storage and a separate
+``socialflow worker`` process, all real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+from support.platform import Platform, production
+
+SOCIALFLOW = str(Path(sys.executable).with_name("socialflow"))
+
+
+def env_of(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
+    for name in ("data_dir", "database_url", "broker_url", "redis_url", "storage_url", "secret_key"):
+        value = getattr(settings, name)
+        if value:
+            env[f"SOCIALFLOW_{name.upper()}"] = str(value)
+    env["SOCIALFLOW_WORKER_HEARTBEAT_TIMEOUT"] = "5"
+    return env
+
+
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
+def test_job_from_the_api_runs_on_a_separate_worker_process(
+    tmp_path: Path,
+    postgres_url: str,
+    redis_url: str,
+    rabbitmq_url: str,
+    s3_bucket_url: str,
+    platform_factory: Callable[..., Platform],
+    broker_kind: str,
+) -> None:
+    if broker_kind == "redis":
+        broker_url = redis_url.rsplit("/", 1)[0] + "/3"
+        redis.Redis.from_url(broker_url).flushdb()
+    else:
+        broker_url = rabbitmq_url
+    settings = production(
+        tmp_path,
+        database_url=postgres_url,
+        broker_url=broker_url,
+        storage_url=s3_bucket_url,
+        redis_url=redis_url,
+    )
+    platform = platform_factory(settings, inprocess_workers=False)
+    ready = platform.client.get("/readyz").json()
+    assert ready["checks"] == {"database": "ok", "broker": "ok", "storage": "ok", "redis": "ok"}
+    admin = platform.user("ops", role="admin")
+    job_id = platform.client.post("/api/v1/ops/canary", headers=admin).json()["id"]
+    time.sleep(0.5)
+    assert platform.client.get(f"/api/v1/jobs/{job_id}", headers=admin).json()["status"] == "queued"
+
+    worker = subprocess.Popen(
+        [SOCIALFLOW, "worker", "--processes", "1", "--threads", "1"],
+        env=env_of(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        job = platform.wait_job(job_id, admin, timeout=60)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0].decode(errors="replace")
+    assert job["status"] == "succeeded", (job, output[-3000:])
+    host_pid = job["worker"].rsplit(":", 1)
+    assert int(host_pid[1]) != os.getpid()  # ran in the worker process, not here
+    assert job["result"]["bytes"] == 64 * 1024
+    assert list(platform.services.store.list("ops/")) == []
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SOCIALFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def clean_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
+    env["SOCIALFLOW_DATA_DIR"] = str(tmp_path / "data")
+    env.update({f"SOCIALFLOW_{k.upper()}": v for k, v in values.items()})
+    return env
+
+
+STRONG = "k3Jd9s0Qm2LxV7pR4tYw8Zb1Nc6Hf5Ga-strong"
+
+
+@pytest.mark.parametrize(
+    ("command", "values", "expected"),
+    [
+        (
+            ["serve"],
+            {"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none", "secret_key": STRONG},
+            "cannot reach the database at postgresql+psycopg://postgres@127.0.0.1:1/none",
+        ),
+        (
+            ["serve"],
+            {"database_url": "oracle://db/x"},
+            "SOCIALFLOW_DATABASE_URL: unknown database URL scheme",
+        ),
+        (["serve"], {"storage_url": "ftp://host/x", "secret_key": STRONG}, "SOCIALFLOW_STORAGE_URL: unknown"),
+        (
+            ["serve"],
+            {"broker_url": "redis://127.0.0.1:6379/0", "secret_key": "changeme"},
+            "SOCIALFLOW_SECRET_KEY is a known default",
+        ),
+        (["serve"], {"broker_url": "redis://127.0.0.1:6379/0"}, "SOCIALFLOW_SECRET_KEY is required"),
+        (["worker"], {}, "`socialflow worker` needs SOCIALFLOW_BROKER_URL"),
+        (
+            ["serve"],
+            {"broker_url": "redis://127.0.0.1:1/0", "secret_key": STRONG},
+            "cannot reach the broker at redis://127.0.0.1:1/0",
+        ),
+        (
+            ["migrate"],
+            {"database_url": "postgresql+psycopg://u:hunter2@127.0.0.1:1/x", "secret_key": STRONG},
+            "cannot reach the database at postgresql+psycopg://u:***@127.0.0.1:1/x",
+        ),
+    ],
+)
+def test_bad_configuration_stops_with_one_clear_line(
+    tmp_path: Path, command: list[str], values: dict[str, str], expected: str
+) -> None:
+    result = run_cli(command, clean_env(tmp_path, **values))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("socialflow: error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_production_serve_refuses_an_unmigrated_database(tmp_path: Path, postgres_url: str) -> None:
+    env = clean_env(tmp_path, database_url=postgres_url, secret_key=STRONG)
+    refused = run_cli(["serve"], env)
+    assert refused.returncode == 2 and "run `socialflow migrate` first" in refused.stderr
+    migrated = run_cli(["migrate"], env)
+    assert migrated.returncode == 0 and "database at revision" in migrated.stdout
