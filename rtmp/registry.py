@@ -55,6 +55,7 @@ class LiveRegistry:
         self.sink_factory = sink_factory
         self.reconnect_window_s = reconnect_window_s
         self._sessions: dict[str, LiveSession] = {}
+        self.shutting_down = False
 
     @property
     def sessions(self) -> dict[str, LiveSession]:
@@ -93,7 +94,7 @@ class LiveRegistry:
     async def release(self, session: LiveSession, *, clean: bool) -> None:
         """Detach the publisher: end the session now if ``clean``, else open the reconnect window."""
         session.publisher = None
-        if clean or self.reconnect_window_s <= 0:
+        if clean or self.shutting_down or self.reconnect_window_s <= 0:
             await self._end(session)
             return
         await self.report(session.grant.stream_id, "disconnected")
@@ -116,7 +117,8 @@ class LiveRegistry:
         await self.report(session.grant.stream_id, "idle")
 
     async def close_all(self) -> None:
-        """End every session (server shutdown)."""
+        """End every session (server shutdown); later releases end their session at once."""
+        self.shutting_down = True
         for session in list(self._sessions.values()):
             if session.expiry is not None:
                 session.expiry.cancel()

@@ -69,11 +69,15 @@ class RtmpServer:
         self._tasks.add(task)
         try:
             await RtmpSession(reader, writer, self.registry, self.limits).run()
+        except asyncio.CancelledError:
+            if not self.registry.shutting_down:
+                raise
         finally:
             self._tasks.discard(task)
 
     async def stop(self) -> None:
         """Stop listening, close every connection and end every live session."""
+        self.registry.shutting_down = True
         if self._server is not None:
             self._server.close()
         tasks = list(self._tasks)
