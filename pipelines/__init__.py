@@ -18,8 +18,13 @@ from pipelines.errors import (
     NotMedia,
     ResolutionTooHigh,
 )
+from pipelines.ladder import LadderConfig, Rung, build_ladder, pick_h264_encoder
+from pipelines.manifests import publish_order
 from pipelines.media import AudioInfo, MediaInfo, MediaLimits, VideoInfo
+from pipelines.packaging.cmaf import Segment
 from pipelines.probe import probe
+from pipelines.renditions import Rendition, TranscodeResult
+from pipelines.transcode import transcode
 
 __all__ = [
     "AudioInfo",
@@ -29,13 +34,22 @@ __all__ = [
     "EncoderUnavailable",
     "FileTooLarge",
     "FrameRateTooHigh",
+    "LadderConfig",
     "LimitExceeded",
     "MediaError",
     "MediaInfo",
     "MediaLimits",
     "NoDecodableStream",
     "NotMedia",
+    "Rendition",
     "ResolutionTooHigh",
+    "Rung",
+    "Segment",
+    "TranscodeResult",
     "VideoInfo",
+    "build_ladder",
+    "pick_h264_encoder",
     "probe",
+    "publish_order",
+    "transcode",
 ]

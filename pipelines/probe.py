@@ -61,9 +61,7 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
     if size == 0:
         raise EmptyFile()
     if limits.max_bytes is not None and size > limits.max_bytes:
-        raise FileTooLarge(
-            f"The file is {size / 1e9:.1f} GB; the limit is {limits.max_bytes / 1e9:.1f} GB."
-        )
+        raise FileTooLarge(f"The file is {size / 1e9:.1f} GB; the limit is {limits.max_bytes / 1e9:.1f} GB.")
     try:
         container = av.open(str(file), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
@@ -101,9 +99,7 @@ def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
             raise CorruptMedia(
                 f"The file is cut off after {format_clock(readable)}; too little is left to use."
             )
-        warnings.append(
-            f"The file is cut off after {format_clock(readable)}; we kept what we could read."
-        )
+        warnings.append(f"The file is cut off after {format_clock(readable)}; we kept what we could read.")
     start = decode_window(container, streams, survey, 0.0)
     if readable > 2.0:
         decode_window(container, streams, survey, survey.start + readable / 2)

@@ -48,7 +48,9 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> MakeClip:
             args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={duration}"]
         if audio:
             args += [
-                "-f", "lavfi", "-i",
+                "-f",
+                "lavfi",
+                "-i",
                 f"sine=frequency=440:sample_rate={sample_rate}:duration={duration}",
             ]
         if size is not None:

@@ -67,8 +67,11 @@ def test_probe_flags_interlaced_and_variable_frame_rate(make_clip: MakeClip) -> 
         make_clip("tff.mp4", audio=False, out_args=["-flags", "+ildct+ilme", "-x264-params", "interlaced=1"])
     )
     assert interlaced.video is not None and interlaced.video.interlaced
-    vfr = probe(make_clip("vfr.mp4", audio=False, vfilter="select='lt(mod(n\\,5)\\,3)'",
-                          out_args=["-fps_mode", "vfr"]))
+    vfr = probe(
+        make_clip(
+            "vfr.mp4", audio=False, vfilter="select='lt(mod(n\\,5)\\,3)'", out_args=["-fps_mode", "vfr"]
+        )
+    )
     assert vfr.video is not None and vfr.video.is_vfr
 
 
@@ -138,8 +141,11 @@ def test_corrupt_middle(make_clip: MakeClip, tmp_path: Path) -> None:
     ("limits", "error", "message"),
     [
         (MediaLimits(max_duration=2.0), DurationTooLong, "The video is 4 s long; the limit is 2 s."),
-        (MediaLimits(max_width=200, max_height=200), ResolutionTooHigh,
-         "The video is 320x240 pixels; the limit is 200x200."),
+        (
+            MediaLimits(max_width=200, max_height=200),
+            ResolutionTooHigh,
+            "The video is 320x240 pixels; the limit is 200x200.",
+        ),
         (MediaLimits(max_fps=25), FrameRateTooHigh, "The video has 30 frames per second; the limit is 25."),
         (MediaLimits(max_bytes=1000), FileTooLarge, None),
     ],

@@ -1,0 +1,77 @@
+"""One decoding pass over an input: frames of the chosen streams, on a clock starting at 0.
+
+Times are seconds from the input's origin (the video stream's start time, or the audio's for
+audio-only inputs), so the single pass and every chunked run agree on what "t = 12.0" means. A
+decode error near the readable end (a cut-off tail the probe already reported) ends that
+stream quietly; anywhere else it raises :class:`CorruptMedia`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import av.error
+from av.stream import Stream
+
+from pipelines.errors import CorruptMedia, format_clock
+from pipelines.media import MediaInfo
+
+__all__ = ["decode_frames"]
+
+log = logging.getLogger(__name__)
+
+_TAIL_SLACK = 0.5
+
+
+def decode_frames(
+    src: Path, info: MediaInfo, *, video: bool = True, audio: bool = True, start: float = 0.0
+) -> Iterator[tuple[float, av.VideoFrame | av.AudioFrame]]:
+    """Yield ``(time, frame)`` in decode order for the video and/or audio stream of ``info``.
+
+    With ``start`` > 0 the input is first seeked to the keyframe at or before ``start``
+    seconds, so early frames may precede ``start``: callers drop what they do not need.
+    """
+    with av.open(str(src), metadata_errors="ignore") as container:
+        anchor = info.video or info.audio
+        origin = _start(container.streams[anchor.stream_index]) if anchor is not None else 0.0
+        wanted: list[Stream] = []
+        if video and info.video is not None:
+            wanted.append(container.streams[info.video.stream_index])
+        if audio and info.audio is not None:
+            wanted.append(container.streams[info.audio.stream_index])
+        if not wanted:
+            return
+        for stream in wanted:
+            if stream.codec_context is not None:
+                stream.codec_context.thread_type = "AUTO"
+        if start > 0:
+            container.seek(int((start + origin) * 1e6), backward=True, any_frame=False)
+        ended: set[int] = set()
+        for packet in container.demux(wanted):
+            index = packet.stream.index
+            if index in ended:
+                continue
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                when = float(packet.pts * packet.time_base) - origin if packet.pts is not None else 0.0
+                if when >= info.duration - _TAIL_SLACK:
+                    log.info("stream %d ends at a damaged tail (%.3f s): %s", index, when, exc)
+                    ended.add(index)
+                    continue
+                raise CorruptMedia(
+                    f"The file is damaged around {format_clock(when)}; it cannot be played from there."
+                ) from exc
+            for frame in frames:
+                if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:
+                    continue
+                yield frame.time - origin, frame
+
+
+def _start(stream: Stream) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)

@@ -1,0 +1,257 @@
+"""Reading samples out of a fragmented MP4 and writing them back as CMAF fragments.
+
+The encoders mux each rendition into one fragmented MP4 work file. This module reads that
+file's single track sample by sample (decode time and duration in the track's timescale,
+sync flag, composition offset, bytes) and serializes any run of samples as one
+``styp``+``moof``+``mdat`` media segment whose ``tfdt`` carries the absolute decode time, so
+segments cut anywhere (and by separate processes) continue each other exactly.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pipelines.packaging.boxes import box, find_child, full_box, iter_boxes, read_children
+
+__all__ = [
+    "Track",
+    "Sample",
+    "read_track",
+    "read_track_fragments",
+    "with_edit_list",
+    "encode_fragment",
+    "NON_SYNC",
+]
+
+NON_SYNC = 0x00010000
+"""``sample_is_non_sync_sample`` in ISO BMFF sample flags."""
+
+_STYP = box(b"styp", b"msdh", struct.pack(">I", 0), b"msdh", b"msix", b"cmfs")
+
+
+@dataclass(frozen=True)
+class Track:
+    """The one track of a work file: its init segment bytes (``ftyp``+``moov``) and timing."""
+
+    init: bytes
+    track_id: int
+    timescale: int
+    handler: bytes
+    sample_entry: bytes
+    codec_config: bytes
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One access unit; times in track timescale units."""
+
+    decode_time: int
+    duration: int
+    flags: int
+    cts_offset: int
+    data: bytes
+
+    @property
+    def is_sync(self) -> bool:
+        return not self.flags & NON_SYNC
+
+
+def read_track(path: Path) -> tuple[Track, Iterator[Sample]]:
+    """Parse the init of the fragmented MP4 at ``path`` and return it with a lazy sample
+    iterator (fragments are read one at a time, so long files need little memory)."""
+    handle = path.open("rb")
+    init = b""
+    moov: bytes | None = None
+    first_fragment = 0
+    for found in iter_boxes(handle, skip_payload=frozenset({b"mdat", b"moof"})):
+        if found.kind in (b"ftyp", b"moov"):
+            init += box(found.kind, found.payload)
+            if found.kind == b"moov":
+                moov = found.payload
+        elif found.kind == b"moof":
+            first_fragment = found.offset
+            break
+    if moov is None:
+        handle.close()
+        raise ValueError(f"{path} has no moov box")
+    track = _track(init, moov)
+    return track, _samples(handle, first_fragment, track, moov)
+
+
+def with_edit_list(init: bytes, media_time: int) -> bytes:
+    """``init`` with an edit list that starts presentation at ``media_time`` (track timescale
+    units): how AAC encoder priming samples are hidden from the viewer."""
+    out = b""
+    for top in read_children(init):
+        if top.kind != b"moov":
+            out += box(top.kind, top.payload)
+            continue
+        children = b""
+        for child in read_children(top.payload):
+            if child.kind == b"trak":
+                parts = [c for c in read_children(child.payload) if c.kind != b"edts"]
+                elst = full_box(b"elst", 0, 0, struct.pack(">IIiHH", 1, 0, media_time, 1, 0))
+                body = b"".join(
+                    box(c.kind, c.payload) + (box(b"edts", elst) if c.kind == b"tkhd" else b"") for c in parts
+                )
+                children += box(b"trak", body)
+            else:
+                children += box(child.kind, child.payload)
+        out += box(b"moov", children)
+    return out
+
+
+def read_track_fragments(path: Path, track: Track) -> tuple[Track, list[Sample]]:
+    """All samples of a media segment file (no moov of its own) belonging to ``track``."""
+    handle = path.open("rb")
+    return track, list(_samples(handle, 0, track, b""))
+
+
+def _track(init: bytes, moov: bytes) -> Track:
+    trak = find_child(moov, b"trak")
+    mdhd = find_child(moov, b"trak", b"mdia", b"mdhd")
+    hdlr = find_child(moov, b"trak", b"mdia", b"hdlr")
+    tkhd = find_child(moov, b"trak", b"tkhd")
+    stsd = find_child(moov, b"trak", b"mdia", b"minf", b"stbl", b"stsd")
+    if not (trak and mdhd and hdlr and tkhd and stsd):
+        raise ValueError("moov lacks a complete track")
+    version = mdhd.full_header()[0]
+    timescale = struct.unpack_from(">I", mdhd.payload, 20 if version == 1 else 12)[0]
+    track_id = struct.unpack_from(">I", tkhd.payload, 20 if tkhd.full_header()[0] == 1 else 12)[0]
+    entry = read_children(stsd.payload[8:])[0]
+    skip = 78 if hdlr.payload[8:12] == b"vide" else 28
+    config = read_children(entry.payload[skip:])
+    return Track(
+        init=init,
+        track_id=track_id,
+        timescale=timescale,
+        handler=hdlr.payload[8:12],
+        sample_entry=entry.kind,
+        codec_config=box(config[0].kind, config[0].payload) if config else b"",
+    )
+
+
+def _trex_defaults(moov: bytes) -> tuple[int, int, int]:
+    trex = find_child(moov, b"mvex", b"trex")
+    if trex is None:
+        return 0, 0, 0
+    _, _, duration, size, flags = struct.unpack_from(">IIIII", trex.payload, 4)
+    return duration, size, flags
+
+
+def _samples(handle: BinaryIO, offset: int, track: Track, moov: bytes) -> Iterator[Sample]:
+    trex_duration, trex_size, trex_flags = _trex_defaults(moov)
+    with handle:
+        end = handle.seek(0, 2)
+        while offset + 8 <= end:
+            handle.seek(offset)
+            size, kind = struct.unpack(">I4s", handle.read(8))
+            if size < 8 or offset + size > end:
+                return
+            if kind == b"moof":
+                payload = handle.read(size - 8)
+                traf = find_child(payload, b"traf")
+                if traf is not None:
+                    yield from _traf_samples(
+                        handle, offset, traf.payload, (trex_duration, trex_size, trex_flags)
+                    )
+            offset += size
+
+
+def _traf_samples(
+    handle: BinaryIO, moof_offset: int, traf: bytes, trex: tuple[int, int, int]
+) -> Iterator[Sample]:
+    default_duration, default_size, default_flags = trex
+    base = moof_offset
+    decode_time = 0
+    runs = []
+    for child in read_children(traf):
+        _, flags = child.full_header()
+        body = child.payload[4:]
+        if child.kind == b"tfhd":
+            pos = 4
+            if flags & 0x01:
+                base = struct.unpack_from(">Q", body, pos)[0]
+                pos += 8
+            if flags & 0x02:
+                pos += 4
+            if flags & 0x08:
+                default_duration = struct.unpack_from(">I", body, pos)[0]
+                pos += 4
+            if flags & 0x10:
+                default_size = struct.unpack_from(">I", body, pos)[0]
+                pos += 4
+            if flags & 0x20:
+                default_flags = struct.unpack_from(">I", body, pos)[0]
+        elif child.kind == b"tfdt":
+            version = child.full_header()[0]
+            decode_time = struct.unpack_from(">Q" if version == 1 else ">I", body, 0)[0]
+        elif child.kind == b"trun":
+            runs.append(child)
+    for run in runs:
+        version, flags = run.full_header()
+        body = run.payload[4:]
+        count = struct.unpack_from(">I", body, 0)[0]
+        pos = 4
+        data_offset = 0
+        first_flags = None
+        if flags & 0x01:
+            data_offset = struct.unpack_from(">i", body, pos)[0]
+            pos += 4
+        if flags & 0x04:
+            first_flags = struct.unpack_from(">I", body, pos)[0]
+            pos += 4
+        cursor = base + data_offset
+        for index in range(count):
+            duration, size, sample_flags, cts = default_duration, default_size, default_flags, 0
+            if flags & 0x100:
+                duration = struct.unpack_from(">I", body, pos)[0]
+                pos += 4
+            if flags & 0x200:
+                size = struct.unpack_from(">I", body, pos)[0]
+                pos += 4
+            if flags & 0x400:
+                sample_flags = struct.unpack_from(">I", body, pos)[0]
+                pos += 4
+            elif index == 0 and first_flags is not None:
+                sample_flags = first_flags
+            if flags & 0x800:
+                cts = struct.unpack_from(">i" if version == 1 else ">I", body, pos)[0]
+                pos += 4
+            handle.seek(cursor)
+            yield Sample(decode_time, duration, sample_flags, cts, handle.read(size))
+            cursor += size
+            decode_time += duration
+
+
+def encode_fragment(sequence: int, track_id: int, samples: list[Sample]) -> bytes:
+    """One CMAF media segment (``styp``, ``moof``, ``mdat``) holding ``samples`` in order.
+    ``tfdt`` is the first sample's decode time; data offsets are relative to the moof."""
+    signed = any(s.cts_offset < 0 for s in samples)
+    flags = 0x01 | 0x100 | 0x200 | 0x400 | (0x800 if any(s.cts_offset for s in samples) else 0)
+    entry = ">IIIi" if flags & 0x800 else ">III"
+    rows = b"".join(
+        struct.pack(entry, s.duration, len(s.data), s.flags, s.cts_offset)
+        if flags & 0x800
+        else struct.pack(entry, s.duration, len(s.data), s.flags)
+        for s in samples
+    )
+
+    def moof(data_offset: int) -> bytes:
+        trun = full_box(
+            b"trun", 1 if signed else 0, flags, struct.pack(">Ii", len(samples), data_offset), rows
+        )
+        traf = box(
+            b"traf",
+            full_box(b"tfhd", 0, 0x020000, struct.pack(">I", track_id)),
+            full_box(b"tfdt", 1, 0, struct.pack(">Q", samples[0].decode_time)),
+            trun,
+        )
+        return box(b"moof", full_box(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
+
+    header = moof(0)
+    return _STYP + moof(len(header) + 8) + box(b"mdat", *(s.data for s in samples))
