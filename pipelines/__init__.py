@@ -24,6 +24,8 @@ from pipelines.media import AudioInfo, MediaInfo, MediaLimits, VideoInfo
 from pipelines.packaging.cmaf import Segment
 from pipelines.probe import probe
 from pipelines.renditions import Rendition, TranscodeResult
+from pipelines.storyboard import Storyboard, make_storyboard
+from pipelines.thumbnails import Thumbnail, ThumbnailSet, make_thumbnails
 from pipelines.transcode import transcode
 
 __all__ = [
@@ -45,9 +47,14 @@ __all__ = [
     "ResolutionTooHigh",
     "Rung",
     "Segment",
+    "Storyboard",
+    "Thumbnail",
+    "ThumbnailSet",
     "TranscodeResult",
     "VideoInfo",
     "build_ladder",
+    "make_storyboard",
+    "make_thumbnails",
     "pick_h264_encoder",
     "probe",
     "publish_order",
