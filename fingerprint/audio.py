@@ -44,6 +44,8 @@ PEAK_MARGIN = 1.0
 """Natural-log units a peak must stand above the local mean (about 8.7 dB)."""
 FAN_OUT = 6
 MAX_DT = 127
+NOISE_GATE = 0.0
+GATE_PERCENTILE = 50
 MAX_DF = 48
 _SILENCE = 1e-4
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
@@ -74,7 +76,7 @@ class Peaks:
     def __len__(self) -> int:
         return len(self.times)
 
-    def landmarks(self, speed: float = 1.0) -> Landmarks:
+    def landmarks(self, speed: float = 1.0, fan_out: int | None = None) -> Landmarks:
         """Pair the peaks into landmarks, first undoing a speed-up of the signal by ``speed``.
 
         With ``speed`` s, peak times are multiplied by s and frequencies divided by s, so the
@@ -84,7 +86,7 @@ class Peaks:
             raise InvalidFingerprint(f"speed factor must be positive, got {speed}")
         times = self.times * speed
         freqs = np.rint(self.freqs / speed).astype(np.int64)
-        return _pair(times, freqs)
+        return _pair(times, freqs, FAN_OUT if fan_out is None else fan_out)
 
 
 def spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -96,6 +98,9 @@ def spectrogram(samples: np.ndarray) -> np.ndarray:
         return np.zeros((N_FFT // 2 + 1, 0), np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     mag = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)).astype(np.float32)
+    if NOISE_GATE > 0:
+        floor = np.percentile(mag, GATE_PERCENTILE, axis=0, keepdims=True)
+        mag = mag - NOISE_GATE * floor
     return np.log(np.maximum(mag, _SILENCE)).T
 
 
@@ -135,11 +140,11 @@ def find_peaks(signal: AudioSignal) -> Peaks:
     return Peaks(times=tt[order], freqs=ft[order])
 
 
-def _pair(times: np.ndarray, freqs: np.ndarray) -> Landmarks:
+def _pair(times: np.ndarray, freqs: np.ndarray, fan_out: int) -> Landmarks:
     n = len(times)
     if n < 2:
         return Landmarks(np.zeros(0, np.uint32), np.zeros(0, np.int32))
-    width = min(n - 1, 8 * FAN_OUT)
+    width = min(n - 1, 8 * fan_out)
     anchor = np.arange(n)[:, None]
     target = np.minimum(anchor + np.arange(1, width + 1)[None, :], n - 1)
     t1 = np.rint(times).astype(np.int64)
@@ -147,7 +152,7 @@ def _pair(times: np.ndarray, freqs: np.ndarray) -> Landmarks:
     df = freqs[target] - freqs[anchor]
     ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF) & (target > anchor)
     ok &= (freqs[anchor] >= 0) & (freqs[anchor] < 256) & (freqs[target] >= 0) & (freqs[target] < 256)
-    ok &= np.cumsum(ok, axis=1) <= FAN_OUT
+    ok &= np.cumsum(ok, axis=1) <= fan_out
     a, j = np.nonzero(ok)
     b = target[a, j]
     hashes = (freqs[a] << 15) | (freqs[b] << 7) | dt[a, j]

@@ -4,7 +4,7 @@ Every index hit pairs a query time with a reference time. A true copy makes many
 one offset (query time - reference time); chance hits spread over all offsets. So hits are voted
 into an offset histogram per reference, the best offsets are taken, and the matched span is the
 extent of the hits that agree on that offset within a small tolerance, cut into separate runs
-where the agreeing hits pause for more than :data:`MAX_GAP_SECONDS`.
+where the agreeing hits pause for longer than :data:`AUDIO_MAX_GAP` or :data:`VIDEO_MAX_GAP`.
 
 Audio speed changes are undone by trying each factor of :data:`SPEED_FACTORS` on the query's
 peaks (see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes.
@@ -31,15 +31,22 @@ log = logging.getLogger(__name__)
 
 SPEED_FACTORS = tuple(round(1.0 + 0.005 * k, 3) for k in range(-8, 9))
 """Speed-ups tried on audio queries: 0.96 to 1.04 in steps of 0.5%."""
-MIN_AUDIO_HITS = 16
-"""Landmark hits that must agree on one offset (within AUDIO_TOLERANCE) for an audio match."""
+MIN_AUDIO_VOTES = 8
+"""Distinct anchor pairs (query time, reference time) that must agree on one offset (within
+AUDIO_TOLERANCE) for an audio match."""
+QUERY_FAN_OUT = 12
+"""Targets per anchor on the query side: twice the reference's, so that a reference pair is still
+formed when noise or other audio inserts extra peaks into the query's target zones."""
 AUDIO_TOLERANCE = 2
 """Offset tolerance in landmark frames (8 ms each) when collecting a span's hits."""
 MIN_VIDEO_FRAMES = 5
 """Distinct query frames that must agree on one offset for a video match."""
 VIDEO_TOLERANCE = 0.75
 """Offset tolerance in seconds for video hits."""
-MAX_GAP_SECONDS = 3.0
+AUDIO_MAX_GAP = 6.0
+"""Seconds without agreeing audio hits that end a run (noise can thin hits out for seconds)."""
+VIDEO_MAX_GAP = 3.0
+"""Seconds without agreeing frames that end a video run."""
 MAX_OFFSETS_PER_REFERENCE = 3
 
 
@@ -107,36 +114,40 @@ class Matcher:
 
     def _audio(self, query_fp: MediaFingerprint) -> list[Match]:
         assert self.audio_index is not None and query_fp.peaks is not None
-        best: dict[tuple[int, int], tuple[int, float, int, Any]] = {}
+        best: dict[tuple[int, int], tuple[int, float, int, np.ndarray, np.ndarray]] = {}
         for speed in self.speed_factors:
-            landmarks = query_fp.peaks.landmarks(speed)
+            landmarks = query_fp.peaks.landmarks(speed, QUERY_FAN_OUT)
             hits = self.audio_index.query(landmarks)
-            offsets = hits.query_times.astype(np.int64) - hits.ref_times
+            # One anchor pair matching through several of its targets is one piece of evidence.
+            pairs = np.unique(
+                np.stack([hits.ref_ids, hits.query_times.astype(np.int64), hits.ref_times.astype(np.int64)]),
+                axis=1,
+            )
+            offsets = pairs[1] - pairs[2]
             for ref, off, votes in _best_offsets(
-                hits.ref_ids, offsets, MIN_AUDIO_HITS, MAX_OFFSETS_PER_REFERENCE
+                pairs[0], offsets, MIN_AUDIO_VOTES, MAX_OFFSETS_PER_REFERENCE
             ):
                 key = (ref, round(off * FRAME_SECONDS / speed))
                 if key not in best or votes > best[key][0]:
-                    best[key] = (votes, speed, off, (hits, offsets, landmarks))
+                    agree = (pairs[0] == ref) & (np.abs(offsets - off) <= AUDIO_TOLERANCE)
+                    anchors = np.unique(landmarks.times)
+                    best[key] = (votes, speed, ref, pairs[1:, agree].astype(np.float64), anchors)
         matches = []
-        for (ref, _), (_, speed, off, (hits, offsets, landmarks)) in best.items():
-            agree = (hits.ref_ids == ref) & (np.abs(offsets - off) <= AUDIO_TOLERANCE)
-            q = hits.query_times[agree].astype(np.float64)
-            r = hits.ref_times[agree].astype(np.float64)
-            for run in _runs(q, MAX_GAP_SECONDS / FRAME_SECONDS * speed):
-                if len(np.unique(q[run])) < MIN_AUDIO_HITS:
+        for _votes, speed, ref, (q, r), anchors in best.values():
+            for run in _runs(q, AUDIO_MAX_GAP / FRAME_SECONDS * speed):
+                matched = len(np.unique(q[run]))
+                if matched < MIN_AUDIO_VOTES:
                     continue
                 q0, q1 = q[run].min(), q[run].max()
-                in_span = int(np.count_nonzero((landmarks.times >= q0) & (landmarks.times <= q1)))
+                in_span = int(np.count_nonzero((anchors >= q0) & (anchors <= q1)))
                 matches.append(
                     Match(
                         reference_id=ref,
                         kind="audio",
                         query_start=q0 * FRAME_SECONDS / speed,
-                        reference_start=float(np.median(r[run] - q[run])) * FRAME_SECONDS
-                        + q0 * FRAME_SECONDS,
+                        reference_start=(float(np.median(r[run] - q[run])) + q0) * FRAME_SECONDS,
                         duration=(q1 - q0) * FRAME_SECONDS / speed,
-                        score=min(1.0, len(np.unique(q[run])) / max(1, in_span)),
+                        score=min(1.0, matched / max(1, in_span)),
                     )
                 )
         return self._dedupe(matches)
@@ -160,7 +171,7 @@ class Matcher:
             ):
                 agree = (hits.ref_ids == ref) & (np.abs(offsets - off_bin * step) <= VIDEO_TOLERANCE)
                 q, off = hits.query_times[agree], offsets[agree]
-                for run in _runs(q, MAX_GAP_SECONDS):
+                for run in _runs(q, VIDEO_MAX_GAP):
                     times = np.unique(q[run])
                     if len(times) < MIN_VIDEO_FRAMES:
                         continue
