@@ -9,7 +9,8 @@ where the agreeing hits pause for longer than :data:`AUDIO_MAX_GAP` or :data:`VI
 Audio speed changes are undone by trying each factor of :data:`SPEED_FACTORS` on the query's
 peaks (see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes.
 Video hits count distinct query frames, so one similar frame is never a match: a run needs
-:data:`MIN_VIDEO_FRAMES` frames in temporal order with one offset. Plain and mirrored frame
+:data:`MIN_VIDEO_FRAMES` distinct query frames and as many distinct reference frames on one
+offset. Plain and mirrored frame
 hashes are voted separately (a flip applies to the whole video).
 """
 
@@ -170,10 +171,12 @@ class Matcher:
                 frame_key[0], frame_key[1], MIN_VIDEO_FRAMES, MAX_OFFSETS_PER_REFERENCE
             ):
                 agree = (hits.ref_ids == ref) & (np.abs(offsets - off_bin * step) <= VIDEO_TOLERANCE)
-                q, off = hits.query_times[agree], offsets[agree]
+                q, off, r = hits.query_times[agree], offsets[agree], hits.ref_times[agree]
                 for run in _runs(q, VIDEO_MAX_GAP):
                     times = np.unique(q[run])
-                    if len(times) < MIN_VIDEO_FRAMES:
+                    # The reference must advance with the query: a still picture held in the
+                    # query matches a few reference frames at many offsets, never a sequence.
+                    if len(times) < MIN_VIDEO_FRAMES or len(np.unique(r[run])) < MIN_VIDEO_FRAMES:
                         continue
                     in_span = int(np.count_nonzero((frames.times >= times[0]) & (frames.times <= times[-1])))
                     matches.append(

@@ -17,9 +17,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from scipy import ndimage
+from support.services import service_missing
 
 from fingerprint import AudioIndex, AudioSignal, Matcher, decode_audio, find_peaks
-from support.services import service_missing
 
 CACHE = Path.home() / ".cache" / "socialflow-test-media"
 PACKAGE = "asc-music"
@@ -43,10 +43,14 @@ def _fetch_music() -> dict[str, Path]:
         service_missing("Debian test media (apt-get)")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True, capture_output=True, timeout=300)
+            subprocess.run(
+                ["apt-get", "download", PACKAGE], cwd=tmp, check=True, capture_output=True, timeout=300
+            )
             deb = next(Path(tmp).glob(f"{PACKAGE}_*.deb"))
             folder.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["dpkg", "-x", str(deb), str(folder)], check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                ["dpkg", "-x", str(deb), str(folder)], check=True, capture_output=True, timeout=120
+            )
         except (subprocess.SubprocessError, StopIteration, OSError):
             service_missing("Debian test media (apt-get download asc-music)")
     if not all(p.exists() for p in wanted.values()):
@@ -95,7 +99,11 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
 
 
 def make_video(
-    path: Path, seed: int, seconds: float = 12.0, fps: int = 10, size: tuple[int, int] = (192, 144),
+    path: Path,
+    seed: int,
+    seconds: float = 12.0,
+    fps: int = 10,
+    size: tuple[int, int] = (192, 144),
     audio: np.ndarray | None = None,
 ) -> Path:
     """An H.264 video of smooth random scenes (a new one every 1.5 s, each panning slowly).

@@ -11,8 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.signal import resample_poly
 
-from fingerprint import CLAIM_MIN_SECONDS, AudioSignal, Match, Matcher, MediaFingerprint, find_peaks, fingerprint_file
-
+from fingerprint import (
+    CLAIM_MIN_SECONDS,
+    AudioSignal,
+    Match,
+    Matcher,
+    MediaFingerprint,
+    find_peaks,
+    fingerprint_file,
+)
 
 RATE = 8000
 REFERENCE_SECONDS = 120.0
@@ -29,7 +36,12 @@ def excerpt(signal: AudioSignal, start: float, seconds: float) -> np.ndarray:
 
 
 def assert_found(
-    found: list[Match], ref_id: int, reference_start: float, query_start: float, duration: float, tol: float = 1.0
+    found: list[Match],
+    ref_id: int,
+    reference_start: float,
+    query_start: float,
+    duration: float,
+    tol: float = 1.0,
 ) -> Match:
     hits = [m for m in found if m.reference_id == ref_id and m.kind == "audio"]
     assert hits, f"reference {ref_id} not found; got {found}"
@@ -41,7 +53,9 @@ def assert_found(
     return best
 
 
-@settings(max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     ref_id=st.integers(0, 1),
     seconds=st.floats(8.0, 20.0),
