@@ -18,6 +18,7 @@ from .base import (
 )
 from .errors import (
     BlobNotFound,
+    ChecksumMismatch,
     InvalidKey,
     InvalidMultipart,
     InvalidUpload,
@@ -26,6 +27,7 @@ from .errors import (
     SignatureInvalid,
     StorageError,
     StorageUnavailable,
+    UnsupportedChecksum,
     UploadExists,
     UploadExpired,
     UploadForbidden,
@@ -43,6 +45,7 @@ __all__ = [
     "AppendCapable",
     "BlobInfo",
     "BlobNotFound",
+    "ChecksumMismatch",
     "BlobStore",
     "InvalidKey",
     "InvalidMultipart",
@@ -61,6 +64,7 @@ __all__ = [
     "UploadForbidden",
     "UploadIncomplete",
     "UploadNotFound",
+    "UnsupportedChecksum",
     "as_appendable",
     "as_multipart",
     "open_store",

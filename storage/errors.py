@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BlobNotFound",
+    "ChecksumMismatch",
     "InvalidKey",
     "InvalidMultipart",
     "InvalidUpload",
@@ -21,6 +22,7 @@ __all__ = [
     "UploadForbidden",
     "UploadIncomplete",
     "UploadNotFound",
+    "UnsupportedChecksum",
 ]
 
 
@@ -129,3 +131,17 @@ class UploadForbidden(StorageError):
 
     code = "UPLOAD_FORBIDDEN"
     status = 403
+
+
+class ChecksumMismatch(StorageError):
+    """A chunk's checksum does not match the one announced; nothing of it was stored (tus: 460)."""
+
+    code = "CHECKSUM_MISMATCH"
+    status = 460
+
+
+class UnsupportedChecksum(StorageError):
+    """The checksum algorithm is not one of ``storage.uploads.CHECKSUM_ALGORITHMS``."""
+
+    code = "UNSUPPORTED_CHECKSUM"
+    status = 400

@@ -8,31 +8,29 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..base import BlobInfo, BlobStore, MultipartCapable, Part, check_range
-from ..errors import InvalidMultipart, StorageError, StorageUnavailable
+from ..base import BlobInfo, BlobStore, check_range
+from ..errors import StorageError, StorageUnavailable
 from ..keys import validate_key, validate_prefix
 from .s3_errors import s3_errors
+from .s3_parts import S3Multipart
 from .streams import iter_chunks, read_exactly
 
 __all__ = ["S3Store"]
 
 log = logging.getLogger(__name__)
 
-MIN_PART_SIZE = 5 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 
 
-class S3Store(BlobStore, MultipartCapable):
+class S3Store(BlobStore, S3Multipart):
     """A bucket as a blob store. No network call happens until the first operation."""
-
-    min_part_size = MIN_PART_SIZE
 
     def __init__(
         self,
@@ -47,8 +45,8 @@ class S3Store(BlobStore, MultipartCapable):
     ) -> None:
         if not bucket:
             raise ValueError("S3Store needs a bucket name")
-        if part_size < MIN_PART_SIZE:
-            raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+        if part_size < self.min_part_size:
+            raise ValueError(f"part_size must be at least {self.min_part_size} bytes")
         if prefix:
             validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
             prefix = prefix if prefix.endswith("/") else prefix + "/"
@@ -76,6 +74,7 @@ class S3Store(BlobStore, MultipartCapable):
         )
 
     def _name(self, key: str) -> str:
+        """The object name of ``key``: the store's prefix plus the validated key."""
         return self.prefix + validate_key(key)
 
     def ensure_bucket(self) -> None:
@@ -204,48 +203,3 @@ class S3Store(BlobStore, MultipartCapable):
         except StorageError as exc:
             where = self.endpoint_url or "AWS"
             raise StorageUnavailable(f"bucket {self.bucket!r} at {where} is not reachable: {exc}") from exc
-
-    def create_multipart(self, key: str) -> str:
-        with s3_errors(key):
-            upload_id: str = self._client.create_multipart_upload(Bucket=self.bucket, Key=self._name(key))[
-                "UploadId"
-            ]
-        return upload_id
-
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> Part:
-        if not 1 <= part_number <= 10000:
-            raise InvalidMultipart(f"part number must be 1..10000, got {part_number}")
-        with s3_errors(key):
-            reply = self._client.upload_part(
-                Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, PartNumber=part_number, Body=data
-            )
-        return Part(number=part_number, etag=reply["ETag"].strip('"'), size=len(data))
-
-    def list_parts(self, key: str, upload_id: str) -> builtins.list[Part]:
-        paginator = self._client.get_paginator("list_parts")
-        parts: builtins.list[Part] = []
-        with s3_errors(key):
-            for page in paginator.paginate(Bucket=self.bucket, Key=self._name(key), UploadId=upload_id):
-                parts.extend(
-                    Part(number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"])
-                    for p in page.get("Parts", [])
-                )
-        return sorted(parts, key=lambda part: part.number)
-
-    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[Part]) -> None:
-        if not parts:
-            raise InvalidMultipart("a multipart upload needs at least one part")
-        listed = [{"PartNumber": p.number, "ETag": f'"{p.etag.strip(chr(34))}"'} for p in parts]
-        with s3_errors(key):
-            self._client.complete_multipart_upload(
-                Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, MultipartUpload={"Parts": listed}
-            )
-
-    def abort_multipart(self, key: str, upload_id: str) -> None:
-        with s3_errors(key):
-            try:
-                self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self._name(key), UploadId=upload_id
-                )
-            except self._client.exceptions.NoSuchUpload:
-                pass

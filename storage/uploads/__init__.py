@@ -10,11 +10,13 @@ from __future__ import annotations
 from ..base import AppendCapable, BlobStore, MultipartCapable
 from .append import AppendUploadStore
 from .base import Concater, LengthDeferrer, Terminater, UploadStore
+from .checksum import CHECKSUM_ALGORITHMS, spool_verified
 from .info import UploadInfo, validate_upload_id
 from .multipart import DEFAULT_PART_SIZE, MultipartUploadStore
 from .recorded import RecordedUploadStore
 
 __all__ = [
+    "CHECKSUM_ALGORITHMS",
     "DEFAULT_PART_SIZE",
     "AppendUploadStore",
     "Concater",
@@ -24,6 +26,7 @@ __all__ = [
     "Terminater",
     "UploadInfo",
     "UploadStore",
+    "spool_verified",
     "upload_store_for",
     "validate_upload_id",
 ]

@@ -90,7 +90,10 @@ class MultipartUploadStore(RecordedUploadStore):
         try:
             while True:
                 while len(buffer) >= self.part_size:
-                    self.multipart.upload_part(key, upload_id, number + 1, bytes(buffer[: self.part_size]))
+                    with memoryview(buffer) as view:
+                        part = bytes(view[: self.part_size])  # one copy, not a slice and a copy
+                    self.multipart.upload_part(key, upload_id, number + 1, part)
+                    del part
                     number += 1
                     del buffer[: self.part_size]
                     base += self.part_size

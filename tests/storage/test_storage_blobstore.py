@@ -7,6 +7,7 @@ import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -273,6 +274,14 @@ def test_signed_url(store: BlobStore, backend: str) -> None:
         assert httpx.get(url).content == b"signed body"
         tampered = url.replace("media/clip.txt", "media/other.txt")
         assert httpx.get(tampered).status_code == 403
+        public = store.signed_url("media/clip.txt", 60, public_base="http://media.example.test:8333")
+        parts = urlsplit(public)
+        assert parts.netloc == "media.example.test:8333"
+        # a gateway forwarding the public Host header to the endpoint gets the blob
+        assert isinstance(store, S3Store) and store.endpoint_url
+        direct = f"{store.endpoint_url}{parts.path}?{parts.query}"
+        reply = httpx.get(direct, headers={"Host": "media.example.test:8333"})
+        assert (reply.status_code, reply.content) == (200, b"signed body")
     else:
         assert url.startswith("https://cdn.example.com/blobs/media/clip.txt?expires=")
     with pytest.raises(ValueError):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +76,27 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
             lambda: MultipartUploadStore(LocalStore(tmp_path / "blobs", SECRET), part_size=1000),
             1000,
         )
+
+
+class GeneratedStream(io.RawIOBase):
+    """``size`` pseudo-random bytes produced on demand in 64 KiB blocks, never all in memory."""
+
+    BLOCK = 64 * 1024
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
+        index, skip = divmod(self.position, self.BLOCK)
+        want = min(len(target), self.size - self.position, self.BLOCK - skip)
+        block = hashlib.shake_128(index.to_bytes(8, "big")).digest(self.BLOCK)
+        target[:want] = block[skip : skip + want]
+        self.position += want
+        return want
 
 
 def payload(size: int, seed: int = 0) -> bytes:
@@ -314,3 +337,27 @@ def test_expiry(env: Env) -> None:
     assert uploads.write("young", 0, io.BytesIO(b"ab"), max_bytes=2) == 2
     with pytest.raises(ValueError):
         uploads.create("naive", 1, {}, expires_at=datetime(2030, 1, 1))
+
+
+def test_write_memory_is_bounded(env: Env) -> None:
+    """A body several parts long goes through in memory of about one part plus one chunk."""
+    size = 32 * MIB
+    uploads = env.uploads
+    if isinstance(uploads, MultipartUploadStore) and uploads.part_size < MIB:
+        uploads = MultipartUploadStore(env.blobs, part_size=MIB)
+    uploads.create("mem", size, {}, expires_at=LATER)
+    source = io.BufferedReader(GeneratedStream(size))
+    tracemalloc.start()
+    try:
+        assert uploads.write("mem", 0, source, max_bytes=size) == size
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 18 * MIB, f"write used {peak} bytes of Python memory for a {size} byte body"
+    digest = hashlib.sha256()
+    for chunk in env.blobs.open(uploads.finish("mem")):
+        digest.update(chunk)
+    expected = hashlib.sha256()
+    for chunk in iter(functools.partial(GeneratedStream(size).read, MIB), b""):
+        expected.update(chunk)
+    assert digest.digest() == expected.digest()
