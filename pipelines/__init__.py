@@ -5,6 +5,7 @@ transcode every rung in one decoding pass, package CMAF segments with HLS and DA
 and cut thumbnails and storyboards. No HTTP, no database, no job queue.
 """
 
+from pipelines.chunked import Run, plan_runs, transcode_audio, transcode_run, use_chunked, write_manifests
 from pipelines.errors import (
     CorruptMedia,
     DurationTooLong,
@@ -12,6 +13,7 @@ from pipelines.errors import (
     EncoderUnavailable,
     FileTooLarge,
     FrameRateTooHigh,
+    IncompleteOutput,
     LimitExceeded,
     MediaError,
     NoDecodableStream,
@@ -36,6 +38,7 @@ __all__ = [
     "EncoderUnavailable",
     "FileTooLarge",
     "FrameRateTooHigh",
+    "IncompleteOutput",
     "LadderConfig",
     "LimitExceeded",
     "MediaError",
@@ -45,6 +48,7 @@ __all__ = [
     "NotMedia",
     "Rendition",
     "ResolutionTooHigh",
+    "Run",
     "Rung",
     "Segment",
     "Storyboard",
@@ -55,8 +59,13 @@ __all__ = [
     "build_ladder",
     "make_storyboard",
     "make_thumbnails",
+    "plan_runs",
     "pick_h264_encoder",
     "probe",
     "publish_order",
     "transcode",
+    "transcode_audio",
+    "transcode_run",
+    "use_chunked",
+    "write_manifests",
 ]

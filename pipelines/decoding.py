@@ -9,7 +9,7 @@ stream quietly; anywhere else it raises :class:`CorruptMedia`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import av
@@ -28,7 +28,7 @@ _TAIL_SLACK = 0.5
 
 def decode_frames(
     src: Path, info: MediaInfo, *, video: bool = True, audio: bool = True, start: float = 0.0
-) -> Iterator[tuple[float, av.VideoFrame | av.AudioFrame]]:
+) -> Generator[tuple[float, av.VideoFrame | av.AudioFrame], None, None]:
     """Yield ``(time, frame)`` in decode order for the video and/or audio stream of ``info``.
 
     With ``start`` > 0 the input is first seeked to the keyframe at or before ``start``

@@ -20,6 +20,7 @@ __all__ = [
     "FrameRateTooHigh",
     "FileTooLarge",
     "EncoderUnavailable",
+    "IncompleteOutput",
     "format_clock",
     "format_span",
 ]
@@ -98,6 +99,14 @@ class EncoderUnavailable(MediaError):
     code = "ENCODER_UNAVAILABLE"
     status = 500
     default_message = "The server cannot encode video right now; we will retry."
+
+
+class IncompleteOutput(MediaError):
+    """Chunked runs did not all finish: manifests cannot be written yet (a server problem)."""
+
+    code = "INCOMPLETE_OUTPUT"
+    status = 500
+    default_message = "Processing did not finish; we will retry."
 
 
 def format_clock(seconds: float) -> str:

@@ -54,14 +54,14 @@ def write_segments(
     starts: Sequence[float],
     *,
     first_number: int = 1,
-    first_decode_time: int | None = None,
+    first_time: float | None = None,
     write_init: bool = True,
     priming: int = 0,
 ) -> tuple[Track, list[Segment]]:
     """Cut the work file ``work`` at ``starts`` (seconds, one per segment, ascending) into
-    ``folder``. Segment ``i`` of the cut is numbered ``first_number + i``. With
-    ``first_decode_time`` (timescale units) the samples are shifted so the first one decodes
-    then (chunked runs); otherwise times are kept from the work file. ``priming`` (timescale
+    ``folder``. Segment ``i`` of the cut is numbered ``first_number + i``. With ``first_time``
+    (seconds) the samples are shifted so the first one decodes then (chunked runs); otherwise
+    times are kept from the work file. ``priming`` (timescale
     units) adds an edit list hiding that many leading samples (AAC encoder delay)."""
     track, samples = read_track(work)
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def write_segments(
     offset: int | None = None
     for raw in samples:
         if offset is None:
-            offset = 0 if first_decode_time is None else first_decode_time - raw.decode_time
+            offset = 0 if first_time is None else round(first_time * track.timescale) - raw.decode_time
         sample = Sample(raw.decode_time + offset, raw.duration, raw.flags, raw.cts_offset, raw.data)
         index = len(written) + 1
         if pending and index < len(starts) and (sample.is_sync or not video):
