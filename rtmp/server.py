@@ -37,7 +37,7 @@ class RtmpServer:
         self.limits = limits or RtmpLimits()
         self.registry = LiveRegistry(authorizer, sink_factory, self.limits.reconnect_window_s)
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], RtmpSession] = {}
 
     @property
     def port(self) -> int:
@@ -66,24 +66,31 @@ class RtmpServer:
         writer.transport.set_write_buffer_limits(high=self.limits.write_buffer_bytes)
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        session = self._tasks[task] = RtmpSession(reader, writer, self.registry, self.limits)
         try:
-            await RtmpSession(reader, writer, self.registry, self.limits).run()
+            await session.run()
         except asyncio.CancelledError:
             if not self.registry.shutting_down:
                 raise
         finally:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
 
-    async def stop(self) -> None:
-        """Stop listening, close every connection and end every live session."""
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop listening, close every connection and end every live session.
+
+        Connections are aborted so that each session ends its own way (sinks closed in full);
+        any still running after ``grace_s`` seconds is cancelled.
+        """
         self.registry.shutting_down = True
         if self._server is not None:
             self._server.close()
         tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        for session in self._tasks.values():
+            session.writer.transport.abort()
         if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
+            for task in late:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()

@@ -1,0 +1,22 @@
+"""Live packaging: an RTMP ``MediaSink`` that records FLV and serves CMAF Low-Latency HLS."""
+
+from pipelines.live.errors import BadPlaylistRequest, LiveError, PlaylistTimeout, UnsupportedLiveCodec
+from pipelines.live.packager import LiveSettings, LlHlsPackager
+from pipelines.live.playlist import LivePlaylist, part_available, wait_for_part
+from pipelines.live.recording import FlvRecorder
+from pipelines.live.sink import LiveSink, local_writer
+
+__all__ = [
+    "LiveSink",
+    "LiveSettings",
+    "LlHlsPackager",
+    "LivePlaylist",
+    "FlvRecorder",
+    "local_writer",
+    "wait_for_part",
+    "part_available",
+    "LiveError",
+    "UnsupportedLiveCodec",
+    "BadPlaylistRequest",
+    "PlaylistTimeout",
+]

@@ -1,0 +1,252 @@
+"""Repackages one live source rendition, without re-encoding, into CMAF Low-Latency HLS.
+
+The packager is pure: it takes frames and returns the files to write, ``(name, bytes)`` in the
+order they must be written (parts and segments before the playlists that list them).
+
+- It starts at the first video keyframe after a video configuration record (or at the first
+  audio frame when the metadata announces no video); the init segment holds the tracks whose
+  configuration arrived by then.
+- A part is cut before it would exceed ``part_target_s``; a segment is cut at the first video
+  keyframe once ``segment_target_s`` have passed. Video drives the cuts; audio samples ride in
+  the part that is open when their duration becomes known (each track has its own ``tfdt``).
+- Files: ``init.mp4``, ``part{msn}.{i}.m4s``, ``seg{msn}.m4s`` (its parts concatenated),
+  ``index.m3u8`` (media playlist) and ``master.m3u8`` (written once the first segment exists).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.live.fmp4 import Sample, fragment, init_segment
+from pipelines.live.playlist import LivePlaylist, Part
+from pipelines.live.tracks import Track, audio_track, video_track
+from rtmp.media import AudioFrame, VideoFrame
+
+__all__ = ["LiveSettings", "LlHlsPackager", "Output"]
+
+log = logging.getLogger(__name__)
+
+Output = tuple[str, bytes]
+_AAC_FRAME = 1024
+_EPSILON_S = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """Packaging targets in seconds; ``window_segments`` complete segments stay listed."""
+
+    part_target_s: float = 0.5
+    segment_target_s: float = 2.0
+    window_segments: int = 6
+    playlist_name: str = "index.m3u8"
+    master_name: str = "master.m3u8"
+    init_name: str = "init.mp4"
+
+
+@dataclass
+class _Lane:
+    track: Track
+    pending: Sample | None = None
+    ready: list[Sample] = field(default_factory=list)
+    last_duration: int = 0
+
+    def push(self, sample: Sample) -> None:
+        """Queue ``sample``; the one before it gets its duration from the gap between them."""
+        if self.pending is not None:
+            duration = sample.dts - self.pending.dts
+            self.ready.append(
+                Sample(
+                    self.pending.dts,
+                    duration,
+                    self.pending.cts_offset,
+                    self.pending.keyframe,
+                    self.pending.data,
+                )
+            )
+            self.last_duration = duration
+        self.pending = sample
+
+    def flush(self, default_duration: int) -> None:
+        if self.pending is not None:
+            last = self.pending
+            self.ready.append(
+                Sample(
+                    last.dts,
+                    self.last_duration or default_duration,
+                    last.cts_offset,
+                    last.keyframe,
+                    last.data,
+                )
+            )
+            self.pending = None
+
+
+class LlHlsPackager:
+    """Turns one stream's frames into LL-HLS files; see the module docstring for the rules."""
+
+    def __init__(self, settings: LiveSettings | None = None):
+        self.settings = settings or LiveSettings()
+        self.playlist = LivePlaylist(
+            self.settings.part_target_s,
+            self.settings.segment_target_s,
+            self.settings.init_name,
+            self.settings.window_segments,
+        )
+        self.metadata: dict[str, Any] = {}
+        self.expired: list[str] = []
+        self._video_config: tuple[str, bytes] | None = None
+        self._audio_config: bytes | None = None
+        self._video: _Lane | None = None
+        self._audio: _Lane | None = None
+        self._driver: _Lane | None = None
+        self._sequence = 1
+        self._part_start = self._segment_start = 0
+        self._segment_parts: list[bytes] = []
+        self._master_written = False
+        self._first_segment_bytes = 0
+
+    @property
+    def started(self) -> bool:
+        return self._driver is not None
+
+    @property
+    def tracks(self) -> list[Track]:
+        return [lane.track for lane in (self._video, self._audio) if lane is not None]
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        self.metadata = dict(metadata)
+
+    def add_video(self, frame: VideoFrame) -> list[Output]:
+        if frame.is_config:
+            if self.started:
+                if self._video is not None and frame.data != self._video.track.config:
+                    log.warning("video configuration changed mid-stream; the packager keeps the first one")
+            else:
+                self._video_config = (frame.codec, frame.data)
+            return []
+        outputs: list[Output] = []
+        if not self.started:
+            if self._video_config is None or not frame.keyframe:
+                return []
+            outputs.append(self._start(with_video=True, first_dts=frame.ts_ms * 90))
+        if self._video is None:
+            return outputs
+        lane = self._video
+        dts = frame.ts_ms * 90
+        if lane.pending is not None and dts <= lane.pending.dts:
+            dts = lane.pending.dts + 1
+        lane.push(Sample(dts, 0, frame.cts_ms * 90, frame.keyframe, frame.data))
+        return outputs + self._maybe_cut(dts, frame.keyframe)
+
+    def add_audio(self, frame: AudioFrame) -> list[Output]:
+        if frame.codec != "aac":
+            return []
+        if frame.is_config:
+            if not self.started:
+                self._audio_config = frame.data
+            return []
+        outputs: list[Output] = []
+        if not self.started:
+            if self._audio_config is None or "videocodecid" in self.metadata or self._video_config:
+                return []
+            assert self._audio_config is not None
+            rate = audio_track(1, self._audio_config).timescale
+            outputs.append(self._start(with_video=False, first_dts=round(frame.ts_ms * rate / 1000)))
+        if self._audio is None:
+            return outputs
+        lane = self._audio
+        dts = round(frame.ts_ms * lane.track.timescale / 1000)
+        if lane.pending is not None:
+            predicted = lane.pending.dts + _AAC_FRAME
+            dts = predicted if abs(dts - predicted) <= _AAC_FRAME else max(dts, lane.pending.dts + 1)
+        lane.push(Sample(dts, 0, 0, True, frame.data))
+        if self._driver is lane:
+            return outputs + self._maybe_cut(dts, True)
+        return outputs
+
+    def finish(self) -> list[Output]:
+        """Flush everything and end the playlist; returns [] when the stream never started."""
+        if self._driver is None:
+            return []
+        for lane, default in ((self._video, 3600), (self._audio, _AAC_FRAME)):
+            if lane is not None:
+                lane.flush(default)
+        end = sum((s.duration for s in self._driver.ready), self._part_start)
+        outputs = self._cut(end, close_segment=True) if self._driver.ready else []
+        self.playlist.ended = True
+        self.playlist.next_part_uri = None
+        outputs.append((self.settings.playlist_name, self.playlist.render().encode()))
+        return outputs
+
+    def _start(self, *, with_video: bool, first_dts: int) -> Output:
+        self._part_start = self._segment_start = first_dts
+        track_id = 1
+        if with_video and self._video_config is not None:
+            codec, record = self._video_config
+            width, height = int(self.metadata.get("width") or 0), int(self.metadata.get("height") or 0)
+            self._video = _Lane(video_track(track_id, codec, record, width, height))
+            track_id += 1
+        if self._audio_config is not None:
+            self._audio = _Lane(audio_track(track_id, self._audio_config))
+        self._driver = self._video or self._audio
+        log.info("live packaging started: %s", ", ".join(t.codec_string for t in self.tracks))
+        return self.settings.init_name, init_segment(self.tracks)
+
+    def _maybe_cut(self, now: int, keyframe: bool) -> list[Output]:
+        driver = self._driver
+        if driver is None or not driver.ready:
+            return []
+        scale = driver.track.timescale
+        if keyframe and (now - self._segment_start) / scale + _EPSILON_S >= self.settings.segment_target_s:
+            return self._cut(now, close_segment=True)
+        next_end = now + max(driver.last_duration, driver.ready[-1].duration)
+        if (next_end - self._part_start) / scale > self.settings.part_target_s + _EPSILON_S:
+            return self._cut(now, close_segment=False)
+        return []
+
+    def _cut(self, now: int, *, close_segment: bool) -> list[Output]:
+        driver = self._driver
+        assert driver is not None
+        scale = driver.track.timescale
+        lanes = [lane for lane in (self._video, self._audio) if lane is not None]
+        independent = driver.ready[0].keyframe
+        data = fragment(self._sequence, [(lane.track, lane.ready) for lane in lanes])
+        self._sequence += 1
+        for lane in lanes:
+            lane.ready = []
+        current = self.playlist.current
+        name = f"part{current.msn}.{len(current.parts)}.m4s"
+        outputs: list[Output] = [(name, data)]
+        self._segment_parts.append(data)
+        part = Part(name, (now - self._part_start) / scale, independent)
+        self._part_start = now
+        self.playlist.add_part(part, None)
+        if close_segment:
+            segment_name = f"seg{current.msn}.m4s"
+            segment = b"".join(self._segment_parts)
+            self._first_segment_bytes = self._first_segment_bytes or len(segment)
+            outputs.append((segment_name, segment))
+            self.playlist.close_segment(segment_name, (now - self._segment_start) / scale)
+            self._segment_start, self._segment_parts = now, []
+            for old in self.playlist.drop_expired():
+                self.expired += [p.uri for p in old.parts] + [old.uri or ""]
+        building = self.playlist.current
+        self.playlist.next_part_uri = f"part{building.msn}.{len(building.parts)}.m4s"
+        if not self._master_written and self.playlist.segments:
+            outputs.append((self.settings.master_name, self._master().encode()))
+            self._master_written = True
+        outputs.append((self.settings.playlist_name, self.playlist.render().encode()))
+        return outputs
+
+    def _master(self) -> str:
+        first = self.playlist.segments[0]
+        bandwidth = int(8 * self._first_segment_bytes / max(first.duration, 0.001) * 1.2)
+        attributes = [f"BANDWIDTH={bandwidth}", f'CODECS="{",".join(t.codec_string for t in self.tracks)}"']
+        if self._video is not None and self._video.track.width:
+            attributes.append(f"RESOLUTION={self._video.track.width}x{self._video.track.height}")
+        return (
+            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+            f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{self.settings.playlist_name}\n"
+        )

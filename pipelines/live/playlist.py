@@ -1,0 +1,165 @@
+"""The Low-Latency HLS media playlist (RFC 8216bis): model, rendering, blocking reloads.
+
+Durations are seconds. Parts are listed for the last ``parts_segments`` complete segments and
+the segment being built; the playlist ends with an ``EXT-X-PRELOAD-HINT`` for the next part while
+live, and with ``EXT-X-ENDLIST`` once the stream has ended.
+
+``wait_for_part`` answers a blocking playlist reload (``_HLS_msn``/``_HLS_part``) from any
+source of the current playlist text, in process or from blob storage, by polling it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pipelines.live.errors import BadPlaylistRequest, PlaylistTimeout
+
+__all__ = ["Part", "Segment", "LivePlaylist", "part_available", "wait_for_part"]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One partial segment file; ``independent`` when it starts with a keyframe."""
+
+    uri: str
+    duration: float
+    independent: bool
+
+
+@dataclass(slots=True)
+class Segment:
+    """A media segment numbered ``msn``; ``uri`` and ``duration`` are set once it is complete."""
+
+    msn: int
+    parts: list[Part] = field(default_factory=list)
+    uri: str | None = None
+    duration: float = 0.0
+
+
+@dataclass
+class LivePlaylist:
+    """The state of one live rendition's media playlist."""
+
+    part_target_s: float
+    segment_target_s: float
+    init_uri: str
+    window_segments: int = 6
+    parts_segments: int = 2
+    segments: list[Segment] = field(default_factory=list)
+    current: Segment = field(default_factory=lambda: Segment(0))
+    ended: bool = False
+    next_part_uri: str | None = None
+
+    @property
+    def target_duration(self) -> int:
+        """Seconds; covers every listed segment, rounded to the nearest integer as the spec asks."""
+        longest = max((round(s.duration) for s in self.segments), default=0)
+        return max(math.ceil(self.segment_target_s), longest)
+
+    def add_part(self, part: Part, next_part_uri: str | None) -> None:
+        self.current.parts.append(part)
+        self.next_part_uri = next_part_uri
+
+    def close_segment(self, uri: str, duration: float) -> Segment:
+        """Complete the current segment (``duration`` in seconds) and return it."""
+        done = self.current
+        done.uri, done.duration = uri, duration
+        self.segments.append(done)
+        self.current = Segment(done.msn + 1)
+        return done
+
+    def drop_expired(self) -> list[Segment]:
+        """Remove and return complete segments beyond the sliding window."""
+        extra = len(self.segments) - self.window_segments
+        expired, self.segments = self.segments[: max(extra, 0)], self.segments[max(extra, 0) :]
+        return expired
+
+    def render(self) -> str:
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:9",
+            f"#EXT-X-TARGETDURATION:{self.target_duration}",
+            f"#EXT-X-PART-INF:PART-TARGET={self.part_target_s:.3f}",
+        ]
+        if not self.ended:
+            lines.append(
+                f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={3 * self.part_target_s:.3f}"
+            )
+        first = self.segments[0].msn if self.segments else self.current.msn
+        lines += [f"#EXT-X-MEDIA-SEQUENCE:{first}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        lines.append(f'#EXT-X-MAP:URI="{self.init_uri}"')
+        with_parts = len(self.segments) - self.parts_segments
+        for index, segment in enumerate(self.segments):
+            if index >= with_parts and not self.ended:
+                lines += [self._part_line(p) for p in segment.parts]
+            lines += [f"#EXTINF:{segment.duration:.5f},", segment.uri or ""]
+        if self.ended:
+            lines.append("#EXT-X-ENDLIST")
+        else:
+            lines += [self._part_line(p) for p in self.current.parts]
+            if self.next_part_uri:
+                lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{self.next_part_uri}"')
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _part_line(part: Part) -> str:
+        line = f'#EXT-X-PART:DURATION={part.duration:.5f},URI="{part.uri}"'
+        return line + (",INDEPENDENT=YES" if part.independent else "")
+
+
+def part_available(text: str, msn: int, part: int | None) -> bool:
+    """Whether the playlist ``text`` already holds segment ``msn`` (and its part ``part``).
+
+    An ended playlist answers every request. Raises ``BadPlaylistRequest`` when ``msn`` is more
+    than two segments beyond the last one listed.
+    """
+    sequence, complete, parts_of_current = 0, 0, 0
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
+            complete += 1
+            parts_of_current = 0
+        elif line.startswith("#EXT-X-PART:"):
+            parts_of_current += 1
+        elif line.startswith("#EXT-X-ENDLIST"):
+            return True
+    building = sequence + complete
+    if msn > building + 1:
+        raise BadPlaylistRequest(f"Segment {msn} is too far ahead of the live edge ({building}).")
+    if msn < building:
+        return True
+    return msn == building and part is not None and part < parts_of_current
+
+
+async def wait_for_part(
+    load: Callable[[], str | None | Awaitable[str | None]],
+    msn: int | None,
+    part: int | None,
+    *,
+    timeout_s: float,
+    poll_s: float = 0.05,
+) -> str:
+    """Return the playlist once it holds ``_HLS_msn=msn`` (and ``_HLS_part=part``).
+
+    ``load`` returns the current playlist text (or None before the first one), synchronously or
+    as an awaitable. Without ``msn`` the current playlist is returned at once. Raises
+    ``BadPlaylistRequest`` (400) for ``part`` without ``msn`` or a request too far ahead, and
+    ``PlaylistTimeout`` (503) when ``timeout_s`` seconds pass first.
+    """
+    if msn is None and part is not None:
+        raise BadPlaylistRequest("_HLS_part needs _HLS_msn.")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        loaded = load()
+        text = await loaded if inspect.isawaitable(loaded) else loaded
+        if text is not None and (msn is None or part_available(text, msn, part)):
+            return text
+        if time.monotonic() >= deadline:
+            raise PlaylistTimeout(f"Part {msn}.{part} was not ready within {timeout_s:.1f} s.")
+        await asyncio.sleep(poll_s)

@@ -1,0 +1,95 @@
+"""``LiveSink``: the ``rtmp.MediaSink`` that records a live session and serves it as LL-HLS.
+
+Each frame goes to the FLV recording (a local file) and to the ``LlHlsPackager``; the files the
+packager returns are handed, in order, to ``write(name, data)``, run in a worker thread so a
+slow blob store never stalls the ingest event loop. ``remove(name)``, when given, is called for
+files that left the sliding window. ``playlist`` is the latest media playlist text, for
+``wait_for_part`` to answer blocking reloads in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.live.packager import LiveSettings, LlHlsPackager, Output
+from pipelines.live.playlist import wait_for_part
+from pipelines.live.recording import FlvRecorder
+from rtmp.media import AudioFrame, VideoFrame
+
+__all__ = ["LiveSink", "local_writer"]
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[str, bytes], None]
+
+
+def local_writer(directory: Path) -> Writer:
+    """A ``write`` callback storing files in ``directory``, each replaced atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, data: bytes) -> None:
+        temporary = directory / f".{name}.tmp"
+        temporary.write_bytes(data)
+        temporary.replace(directory / name)
+
+    return write
+
+
+class LiveSink:
+    """Implements ``rtmp.MediaSink`` for one live session."""
+
+    def __init__(
+        self,
+        write: Writer,
+        recording_path: Path,
+        settings: LiveSettings | None = None,
+        remove: Callable[[str], None] | None = None,
+    ):
+        self.write = write
+        self.remove = remove
+        self.packager = LlHlsPackager(settings)
+        self.recorder = FlvRecorder(recording_path)
+        self.playlist: str | None = None
+        self.closed = False
+
+    @property
+    def recording_path(self) -> Path:
+        return self.recorder.path
+
+    async def _emit(self, outputs: list[Output]) -> None:
+        for name, data in outputs:
+            await asyncio.to_thread(self.write, name, data)
+            if name == self.packager.settings.playlist_name:
+                self.playlist = data.decode()
+        if self.remove is not None and self.packager.expired:
+            expired, self.packager.expired = self.packager.expired, []
+            for name in expired:
+                await asyncio.to_thread(self.remove, name)
+
+    async def on_metadata(self, metadata: dict[str, Any]) -> None:
+        self.packager.set_metadata(metadata)
+        self.recorder.set_metadata(metadata)
+
+    async def on_video(self, frame: VideoFrame) -> None:
+        self.recorder.write_video(frame)
+        await self._emit(self.packager.add_video(frame))
+
+    async def on_audio(self, frame: AudioFrame) -> None:
+        self.recorder.write_audio(frame)
+        await self._emit(self.packager.add_audio(frame))
+
+    async def on_close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.recorder.close()
+        await self._emit(self.packager.finish())
+        log.info("live session closed: %.1f s recorded to %s", self.recorder.duration_s, self.recorder.path)
+
+    async def wait_for_part(self, msn: int | None, part: int | None, timeout_s: float) -> str:
+        """The playlist once it holds ``msn``/``part`` (see ``playlist.wait_for_part``)."""
+        return await wait_for_part(lambda: self.playlist, msn, part, timeout_s=timeout_s)
