@@ -1,0 +1,106 @@
+"""The local reference library behind ``socialflow fingerprint index/match``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fingerprint import LocalLibrary, MediaUnreadable, NoFingerprintableStream, fingerprint_file
+
+CLAIM_KEYS = {
+    "reference_id",
+    "kind",
+    "query_start",
+    "reference_start",
+    "duration",
+    "score",
+    "query",
+    "reference",
+}
+
+
+@pytest.fixture(scope="module")
+def library_media(kit, music, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("fingerprint-library")
+    refs = root / "refs"
+    (refs / "nested").mkdir(parents=True)
+    out = {
+        "movie": kit.make_video(
+            refs / "movie.mp4", seed=11, seconds=20.0, audio=kit.excerpt(music["frontiers"], 0.0, 20.0)
+        ),
+        "song": kit.write_wav(refs / "nested" / "song.wav", kit.excerpt(music["machine_wars"], 0.0, 30.0)),
+    }
+    (refs / "notes.txt").write_text("not media")
+    out["clip"] = root / "clip.mp4"
+    kit.ffmpeg(
+        "-ss",
+        "4",
+        "-t",
+        "10",
+        "-i",
+        out["movie"],
+        "-vf",
+        "scale=320:240",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        out["clip"],
+    )
+    song_part = kit.write_wav(root / "song-part.wav", kit.excerpt(music["machine_wars"], 12.0, 9.0))
+    out["song_mp3"] = root / "song-part.mp3"
+    kit.ffmpeg("-i", song_part, "-c:a", "libmp3lame", "-b:a", "64k", out["song_mp3"])
+    out["unrelated"] = kit.write_wav(root / "unrelated.wav", kit.excerpt(music["time_to_strike"], 50.0, 12.0))
+    out["broken"] = root / "broken.mp4"
+    out["broken"].write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not really a movie")
+    out["refs"] = refs
+    return out
+
+
+def test_index_folder_then_match_many_files(library_media, tmp_path: Path):
+    library = LocalLibrary(tmp_path / "index")
+    assert library.index_paths([library_media["refs"]]) == 2
+    assert sorted(r["name"] for r in library.references.values()) == ["movie.mp4", "song.wav"]
+    assert library.index_paths([library_media["refs"], library_media["movie"]]) == 0
+
+    queries = [library_media[k] for k in ("clip", "song_mp3", "unrelated", "broken")]
+    rows = list(library.match_files(queries))
+    assert [row["query"] for row in rows] == [str(q) for q in queries]
+
+    clip, song, unrelated, broken = rows
+    assert set(clip) == CLAIM_KEYS and clip["reference"] == "movie.mp4"
+    assert abs(clip["reference_start"] - 4.0) <= 1.0 and abs(clip["query_start"]) <= 1.0
+    assert abs(clip["duration"] - 10.0) <= 1.0 and clip["kind"] in ("audio", "video")
+    assert set(song) == CLAIM_KEYS and song["reference"] == "song.wav" and song["kind"] == "audio"
+    assert abs(song["reference_start"] - 12.0) <= 1.0 and abs(song["duration"] - 9.0) <= 1.0
+    assert unrelated == {"query": str(library_media["unrelated"]), "reference": None}
+    assert broken["reference"] is None and broken["error"]["code"] == "MEDIA_UNREADABLE"
+
+    reopened = LocalLibrary(tmp_path / "index")
+    assert list(reopened.match_files(queries)) == rows
+
+
+def test_audio_and_video_evidence_merge_into_one_claim(library_media, tmp_path: Path):
+    library = LocalLibrary(tmp_path / "index")
+    library.index_paths([library_media["movie"]])
+    matches = library.matcher().match(fingerprint_file(library_media["clip"]))
+    assert {m.kind for m in matches} == {"audio", "video"}
+    rows = list(library.match_files([library_media["clip"]]))
+    assert len(rows) == 1
+
+
+def test_bad_paths_raise_clear_errors(library_media, tmp_path: Path):
+    library = LocalLibrary(tmp_path / "index")
+    with pytest.raises(MediaUnreadable):
+        library.index_paths([tmp_path / "missing.mp4"])
+    with pytest.raises(MediaUnreadable) as err:
+        library.index_paths([library_media["broken"]])
+    assert err.value.status == 422
+    image = tmp_path / "picture.txt"
+    image.write_text("plain text")
+    with pytest.raises((MediaUnreadable, NoFingerprintableStream)):
+        library.index_paths([image])
+    assert library.references == {}

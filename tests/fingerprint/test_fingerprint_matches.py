@@ -1,0 +1,57 @@
+"""Merging audio and video evidence, and the 7-second claim rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from fingerprint import CLAIM_MIN_SECONDS, Match, claims, merge
+
+
+def m(ref: int, kind: str, q: float, r: float, d: float, score: float = 0.5) -> Match:
+    return Match(reference_id=ref, kind=kind, query_start=q, reference_start=r, duration=d, score=score)  # type: ignore[arg-type]
+
+
+def test_claim_needs_more_than_seven_seconds():
+    assert CLAIM_MIN_SECONDS == 7.0
+    assert claims([m(1, "audio", 0, 10, 7.0)]) == []
+    assert claims([m(1, "audio", 0, 10, 7.01)]) == [m(1, "audio", 0, 10, 7.01)]
+
+
+def test_overlapping_audio_and_video_of_one_reference_merge():
+    audio = m(3, "audio", 10.0, 40.0, 5.0, score=0.2)
+    video = m(3, "video", 12.5, 42.4, 6.0, score=0.9)
+    (joined,) = merge([audio, video])
+    assert joined.kind == "video"  # the longer evidence names the kind
+    assert joined.query_start == 10.0 and joined.duration == pytest.approx(8.5)
+    assert joined.reference_start == pytest.approx(10.0 - video.offset)
+    assert joined.score == 0.9
+    assert claims([audio, video]) == [joined]
+
+
+def test_different_offsets_or_references_stay_apart():
+    a = m(3, "audio", 0.0, 100.0, 8.0)
+    later_use = m(3, "audio", 4.0, 20.0, 8.0)  # same reference, other part of it
+    other_ref = m(4, "video", 0.0, 100.0, 8.0)
+    assert sorted(merge([a, later_use, other_ref]), key=lambda x: (x.reference_id, x.reference_start)) == [
+        later_use,
+        a,
+        other_ref,
+    ]
+
+
+def test_chains_of_pieces_merge_transitively():
+    pieces = [m(1, "audio", 0.0, 50.0, 3.0), m(1, "video", 6.0, 56.0, 3.0), m(1, "audio", 2.5, 52.5, 4.0)]
+    (joined,) = merge(pieces)
+    assert joined.query_start == 0.0 and joined.duration == 9.0 and joined.reference_start == 50.0
+
+
+def test_as_dict_has_the_claim_fields_as_plain_numbers():
+    row = m(2, "audio", 1.23456, 2.0, 8.0, 0.333333).as_dict()
+    assert row == {
+        "reference_id": 2,
+        "kind": "audio",
+        "query_start": 1.235,
+        "reference_start": 2.0,
+        "duration": 8.0,
+        "score": 0.333,
+    }
