@@ -183,7 +183,10 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
     def append(self, key: str, data: BinaryIO | bytes, *, expected_offset: int) -> int:
         path = self.path(key)
         if expected_offset == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise InvalidKey(f"a parent of {key!r} is a blob") from exc
         try:
             out = open(path, "ab" if expected_offset == 0 else "r+b")  # noqa: SIM115
         except (FileNotFoundError, NotADirectoryError) as exc:

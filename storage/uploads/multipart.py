@@ -78,7 +78,10 @@ class MultipartUploadStore(RecordedUploadStore):
             parts, tail = self._state(record)
         except MultipartNotFound:
             # completed by a finish() that crashed before saving its record: the blob is whole
-            return self.store.stat(self.data_key(record.id)).size
+            try:
+                return self.store.stat(self.data_key(record.id)).size
+            except BlobNotFound as exc:
+                raise UploadNotFound(f"the data of upload {record.id!r} is gone (multipart aborted)") from exc
         return sum(part.size for part in parts) + len(tail)
 
     def _append(self, record: UploadRecord, offset: int, stream: BinaryIO) -> int:

@@ -22,6 +22,7 @@ from storage import (
     MultipartCapable,
     MultipartNotFound,
     OffsetMismatch,
+    Part,
     S3Store,
     as_appendable,
     as_multipart,
@@ -240,6 +241,10 @@ def test_multipart_abort_and_bad_parts(store: BlobStore) -> None:
     multipart.upload_part("mp/aborted", upload_id, 1, b"x" * multipart.min_part_size)
     with pytest.raises(InvalidMultipart):
         multipart.complete_multipart("mp/aborted", upload_id, [])
+    with pytest.raises(InvalidMultipart):
+        multipart.complete_multipart("mp/aborted", upload_id, [Part(1, "0" * 32, multipart.min_part_size)])
+    with pytest.raises(InvalidMultipart):
+        multipart.complete_multipart("mp/aborted", upload_id, [Part(7, "0" * 32, 1)])
     multipart.abort_multipart("mp/aborted", upload_id)
     multipart.abort_multipart("mp/aborted", upload_id)
     with pytest.raises(MultipartNotFound):

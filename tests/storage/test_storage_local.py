@@ -76,6 +76,8 @@ def test_reserved_and_conflicting_keys(tmp_path: Path) -> None:
     store.put("c/d", b"3")
     with pytest.raises(InvalidKey):
         store.put("c", b"4")
+    with pytest.raises(InvalidKey):
+        store.append("a/log", b"x", expected_offset=0)
     assert [i.key for i in store.list()] == ["a", "c/d"]
     assert not any((tmp_path / ".sf-tmp").iterdir())
 

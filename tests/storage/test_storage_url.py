@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from support.s3 import S3Server
@@ -104,3 +105,23 @@ def unused_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_s3_prefix_isolates_keys(s3_bucket_url: str, s3_server: S3Server) -> None:
+    bucket = bucket_of(s3_bucket_url)
+    outer = open_store(s3_bucket_url, secret=SECRET)
+    inner = open_store(s3_bucket_url + "&prefix=tenant/a", secret=SECRET)
+    outer.put("other", b"0")
+    inner.put("k/1", b"1")
+    inner.put("k/2", b"2")
+    assert [i.key for i in inner.list()] == ["k/1", "k/2"]
+    assert [i.key for i in outer.list()] == ["other", "tenant/a/k/1", "tenant/a/k/2"]
+    listed = s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]
+    assert sorted(item["Key"] for item in listed) == ["other", "tenant/a/k/1", "tenant/a/k/2"]
+    assert inner.read("k/2") == b"2" and inner.stat("k/1").size == 1
+    assert inner.delete_prefix("") == 2
+    assert [i.key for i in outer.list()] == ["other"]
+
+
+def bucket_of(url: str) -> str:
+    return urlsplit(url).hostname or ""
