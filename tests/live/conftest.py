@@ -1,0 +1,98 @@
+"""Fixtures for live packaging tests: an RTMP server whose sinks are ``LiveSink``s writing into
+``tmp_path``, on a background event loop, and ffmpeg publishers killed at teardown."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import imageio_ffmpeg
+import pytest
+
+from pipelines.live import LiveSettings, LiveSink, local_writer
+from rtmp import RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
+
+T = TypeVar("T")
+
+
+@dataclass
+class LiveIngest:
+    loop: asyncio.AbstractEventLoop
+    server: RtmpServer
+    root: Path
+    sinks: list[LiveSink] = field(default_factory=list)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def url(self, key: str) -> str:
+        return f"rtmp://127.0.0.1:{self.server.port}/live/{key}"
+
+    def hls(self, stream_id: str) -> Path:
+        return self.root / stream_id / "hls"
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return predicate()
+
+
+@pytest.fixture
+def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    sinks: list[LiveSink] = []
+
+    def factory(grant: StreamGrant) -> LiveSink:
+        folder = tmp_path / grant.stream_id
+        sink = LiveSink(local_writer(folder / "hls"), folder / "recording.flv", LiveSettings(window_segments=4))
+        sinks.append(sink)
+        return sink
+
+    auth = StaticAuthorizer({"live-key": "stream-live"})
+    server = RtmpServer("127.0.0.1", 0, auth, factory, RtmpLimits(reconnect_window_s=0.5))
+    ingest = LiveIngest(loop, server, tmp_path, sinks)
+    ingest.call(server.start())
+    try:
+        yield ingest
+    finally:
+        ingest.call(server.stop())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+@pytest.fixture
+def ffmpeg_publisher() -> Iterator[Callable[[str, float], subprocess.Popen[bytes]]]:
+    """``start(url, seconds)``: ffmpeg pushing 320x240 25 fps H.264 (B-frames, 2 s GOP) and AAC."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(url: str, seconds: float) -> subprocess.Popen[bytes]:
+        args = [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-bf", "2", "-g", "50",
+            "-threads", "1", "-c:a", "aac", "-f", "flv", url,
+        ]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -1,0 +1,102 @@
+"""End to end: ffmpeg publishes over RTMP; LL-HLS is parsed and decoded while live and after."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import m3u8
+import pytest
+
+from pipelines.live import BadPlaylistRequest, PlaylistTimeout
+
+Publisher = Callable[[str, float], subprocess.Popen[bytes]]
+LiveIngest = Any  # the ``live_ingest`` fixture's object (tests/live/conftest.py)
+
+
+def decode(folder: Path, names: list[str]) -> tuple[list[float], int]:
+    """Decode init.mp4 + ``names`` as one file; return video presentation times (s) and audio frames."""
+    data = (folder / "init.mp4").read_bytes() + b"".join((folder / n).read_bytes() for n in names)
+    times: list[float] = []
+    audio = 0
+    with av.open(io.BytesIO(data)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.video[0].codec_context.width == 320
+        assert container.streams.audio[0].codec_context.sample_rate == 44100
+        for frame in container.decode(container.streams.video[0], container.streams.audio[0]):
+            if isinstance(frame, av.VideoFrame):
+                assert frame.time is not None
+                times.append(frame.time)
+            else:
+                audio += 1
+    return sorted(times), audio
+
+
+def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher: Publisher) -> None:
+    proc = ffmpeg_publisher(live_ingest.url("live-key"), 5)
+    folder = live_ingest.hls("stream-live")
+    assert live_ingest.wait_for(lambda: (folder / "seg0.m4s").exists(), timeout=10)
+    (sink,) = live_ingest.sinks
+
+    live = m3u8.loads(sink.playlist)
+    assert not live.is_endlist
+    assert live.version == 9 and live.target_duration == 2
+    assert live.server_control.can_block_reload == "YES" and live.server_control.part_hold_back == 1.5
+    assert live.part_inf.part_target == 0.5
+    assert live.segment_map[0].uri == "init.mp4"
+    assert live.preload_hint.hint_type == "PART"
+    complete = [s for s in live.segments if s.uri]
+    assert complete[0].uri == "seg0.m4s" and complete[0].duration == pytest.approx(2.0)
+    building = live.segments[-1]
+    assert building.uri is None or building.uri == complete[-1].uri
+    for segment in live.segments:
+        assert all(p.duration <= 0.5 for p in segment.parts)
+        assert segment.parts[0].independent == "YES"
+    assert abs(sum(p.duration for p in complete[0].parts) - 2.0) < 1e-6
+
+    times, audio = decode(folder, ["seg0.m4s"])  # decoded while the stream is still live
+    assert len(times) == 50 and audio >= 80
+    assert [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)] == [0.04] * 49
+    first_parts = [p.uri for p in complete[0].parts[:2]]
+    assert len(decode(folder, first_parts)[0]) == 24
+
+    hint = live.preload_hint.uri
+    msn, part = (int(x) for x in hint.removeprefix("part").removesuffix(".m4s").split("."))
+    started = time.monotonic()
+    text = live_ingest.call(sink.wait_for_part(msn, part, timeout_s=3))
+    assert time.monotonic() - started < 1.5
+    assert f'URI="{hint}"' in text and (folder / hint).exists()
+    with pytest.raises(BadPlaylistRequest):
+        live_ingest.call(sink.wait_for_part(msn + 5, 0, timeout_s=1))
+    with pytest.raises(PlaylistTimeout):
+        live_ingest.call(sink.wait_for_part(msn + 1, 3, timeout_s=0.1))
+
+    assert proc.wait(20) == 0
+    assert live_ingest.wait_for(lambda: sink.closed)
+    ended = m3u8.load(str(folder / "index.m3u8"))
+    assert ended.is_endlist and ended.preload_hint is None
+    assert [s.uri for s in ended.segments] == ["seg0.m4s", "seg1.m4s", "seg2.m4s"]
+    assert sum(s.duration for s in ended.segments) == pytest.approx(5.0, abs=0.05)
+    times, audio = decode(folder, [s.uri for s in ended.segments])
+    assert len(times) == 125
+    assert abs(audio - 5 * 44100 / 1024) <= 4
+    assert "#EXT-X-ENDLIST" in live_ingest.call(sink.wait_for_part(99, 0, timeout_s=0.1))
+
+    master = m3u8.load(str(folder / "master.m3u8"))
+    (variant,) = master.playlists
+    assert variant.uri == "index.m3u8"
+    assert variant.stream_info.codecs == "avc1.64000D,mp4a.40.2"
+    assert variant.stream_info.resolution == (320, 240)
+    assert variant.stream_info.bandwidth > 100_000
+
+    with av.open(str(sink.recording_path)) as recording:
+        assert recording.duration is not None
+        assert abs(recording.duration / 1e6 - 5.0) <= 0.5
+        video = recording.streams.video[0]
+        frames = sum(1 for _ in recording.decode(video))
+        assert frames == 125
