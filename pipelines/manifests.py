@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pipelines.ladder import Rung
 from pipelines.media import MediaInfo
-from pipelines.packaging.cmaf import INIT_NAME, Segment, codec_string
+from pipelines.packaging.cmaf import INIT_NAME, Segment
+from pipelines.packaging.codecs import codec_string
 from pipelines.packaging.dash import write_mpd
 from pipelines.packaging.fragments import Track
 from pipelines.packaging.hls import write_master_playlist, write_media_playlist

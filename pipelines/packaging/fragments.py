@@ -1,10 +1,9 @@
-"""Reading samples out of a fragmented MP4 and writing them back as CMAF fragments.
+"""Reading samples out of a fragmented MP4.
 
 The encoders mux each rendition into one fragmented MP4 work file. This module reads that
-file's single track sample by sample (decode time and duration in the track's timescale,
-sync flag, composition offset, bytes) and serializes any run of samples as one
-``styp``+``moof``+``mdat`` media segment whose ``tfdt`` carries the absolute decode time, so
-segments cut anywhere (and by separate processes) continue each other exactly.
+file's single track sample by sample: decode time and duration in the track's timescale, sync
+flag, composition offset and bytes (see :mod:`pipelines.packaging.fragment_writer` for the
+way back).
 """
 
 from __future__ import annotations
@@ -15,22 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.packaging.boxes import box, find_child, full_box, iter_boxes, read_children
+from pipelines.packaging.boxes import box, find_child, iter_boxes, read_children
 
 __all__ = [
     "Track",
     "Sample",
     "read_track",
     "read_track_fragments",
-    "with_edit_list",
-    "encode_fragment",
     "NON_SYNC",
 ]
 
 NON_SYNC = 0x00010000
 """``sample_is_non_sync_sample`` in ISO BMFF sample flags."""
-
-_STYP = box(b"styp", b"msdh", struct.pack(">I", 0), b"msdh", b"msix", b"cmfs")
 
 
 @dataclass(frozen=True)
@@ -80,29 +75,6 @@ def read_track(path: Path) -> tuple[Track, Iterator[Sample]]:
         raise ValueError(f"{path} has no moov box")
     track = _track(init, moov)
     return track, _samples(handle, first_fragment, track, moov)
-
-
-def with_edit_list(init: bytes, media_time: int) -> bytes:
-    """``init`` with an edit list that starts presentation at ``media_time`` (track timescale
-    units): how AAC encoder priming samples are hidden from the viewer."""
-    out = b""
-    for top in read_children(init):
-        if top.kind != b"moov":
-            out += box(top.kind, top.payload)
-            continue
-        children = b""
-        for child in read_children(top.payload):
-            if child.kind == b"trak":
-                parts = [c for c in read_children(child.payload) if c.kind != b"edts"]
-                elst = full_box(b"elst", 0, 0, struct.pack(">IIiHH", 1, 0, media_time, 1, 0))
-                body = b"".join(
-                    box(c.kind, c.payload) + (box(b"edts", elst) if c.kind == b"tkhd" else b"") for c in parts
-                )
-                children += box(b"trak", body)
-            else:
-                children += box(child.kind, child.payload)
-        out += box(b"moov", children)
-    return out
 
 
 def read_track_fragments(path: Path, track: Track) -> tuple[Track, list[Sample]]:
@@ -226,32 +198,3 @@ def _traf_samples(
             yield Sample(decode_time, duration, sample_flags, cts, handle.read(size))
             cursor += size
             decode_time += duration
-
-
-def encode_fragment(sequence: int, track_id: int, samples: list[Sample]) -> bytes:
-    """One CMAF media segment (``styp``, ``moof``, ``mdat``) holding ``samples`` in order.
-    ``tfdt`` is the first sample's decode time; data offsets are relative to the moof."""
-    signed = any(s.cts_offset < 0 for s in samples)
-    flags = 0x01 | 0x100 | 0x200 | 0x400 | (0x800 if any(s.cts_offset for s in samples) else 0)
-    entry = ">IIIi" if flags & 0x800 else ">III"
-    rows = b"".join(
-        struct.pack(entry, s.duration, len(s.data), s.flags, s.cts_offset)
-        if flags & 0x800
-        else struct.pack(entry, s.duration, len(s.data), s.flags)
-        for s in samples
-    )
-
-    def moof(data_offset: int) -> bytes:
-        trun = full_box(
-            b"trun", 1 if signed else 0, flags, struct.pack(">Ii", len(samples), data_offset), rows
-        )
-        traf = box(
-            b"traf",
-            full_box(b"tfhd", 0, 0x020000, struct.pack(">I", track_id)),
-            full_box(b"tfdt", 1, 0, struct.pack(">Q", samples[0].decode_time)),
-            trun,
-        )
-        return box(b"moof", full_box(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
-
-    header = moof(0)
-    return _STYP + moof(len(header) + 8) + box(b"mdat", *(s.data for s in samples))
