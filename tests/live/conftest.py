@@ -55,7 +55,8 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
 
     def factory(grant: StreamGrant) -> LiveSink:
         folder = tmp_path / grant.stream_id
-        sink = LiveSink(local_writer(folder / "hls"), folder / "recording.flv", LiveSettings(window_segments=4))
+        settings = LiveSettings(window_segments=4)
+        sink = LiveSink(local_writer(folder / "hls"), folder / "recording.flv", settings)
         sinks.append(sink)
         return sink
 
