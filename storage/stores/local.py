@@ -62,6 +62,7 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                 if target.is_dir():
                     raise InvalidKey(f"{target.relative_to(self.root)} is a folder of other blobs")
                 os.replace(tmp, target)
+                _fsync_dir(target.parent)
                 return
             except FileNotFoundError:
                 continue  # a concurrent delete pruned the parent folder; make it again
@@ -199,6 +200,8 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                     expected=expected_offset,
                     actual=actual,
                 )
+            if actual == 0:
+                _fsync_dir(path.parent)  # a new file's name must survive a crash too
             out.seek(actual)
             try:
                 for chunk in iter_chunks(data):
@@ -207,3 +210,12 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                 out.flush()
                 os.fsync(out.fileno())
             return out.tell()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from ..base import AppendCapable, BlobStore
+from ..errors import BlobNotFound, UploadNotFound
 from .info import UploadRecord
 from .recorded import RecordedUploadStore, utc_now
 
@@ -33,7 +34,10 @@ class AppendUploadStore(RecordedUploadStore):
         self.appender.append(key, b"", expected_offset=0)
 
     def _offset(self, record: UploadRecord) -> int:
-        return self.appender.size(self.data_key(record.id))
+        try:
+            return self.appender.size(self.data_key(record.id))
+        except BlobNotFound as exc:
+            raise UploadNotFound(f"the data of upload {record.id!r} is gone") from exc
 
     def _append(self, record: UploadRecord, offset: int, stream: BinaryIO) -> int:
         return self.appender.append(self.data_key(record.id), stream, expected_offset=offset)

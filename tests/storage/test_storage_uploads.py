@@ -6,6 +6,7 @@ import functools
 import hashlib
 import io
 import itertools
+import json
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from storage import (
     UploadForbidden,
     UploadIncomplete,
     UploadNotFound,
+    as_multipart,
     open_store,
 )
 from storage.uploads import (
@@ -361,3 +363,22 @@ def test_write_memory_is_bounded(env: Env) -> None:
     for chunk in iter(functools.partial(GeneratedStream(size).read, MIB), b""):
         expected.update(chunk)
     assert digest.digest() == expected.digest()
+
+
+def test_lost_data_reads_as_not_found(env: Env) -> None:
+    """Data removed behind the store's back (a lifecycle rule, an operator) is an unknown upload."""
+    env.uploads.create("lost", 5, {}, expires_at=LATER)
+    env.uploads.write("lost", 0, io.BytesIO(b"abc"), max_bytes=3)
+    multipart_id = json.loads(env.blobs.read("uploads/lost.info"))["multipart_id"]
+    multipart = as_multipart(env.blobs)
+    if env.name == "local":
+        env.blobs.delete("uploads/lost")
+    else:
+        assert multipart is not None
+        multipart.abort_multipart("uploads/lost", multipart_id)
+    with pytest.raises(UploadNotFound):
+        env.uploads.info("lost")
+    with pytest.raises(UploadNotFound):
+        env.uploads.write("lost", 3, io.BytesIO(b"de"), max_bytes=2)
+    env.uploads.terminate("lost")
+    assert list(env.blobs.list("uploads/lost")) == []
