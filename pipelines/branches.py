@@ -43,7 +43,7 @@ def frame_window(
 class VideoBranch:
     """Encode every rung from one stream of decoded frames.
 
-    ``window`` limits each rung to frames [first, end) of its constant-rate output (``None``:
+    ``windows`` limits each rung to frames [first, end) of its constant-rate output (``None``:
     all frames); frames outside are neither scaled nor encoded.
     """
 
@@ -68,7 +68,13 @@ class VideoBranch:
             first, end = self.windows.get(rung.name, (0, 1 << 62))
             frames_per_segment = math.ceil(step * fps)
             keyframes = _KeyframeSet(fps, segment_duration)
-            encoder = VideoEncoder(rung, work_path(out_dir, rung.name, run), keyframes, frames_per_segment)
+            try:
+                encoder = VideoEncoder(
+                    rung, work_path(out_dir, rung.name, run), keyframes, frames_per_segment
+                )
+            except BaseException:
+                self.abort()
+                raise
             self.rates.setdefault(fps, ConstantRate(fps, first_slot=first))
             self.encoders.setdefault(fps, []).append(encoder)
             self.windows.setdefault(rung.name, (first, end))
@@ -103,6 +109,12 @@ class VideoBranch:
                 encoder.close()
                 closed.append(encoder)
         return closed
+
+    def abort(self) -> None:
+        """Close and delete every work file (after a failure)."""
+        for encoders in self.encoders.values():
+            for encoder in encoders:
+                encoder.abort()
 
 
 class _KeyframeSet:
@@ -140,3 +152,6 @@ class AudioBranch:
     def finish(self) -> AudioEncoder:
         self.encoder.close()
         return self.encoder
+
+    def abort(self) -> None:
+        self.encoder.abort()

@@ -87,15 +87,20 @@ def transcode_run(
         r.name: frame_window(r, segment_duration, run.first_segment - 1, run.last_segment) for r in ladder
     }
     branch = VideoBranch(info, ladder, out, segment_duration, run=run.index, windows=windows)
-    with closing(decode_frames(source, info, audio=False, start=run.start)) as frames:
-        for time, frame in frames:
-            if not last_run and time > run.end + _LOOKAHEAD:
-                break
-            if isinstance(frame, av.VideoFrame) and time < info.duration + 1e-3:
-                branch.push(time, frame)
-    end = min(branch.end, info.duration) if last_run else run.end
+    try:
+        with closing(decode_frames(source, info, audio=False, start=run.start)) as frames:
+            for time, frame in frames:
+                if not last_run and time > run.end + _LOOKAHEAD:
+                    break
+                if isinstance(frame, av.VideoFrame) and time < info.duration + 1e-3:
+                    branch.push(time, frame)
+        end = min(branch.end, info.duration) if last_run else run.end
+        encoders = branch.finish(end)
+    except BaseException:
+        branch.abort()
+        raise
     written: dict[str, list[Segment]] = {}
-    for encoder in branch.finish(end):
+    for encoder in encoders:
         fps = fps_fraction(encoder.rung.fps)
         first, _ = windows[encoder.rung.name]
         starts = [
@@ -133,10 +138,14 @@ def transcode_audio(
     if info.audio is None:
         return []
     branch = AudioBranch(info, out, bitrate)
-    for time, frame in decode_frames(source, info, video=False):
-        if isinstance(frame, av.AudioFrame):
-            branch.push(time, frame)
-    sound = branch.finish()
+    try:
+        for time, frame in decode_frames(source, info, video=False):
+            if isinstance(frame, av.AudioFrame):
+                branch.push(time, frame)
+        sound = branch.finish()
+    except BaseException:
+        branch.abort()
+        raise
     _, segments = write_segments(
         sound.work_path,
         sound.work_path.parent,

@@ -86,6 +86,14 @@ class VideoEncoder:
         self._container.mux(self._stream.encode(None))
         self._container.close()
 
+    def abort(self) -> None:
+        """Give up: close the work file without flushing and delete it (after a failure)."""
+        try:
+            self._container.close()
+        except (av.error.FFmpegError, OSError, ValueError):
+            log.debug("closing an aborted work file failed", exc_info=True)
+        self.work_path.unlink(missing_ok=True)
+
 
 def audio_rate_for(source_rate: int) -> int:
     """Keep 44.1 kHz sources at 44.1 kHz; everything else becomes 48 kHz."""
@@ -146,3 +154,11 @@ class AudioEncoder:
         self.push(None)
         self._mux(self._stream.encode(None))
         self._container.close()
+
+    def abort(self) -> None:
+        """Give up: close the work file without flushing and delete it (after a failure)."""
+        try:
+            self._container.close()
+        except (av.error.FFmpegError, OSError, ValueError):
+            log.debug("closing an aborted work file failed", exc_info=True)
+        self.work_path.unlink(missing_ok=True)

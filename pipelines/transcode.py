@@ -20,11 +20,18 @@ import av
 from pipelines.branches import AudioBranch, VideoBranch
 from pipelines.decoding import decode_frames
 from pipelines.ladder import Rung, fps_fraction
-from pipelines.manifests import audio_rendition, finish_outputs, video_rendition
+from pipelines.manifests import (
+    MASTER_NAME,
+    MPD_NAME,
+    PLAYLIST_NAME,
+    audio_rendition,
+    finish_outputs,
+    video_rendition,
+)
 from pipelines.media import MediaInfo, MediaLimits
 from pipelines.packaging.cmaf import write_segments
 from pipelines.probe import probe
-from pipelines.renditions import TranscodeResult
+from pipelines.renditions import Rendition, TranscodeResult
 from pipelines.timeline import boundary_frame, segment_starts
 
 __all__ = ["transcode", "Progress", "DEFAULT_AUDIO_BITRATE"]
@@ -59,53 +66,83 @@ def transcode(
     info = info or probe(source, limits)
     ladder = ladder if info.video is not None else []
     out.mkdir(parents=True, exist_ok=True)
-    for rung in ladder:
-        _clear_segments(out / rung.name)
-    _clear_segments(out / "audio")
-    report = _Reporter(progress, info.duration)
-    video_branch: VideoBranch | None = None
-    audio_branch: AudioBranch | None = None
-    if info.video is not None and ladder:
-        video_branch = VideoBranch(info, ladder, out, segment_duration)
-    if info.audio is not None:
-        bitrate = max((r.audio_bitrate for r in ladder), default=DEFAULT_AUDIO_BITRATE)
-        audio_branch = AudioBranch(info, out, bitrate)
-    for time, frame in decode_frames(source, info, video=video_branch is not None):
-        if isinstance(frame, av.VideoFrame):
-            if video_branch is not None and time < info.duration + 1e-3:
-                video_branch.push(time, frame)
-                report(time)
-        elif audio_branch is not None:
-            audio_branch.push(time, frame)
-            if video_branch is None:
-                report(time)
-    videos = []
-    if video_branch is not None:
-        for encoder in video_branch.finish(min(video_branch.end, info.duration) or info.duration):
-            fps = fps_fraction(encoder.rung.fps)
-            starts, k = [], 0
-            while boundary_frame(k, fps, segment_duration) < encoder.frames:
-                starts.append(boundary_frame(k, fps, segment_duration) / fps)
-                k += 1
-            track, segments = write_segments(
-                encoder.work_path, encoder.work_path.parent, [float(s) for s in starts]
-            )
-            videos.append(video_rendition(encoder.rung, track, segments, encoder.frames))
-    audio = None
-    if audio_branch is not None:
-        sound = audio_branch.finish()
-        # Cut on the source's clock: encoder padding must not spawn a tiny extra segment.
-        track, segments = write_segments(
-            sound.work_path,
-            sound.work_path.parent,
-            segment_starts(info.duration, segment_duration),
-            priming=sound.priming,
-        )
-        audio = audio_rendition(track, segments, audio_branch.bitrate, sound.sample_rate)
+    _clear_outputs(out, [r.name for r in ladder] + ["audio"])
+    video_branch = VideoBranch(info, ladder, out, segment_duration) if info.video and ladder else None
+    audio_branch = None
+    try:
+        if info.audio is not None:
+            bitrate = max((r.audio_bitrate for r in ladder), default=DEFAULT_AUDIO_BITRATE)
+            audio_branch = AudioBranch(info, out, bitrate)
+        _decode_into(source, info, video_branch, audio_branch, _Reporter(progress, info.duration))
+        videos = _package_video(video_branch, info, segment_duration) if video_branch else []
+        video_branch = None
+        audio = _package_audio(audio_branch, info, segment_duration) if audio_branch else None
+        audio_branch = None
+    finally:
+        for branch in (video_branch, audio_branch):
+            if branch is not None:
+                branch.abort()
     result = finish_outputs(out, videos, audio, info, segment_duration)
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _decode_into(
+    source: Path,
+    info: MediaInfo,
+    video: VideoBranch | None,
+    audio: AudioBranch | None,
+    report: _Reporter,
+) -> None:
+    """The one decoding pass: every frame goes to its branch."""
+    for time, frame in decode_frames(source, info, video=video is not None, audio=audio is not None):
+        if isinstance(frame, av.VideoFrame):
+            if video is not None and time < info.duration + 1e-3:
+                video.push(time, frame)
+                report(time)
+        elif audio is not None:
+            audio.push(time, frame)
+            if video is None:
+                report(time)
+
+
+def _package_video(branch: VideoBranch, info: MediaInfo, segment_duration: float) -> list[Rendition]:
+    renditions = []
+    for encoder in branch.finish(min(branch.end, info.duration) or info.duration):
+        fps = fps_fraction(encoder.rung.fps)
+        starts, k = [], 0
+        while boundary_frame(k, fps, segment_duration) < encoder.frames:
+            starts.append(float(boundary_frame(k, fps, segment_duration) / fps))
+            k += 1
+        track, segments = write_segments(encoder.work_path, encoder.work_path.parent, starts)
+        renditions.append(video_rendition(encoder.rung, track, segments, encoder.frames))
+    return renditions
+
+
+def _package_audio(branch: AudioBranch, info: MediaInfo, segment_duration: float) -> Rendition | None:
+    sound = branch.finish()
+    # Cut on the source's clock: encoder padding must not spawn a tiny extra segment.
+    track, segments = write_segments(
+        sound.work_path,
+        sound.work_path.parent,
+        segment_starts(info.duration, segment_duration),
+        priming=sound.priming,
+    )
+    if not segments:
+        log.warning("the audio stream of %s produced no samples", info.path)
+        return None
+    return audio_rendition(track, segments, branch.bitrate, sound.sample_rate)
+
+
+def _clear_outputs(out: Path, folders: list[str]) -> None:
+    """Before a (re)run: drop manifests first (nothing may point at missing files), then the
+    segments of an earlier run so a shorter rerun leaves no stale files behind."""
+    for name in (MASTER_NAME, MPD_NAME):
+        (out / name).unlink(missing_ok=True)
+    for name in folders:
+        (out / name / PLAYLIST_NAME).unlink(missing_ok=True)
+        _clear_segments(out / name)
 
 
 def _clear_segments(folder: Path) -> None:

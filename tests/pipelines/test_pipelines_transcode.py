@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import m3u8
 import numpy as np
 import pytest
 
-from pipelines.errors import NotMedia
+from pipelines.errors import CorruptMedia, NotMedia
 from pipelines.ladder import LadderConfig, build_ladder
 from pipelines.manifests import publish_order
 from pipelines.probe import probe
@@ -286,3 +287,17 @@ def test_cut_off_input_is_salvaged(make_clip: MakeClip, tmp_path: Path) -> None:
     (rung,) = result.renditions
     assert rung.frames is not None and 60 < rung.frames < 150
     assert len(_decode(_all(rung), tmp_path)) == rung.frames
+
+
+def test_damage_found_while_transcoding_fails_cleanly(make_clip: MakeClip, tmp_path: Path) -> None:
+    good = make_clip("faststart.mp4", duration=6.0, out_args=["-movflags", "+faststart"])
+    data = bytearray(good.read_bytes())
+    size = len(data)
+    data[size // 2 : size // 2 + size // 5] = random.Random(1).randbytes(size // 5)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(bytes(data))
+    info = probe(good)  # as if the damage had slipped past the probe's samples
+    out = tmp_path / "out"
+    with pytest.raises(CorruptMedia, match="damaged around 00:0"):
+        transcode(broken, out, build_ladder(info, FAST), segment_duration=2.0, info=info)
+    assert [p.name for p in out.rglob("*") if p.is_file()] == []
