@@ -52,7 +52,7 @@ def _hevc_codec_string(record: bytes) -> str:
     reversed_compat = int(f"{compat:032b}"[::-1], 2)
     constraints = record[6:12].rstrip(b"\x00")
     prefix = "ABC"[space - 1] if space else ""
-    parts = [f"hvc1.{prefix}{profile}", f"{reversed_compat:X}", f"{'HL'[tier]}{record[12]}"]
+    parts = [f"hvc1.{prefix}{profile}", f"{reversed_compat:X}", f"{'LH'[tier]}{record[12]}"]
     parts += [f"{b:X}" for b in constraints]
     return ".".join(parts)
 
