@@ -104,14 +104,19 @@ def ingest(ingest_limits: RtmpLimits) -> Iterator[Ingest]:
         loop.close()
 
 
-def ffmpeg_publish_args(url: str, seconds: float, *, bframes: int = 0, rate: int = 25) -> list[str]:
-    """ffmpeg pushing ``seconds`` of 320x240 test video at ``rate`` fps and a sine tone, in real time."""
+def ffmpeg_publish_args(
+    url: str, seconds: float, *, bframes: int = 0, rate: int = 25, codec: str = "libx264"
+) -> list[str]:
+    """ffmpeg pushing ``seconds`` of 320x240 test video at ``rate`` fps and a sine tone, in real time.
+    ``codec`` libx265 makes ffmpeg send Enhanced RTMP (FourCC ``hvc1``)."""
+    video = ["-c:v", "libx264", "-preset", "superfast", "-bf", str(bframes)]
+    if codec == "libx265":
+        video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]
     return [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
         "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-        "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-bf", str(bframes),
-        "-g", str(2 * rate), "-threads", "1", "-c:a", "aac", "-f", "flv", url,
+        "-t", str(seconds), *video, "-g", str(2 * rate), "-threads", "1", "-c:a", "aac", "-f", "flv", url,
     ]
 
 

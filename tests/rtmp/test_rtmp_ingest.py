@@ -51,6 +51,18 @@ def test_ffmpeg_publish_delivers_h264_and_aac(
     assert audio_times == sorted(audio_times)
 
 
+def test_ffmpeg_enhanced_rtmp_hevc(ingest: Ingest, publishers: Start, ffmpeg_args: Args) -> None:
+    proc = publishers(ffmpeg_args(ingest.url("key-one"), 2, codec="libx265"))
+    assert proc.wait(20) == 0, proc.stderr.read() if proc.stderr else ""
+    assert ingest.wait_for(lambda: bool(ingest.sinks) and ingest.sinks[0].closed == 1)
+    config, *frames = ingest.sinks[0].video
+    assert config.is_config and config.codec == "hevc" and config.data[0] == 1  # hvcC version
+    assert len(frames) == 50 and {f.codec for f in frames} == {"hevc"}
+    assert frames[0].keyframe and not any(f.is_config for f in frames)
+    presentation = sorted(f.ts_ms + f.cts_ms for f in frames)
+    assert presentation[-1] - presentation[0] == 40 * 49
+
+
 def test_pyav_publisher(ingest: Ingest, publishers: Start, pyav_args: Args) -> None:
     proc = publishers(pyav_args(ingest.url("key-two"), 30))
     assert proc.wait(30) == 0, proc.stderr.read() if proc.stderr else ""
