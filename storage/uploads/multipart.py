@@ -120,8 +120,9 @@ class MultipartUploadStore(RecordedUploadStore):
             return
         upload_id = self._upload_id(record)
         if not parts:
-            self.multipart.abort_multipart(key, upload_id)
+            # below one part: a plain put, then the abort (a crash between them loses nothing)
             self.store.put(key, tail)
+            self.multipart.abort_multipart(key, upload_id)
         else:
             if tail:
                 parts.append(self.multipart.upload_part(key, upload_id, len(parts) + 1, tail))

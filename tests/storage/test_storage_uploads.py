@@ -40,6 +40,7 @@ from storage.uploads import (
     Terminater,
     upload_store_for,
 )
+from storage.uploads.info import UploadRecord
 
 SECRET = b"uploads-test-secret"
 LATER = datetime.now(UTC) + timedelta(days=1)
@@ -382,3 +383,27 @@ def test_lost_data_reads_as_not_found(env: Env) -> None:
         env.uploads.write("lost", 3, io.BytesIO(b"de"), max_bytes=2)
     env.uploads.terminate("lost")
     assert list(env.blobs.list("uploads/lost")) == []
+
+
+def test_crash_inside_finish_is_recovered(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process dying after assembling the blob but before recording it: finish() again works."""
+    for index, size in enumerate([3, env.part_size + 2 if env.part_size else 2000]):
+        uid, data = f"crash{index}", payload(size, index)
+        env.uploads.create(uid, size, {}, expires_at=LATER)
+        env.uploads.write(uid, 0, io.BytesIO(data), max_bytes=size)
+        dying = env.make()
+        save = dying._save
+
+        def crash_when_finished(record: UploadRecord, save: Callable[[UploadRecord], None] = save) -> None:
+            if record.finished:
+                raise RuntimeError("power cut")
+            save(record)
+
+        monkeypatch.setattr(dying, "_save", crash_when_finished)
+        with pytest.raises(RuntimeError):
+            dying.finish(uid)
+        restarted = env.make()
+        info = restarted.info(uid)
+        assert (info.offset, info.finished) == (size, False)
+        assert env.blobs.read(restarted.finish(uid)) == data
+        assert restarted.info(uid).finished
