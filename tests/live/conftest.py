@@ -61,7 +61,7 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
         return sink
 
     auth = StaticAuthorizer({"live-key": "stream-live"})
-    server = RtmpServer("127.0.0.1", 0, auth, factory, RtmpLimits(reconnect_window_s=0.5))
+    server = RtmpServer("127.0.0.1", 0, auth, factory, RtmpLimits(reconnect_window_s=2.0))
     ingest = LiveIngest(loop, server, tmp_path, sinks)
     ingest.call(server.start())
     try:
@@ -74,16 +74,20 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
 
 
 @pytest.fixture
-def ffmpeg_publisher() -> Iterator[Callable[[str, float], subprocess.Popen[bytes]]]:
-    """``start(url, seconds)``: ffmpeg pushing 320x240 25 fps H.264 (B-frames, 2 s GOP) and AAC."""
+def ffmpeg_publisher() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """``start(url, seconds, hevc=False)``: ffmpeg pushing 320x240 25 fps video with a 2 s GOP
+    (H.264 with B-frames, or HEVC over Enhanced RTMP) and AAC, in real time."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(url: str, seconds: float) -> subprocess.Popen[bytes]:
+    def start(url: str, seconds: float, hevc: bool = False) -> subprocess.Popen[bytes]:
+        video = ["-c:v", "libx264", "-preset", "superfast", "-bf", "2"]
+        if hevc:
+            video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]
         args = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-bf", "2", "-g", "50",
+            "-t", str(seconds), *video, "-g", "50",
             "-threads", "1", "-c:a", "aac", "-f", "flv", url,
         ]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

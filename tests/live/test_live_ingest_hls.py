@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,17 +16,17 @@ import pytest
 
 from pipelines.live import BadPlaylistRequest, PlaylistTimeout
 
-Publisher = Callable[[str, float], subprocess.Popen[bytes]]
+Publisher = Callable[..., subprocess.Popen[bytes]]
 LiveIngest = Any  # the ``live_ingest`` fixture's object (tests/live/conftest.py)
 
 
-def decode(folder: Path, names: list[str]) -> tuple[list[float], int]:
+def decode(folder: Path, names: list[str], codec: str = "h264") -> tuple[list[float], int]:
     """Decode init.mp4 + ``names`` as one file; return video presentation times (s) and audio frames."""
     data = (folder / "init.mp4").read_bytes() + b"".join((folder / n).read_bytes() for n in names)
     times: list[float] = []
     audio = 0
     with av.open(io.BytesIO(data)) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.video[0].codec_context.name == codec
         assert container.streams.video[0].codec_context.width == 320
         assert container.streams.audio[0].codec_context.sample_rate == 44100
         for frame in container.decode(container.streams.video[0], container.streams.audio[0]):
@@ -37,7 +38,9 @@ def decode(folder: Path, names: list[str]) -> tuple[list[float], int]:
     return sorted(times), audio
 
 
-def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher: Publisher) -> None:
+def test_ll_hls_while_live_then_ended(
+    live_ingest: LiveIngest, ffmpeg_publisher: Publisher
+) -> None:
     proc = ffmpeg_publisher(live_ingest.url("live-key"), 5)
     folder = live_ingest.hls("stream-live")
     assert live_ingest.wait_for(lambda: (folder / "seg0.m4s").exists(), timeout=10)
@@ -100,3 +103,44 @@ def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher:
         video = recording.streams.video[0]
         frames = sum(1 for _ in recording.decode(video))
         assert frames == 125
+
+
+def test_hevc_over_enhanced_rtmp_is_packaged_as_hvc1(
+    live_ingest: LiveIngest, ffmpeg_publisher: Publisher
+) -> None:
+    proc = ffmpeg_publisher(live_ingest.url("live-key"), 3, hevc=True)
+    assert proc.wait(20) == 0
+    assert live_ingest.wait_for(lambda: bool(live_ingest.sinks) and live_ingest.sinks[0].closed)
+    folder = live_ingest.hls("stream-live")
+    ended = m3u8.load(str(folder / "index.m3u8"))
+    assert ended.is_endlist and sum(s.duration for s in ended.segments) == pytest.approx(3.0, abs=0.05)
+    times, _ = decode(folder, [s.uri for s in ended.segments], codec="hevc")
+    assert len(times) == 75
+    codecs = m3u8.load(str(folder / "master.m3u8")).playlists[0].stream_info.codecs
+    assert codecs.startswith("hvc1.1.") and codecs.endswith(",mp4a.40.2")
+
+
+def test_reconnect_continues_the_same_live_session(
+    live_ingest: LiveIngest, ffmpeg_publisher: Publisher
+) -> None:
+    first = ffmpeg_publisher(live_ingest.url("live-key"), 30)
+    folder = live_ingest.hls("stream-live")
+    assert live_ingest.wait_for(lambda: (folder / "seg0.m4s").exists(), timeout=10)
+    first.send_signal(signal.SIGKILL)
+    first.wait(5)
+    second = ffmpeg_publisher(live_ingest.url("live-key"), 2.5)
+    assert second.wait(20) == 0
+    assert live_ingest.wait_for(lambda: live_ingest.sinks[0].closed)
+    assert len(live_ingest.sinks) == 1
+    ended = m3u8.load(str(folder / "index.m3u8"))
+    names = [s.uri for s in ended.segments]
+    assert names == [f"seg{i}.m4s" for i in range(len(names))] and len(names) >= 3
+    times, _ = decode(folder, names)
+    assert times == sorted(times) and len(set(times)) == len(times)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) < 0.2  # the resumed publisher's clock continues the first one's
+    total = sum(s.duration for s in ended.segments)
+    assert total == pytest.approx(times[-1] - times[0] + 0.04, abs=0.1)
+    with av.open(str(live_ingest.sinks[0].recording_path)) as recording:
+        assert recording.duration is not None
+        assert abs(recording.duration / 1e6 - total) <= 0.5
