@@ -58,6 +58,7 @@ class VideoBranch:
         windows: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         assert info.video is not None
+        self._interval = 1.0 / info.video.fps if info.video.fps > 0 else 0.0
         self.upright = Upright(rotation=info.video.rotation, deinterlace=info.video.interlaced)
         self.windows = windows or {}
         self.rates: dict[Fraction, ConstantRate[av.VideoFrame]] = {}
@@ -79,13 +80,23 @@ class VideoBranch:
             self.encoders.setdefault(fps, []).append(encoder)
             self.windows.setdefault(rung.name, (first, end))
         self.end = 0.0
+        self._shift = 0.0
 
     def push(self, time: float, frame: av.VideoFrame) -> None:
         """Feed one decoded frame at ``time`` seconds on the input clock."""
-        span = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else 0.0
+        span = (
+            float(frame.duration * frame.time_base) if frame.duration and frame.time_base else self._interval
+        )
         self.end = max(self.end, time + span)
+        # The filter graph may hold frames back (bwdif looks one frame ahead), so each output
+        # frame is placed by its own timestamp, shifted onto the input clock.
+        if frame.time is not None:
+            self._shift = time - frame.time
         for upright in self.upright.process(frame):
-            self._emit(time, upright)
+            self._emit(self._clock(upright, time), upright)
+
+    def _clock(self, frame: av.VideoFrame, fallback: float) -> float:
+        return fallback if frame.time is None else frame.time + self._shift
 
     def _emit(self, time: float, frame: av.VideoFrame) -> None:
         for fps, rate in self.rates.items():
@@ -101,7 +112,7 @@ class VideoBranch:
     def finish(self, end: float) -> list[VideoEncoder]:
         """Flush at the input's video end (``end`` seconds) and close every encoder."""
         for frame in self.upright.process(None):
-            self._emit(frame.time or 0.0, frame)
+            self._emit(self._clock(frame, self.end), frame)
         closed = []
         for fps, rate in self.rates.items():
             self._encode(fps, rate.finish(end))

@@ -19,6 +19,7 @@ import av
 
 from pipelines.branches import AudioBranch, VideoBranch
 from pipelines.decoding import decode_frames
+from pipelines.errors import CorruptMedia
 from pipelines.ladder import Rung, fps_fraction
 from pipelines.manifests import (
     MASTER_NAME,
@@ -116,6 +117,8 @@ def _package_video(branch: VideoBranch, info: MediaInfo, segment_duration: float
             starts.append(float(boundary_frame(k, fps, segment_duration) / fps))
             k += 1
         track, segments = write_segments(encoder.work_path, encoder.work_path.parent, starts)
+        if not segments:
+            raise CorruptMedia("The video track could not be decoded.")
         renditions.append(video_rendition(encoder.rung, track, segments, encoder.frames))
     return renditions
 

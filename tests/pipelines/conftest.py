@@ -37,6 +37,8 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> MakeClip:
         channel_layout: str = "stereo",
         sample_rate: int = 48000,
         vfilter: str | None = None,
+        video_args: list[str] | None = None,
+        audio_args: list[str] | None = None,
         pre_input: list[str] | None = None,
         out_args: list[str] | None = None,
     ) -> Path:
@@ -54,11 +56,11 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> MakeClip:
                 f"sine=frequency=440:sample_rate={sample_rate}:duration={duration}",
             ]
         if size is not None:
-            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+            args += video_args or ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
             if vfilter:
                 args += ["-vf", vfilter]
         if audio:
-            args += ["-c:a", "aac", "-ac", str(_channels(channel_layout)), "-b:a", "96k"]
+            args += (audio_args or ["-c:a", "aac", "-b:a", "96k"]) + ["-ac", str(_channels(channel_layout))]
         args += [*(out_args or []), str(path)]
         _run_ffmpeg(args)
         if pre_input:

@@ -301,3 +301,77 @@ def test_damage_found_while_transcoding_fails_cleanly(make_clip: MakeClip, tmp_p
     with pytest.raises(CorruptMedia, match="damaged around 00:0"):
         transcode(broken, out, build_ladder(info, FAST), segment_duration=2.0, info=info)
     assert [p.name for p in out.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "video_args", "audio_args", "shape", "frames"),
+    [
+        (
+            "vp9_opus.webm",
+            "320x240",
+            ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"],
+            ["-c:a", "libopus"],
+            (320, 240),
+            60,
+        ),
+        ("mpegts.ts", "320x240", None, None, (320, 240), 60),
+        ("odd_ffv1.mkv", "321x241", ["-c:v", "ffv1"], ["-c:a", "pcm_s16le"], (320, 240), 60),
+    ],
+)
+def test_other_containers_and_odd_sizes(
+    make_clip: MakeClip,
+    tmp_path: Path,
+    name: str,
+    size: str,
+    video_args: list[str] | None,
+    audio_args: list[str] | None,
+    shape: tuple[int, int],
+    frames: int,
+) -> None:
+    src = make_clip(name, size=size, duration=2.0, video_args=video_args, audio_args=audio_args)
+    result = _run(src, tmp_path)
+    (rung,) = result.renditions
+    assert ((rung.width, rung.height), rung.frames, rung.segment_durations) == (shape, frames, [2.0])
+    decoded = _decode(_all(rung), tmp_path)
+    assert len(decoded) == frames
+    assert result.audio is not None and result.audio.segment_durations[0] == pytest.approx(2.0, abs=0.05)
+
+
+def test_upright_deinterlaces_flagged_frames(make_clip: MakeClip) -> None:
+    from pipelines.upright import Upright
+
+    src = make_clip(
+        "interlaced.mp4",
+        audio=False,
+        duration=2.0,
+        out_args=["-flags", "+ildct+ilme", "-x264-params", "interlaced=1"],
+    )
+    upright = Upright(rotation=0, deinterlace=True)
+    with av.open(str(src)) as container:
+        decoded = list(container.decode(video=0))
+    assert all(f.interlaced_frame for f in decoded)
+    out = [g for f in decoded for g in upright.process(f)] + upright.process(None)
+    assert len(out) == len(decoded) == 60
+    assert not any(f.interlaced_frame for f in out)
+    assert [f.time for f in out] == pytest.approx([f.time for f in decoded])
+
+
+def test_deinterlaced_output_keeps_frame_timing(make_clip: MakeClip, tmp_path: Path) -> None:
+    src = make_clip(
+        "interlaced.mp4",
+        audio=False,
+        duration=2.0,
+        out_args=["-flags", "+ildct+ilme", "-x264-params", "interlaced=1"],
+    )
+    (rung,) = _run(src, tmp_path / "out", 1.0).renditions
+    ours = [
+        f.to_ndarray(format="gray").astype(int)
+        for f in _decode(_all(rung), tmp_path)
+        if isinstance(f, av.VideoFrame)
+    ]
+    with av.open(str(src)) as container:
+        source = [f.to_ndarray(format="gray").astype(int) for f in container.decode(video=0)]
+    assert len(ours) == len(source) == 60
+    for index in (10, 40):
+        errors = [float(np.abs(ours[index] - source[j]).mean()) for j in (index - 1, index, index + 1)]
+        assert errors[1] == min(errors), errors
