@@ -143,7 +143,7 @@ class _KeyframeSet:
 
 class AudioBranch:
     """Encode the audio stream once: stereo AAC at 44.1 or 48 kHz, starting at time 0 of the
-    input clock (silence fills a late start)."""
+    input clock (silence fills a late start, audio before it is dropped whole frames at a time)."""
 
     def __init__(self, info: MediaInfo, out_dir: Path, bitrate: int) -> None:
         assert info.audio is not None
@@ -154,6 +154,10 @@ class AudioBranch:
         self._started = False
 
     def push(self, time: float, frame: av.AudioFrame) -> None:
+        """Feed one decoded frame at ``time`` seconds on the input (video) clock. Audio that
+        ends before time 0 is dropped; a late start is padded with silence."""
+        if not self._started and time + frame.samples / max(frame.sample_rate, 1) <= 0:
+            return
         if not self._started:
             self._started = True
             if time > 0.01:

@@ -3,7 +3,7 @@
 Reading headers alone cannot tell a renamed text file, random bytes, a file cut off during
 upload and a file broken in the middle apart, so :func:`probe` demuxes every packet (cheap: no
 decoding) to learn where the readable data really ends, and decodes a few frames at the start
-and in the middle of the file. A cut-off tail is salvaged when at least
+and at a quarter, half and three quarters of the file. A cut-off tail is salvaged when at least
 ``MIN_SALVAGE_SECONDS`` are readable: the result then reports the readable duration and says so
 in ``warnings``.
 """
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 MIN_SALVAGE_SECONDS = 1.0
 """A cut-off file with less readable media than this (seconds) is refused, not salvaged."""
+
+_CHECKPOINTS = (0.25, 0.5, 0.75)
+"""Shares of the duration where a few frames are decoded to find damage in the middle."""
 
 _TAIL_SLACK = 0.5
 """Seconds of missing tail ignored (container durations are often rounded)."""
@@ -102,7 +105,8 @@ def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
         warnings.append(f"The file is cut off after {format_clock(readable)}; we kept what we could read.")
     start = decode_window(container, streams, survey, 0.0)
     if readable > 2.0:
-        decode_window(container, streams, survey, survey.start + readable / 2)
+        for share in _CHECKPOINTS:
+            decode_window(container, streams, survey, survey.start + readable * share)
     decoded = start.first_frames
     video = audio = None
     if video_stream is not None and video_stream.index in decoded:

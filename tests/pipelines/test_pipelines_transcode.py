@@ -375,3 +375,83 @@ def test_deinterlaced_output_keeps_frame_timing(make_clip: MakeClip, tmp_path: P
     for index in (10, 40):
         errors = [float(np.abs(ours[index] - source[j]).mean()) for j in (index - 1, index, index + 1)]
         assert errors[1] == min(errors), errors
+
+
+@pytest.mark.parametrize("manifest", ["master.m3u8", "manifest.mpd"])
+def test_ffmpeg_plays_our_manifests(abr: TranscodeResult, manifest: str) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path = (abr.master.parent / manifest).resolve()
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-f",
+        "framecrc",
+        "-",
+    ]
+    lines = subprocess.run(
+        command, check=True, capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()
+    video = [line for line in lines if line.startswith("0,")]
+    audio = [line for line in lines if line.startswith("1,")]
+    assert len(video) == 180
+    assert len(audio) > 250
+
+
+def _offset_clip(
+    make_clip: MakeClip, tmp_path: Path, name: str, video_offset: float, audio_offset: float
+) -> Path:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    video = make_clip("silent.mp4", audio=False)
+    tone = make_clip("tone48.m4a", size=None)
+    path = tmp_path / name
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-itsoffset",
+        str(video_offset),
+        "-i",
+        str(video),
+        "-itsoffset",
+        str(audio_offset),
+        "-i",
+        str(tone),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c",
+        "copy",
+        str(path),
+    ]
+    subprocess.run(command, check=True)
+    return path
+
+
+def _audio_samples(rendition: Rendition, tmp_path: Path) -> np.ndarray:
+    frames = _decode(_all(rendition), tmp_path)
+    return np.concatenate([f.to_ndarray()[0] for f in frames if isinstance(f, av.AudioFrame)])
+
+
+def test_late_audio_is_padded_and_early_audio_trimmed(make_clip: MakeClip, tmp_path: Path) -> None:
+    late = _run(_offset_clip(make_clip, tmp_path, "late.mp4", 0.0, 0.5), tmp_path / "late")
+    assert late.audio is not None
+    samples = _audio_samples(late.audio, tmp_path)
+    assert np.abs(samples[: int(0.45 * 48000)]).max() < 0.01
+    assert np.abs(samples[int(0.6 * 48000) : int(1.0 * 48000)]).max() > 0.05  # lavfi sine peaks at 1/8
+    early = _run(_offset_clip(make_clip, tmp_path, "early.mp4", 0.5, 0.0), tmp_path / "early")
+    assert early.audio is not None
+    assert len(_audio_samples(early.audio, tmp_path)) / 48000 == pytest.approx(3.5, abs=0.05)
