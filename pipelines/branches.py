@@ -35,9 +35,8 @@ def frame_window(
 ) -> tuple[int, int]:
     """Frame indices [first, end) of segments [first_segment, end_segment) (0-based) of ``rung``."""
     fps = fps_fraction(rung.fps)
-    return boundary_frame(first_segment, fps, segment_duration), boundary_frame(
-        end_segment, fps, segment_duration
-    )
+    first = boundary_frame(first_segment, fps, segment_duration)
+    return first, boundary_frame(end_segment, fps, segment_duration)
 
 
 class VideoBranch:
@@ -63,6 +62,7 @@ class VideoBranch:
         self.windows = windows or {}
         self.rates: dict[Fraction, ConstantRate[av.VideoFrame]] = {}
         self.encoders: dict[Fraction, list[VideoEncoder]] = {}
+        self._order = [rung.name for rung in ladder]
         step = as_fraction(segment_duration)
         for rung in ladder:
             fps = fps_fraction(rung.fps)
@@ -110,7 +110,8 @@ class VideoBranch:
                     encoder.encode(index, frame)
 
     def finish(self, end: float) -> list[VideoEncoder]:
-        """Flush at the input's video end (``end`` seconds) and close every encoder."""
+        """Flush at the input's video end (``end`` seconds), close every encoder and return
+        them in ladder order."""
         for frame in self.upright.process(None):
             self._emit(self._clock(frame, self.end), frame)
         closed = []
@@ -119,7 +120,7 @@ class VideoBranch:
             for encoder in self.encoders[fps]:
                 encoder.close()
                 closed.append(encoder)
-        return closed
+        return sorted(closed, key=lambda e: self._order.index(e.rung.name))
 
     def abort(self) -> None:
         """Close and delete every work file (after a failure)."""

@@ -78,7 +78,13 @@ class VideoEncoder:
         scaled.time_base = Fraction(1) / self.fps
         scaled.duration = 1
         scaled.pict_type = PictureType.I if index in self._keyframes else PictureType.NONE
-        self._container.mux(self._stream.encode(scaled))
+        try:
+            packets = self._stream.encode(scaled)
+        except av.error.FFmpegError as exc:
+            if self.frames == 0:  # the codec opens on the first frame: no GPU, bad options
+                raise EncoderUnavailable() from exc
+            raise
+        self._container.mux(packets)
         self.frames += 1
 
     def close(self) -> None:

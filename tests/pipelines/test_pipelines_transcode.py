@@ -455,3 +455,20 @@ def test_late_audio_is_padded_and_early_audio_trimmed(make_clip: MakeClip, tmp_p
     early = _run(_offset_clip(make_clip, tmp_path, "early.mp4", 0.5, 0.0), tmp_path / "early")
     assert early.audio is not None
     assert len(_audio_samples(early.audio, tmp_path)) / 48000 == pytest.approx(3.5, abs=0.05)
+
+
+def test_an_encoder_that_cannot_open_is_a_server_error(make_clip: MakeClip, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from pipelines.errors import EncoderUnavailable
+    from pipelines.ladder import pick_h264_encoder
+
+    if pick_h264_encoder() == "h264_nvenc":
+        pytest.skip("this machine has a working NVENC; nothing to refuse")
+    src = make_clip("plain.mp4")
+    info = probe(src)
+    ladder = [replace(rung, encoder="h264_nvenc") for rung in build_ladder(info, FAST)]
+    with pytest.raises(EncoderUnavailable) as err:
+        transcode(src, tmp_path, ladder, info=info)
+    assert err.value.status == 500 and err.value.code == "ENCODER_UNAVAILABLE"
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
