@@ -26,7 +26,7 @@ _RESUME_GAP_MS = 40
 
 @dataclass(eq=False)
 class LiveSession:
-    """One live session. ``last_ts_ms`` is the latest timestamp handed to the sink."""
+    """One live session. ``last_ts_ms`` is the latest presentation time handed to the sink."""
 
     grant: StreamGrant
     sink: MediaSink
@@ -37,13 +37,17 @@ class LiveSession:
     rebase_pending: bool = False
     expiry: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def rebase(self, ts_ms: int) -> int:
-        """Map a publisher timestamp to the session's timeline (milliseconds)."""
+    def rebase(self, ts_ms: int, cts_ms: int = 0) -> int:
+        """Map a publisher decode time to the session's timeline (milliseconds).
+
+        ``last_ts_ms`` tracks the latest presentation time handed out, so that a resumed
+        publisher starts after every frame already shown, B-frames included.
+        """
         if self.rebase_pending:
             self.ts_offset_ms = self.last_ts_ms + _RESUME_GAP_MS - ts_ms
             self.rebase_pending = False
         out = ts_ms + self.ts_offset_ms
-        self.last_ts_ms = max(self.last_ts_ms, out)
+        self.last_ts_ms = max(self.last_ts_ms, out + max(cts_ms, 0))
         return out
 
 

@@ -242,7 +242,7 @@ class RtmpSession:
             video = parse_video(message.payload, message.timestamp)
             if video is not None:
                 await self._first_media(live)
-                await live.sink.on_video(replace(video, ts_ms=live.rebase(video.ts_ms)))
+                await live.sink.on_video(replace(video, ts_ms=live.rebase(video.ts_ms, video.cts_ms)))
             return
         audio = parse_audio(message.payload, message.timestamp)
         if audio is not None:

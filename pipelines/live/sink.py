@@ -54,7 +54,8 @@ class LiveSink:
         self.packager = LlHlsPackager(settings)
         self.recorder = FlvRecorder(recording_path)
         self.playlist: str | None = None
-        self.closed = False
+        self.closed = False  # True once the recording and the ended playlist are written
+        self._closing = False
 
     @property
     def recording_path(self) -> Path:
@@ -83,11 +84,12 @@ class LiveSink:
         await self._emit(self.packager.add_audio(frame))
 
     async def on_close(self) -> None:
-        if self.closed:
+        if self._closing:
             return
-        self.closed = True
+        self._closing = True
         self.recorder.close()
         await self._emit(self.packager.finish())
+        self.closed = True
         log.info("live session closed: %.1f s recorded to %s", self.recorder.duration_s, self.recorder.path)
 
     async def wait_for_part(self, msn: int | None, part: int | None, timeout_s: float) -> str:

@@ -66,16 +66,16 @@ def _cases() -> dict[str, tuple[list[tuple[float, bytes]], bool, float, str]]:
     )
     ping = _OUT.encode(control.user_control(control.PING_REQUEST, 1))
     return {
-        "bad version": ([(0, b"\x06" + os.urandom(HANDSHAKE_SIZE))], False, 1.0, "RTMP_BAD_HANDSHAKE"),
-        "slow handshake": ([(0.25, b"\x03")] * 8, False, 1.6, "RTMP_TIMEOUT"),
-        "garbage chunks": ([(0, b"\xff" * 64)], True, 1.0, "RTMP_PROTOCOL_ERROR"),
-        "random bytes": ([(0, garbage)], True, 2.6, "RTMP_"),
-        "oversized message": ([(0, oversized)], True, 1.0, "RTMP_MESSAGE_TOO_LARGE"),
-        "bad amf": ([(0, bad_amf)], True, 1.0, "RTMP_BAD_AMF"),
-        "media before publish": ([(0, CONNECT + early_video)], True, 1.0, "RTMP_PROTOCOL_ERROR"),
-        "too many chunk streams": ([(0, many_csids)], True, 1.0, "RTMP_LIMIT_REACHED"),
-        "silent after handshake": ([], True, 2.6, "RTMP_TIMEOUT"),
-        "pings but never publishes": ([(0, CONNECT)] + [(0.4, ping)] * 8, True, 2.6, "RTMP_TIMEOUT"),
+        "bad version": ([(0, b"\x06" + os.urandom(HANDSHAKE_SIZE))], False, 1.5, "RTMP_BAD_HANDSHAKE"),
+        "slow handshake": ([(0.25, b"\x03")] * 8, False, 2.0, "RTMP_TIMEOUT"),
+        "garbage chunks": ([(0, b"\xff" * 64)], True, 1.5, "RTMP_PROTOCOL_ERROR"),
+        "random bytes": ([(0, garbage)], True, 3.5, "RTMP_"),
+        "oversized message": ([(0, oversized)], True, 1.5, "RTMP_MESSAGE_TOO_LARGE"),
+        "bad amf": ([(0, bad_amf)], True, 1.5, "RTMP_BAD_AMF"),
+        "media before publish": ([(0, CONNECT + early_video)], True, 1.5, "RTMP_PROTOCOL_ERROR"),
+        "too many chunk streams": ([(0, many_csids)], True, 1.5, "RTMP_LIMIT_REACHED"),
+        "silent after handshake": ([], True, 3.5, "RTMP_TIMEOUT"),
+        "pings but never publishes": ([(0, CONNECT)] + [(0.4, ping)] * 10, True, 3.5, "RTMP_TIMEOUT"),
     }
 
 
