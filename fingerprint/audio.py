@@ -44,8 +44,7 @@ PEAK_MARGIN = 1.0
 """Natural-log units a peak must stand above the local mean (about 8.7 dB)."""
 FAN_OUT = 6
 MAX_DT = 127
-NOISE_GATE = 0.0
-GATE_PERCENTILE = 50
+
 MAX_DF = 48
 _SILENCE = 1e-4
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
@@ -98,9 +97,6 @@ def spectrogram(samples: np.ndarray) -> np.ndarray:
         return np.zeros((N_FFT // 2 + 1, 0), np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     mag = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)).astype(np.float32)
-    if NOISE_GATE > 0:
-        floor = np.percentile(mag, GATE_PERCENTILE, axis=0, keepdims=True)
-        mag = mag - NOISE_GATE * floor
     return np.log(np.maximum(mag, _SILENCE)).T
 
 
@@ -144,7 +140,7 @@ def _pair(times: np.ndarray, freqs: np.ndarray, fan_out: int) -> Landmarks:
     n = len(times)
     if n < 2:
         return Landmarks(np.zeros(0, np.uint32), np.zeros(0, np.int32))
-    width = min(n - 1, 8 * fan_out)
+    width = min(n - 1, 5 * fan_out)
     anchor = np.arange(n)[:, None]
     target = np.minimum(anchor + np.arange(1, width + 1)[None, :], n - 1)
     t1 = np.rint(times).astype(np.int64)

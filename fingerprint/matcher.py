@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 SPEED_FACTORS = tuple(round(1.0 + 0.005 * k, 3) for k in range(-8, 9))
 """Speed-ups tried on audio queries: 0.96 to 1.04 in steps of 0.5%."""
-MIN_AUDIO_VOTES = 8
+MIN_AUDIO_VOTES = 10
 """Distinct anchor pairs (query time, reference time) that must agree on one offset (within
 AUDIO_TOLERANCE) for an audio match."""
 QUERY_FAN_OUT = 12

@@ -119,9 +119,9 @@ def test_found_embedded_in_other_audio(audio_matcher, music):
 
 
 def test_unrelated_audio_never_matches(audio_matcher, music):
-    """False positives over 60+ windows of another track and synthetic signals: none allowed."""
+    """False positives over 100+ windows of another track and synthetic signals: none allowed."""
     other = music["time_to_strike"]
-    windows = [excerpt(other, s, 10.0) for s in np.arange(0.0, other.duration - 10.0, 5.0)]
+    windows = [excerpt(other, s, 10.0) for s in np.arange(0.0, other.duration - 10.0, 3.0)]
     rng = np.random.default_rng(7)
     t = np.arange(10 * RATE) / RATE
     windows += [
@@ -129,7 +129,7 @@ def test_unrelated_audio_never_matches(audio_matcher, music):
         (0.3 * np.sin(2 * np.pi * (200 + 150 * t) * t)).astype(np.float32),
         np.zeros(10 * RATE, np.float32),
     ]
-    assert len(windows) >= 60
+    assert len(windows) >= 100
     false = [(i, found) for i, w in enumerate(windows) if (found := query(audio_matcher, w))]
     assert false == []
 
