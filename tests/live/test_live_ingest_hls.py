@@ -43,7 +43,10 @@ def test_ll_hls_while_live_then_ended(
 ) -> None:
     proc = ffmpeg_publisher(live_ingest.url("live-key"), 5)
     folder = live_ingest.hls("stream-live")
-    assert live_ingest.wait_for(lambda: (folder / "seg0.m4s").exists(), timeout=10)
+    def listed() -> bool:
+        return bool(live_ingest.sinks) and "seg0.m4s" in (live_ingest.sinks[0].playlist or "")
+
+    assert live_ingest.wait_for(listed, timeout=10)
     (sink,) = live_ingest.sinks
 
     live = m3u8.loads(sink.playlist)
@@ -72,7 +75,7 @@ def test_ll_hls_while_live_then_ended(
     msn, part = (int(x) for x in hint.removeprefix("part").removesuffix(".m4s").split("."))
     started = time.monotonic()
     text = live_ingest.call(sink.wait_for_part(msn, part, timeout_s=3))
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # one part is ~0.5 s of real time away
     assert f'URI="{hint}"' in text and (folder / hint).exists()
     with pytest.raises(BadPlaylistRequest):
         live_ingest.call(sink.wait_for_part(msn + 5, 0, timeout_s=1))
