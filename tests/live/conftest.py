@@ -75,14 +75,17 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
 
 @pytest.fixture
 def ffmpeg_publisher() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """``start(url, seconds, hevc=False)``: ffmpeg pushing 320x240 25 fps video with a 2 s GOP
-    (H.264 with B-frames, or HEVC over Enhanced RTMP) and AAC, in real time."""
+    """``start(url, seconds, codec="h264")``: ffmpeg pushing 320x240 25 fps video with a 2 s GOP
+    (H.264 with B-frames; HEVC or AV1 over Enhanced RTMP) and AAC, in real time."""
     started: list[subprocess.Popen[bytes]] = []
+    encoders = {
+        "h264": ["-c:v", "libx264", "-preset", "superfast", "-bf", "2"],
+        "hevc": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"],
+        "av1": ["-c:v", "libsvtav1", "-preset", "12", "-svtav1-params", "lp=1"],
+    }
 
-    def start(url: str, seconds: float, hevc: bool = False) -> subprocess.Popen[bytes]:
-        video = ["-c:v", "libx264", "-preset", "superfast", "-bf", "2"]
-        if hevc:
-            video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]
+    def start(url: str, seconds: float, codec: str = "h264") -> subprocess.Popen[bytes]:
+        video = encoders[codec]
         args = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",

@@ -108,19 +108,24 @@ def test_ll_hls_while_live_then_ended(
         assert frames == 125
 
 
-def test_hevc_over_enhanced_rtmp_is_packaged_as_hvc1(
-    live_ingest: LiveIngest, ffmpeg_publisher: Publisher
+@pytest.mark.parametrize(
+    ("codec", "decoder", "prefix"), [("hevc", "hevc", "hvc1.1."), ("av1", "libdav1d", "av01.0.")]
+)
+def test_enhanced_rtmp_codecs_are_packaged(
+    live_ingest: LiveIngest, ffmpeg_publisher: Publisher, codec: str, decoder: str, prefix: str
 ) -> None:
-    proc = ffmpeg_publisher(live_ingest.url("live-key"), 3, hevc=True)
+    proc = ffmpeg_publisher(live_ingest.url("live-key"), 3, codec)
     assert proc.wait(20) == 0
     assert live_ingest.wait_for(lambda: bool(live_ingest.sinks) and live_ingest.sinks[0].closed)
     folder = live_ingest.hls("stream-live")
     ended = m3u8.load(str(folder / "index.m3u8"))
     assert ended.is_endlist and sum(s.duration for s in ended.segments) == pytest.approx(3.0, abs=0.05)
-    times, _ = decode(folder, [s.uri for s in ended.segments], codec="hevc")
+    times, _ = decode(folder, [s.uri for s in ended.segments], codec=decoder)
     assert len(times) == 75
     codecs = m3u8.load(str(folder / "master.m3u8")).playlists[0].stream_info.codecs
-    assert codecs.startswith("hvc1.1.") and codecs.endswith(",mp4a.40.2")
+    assert codecs.startswith(prefix) and codecs.endswith(",mp4a.40.2")
+    with av.open(str(live_ingest.sinks[0].recording_path)) as recording:
+        assert sum(1 for _ in recording.decode(recording.streams.video[0])) == 75
 
 
 def test_reconnect_continues_the_same_live_session(
