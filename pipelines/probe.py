@@ -115,6 +115,10 @@ def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
         audio = _audio_info(audio_stream)
     if video is None and audio is None:
         raise NoDecodableStream()
+    if video_stream is not None and video is None:
+        warnings.append("The video track could not be read; we kept the sound only.")
+    if audio_stream is not None and audio is None:
+        warnings.append("The sound track could not be read; the video will be silent.")
     return MediaInfo(
         path=path,
         format_name=container.format.name,

@@ -472,3 +472,19 @@ def test_an_encoder_that_cannot_open_is_a_server_error(make_clip: MakeClip, tmp_
         transcode(src, tmp_path, ladder, info=info)
     assert err.value.status == 500 and err.value.code == "ENCODER_UNAVAILABLE"
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_mixed_frame_rates_keep_keyframes_aligned(make_clip: MakeClip, tmp_path: Path) -> None:
+    src = make_clip("sixty_360.mp4", size="640x360", rate=60, duration=3.0, audio=False)
+    info = probe(src)
+    ladder = build_ladder(info, LadderConfig(preset="ultrafast", high_fps_min_size=360))
+    assert [(r.name, r.fps) for r in ladder] == [("360p60", 60.0), ("240p", 30.0)]
+    result = transcode(src, tmp_path / "out", ladder, segment_duration=1.0, info=info)
+    high, low = result.renditions
+    assert (high.frames, low.frames) == (180, 90)
+    assert [s.start for s in high.segments] == [s.start for s in low.segments] == [0.0, 1.0, 2.0]
+    for rendition, per_second in ((high, 60), (low, 30)):
+        frames = _decode(_all(rendition), tmp_path)
+        keys = [round(f.time, 6) for f in frames if f.key_frame]
+        assert keys == [0.0, 1.0, 2.0]
+        assert len(frames) == 3 * per_second
