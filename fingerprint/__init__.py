@@ -24,7 +24,7 @@ from .index import AudioIndex, Hits
 from .library import LocalLibrary
 from .matcher import SPEED_FACTORS, Matcher
 from .matches import CLAIM_MIN_SECONDS, Match, claims, merge
-from .shards import ShardedIndex
+from .shards import ShardedIndex, audio_shards, video_shards
 from .video import FrameHashes, hash_frames
 from .video_index import FrameHits, VideoIndex
 
@@ -55,6 +55,7 @@ __all__ = [
     "ShardedIndex",
     "VideoFrames",
     "VideoIndex",
+    "audio_shards",
     "claims",
     "decode_audio",
     "find_peaks",
@@ -63,4 +64,5 @@ __all__ = [
     "landmarks",
     "merge",
     "sample_frames",
+    "video_shards",
 ]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import zipfile
 from dataclasses import dataclass
+
+import numpy as np
 
 from .audio import Landmarks, Peaks, find_peaks
 from .decode import FRAME_RATE, decode_audio, has_streams, sample_frames
-from .errors import NoFingerprintableStream
+from .errors import InvalidFingerprint, NoFingerprintableStream
 from .video import FrameHashes, hash_frames
+
+FORMAT_VERSION = 1
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,39 @@ class MediaFingerprint:
     def landmarks(self, speed: float = 1.0) -> Landmarks | None:
         """Audio landmarks, undoing a speed-up by ``speed`` (see :meth:`Peaks.landmarks`)."""
         return None if self.peaks is None else self.peaks.landmarks(speed)
+
+    def to_bytes(self) -> bytes:
+        """Serialise (an uncompressed .npz) so that one worker can fingerprint and another match."""
+        arrays: dict[str, np.ndarray] = {
+            "version": np.array([FORMAT_VERSION]),
+            "duration": np.array([self.duration], np.float64),
+        }
+        if self.peaks is not None:
+            arrays["peak_times"], arrays["peak_freqs"] = self.peaks.times, self.peaks.freqs
+        if self.frames is not None:
+            arrays["frame_hashes"], arrays["frame_flipped"] = self.frames.hashes, self.frames.flipped
+            arrays["frame_times"] = self.frames.times
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MediaFingerprint:
+        """Read what :meth:`to_bytes` wrote; raises InvalidFingerprint on anything else."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                a = {k: npz[k] for k in npz.files}
+            if a["version"].tolist() != [FORMAT_VERSION]:
+                raise InvalidFingerprint(
+                    f"fingerprint format {a['version'].tolist()} is not {FORMAT_VERSION}"
+                )
+            peaks = Peaks(a["peak_times"], a["peak_freqs"]) if "peak_times" in a else None
+            frames = None
+            if "frame_times" in a:
+                frames = FrameHashes(a["frame_hashes"], a["frame_flipped"], a["frame_times"])
+            return cls(peaks=peaks, frames=frames, duration=float(a["duration"][0]))
+        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+            raise InvalidFingerprint(f"not a serialised media fingerprint: {exc}") from exc
 
 
 def fingerprint_file(

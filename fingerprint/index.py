@@ -7,6 +7,8 @@ merged in one linear pass (not a re-sort of the whole table) before the next que
 
 Reference ids are non-negative integers chosen by the caller (the control plane uses its
 reference row ids); a reference id is added once and must be removed before it is re-added.
+An index is not thread-safe (a query may merge the add buffer): guard it with a lock when several
+threads share one.
 """
 
 from __future__ import annotations

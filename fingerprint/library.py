@@ -22,11 +22,11 @@ from typing import Any
 
 from .errors import FingerprintError, IndexCorrupt, MediaUnreadable
 from .extract import fingerprint_file
-from .index import AudioIndex, Hits
+from .index import AudioIndex
 from .matcher import Matcher
 from .matches import CLAIM_MIN_SECONDS, merge
-from .shards import ShardedIndex
-from .video_index import FrameHits, VideoIndex
+from .shards import ShardedIndex, audio_shards, video_shards
+from .video_index import VideoIndex
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,8 @@ class LocalLibrary:
 
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.index_dir = Path(index_dir)
-        self.audio: ShardedIndex[AudioIndex] = ShardedIndex(
-            AudioIndex, AudioIndex.load, Hits.concat, SHARD_SIZE
-        )
-        self.video: ShardedIndex[VideoIndex] = ShardedIndex(
-            VideoIndex, VideoIndex.load, FrameHits.concat, SHARD_SIZE
-        )
+        self.audio: ShardedIndex[AudioIndex] = audio_shards(SHARD_SIZE)
+        self.video: ShardedIndex[VideoIndex] = video_shards(SHARD_SIZE)
         self.references: dict[int, dict[str, str]] = {}
         self._next_id = 0
         self._load()

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidFingerprint, ReferenceOutOfShard
+from .index import AudioIndex, Hits
+from .video_index import FrameHits, VideoIndex
 
 
 class Shard(Protocol):
@@ -105,3 +107,13 @@ class ShardedIndex(Generic[S]):
                 f"shard {number} holds references {sorted(outside)[:5]} of other shards"
             )
         self._shards[number] = shard
+
+
+def audio_shards(shard_size: int = 100_000) -> ShardedIndex[AudioIndex]:
+    """An empty sharded audio landmark index."""
+    return ShardedIndex(AudioIndex, AudioIndex.load, Hits.concat, shard_size)
+
+
+def video_shards(shard_size: int = 100_000) -> ShardedIndex[VideoIndex]:
+    """An empty sharded video frame-hash index."""
+    return ShardedIndex(VideoIndex, VideoIndex.load, FrameHits.concat, shard_size)

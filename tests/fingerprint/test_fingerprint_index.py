@@ -12,7 +12,6 @@ from fingerprint import (
     AudioIndex,
     DuplicateReference,
     FrameHashes,
-    FrameHits,
     Hits,
     IndexCorrupt,
     InvalidFingerprint,
@@ -20,6 +19,8 @@ from fingerprint import (
     ReferenceOutOfShard,
     ShardedIndex,
     VideoIndex,
+    audio_shards,
+    video_shards,
 )
 
 
@@ -115,7 +116,7 @@ def test_truncated_save_raises_index_corrupt():
 
 
 def test_sharded_index_routes_by_id_range_and_loads_shards_separately():
-    sharded = ShardedIndex(AudioIndex, AudioIndex.load, Hits.concat, shard_size=10)
+    sharded = audio_shards(shard_size=10)
     refs = {ref_id: random_landmarks(ref_id) for ref_id in (1, 4, 12, 25, 29)}
     for ref_id, lm in refs.items():
         sharded.add(ref_id, lm)
@@ -166,7 +167,7 @@ def test_video_index_query_remove_and_round_trip():
     assert loaded.remove(7) and not loaded.remove(7)
     assert len(loaded) == 30
     assert 7 not in set(loaded.query(probe, np.array([10.0, 10.5]), radius=64).ref_ids.tolist())
-    sharded = ShardedIndex(VideoIndex, VideoIndex.load, FrameHits.concat, shard_size=100)
+    sharded = video_shards(shard_size=100)
     sharded.add(7, a)
     sharded.add(150, b)
     assert set(sharded.query(b.hashes[:2], np.array([0.0, 0.5])).ref_ids.tolist()) == {150}

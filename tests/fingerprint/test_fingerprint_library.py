@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from fingerprint import LocalLibrary, MediaUnreadable, NoFingerprintableStream, fingerprint_file
+from fingerprint import (
+    InvalidFingerprint,
+    LocalLibrary,
+    MediaFingerprint,
+    MediaUnreadable,
+    NoFingerprintableStream,
+    fingerprint_file,
+)
 
 CLAIM_KEYS = {
     "reference_id",
@@ -104,3 +112,24 @@ def test_bad_paths_raise_clear_errors(library_media, tmp_path: Path):
     with pytest.raises((MediaUnreadable, NoFingerprintableStream)):
         library.index_paths([image])
     assert library.references == {}
+
+
+def test_media_fingerprint_round_trips_through_bytes(library_media):
+    fp = fingerprint_file(library_media["clip"])
+    again = MediaFingerprint.from_bytes(fp.to_bytes())
+    assert (
+        fp.peaks is not None
+        and again.peaks is not None
+        and fp.frames is not None
+        and again.frames is not None
+    )
+    assert np.array_equal(again.peaks.times, fp.peaks.times) and np.array_equal(
+        again.peaks.freqs, fp.peaks.freqs
+    )
+    assert np.array_equal(again.frames.hashes, fp.frames.hashes)
+    assert np.array_equal(again.frames.flipped, fp.frames.flipped)
+    assert np.array_equal(again.frames.times, fp.frames.times) and again.duration == fp.duration
+    audio_only = MediaFingerprint.from_bytes(MediaFingerprint(fp.peaks, None, 3.0).to_bytes())
+    assert audio_only.frames is None and audio_only.duration == 3.0
+    with pytest.raises(InvalidFingerprint):
+        MediaFingerprint.from_bytes(b"garbage")
