@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from rtmp import amf0, control
+from rtmp import amf0, control, netstatus
 from rtmp.chunks import ChunkReader, ChunkWriter, Message
 from rtmp.errors import ProtocolError, PublishRefused, RtmpError, StreamBusy, Timeout
 from rtmp.handshake import server_handshake
@@ -26,12 +26,7 @@ __all__ = ["RtmpSession"]
 
 log = logging.getLogger(__name__)
 
-_COMMAND_CSID = 3
 _MAX_STREAMS = 8
-
-
-def _status(level: str, code: str, description: str) -> dict[str, Any]:
-    return {"level": level, "code": code, "description": description}
 
 
 class RtmpSession:
@@ -137,9 +132,6 @@ class RtmpSession:
             log.debug("rtmp %s: ignoring message type %d", self.peer, kind)
         return False
 
-    async def _reply(self, stream_id: int, *values: Any) -> None:
-        await self._send(Message(control.COMMAND_AMF0, stream_id, 0, amf0.encode(*values), _COMMAND_CSID))
-
     async def _command(self, stream_id: int, args: list[Any]) -> bool:
         if len(args) < 2 or not isinstance(args[0], str) or not isinstance(args[1], float):
             raise ProtocolError("command without a name and transaction id")
@@ -153,23 +145,21 @@ class RtmpSession:
                 raise ProtocolError(f"more than {_MAX_STREAMS} streams created")
             new_id = len(self.streams) + 1
             self.streams.add(new_id)
-            await self._reply(0, "_result", txn, None, float(new_id))
+            await self._send(netstatus.result(txn, float(new_id)))
         elif name == "publish":
             await self._publish(stream_id, txn, args[3] if len(args) > 3 else None)
         elif name in ("FCUnpublish", "deleteStream", "closeStream"):
             if txn and name == "FCUnpublish":
-                await self._reply(0, "_result", txn, None, amf0.UNDEFINED)
+                await self._send(netstatus.result(txn, amf0.UNDEFINED))
             return self.live is not None
         elif name in ("releaseStream", "FCPublish"):
             if txn:
-                await self._reply(0, "_result", txn, None, amf0.UNDEFINED)
+                await self._send(netstatus.result(txn, amf0.UNDEFINED))
         elif name in ("play", "play2"):
-            await self._reply(stream_id, "onStatus", 0.0, None,
-                              _status("error", "NetStream.Play.Failed", "this server only ingests"))
+            await self._send(netstatus.on_status(stream_id, "error", "NetStream.Play.Failed", "ingest only"))
             raise PublishRefused("play is not served: this is an ingest server")
         elif txn:
-            await self._reply(0, "_error", txn, None,
-                              _status("error", "NetConnection.Call.Failed", f"unknown command {name}"))
+            await self._send(netstatus.call_failed(txn, name))
         return False
 
     async def _connect(self, txn: float, command: Any) -> None:
@@ -184,12 +174,7 @@ class RtmpSession:
             control.set_peer_bandwidth(self.limits.window_ack_size),
             control.set_chunk_size(self.limits.out_chunk_size),
         )
-        await self._reply(
-            0, "_result", txn,
-            {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0},
-            _status("status", "NetConnection.Connect.Success", "Connection succeeded.")
-            | {"objectEncoding": 0.0},
-        )
+        await self._send(netstatus.connect_result(txn))
 
     async def _publish(self, stream_id: int, txn: float, name: Any) -> None:
         if self.live is not None:
@@ -212,15 +197,13 @@ class RtmpSession:
             except StreamBusy as exc:
                 refusal = exc
         if refusal is not None:
-            await self._reply(stream_id, "onStatus", 0.0, None,
-                              _status("error", "NetStream.Publish.BadName", refusal.detail))
+            await self._send(netstatus.publish_refused(stream_id, refusal.detail))
             raise refusal
         assert grant is not None
         self.publish_stream_id = stream_id
         log.info("rtmp %s: publishing stream %s", self.peer, grant.stream_id)
         await self._send(control.user_control(control.STREAM_BEGIN, stream_id))
-        await self._reply(stream_id, "onStatus", 0.0, None,
-                          _status("status", "NetStream.Publish.Start", f"{key} is now published"))
+        await self._send(netstatus.publish_started(stream_id, key))
 
     def _published(self, message: Message) -> LiveSession:
         if self.live is None:
