@@ -26,8 +26,8 @@ from pipelines.media import AudioInfo, MediaInfo, MediaLimits, VideoInfo
 from pipelines.packaging.cmaf import Segment
 from pipelines.probe import probe
 from pipelines.renditions import Rendition, TranscodeResult
-from pipelines.storyboard import Storyboard, make_storyboard
-from pipelines.thumbnails import Thumbnail, ThumbnailSet, make_thumbnails
+from pipelines.storyboard import Storyboard, StoryboardBuilder, make_storyboard
+from pipelines.thumbnails import Thumbnail, ThumbnailPicker, ThumbnailSet, make_thumbnails
 from pipelines.transcode import transcode
 
 __all__ = [
@@ -52,7 +52,9 @@ __all__ = [
     "Rung",
     "Segment",
     "Storyboard",
+    "StoryboardBuilder",
     "Thumbnail",
+    "ThumbnailPicker",
     "ThumbnailSet",
     "TranscodeResult",
     "VideoInfo",

@@ -9,6 +9,7 @@ the one AAC encoder. Both can be limited to a slice of the output (chunked runs)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +22,10 @@ from pipelines.media import MediaInfo
 from pipelines.timeline import as_fraction, boundary_frame
 from pipelines.upright import Upright
 
-__all__ = ["VideoBranch", "AudioBranch", "work_path", "frame_window"]
+__all__ = ["VideoBranch", "AudioBranch", "FrameSink", "work_path", "frame_window"]
+
+FrameSink = Callable[[float, av.VideoFrame], None]
+"""Receives (time in seconds, upright full-size frame) for every decoded video frame."""
 
 
 def work_path(out_dir: Path, name: str, run: int | None = None) -> Path:
@@ -43,7 +47,8 @@ class VideoBranch:
     """Encode every rung from one stream of decoded frames.
 
     ``windows`` limits each rung to frames [first, end) of its constant-rate output (``None``:
-    all frames); frames outside are neither scaled nor encoded.
+    all frames); frames outside are neither scaled nor encoded. Every upright frame also goes
+    to each of ``frame_sinks`` (thumbnails, storyboards) with its time in seconds.
     """
 
     def __init__(
@@ -55,8 +60,10 @@ class VideoBranch:
         *,
         run: int | None = None,
         windows: dict[str, tuple[int, int]] | None = None,
+        frame_sinks: Sequence[FrameSink] = (),
     ) -> None:
         assert info.video is not None
+        self._sinks = list(frame_sinks)
         self._interval = 1.0 / info.video.fps if info.video.fps > 0 else 0.0
         self.upright = Upright(rotation=info.video.rotation, deinterlace=info.video.interlaced)
         self.windows = windows or {}
@@ -99,6 +106,8 @@ class VideoBranch:
         return fallback if frame.time is None else frame.time + self._shift
 
     def _emit(self, time: float, frame: av.VideoFrame) -> None:
+        for sink in self._sinks:
+            sink(time, frame)
         for fps, rate in self.rates.items():
             self._encode(fps, rate.push(time, frame))
 

@@ -21,7 +21,14 @@ from pipelines.media import MediaInfo
 from pipelines.probe import probe
 from pipelines.stills import display_size, luma_stats, save_jpeg, upright_frames
 
-__all__ = ["Thumbnail", "ThumbnailSet", "make_thumbnails", "BLACK_LUMA", "DEFAULT_POSITIONS"]
+__all__ = [
+    "Thumbnail",
+    "ThumbnailSet",
+    "ThumbnailPicker",
+    "make_thumbnails",
+    "BLACK_LUMA",
+    "DEFAULT_POSITIONS",
+]
 
 BLACK_LUMA = 24.0
 """Mean brightness (0-255) below which a frame counts as black."""
@@ -48,6 +55,80 @@ class ThumbnailSet:
     candidates: list[Thumbnail]
 
 
+_Pick = tuple[float, av.VideoFrame, float, float]
+"""(time, frame, mean brightness, brightness spread)"""
+
+
+class ThumbnailPicker:
+    """Chooses candidates from upright frames fed in time order (by :func:`make_thumbnails`,
+    or by :func:`pipelines.transcode.transcode` through ``frame_sinks`` so the video is decoded
+    once), then writes the JPEGs in :meth:`finish`."""
+
+    def __init__(
+        self,
+        info: MediaInfo,
+        out_dir: str | os.PathLike[str],
+        *,
+        positions: Sequence[float] = DEFAULT_POSITIONS,
+        max_width: int = 1280,
+    ) -> None:
+        if info.video is None:
+            raise ValueError("thumbnails need a video track")
+        self.folder = Path(out_dir) / "thumbnails"
+        self.width, self.height = display_size(info, max_width)
+        self.targets = sorted(min(max(p, 0.0), 1.0) * info.duration for p in positions)
+        self.limits = self.targets[1:] + [info.duration]
+        self.index = 0
+        self._first: _Pick | None = None
+        self._fallback: _Pick | None = None
+        self._picks: list[_Pick] = []
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.targets)
+
+    def __call__(self, time: float, frame: av.VideoFrame) -> None:
+        """Feed one upright frame at ``time`` seconds."""
+        if self.done or time < self.targets[self.index] - 1e-6:
+            return
+        if self._first is not None and time >= self.limits[self.index]:
+            self._give_up()
+            self(time, frame)
+            return
+        mean, spread = luma_stats(frame)
+        if mean >= BLACK_LUMA:
+            self._picks.append((time, frame, mean, spread))
+            self._first = None
+            self.index += 1
+        elif self._first is None:
+            self._first = (time, frame, mean, spread)
+
+    def _give_up(self) -> None:
+        """The current candidate stayed black up to the next one: drop it (keep a fallback)."""
+        if self._fallback is None:
+            self._fallback = self._first
+        self._first = None
+        self.index += 1
+
+    def finish(self) -> ThumbnailSet:
+        """Write ``thumb_NN.jpg`` candidates and ``poster.jpg`` (the most detailed one)."""
+        if self._first is not None:
+            self._give_up()
+        picks = self._picks or ([self._fallback] if self._fallback is not None else [])
+        if not picks:
+            return ThumbnailSet(None, [])
+        candidates = []
+        for number, (time, frame, mean, _) in enumerate(picks, start=1):
+            path = self.folder / f"thumb_{number:02d}.jpg"
+            save_jpeg(frame, path, self.width, self.height)
+            candidates.append(Thumbnail(path, time, self.width, self.height, mean))
+        best = max(range(len(picks)), key=lambda i: picks[i][3])
+        poster_path = self.folder / "poster.jpg"
+        save_jpeg(picks[best][1], poster_path, self.width, self.height)
+        poster = Thumbnail(poster_path, picks[best][0], self.width, self.height, picks[best][2])
+        return ThumbnailSet(poster, candidates)
+
+
 def make_thumbnails(
     src: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -56,55 +137,20 @@ def make_thumbnails(
     positions: Sequence[float] = DEFAULT_POSITIONS,
     max_width: int = 1280,
 ) -> ThumbnailSet:
-    """Write ``out_dir/thumbnails/poster.jpg`` and ``thumb_NN.jpg`` candidates for ``src``."""
+    """Write ``out_dir/thumbnails/poster.jpg`` and ``thumb_NN.jpg`` candidates for ``src``,
+    seeking to each position instead of decoding the whole video."""
     source = Path(src)
     info = info or probe(source)
     if info.video is None:
         return ThumbnailSet(None, [])
-    folder = Path(out_dir) / "thumbnails"
-    width, height = display_size(info, max_width)
-    times = sorted(min(max(p, 0.0), 1.0) * info.duration for p in positions)
-    picks: list[tuple[float, av.VideoFrame, float, float]] = []
-    fallback: tuple[float, av.VideoFrame, float, float] | None = None
-    for index, target in enumerate(times):
-        limit = times[index + 1] if index + 1 < len(times) else info.duration
-        found = _first_lit(source, info, target, limit)
-        if found is None:
-            continue
-        if found[2] >= BLACK_LUMA:
-            picks.append(found)
-        elif fallback is None:
-            fallback = found
-    if not picks and fallback is not None:
-        picks = [fallback]
-    candidates = []
-    for number, (time, frame, mean, _) in enumerate(picks, start=1):
-        path = folder / f"thumb_{number:02d}.jpg"
-        save_jpeg(frame, path, width, height)
-        candidates.append(Thumbnail(path, time, width, height, mean))
-    if not candidates:
-        return ThumbnailSet(None, [])
-    best = max(range(len(picks)), key=lambda i: picks[i][3])
-    poster_path = folder / "poster.jpg"
-    save_jpeg(picks[best][1], poster_path, width, height)
-    poster = Thumbnail(poster_path, picks[best][0], width, height, picks[best][2])
-    return ThumbnailSet(poster, candidates)
-
-
-def _first_lit(
-    src: Path, info: MediaInfo, target: float, limit: float
-) -> tuple[float, av.VideoFrame, float, float] | None:
-    """The first non-black frame in [target, limit), else the frame at ``target``."""
-    first: tuple[float, av.VideoFrame, float, float] | None = None
-    with closing(upright_frames(src, info, start=target)) as frames:
-        for time, frame in frames:
-            if time < target - 1e-6:
-                continue
-            if first is not None and time >= limit:
-                break
-            mean, spread = luma_stats(frame)
-            if mean >= BLACK_LUMA:
-                return time, frame, mean, spread
-            if first is None:
-                first = (time, frame, mean, spread)
-    return first
+    picker = ThumbnailPicker(info, out_dir, positions=positions, max_width=max_width)
+    while not picker.done:
+        wanted = picker.index
+        with closing(upright_frames(source, info, start=picker.targets[wanted])) as frames:
+            for time, frame in frames:
+                picker(time, frame)
+                if picker.index > wanted:
+                    break
+        if picker.index == wanted:
+            break
+    return picker.finish()

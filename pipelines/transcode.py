@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import av
 
-from pipelines.branches import AudioBranch, VideoBranch
+from pipelines.branches import AudioBranch, FrameSink, VideoBranch
 from pipelines.decoding import decode_frames
 from pipelines.errors import CorruptMedia
 from pipelines.ladder import Rung, fps_fraction
@@ -54,11 +54,15 @@ def transcode(
     progress: Progress | None = None,
     limits: MediaLimits | None = None,
     info: MediaInfo | None = None,
+    frame_sinks: Sequence[FrameSink] = (),
 ) -> TranscodeResult:
     """Transcode ``src`` into every rung of ``ladder`` plus one stereo AAC rendition.
 
     ``segment_duration`` is in seconds: every segment but the last lasts exactly that (to
     the frame). ``info`` skips probing when the caller already probed ``src`` with ``limits``.
+    ``frame_sinks`` see every upright decoded frame, so a :class:`ThumbnailPicker` and a
+    :class:`StoryboardBuilder` can ride along on the same decoding pass (call their
+    ``finish()`` afterwards).
     Raises :class:`MediaError` subclasses for bad input (see :func:`pipelines.probe.probe`).
     """
     if segment_duration <= 0:
@@ -68,7 +72,9 @@ def transcode(
     ladder = ladder if info.video is not None else []
     out.mkdir(parents=True, exist_ok=True)
     _clear_outputs(out, [r.name for r in ladder] + ["audio"])
-    video_branch = VideoBranch(info, ladder, out, segment_duration) if info.video and ladder else None
+    video_branch = None
+    if info.video is not None and ladder:
+        video_branch = VideoBranch(info, ladder, out, segment_duration, frame_sinks=frame_sinks)
     audio_branch = None
     try:
         if info.audio is not None:

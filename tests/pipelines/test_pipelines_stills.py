@@ -98,3 +98,33 @@ def test_storyboard_sprites_and_vtt(make_clip: MakeClip, tmp_path: Path) -> None
     assert vtt_timestamp(3723.5) == "01:02:03.500"
     with pytest.raises(ValueError):
         make_storyboard(make_clip("plain.mp4"), tmp_path, interval=0)
+
+
+def test_stills_ride_along_on_the_transcode_pass(dark_start: Path, tmp_path: Path) -> None:
+    from pipelines.ladder import LadderConfig, build_ladder
+    from pipelines.probe import probe
+    from pipelines.storyboard import StoryboardBuilder
+    from pipelines.thumbnails import ThumbnailPicker
+    from pipelines.transcode import transcode
+
+    info = probe(dark_start)
+    picker = ThumbnailPicker(info, tmp_path / "ride")
+    builder = StoryboardBuilder(info, tmp_path / "ride", interval=1.0, tile_width=80)
+    transcode(
+        dark_start,
+        tmp_path / "ride",
+        build_ladder(info, LadderConfig(preset="ultrafast")),
+        segment_duration=2.0,
+        info=info,
+        frame_sinks=[picker, builder],
+    )
+    riding, board = picker.finish(), builder.finish()
+    alone = make_thumbnails(dark_start, tmp_path / "alone", info)
+    alone_board = make_storyboard(dark_start, tmp_path / "alone", info, interval=1.0, tile_width=80)
+    assert alone_board is not None
+    assert [c.time for c in riding.candidates] == [c.time for c in alone.candidates]
+    assert riding.poster is not None and alone.poster is not None
+    assert riding.poster.path.read_bytes() == alone.poster.path.read_bytes()
+    assert board.tiles == alone_board.tiles == 5
+    assert board.vtt.read_text() == alone_board.vtt.read_text()
+    assert [p.read_bytes() for p in board.sprites] == [p.read_bytes() for p in alone_board.sprites]
