@@ -16,11 +16,12 @@ order they must be written (parts and segments before the playlists that list th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.live.fmp4 import Sample, fragment, init_segment
-from pipelines.live.playlist import LivePlaylist, Part
+from pipelines.live.lanes import TrackLane
+from pipelines.live.playlist import LivePlaylist, Part, render_master
 from pipelines.live.tracks import Track, audio_track, video_track
 from rtmp.media import AudioFrame, VideoFrame
 
@@ -45,44 +46,6 @@ class LiveSettings:
     init_name: str = "init.mp4"
 
 
-@dataclass
-class _Lane:
-    track: Track
-    pending: Sample | None = None
-    ready: list[Sample] = field(default_factory=list)
-    last_duration: int = 0
-
-    def push(self, sample: Sample) -> None:
-        """Queue ``sample``; the one before it gets its duration from the gap between them."""
-        if self.pending is not None:
-            duration = sample.dts - self.pending.dts
-            self.ready.append(
-                Sample(
-                    self.pending.dts,
-                    duration,
-                    self.pending.cts_offset,
-                    self.pending.keyframe,
-                    self.pending.data,
-                )
-            )
-            self.last_duration = duration
-        self.pending = sample
-
-    def flush(self, default_duration: int) -> None:
-        if self.pending is not None:
-            last = self.pending
-            self.ready.append(
-                Sample(
-                    last.dts,
-                    self.last_duration or default_duration,
-                    last.cts_offset,
-                    last.keyframe,
-                    last.data,
-                )
-            )
-            self.pending = None
-
-
 class LlHlsPackager:
     """Turns one stream's frames into LL-HLS files; see the module docstring for the rules."""
 
@@ -98,9 +61,9 @@ class LlHlsPackager:
         self.expired: list[str] = []
         self._video_config: tuple[str, bytes] | None = None
         self._audio_config: bytes | None = None
-        self._video: _Lane | None = None
-        self._audio: _Lane | None = None
-        self._driver: _Lane | None = None
+        self._video: TrackLane | None = None
+        self._audio: TrackLane | None = None
+        self._driver: TrackLane | None = None
         self._sequence = 1
         self._part_start = self._segment_start = 0
         self._segment_parts: list[bytes] = []
@@ -186,10 +149,10 @@ class LlHlsPackager:
         if with_video and self._video_config is not None:
             codec, record = self._video_config
             width, height = int(self.metadata.get("width") or 0), int(self.metadata.get("height") or 0)
-            self._video = _Lane(video_track(track_id, codec, record, width, height))
+            self._video = TrackLane(video_track(track_id, codec, record, width, height))
             track_id += 1
         if self._audio_config is not None:
-            self._audio = _Lane(audio_track(track_id, self._audio_config))
+            self._audio = TrackLane(audio_track(track_id, self._audio_config))
         self._driver = self._video or self._audio
         log.info("live packaging started: %s", ", ".join(t.codec_string for t in self.tracks))
         return self.settings.init_name, init_segment(self.tracks)
@@ -235,18 +198,10 @@ class LlHlsPackager:
         building = self.playlist.current
         self.playlist.next_part_uri = f"part{building.msn}.{len(building.parts)}.m4s"
         if not self._master_written and self.playlist.segments:
-            outputs.append((self.settings.master_name, self._master().encode()))
+            first = self.playlist.segments[0]
+            bandwidth = int(8 * self._first_segment_bytes / max(first.duration, 0.001) * 1.2)
+            master = render_master(self.tracks, bandwidth, self.settings.playlist_name)
+            outputs.append((self.settings.master_name, master.encode()))
             self._master_written = True
         outputs.append((self.settings.playlist_name, self.playlist.render().encode()))
         return outputs
-
-    def _master(self) -> str:
-        first = self.playlist.segments[0]
-        bandwidth = int(8 * self._first_segment_bytes / max(first.duration, 0.001) * 1.2)
-        attributes = [f"BANDWIDTH={bandwidth}", f'CODECS="{",".join(t.codec_string for t in self.tracks)}"']
-        if self._video is not None and self._video.track.width:
-            attributes.append(f"RESOLUTION={self._video.track.width}x{self._video.track.height}")
-        return (
-            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-            f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{self.settings.playlist_name}\n"
-        )

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pipelines.live.errors import BadPlaylistRequest, PlaylistTimeout
+from pipelines.live.tracks import Track
 
-__all__ = ["Part", "Segment", "LivePlaylist", "part_available", "wait_for_part"]
+__all__ = ["Part", "Segment", "LivePlaylist", "render_master", "part_available", "wait_for_part"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,18 @@ class LivePlaylist:
     def _part_line(part: Part) -> str:
         line = f'#EXT-X-PART:DURATION={part.duration:.5f},URI="{part.uri}"'
         return line + (",INDEPENDENT=YES" if part.independent else "")
+
+
+def render_master(tracks: list[Track], bandwidth: int, media_playlist: str) -> str:
+    """A multivariant playlist naming the one source rendition; ``bandwidth`` in bits per second."""
+    attributes = [f"BANDWIDTH={bandwidth}", f'CODECS="{",".join(t.codec_string for t in tracks)}"']
+    video = next((t for t in tracks if t.kind == "video" and t.width), None)
+    if video is not None:
+        attributes.append(f"RESOLUTION={video.width}x{video.height}")
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{media_playlist}\n"
+    )
 
 
 def part_available(text: str, msn: int, part: int | None) -> bool:
