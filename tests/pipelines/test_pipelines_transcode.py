@@ -488,3 +488,18 @@ def test_mixed_frame_rates_keep_keyframes_aligned(make_clip: MakeClip, tmp_path:
         keys = [round(f.time, 6) for f in frames if f.key_frame]
         assert keys == [0.0, 1.0, 2.0]
         assert len(frames) == 3 * per_second
+
+
+@pytest.mark.parametrize(("codec", "prefix"), [("hevc", "hvc1."), ("av1", "av01.")])
+def test_hevc_and_av1_ladders(make_clip: MakeClip, tmp_path: Path, codec: str, prefix: str) -> None:
+    src = make_clip("short_plain.mp4", duration=2.0, audio=False)
+    info = probe(src)
+    ladder = build_ladder(
+        info, LadderConfig(codec=codec, preset="ultrafast" if codec == "hevc" else "veryfast")
+    )
+    (rung,) = transcode(src, tmp_path, ladder, segment_duration=1.0, info=info).renditions
+    assert rung.codec.startswith(prefix)
+    assert (rung.frames, rung.segment_durations) == (60, [1.0, 1.0])
+    frames = _decode(_all(rung), tmp_path)
+    assert [i for i, f in enumerate(frames) if f.key_frame] == [0, 30]
+    assert f'CODECS="{rung.codec}"' in (tmp_path / "master.m3u8").read_text()
