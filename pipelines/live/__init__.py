@@ -2,7 +2,7 @@
 
 from pipelines.live.errors import BadPlaylistRequest, LiveError, PlaylistTimeout, UnsupportedLiveCodec
 from pipelines.live.packager import LiveSettings, LlHlsPackager
-from pipelines.live.playlist import LivePlaylist, part_available, wait_for_part
+from pipelines.live.playlist import LivePlaylist, part_available, part_position, wait_for_part
 from pipelines.live.recording import FlvRecorder
 from pipelines.live.sink import LiveSink, local_writer
 
@@ -15,6 +15,7 @@ __all__ = [
     "local_writer",
     "wait_for_part",
     "part_available",
+    "part_position",
     "LiveError",
     "UnsupportedLiveCodec",
     "BadPlaylistRequest",

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from pipelines.live.errors import BadPlaylistRequest, PlaylistTimeout
 from pipelines.live.tracks import Track
 
-__all__ = ["Part", "Segment", "LivePlaylist", "render_master", "part_available", "wait_for_part"]
+__all__ = [
+    "Part",
+    "Segment",
+    "LivePlaylist",
+    "render_master",
+    "part_position",
+    "part_available",
+    "wait_for_part",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,21 @@ def render_master(tracks: list[Track], bandwidth: int, media_playlist: str) -> s
         "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
         f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{media_playlist}\n"
     )
+
+
+def part_position(uri: str) -> tuple[int, int] | None:
+    """``(msn, part)`` of a part file name written by the packager (``part12.3.m4s``), else None.
+
+    Lets an HTTP layer hold a request for the preload-hinted part with ``wait_for_part`` until
+    the part exists.
+    """
+    name = uri.rsplit("/", 1)[-1]
+    if not (name.startswith("part") and name.endswith(".m4s")):
+        return None
+    msn, _, part = name[4:-4].partition(".")
+    if not (msn.isdigit() and part.isdigit()):
+        return None
+    return int(msn), int(part)
 
 
 def part_available(text: str, msn: int, part: int | None) -> bool:

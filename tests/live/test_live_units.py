@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.live import BadPlaylistRequest, FlvRecorder, PlaylistTimeout, UnsupportedLiveCodec
+from pipelines.live import (
+    BadPlaylistRequest,
+    FlvRecorder,
+    LiveSettings,
+    LiveSink,
+    PlaylistTimeout,
+    UnsupportedLiveCodec,
+    local_writer,
+    part_position,
+)
 from pipelines.live.playlist import LivePlaylist, Part, part_available, wait_for_part
 from pipelines.live.tracks import audio_track, parse_audio_specific_config, video_track
 from rtmp.amf0 import decode_one
@@ -130,3 +139,38 @@ def test_recorder_without_frames_writes_nothing(tmp_path: Path) -> None:
     recorder = FlvRecorder(tmp_path / "none.flv")
     recorder.close()
     assert not (tmp_path / "none.flv").exists()
+
+
+def test_part_position() -> None:
+    assert part_position("part12.3.m4s") == (12, 3)
+    assert part_position("https://cdn/x/part0.0.m4s") == (0, 0)
+    assert part_position("seg1.m4s") is None and part_position("partA.1.m4s") is None
+
+
+def test_live_sink_writes_in_order_and_removes_what_left_the_window(tmp_path: Path) -> None:
+    written: list[str] = []
+    removed: list[str] = []
+    write = local_writer(tmp_path / "hls")
+
+    def recording_write(name: str, data: bytes) -> None:
+        write(name, data)
+        written.append(name)
+
+    sink = LiveSink(recording_write, tmp_path / "rec.flv", LiveSettings(window_segments=2), removed.append)
+    avcc = bytes([1, 0x64, 0, 0x1F, 0xFF, 0xE1, 0, 1, 0x67, 1, 0, 1, 0x68])
+
+    async def feed() -> None:
+        await sink.on_metadata({"width": 64.0, "height": 48.0})
+        await sink.on_video(VideoFrame(0, 0, True, "h264", avcc, True))
+        for i in range(200):  # 8 s at 25 fps, a keyframe every second
+            await sink.on_video(VideoFrame(i * 40, 0, i % 25 == 0, "h264", b"\x00\x00\x00\x01\x65", False))
+        await sink.on_close()
+        await sink.on_close()
+
+    asyncio.run(feed())
+    assert sink.closed and written[0] == "init.mp4" and written[-1] == "index.m3u8"
+    assert written.count("init.mp4") == 1 and written.count("master.m3u8") == 1
+    assert {"seg0.m4s", "part0.0.m4s", "seg1.m4s", "part1.4.m4s"} <= set(removed)
+    assert "seg2.m4s" not in removed and "#EXT-X-ENDLIST" in (sink.playlist or "")
+    assert sorted(p.name for p in (tmp_path / "hls").iterdir() if p.name.startswith(".")) == []
+    assert sink.recorder.duration_s == 7.96
