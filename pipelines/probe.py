@@ -83,6 +83,8 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
 
 
 def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
+    if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+        raise NotMedia("This file is a still picture, not a video or audio file.")
     video_stream = next(
         (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
         None,

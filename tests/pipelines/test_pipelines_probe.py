@@ -166,3 +166,41 @@ def test_human_formats() -> None:
     assert format_span(41.9) == "41 s"
     assert format_clock(41.2) == "00:41"
     assert format_clock(3723) == "1:02:03"
+
+
+@pytest.mark.parametrize("name", ["still.png", "still.jpg"])
+def test_still_pictures_are_not_videos(tmp_path: Path, name: str) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path = tmp_path / name
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48",
+            "-frames:v",
+            "1",
+            str(path),
+        ],
+        check=True,
+    )
+    with pytest.raises(NotMedia, match="still picture"):
+        probe(path)
+
+
+def test_animated_gif_is_a_short_video(make_clip: MakeClip) -> None:
+    info = probe(
+        make_clip("anim.gif", size="160x120", rate=10, duration=1.0, audio=False, video_args=["-c:v", "gif"])
+    )
+    assert info.video is not None and (info.video.codec, info.video.width, info.video.fps) == (
+        "gif",
+        160,
+        10.0,
+    )
+    assert info.duration == pytest.approx(1.0, abs=0.11)
