@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from control_plane.errors import install_error_handlers
 from control_plane.logs import RequestIdMiddleware
-from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware
-from control_plane.routers import accounts, blobs, health, jobs
+from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware, TusHeaderMiddleware
+from control_plane.routers import accounts, blobs, health, jobs, uploads, videos
 from control_plane.services import Services
 from storage import StorageError
 from workers.broker import BrokerUnavailable
@@ -27,10 +27,11 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app, extra_error_bases=(StorageError, EnqueueFailed, BrokerUnavailable))
-    for router in (health.router, accounts.router, jobs.router, blobs.router):
+    for router in (health.router, accounts.router, jobs.router, blobs.router, uploads.router, videos.router):
         app.include_router(router)
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
+    app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -50,13 +50,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from workers import runtime
         from workers.inprocess import start_inprocess_workers
 
-        runtime.configure(runtime.WorkerContext(settings=settings, db=services.db, store=services.store))
+        runtime.configure(
+            runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+        )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
+    from control_plane.scheduler import Periodic
+    from workers import enqueue
+
+    sweeper = Periodic(
+        "uploads.sweep",
+        settings.upload_sweep_interval,
+        lambda: enqueue(services.db, services.broker, "uploads.sweep"),
+        services.kv,
+    ).start()
     app = create_app(services)
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
     try:
         uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     finally:
+        sweeper.stop()
         if worker is not None:
             worker.stop()
         services.close()

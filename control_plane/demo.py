@@ -55,7 +55,9 @@ def embedded_platform(data_dir: Path) -> Iterator[str]:
     settings: Settings = load_settings(data_dir=data_dir, http_port=_free_port(), log_json=False)
     services = build_services(settings)
     migrate.upgrade(services.db)
-    runtime.configure(runtime.WorkerContext(settings=settings, db=services.db, store=services.store))
+    runtime.configure(
+        runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+    )
     worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
     server = uvicorn.Server(
         uvicorn.Config(create_app(services), host="127.0.0.1", port=settings.http_port, log_level="warning")

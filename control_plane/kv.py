@@ -6,6 +6,7 @@ Values are bytes; ``ttl`` is seconds.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -31,6 +32,25 @@ class KeyValue(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
+
+    @abstractmethod
+    def compare_and_delete(self, key: str, expected: bytes) -> bool:
+        """Delete the key only if it holds ``expected``; True if deleted."""
+
+    @abstractmethod
+    def compare_and_expire(self, key: str, expected: bytes, ttl: float) -> bool:
+        """Reset the key's TTL only if it holds ``expected``; True if it did."""
+
+    def acquire_lock(self, name: str, ttl: float) -> str | None:
+        """A token if the lock ``name`` was free (it then expires after ``ttl`` s unless extended)."""
+        token = secrets.token_hex(16)
+        return token if self.set(f"lock:{name}", token.encode(), ttl=ttl, only_if_absent=True) else None
+
+    def extend_lock(self, name: str, token: str, ttl: float) -> bool:
+        return self.compare_and_expire(f"lock:{name}", token.encode(), ttl)
+
+    def release_lock(self, name: str, token: str) -> None:
+        self.compare_and_delete(f"lock:{name}", token.encode())
 
     def close(self) -> None:
         return None
@@ -74,8 +94,34 @@ class MemoryKeyValue(KeyValue):
         with self._lock:
             self._data.pop(key, None)
 
+    def compare_and_delete(self, key: str, expected: bytes) -> bool:
+        with self._lock:
+            item = self._live(key)
+            if item is None or item[0] != expected:
+                return False
+            del self._data[key]
+            return True
+
+    def compare_and_expire(self, key: str, expected: bytes, ttl: float) -> bool:
+        with self._lock:
+            item = self._live(key)
+            if item is None or item[0] != expected:
+                return False
+            self._data[key] = (item[0], time.monotonic() + ttl)
+            return True
+
     def ping(self) -> None:
         return None
+
+
+_COMPARE_AND_DELETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_COMPARE_AND_EXPIRE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 
 class RedisKeyValue(KeyValue):
@@ -101,6 +147,12 @@ class RedisKeyValue(KeyValue):
 
     def delete(self, key: str) -> None:
         self._redis.delete(key)
+
+    def compare_and_delete(self, key: str, expected: bytes) -> bool:
+        return bool(self._redis.eval(_COMPARE_AND_DELETE, 1, key, expected))
+
+    def compare_and_expire(self, key: str, expected: bytes, ttl: float) -> bool:
+        return bool(self._redis.eval(_COMPARE_AND_EXPIRE, 1, key, expected, int(ttl * 1000)))
 
     def ping(self) -> None:
         self._redis.ping()

@@ -9,7 +9,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane.errors import problem_response
 
-__all__ = ["HttpMetricsMiddleware", "BodyLimitMiddleware", "HTTP_REQUESTS", "HTTP_SECONDS"]
+__all__ = [
+    "HttpMetricsMiddleware",
+    "BodyLimitMiddleware",
+    "TusHeaderMiddleware",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+]
 
 HTTP_REQUESTS = Counter("socialflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
@@ -99,3 +105,23 @@ class BodyLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
+
+
+class TusHeaderMiddleware:
+    """Adds ``Tus-Resumable: 1.0.0`` to every response under the upload prefix, errors included."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def add_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"tus-resumable", b"1.0.0")]
+            await send(message)
+
+        await self.app(scope, receive, add_header)

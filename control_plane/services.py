@@ -11,7 +11,9 @@ from control_plane.auth import AccountService, TokenCodec
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
 from control_plane.settings import Settings
+from control_plane.uploads.service import UploadService
 from storage import BlobStore, open_store
+from storage.uploads import upload_store_for
 
 __all__ = ["Services", "build_services"]
 
@@ -26,6 +28,7 @@ class Services:
     broker: dramatiq.Broker
     kv: KeyValue
     accounts: AccountService
+    uploads: UploadService
 
     def close(self) -> None:
         self.kv.close()
@@ -43,18 +46,37 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
     by ``/readyz`` and by the CLI's start-up checks.
     """
     from workers.broker import make_broker
+    from workers.enqueue import enqueue
 
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
     codec = TokenCodec(
         settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl
     )
+    broker = broker or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout)
+    kv = open_kv(settings.redis_url)
+
+    def process_video(video_id: str) -> None:
+        from control_plane.models import Video
+
+        with db.session() as session:
+            video = session.get(Video, video_id)
+            owner = video.owner_id if video is not None else None
+        enqueue(
+            db,
+            broker,
+            "video.process",
+            args={"video_id": video_id},
+            owner_id=owner,
+            subject=f"video:{video_id}",
+        )
+
     return Services(
         settings=settings,
         db=db,
         store=store,
-        broker=broker
-        or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout),
-        kv=open_kv(settings.redis_url),
+        broker=broker,
+        kv=kv,
         accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
+        uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
     )

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(30 * 24 * 3600, ge=60, description="seconds")
     max_request_body: int = Field(1024 * 1024, ge=1024, description="bytes, for JSON bodies")
     log_json: bool = True
+    #: Largest single upload, bytes.
+    upload_max_bytes: int = Field(20 * 1024**3, ge=1)
+    #: Bytes of uploads and sources one user may keep.
+    upload_quota_bytes: int = Field(200 * 1024**3, ge=1)
+    #: Unfinished uploads one user may have open at once.
+    upload_max_concurrent: int = Field(8, ge=1)
+    #: Seconds an unfinished upload lives before the sweeper removes it.
+    upload_expiry: int = Field(24 * 3600, ge=60)
+    #: Seconds between sweeps of expired uploads.
+    upload_sweep_interval: float = Field(600.0, ge=1.0)
     #: Seconds before a dead worker's unacknowledged jobs go to another worker (Redis broker).
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
 

@@ -57,6 +57,7 @@ def _declare(broker: dramatiq.Broker, spec: JobSpec) -> None:
         priority=spec.priority,
         min_backoff=int(spec.min_backoff * 1000),
         max_backoff=int(spec.max_backoff * 1000),
+        throws=spec.throws or None,
     )(_recording(_load(spec.actor), spec.kind))
 
 

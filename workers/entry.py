@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from control_plane.db import Database
+from control_plane.kv import open_kv
 from control_plane.logs import configure_logging
 from control_plane.settings import load_settings
 from storage import open_store
@@ -18,5 +19,7 @@ def boot() -> None:
     configure_logging(json_lines=settings.log_json)
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
-    runtime.configure(runtime.WorkerContext(settings=settings, db=db, store=store))
+    runtime.configure(
+        runtime.WorkerContext(settings=settings, db=db, store=store, kv=open_kv(settings.redis_url))
+    )
     make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines import MediaError
+
 __all__ = ["JobSpec", "JOBS", "QUEUES", "spec"]
 
 
@@ -15,7 +17,7 @@ class JobSpec:
     """Limits of one job type.
 
     ``attempts`` counts the first run (3 means two retries); ``time_limit`` is seconds;
-    ``priority`` is Dramatiq's: lower runs first within a worker.
+    ``priority`` is Dramatiq's: lower runs first within a worker; backoffs are seconds.
     """
 
     kind: str
@@ -26,6 +28,8 @@ class JobSpec:
     priority: int = 0
     min_backoff: float = 1.0
     max_backoff: float = 60.0
+    #: Errors that no retry can fix (bad input): the job fails at once.
+    throws: tuple[type[Exception], ...] = ()
 
     @property
     def max_retries(self) -> int:
@@ -36,8 +40,27 @@ JOBS: dict[str, JobSpec] = {
     s.kind: s
     for s in (
         # A round trip through the worker, the database and the blob store: proves a deployment works.
+        JobSpec("canary", "workers.actors.canary:run", queue="default", attempts=3, time_limit=60),
+        # Turns an uploaded source into what viewers play. Bad input fails at once, without retries.
         JobSpec(
-            "canary", "workers.actors.canary:run", queue="default", attempts=3, time_limit=60, priority=0
+            "video.process",
+            "workers.actors.video:process",
+            queue="transcode",
+            attempts=3,
+            time_limit=4 * 3600,
+            priority=10,
+            min_backoff=5,
+            max_backoff=300,
+            throws=(MediaError,),
+        ),
+        # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
+        JobSpec(
+            "uploads.sweep",
+            "workers.actors.uploads:sweep",
+            queue="default",
+            attempts=1,
+            time_limit=600,
+            priority=50,
         ),
     )
 }

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from control_plane.db import Database
+from control_plane.kv import KeyValue, MemoryKeyValue
 from control_plane.settings import Settings
 from storage import BlobStore
 
@@ -22,6 +23,7 @@ class WorkerContext:
     settings: Settings
     db: Database
     store: BlobStore
+    kv: KeyValue = field(default_factory=MemoryKeyValue)
 
 
 _context: WorkerContext | None = None

@@ -3,5 +3,18 @@
 from control_plane.models.accounts import ROLES, AuthSession, RefreshToken, User
 from control_plane.models.base import new_id, utcnow
 from control_plane.models.jobs import JOB_STATES, Job
+from control_plane.models.videos import VIDEO_STATES, Upload, Video
 
-__all__ = ["ROLES", "JOB_STATES", "AuthSession", "Job", "RefreshToken", "User", "new_id", "utcnow"]
+__all__ = [
+    "ROLES",
+    "JOB_STATES",
+    "VIDEO_STATES",
+    "AuthSession",
+    "Job",
+    "RefreshToken",
+    "Upload",
+    "User",
+    "Video",
+    "new_id",
+    "utcnow",
+]

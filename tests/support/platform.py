@@ -86,7 +86,9 @@ def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Ite
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
     migrate.upgrade(services.db)
-    runtime.configure(runtime.WorkerContext(settings=settings, db=services.db, store=services.store))
+    runtime.configure(
+        runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+    )
     worker = start_inprocess_workers(services.broker, 2) if inprocess_workers else None
     try:
         with TestClient(create_app(services)) as client:

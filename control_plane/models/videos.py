@@ -1,0 +1,57 @@
+"""Videos and the resumable uploads that bring their sources in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from control_plane.db import Base
+from control_plane.models.base import UTCDateTime, utcnow
+
+__all__ = ["VIDEO_STATES", "Video", "Upload"]
+
+VIDEO_STATES = ("uploading", "processing", "ready", "failed", "blocked")
+
+
+class Video(Base):
+    """A creator's video. Its id is the id of the upload that brought its source."""
+
+    __tablename__ = "videos"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    filename: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="uploading", index=True)
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    size: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    duration: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    source_key: Mapped[str | None] = mapped_column(sa.String(512), nullable=True)
+    renditions: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON, nullable=True)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Upload(Base):
+    """The platform's view of a tus upload: who owns it, how far it got, when it expires.
+
+    The bytes and the durable offset live in the upload store; ``offset`` here is the last
+    offset acknowledged to the client, kept for quota and progress.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    length: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    offset: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    is_partial: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    is_final: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
