@@ -133,7 +133,7 @@ class Matcher:
                     agree = (pairs[0] == ref) & (np.abs(offsets - off) <= AUDIO_TOLERANCE)
                     anchors = np.unique(landmarks.times)
                     best[key] = (votes, speed, ref, pairs[1:, agree].astype(np.float64), anchors)
-        matches = []
+        matches: list[tuple[int, Match]] = []
         for _votes, speed, ref, (q, r), anchors in best.values():
             for run in _runs(q, AUDIO_MAX_GAP / FRAME_SECONDS * speed):
                 matched = len(np.unique(q[run]))
@@ -142,13 +142,16 @@ class Matcher:
                 q0, q1 = q[run].min(), q[run].max()
                 in_span = int(np.count_nonzero((anchors >= q0) & (anchors <= q1)))
                 matches.append(
-                    Match(
-                        reference_id=ref,
-                        kind="audio",
-                        query_start=q0 * FRAME_SECONDS / speed,
-                        reference_start=(float(np.median(r[run] - q[run])) + q0) * FRAME_SECONDS,
-                        duration=(q1 - q0) * FRAME_SECONDS / speed,
-                        score=min(1.0, matched / max(1, in_span)),
+                    (
+                        matched,
+                        Match(
+                            reference_id=ref,
+                            kind="audio",
+                            query_start=q0 * FRAME_SECONDS / speed,
+                            reference_start=(float(np.median(r[run] - q[run])) + q0) * FRAME_SECONDS,
+                            duration=(q1 - q0) * FRAME_SECONDS / speed,
+                            score=min(1.0, matched / max(1, in_span)),
+                        ),
                     )
                 )
         return self._dedupe(matches)
@@ -157,7 +160,7 @@ class Matcher:
         assert self.video_index is not None and query_fp.frames is not None
         frames = query_fp.frames
         step = 1.0 / FRAME_RATE
-        matches = []
+        matches: list[tuple[int, Match]] = []
         for hashes in (frames.hashes, frames.flipped):
             hits = self.video_index.query(hashes, frames.times, MATCH_RADIUS)
             if len(hits) == 0:
@@ -180,27 +183,35 @@ class Matcher:
                         continue
                     in_span = int(np.count_nonzero((frames.times >= times[0]) & (frames.times <= times[-1])))
                     matches.append(
-                        Match(
-                            reference_id=ref,
-                            kind="video",
-                            query_start=float(times[0]),
-                            reference_start=float(times[0] - np.median(off[run])),
-                            duration=float(times[-1] - times[0]) + step,
-                            score=min(1.0, len(times) / max(1, in_span)),
+                        (
+                            len(times),
+                            Match(
+                                reference_id=ref,
+                                kind="video",
+                                query_start=float(times[0]),
+                                reference_start=float(times[0] - np.median(off[run])),
+                                duration=float(times[-1] - times[0]) + step,
+                                score=min(1.0, len(times) / max(1, in_span)),
+                            ),
                         )
                     )
         return self._dedupe(matches)
 
     @staticmethod
-    def _dedupe(matches: list[Match]) -> list[Match]:
-        """Drop matches of the same kind and reference contained in a longer one (speed/flip twins)."""
+    def _dedupe(matches: list[tuple[int, Match]]) -> list[Match]:
+        """Keep, per reference and kind, the best-supported match of each stretch of the query.
+
+        ``matches`` pairs each match with its evidence (matched anchors or frames). A match is
+        dropped when a better-supported one of the same reference and kind covers at least half
+        of it: the same copy found at another speed or mirrored, or a musical loop that repeats
+        inside the reference and so aligns at a second, weaker offset.
+        """
         kept: list[Match] = []
-        for m in sorted(matches, key=lambda m: -m.duration):
+        for _, m in sorted(matches, key=lambda pair: -pair[0]):
             if not any(
                 k.reference_id == m.reference_id
                 and k.kind == m.kind
-                and k.query_start - 1 <= m.query_start
-                and m.query_end <= k.query_end + 1
+                and min(k.query_end, m.query_end) - max(k.query_start, m.query_start) >= 0.5 * m.duration
                 for k in kept
             ):
                 kept.append(m)
