@@ -1,7 +1,19 @@
 """Social Flow: rtmp, the asyncio RTMP ingest server.
 
 It knows nothing of HTTP: it reaches the control plane only through an ``Authorizer`` and hands
-media to a ``MediaSink`` made per live session by a ``SinkFactory``.
+media to a ``MediaSink`` made per live session by a ``SinkFactory``. Wiring, for example with
+the live packager::
+
+    def sink_factory(grant: StreamGrant) -> MediaSink:
+        folder = data_dir / "live" / grant.stream_id
+        return LiveSink(local_writer(folder / "hls"), folder / "recording.flv")
+
+    server = RtmpServer("0.0.0.0", 1935, authorizer, sink_factory, RtmpLimits())
+    await server.start()
+    ...
+    await server.stop()
+
+or, as a process of its own, ``rtmp.run(host, port, authorizer, sink_factory)``.
 """
 
 from rtmp.amf0 import UNDEFINED, EcmaArray
