@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.packaging.fragment_writer import encode_fragment, with_edit_list
-from pipelines.packaging.fragments import Sample, Track, read_track, read_track_fragments
+from pipelines.packaging.fragments import Sample, Track, read_init, read_samples, read_track
 
 __all__ = ["Segment", "write_segments", "scan_segments", "segment_name", "INIT_NAME"]
 
@@ -101,11 +101,11 @@ def _flush(track: Track, folder: Path, number: int, samples: list[Sample]) -> Se
 def scan_segments(folder: Path) -> tuple[Track, list[Segment]]:
     """Read back a rendition folder written by :func:`write_segments` (possibly by several
     chunked runs): its init and every ``seg_*.m4s`` in number order."""
-    track, _ = read_track(folder / INIT_NAME)
+    track = read_init(folder / INIT_NAME)
     segments = []
     for path in sorted(folder.glob("seg_*.m4s")):
         number = int(path.stem.split("_")[1])
-        _, samples = read_track_fragments(path, track)
+        samples = list(read_samples(path, track))
         first = samples[0].decode_time
         ticks = sum(s.duration for s in samples)
         segments.append(

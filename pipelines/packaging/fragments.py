@@ -18,6 +18,8 @@ from pipelines.packaging.boxes import box, find_child, iter_boxes, read_children
 
 __all__ = [
     "Track",
+    "read_init",
+    "read_samples",
     "Sample",
     "read_track",
     "read_track_fragments",
@@ -38,6 +40,8 @@ class Track:
     handler: bytes
     sample_entry: bytes
     codec_config: bytes
+    trex: tuple[int, int, int] = (0, 0, 0)
+    """Default sample (duration, size, flags) from ``mvex/trex``."""
 
 
 @dataclass(frozen=True)
@@ -55,32 +59,50 @@ class Sample:
         return not self.flags & NON_SYNC
 
 
-def read_track(path: Path) -> tuple[Track, Iterator[Sample]]:
-    """Parse the init of the fragmented MP4 at ``path`` and return it with a lazy sample
-    iterator (fragments are read one at a time, so long files need little memory)."""
-    handle = path.open("rb")
+def read_init(path: Path) -> Track:
+    """Parse the ``ftyp``+``moov`` at the start of ``path`` (a work file or an init segment)."""
     init = b""
     moov: bytes | None = None
-    first_fragment = 0
-    for found in iter_boxes(handle, skip_payload=frozenset({b"mdat", b"moof"})):
-        if found.kind in (b"ftyp", b"moov"):
-            init += box(found.kind, found.payload)
-            if found.kind == b"moov":
-                moov = found.payload
-        elif found.kind == b"moof":
-            first_fragment = found.offset
-            break
+    with path.open("rb") as handle:
+        for found in iter_boxes(handle, skip_payload=frozenset({b"mdat", b"moof"})):
+            if found.kind == b"moof":
+                break
+            if found.kind in (b"ftyp", b"moov"):
+                init += box(found.kind, found.payload)
+                if found.kind == b"moov":
+                    moov = found.payload
     if moov is None:
-        handle.close()
         raise ValueError(f"{path} has no moov box")
-    track = _track(init, moov)
-    return track, _samples(handle, first_fragment, track, moov)
+    return _track(init, moov)
+
+
+def read_samples(path: Path, track: Track) -> Iterator[Sample]:
+    """Every sample in the ``moof`` boxes of ``path``, in order, read one fragment at a time
+    (the file is opened on first use and closed when the iteration ends)."""
+    with path.open("rb") as handle:
+        end = handle.seek(0, 2)
+        offset = 0
+        while offset + 8 <= end:
+            handle.seek(offset)
+            size, kind = struct.unpack(">I4s", handle.read(8))
+            if size < 8 or offset + size > end:
+                return
+            if kind == b"moof":
+                traf = find_child(handle.read(size - 8), b"traf")
+                if traf is not None:
+                    yield from _traf_samples(handle, offset, traf.payload, track.trex)
+            offset += size
+
+
+def read_track(path: Path) -> tuple[Track, Iterator[Sample]]:
+    """The track of the fragmented MP4 at ``path`` and a lazy iterator over its samples."""
+    track = read_init(path)
+    return track, read_samples(path, track)
 
 
 def read_track_fragments(path: Path, track: Track) -> tuple[Track, list[Sample]]:
     """All samples of a media segment file (no moov of its own) belonging to ``track``."""
-    handle = path.open("rb")
-    return track, list(_samples(handle, 0, track, b""))
+    return track, list(read_samples(path, track))
 
 
 def _track(init: bytes, moov: bytes) -> Track:
@@ -98,6 +120,7 @@ def _track(init: bytes, moov: bytes) -> Track:
     skip = 78 if hdlr.payload[8:12] == b"vide" else 28
     config = read_children(entry.payload[skip:])
     return Track(
+        trex=_trex_defaults(moov),
         init=init,
         track_id=track_id,
         timescale=timescale,
@@ -113,25 +136,6 @@ def _trex_defaults(moov: bytes) -> tuple[int, int, int]:
         return 0, 0, 0
     _, _, duration, size, flags = struct.unpack_from(">IIIII", trex.payload, 4)
     return duration, size, flags
-
-
-def _samples(handle: BinaryIO, offset: int, track: Track, moov: bytes) -> Iterator[Sample]:
-    trex_duration, trex_size, trex_flags = _trex_defaults(moov)
-    with handle:
-        end = handle.seek(0, 2)
-        while offset + 8 <= end:
-            handle.seek(offset)
-            size, kind = struct.unpack(">I4s", handle.read(8))
-            if size < 8 or offset + size > end:
-                return
-            if kind == b"moof":
-                payload = handle.read(size - 8)
-                traf = find_child(payload, b"traf")
-                if traf is not None:
-                    yield from _traf_samples(
-                        handle, offset, traf.payload, (trex_duration, trex_size, trex_flags)
-                    )
-            offset += size
 
 
 def _traf_samples(
