@@ -86,7 +86,10 @@ def finish_outputs(
     """Write media playlists, then the master playlist and the MPD (last of all)."""
     for rendition in [*videos, *([audio] if audio else [])]:
         write_media_playlist(rendition)
-    duration = max((r.duration for r in videos), default=audio.duration if audio else info.duration)
+    # The presentation lasts as long as its longest track; audio is measured without the
+    # encoder's trailing padding (never past the source's own duration).
+    candidates = [r.duration for r in videos] + ([min(audio.duration, info.duration)] if audio else [])
+    duration = max(candidates, default=info.duration)
     master = write_master_playlist(out_dir / MASTER_NAME, videos, audio)
     manifest = write_mpd(out_dir / MPD_NAME, videos, audio, duration)
     return TranscodeResult(
