@@ -22,7 +22,7 @@ from typing import Any
 from pipelines.live.fmp4 import Sample, fragment, init_segment
 from pipelines.live.lanes import TrackLane
 from pipelines.live.playlist import LivePlaylist, Part, render_master
-from pipelines.live.tracks import Track, audio_track, video_track
+from pipelines.live.tracks import VIDEO_TIMESCALE, Track, audio_track, video_track
 from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["LiveSettings", "LlHlsPackager", "Output"]
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 Output = tuple[str, bytes]
 _AAC_FRAME = 1024
 _EPSILON_S = 0.001
+_MAX_GAP_S = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +98,7 @@ class LlHlsPackager:
         if self._video is None:
             return outputs
         lane = self._video
-        dts = frame.ts_ms * 90
-        if lane.pending is not None and dts <= lane.pending.dts:
-            dts = lane.pending.dts + 1
+        dts = lane.place(frame.ts_ms * 90, step=3600, max_gap=_MAX_GAP_S * VIDEO_TIMESCALE)
         lane.push(Sample(dts, 0, frame.cts_ms * 90, frame.keyframe, frame.data))
         return outputs + self._maybe_cut(dts, frame.keyframe)
 
@@ -120,10 +119,10 @@ class LlHlsPackager:
         if self._audio is None:
             return outputs
         lane = self._audio
-        dts = round(frame.ts_ms * lane.track.timescale / 1000)
-        if lane.pending is not None:
-            predicted = lane.pending.dts + _AAC_FRAME
-            dts = predicted if abs(dts - predicted) <= _AAC_FRAME else max(dts, lane.pending.dts + 1)
+        rate = lane.track.timescale
+        dts = lane.place(
+            round(frame.ts_ms * rate / 1000), step=_AAC_FRAME, max_gap=_MAX_GAP_S * rate, snap=_AAC_FRAME
+        )
         lane.push(Sample(dts, 0, 0, True, frame.data))
         if self._driver is lane:
             return outputs + self._maybe_cut(dts, True)

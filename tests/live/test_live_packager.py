@@ -118,3 +118,19 @@ def test_malformed_configuration_is_refused() -> None:
     packager.add_video(VideoFrame(0, 0, True, "h264", b"\x00\x01", True))
     with pytest.raises(UnsupportedLiveCodec):
         packager.add_video(VideoFrame(0, 0, True, "h264", b"k", False))
+
+
+def test_a_clock_reset_mid_stream_continues_the_timeline() -> None:
+    packager = LlHlsPackager(LiveSettings(segment_target_s=2.0))
+    first = frames(3)
+    again = [f for f in frames(3) if not f.is_config]  # the publisher's clock restarts at 0
+    files = run(packager, first + again)
+    ended = m3u8.loads(files["index.m3u8"].decode())
+    assert sum(s.duration for s in ended.segments) == pytest.approx(6.0, abs=0.001)
+    data = files["init.mp4"] + b"".join(files[s.uri] for s in ended.segments)
+    with av.open(io.BytesIO(data)) as container:
+        video = [p.dts for p in container.demux(container.streams.video[0]) if p.size]
+    with av.open(io.BytesIO(data)) as container:
+        audio = [p.dts for p in container.demux(container.streams.audio[0]) if p.size]
+    assert video == [i * 3600 for i in range(150)]
+    assert audio == [i * 1024 for i in range(len(audio))]
