@@ -3,6 +3,20 @@
 Pure media work on local files with PyAV: probe an upload, plan a per-title bitrate ladder,
 transcode every rung in one decoding pass, package CMAF segments with HLS and DASH manifests,
 and cut thumbnails and storyboards. No HTTP, no database, no job queue.
+
+A worker's whole job, in one decoding pass::
+
+    info = probe(upload, limits)                     # MediaError subclasses for bad input
+    ladder = build_ladder(info, LadderConfig(encoder=pick_h264_encoder()))
+    picker, board = ThumbnailPicker(info, out), StoryboardBuilder(info, out)
+    result = transcode(upload, out, ladder, info=info, progress=report, frame_sinks=[picker, board])
+    thumbnails, storyboard = picker.finish(), board.finish()
+    for path in publish_order(out):                  # media first, manifests last
+        upload_to_storage(path)
+
+(``ThumbnailPicker``/``StoryboardBuilder`` need a video track: skip them when
+``info.is_audio_only``.) Long videos can instead be split with :func:`plan_runs` into
+:func:`transcode_run` jobs plus one :func:`transcode_audio` job, then :func:`write_manifests`.
 """
 
 from pipelines.chunked import Run, plan_runs, transcode_audio, transcode_run, use_chunked, write_manifests

@@ -27,7 +27,7 @@ from pipelines.packaging.cmaf import INIT_NAME, Segment, scan_segments, write_se
 from pipelines.probe import probe
 from pipelines.renditions import TranscodeResult
 from pipelines.timeline import boundary_frame, segment_count, segment_starts
-from pipelines.transcode import DEFAULT_AUDIO_BITRATE
+from pipelines.transcode import DEFAULT_AUDIO_BITRATE, Progress
 
 __all__ = ["Run", "plan_runs", "use_chunked", "transcode_run", "transcode_audio", "write_manifests"]
 
@@ -75,9 +75,11 @@ def transcode_run(
     *,
     info: MediaInfo | None = None,
     limits: MediaLimits | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, list[Segment]]:
     """Encode ``run``'s segments of every rung; returns the segments written per rung name.
-    The first run also writes each rung's ``init.mp4``."""
+    The first run also writes each rung's ``init.mp4``. ``progress`` gets this run's share done
+    (0.0 to 1.0)."""
     source, out = Path(src), Path(out_dir)
     info = info or probe(source, limits)
     if info.video is None or not ladder:
@@ -87,6 +89,7 @@ def transcode_run(
         r.name: frame_window(r, segment_duration, run.first_segment - 1, run.last_segment) for r in ladder
     }
     branch = VideoBranch(info, ladder, out, segment_duration, run=run.index, windows=windows)
+    report = _Throttle(progress)
     try:
         with closing(decode_frames(source, info, audio=False, start=run.start)) as frames:
             for time, frame in frames:
@@ -94,6 +97,8 @@ def transcode_run(
                     break
                 if isinstance(frame, av.VideoFrame) and time < info.duration + 1e-3:
                     branch.push(time, frame)
+                    if progress is not None and run.end > run.start:
+                        report(min(max((time - run.start) / (run.end - run.start), 0.0), 1.0))
         end = min(branch.end, info.duration) if last_run else run.end
         encoders = branch.finish(end)
     except BaseException:
@@ -120,7 +125,22 @@ def transcode_run(
             write_init=run.index == 0,
         )
         written[encoder.rung.name] = segments
+    if progress is not None:
+        progress(1.0)
     return written
+
+
+class _Throttle:
+    """Pass fractions on at most once per percent."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._last = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if self._progress is not None and fraction - self._last >= 0.01:
+            self._last = fraction
+            self._progress(fraction)
 
 
 def transcode_audio(

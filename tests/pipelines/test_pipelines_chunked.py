@@ -51,7 +51,9 @@ def test_chunked_runs_match_the_single_pass(make_clip: MakeClip, tmp_path: Path)
     assert [(r.first_segment, r.last_segment) for r in runs] == [(1, 2), (3, 4), (5, 5)]
     chunked_dir = tmp_path / "chunked"
     for run in reversed(runs):
-        written = transcode_run(src, chunked_dir, ladder, run, 1.0, info=info)
+        seen: list[float] = []
+        written = transcode_run(src, chunked_dir, ladder, run, 1.0, info=info, progress=seen.append)
+        assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
         assert sorted(written) == ["240p", "360p"]
         assert [s.number for s in written["360p"]] == list(range(run.first_segment, run.last_segment + 1))
     with pytest.raises(IncompleteOutput):
