@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-__all__ = ["as_fraction", "boundary_frame", "frame_count", "segment_count", "segment_starts"]
+__all__ = ["as_fraction", "boundary_frame", "segment_count", "segment_starts"]
 
 
 def as_fraction(seconds: float) -> Fraction:
@@ -22,11 +22,6 @@ def as_fraction(seconds: float) -> Fraction:
 def boundary_frame(k: int, fps: Fraction, segment_duration: float) -> int:
     """Index of the first frame of segment ``k`` at ``fps``."""
     return math.ceil(k * as_fraction(segment_duration) * fps)
-
-
-def frame_count(duration: float, fps: Fraction) -> int:
-    """Frames a constant-rate rendition of ``duration`` seconds has."""
-    return max(1, math.floor(as_fraction(duration) * fps + Fraction(1, 2)))
 
 
 def segment_count(duration: float, segment_duration: float) -> int:
