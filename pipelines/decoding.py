@@ -14,6 +14,7 @@ from pathlib import Path
 
 import av
 import av.error
+from av.container import InputContainer
 from av.stream import Stream
 
 from pipelines.errors import CorruptMedia, format_clock
@@ -48,27 +49,51 @@ def decode_frames(
             if stream.codec_context is not None:
                 stream.codec_context.thread_type = "AUTO"
         if start > 0:
-            container.seek(int((start + origin) * 1e6), backward=True, any_frame=False)
-        ended: set[int] = set()
-        for packet in container.demux(wanted):
-            index = packet.stream.index
-            if index in ended:
-                continue
             try:
-                frames = packet.decode()
-            except av.error.FFmpegError as exc:
-                when = float(packet.pts * packet.time_base) - origin if packet.pts is not None else 0.0
-                if when >= info.duration - _TAIL_SLACK:
-                    log.info("stream %d ends at a damaged tail (%.3f s): %s", index, when, exc)
-                    ended.add(index)
-                    continue
-                raise CorruptMedia(
-                    f"The file is damaged around {format_clock(when)}; it cannot be played from there."
-                ) from exc
-            for frame in frames:
-                if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:
-                    continue
+                container.seek(int((start + origin) * 1e6), backward=True, any_frame=False)
+            except av.error.FFmpegError as exc:  # unseekable input: decode from the top
+                log.info("cannot seek %s (%s); decoding from the start", src, exc)
+        yield from _frames(container, wanted, info, origin)
+
+
+def _frames(
+    container: InputContainer, wanted: list[Stream], info: MediaInfo, origin: float
+) -> Generator[tuple[float, av.VideoFrame | av.AudioFrame], None, None]:
+    ended: set[int] = set()
+    packets = container.demux(wanted)
+    last = 0.0
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError as exc:
+            _damage_unless_tail(last, info, exc)
+            return
+        index = packet.stream.index
+        if index in ended:
+            continue
+        when = float(packet.pts * packet.time_base) - origin if packet.pts is not None else last
+        last = max(last, when)
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            _damage_unless_tail(when, info, exc)
+            log.info("stream %d ends at a damaged tail (%.3f s): %s", index, when, exc)
+            ended.add(index)
+            continue
+        for frame in frames:
+            if isinstance(frame, av.VideoFrame | av.AudioFrame) and frame.time is not None:
                 yield frame.time - origin, frame
+
+
+def _damage_unless_tail(when: float, info: MediaInfo, exc: Exception) -> None:
+    """A read error near the readable end is the cut-off tail the probe already reported;
+    anywhere else the file is damaged."""
+    if when < info.duration - _TAIL_SLACK:
+        raise CorruptMedia(
+            f"The file is damaged around {format_clock(when)}; it cannot be played from there."
+        ) from exc
 
 
 def _start(stream: Stream) -> float:

@@ -95,6 +95,10 @@ def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
         raise NotMedia("This file has no video or audio in it.")
     survey = survey_packets(container, streams)
     if survey.packets == 0:
+        if survey.untimed:
+            raise NoDecodableStream(
+                "This is a raw stream without timing; upload it inside a container such as MP4 or MKV."
+            )
         raise NoDecodableStream()
     header_duration = container.duration / 1e6 if container.duration else 0.0
     readable = survey.end - survey.start

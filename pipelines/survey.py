@@ -61,6 +61,7 @@ class PacketSurvey:
     """Where readable packets start and end (seconds), per selected stream and overall."""
 
     packets: int = 0
+    untimed: int = 0
     start: float = 0.0
     end: float = 0.0
     ends: dict[int, float] = field(default_factory=dict)
@@ -89,7 +90,10 @@ def survey_packets(container: InputContainer, streams: Sequence[Stream]) -> Pack
     first: float | None = None
     try:
         for packet in container.demux(streams):
-            if packet.pts is None or packet.size == 0:
+            if packet.size == 0:
+                continue
+            if packet.pts is None:
+                survey.untimed += 1
                 continue
             index = packet.stream.index
             begin = float(packet.pts * packet.time_base)
@@ -124,7 +128,11 @@ def decode_window(
     """
     window = DecodeWindow()
     counts = {s.index: 0 for s in streams}
-    container.seek(int(at * 1e6), backward=True, any_frame=False)
+    try:
+        container.seek(int(at * 1e6), backward=True, any_frame=False)
+    except av.error.FFmpegError as exc:  # unseekable input: this checkpoint is skipped
+        log.info("cannot seek to %.3f s: %s", at, exc)
+        return window
     for packet in container.demux(streams):
         index = packet.stream.index
         when = float(packet.pts * packet.time_base) if packet.pts is not None else at

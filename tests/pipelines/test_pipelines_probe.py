@@ -16,6 +16,7 @@ from pipelines.errors import (
     FrameRateTooHigh,
     LimitExceeded,
     MediaError,
+    NoDecodableStream,
     NotMedia,
     ResolutionTooHigh,
     format_clock,
@@ -204,3 +205,29 @@ def test_animated_gif_is_a_short_video(make_clip: MakeClip) -> None:
         10.0,
     )
     assert info.duration == pytest.approx(1.0, abs=0.11)
+
+
+def test_raw_elementary_stream_is_refused_with_advice(make_clip: MakeClip, tmp_path: Path) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    raw = tmp_path / "camera.h264"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(make_clip("plain.mp4")),
+            "-an",
+            "-c:v",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb",
+            str(raw),
+        ],
+        check=True,
+    )
+    with pytest.raises(NoDecodableStream, match="raw stream without timing"):
+        probe(raw)
