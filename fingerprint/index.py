@@ -119,8 +119,12 @@ class AudioIndex:
         """Every posting whose hash equals a query landmark's hash, with the query's time."""
         self._flush()
         q_hashes = np.asarray(landmarks.hashes, np.uint32)
-        lo = np.searchsorted(self._hashes, q_hashes, side="left")
-        hi = np.searchsorted(self._hashes, q_hashes, side="right")
+        # Sorted needles make the binary searches walk memory in order (several times faster).
+        order = np.argsort(q_hashes, kind="stable")
+        lo = np.empty(len(q_hashes), np.int64)
+        hi = np.empty(len(q_hashes), np.int64)
+        lo[order] = np.searchsorted(self._hashes, q_hashes[order], side="left")
+        hi[order] = np.searchsorted(self._hashes, q_hashes[order], side="right")
         counts = hi - lo
         counts[counts > MAX_POSTINGS] = 0
         total = int(counts.sum())

@@ -82,6 +82,31 @@ def _best_offsets(
     return out
 
 
+def _distinct_pairs(refs: np.ndarray, q_times: np.ndarray, r_times: np.ndarray) -> np.ndarray:
+    """Distinct (reference, query time, reference time) triples, shape (3, n), as int64.
+
+    One anchor pair matching through several of its targets is one piece of evidence. The
+    triples are packed into one int64 key when they fit (a 1-d sort is several times faster than
+    a sort of rows).
+    """
+    if len(refs) == 0:
+        return np.zeros((3, 0), np.int64)
+    q = q_times.astype(np.int64)
+    r = r_times.astype(np.int64)
+    ref_values, ref_rank = np.unique(refs, return_inverse=True)
+    q_bits, r_bits = max(1, int(q.max()).bit_length()), max(1, int(r.max()).bit_length())
+    if q.min() < 0 or r.min() < 0 or len(ref_values).bit_length() + q_bits + r_bits > 63:
+        return np.unique(np.stack([refs.astype(np.int64), q, r]), axis=1)
+    key = np.unique((ref_rank.astype(np.int64) << (q_bits + r_bits)) | (q << r_bits) | r)
+    return np.stack(
+        [
+            ref_values[key >> (q_bits + r_bits)].astype(np.int64),
+            (key >> r_bits) & ((1 << q_bits) - 1),
+            key & ((1 << r_bits) - 1),
+        ]
+    )
+
+
 def _runs(times: np.ndarray, max_gap: float) -> list[np.ndarray]:
     """Split sorted-able times into index groups wherever consecutive times differ by > max_gap."""
     order = np.argsort(times, kind="stable")
@@ -119,11 +144,7 @@ class Matcher:
         for speed in self.speed_factors:
             landmarks = query_fp.peaks.landmarks(speed, QUERY_FAN_OUT)
             hits = self.audio_index.query(landmarks)
-            # One anchor pair matching through several of its targets is one piece of evidence.
-            pairs = np.unique(
-                np.stack([hits.ref_ids, hits.query_times.astype(np.int64), hits.ref_times.astype(np.int64)]),
-                axis=1,
-            )
+            pairs = _distinct_pairs(hits.ref_ids, hits.query_times, hits.ref_times)
             offsets = pairs[1] - pairs[2]
             for ref, off, votes in _best_offsets(
                 pairs[0], offsets, MIN_AUDIO_VOTES, MAX_OFFSETS_PER_REFERENCE
