@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import av
+import av.error
 import pytest
 
 from pipelines.ladder import LadderConfig, build_ladder, fps_fraction, pick_h264_encoder
@@ -82,4 +86,11 @@ def test_other_codecs_and_audio_only() -> None:
 
 
 def test_pick_h264_encoder_only_returns_what_opens() -> None:
-    assert pick_h264_encoder() in ("libx264", "h264_nvenc")
+    try:
+        ctx = av.CodecContext.create("h264_nvenc", "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 256, 144, "yuv420p", Fraction(1, 30)
+        ctx.open()
+        opens = True
+    except (av.error.FFmpegError, ValueError, OSError):
+        opens = False
+    assert pick_h264_encoder() == ("h264_nvenc" if opens else "libx264")
