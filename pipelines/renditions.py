@@ -49,6 +49,20 @@ class Rendition:
     def duration(self) -> float:
         return sum(self.segment_durations)
 
+    def summary(self) -> dict[str, object]:
+        """JSON-ready facts for the API (``renditions: [{width, height, bitrate, codec}]``)."""
+        facts: dict[str, object] = {
+            "name": self.name,
+            "kind": self.kind,
+            "bitrate": self.bitrate,
+            "codec": self.codec,
+        }
+        if self.kind == "video":
+            facts.update(width=self.width, height=self.height, fps=self.fps)
+        else:
+            facts.update(sample_rate=self.sample_rate, channels=self.channels)
+        return facts
+
 
 @dataclass(frozen=True)
 class TranscodeResult:
@@ -63,3 +77,17 @@ class TranscodeResult:
     manifest: Path
     files: list[Path]
     warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready facts: duration (seconds), renditions, audio, manifest names relative to
+        the output folder, and warnings for the creator."""
+        root = self.master.parent
+        return {
+            "duration": round(self.duration, 3),
+            "segment_duration": self.segment_duration,
+            "renditions": [r.summary() for r in self.renditions],
+            "audio": self.audio.summary() if self.audio else None,
+            "hls": self.master.relative_to(root).as_posix(),
+            "dash": self.manifest.relative_to(root).as_posix(),
+            "warnings": list(self.warnings),
+        }

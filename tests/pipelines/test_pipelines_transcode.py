@@ -149,6 +149,21 @@ def test_dash_manifest_references_the_same_files(abr: TranscodeResult) -> None:
         assert total / timescale == pytest.approx(6.0, abs=0.05)
 
 
+def test_summary_is_json_ready(abr: TranscodeResult) -> None:
+    import json
+
+    summary = json.loads(json.dumps(abr.summary()))
+    assert (
+        summary["duration"] == 6.0 and summary["hls"] == "master.m3u8" and summary["dash"] == "manifest.mpd"
+    )
+    assert [(r["width"], r["height"], r["bitrate"]) for r in summary["renditions"]] == [
+        (640, 360, abr.renditions[0].bitrate),
+        (426, 240, abr.renditions[1].bitrate),
+    ]
+    assert all(r["codec"].startswith("avc1.") for r in summary["renditions"])
+    assert summary["audio"]["codec"] == "mp4a.40.2" and summary["warnings"] == []
+
+
 def test_publish_order_puts_manifests_last(abr: TranscodeResult) -> None:
     files = publish_order(abr.master.parent)
     assert files == abr.files
