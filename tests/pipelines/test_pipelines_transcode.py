@@ -212,17 +212,22 @@ def test_video_without_audio_and_surround_downmix(make_clip: MakeClip, tmp_path:
     assert {f.layout.name for f in frames if isinstance(f, av.AudioFrame)} == {"stereo"}
 
 
-def test_rotated_input_comes_out_upright(make_clip: MakeClip, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("degrees", "shape"), [(90, (240, 320)), (180, (320, 240)), (270, (240, 320))])
+def test_rotated_input_comes_out_upright(
+    make_clip: MakeClip, tmp_path: Path, degrees: int, shape: tuple[int, int]
+) -> None:
+    """Compared with the ffmpeg CLI's own autorotation of the same frame."""
     import subprocess
 
     import imageio_ffmpeg
 
-    src = make_clip("rotated.mp4", duration=2.0, pre_input=["-display_rotation:v:0", "90"])
+    name = "rotated.mp4" if degrees == 90 else f"rotated{degrees}.mp4"
+    src = make_clip(name, duration=2.0, pre_input=["-display_rotation:v:0", str(degrees)])
     result = _run(src, tmp_path / "out")
     (rung,) = result.renditions
-    assert (rung.width, rung.height) == (240, 320)
+    assert (rung.width, rung.height) == shape
     ours = _decode(_all(rung), tmp_path)[10]
-    assert isinstance(ours, av.VideoFrame) and (ours.width, ours.height) == (240, 320)
+    assert isinstance(ours, av.VideoFrame) and (ours.width, ours.height) == shape
     reference = tmp_path / "reference.png"
     subprocess.run(
         [
@@ -241,7 +246,7 @@ def test_rotated_input_comes_out_upright(make_clip: MakeClip, tmp_path: Path) ->
     )
     with av.open(str(reference)) as container:
         theirs = next(container.decode(video=0)).to_ndarray(format="gray")
-    assert theirs.shape == (320, 240)
+    assert theirs.shape == (shape[1], shape[0])
     difference = np.abs(ours.to_ndarray(format="gray").astype(int) - theirs.astype(int)).mean()
     assert difference < 12
 
