@@ -174,6 +174,7 @@ def targets(results: list[CaseResult], disk_mb_per_s: float, largest_chunk_case:
         judged = ours.mb_per_s is not None and peer is not None and peer.mb_per_s is not None
         found.append(
             {
+                "id": f"as-fast-as-node:{ours.case.name}",
                 "target": f"{ours.case.name}: throughput at least the Node server's",
                 "ours_mb_per_s": ours.mb_per_s,
                 "peer_mb_per_s": peer.mb_per_s if peer else None,
@@ -183,6 +184,7 @@ def targets(results: list[CaseResult], disk_mb_per_s: float, largest_chunk_case:
     big = _find(results, OURS, largest_chunk_case)
     found.append(
         {
+            "id": f"disk-70pct:{largest_chunk_case}",
             "target": f"{largest_chunk_case}: at least 70% of the disk limit",
             "ours_mb_per_s": big.mb_per_s if big else None,
             "disk_mb_per_s": disk_mb_per_s,
@@ -198,6 +200,7 @@ def targets(results: list[CaseResult], disk_mb_per_s: float, largest_chunk_case:
         )
     found.append(
         {
+            "id": "flat-memory",
             "target": "flat memory: peak RSS at size not above peak RSS at size/4 "
             f"by more than max({FLAT_SLACK_MIB:g} MiB, {FLAT_SLACK:.0%})",
             "peak_rss_mib_quarter": quarter.peak_rss_mib if quarter else None,
