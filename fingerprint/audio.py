@@ -44,6 +44,9 @@ PEAK_MARGIN = 1.0
 """Natural-log units a peak must stand above the local mean (about 8.7 dB)."""
 FAN_OUT = 6
 MAX_DT = 127
+CHUNK_FRAMES = 7500
+"""Frames (60 s) of spectrogram built at a time."""
+_CONTEXT = BACKGROUND[1] // 2 + PEAK_NEIGHBOURHOOD[1] // 2 + 2
 
 MAX_DF = 48
 _SILENCE = 1e-4
@@ -116,22 +119,41 @@ def _interpolate(spec: np.ndarray, f: np.ndarray, t: np.ndarray, axis: int) -> n
     return np.clip(delta, -0.5, 0.5)
 
 
-def find_peaks(signal: AudioSignal) -> Peaks:
-    """Spectral peaks of a signal decoded at AUDIO_RATE (see the module docstring)."""
-    if signal.rate != AUDIO_RATE:
-        raise InvalidFingerprint(f"audio must be at {AUDIO_RATE} Hz, got {signal.rate}")
-    spec = spectrogram(signal.samples)
-    if spec.shape[1] == 0:
-        return Peaks(np.zeros(0), np.zeros(0))
+def _chunk_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(integer frame, refined frame, refined bin) of the peaks of one spectrogram block."""
     band = np.ascontiguousarray(spec[MIN_BIN:MAX_BIN])
     local_max = band == ndimage.maximum_filter(band, size=PEAK_NEIGHBOURHOOD, mode="nearest")
     background = ndimage.uniform_filter(band, size=BACKGROUND, mode="nearest")
-    prominence = band - background
-    candidate = local_max & (prominence > PEAK_MARGIN) & (band > np.log(_SILENCE) + 1.0)
+    candidate = local_max & (band - background > PEAK_MARGIN) & (band > np.log(_SILENCE) + 1.0)
     f, t = np.nonzero(candidate)
     f = f + MIN_BIN
-    ft = f + _interpolate(spec, f, t, axis=0)
-    tt = t + _interpolate(spec, f, t, axis=1)
+    return t, t + _interpolate(spec, f, t, axis=1), f + _interpolate(spec, f, t, axis=0)
+
+
+def find_peaks(signal: AudioSignal, chunk_frames: int = CHUNK_FRAMES) -> Peaks:
+    """Spectral peaks of a signal decoded at AUDIO_RATE (see the module docstring).
+
+    The spectrogram is built ``chunk_frames`` frames at a time, each block with enough context
+    on both sides for the filters, so memory stays bounded for hour-long files and the peaks are
+    those of the whole spectrogram.
+    """
+    if signal.rate != AUDIO_RATE:
+        raise InvalidFingerprint(f"audio must be at {AUDIO_RATE} Hz, got {signal.rate}")
+    if chunk_frames < 1:
+        raise InvalidFingerprint("chunk_frames must be positive")
+    x = np.asarray(signal.samples, np.float32)
+    n_frames = 1 + (len(x) - N_FFT) // HOP if len(x) >= N_FFT else 0
+    times: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
+    for start in range(0, n_frames, chunk_frames):
+        lo, hi = max(0, start - _CONTEXT), min(n_frames, start + chunk_frames + _CONTEXT)
+        frame, tt, ft = _chunk_peaks(spectrogram(x[lo * HOP : (hi - 1) * HOP + N_FFT]))
+        own = (frame + lo >= start) & (frame + lo < start + chunk_frames)
+        times.append(tt[own] + lo)
+        freqs.append(ft[own])
+    if not times:
+        return Peaks(np.zeros(0), np.zeros(0))
+    tt, ft = np.concatenate(times), np.concatenate(freqs)
     order = np.lexsort((ft, tt))
     return Peaks(times=tt[order], freqs=ft[order])
 

@@ -142,3 +142,12 @@ def test_landmark_extraction_is_fast(music):
     elapsed = time.perf_counter() - started
     assert len(lm) > 50 * signal.duration
     assert signal.duration / elapsed > 50
+
+
+def test_chunked_peaks_equal_whole_spectrogram_peaks(music):
+    """Hour-long files are processed in blocks; the blocks must not change a single peak."""
+    signal = AudioSignal(music["machine_wars"].samples[: 40 * RATE], RATE)
+    whole = find_peaks(signal, chunk_frames=10**9)
+    chunked = find_peaks(signal, chunk_frames=700)
+    assert len(whole) > 1000
+    assert np.array_equal(whole.times, chunked.times) and np.array_equal(whole.freqs, chunked.freqs)
