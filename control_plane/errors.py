@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 __all__ = [
     "ProblemError",
@@ -184,6 +185,14 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
             extra={"errors": errors},
         )
 
+    async def handle_disconnect(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # Nobody is left to read this answer; what arrived before the break is already kept.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return problem_response(
+            400, "CLIENT_DISCONNECTED", "Client disconnected", "The request body was cut off."
+        )
+
+    app.add_exception_handler(ClientDisconnect, handle_disconnect)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, handle_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
     bases: tuple[type[Exception], ...] = (ProblemError, *extra_error_bases)

@@ -8,7 +8,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
@@ -109,7 +109,7 @@ def parse_concat(header: str | None) -> tuple[str, list[str]] | None:
 
 
 def http_date(when: datetime) -> str:
-    return format_datetime(when, usegmt=True)
+    return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
 def sanitize_filename(name: str) -> str:

@@ -9,6 +9,7 @@ the upload into a video's source and calls ``on_complete``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ __all__ = ["UploadService", "UploadState", "LOCK_TTL"]
 log = logging.getLogger(__name__)
 
 LOCK_TTL = 60.0  # seconds; extended while bytes flow
+LOCK_WAIT = 5.0  # seconds a request waits for a write in flight (say, of a client that just dropped) to end
 
 
 @dataclass(frozen=True)
@@ -195,10 +197,28 @@ class UploadService:
             raise UploadGone("This upload expired; start a new one.")
         return row
 
+    def _lock(self, upload_id: str) -> str:
+        """Take the upload's lock, waiting up to LOCK_WAIT for a write in flight to end."""
+        deadline = time.monotonic() + LOCK_WAIT
+        while (token := self.kv.acquire_lock(f"upload:{upload_id}", LOCK_TTL)) is None:
+            if time.monotonic() > deadline:
+                raise UploadLocked("Another request is writing to this upload; retry when it ends.")
+            time.sleep(0.05)
+        return token
+
     def head(self, owner_id: str, upload_id: str) -> UploadState:
+        """The upload's state; waits for a write in flight so the offset it reports is settled."""
         with self.db.session() as session:
             row = self._owned(session, owner_id, upload_id)
             session.expunge(row)
+        token = self._lock(upload_id)
+        try:
+            return self._head(row)
+        finally:
+            self.kv.release_lock(f"upload:{upload_id}", token)
+
+    def _head(self, row: Upload) -> UploadState:
+        upload_id = row.id
         if row.completed_at is not None and not row.is_partial:
             return UploadState(
                 row.id, row.length or 0, row.length, {}, row.expires_at, row.is_partial, row.is_final
@@ -220,9 +240,7 @@ class UploadService:
         content_length: int | None = None,
     ) -> UploadState:
         """Append the body at ``offset``; the returned offset is durable. One writer at a time."""
-        token = self.kv.acquire_lock(f"upload:{upload_id}", LOCK_TTL)
-        if token is None:
-            raise UploadLocked("Another request is writing to this upload; retry when it ends.")
+        token = self._lock(upload_id)
         body.heartbeat = lambda: self._keep_lock(upload_id, token)
         try:
             return self._write_locked(
@@ -335,9 +353,7 @@ class UploadService:
             row = self._owned(session, owner_id, upload_id)
             if row.completed_at is not None and not row.is_partial:
                 raise UploadFinished("This upload is finished; delete the video instead.")
-        token = self.kv.acquire_lock(f"upload:{upload_id}", LOCK_TTL)
-        if token is None:
-            raise UploadLocked("Another request is writing to this upload.")
+        token = self._lock(upload_id)
         try:
             self._remove(upload_id)
         finally:
