@@ -58,13 +58,18 @@ class RtmpSession:
         self.peer_window = 0
         self.acked = 0
         self.got_media = False
+        self.published = False
 
     async def run(self) -> None:
-        """Handshake, then handle messages until the peer leaves or breaks a rule."""
-        clean = False
+        """Handshake, then handle messages until the peer leaves or breaks a rule.
+
+        A publisher that drops without unpublishing leaves its live session in the reconnect
+        window; an unpublish (``FCUnpublish``, ``deleteStream``, ``closeStream``) ends it at once
+        while the connection stays open for the client to close.
+        """
         try:
             await server_handshake(self.reader, self.writer, self.limits.handshake_timeout_s)
-            clean = await self._serve()
+            await self._serve()
         except RtmpError as exc:
             log.warning("rtmp %s: closing connection: %s (%s)", self.peer, exc.detail, exc.code)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -72,29 +77,30 @@ class RtmpSession:
         except Exception:
             log.exception("rtmp %s: closing connection after an unexpected error", self.peer)
         finally:
-            if self.live is not None:
-                live, self.live = self.live, None
-                await self.registry.release(live, clean=clean)
+            await self._unpublish(clean=False)
             self.writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
 
-    async def _serve(self) -> bool:
-        """Returns True when the publisher unpublished cleanly."""
+    async def _serve(self) -> None:
         deadline = time.monotonic() + self.limits.publish_timeout_s
         while True:
             timeout = self.limits.idle_timeout_s
-            if self.live is None:
+            waiting = not self.published
+            if waiting:
                 timeout = min(timeout, deadline - time.monotonic())
             try:
                 async with asyncio.timeout(max(timeout, 0)):
                     message = await self.chunks.read_message()
             except TimeoutError as exc:
-                what = "publish" if self.live is None else "data"
-                raise Timeout(f"no {what} within {timeout:.1f} s") from exc
+                raise Timeout(f"no {'publish' if waiting else 'data'} within {timeout:.1f} s") from exc
             await self._acknowledge()
-            if await self._dispatch(message):
-                return True
+            await self._dispatch(message)
+
+    async def _unpublish(self, *, clean: bool) -> None:
+        if self.live is not None:
+            live, self.live = self.live, None
+            await self.registry.release(live, clean=clean)
 
     async def _send(self, *messages: Message) -> None:
         for message in messages:
@@ -113,12 +119,12 @@ class RtmpSession:
             self.acked = received
             await self._send(control.acknowledgement(received))
 
-    async def _dispatch(self, message: Message) -> bool:
+    async def _dispatch(self, message: Message) -> None:
         kind = message.type_id
         if kind in (control.COMMAND_AMF0, control.COMMAND_AMF3):
             payload = message.payload[1:] if kind == control.COMMAND_AMF3 else message.payload
-            return await self._command(message.stream_id, amf0.decode(payload))
-        if kind in (control.VIDEO, control.AUDIO):
+            await self._command(message.stream_id, amf0.decode(payload))
+        elif kind in (control.VIDEO, control.AUDIO):
             await self._media(message)
         elif kind == control.DATA_AMF0:
             await self._data(message, amf0.decode(message.payload))
@@ -130,9 +136,8 @@ class RtmpSession:
                 await self._send(control.user_control(control.PING_RESPONSE, value))
         else:
             log.debug("rtmp %s: ignoring message type %d", self.peer, kind)
-        return False
 
-    async def _command(self, stream_id: int, args: list[Any]) -> bool:
+    async def _command(self, stream_id: int, args: list[Any]) -> None:
         if len(args) < 2 or not isinstance(args[0], str) or not isinstance(args[1], float):
             raise ProtocolError("command without a name and transaction id")
         name, txn = args[0], args[1]
@@ -151,7 +156,9 @@ class RtmpSession:
         elif name in ("FCUnpublish", "deleteStream", "closeStream"):
             if txn and name == "FCUnpublish":
                 await self._send(netstatus.result(txn, amf0.UNDEFINED))
-            return self.live is not None
+            if self.live is not None:
+                log.info("rtmp %s: unpublished (%s)", self.peer, name)
+            await self._unpublish(clean=True)
         elif name in ("releaseStream", "FCPublish"):
             if txn:
                 await self._send(netstatus.result(txn, amf0.UNDEFINED))
@@ -160,7 +167,6 @@ class RtmpSession:
             raise PublishRefused("play is not served: this is an ingest server")
         elif txn:
             await self._send(netstatus.call_failed(txn, name))
-        return False
 
     async def _connect(self, txn: float, command: Any) -> None:
         if self.app is not None:
@@ -201,17 +207,21 @@ class RtmpSession:
             raise refusal
         assert grant is not None
         self.publish_stream_id = stream_id
+        self.published, self.got_media = True, False
         log.info("rtmp %s: publishing stream %s", self.peer, grant.stream_id)
         await self._send(control.user_control(control.STREAM_BEGIN, stream_id))
         await self._send(netstatus.publish_started(stream_id, key))
 
-    def _published(self, message: Message) -> LiveSession:
-        if self.live is None:
+    def _published(self, message: Message) -> LiveSession | None:
+        """The live session media goes to; None (drop) after an unpublish; never before publish."""
+        if self.live is None and not self.published:
             raise ProtocolError(f"message type {message.type_id} before an accepted publish")
         return self.live
 
     async def _data(self, message: Message, values: list[Any]) -> None:
         live = self._published(message)
+        if live is None:
+            return
         if values and values[0] == "@setDataFrame":
             values = values[1:]
         if len(values) >= 2 and values[0] == "onMetaData" and isinstance(values[1], dict):
@@ -219,7 +229,7 @@ class RtmpSession:
 
     async def _media(self, message: Message) -> None:
         live = self._published(message)
-        if message.stream_id != self.publish_stream_id:
+        if live is None or message.stream_id != self.publish_stream_id:
             return
         if message.type_id == control.VIDEO:
             video = parse_video(message.payload, message.timestamp)

@@ -87,11 +87,9 @@ def test_full_publish_exchange(ingest: Ingest) -> None:
         await client.command(1, "FCUnpublish", 5, None, "key-one")
         seen["unpublish"] = await client.until_command()
         await client.command(1, "deleteStream", 6, None, 1.0)
-        try:
-            while True:
-                await client.receive()
-        except asyncio.IncompleteReadError as exc:
-            seen["eof"] = exc.partial
+        await client.send(Message(control.VIDEO, 1, 4000, b"\x27\x01\x00\x00\x00late", 6))
+        await client.send(control.user_control(control.PING_REQUEST, 99))
+        seen["alive"] = (await client.receive()).payload  # the client, not the server, hangs up
         client.writer.close()
         return seen
 
@@ -111,12 +109,12 @@ def test_full_publish_exchange(ingest: Ingest) -> None:
     assert seen["publish"][0] == "onStatus" and seen["publish"][3]["code"] == "NetStream.Publish.Start"
     assert seen["ack"] >= 1000
     assert seen["unpublish"][:2] == ["_result", 5.0]
-    assert seen["eof"] == b""  # the server closed after the unpublish
+    assert seen["alive"] == struct.pack(">HI", control.PING_RESPONSE, 99)
     assert ingest.wait_for(lambda: bool(ingest.sinks) and ingest.sinks[0].closed == 1)
     sink = ingest.sinks[0]
     assert sink.metadata == [{"width": 64.0, "height": 48.0}]
     assert sink.video[0].is_config and sink.video[0].data == AVCC
-    assert [f.ts_ms for f in sink.video[1:]] == [40 * i for i in range(30)]
+    assert [f.ts_ms for f in sink.video[1:]] == [40 * i for i in range(30)]  # nothing after unpublish
     assert [f.cts_ms for f in sink.video[1:]] == [40] * 30
     assert ingest.auth.states_of("stream-1") == ["connected", "live", "idle"]
 
