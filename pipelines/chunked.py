@@ -27,7 +27,7 @@ from pipelines.packaging.cmaf import INIT_NAME, Segment, scan_segments, write_se
 from pipelines.probe import probe
 from pipelines.renditions import TranscodeResult
 from pipelines.timeline import boundary_frame, segment_count, segment_starts
-from pipelines.transcode import DEFAULT_AUDIO_BITRATE, Progress
+from pipelines.transcode import DEFAULT_AUDIO_BITRATE, Progress, check_ladder
 
 __all__ = ["Run", "plan_runs", "use_chunked", "transcode_run", "transcode_audio", "write_manifests"]
 
@@ -80,6 +80,7 @@ def transcode_run(
     """Encode ``run``'s segments of every rung; returns the segments written per rung name.
     The first run also writes each rung's ``init.mp4``. ``progress`` gets this run's share done
     (0.0 to 1.0)."""
+    check_ladder(ladder)
     source, out = Path(src), Path(out_dir)
     info = info or probe(source, limits)
     if info.video is None or not ladder:

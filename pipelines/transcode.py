@@ -35,7 +35,7 @@ from pipelines.probe import probe
 from pipelines.renditions import Rendition, TranscodeResult
 from pipelines.timeline import boundary_frame, segment_starts
 
-__all__ = ["transcode", "Progress", "DEFAULT_AUDIO_BITRATE"]
+__all__ = ["transcode", "check_ladder", "Progress", "DEFAULT_AUDIO_BITRATE"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def transcode(
     """
     if segment_duration <= 0:
         raise ValueError("segment_duration must be positive")
+    check_ladder(ladder)
     source, out = Path(src), Path(out_dir)
     info = info or probe(source, limits)
     ladder = ladder if info.video is not None else []
@@ -93,6 +94,16 @@ def transcode(
     if progress is not None:
         progress(1.0)
     return result
+
+
+def check_ladder(ladder: list[Rung]) -> None:
+    """Refuse ladders that would collide on disk or that encoders cannot take (ValueError)."""
+    names = [rung.name for rung in ladder]
+    if len(set(names)) != len(names) or "audio" in names:
+        raise ValueError(f"rung names must be unique and not 'audio': {names}")
+    for rung in ladder:
+        if rung.width <= 0 or rung.height <= 0 or rung.width % 2 or rung.height % 2 or rung.fps <= 0:
+            raise ValueError(f"rung {rung.name} needs positive even dimensions and a positive fps")
 
 
 def _decode_into(

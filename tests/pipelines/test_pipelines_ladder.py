@@ -94,3 +94,18 @@ def test_pick_h264_encoder_only_returns_what_opens() -> None:
     except (av.error.FFmpegError, ValueError, OSError):
         opens = False
     assert pick_h264_encoder() == ("h264_nvenc" if opens else "libx264")
+
+
+def test_transcode_refuses_ladders_that_collide_or_cannot_encode() -> None:
+    from dataclasses import replace
+
+    from pipelines.transcode import check_ladder
+
+    rungs = build_ladder(_info(1280, 720))
+    check_ladder(rungs)
+    with pytest.raises(ValueError, match="unique"):
+        check_ladder([rungs[0], rungs[0]])
+    with pytest.raises(ValueError, match="unique"):
+        check_ladder([replace(rungs[0], name="audio")])
+    with pytest.raises(ValueError, match="even"):
+        check_ladder([replace(rungs[0], width=1279)])
