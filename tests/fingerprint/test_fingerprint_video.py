@@ -93,8 +93,24 @@ def test_still_of_one_frame_is_not_a_match(video_matcher: Matcher, videos):
     assert video_matcher.match(fp) == []
 
 
-def test_unrelated_video_is_not_a_match(video_matcher: Matcher, videos):
-    assert video_matcher.match(fingerprint_file(videos["unrelated"])) == []
+def test_unrelated_videos_never_match(video_matcher: Matcher, videos, kit, tmp_path: Path):
+    """False positives over other generated scenes and ffmpeg's synthetic sources: none allowed."""
+    queries = [videos["unrelated"]]
+    queries += [
+        kit.make_video(tmp_path / f"n{seed}.mp4", seed=seed, seconds=6.0) for seed in (21, 22, 23, 24)
+    ]
+    for source in (
+        "testsrc2",
+        "mandelbrot",
+        "life=mold=10:ratio=0.3:death_color=#C83232",
+        "cellauto=rule=110",
+    ):
+        path = tmp_path / f"{source.split('=')[0]}.mp4"
+        graph = f"{source}{':' if '=' in source else '='}size=192x144:rate=10"
+        kit.ffmpeg("-f", "lavfi", "-i", graph, "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p", path)
+        queries.append(path)
+    false = [(q.name, found) for q in queries if (found := video_matcher.match(fingerprint_file(q)))]
+    assert false == []
 
 
 def test_letterbox_is_cropped_exactly():
