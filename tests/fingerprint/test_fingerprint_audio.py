@@ -135,13 +135,18 @@ def test_unrelated_audio_never_matches(audio_matcher, music):
 
 
 def test_landmark_extraction_is_fast(music):
-    """Sanity floor for ingest speed (the benchmark measures the real figure): > 50x realtime."""
+    """Sanity floor for ingest speed (the benchmark measures the real figure): > 50x realtime.
+
+    The best of three runs is taken, as the CI machine is shared.
+    """
     signal = music["frontiers"]
-    started = time.perf_counter()
-    lm = find_peaks(signal).landmarks()
-    elapsed = time.perf_counter() - started
+    elapsed = []
+    for _ in range(3):
+        started = time.perf_counter()
+        lm = find_peaks(signal).landmarks()
+        elapsed.append(time.perf_counter() - started)
     assert len(lm) > 50 * signal.duration
-    assert signal.duration / elapsed > 50
+    assert signal.duration / min(elapsed) > 50
 
 
 def test_chunked_peaks_equal_whole_spectrogram_peaks(music):
