@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from control_plane.errors import install_error_handlers
 from control_plane.logs import RequestIdMiddleware
 from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware, TusHeaderMiddleware
-from control_plane.routers import accounts, blobs, health, jobs, uploads, videos
+from control_plane.routers import accounts, blobs, health, jobs, media, uploads, videos
 from control_plane.services import Services
 from storage import StorageError
 from workers.broker import BrokerUnavailable
@@ -27,7 +27,15 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app, extra_error_bases=(StorageError, EnqueueFailed, BrokerUnavailable))
-    for router in (health.router, accounts.router, jobs.router, blobs.router, uploads.router, videos.router):
+    for router in (
+        health.router,
+        accounts.router,
+        jobs.router,
+        blobs.router,
+        uploads.router,
+        videos.router,
+        media.router,
+    ):
         app.include_router(router)
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
