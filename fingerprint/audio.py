@@ -4,17 +4,22 @@ The signal (mono, :data:`~fingerprint.decode.AUDIO_RATE` Hz) is cut into frames 
 :data:`N_FFT` samples every :data:`HOP` samples (:data:`FRAME_SECONDS` seconds). Spectral peaks
 are local maxima of the log spectrogram in a time/frequency neighbourhood that stand
 :data:`PEAK_MARGIN` above a local mean (an adaptive threshold, so a change of volume changes
-nothing), with no per-block quota (a quota depends on where blocks start, which an excerpt changes). The hop
-is short (8 ms) because an excerpt starts at an arbitrary sample: a long hop moves peaks between
-frames and loses most landmarks. Peak positions are refined to fractions of a bin and a frame by
-parabolic interpolation.
+nothing). There is no per-second quota of peaks: a quota depends on where its blocks start, which
+an excerpt changes. The hop is short (8 ms) because an excerpt starts at an arbitrary sample: with
+a 32 ms hop the peaks of an excerpt moved between frames and most landmarks were lost. Peak
+positions are refined to fractions of a bin and a frame by parabolic interpolation.
 
 Each peak (the anchor) is paired with up to :data:`FAN_OUT` later peaks in its target zone
 (1..:data:`MAX_DT` frames later, within :data:`MAX_DF` bins). A landmark is the hash
 ``f1 << 15 | f2 << 7 | dt`` (8 + 8 + 7 bits of a uint32) with the anchor time in frames.
 
 Robustness: noise and lossy re-encoding remove some peaks but leave enough landmarks for the
-offset vote in the matcher; embedding in other audio adds peaks that only add unmatched hashes.
+offset vote in the matcher; embedding in other audio adds peaks that only add unmatched hashes,
+and the query pairs each anchor with more targets than the reference did (the matcher's
+``QUERY_FAN_OUT``) so that inserted peaks do not push the reference's pairs out. Measured on game
+music against a one-hour index: 10 s excerpts under white noise at 5 and 10 dB SNR were found at
+the right offset 29 times in 30, 15 s excerpts 30 in 30, with no false match in 158 windows of
+unrelated music.
 A speed change by a factor ``s`` (pitch and tempo together, as when a clip is played faster)
 scales peak frequencies by ``s`` and times by ``1/s``; :meth:`Peaks.landmarks` undoes a given
 factor on the query side, and the matcher tries a few factors (see ``SPEED_FACTORS`` there).
@@ -43,12 +48,14 @@ BACKGROUND = (41, 129)
 PEAK_MARGIN = 1.0
 """Natural-log units a peak must stand above the local mean (about 8.7 dB)."""
 FAN_OUT = 6
+"""Targets paired with each anchor in references."""
 MAX_DT = 127
+"""Farthest target, in frames (about 1 s); dt takes 7 bits of the hash."""
+MAX_DF = 48
+"""Largest frequency step from anchor to target, in bins (750 Hz)."""
 CHUNK_FRAMES = 7500
 """Frames (60 s) of spectrogram built at a time."""
 _CONTEXT = BACKGROUND[1] // 2 + PEAK_NEIGHBOURHOOD[1] // 2 + 2
-
-MAX_DF = 48
 _SILENCE = 1e-4
 _WINDOW = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
 

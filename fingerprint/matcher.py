@@ -10,13 +10,11 @@ Audio speed changes are undone by trying each factor of :data:`SPEED_FACTORS` on
 peaks (see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes.
 Video hits count distinct query frames, so one similar frame is never a match: a run needs
 :data:`MIN_VIDEO_FRAMES` distinct query frames and as many distinct reference frames on one
-offset. Plain and mirrored frame
-hashes are voted separately (a flip applies to the whole video).
+offset. Plain and mirrored frame hashes are voted separately (a flip applies to the whole video).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,8 +25,6 @@ from .errors import InvalidFingerprint
 from .extract import MediaFingerprint
 from .matches import Match
 from .video import MATCH_RADIUS
-
-log = logging.getLogger(__name__)
 
 SPEED_FACTORS = tuple(round(1.0 + 0.005 * k, 3) for k in range(-8, 9))
 """Speed-ups tried on audio queries: 0.96 to 1.04 in steps of 0.5%."""
@@ -49,19 +45,26 @@ AUDIO_MAX_GAP = 6.0
 VIDEO_MAX_GAP = 3.0
 """Seconds without agreeing frames that end a video run."""
 MAX_OFFSETS_PER_REFERENCE = 3
+"""Distinct alignments of one reference looked at per query (a clip may reuse it several times)."""
 
 
 class HitSource(Protocol):
+    """An index the matcher can ask: AudioIndex, VideoIndex or a ShardedIndex of either."""
+
     def query(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def _best_offsets(
     refs: np.ndarray, bins: np.ndarray, weight: int, keys_per_ref: int
 ) -> list[tuple[int, int, int]]:
-    """(ref, offset bin, votes within +-1 bin) of the strongest offsets per reference."""
+    """(ref, offset bin, votes within +-1 bin) of the strongest offsets per reference.
+
+    Offsets must lie within +-2**31 bins; reference ids may be any int64.
+    """
     if len(refs) == 0:
         return []
-    key = refs.astype(np.int64) * (1 << 32) + (bins.astype(np.int64) + (1 << 31))
+    ref_values, ref_rank = np.unique(refs, return_inverse=True)
+    key = ref_rank.astype(np.int64) * (1 << 32) + (bins.astype(np.int64) + (1 << 31))
     uniq, counts = np.unique(key, return_counts=True)
     smooth = counts.copy()
     for step in (-1, 1):
@@ -73,7 +76,7 @@ def _best_offsets(
     out: list[tuple[int, int, int]] = []
     taken: dict[int, list[int]] = {}
     for i in strong.tolist():
-        ref, off = int(uniq[i] >> 32), int(uniq[i] & 0xFFFFFFFF) - (1 << 31)
+        ref, off = int(ref_values[uniq[i] >> 32]), int(uniq[i] & 0xFFFFFFFF) - (1 << 31)
         chosen = taken.setdefault(ref, [])
         if len(chosen) >= keys_per_ref or any(abs(off - o) <= 2 for o in chosen):
             continue

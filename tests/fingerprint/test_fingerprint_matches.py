@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from fingerprint import CLAIM_MIN_SECONDS, Match, claims, merge
+from fingerprint import (
+    CLAIM_MIN_SECONDS,
+    FrameHashes,
+    Match,
+    Matcher,
+    MediaFingerprint,
+    VideoIndex,
+    claims,
+    merge,
+)
 
 
 def m(ref: int, kind: str, q: float, r: float, d: float, score: float = 0.5) -> Match:
@@ -55,3 +65,24 @@ def test_as_dict_has_the_claim_fields_as_plain_numbers():
         "duration": 8.0,
         "score": 0.333,
     }
+
+
+def test_video_alignment_with_a_large_reference_id():
+    """Twenty distinct frames 0.5 s apart, found 3 s into a query: exact starts and duration."""
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(0, 256, (20, 8)).astype(np.uint8)
+    times = np.arange(20) * 0.5
+    index = VideoIndex()
+    index.add(1 << 35, FrameHashes(hashes, hashes.copy(), times))
+    query = MediaFingerprint(
+        peaks=None, frames=FrameHashes(hashes, hashes.copy(), times + 3.0), duration=13.0
+    )
+    (found,) = Matcher(None, index).match(query)
+    assert (found.reference_id, found.kind) == (1 << 35, "video")
+    assert (found.query_start, found.reference_start, found.duration, found.score) == (3.0, 0.0, 10.0, 1.0)
+    assert (
+        Matcher(None, index).match(
+            MediaFingerprint(peaks=None, frames=FrameHashes(hashes[:4], hashes[:4], times[:4]), duration=2.0)
+        )
+        == []
+    )
