@@ -141,6 +141,16 @@ class LocalLibrary:
             self._save(touched)
         return added
 
+    def remove(self, ref_id: int) -> bool:
+        """Forget one reference (its fingerprints and name); returns whether it was present."""
+        if ref_id not in self.references:
+            return False
+        self.audio.remove(ref_id)
+        self.video.remove(ref_id)
+        del self.references[ref_id]
+        self._save({self.audio.shard_of(ref_id)})
+        return True
+
     def matcher(self) -> Matcher:
         return Matcher(self.audio, self.video)
 

@@ -90,6 +90,13 @@ def test_index_folder_then_match_many_files(library_media, tmp_path: Path):
     reopened = LocalLibrary(tmp_path / "index")
     assert list(reopened.match_files(queries)) == rows
 
+    assert reopened.remove(clip["reference_id"]) and not reopened.remove(clip["reference_id"])
+    after = LocalLibrary(tmp_path / "index")
+    assert list(after.match_files([library_media["clip"]])) == [
+        {"query": str(library_media["clip"]), "reference": None}
+    ]
+    assert [r["name"] for r in after.references.values()] == ["song.wav"]
+
 
 def test_audio_and_video_evidence_merge_into_one_claim(library_media, tmp_path: Path):
     library = LocalLibrary(tmp_path / "index")
