@@ -2,10 +2,13 @@
 
 Typical use::
 
-    fp = fingerprint_file("upload.mp4")
-    audio, video = AudioIndex(), VideoIndex()
-    audio.add(ref_id, ref_fp.landmarks()); video.add(ref_id, ref_fp.frames)
-    found = claims(Matcher(audio, video).match(fp))
+    audio, video = audio_shards(), video_shards()      # or AudioIndex(), VideoIndex()
+    ref_fp = fingerprint_file("reference.mp4")
+    if ref_fp.peaks is not None:
+        audio.add(ref_id, ref_fp.landmarks())
+    if ref_fp.frames is not None:
+        video.add(ref_id, ref_fp.frames)
+    found = claims(Matcher(audio, video).match(fingerprint_file("upload.mp4")))
 """
 
 from .audio import FRAME_SECONDS, Landmarks, Peaks, find_peaks, landmarks

@@ -94,7 +94,8 @@ def decode_audio(
             else:
                 for out in resampler.resample(None):
                     chunks.append(out.to_ndarray().reshape(-1))
-        except av.error.FFmpegError as exc:
+        except (av.error.FFmpegError, ValueError) as exc:
+            # ValueError: the resampler refuses a stream whose format changes midway.
             raise MediaUnreadable(f"cannot decode audio of {os.fspath(path)!r}: {exc}") from exc
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if limit is not None:
