@@ -51,7 +51,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from workers.inprocess import start_inprocess_workers
 
         runtime.configure(
-            runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+            runtime.WorkerContext(
+                settings=settings,
+                db=services.db,
+                store=services.store,
+                kv=services.kv,
+                broker=services.broker,
+            )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
     from control_plane.scheduler import Periodic

@@ -56,7 +56,9 @@ def embedded_platform(data_dir: Path) -> Iterator[str]:
     services = build_services(settings)
     migrate.upgrade(services.db)
     runtime.configure(
-        runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+        runtime.WorkerContext(
+            settings=settings, db=services.db, store=services.store, kv=services.kv, broker=services.broker
+        )
     )
     worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
     server = uvicorn.Server(

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     upload_max_concurrent: int = Field(8, ge=1)
     #: Seconds an unfinished upload lives before the sweeper removes it.
     upload_expiry: int = Field(24 * 3600, ge=60)
+    #: Videos at least this long (seconds) are transcoded in chunks spread over the workers.
+    chunked_min_duration: float = Field(600.0, ge=1.0)
+    #: Segments in one chunk of a chunked transcode.
+    chunk_segments: int = Field(15, ge=1)
     #: Seconds between sweeps of expired uploads.
     upload_sweep_interval: float = Field(600.0, ge=1.0)
     #: Seconds before a dead worker's unacknowledged jobs go to another worker (Redis broker).

@@ -53,6 +53,30 @@ JOBS: dict[str, JobSpec] = {
             max_backoff=300,
             throws=(MediaError,),
         ),
+        # One part of a long video's chunked transcode (a run of segments, the audio or the stills).
+        JobSpec(
+            "video.part",
+            "workers.actors.chunked:part",
+            queue="transcode",
+            attempts=3,
+            time_limit=2 * 3600,
+            priority=10,
+            min_backoff=5,
+            max_backoff=300,
+            throws=(MediaError,),
+        ),
+        # Writes the manifests of a chunked transcode once every part is in.
+        JobSpec(
+            "video.finalize",
+            "workers.actors.chunked:finalize",
+            queue="transcode",
+            attempts=3,
+            time_limit=3600,
+            priority=5,
+            min_backoff=5,
+            max_backoff=300,
+            throws=(MediaError,),
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

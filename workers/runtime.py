@@ -10,6 +10,8 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+import dramatiq
+
 from control_plane.db import Database
 from control_plane.kv import KeyValue, MemoryKeyValue
 from control_plane.settings import Settings
@@ -24,6 +26,8 @@ class WorkerContext:
     db: Database
     store: BlobStore
     kv: KeyValue = field(default_factory=MemoryKeyValue)
+    #: Where actors enqueue follow-up jobs (the parts of a chunked transcode).
+    broker: dramatiq.Broker | None = None
 
 
 _context: WorkerContext | None = None

@@ -13,8 +13,11 @@ import httpx
 import imageio_ffmpeg
 import m3u8
 import pytest
-from support.platform import Platform, live_server
+import sqlalchemy as sa
+from support.platform import Platform, embedded, live_server, start_platform
 from tusclient import client as tus
+
+from control_plane.models import Job
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +124,67 @@ def test_corrupt_upload_fails_with_a_readable_reason(platform: Platform, clip: P
     video = wait_ready(platform, headers, loc.rsplit("/", 1)[1])
     assert video["status"] == "failed" and video["error"] and "Traceback" not in video["error"]
     assert video["playback"] == {"hls": None, "dash": None}
+
+
+def rung_frames_and_durations(base_url: str, tmp_path: Path, name: str) -> tuple[list[int], list[float]]:
+    """Frames per segment and segment durations of every rung of the master playlist at ``base_url``."""
+    master = m3u8.loads(httpx.get(base_url).text, uri=base_url)
+    frames, durations = [], []
+    for variant in master.playlists:
+        playlist = m3u8.loads(httpx.get(variant.absolute_uri).text, uri=variant.absolute_uri)
+        init = httpx.get(playlist.segment_map[0].absolute_uri).content
+        for segment in playlist.segments:
+            path = tmp_path / f"{name}.mp4"
+            path.write_bytes(init + httpx.get(segment.absolute_uri).content)
+            with av.open(str(path)) as container:
+                frames.append(sum(1 for _ in container.decode(video=0)))
+            durations.append(segment.duration)
+    return frames, durations
+
+
+def test_chunked_path_matches_the_single_pass(tmp_path: Path, clip: Path) -> None:
+    results = {}
+    for mode, overrides in {
+        "single": {},
+        "chunked": {"chunked_min_duration": 5.0, "chunk_segments": 1},
+    }.items():
+        gen = start_platform(embedded(tmp_path / mode, **overrides))
+        platform = next(gen)
+        try:
+            headers = {**platform.user("creator"), "Tus-Resumable": "1.0.0"}
+            data = clip.read_bytes()
+            loc = platform.client.post(
+                "/api/v1/uploads/", headers={**headers, "Upload-Length": str(len(data))}
+            ).headers["location"]
+            platform.client.patch(
+                loc,
+                headers={**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+                content=data,
+            )
+            video_id = loc.rsplit("/", 1)[1]
+            with live_server(platform) as base:
+                platform.services.settings.public_url = base
+                video = wait_ready(platform, headers, video_id)
+                assert video["status"] == "ready", video
+                results[mode] = rung_frames_and_durations(video["playback"]["hls"], tmp_path, mode)
+            with platform.services.db.session() as session:
+                kinds = list(session.scalars(sa.select(Job.kind)))
+            if mode == "chunked":
+                # 6 s at 4 s segments and one segment a run: two runs, the audio, the stills, then finalize.
+                assert sorted(kinds) == sorted(
+                    [
+                        "video.process",
+                        "video.part",
+                        "video.part",
+                        "video.part",
+                        "video.part",
+                        "video.finalize",
+                    ]
+                )
+                assert video["thumbnail"] and video["storyboard"]
+        finally:
+            for _ in gen:
+                pass
+    assert results["chunked"] == results["single"]
+    frames, durations = results["single"]
+    assert durations[:2] == [4.0, 2.0] and sum(frames[:2]) == 150

@@ -1,23 +1,40 @@
-"""Processing a video once its source is uploaded: probe, transcode every rung in one decoding
-pass with thumbnails and a storyboard riding along, publish, and mark it ready."""
+"""Processing a video once its source is uploaded.
+
+Short videos take one pass: probe, transcode every rung in one decoding pass with thumbnails and a
+storyboard riding along, publish, mark ready. Long videos are split: the ``video.part`` jobs
+(runs of whole segments, the audio, the stills) go to any worker, and the last one to finish
+enqueues ``video.finalize``, which writes the manifests once every part is in.
+"""
 
 from __future__ import annotations
 
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from control_plane.models import Job, Video
-from pipelines import LadderConfig, MediaLimits, build_ladder, probe, transcode
+from pipelines import (
+    LadderConfig,
+    MediaInfo,
+    MediaLimits,
+    Rung,
+    build_ladder,
+    probe,
+    transcode,
+    use_chunked,
+)
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
 from workers import runtime
+from workers.enqueue import enqueue
 from workers.middleware import on_final_failure
 from workers.publish import publish
 
-__all__ = ["process", "SEGMENT_SECONDS", "media_prefix"]
+__all__ = ["process", "SEGMENT_SECONDS", "media_prefix", "Source", "set_video", "ProgressRecorder"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +44,14 @@ PROBED, TRANSCODED = 0.05, 0.90  # progress after each stage; publishing fills t
 
 def media_prefix(video_id: str) -> str:
     return f"videos/{video_id}/"
+
+
+def set_video(video_id: str, **values: Any) -> None:
+    with runtime.current().db.session() as session:
+        video = session.get(Video, video_id)
+        if video is not None:
+            for name, value in values.items():
+                setattr(video, name, value)
 
 
 class ProgressRecorder:
@@ -41,95 +66,143 @@ class ProgressRecorder:
         if now - self._last < self.every and fraction < 1.0:
             return
         self._last = now
-        _set(self.video_id, progress=round(self.start + (self.end - self.start) * fraction, 4))
+        set_video(self.video_id, progress=round(self.start + (self.end - self.start) * fraction, 4))
 
 
-def _set(video_id: str, **values: Any) -> None:
-    with runtime.current().db.session() as session:
-        video = session.get(Video, video_id)
-        if video is not None:
-            for name, value in values.items():
-                setattr(video, name, value)
+class Source:
+    """A job's view of its video: ids, the probed source on local disk, the ladder."""
 
+    def __init__(self, job: Job, video_id: str, path: Path, info: MediaInfo) -> None:
+        self.job, self.video_id, self.path, self.info = job, video_id, path, info
+        self.ladder: list[Rung] = build_ladder(info, LadderConfig())
 
-def _source(job_id: str) -> tuple[str, str]:
-    with runtime.current().db.session() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        video_id = str(job.args["video_id"])
-        video = session.get(Video, video_id)
-        if video is None or not video.source_key:
-            raise LookupError(f"video {video_id} has no source to process")
-        return video_id, video.source_key
+    @classmethod
+    @contextmanager
+    def fetch(cls, job_id: str) -> Iterator[Source]:
+        """Download the job's video source into a temporary folder (removed afterwards) and probe it."""
+        ctx = runtime.current()
+        with ctx.db.session() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            session.expunge(job)
+            video_id = str(job.args["video_id"])
+            video = session.get(Video, video_id)
+            if video is None or not video.source_key:
+                raise LookupError(f"video {video_id} has no source to process")
+            source_key = video.source_key
+        with tempfile.TemporaryDirectory(prefix="socialflow-video-") as tmp:
+            path = Path(tmp) / "source"
+            ctx.store.download(source_key, path)
+            yield cls(job, video_id, path, probe(path, MediaLimits()))
+
+    @property
+    def work(self) -> Path:
+        folder = self.path.parent / "out"
+        folder.mkdir(exist_ok=True)
+        return folder
 
 
 def process(job_id: str) -> dict[str, Any]:
     """Bad input fails the job (and so the video) with the reason a creator can read."""
     ctx = runtime.current()
-    video_id, source_key = _source(job_id)
-    with tempfile.TemporaryDirectory(prefix="socialflow-video-") as tmp:
-        source, out = Path(tmp) / "source", Path(tmp) / "out"
-        ctx.store.download(source_key, source)
-        info = probe(source, MediaLimits())
-        _set(video_id, duration=info.duration, progress=PROBED, error=None)
-        ladder = build_ladder(info, LadderConfig())
-        sinks: list[Any] = []
-        picker = builder = None
-        if info.video is not None:
-            picker, builder = ThumbnailPicker(info, out), StoryboardBuilder(info, out)
-            sinks = [picker, builder]
-        result = transcode(
-            source,
-            out,
-            ladder,
-            segment_duration=SEGMENT_SECONDS,
-            info=info,
-            frame_sinks=sinks,
-            progress=ProgressRecorder(video_id, PROBED, TRANSCODED),
-        )
-        extra: list[Path] = []
-        outputs: dict[str, Any] = {
-            "hls": result.master.relative_to(out).as_posix(),
-            "dash": result.manifest.relative_to(out).as_posix(),
-        }
-        if picker is not None and builder is not None:
-            thumbs, board = picker.finish(), builder.finish()
-            extra += [t.path for t in thumbs.candidates] + board.sprites + [board.vtt]
-            if thumbs.poster is not None:
-                extra.append(thumbs.poster.path)
-                outputs["thumbnail"] = thumbs.poster.path.relative_to(out).as_posix()
-            outputs["storyboard"] = board.vtt.relative_to(out).as_posix()
-        files = extra + list(result.files)  # result.files ends with the manifests
-        keys = publish(
-            ctx.store,
-            out,
-            files,
-            media_prefix(video_id),
-            progress=ProgressRecorder(video_id, TRANSCODED, 1.0),
-        )
+    with Source.fetch(job_id) as src:
+        set_video(src.video_id, duration=src.info.duration, progress=PROBED, error=None)
+        if use_chunked(src.info, ctx.settings.chunked_min_duration):
+            from workers.actors.chunked import start_parts
+
+            return start_parts(src)
+        return _single_pass(src)
+
+
+def _single_pass(src: Source) -> dict[str, Any]:
+    out, info = src.work, src.info
+    sinks: list[Any] = []
+    picker = builder = None
+    if info.video is not None:
+        picker, builder = ThumbnailPicker(info, out), StoryboardBuilder(info, out)
+        sinks = [picker, builder]
+    result = transcode(
+        src.path,
+        out,
+        src.ladder,
+        segment_duration=SEGMENT_SECONDS,
+        info=info,
+        frame_sinks=sinks,
+        progress=ProgressRecorder(src.video_id, PROBED, TRANSCODED),
+    )
+    stills: list[Path] = []
+    if picker is not None and builder is not None:
+        thumbs, board = picker.finish(), builder.finish()
+        stills = [t.path for t in thumbs.candidates] + ([thumbs.poster.path] if thumbs.poster else [])
+        stills += [*board.sprites, board.vtt]
+    return finish_video(src, out, stills + list(result.files), result, present=())
+
+
+def finish_video(
+    src: Source, out: Path, files: list[Path], result: Any, *, present: set[str] | tuple[()]
+) -> dict:
+    """Publish (manifests last), then mark the video ready with its renditions and playback paths."""
+    ctx = runtime.current()
+    keys = publish(
+        ctx.store,
+        out,
+        files,
+        media_prefix(src.video_id),
+        progress=ProgressRecorder(src.video_id, TRANSCODED, 1.0),
+        present=present,
+    )
+    outputs: dict[str, Any] = {
+        "hls": result.master.relative_to(out).as_posix(),
+        "dash": result.manifest.relative_to(out).as_posix(),
+    }
+    for name, relative in (
+        ("thumbnail", "thumbnails/poster.jpg"),
+        ("storyboard", "storyboard/storyboard.vtt"),
+    ):
+        if (out / relative).is_file():
+            outputs[name] = relative
     renditions = [
         {"width": r.width, "height": r.height, "bitrate": r.bitrate, "codec": r.codec}
         for r in [*result.renditions, *([result.audio] if result.audio else [])]
     ]
-    _set(
-        video_id,
+    set_video(
+        src.video_id,
         status="ready",
         progress=1.0,
         renditions=renditions,
         outputs=outputs,
         duration=result.duration,
-        error="; ".join(info.warnings + result.warnings) or None,
+        error="; ".join(src.info.warnings + result.warnings) or None,
     )
-    log.info("video ready", extra={"video_id": video_id, "renditions": len(renditions), "files": len(keys)})
+    log.info(
+        "video ready", extra={"video_id": src.video_id, "renditions": len(renditions), "files": len(keys)}
+    )
     return {
-        "video_id": video_id,
+        "video_id": src.video_id,
         "duration": result.duration,
         "renditions": len(renditions),
         "files": len(keys),
     }
 
 
+def enqueue_for(src: Source, kind: str, **args: Any) -> str:
+    ctx = runtime.current()
+    if ctx.broker is None:
+        raise RuntimeError("this worker has no broker to enqueue follow-up jobs on")
+    job = enqueue(
+        ctx.db,
+        ctx.broker,
+        kind,
+        args={"video_id": src.video_id, **args},
+        owner_id=src.job.owner_id,
+        subject=f"video:{src.video_id}",
+    )
+    return job.id
+
+
 @on_final_failure("video.process")
+@on_final_failure("video.part")
+@on_final_failure("video.finalize")
 def _mark_failed(session: Any, job: Job, reason: str) -> None:
     video = session.get(Video, job.args.get("video_id"))
     if video is not None:
