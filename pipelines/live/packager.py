@@ -16,6 +16,8 @@ order they must be written (parts and segments before the playlists that list th
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +52,10 @@ class LiveSettings:
 class LlHlsPackager:
     """Turns one stream's frames into LL-HLS files; see the module docstring for the rules."""
 
-    def __init__(self, settings: LiveSettings | None = None):
+    def __init__(self, settings: LiveSettings | None = None, clock: Callable[[], float] = time.time):
+        """``clock`` gives the wall-clock time in Unix seconds (for EXT-X-PROGRAM-DATE-TIME)."""
         self.settings = settings or LiveSettings()
+        self._clock = clock
         self.playlist = LivePlaylist(
             self.settings.part_target_s,
             self.settings.segment_target_s,
@@ -144,6 +148,7 @@ class LlHlsPackager:
 
     def _start(self, *, with_video: bool, first_dts: int) -> Output:
         self._part_start = self._segment_start = first_dts
+        self.playlist.started_at = self._clock()
         track_id = 1
         if with_video and self._video_config is not None:
             codec, record = self._video_config

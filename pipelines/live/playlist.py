@@ -1,8 +1,9 @@
 """The Low-Latency HLS media playlist (RFC 8216bis): model, rendering, blocking reloads.
 
-Durations are seconds. Parts are listed for the last ``parts_segments`` complete segments and
-the segment being built; the playlist ends with an ``EXT-X-PRELOAD-HINT`` for the next part while
-live, and with ``EXT-X-ENDLIST`` once the stream has ended.
+Durations are seconds. ``started_at`` (Unix seconds, the wall-clock time of the first segment's
+start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment. Parts are listed for the last
+``parts_segments`` complete segments and the segment being built; the playlist ends with an
+``EXT-X-PRELOAD-HINT`` for the next part while live, and with ``EXT-X-ENDLIST`` once ended.
 
 ``wait_for_part`` answers a blocking playlist reload (``_HLS_msn``/``_HLS_part``) from any
 source of the current playlist text, in process or from blob storage, by polling it.
@@ -16,6 +17,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pipelines.live.errors import BadPlaylistRequest, PlaylistTimeout
 from pipelines.live.tracks import Track
@@ -48,6 +50,7 @@ class Segment:
     parts: list[Part] = field(default_factory=list)
     uri: str | None = None
     duration: float = 0.0
+    start_s: float = 0.0
 
 
 @dataclass
@@ -63,6 +66,7 @@ class LivePlaylist:
     current: Segment = field(default_factory=lambda: Segment(0))
     ended: bool = False
     next_part_uri: str | None = None
+    started_at: float | None = None
 
     @property
     def target_duration(self) -> int:
@@ -79,7 +83,7 @@ class LivePlaylist:
         done = self.current
         done.uri, done.duration = uri, duration
         self.segments.append(done)
-        self.current = Segment(done.msn + 1)
+        self.current = Segment(done.msn + 1, start_s=done.start_s + duration)
         return done
 
     def drop_expired(self) -> list[Segment]:
@@ -104,16 +108,25 @@ class LivePlaylist:
         lines.append(f'#EXT-X-MAP:URI="{self.init_uri}"')
         with_parts = len(self.segments) - self.parts_segments
         for index, segment in enumerate(self.segments):
+            lines += self._date_line(segment)
             if index >= with_parts and not self.ended:
                 lines += [self._part_line(p) for p in segment.parts]
             lines += [f"#EXTINF:{segment.duration:.5f},", segment.uri or ""]
         if self.ended:
             lines.append("#EXT-X-ENDLIST")
         else:
+            if self.current.parts:
+                lines += self._date_line(self.current)
             lines += [self._part_line(p) for p in self.current.parts]
             if self.next_part_uri:
                 lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{self.next_part_uri}"')
         return "\n".join(lines) + "\n"
+
+    def _date_line(self, segment: Segment) -> list[str]:
+        if self.started_at is None:
+            return []
+        when = datetime.fromtimestamp(self.started_at + segment.start_s, UTC)
+        return [f"#EXT-X-PROGRAM-DATE-TIME:{when.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}"]
 
     @staticmethod
     def _part_line(part: Part) -> str:

@@ -134,3 +134,12 @@ def test_a_clock_reset_mid_stream_continues_the_timeline() -> None:
         audio = [p.dts for p in container.demux(container.streams.audio[0]) if p.size]
     assert video == [i * 3600 for i in range(150)]
     assert audio == [i * 1024 for i in range(len(audio))]
+
+
+def test_program_date_time_follows_the_media_timeline() -> None:
+    packager = LlHlsPackager(LiveSettings(segment_target_s=2.0), clock=lambda: 1_700_000_000.0)
+    files = run(packager, frames(4.5))
+    ended = m3u8.loads(files["index.m3u8"].decode())
+    stamps = [s.program_date_time.timestamp() for s in ended.segments]
+    assert stamps == [1_700_000_000.0, 1_700_000_002.0, 1_700_000_004.0]
+    assert "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z" in files["index.m3u8"].decode()
