@@ -53,7 +53,11 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
     codec = TokenCodec(
         settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl
     )
-    broker = broker or make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout)
+    broker = broker or make_broker(
+        settings.broker_url,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        maintenance_chance=settings.worker_maintenance_chance,
+    )
     kv = open_kv(settings.redis_url)
 
     def process_video(video_id: str) -> None:

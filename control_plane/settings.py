@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     upload_sweep_interval: float = Field(600.0, ge=1.0)
     #: Seconds before a dead worker's unacknowledged jobs go to another worker (Redis broker).
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
+    #: Out of a million broker commands, how many also look for dead workers' jobs (Redis broker).
+    worker_maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod

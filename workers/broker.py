@@ -61,11 +61,14 @@ def _declare(broker: dramatiq.Broker, spec: JobSpec) -> None:
     )(_recording(_load(spec.actor), spec.kind))
 
 
-def make_broker(url: str | None, *, heartbeat_timeout: float = 60.0) -> dramatiq.Broker:
+def make_broker(
+    url: str | None, *, heartbeat_timeout: float = 60.0, maintenance_chance: int = 10_000
+) -> dramatiq.Broker:
     """RedisBroker or RabbitmqBroker from the URL; a StubBroker (in-process) when there is none.
 
     ``heartbeat_timeout`` (seconds, Redis only) is how long a dead worker's unacknowledged
-    messages wait before another worker takes them again.
+    messages wait before another worker takes them again; ``maintenance_chance`` (out of a
+    million commands) is how often a worker looks for such messages.
     """
     broker: dramatiq.Broker
     if not url:
@@ -75,7 +78,11 @@ def make_broker(url: str | None, *, heartbeat_timeout: float = 60.0) -> dramatiq
         if scheme in ("redis", "rediss"):
             from dramatiq.brokers.redis import RedisBroker
 
-            broker = RedisBroker(url=url, heartbeat_timeout=int(heartbeat_timeout * 1000))
+            broker = RedisBroker(
+                url=url,
+                heartbeat_timeout=int(heartbeat_timeout * 1000),
+                maintenance_chance=maintenance_chance,
+            )
         elif scheme in ("amqp", "amqps"):
             from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

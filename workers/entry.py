@@ -19,7 +19,11 @@ def boot() -> None:
     configure_logging(json_lines=settings.log_json)
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
-    broker = make_broker(settings.broker_url, heartbeat_timeout=settings.worker_heartbeat_timeout)
+    broker = make_broker(
+        settings.broker_url,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        maintenance_chance=settings.worker_maintenance_chance,
+    )
     runtime.configure(
         runtime.WorkerContext(
             settings=settings, db=db, store=store, kv=open_kv(settings.redis_url), broker=broker
