@@ -4,10 +4,11 @@ from pipelines.live.errors import BadPlaylistRequest, LiveError, PlaylistTimeout
 from pipelines.live.packager import LiveSettings, LlHlsPackager
 from pipelines.live.playlist import LivePlaylist, part_available, part_position, wait_for_part
 from pipelines.live.recording import FlvRecorder
-from pipelines.live.sink import LiveSink, local_writer
+from pipelines.live.sink import LiveSink, LocalLiveSinks, local_writer
 
 __all__ = [
     "LiveSink",
+    "LocalLiveSinks",
     "LiveSettings",
     "LlHlsPackager",
     "LivePlaylist",

@@ -18,9 +18,10 @@ from typing import Any
 from pipelines.live.packager import LiveSettings, LlHlsPackager, Output
 from pipelines.live.playlist import wait_for_part
 from pipelines.live.recording import FlvRecorder
+from rtmp.interfaces import StreamGrant
 from rtmp.media import AudioFrame, VideoFrame
 
-__all__ = ["LiveSink", "local_writer"]
+__all__ = ["LiveSink", "LocalLiveSinks", "local_writer"]
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +96,25 @@ class LiveSink:
     async def wait_for_part(self, msn: int | None, part: int | None, timeout_s: float) -> str:
         """The playlist once it holds ``msn``/``part`` (see ``playlist.wait_for_part``)."""
         return await wait_for_part(lambda: self.playlist, msn, part, timeout_s=timeout_s)
+
+
+class LocalLiveSinks:
+    """A ``SinkFactory`` for local files: ``root/<stream_id>/hls/`` and ``root/<stream_id>/recording.flv``.
+
+    ``sinks`` keeps the newest sink of each stream id, so an HTTP layer in the same process can
+    answer blocking playlist reloads with ``sinks[stream_id].wait_for_part(...)``.
+    """
+
+    def __init__(self, root: Path, settings: LiveSettings | None = None, *, prune: bool = True):
+        self.root = root
+        self.settings = settings
+        self.prune = prune
+        self.sinks: dict[str, LiveSink] = {}
+
+    def __call__(self, grant: StreamGrant) -> LiveSink:
+        folder = self.root / grant.stream_id
+        hls = folder / "hls"
+        remove = (lambda name: (hls / name).unlink(missing_ok=True)) if self.prune else None
+        sink = LiveSink(local_writer(hls), folder / "recording.flv", self.settings, remove)
+        self.sinks[grant.stream_id] = sink
+        return sink

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import imageio_ffmpeg
 import pytest
 
-from pipelines.live import LiveSettings, LiveSink, local_writer
+from pipelines.live import LiveSettings, LiveSink, LocalLiveSinks
 from rtmp import RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
 
 T = TypeVar("T")
@@ -53,10 +53,11 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
     thread.start()
     sinks: list[LiveSink] = []
 
+    local = LocalLiveSinks(tmp_path, LiveSettings(window_segments=4))
+
     def factory(grant: StreamGrant) -> LiveSink:
-        folder = tmp_path / grant.stream_id
-        settings = LiveSettings(window_segments=4)
-        sink = LiveSink(local_writer(folder / "hls"), folder / "recording.flv", settings)
+        sink = local(grant)
+        assert local.sinks[grant.stream_id] is sink
         sinks.append(sink)
         return sink
 

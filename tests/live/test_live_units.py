@@ -13,6 +13,7 @@ from pipelines.live import (
     FlvRecorder,
     LiveSettings,
     LiveSink,
+    LocalLiveSinks,
     PlaylistTimeout,
     UnsupportedLiveCodec,
     local_writer,
@@ -21,6 +22,7 @@ from pipelines.live import (
 from pipelines.live.playlist import LivePlaylist, Part, part_available, wait_for_part
 from pipelines.live.tracks import audio_track, parse_audio_specific_config, video_track
 from rtmp.amf0 import decode_one
+from rtmp.interfaces import StreamGrant
 from rtmp.media import AudioFrame, VideoFrame, parse_audio, parse_video
 
 HVCC = bytes([1, 0x01, 0x60, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 93]) + bytes(10)
@@ -174,3 +176,22 @@ def test_live_sink_writes_in_order_and_removes_what_left_the_window(tmp_path: Pa
     assert "seg2.m4s" not in removed and "#EXT-X-ENDLIST" in (sink.playlist or "")
     assert sorted(p.name for p in (tmp_path / "hls").iterdir() if p.name.startswith(".")) == []
     assert sink.recorder.duration_s == 7.96
+
+
+def test_local_live_sinks_prune_files_that_left_the_window(tmp_path: Path) -> None:
+    sinks = LocalLiveSinks(tmp_path, LiveSettings(window_segments=1))
+    sink = sinks(StreamGrant("abc"))
+    avcc = bytes([1, 0x64, 0, 0x1F, 0xFF, 0xE1, 0, 1, 0x67, 1, 0, 1, 0x68])
+
+    async def feed() -> None:
+        await sink.on_video(VideoFrame(0, 0, True, "h264", avcc, True))
+        for i in range(150):  # 6 s, a keyframe every second: segments end at 2, 4 and 6 s
+            await sink.on_video(VideoFrame(i * 40, 0, i % 25 == 0, "h264", b"\x00\x00\x00\x01\x65", False))
+        await sink.on_close()
+
+    asyncio.run(feed())
+    hls = tmp_path / "abc" / "hls"
+    assert sinks.sinks == {"abc": sink}
+    assert not (hls / "seg0.m4s").exists() and not (hls / "part1.0.m4s").exists()
+    assert (hls / "seg2.m4s").exists() and (hls / "init.mp4").exists()
+    assert (tmp_path / "abc" / "recording.flv").stat().st_size > 150 * 16
