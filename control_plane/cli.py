@@ -178,6 +178,25 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return run_benchmark(args.name, args.output, args.extra)
 
 
+def cmd_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from fingerprint import FingerprintError, LocalLibrary
+
+    index_dir = args.index or str(settings.data_dir / "fingerprints")
+    try:
+        library = LocalLibrary(index_dir)
+        if args.action == "index":
+            added = library.index_paths(args.paths)
+            print(f"indexed {added} new file(s) into {index_dir}", file=sys.stderr)
+            return 0
+        for row in library.match_files(args.paths):
+            print(json.dumps(row), flush=True)
+    except FingerprintError as exc:
+        raise ConfigError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from control_plane.models import ROLES
 
@@ -212,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("username")
     role.add_argument("role", choices=ROLES)
     role.set_defaults(func=cmd_set_role)
+
+    fp = sub.add_parser("fingerprint", help="index media files as references, or match files against them")
+    fp_sub = fp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("index", "add media files or folders to the reference index"),
+                         ("match", "match files against the index; prints JSON lines, one a match")):
+        sp = fp_sub.add_parser(action, help=text)
+        sp.add_argument("paths", nargs="+", metavar="PATH")
+        sp.add_argument("--index", help="index folder (default: <data dir>/fingerprints)")
+        sp.set_defaults(func=cmd_fingerprint)
 
     demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")
     demo.set_defaults(func=cmd_demo)

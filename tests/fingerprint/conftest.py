@@ -7,9 +7,7 @@ or apt the tests that need it skip locally and fail in CI (``support.services.se
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import av
@@ -17,13 +15,10 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from scipy import ndimage
-from support.services import service_missing
+from support.music import TRACKS
 
 from fingerprint import AudioIndex, AudioSignal, Matcher, decode_audio, find_peaks
 
-CACHE = Path.home() / ".cache" / "socialflow-test-media"
-PACKAGE = "asc-music"
-TRACKS = ("frontiers", "machine_wars", "time_to_strike")
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 REFERENCE_SECONDS = 120.0
 RATE = 8000
@@ -34,34 +29,6 @@ def ffmpeg(*args: str | Path) -> None:
     subprocess.run([FFMPEG, "-y", "-loglevel", "error", *map(str, args)], check=True, capture_output=True)
 
 
-def _fetch_music() -> dict[str, Path]:
-    folder = CACHE / PACKAGE
-    wanted = {name: folder / "usr/share/games/asc/music" / f"{name}.mp3" for name in TRACKS}
-    if all(p.exists() for p in wanted.values()):
-        return wanted
-    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        service_missing("Debian test media (apt-get)")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            subprocess.run(
-                ["apt-get", "download", PACKAGE], cwd=tmp, check=True, capture_output=True, timeout=300
-            )
-            deb = next(Path(tmp).glob(f"{PACKAGE}_*.deb"))
-            folder.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["dpkg", "-x", str(deb), str(folder)], check=True, capture_output=True, timeout=120
-            )
-        except (subprocess.SubprocessError, StopIteration, OSError):
-            service_missing("Debian test media (apt-get download asc-music)")
-    if not all(p.exists() for p in wanted.values()):
-        service_missing("Debian test media (asc-music content)")
-    return wanted
-
-
-@pytest.fixture(scope="session")
-def music_files() -> dict[str, Path]:
-    """The three asc-music MP3 files by track name."""
-    return _fetch_music()
 
 
 @pytest.fixture(scope="session")
