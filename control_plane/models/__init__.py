@@ -2,10 +2,15 @@
 
 from control_plane.models.accounts import ROLES, AuthSession, RefreshToken, User
 from control_plane.models.base import new_id, utcnow
+from control_plane.models.contentid import CLAIM_STATES, POLICIES, Claim, Reference
 from control_plane.models.jobs import JOB_STATES, Job
 from control_plane.models.videos import VIDEO_STATES, Upload, Video
 
 __all__ = [
+    "CLAIM_STATES",
+    "POLICIES",
+    "Claim",
+    "Reference",
     "ROLES",
     "JOB_STATES",
     "VIDEO_STATES",
