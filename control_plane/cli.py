@@ -70,13 +70,48 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         services.kv,
     ).start()
     app = create_app(services)
+    rtmp_ingest = None
+    if settings.embedded:
+        from control_plane.live import RtmpThread, build_ingest
+
+        rtmp_ingest = RtmpThread(settings.host, settings.rtmp_port, build_ingest(services)).start()
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
     try:
         uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     finally:
+        if rtmp_ingest is not None:
+            rtmp_ingest.stop()
         sweeper.stop()
         if worker is not None:
             worker.stop()
+        services.close()
+    return 0
+
+
+def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
+    """The RTMP ingest as a process of its own: authorizes keys against the database, writes
+    LL-HLS and recordings to storage, and enqueues ``live.record`` on the broker."""
+    import rtmp
+    from control_plane.live import build_ingest
+    from control_plane.logs import configure_logging
+    from control_plane.services import build_services
+    from control_plane.startup import check_broker, check_database, check_storage
+
+    if settings.in_process_broker:
+        raise ConfigError(
+            "`socialflow rtmp` needs SOCIALFLOW_BROKER_URL (redis:// or amqp://); "
+            "on the embedded default `socialflow serve` runs the RTMP ingest itself"
+        )
+    configure_logging(json_lines=settings.log_json)
+    check_broker(settings.broker_url or "")
+    services = build_services(settings)
+    try:
+        check_database(services.db, migrate_if_needed=False)
+        check_storage(services.store, settings.effective_storage_url)
+        ingest = build_ingest(services)
+        port = args.port if args.port is not None else settings.rtmp_port
+        rtmp.run(args.host or settings.host, port, ingest.authorizer, ingest.sinks)
+    finally:
         services.close()
     return 0
 
@@ -223,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the workers' Prometheus metrics on this port (0: off)",
     )
     worker.set_defaults(func=cmd_worker)
+
+    ingest = sub.add_parser("rtmp", help="run the RTMP live ingest as its own process (production)")
+    ingest.add_argument("--host", help="bind address (default SOCIALFLOW_HOST or 127.0.0.1)")
+    ingest.add_argument("--port", type=int, help="RTMP port (default SOCIALFLOW_RTMP_PORT or 1935)")
+    ingest.set_defaults(func=cmd_rtmp)
 
     mig = sub.add_parser("migrate", help="apply the database migrations")
     mig.set_defaults(func=cmd_migrate)

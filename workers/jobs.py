@@ -77,6 +77,17 @@ JOBS: dict[str, JobSpec] = {
             max_backoff=300,
             throws=(MediaError,),
         ),
+        # Makes a finished live session's recording a video of the streamer and starts its processing.
+        JobSpec(
+            "live.record",
+            "workers.actors.live:record",
+            queue="default",
+            attempts=3,
+            time_limit=300,
+            priority=5,
+            min_backoff=2,
+            max_backoff=60,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

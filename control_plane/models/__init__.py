@@ -4,6 +4,7 @@ from control_plane.models.accounts import ROLES, AuthSession, RefreshToken, User
 from control_plane.models.base import new_id, utcnow
 from control_plane.models.contentid import CLAIM_STATES, POLICIES, Claim, Reference
 from control_plane.models.jobs import JOB_STATES, Job
+from control_plane.models.live import LIVE_EVENTS, LIVE_STATES, LiveEvent, LiveStream
 from control_plane.models.videos import VIDEO_STATES, Upload, Video
 
 __all__ = [
@@ -13,6 +14,10 @@ __all__ = [
     "Reference",
     "ROLES",
     "JOB_STATES",
+    "LIVE_EVENTS",
+    "LIVE_STATES",
+    "LiveEvent",
+    "LiveStream",
     "VIDEO_STATES",
     "AuthSession",
     "Job",

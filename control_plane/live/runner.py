@@ -1,0 +1,84 @@
+"""Wiring the RTMP ingest to the platform, and running it on a thread of its own.
+
+``build_ingest(services)`` makes the authorizer and sink factory from the process's services;
+``RtmpThread`` serves them on a background event loop (``socialflow serve`` and tests), while
+``socialflow rtmp`` runs ``rtmp.run`` in the foreground.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+
+from control_plane.live.ingest import DatabaseAuthorizer, Recording
+from control_plane.live.service import StreamService
+from control_plane.live.sinks import StoreLiveSinks
+from control_plane.services import Services
+from pipelines.live import LiveSettings
+from rtmp import RtmpLimits, RtmpServer
+
+__all__ = ["Ingest", "build_ingest", "RtmpThread"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ingest:
+    authorizer: DatabaseAuthorizer
+    sinks: StoreLiveSinks
+
+
+def build_ingest(services: Services, settings: LiveSettings | None = None) -> Ingest:
+    """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``."""
+    from workers.enqueue import enqueue
+
+    streams = StreamService(services.db)
+    sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
+
+    def on_recording(recording: Recording) -> None:
+        enqueue(
+            services.db,
+            services.broker,
+            "live.record",
+            args={
+                "stream_id": recording.stream_id,
+                "video_id": recording.video_id,
+                "source_key": recording.key,
+                "size": recording.size,
+                "duration": recording.duration,
+            },
+            subject=f"live:{recording.stream_id}",
+        )
+
+    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording), sinks)
+
+
+class RtmpThread:
+    """An ``RtmpServer`` on its own event loop thread. ``port`` is the bound port after ``start``."""
+
+    def __init__(self, host: str, port: int, ingest: Ingest, limits: RtmpLimits | None = None) -> None:
+        self.ingest = ingest
+        self.loop = asyncio.new_event_loop()
+        self.server = RtmpServer(host, port, ingest.authorizer, ingest.sinks, limits)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="rtmp-ingest", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self, timeout_s: float = 10.0) -> RtmpThread:
+        """Bind and serve; raises ``OSError`` when the port is taken."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout_s)
+        return self
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """End every live session (sinks closed, recordings handed over), then the loop."""
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout_s)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout_s)
+            self.loop.close()

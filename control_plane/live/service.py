@@ -1,0 +1,148 @@
+"""The stream service: creating streams, their keys, and the state changes the ingest reports.
+
+Every method is synchronous (database calls); the RTMP side calls them through
+``asyncio.to_thread``. Ownership: ``owned`` raises ``LiveStreamNotFound`` both for a missing
+stream and for someone else's, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from control_plane.db import Database
+from control_plane.live.errors import LiveStreamNotFound
+from control_plane.live.keys import key_hash, key_matches, key_prefix, new_stream_key, well_formed
+from control_plane.models import LIVE_EVENTS, LiveEvent, LiveStream, utcnow
+
+__all__ = ["StreamService", "StreamView", "EventView"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventView:
+    state: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StreamView:
+    """A detached snapshot of a stream and the events it went through, oldest first."""
+
+    id: str
+    owner_id: str
+    title: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    recording_video_id: str | None
+    events: tuple[EventView, ...]
+
+
+class StreamService:
+    """Streams in the database. ``max_events`` bounds the events returned by ``view``."""
+
+    def __init__(self, db: Database, *, max_events: int = 200) -> None:
+        self.db = db
+        self.max_events = max_events
+
+    def create(self, owner_id: str, title: str) -> tuple[StreamView, str]:
+        """A new idle stream and its key; the key is returned here once and never stored."""
+        key = new_stream_key()
+        with self.db.session() as session:
+            row = LiveStream(
+                owner_id=owner_id,
+                title=title,
+                key_prefix=key_prefix(key),
+                key_hash=key_hash(key),
+                status="idle",
+            )
+            session.add(row)
+            session.flush()
+            stream_id = row.id
+        log.info("live stream created", extra={"stream_id": stream_id, "owner_id": owner_id})
+        return self.view(stream_id), key
+
+    def owned(self, owner_id: str, stream_id: str) -> StreamView:
+        """The stream if ``owner_id`` owns it; raises ``LiveStreamNotFound`` otherwise."""
+        found = self.view(stream_id)
+        if found.owner_id != owner_id:
+            raise LiveStreamNotFound("No such live stream.")
+        return found
+
+    def exists(self, stream_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(LiveStream, stream_id) is not None
+
+    def rotate_key(self, owner_id: str, stream_id: str) -> str:
+        """Replace the key of an owned stream; the old one stops working for new publishes."""
+        key = new_stream_key()
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id, with_for_update=True)
+            if row is None or row.owner_id != owner_id:
+                raise LiveStreamNotFound("No such live stream.")
+            row.key_prefix, row.key_hash = key_prefix(key), key_hash(key)
+        log.info("live stream key rotated", extra={"stream_id": stream_id})
+        return key
+
+    def find_by_key(self, key: str) -> str | None:
+        """The id of the stream whose key is ``key``, or None."""
+        if not well_formed(key):
+            return None
+        with self.db.session() as session:
+            rows = session.execute(
+                sa.select(LiveStream.id, LiveStream.key_hash).where(LiveStream.key_prefix == key_prefix(key))
+            ).all()
+        return next((stream_id for stream_id, stored in rows if key_matches(key, stored)), None)
+
+    def record_state(self, stream_id: str, state: str) -> None:
+        """Log an ingest state change and move the stream's status; unknown ids are ignored.
+
+        ``live`` makes the stream live (``started_at`` set at the first media of a session);
+        ``idle`` ends it. ``connected`` and ``disconnected`` are only logged.
+        """
+        if state not in LIVE_EVENTS:
+            raise ValueError(f"unknown live state {state!r}")
+        now = utcnow()
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id, with_for_update=True)
+            if row is None:
+                log.warning("state %s for unknown live stream %s", state, stream_id)
+                return
+            session.add(LiveEvent(stream_id=stream_id, state=state, at=now))
+            if state == "live" and row.status != "live":
+                row.status, row.started_at, row.ended_at = "live", now, None
+            elif state == "idle" and row.status == "live":
+                row.status, row.ended_at = "ended", now
+
+    def attach_recording(self, stream_id: str, video_id: str) -> None:
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id, with_for_update=True)
+            if row is not None:
+                row.recording_video_id = video_id
+
+    def view(self, stream_id: str) -> StreamView:
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id)
+            if row is None:
+                raise LiveStreamNotFound("No such live stream.")
+            events = session.scalars(
+                sa.select(LiveEvent)
+                .where(LiveEvent.stream_id == stream_id)
+                .order_by(LiveEvent.id.desc())
+                .limit(self.max_events)
+            ).all()
+            return StreamView(
+                id=row.id,
+                owner_id=row.owner_id,
+                title=row.title,
+                status=row.status,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                recording_video_id=row.recording_video_id,
+                events=tuple(EventView(e.state, e.at) for e in reversed(events)),
+            )

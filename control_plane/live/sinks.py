@@ -1,0 +1,74 @@
+"""The sink factory that writes LL-HLS into blob storage, under ``live/{stream_id}/hls/``.
+
+The FLV recording of each session goes to a local working folder (it is appended frame by frame)
+and is handed over, once the session is closed, by ``take``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pipelines.live import LiveSettings, LiveSink
+from rtmp import StreamGrant
+from storage import BlobStore
+
+__all__ = ["StoreLiveSinks", "hls_prefix", "CONTENT_TYPES"]
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+}
+
+
+def hls_prefix(stream_id: str) -> str:
+    """The storage prefix of a stream's live playlists, init segment, segments and parts."""
+    return f"live/{stream_id}/hls/"
+
+
+def content_type(name: str) -> str:
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    return CONTENT_TYPES.get(suffix, "application/octet-stream")
+
+
+class StoreLiveSinks:
+    """A ``rtmp.SinkFactory``: one ``LiveSink`` per live session, writing to ``store``.
+
+    Files leaving the playlist's sliding window are deleted from the store. ``work_dir`` holds
+    the recordings (``<stream_id>/<n>.flv``) until ``take`` hands them over.
+    """
+
+    def __init__(self, store: BlobStore, work_dir: Path, settings: LiveSettings | None = None) -> None:
+        self.store = store
+        self.work_dir = work_dir
+        self.settings = settings
+        self.sinks: dict[str, LiveSink] = {}
+        self._sessions = 0
+
+    def __call__(self, grant: StreamGrant) -> LiveSink:
+        stream_id = grant.stream_id
+        prefix = hls_prefix(stream_id)
+        self._sessions += 1
+        folder = self.work_dir / stream_id
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def write(name: str, data: bytes) -> None:
+            self.store.put(prefix + name, data, content_type=content_type(name))
+
+        def remove(name: str) -> None:
+            self.store.delete(prefix + name)
+
+        sink = LiveSink(write, folder / f"{self._sessions}.flv", self.settings, remove)
+        self.sinks[stream_id] = sink
+        return sink
+
+    def take(self, stream_id: str) -> LiveSink | None:
+        """Forget and return the stream's closed sink (its recording is the caller's now)."""
+        sink = self.sinks.get(stream_id)
+        if sink is None or not sink.closed:
+            return None
+        del self.sinks[stream_id]
+        return sink

@@ -1,0 +1,47 @@
+"""Viewer counts from playback requests, kept in the control plane's key-value store.
+
+A viewer is an id (a player-chosen ``viewer`` query parameter, else a hash of the client address
+and User-Agent). Time is cut into ``bucket_s`` buckets; a viewer is counted once per bucket, and
+the count shown is the larger of the current and the previous bucket, so it covers the viewers
+seen in the last ``bucket_s`` to ``2 * bucket_s`` seconds. Players reload the live playlist every
+part (about a second), so every watching player is seen in every bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from control_plane.kv import KeyValue
+
+__all__ = ["ViewerCounter", "viewer_id"]
+
+
+def viewer_id(explicit: str | None, client: str, user_agent: str) -> str:
+    """A short stable id for one player."""
+    source = f"v:{explicit}" if explicit else f"c:{client}|{user_agent}"
+    return hashlib.sha256(source.encode()).hexdigest()[:24]
+
+
+class ViewerCounter:
+    """Counts distinct viewers per stream. ``bucket_s`` seconds; ``clock`` returns Unix seconds."""
+
+    def __init__(self, kv: KeyValue, *, bucket_s: float = 15.0, clock: Callable[[], float] = time.time):
+        self.kv = kv
+        self.bucket_s = bucket_s
+        self.clock = clock
+
+    def _bucket(self) -> int:
+        return int(self.clock() // self.bucket_s)
+
+    def seen(self, stream_id: str, viewer: str) -> None:
+        """Record one playback request of ``viewer``."""
+        bucket, ttl = self._bucket(), 3 * self.bucket_s
+        if self.kv.set(f"live:{stream_id}:seen:{bucket}:{viewer}", b"1", ttl=ttl, only_if_absent=True):
+            self.kv.incr(f"live:{stream_id}:viewers:{bucket}", ttl=ttl)
+
+    def count(self, stream_id: str) -> int:
+        bucket = self._bucket()
+        counts = (self.kv.get(f"live:{stream_id}:viewers:{b}") for b in (bucket, bucket - 1))
+        return max(int(c) if c else 0 for c in counts)

@@ -1,0 +1,205 @@
+"""Live streams: create, read, rotate keys; LL-HLS playback from storage with blocking reloads.
+
+The stream routes are the owner's only (a moderator may read). Playback under
+``/live/{stream_id}/hls/`` is public, as live streams are: playlists answer ``_HLS_msn`` and
+``_HLS_part`` by waiting until the playlist in storage holds that part, and a request for the
+preload-hinted part is held until the part is written. WHIP and WHEP are advertised but answer
+501 until they are implemented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from control_plane.deps import Principal, PrincipalDep, ServicesDep, require_role
+from control_plane.live import (
+    LivePlaybackNotFound,
+    NotYetSupported,
+    StreamService,
+    StreamView,
+    ViewerCounter,
+    hls_prefix,
+    viewer_id,
+)
+from control_plane.live.sinks import content_type
+from control_plane.ranges import blob_response
+from control_plane.services import Services
+from pipelines.live import part_position, wait_for_part
+from storage import BlobNotFound
+
+router = APIRouter(prefix="/api/v1/live", tags=["live"])
+playback = APIRouter(prefix="/live", tags=["live playback"])
+
+CreatorDep = Annotated[Principal, Depends(require_role("creator"))]
+PLAYLISTS = ("index.m3u8", "master.m3u8")
+MEDIA_PLAYLIST = "index.m3u8"
+BLOCK_TIMEOUT_S = 10.0  # seconds a blocking reload or a preload-hinted part is held at most
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class StreamIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class LivePlayback(BaseModel):
+    hls: str
+    whep: str
+
+
+class StreamEvent(BaseModel):
+    state: str
+    at: datetime
+
+
+class StreamCreated(BaseModel):
+    id: str
+    stream_key: str
+    rtmp_url: str
+    publish_url: str
+    whip_url: str
+    playback: LivePlayback
+
+
+class StreamOut(BaseModel):
+    id: str
+    title: str
+    status: str
+    viewers: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    recording_video_id: str | None
+    rtmp_url: str
+    playback: LivePlayback
+    events: list[StreamEvent]
+
+
+class KeyOut(BaseModel):
+    id: str
+    stream_key: str
+    publish_url: str
+
+
+def streams_of(services: Services) -> StreamService:
+    return StreamService(services.db)
+
+
+def rtmp_url(services: Services) -> str:
+    """``rtmp://HOST:PORT/live``, HOST being the public URL's host name."""
+    host = urlsplit(services.settings.effective_public_url).hostname or services.settings.host
+    return f"rtmp://{host}:{services.settings.rtmp_port}/live"
+
+
+def playback_of(services: Services, stream_id: str) -> LivePlayback:
+    base = f"{services.settings.effective_public_url}/live/{stream_id}"
+    return LivePlayback(hls=f"{base}/hls/master.m3u8", whep=f"{base}/whep")
+
+
+def stream_out(services: Services, view: StreamView) -> StreamOut:
+    return StreamOut(
+        id=view.id,
+        title=view.title,
+        status=view.status,
+        viewers=ViewerCounter(services.kv).count(view.id) if view.status == "live" else 0,
+        started_at=view.started_at,
+        ended_at=view.ended_at,
+        recording_video_id=view.recording_video_id,
+        rtmp_url=rtmp_url(services),
+        playback=playback_of(services, view.id),
+        events=[StreamEvent(state=e.state, at=e.at) for e in view.events],
+    )
+
+
+def readable(services: Services, principal: Principal, stream_id: str) -> StreamView:
+    streams = streams_of(services)
+    if principal.has_role("moderator"):
+        return streams.view(stream_id)
+    return streams.owned(principal.user.id, stream_id)
+
+
+@router.post("/streams", status_code=201, response_model=StreamCreated)
+def create_stream(body: StreamIn, principal: CreatorDep, services: ServicesDep) -> StreamCreated:
+    """A new stream and its secret key, shown this once (rotate it to get a new one)."""
+    view, key = streams_of(services).create(principal.user.id, body.title)
+    server = rtmp_url(services)
+    return StreamCreated(
+        id=view.id,
+        stream_key=key,
+        rtmp_url=server,
+        publish_url=f"{server}/{key}",
+        whip_url=f"{services.settings.effective_public_url}/api/v1/live/streams/{view.id}/whip",
+        playback=playback_of(services, view.id),
+    )
+
+
+@router.get("/streams/{stream_id}", response_model=StreamOut)
+def get_stream(stream_id: str, principal: PrincipalDep, services: ServicesDep) -> StreamOut:
+    return stream_out(services, readable(services, principal, stream_id))
+
+
+@router.post("/streams/{stream_id}/rotate-key", response_model=KeyOut)
+def rotate_key(stream_id: str, principal: CreatorDep, services: ServicesDep) -> KeyOut:
+    """A new key for an owned stream; the old one is refused from now on."""
+    key = streams_of(services).rotate_key(principal.user.id, stream_id)
+    return KeyOut(id=stream_id, stream_key=key, publish_url=f"{rtmp_url(services)}/{key}")
+
+
+@router.post("/streams/{stream_id}/whip")
+def whip(stream_id: str, principal: CreatorDep, services: ServicesDep) -> Response:
+    streams_of(services).owned(principal.user.id, stream_id)
+    raise NotYetSupported("WebRTC ingest (WHIP) is not supported yet; publish over RTMP.")
+
+
+@playback.api_route("/{stream_id}/whep", methods=["GET", "POST"])
+def whep(stream_id: str) -> Response:
+    raise NotYetSupported("WebRTC playback (WHEP) is not supported yet; play the HLS URL.")
+
+
+@playback.get("/{stream_id}/hls/{name}")
+async def live_file(
+    stream_id: str,
+    name: str,
+    request: Request,
+    services: ServicesDep,
+    msn: Annotated[int | None, Query(alias="_HLS_msn", ge=0)] = None,
+    part: Annotated[int | None, Query(alias="_HLS_part", ge=0)] = None,
+    viewer: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """A live playback file; blocking reloads and preload-hinted parts wait up to 10 s."""
+    if not FILE_NAME.match(name) or not await asyncio.to_thread(streams_of(services).exists, stream_id):
+        raise LivePlaybackNotFound("No such live playback file.")
+    store, prefix = services.store, hls_prefix(stream_id)
+
+    async def playlist() -> str | None:
+        try:
+            return (await asyncio.to_thread(store.read, prefix + MEDIA_PLAYLIST)).decode()
+        except BlobNotFound:
+            return None
+
+    headers = {"Access-Control-Allow-Origin": "*"}
+    if name in PLAYLISTS:
+        client = request.client.host if request.client else ""
+        who = viewer_id(viewer, client, request.headers.get("user-agent", ""))
+        await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
+    if name == MEDIA_PLAYLIST and msn is not None:
+        text = await wait_for_part(playlist, msn, part, timeout_s=BLOCK_TIMEOUT_S)
+        return Response(text, media_type=content_type(name), headers={**headers, "Cache-Control": "no-cache"})
+    position = part_position(name)
+    if position is not None and not await asyncio.to_thread(store.exists, prefix + name):
+        await wait_for_part(playlist, position[0], position[1], timeout_s=BLOCK_TIMEOUT_S)
+    cache = "no-cache" if name.endswith(".m3u8") else "public, max-age=60"
+    try:
+        response: StreamingResponse = await asyncio.to_thread(
+            blob_response, store, prefix + name, request, content_type=content_type(name), cache_control=cache
+        )
+    except BlobNotFound as exc:
+        raise LivePlaybackNotFound("No such live playback file.") from exc
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,134 @@
+"""Live streams through the HTTP API: keys, ownership, roles, unsupported protocols, viewer counts,
+and the service's state machine. No media here (see test_liveplat_ingest.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from support.platform import Platform
+
+from control_plane.kv import MemoryKeyValue
+from control_plane.live import StreamService, ViewerCounter, key_hash, viewer_id
+from control_plane.models import LiveStream
+
+
+def create(platform: Platform, headers: dict[str, str], title: str = "My show") -> dict:
+    r = platform.client.post("/api/v1/live/streams", json={"title": title}, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_create_returns_urls_and_a_secret_key_stored_only_as_a_hash(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    assert set(body) >= {"id", "stream_key", "rtmp_url", "whip_url", "playback"}
+    key, stream_id = body["stream_key"], body["id"]
+    assert key.startswith("sk_") and len(key) == 46
+    assert body["rtmp_url"] == "rtmp://127.0.0.1:1935/live"
+    assert body["publish_url"] == f"rtmp://127.0.0.1:1935/live/{key}"
+    assert body["playback"]["hls"] == f"http://127.0.0.1:8000/live/{stream_id}/hls/master.m3u8"
+    assert body["playback"]["whep"] == f"http://127.0.0.1:8000/live/{stream_id}/whep"
+    with platform.services.db.session() as session:
+        row = session.execute(sa.select(LiveStream)).scalar_one()
+        stored = [str(getattr(row, c.key)) for c in LiveStream.__table__.columns]
+    assert key not in stored and row.key_hash == key_hash(key) and row.key_prefix == key[:12]
+
+    r = platform.client.get(f"/api/v1/live/streams/{stream_id}", headers=alice)
+    assert r.status_code == 200
+    got = r.json()
+    assert got["status"] == "idle" and got["viewers"] == 0 and got["events"] == []
+    assert got["started_at"] is None and got["recording_video_id"] is None
+    assert "stream_key" not in got
+
+
+def test_rotate_key_replaces_the_old_one(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    streams = StreamService(platform.services.db)
+    assert streams.find_by_key(body["stream_key"]) == body["id"]
+    r = platform.client.post(f"/api/v1/live/streams/{body['id']}/rotate-key", headers=alice)
+    assert r.status_code == 200
+    new = r.json()["stream_key"]
+    assert new != body["stream_key"] and new.startswith("sk_")
+    assert streams.find_by_key(body["stream_key"]) is None
+    assert streams.find_by_key(new) == body["id"]
+    assert streams.find_by_key(new[:12] + "x" * 34) is None
+    assert streams.find_by_key("not a key") is None
+
+
+def test_other_users_cannot_read_or_rotate_and_viewers_cannot_create(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    body = create(platform, alice)
+    for method, path in (
+        ("get", f"/api/v1/live/streams/{body['id']}"),
+        ("post", f"/api/v1/live/streams/{body['id']}/rotate-key"),
+        ("post", f"/api/v1/live/streams/{body['id']}/whip"),
+    ):
+        r = platform.client.request(method, path, headers=bob)
+        assert r.status_code == 404, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "LIVE_STREAM_NOT_FOUND"
+        assert body["stream_key"] not in r.text
+    assert StreamService(platform.services.db).find_by_key(body["stream_key"]) == body["id"]
+    assert platform.client.get(f"/api/v1/live/streams/{body['id']}").status_code == 401
+
+    carol = platform.user("carol", role="viewer")
+    r = platform.client.post("/api/v1/live/streams", json={"title": "x"}, headers=carol)
+    assert r.status_code == 403
+    r = platform.client.post("/api/v1/live/streams", json={"title": ""}, headers=alice)
+    assert r.status_code == 422 and r.json()["code"] == "VALIDATION_FAILED"
+    mod = platform.user("mod", role="moderator")
+    assert platform.client.get(f"/api/v1/live/streams/{body['id']}", headers=mod).status_code == 200
+
+
+def test_whip_and_whep_answer_501_problems(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    r = platform.client.post(f"/api/v1/live/streams/{body['id']}/whip", headers=alice)
+    assert r.status_code == 501 and r.json()["code"] == "NOT_YET_SUPPORTED"
+    r = platform.client.post(f"/live/{body['id']}/whep")
+    assert r.status_code == 501 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_playback_of_unknown_streams_and_files_is_404(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    assert platform.client.get("/live/nope/hls/index.m3u8").json()["code"] == "LIVE_FILE_NOT_FOUND"
+    r = platform.client.get(f"/live/{body['id']}/hls/index.m3u8")
+    assert r.status_code == 404 and r.json()["code"] == "LIVE_FILE_NOT_FOUND"
+    assert platform.client.get(f"/live/{body['id']}/hls/..secret").status_code == 404
+
+
+def test_state_changes_move_the_status_and_are_listed(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    streams = StreamService(platform.services.db)
+    for state in ("connected", "live", "disconnected", "connected", "live", "idle"):
+        streams.record_state(body["id"], state)
+        if state == "live":
+            assert streams.view(body["id"]).status == "live"
+    streams.record_state("unknown-stream", "live")  # ignored, as the ingest may race a deletion
+    got = platform.client.get(f"/api/v1/live/streams/{body['id']}", headers=alice).json()
+    assert got["status"] == "ended" and got["started_at"] is not None
+    assert [e["state"] for e in got["events"]] == [
+        "connected", "live", "disconnected", "connected", "live", "idle",
+    ]
+    times = [e["at"] for e in got["events"]]
+    assert times == sorted(times)
+
+
+def test_viewer_counter_counts_distinct_viewers_per_bucket() -> None:
+    now = [1000.0]
+    counter = ViewerCounter(MemoryKeyValue(), bucket_s=10, clock=lambda: now[0])
+    for viewer in ("a", "b", "a", "c", "a"):
+        counter.seen("s1", viewer)
+    counter.seen("s2", "a")
+    assert counter.count("s1") == 3 and counter.count("s2") == 1
+    now[0] += 10  # next bucket: the previous one still counts
+    counter.seen("s1", "a")
+    assert counter.count("s1") == 3
+    now[0] += 10  # two buckets on: only those seen in the last one remain
+    assert counter.count("s1") == 1
+    now[0] += 20
+    assert counter.count("s1") == 0
+    assert viewer_id(None, "1.2.3.4", "ua") == viewer_id(None, "1.2.3.4", "ua")
+    assert viewer_id("p1", "1.2.3.4", "ua") != viewer_id("p2", "1.2.3.4", "ua")
