@@ -1,0 +1,120 @@
+"""Our audio Content-ID in the benchmark: ingest timing, query answers, and scoring of any system.
+
+Ingest is decode (to 8 kHz mono) + spectral peaks + landmarks + index add, timed per reference in
+wall and CPU seconds of this process (one thread, so CPU seconds are per core). A query is
+``fingerprint_file`` of the query file then ``Matcher.match``; its answer is the longest merged
+match. An answer is correct when it names the true reference; its offset is right when the
+reference time it reports for its own query time is within :data:`OFFSET_TOLERANCE` of the truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks._contentid_data import QuerySpec, Track
+from benchmarks._contentid_peers import PeerAnswer
+from fingerprint import AudioIndex, Landmarks, Matcher, decode_audio, find_peaks, fingerprint_file, merge
+
+OFFSET_TOLERANCE = 1.0
+"""Seconds."""
+
+
+def ingest(
+    tracks: Sequence[Track], max_seconds: float | None
+) -> tuple[AudioIndex, dict[str, Any], list[Landmarks]]:
+    """Index ``tracks`` as references 0..n-1; returns the index, timings and their landmarks."""
+    index = AudioIndex()
+    audio_s = decode_cpu = fp_cpu = wall = 0.0
+    kept: list[Landmarks] = []
+    for ref_id, track in enumerate(tracks):
+        w0, c0 = time.perf_counter(), time.process_time()
+        signal = decode_audio(track.path, max_seconds=max_seconds)
+        c1 = time.process_time()
+        lm = find_peaks(signal).landmarks()
+        index.add(ref_id, lm)
+        c2 = time.process_time()
+        wall += time.perf_counter() - w0
+        decode_cpu += c1 - c0
+        fp_cpu += c2 - c1
+        audio_s += signal.duration
+        kept.append(lm)
+    landmarks = sum(len(lm) for lm in kept)
+    stats = {
+        "audio_seconds": audio_s,
+        "wall_s": wall,
+        "decode_cpu_s": decode_cpu,
+        "fingerprint_cpu_s": fp_cpu,
+        "realtime_per_core": audio_s / max(1e-9, decode_cpu + fp_cpu),
+        "realtime_per_core_without_decode": audio_s / max(1e-9, fp_cpu),
+        "landmarks_per_second": landmarks / max(1e-9, audio_s),
+        "postings": landmarks,
+    }
+    return index, stats, kept
+
+
+def query_ours(
+    index: AudioIndex, specs: Sequence[QuerySpec], **matcher_args: Any
+) -> tuple[dict[str, PeerAnswer], dict[str, Any]]:
+    """Answer every query; returns answers by query name and timing (ms, medians and p95)."""
+    matcher = Matcher(index, None, **matcher_args)
+    answers: dict[str, PeerAnswer] = {}
+    fp_ms: list[float] = []
+    match_ms: list[float] = []
+    for spec in specs:
+        t0 = time.perf_counter()
+        fp = fingerprint_file(spec.file, video=False)
+        t1 = time.perf_counter()
+        found = merge(matcher.match(fp))
+        t2 = time.perf_counter()
+        fp_ms.append((t1 - t0) * 1000)
+        match_ms.append((t2 - t1) * 1000)
+        if found:
+            top = max(found, key=lambda m: (m.duration, m.score))
+            answers[spec.name] = PeerAnswer(top.reference_id, top.query_start, top.reference_start)
+        else:
+            answers[spec.name] = PeerAnswer(None)
+    timing = {
+        "queries": len(specs),
+        "fingerprint_ms_median": float(np.median(fp_ms)) if fp_ms else None,
+        "match_ms_median": float(np.median(match_ms)) if match_ms else None,
+        "match_ms_p95": float(np.percentile(match_ms, 95)) if match_ms else None,
+    }
+    return answers, timing
+
+
+def score(specs: Sequence[QuerySpec], answers: dict[str, PeerAnswer]) -> dict[str, Any]:
+    """Top-1 and offset accuracy per degradation and length, and false positives on negatives.
+
+    Returns ``{"accuracy": {degradation: {"5s": {...}}}, "negatives": {"5s": {...}}}``; a query
+    missing from ``answers`` counts as no answer.
+    """
+    accuracy: dict[str, dict[str, dict[str, Any]]] = {}
+    negatives: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        answer = answers.get(spec.name, PeerAnswer(None))
+        length = f"{spec.length:g}s"
+        if spec.reference < 0:
+            row = negatives.setdefault(length, {"queries": 0, "false_positives": 0})
+            row["queries"] += 1
+            row["false_positives"] += int(answer.reference is not None)
+            continue
+        row = accuracy.setdefault(spec.degradation, {}).setdefault(
+            length, {"queries": 0, "correct": 0, "offset_ok": 0}
+        )
+        row["queries"] += 1
+        if answer.reference == spec.reference:
+            row["correct"] += 1
+            if answer.reference_time is not None:
+                truth = spec.start + (answer.query_time - spec.embed_at) * spec.speed
+                row["offset_ok"] += int(abs(answer.reference_time - truth) <= OFFSET_TOLERANCE)
+    for by_length in accuracy.values():
+        for row in by_length.values():
+            row["top1"] = row["correct"] / row["queries"]
+            row["offset_accuracy"] = row["offset_ok"] / max(1, row["correct"])
+    for row in negatives.values():
+        row["false_positive_rate"] = row["false_positives"] / row["queries"]
+    return {"accuracy": accuracy, "negatives": negatives}

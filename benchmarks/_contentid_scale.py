@@ -1,0 +1,170 @@
+"""Scale simulation: an audio index filled with synthetic landmarks for N hours of audio.
+
+Synthetic references are ``REF_SECONDS`` long; each gets ``rate`` landmarks per second (the rate
+measured on the real references), with hashes drawn from the real references' hashes (so the
+skew of common hashes is kept) and anchor times uniform over the reference. The real references'
+own landmarks are added too, so a real query still has its true match among the noise.
+
+Each size runs in a fresh subprocess (``python -m benchmarks._contentid_scale``) so that its
+resident memory (RSS, MiB) belongs to that index alone. Latency is the median wall time (ms) of
+``Matcher.match`` for a real 10 s query that matches and one that does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import MIB, BenchError
+from fingerprint import AudioIndex, Landmarks, Matcher, MediaFingerprint
+from fingerprint.audio import FRAME_SECONDS
+
+REF_SECONDS = 600.0
+"""Length of one synthetic reference (seconds)."""
+BYTES_PER_POSTING = 16
+"""uint32 hash + int64 reference id + int32 time in AudioIndex."""
+REPEATS = 5
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def build(hours: float, rate: float, pool: np.ndarray, real: list[Landmarks], seed: int = 1) -> AudioIndex:
+    """An index of ``hours`` of synthetic references plus the real ones (ids 0..len(real)-1)."""
+    index = AudioIndex()
+    for ref_id, lm in enumerate(real):
+        index.add(ref_id, lm)
+    rng = np.random.default_rng(seed)
+    per_ref = round(rate * REF_SECONDS)
+    max_time = int(REF_SECONDS / FRAME_SECONDS)
+    n_refs = max(0, round(hours * 3600 / REF_SECONDS))
+    for k in range(n_refs):
+        hashes = pool[rng.integers(len(pool), size=per_ref)]
+        times = np.sort(rng.integers(max_time, size=per_ref)).astype(np.int32)
+        index.add(len(real) + k, Landmarks(hashes.astype(np.uint32), times))
+    # A first query merges the add buffer, so the timed queries measure lookups alone.
+    index.query(Landmarks(np.zeros(1, np.uint32), np.zeros(1, np.int32)))
+    return index
+
+
+def _latency_ms(matcher: Matcher, query: MediaFingerprint) -> tuple[float, int]:
+    times, found = [], 0
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        found = len(matcher.match(query))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000, found
+
+
+def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
+    """Build one index from the files in ``data`` (see :func:`write_inputs`) and time queries."""
+    pool = np.load(data / "pool.npy")
+    with np.load(data / "real.npz") as npz:
+        real = [Landmarks(npz[f"h{i}"], npz[f"t{i}"]) for i in range(len(npz.files) // 2)]
+    positive = MediaFingerprint.from_bytes((data / "positive.fp").read_bytes())
+    negative = MediaFingerprint.from_bytes((data / "negative.fp").read_bytes())
+    before = _rss()
+    start = time.perf_counter()
+    index = build(hours, rate, pool, real)
+    build_s = time.perf_counter() - start
+    after = _rss()
+    out: dict[str, Any] = {
+        "hours": hours,
+        "postings": len(index),
+        "index_mib": len(index) * BYTES_PER_POSTING / MIB,
+        "rss_mib": after / MIB,
+        "rss_growth_mib": (after - before) / MIB,
+        "build_s": build_s,
+    }
+    for mode, factors in (("all_speeds", None), ("speed_1_only", (1.0,))):
+        matcher = Matcher(index, None) if factors is None else Matcher(index, None, speed_factors=factors)
+        pos_ms, pos_found = _latency_ms(matcher, positive)
+        neg_ms, neg_found = _latency_ms(matcher, negative)
+        out[mode] = {
+            "positive_ms": pos_ms,
+            "positive_matches": pos_found,
+            "negative_ms": neg_ms,
+            "negative_matches": neg_found,
+        }
+    return out
+
+
+def write_inputs(
+    folder: Path, real: list[Landmarks], positive: MediaFingerprint, negative: MediaFingerprint
+) -> None:
+    """Save what :func:`measure` reads: a hash pool, the real landmarks, two query fingerprints."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "pool.npy", np.concatenate([lm.hashes for lm in real]))
+    arrays: dict[str, np.ndarray] = {}
+    for i, lm in enumerate(real):
+        arrays[f"h{i}"], arrays[f"t{i}"] = lm.hashes, lm.times
+    np.savez(folder / "real.npz", **arrays)  # type: ignore[arg-type]
+    (folder / "positive.fp").write_bytes(positive.to_bytes())
+    (folder / "negative.fp").write_bytes(negative.to_bytes())
+
+
+def run_point(hours: float, rate: float, data: Path, timeout: float = 3600) -> dict[str, Any]:
+    """:func:`measure` in a fresh Python process; BenchError on failure."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks._contentid_scale", str(hours), str(rate), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"scale point {hours} h failed: {done.stderr[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def estimate_mib(hours: float, rate: float) -> float:
+    """Index size (MiB) of ``hours`` at ``rate`` landmarks per second."""
+    return hours * 3600 * rate * BYTES_PER_POSTING / MIB
+
+
+def extrapolate(points: list[dict[str, Any]], hours: tuple[float, ...], rate: float) -> dict[str, Any]:
+    """Estimates for sizes not measured: memory from the landmark rate, latency from a straight
+    line (least squares) through the measured latencies against hours. Marked ``measured: false``.
+    """
+    measured = {p["hours"] for p in points}
+    out: dict[str, Any] = {}
+    for h in hours:
+        if h in measured:
+            continue
+        row: dict[str, Any] = {"hours": h, "measured": False, "index_mib": estimate_mib(h, rate)}
+        if len(points) >= 2:
+            xs = np.array([p["hours"] for p in points])
+            for mode in ("all_speeds", "speed_1_only"):
+                for key in ("positive_ms", "negative_ms"):
+                    ys = np.array([p[mode][key] for p in points])
+                    slope, intercept = np.polyfit(xs, ys, 1)
+                    row.setdefault(mode, {})[key] = float(intercept + slope * h)
+        out[f"{h:g}h"] = row
+    return out
+
+
+def _main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("hours", type=float)
+    parser.add_argument("rate", type=float)
+    parser.add_argument("data", type=Path)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.hours, args.rate, args.data)))  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -1,0 +1,152 @@
+"""Video part of the Content-ID benchmark: generated clips, common edits, our frame-hash matcher.
+
+Reference and negative clips are rendered by ffmpeg's lavfi sources with different seeds and
+rules (Conway's life, cellular automata, Mandelbrot zooms): real moving pictures that differ from
+clip to clip, needing no download. A query is ``length`` seconds of a clip from a random start,
+under one edit of :data:`EDITS` (ffmpeg filters), re-encoded with H.264.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._contentid_data import run_ffmpeg
+from fingerprint import Matcher, VideoIndex, fingerprint_file, merge
+
+SIZE = (320, 240)
+FPS = 15
+EDITS: dict[str, list[str]] = {
+    "reencode": ["-vf", "null", "-crf", "38"],
+    "rescale": ["-vf", "scale=160:120"],
+    "letterbox": ["-vf", "scale=320:180,pad=320:240:0:30"],
+    "crop10": ["-vf", "crop=iw*0.9:ih*0.9,scale=320:240"],
+    "brightness": ["-vf", "eq=brightness=0.15"],
+    "overlay": ["-vf", "drawbox=x=12:y=12:w=96:h=40:color=white@0.85:t=fill"],
+    "hflip": ["-vf", "hflip"],
+}
+"""Edit name -> ffmpeg arguments applied to the query excerpt."""
+
+
+def _source(k: int) -> str:
+    w, h = SIZE
+    kind = k % 3
+    if kind == 0:
+        return f"life=s={w}x{h}:seed={k + 1}:ratio=0.{2 + k % 5}:mold={k % 20}:rate={FPS}"
+    if kind == 1:
+        return f"cellauto=s={w}x{h}:rule={18 + 7 * k % 200}:seed={k + 1}:rate={FPS}:scroll=1:full=1"
+    return f"mandelbrot=s={w}x{h}:rate={FPS}:start_x={-0.75 + 0.01 * k}:start_y={0.1 + 0.003 * k}"
+
+
+def make_clips(count: int, seconds: float, folder: Path, offset: int = 0) -> list[Path]:
+    """``count`` H.264 clips of ``seconds`` each (numbered from ``offset``) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(offset, offset + count):
+        path = folder / f"clip{k:03d}.mp4"
+        if not path.exists():
+            run_ffmpeg(
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    _source(k),
+                    "-t",
+                    f"{seconds}",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    path,
+                ]
+            )
+        out.append(path)
+    return out
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    """``length`` s of clip ``reference`` (-1: a negative clip) from ``start`` under ``edit``."""
+
+    file: Path
+    reference: int
+    edit: str
+    start: float
+    length: float
+
+
+def make_queries(
+    refs: list[Path], negatives: list[Path], seconds: float, length: float, per_edit: int, folder: Path
+) -> list[VideoQuery]:
+    """Edited excerpts: ``per_edit`` per edit from references and ``per_edit`` plain negatives."""
+    rng = np.random.default_rng(11)
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[VideoQuery] = []
+    for edit in [*EDITS, "negative"]:
+        for _ in range(per_edit):
+            pool = negatives if edit == "negative" else refs
+            which = int(rng.integers(len(pool)))
+            start = round(float(rng.uniform(0.0, seconds - length - 0.5)), 2)
+            file = folder / f"v{len(out):04d}.mp4"
+            args = EDITS.get(edit, ["-vf", "null"])
+            run_ffmpeg(
+                [
+                    "-ss",
+                    f"{start}",
+                    "-t",
+                    f"{length}",
+                    "-i",
+                    pool[which],
+                    *args,
+                    "-an",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    file,
+                ]
+            )
+            out.append(VideoQuery(file, -1 if edit == "negative" else which, edit, start, length))
+    return out
+
+
+def run_ours(refs: list[Path], queries: list[VideoQuery]) -> dict[str, Any]:
+    """Index the clips, match every query; per-edit top-1 accuracy and offset accuracy."""
+    index = VideoIndex()
+    started = time.perf_counter()
+    for i, path in enumerate(refs):
+        fp = fingerprint_file(path, audio=False)
+        assert fp.frames is not None
+        index.add(i, fp.frames)
+    ingest_s = time.perf_counter() - started
+    matcher = Matcher(None, index)
+    per_edit: dict[str, dict[str, Any]] = {}
+    query_s: list[float] = []
+    for q in queries:
+        started = time.perf_counter()
+        found = merge(matcher.match(fingerprint_file(q.file, audio=False)))
+        query_s.append(time.perf_counter() - started)
+        top = max(found, key=lambda m: m.duration) if found else None
+        row = per_edit.setdefault(q.edit, {"queries": 0, "correct": 0, "offset_ok": 0, "false_positive": 0})
+        row["queries"] += 1
+        if q.reference < 0:
+            row["false_positive"] += int(top is not None)
+        elif top is not None and top.reference_id == q.reference:
+            row["correct"] += 1
+            truth = q.start + top.query_start
+            row["offset_ok"] += int(abs(top.reference_start - truth) <= 1.0)
+    for row in per_edit.values():
+        row["top1"] = row["correct"] / row["queries"]
+    return {
+        "per_edit": per_edit,
+        "ingest_s": ingest_s,
+        "median_query_s": float(np.median(query_s)) if query_s else None,
+    }
