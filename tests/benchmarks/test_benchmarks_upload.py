@@ -38,6 +38,7 @@ def test_upload_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert report["peer"]["ran"] is False and report["peer"]["error"] is None
     disk = report["disk_limit"]
     assert disk["bytes"] == 2 * MIB and disk["mb_per_s"] > 0
+    assert len(disk["runs"]) == 2 and disk["mb_per_s"] == max(run["mb_per_s"] for run in disk["runs"])
     cases = {(c["server"], c["name"]): c for c in report["cases"]}
     assert set(cases) == {
         ("socialflow", "single-1MiB"),
@@ -79,12 +80,12 @@ def test_upload_cases_split_the_size() -> None:
     names = [(c.server, c.name, c.uploads, c.upload_size, c.chunk_size) for c in cases]
     assert names == [
         ("socialflow", "single-5MiB", 1, 64 * MIB, 5 * MIB),
-        ("socialflow", "single-50MiB", 1, 64 * MIB, 50 * MIB),
-        ("socialflow", "concurrent-8", 8, 8 * MIB, 5 * MIB),
-        ("socialflow", "single-50MiB-quarter", 1, 16 * MIB, 50 * MIB),
         ("tus-node", "single-5MiB", 1, 64 * MIB, 5 * MIB),
+        ("socialflow", "single-50MiB", 1, 64 * MIB, 50 * MIB),
         ("tus-node", "single-50MiB", 1, 64 * MIB, 50 * MIB),
+        ("socialflow", "concurrent-8", 8, 8 * MIB, 5 * MIB),
         ("tus-node", "concurrent-8", 8, 8 * MIB, 5 * MIB),
+        ("socialflow", "single-50MiB-quarter", 1, 16 * MIB, 50 * MIB),
     ]
 
 
