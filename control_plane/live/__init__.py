@@ -9,7 +9,13 @@ Wiring in a process that has ``Services``::
     rtmp.stop()
 """
 
-from control_plane.live.errors import LivePlaybackNotFound, LiveStreamNotFound, NotYetSupported
+from control_plane.live.errors import (
+    LivePlaybackNotFound,
+    LiveStreamNotFound,
+    NotYetSupported,
+    PlaylistAhead,
+    PlaylistNotReady,
+)
 from control_plane.live.ingest import LIVE_APP, DatabaseAuthorizer, Recording, recording_key
 from control_plane.live.keys import key_hash, key_prefix, new_stream_key
 from control_plane.live.runner import Ingest, RtmpThread, build_ingest
@@ -38,4 +44,6 @@ __all__ = [
     "LiveStreamNotFound",
     "LivePlaybackNotFound",
     "NotYetSupported",
+    "PlaylistAhead",
+    "PlaylistNotReady",
 ]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from control_plane.errors import NotFound, ProblemError
+from control_plane.errors import BadRequest, NotFound, ProblemError, ServiceUnavailable
 
-__all__ = ["LiveStreamNotFound", "NotYetSupported", "LivePlaybackNotFound"]
+__all__ = [
+    "LiveStreamNotFound",
+    "NotYetSupported",
+    "LivePlaybackNotFound",
+    "PlaylistAhead",
+    "PlaylistNotReady",
+]
 
 
 class LiveStreamNotFound(NotFound):
@@ -23,3 +29,15 @@ class NotYetSupported(ProblemError):
     """An advertised endpoint whose protocol is not implemented yet (WHIP/WHEP): 501."""
 
     status, code, title = 501, "NOT_YET_SUPPORTED", "Not yet supported"
+
+
+class PlaylistAhead(BadRequest):
+    """A blocking reload asks for a part too far beyond the live edge (or ``_HLS_part`` alone): 400."""
+
+    code, title = "LIVE_BAD_PLAYLIST_REQUEST", "Part too far ahead"
+
+
+class PlaylistNotReady(ServiceUnavailable):
+    """A blocking reload or a held part request waited its whole timeout: 503."""
+
+    code, title = "LIVE_PLAYLIST_TIMEOUT", "Live part not ready in time"

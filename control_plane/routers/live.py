@@ -23,6 +23,8 @@ from control_plane.deps import Principal, PrincipalDep, ServicesDep, require_rol
 from control_plane.live import (
     LivePlaybackNotFound,
     NotYetSupported,
+    PlaylistAhead,
+    PlaylistNotReady,
     StreamService,
     StreamView,
     ViewerCounter,
@@ -32,7 +34,7 @@ from control_plane.live import (
 from control_plane.live.sinks import content_type
 from control_plane.ranges import blob_response
 from control_plane.services import Services
-from pipelines.live import part_position, wait_for_part
+from pipelines.live import BadPlaylistRequest, PlaylistTimeout, part_position, wait_for_part
 from storage import BlobNotFound
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
@@ -177,6 +179,15 @@ async def live_file(
         raise LivePlaybackNotFound("No such live playback file.")
     store, prefix = services.store, hls_prefix(stream_id)
 
+    async def held(msn: int, part: int | None) -> str:
+        """The playlist once it lists ``msn``/``part``, as the control plane's errors."""
+        try:
+            return await wait_for_part(playlist, msn, part, timeout_s=BLOCK_TIMEOUT_S)
+        except BadPlaylistRequest as exc:
+            raise PlaylistAhead(str(exc)) from exc
+        except PlaylistTimeout as exc:
+            raise PlaylistNotReady(str(exc), headers={"Retry-After": "1"}) from exc
+
     async def playlist() -> str | None:
         try:
             return (await asyncio.to_thread(store.read, prefix + MEDIA_PLAYLIST)).decode()
@@ -189,11 +200,11 @@ async def live_file(
         who = viewer_id(viewer, client, request.headers.get("user-agent", ""))
         await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
     if name == MEDIA_PLAYLIST and msn is not None:
-        text = await wait_for_part(playlist, msn, part, timeout_s=BLOCK_TIMEOUT_S)
+        text = await held(msn, part)
         return Response(text, media_type=content_type(name), headers={**headers, "Cache-Control": "no-cache"})
     position = part_position(name)
     if position is not None and not await asyncio.to_thread(store.exists, prefix + name):
-        await wait_for_part(playlist, position[0], position[1], timeout_s=BLOCK_TIMEOUT_S)
+        await held(*position)
     cache = "no-cache" if name.endswith(".m3u8") else "public, max-age=60"
     try:
         response: StreamingResponse = await asyncio.to_thread(

@@ -110,7 +110,12 @@ def test_state_changes_move_the_status_and_are_listed(platform: Platform) -> Non
     got = platform.client.get(f"/api/v1/live/streams/{body['id']}", headers=alice).json()
     assert got["status"] == "ended" and got["started_at"] is not None
     assert [e["state"] for e in got["events"]] == [
-        "connected", "live", "disconnected", "connected", "live", "idle",
+        "connected",
+        "live",
+        "disconnected",
+        "connected",
+        "live",
+        "idle",
     ]
     times = [e["at"] for e in got["events"]]
     assert times == sorted(times)
