@@ -37,7 +37,8 @@ def content_type(name: str) -> str:
 class StoreLiveSinks:
     """A ``rtmp.SinkFactory``: one ``LiveSink`` per live session, writing to ``store``.
 
-    Files leaving the playlist's sliding window are deleted from the store. ``work_dir`` holds
+    Files leaving the playlist's sliding window are deleted from the store, and a new session
+    starts on an empty prefix. ``work_dir`` holds
     the recordings (``<stream_id>/<n>.flv``) until ``take`` hands them over.
     """
 
@@ -54,6 +55,10 @@ class StoreLiveSinks:
         self._sessions += 1
         folder = self.work_dir / stream_id
         folder.mkdir(parents=True, exist_ok=True)
+        # A new session numbers its segments from 0 again: the last session's files must not linger.
+        removed = self.store.delete_prefix(prefix)
+        if removed:
+            log.info("removed %d live files of the previous session of %s", removed, stream_id)
 
         def write(name: str, data: bytes) -> None:
             self.store.put(prefix + name, data, content_type=content_type(name))

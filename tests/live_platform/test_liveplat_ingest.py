@@ -93,7 +93,10 @@ def test_publish_play_live_then_recording_becomes_ready(
     def status() -> dict:
         return platform.client.get(f"/api/v1/live/streams/{stream_id}", headers=alice).json()
 
-    with live_server(platform) as base, httpx.Client(base_url=base, timeout=15, params={"viewer": "v1"}) as http:
+    with (
+        live_server(platform) as base,
+        httpx.Client(base_url=base, timeout=15, params={"viewer": "v1"}) as http,
+    ):
         assert wait_until(lambda: status()["status"] == "live", 10)
         hls = body["playback"]["hls"].replace("http://127.0.0.1:8000", base)
 
