@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from control_plane.errors import install_error_handlers
 from control_plane.logs import RequestIdMiddleware
 from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware, TusHeaderMiddleware
-from control_plane.routers import accounts, blobs, health, jobs, live, media, uploads, videos
+from control_plane.routers import accounts, blobs, contentid, health, jobs, live, media, uploads, videos
 from control_plane.services import Services
 from storage import StorageError
 from workers.broker import BrokerUnavailable
@@ -35,6 +35,7 @@ def create_app(services: Services) -> FastAPI:
         uploads.router,
         videos.router,
         media.router,
+        contentid.router,
         live.router,
         live.playback,
     ):

@@ -274,8 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     fp = sub.add_parser("fingerprint", help="index media files as references, or match files against them")
     fp_sub = fp.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for action, text in (("index", "add media files or folders to the reference index"),
-                         ("match", "match files against the index; prints JSON lines, one a match")):
+    for action, text in (
+        ("index", "add media files or folders to the reference index"),
+        ("match", "match files against the index; prints JSON lines, one a match"),
+    ):
         sp = fp_sub.add_parser(action, help=text)
         sp.add_argument("paths", nargs="+", metavar="PATH")
         sp.add_argument("--index", help="index folder (default: <data dir>/fingerprints)")

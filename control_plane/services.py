@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 
 from control_plane.auth import AccountService, TokenCodec
+from control_plane.contentid import ClaimService
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
 from control_plane.settings import Settings
@@ -29,6 +31,7 @@ class Services:
     kv: KeyValue
     accounts: AccountService
     uploads: UploadService
+    claims: ClaimService
 
     def close(self) -> None:
         self.kv.close()
@@ -66,14 +69,14 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         with db.session() as session:
             video = session.get(Video, video_id)
             owner = video.owner_id if video is not None else None
-        enqueue(
-            db,
-            broker,
-            "video.process",
-            args={"video_id": video_id},
-            owner_id=owner,
-            subject=f"video:{video_id}",
-        )
+        # Transcoding and Content-ID matching start together: neither waits for the other.
+        for kind in ("video.process", "contentid.match"):
+            enqueue(
+                db, broker, kind, args={"video_id": video_id}, owner_id=owner, subject=f"video:{video_id}"
+            )
+
+    def enqueue_job(kind: str, **options: Any) -> object:
+        return enqueue(db, broker, kind, **options)
 
     return Services(
         settings=settings,
@@ -83,4 +86,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         kv=kv,
         accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
         uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
+        claims=ClaimService(db, enqueue_job),
     )

@@ -77,6 +77,37 @@ JOBS: dict[str, JobSpec] = {
             max_backoff=300,
             throws=(MediaError,),
         ),
+        # Content-ID: fingerprint and match each upload; index and un-index references.
+        JobSpec(
+            "contentid.match",
+            "workers.actors.contentid:match",
+            queue="contentid",
+            attempts=3,
+            time_limit=3600,
+            priority=20,
+            min_backoff=5,
+            max_backoff=300,
+        ),
+        JobSpec(
+            "contentid.reference",
+            "workers.actors.contentid:reference",
+            queue="contentid",
+            attempts=5,
+            time_limit=3600,
+            priority=20,
+            min_backoff=5,
+            max_backoff=300,
+        ),
+        JobSpec(
+            "contentid.unreference",
+            "workers.actors.contentid:unreference",
+            queue="contentid",
+            attempts=5,
+            time_limit=600,
+            priority=20,
+            min_backoff=5,
+            max_backoff=300,
+        ),
         # Makes a finished live session's recording a video of the streamer and starts its processing.
         JobSpec(
             "live.record",

@@ -88,7 +88,9 @@ def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Ite
     services = build_services(settings)
     migrate.upgrade(services.db)
     runtime.configure(
-        runtime.WorkerContext(settings=settings, db=services.db, store=services.store, kv=services.kv)
+        runtime.WorkerContext(
+            settings=settings, db=services.db, store=services.store, kv=services.kv, broker=services.broker
+        )
     )
     worker = start_inprocess_workers(services.broker, 2) if inprocess_workers else None
     try:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from control_plane.contentid import settle_video_status
 from control_plane.models import Job, Video
 from pipelines import (
     LadderConfig,
@@ -165,15 +166,14 @@ def finish_video(
         {"width": r.width, "height": r.height, "bitrate": r.bitrate, "codec": r.codec}
         for r in [*result.renditions, *([result.audio] if result.audio else [])]
     ]
-    set_video(
-        src.video_id,
-        status="ready",
-        progress=1.0,
-        renditions=renditions,
-        outputs=outputs,
-        duration=result.duration,
-        error="; ".join(src.info.warnings + result.warnings) or None,
-    )
+    with ctx.db.session() as session:
+        video = session.get(Video, src.video_id)
+        if video is not None:
+            video.progress, video.renditions, video.outputs = 1.0, renditions, outputs
+            video.duration = result.duration
+            video.error = "; ".join(src.info.warnings + result.warnings) or None
+            session.flush()
+            settle_video_status(session, src.video_id, transcoded=True)  # a block claim keeps it blocked
     log.info(
         "video ready", extra={"video_id": src.video_id, "renditions": len(renditions), "files": len(keys)}
     )

@@ -28,7 +28,10 @@ _failure_hooks: dict[str, FailureHook] = {}
 
 
 def on_final_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
-    """Register what to mark failed (a video, a stream) when a job of ``kind`` fails for good."""
+    """Register what to mark failed (a video, a stream) when a job of ``kind`` fails for good.
+
+    The hook gets the reason to show people: a bad input's own words, never a stack detail.
+    """
 
     def register(hook: FailureHook) -> FailureHook:
         _failure_hooks[kind] = hook
@@ -44,6 +47,17 @@ def failure_reason(exc: BaseException, time_limit: float | None = None) -> str:
     if isinstance(getattr(exc, "code", None), str):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+#: What people see of a failure that is not theirs to fix (the job row keeps the technical reason).
+INTERNAL_FAILURE = "Processing failed because of a problem on our side; it has been logged."
+
+
+def public_reason(exc: BaseException, reason: str) -> str:
+    """The reason failure hooks show to people: the error's own words, or INTERNAL_FAILURE."""
+    if isinstance(exc, TimeLimitExceeded) or isinstance(getattr(exc, "code", None), str):
+        return reason
+    return INTERNAL_FAILURE
 
 
 def record_result(job_id: str, result: Any) -> None:
@@ -107,7 +121,7 @@ class JobState(dramatiq.Middleware):
                 job.finished_at = utcnow()
                 hook = _failure_hooks.get(job.kind)
                 if hook is not None:
-                    hook(session, job, reason)
+                    hook(session, job, public_reason(exception, reason))
                 log.error("job %s (%s) failed for good: %s", job.id, job.kind, reason)
             else:
                 job.status = "queued"

@@ -1,0 +1,199 @@
+"""References, claims and their review: who may do what, and what a claim does to a video.
+
+A ``block`` claim that is active, disputed or upheld keeps its video ``blocked``; once no such
+claim remains, the video returns to ``ready`` (if it was transcoded). ``monetize`` claims route the
+video's revenue share to the reference owner when payments land; ``track`` claims only record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from control_plane.db import Database
+from control_plane.errors import BadRequest, Conflict, Forbidden, NotFound
+from control_plane.models import POLICIES, Claim, Reference, User, Video
+
+__all__ = ["ClaimService", "blocking_claims", "settle_video_status", "BLOCKING_STATES"]
+
+log = logging.getLogger(__name__)
+
+BLOCKING_STATES = ("active", "disputed", "upheld")
+
+
+def _blocking(video_id: Any) -> sa.Exists:
+    return sa.exists().where(
+        Claim.video_id == video_id, Claim.policy == "block", Claim.status.in_(BLOCKING_STATES)
+    )
+
+
+def blocking_claims(session: Session, video_id: str) -> bool:
+    return bool(session.scalar(sa.select(_blocking(video_id))))
+
+
+def settle_video_status(session: Session, video_id: str, *, transcoded: bool = False) -> None:
+    """Set the status the video's claims call for, in one statement (so that a transcode finishing
+    and a claim landing at the same moment cannot overwrite each other).
+
+    A blocking claim makes it ``blocked``. Otherwise a ``transcoded`` video is ``ready``, and one
+    whose transcode has not finished leaves ``blocked`` for ``processing`` and keeps any other status.
+    """
+    fallback: Any = sa.literal("ready")
+    if not transcoded:
+        fallback = sa.case((Video.status == "blocked", sa.literal("processing")), else_=Video.status)
+    session.execute(
+        sa.update(Video)
+        .where(Video.id == video_id)
+        .values(status=sa.case((_blocking(Video.id), sa.literal("blocked")), else_=fallback))
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+
+
+class ClaimService:
+    def __init__(self, db: Database, enqueue: Callable[..., object]) -> None:
+        self.db = db
+        self.enqueue = enqueue
+
+    def register(self, user: User, video_id: str, policy: str) -> Reference:
+        """Register one of the caller's own ready videos as a reference, and index it."""
+        if policy not in POLICIES:
+            raise BadRequest(f"policy must be one of {', '.join(POLICIES)}", code="INVALID_POLICY")
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None or video.owner_id != user.id:
+                raise NotFound("No such video of yours.", code="VIDEO_NOT_FOUND")
+            if video.status != "ready":
+                raise Conflict("Only a ready video can become a reference.", code="VIDEO_NOT_READY")
+            existing = session.scalar(sa.select(Reference).where(Reference.video_id == video_id))
+            if existing is not None and existing.status != "removed":
+                raise Conflict("This video is already a reference.", code="REFERENCE_EXISTS")
+            if existing is not None:
+                existing.policy, existing.status = policy, "indexing"
+                reference = existing
+            else:
+                reference = Reference(video_id=video_id, owner_id=user.id, policy=policy, status="indexing")
+                session.add(reference)
+            session.flush()
+            session.expunge(reference)
+        self.enqueue(
+            "contentid.reference",
+            args={"reference_id": reference.id},
+            owner_id=user.id,
+            subject=f"reference:{reference.id}",
+        )
+        return reference
+
+    def references(self, user: User) -> list[Reference]:
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    sa.select(Reference)
+                    .where(Reference.owner_id == user.id, Reference.status != "removed")
+                    .order_by(Reference.id)
+                )
+            )
+            session.expunge_all()
+            return rows
+
+    def remove(self, user: User, reference_id: int, *, is_admin: bool) -> None:
+        """Take a reference out of the index; its claims are released."""
+        with self.db.session() as session:
+            reference = session.get(Reference, reference_id)
+            if (
+                reference is None
+                or reference.status == "removed"
+                or not (reference.owner_id == user.id or is_admin)
+            ):
+                raise NotFound("No such reference.", code="REFERENCE_NOT_FOUND")
+            reference.status = "removed"
+            claims = list(session.scalars(sa.select(Claim).where(Claim.reference_id == reference_id)))
+            for claim in claims:
+                claim.status, claim.resolved_by = "released", user.id
+            session.flush()
+            for video_id in {c.video_id for c in claims}:
+                self._unblock(session, video_id)
+        self.enqueue(
+            "contentid.unreference",
+            args={"reference_id": reference_id},
+            owner_id=user.id,
+            subject=f"reference:{reference_id}",
+        )
+
+    def claims_of_video(self, user: User, video_id: str, *, is_moderator: bool) -> list[Claim]:
+        """The video's owner and moderators see every claim; a reference owner sees their own."""
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None:
+                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+            query = sa.select(Claim).where(Claim.video_id == video_id).order_by(Claim.created_at)
+            if not (is_moderator or video.owner_id == user.id):
+                query = query.join(Reference, Reference.id == Claim.reference_id).where(
+                    Reference.owner_id == user.id
+                )
+            rows = list(session.scalars(query))
+            if not rows and not (is_moderator or video.owner_id == user.id):
+                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+            session.expunge_all()
+            return rows
+
+    def dispute(self, user: User, claim_id: str, reason: str) -> Claim:
+        """The uploader disputes an active claim; it goes to the reference owner's review queue."""
+        with self.db.session() as session:
+            claim = session.get(Claim, claim_id)
+            video = session.get(Video, claim.video_id) if claim else None
+            if claim is None or video is None or video.owner_id != user.id:
+                raise NotFound("No such claim on your videos.", code="CLAIM_NOT_FOUND")
+            if claim.status != "active":
+                raise Conflict(
+                    f"This claim is {claim.status}; only an active claim can be disputed.",
+                    code="CLAIM_NOT_DISPUTABLE",
+                )
+            claim.status, claim.dispute_reason = "disputed", reason
+            session.flush()
+            session.expunge(claim)
+            return claim
+
+    def resolve(self, user: User, claim_id: str, decision: str, *, is_moderator: bool) -> Claim:
+        """The reference owner (or a moderator) upholds or releases a disputed claim."""
+        if decision not in ("uphold", "release"):
+            raise BadRequest("decision must be 'uphold' or 'release'", code="INVALID_DECISION")
+        with self.db.session() as session:
+            claim = session.get(Claim, claim_id)
+            reference = session.get(Reference, claim.reference_id) if claim else None
+            if claim is None or reference is None or not (reference.owner_id == user.id or is_moderator):
+                raise NotFound("No such claim to review.", code="CLAIM_NOT_FOUND")
+            if claim.status != "disputed":
+                raise Conflict("Only a disputed claim can be resolved.", code="CLAIM_NOT_DISPUTED")
+            if reference.owner_id == user.id and claim.video_id and not is_moderator:
+                video = session.get(Video, claim.video_id)
+                if video is not None and video.owner_id == user.id:
+                    raise Forbidden("You cannot review a dispute on your own video.")
+            claim.status = "upheld" if decision == "uphold" else "released"
+            claim.resolved_by = user.id
+            session.flush()
+            video_id = claim.video_id
+            session.expunge(claim)
+            self._unblock(session, video_id)
+            return claim
+
+    @staticmethod
+    def _unblock(session: Session, video_id: str) -> None:
+        video = session.get(Video, video_id)
+        if video is not None:
+            settle_video_status(session, video_id, transcoded=bool((video.outputs or {}).get("hls")))
+
+    def review_queue(self, user: User, *, is_moderator: bool) -> list[Claim]:
+        with self.db.session() as session:
+            query = sa.select(Claim).where(Claim.status == "disputed").order_by(Claim.updated_at)
+            if not is_moderator:
+                query = query.join(Reference, Reference.id == Claim.reference_id).where(
+                    Reference.owner_id == user.id
+                )
+            rows = list(session.scalars(query))
+            session.expunge_all()
+            return rows

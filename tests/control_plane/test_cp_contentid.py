@@ -1,0 +1,211 @@
+"""Content-ID on the platform: a reference, a re-upload found and claimed to the second, the
+block policy, a dispute and its review, and no claim against one's own video."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from support.platform import Platform
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def make_clip(path: Path, music: Path, *, start: float, seconds: float, picture: str) -> Path:
+    subprocess.run(
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{picture}=size=320x180:rate=15",
+            "-ss",
+            str(start),
+            "-t",
+            str(seconds),
+            "-i",
+            str(music),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+def upload(platform: Platform, headers: dict[str, str], path: Path) -> str:
+    tus = {**headers, "Tus-Resumable": "1.0.0"}
+    data = path.read_bytes()
+    loc = platform.client.post(
+        "/api/v1/uploads/",
+        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": "filename Y2xpcC5tcDQ="},
+    ).headers["location"]
+    r = platform.client.patch(
+        loc,
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        content=data,
+    )
+    assert r.status_code == 204
+    return loc.rsplit("/", 1)[1]
+
+
+def settle(platform: Platform, headers: dict[str, str], video_id: str, timeout: float = 180) -> dict:
+    """Wait until the video's transcode and Content-ID jobs have all finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with platform.services.db.session() as session:
+            from control_plane.models import Job
+
+            pending = [
+                j
+                for j in session.query(Job)
+                if j.subject == f"video:{video_id}" and j.status not in ("succeeded", "failed")
+            ]
+        video = platform.client.get(f"/api/v1/videos/{video_id}", headers=headers).json()
+        if not pending and video.get("status") not in ("uploading", "processing"):
+            return video
+        time.sleep(0.2)
+    raise AssertionError(f"video {video_id} did not settle")
+
+
+def wait_reference(platform: Platform, headers: dict[str, str], ref_id: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        refs = platform.client.get("/api/v1/contentid/references", headers=headers).json()
+        if any(r["id"] == ref_id and r["status"] == "active" for r in refs):
+            return
+        time.sleep(0.2)
+    raise AssertionError("reference was not indexed")
+
+
+@pytest.mark.slow
+def test_reupload_is_claimed_blocked_disputed_and_released(
+    platform: Platform, music_files: dict[str, Path], tmp_path: Path
+) -> None:
+    owner, uploader = platform.user("label"), platform.user("fan")
+    moderator = platform.user("mod", role="moderator")
+    original = make_clip(
+        tmp_path / "original.mp4", music_files["frontiers"], start=0, seconds=40, picture="testsrc2"
+    )
+    ref_video = upload(platform, owner, original)
+    assert settle(platform, owner, ref_video)["status"] == "ready"
+    r = platform.client.post(
+        "/api/v1/contentid/references", headers=owner, json={"video_id": ref_video, "policy": "block"}
+    )
+    assert r.status_code == 201, r.text
+    ref_id = r.json()["id"]
+    wait_reference(platform, owner, ref_id)
+    assert (
+        platform.client.post(
+            "/api/v1/contentid/references", headers=owner, json={"video_id": ref_video, "policy": "track"}
+        ).status_code
+        == 409
+    )
+    assert (
+        platform.client.post(
+            "/api/v1/contentid/references", headers=uploader, json={"video_id": ref_video, "policy": "block"}
+        ).status_code
+        == 404
+    )
+
+    # The fan re-uploads 15 s of the song (from 12 s in) under a different picture.
+    copy = make_clip(
+        tmp_path / "copy.mp4", music_files["frontiers"], start=12, seconds=15, picture="mandelbrot"
+    )
+    copy_id = upload(platform, uploader, copy)
+    video = settle(platform, uploader, copy_id)
+    assert video["status"] == "blocked"
+    claims = platform.client.get(f"/api/v1/videos/{copy_id}/claims", headers=uploader).json()
+    assert len(claims) == 1
+    claim = claims[0]
+    assert (
+        claim["reference_id"] == ref_id and claim["kind"].startswith("audio") and claim["policy"] == "block"
+    )
+    assert claim["query_start"] == pytest.approx(0, abs=1.0)
+    assert claim["reference_start"] == pytest.approx(12, abs=1.0)
+    assert claim["duration"] == pytest.approx(15, abs=1.5)
+    assert (
+        platform.client.get(f"/api/v1/videos/{copy_id}/claims", headers=owner).json()[0]["id"] == claim["id"]
+    )
+    assert (
+        platform.client.get(f"/media/videos/{copy_id}/master.m3u8").status_code == 404
+    )  # blocked: not served
+
+    # Dispute, review queue, release.
+    assert (
+        platform.client.post(
+            f"/api/v1/contentid/claims/{claim['id']}/resolve", headers=owner, json={"decision": "release"}
+        ).status_code
+        == 409
+    )  # not disputed yet
+    r = platform.client.post(
+        f"/api/v1/contentid/claims/{claim['id']}/dispute",
+        headers=uploader,
+        json={"reason": "I licensed this"},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "disputed"
+    assert [c["id"] for c in platform.client.get("/api/v1/contentid/reviews", headers=owner).json()] == [
+        claim["id"]
+    ]
+    assert [c["id"] for c in platform.client.get("/api/v1/contentid/reviews", headers=moderator).json()] == [
+        claim["id"]
+    ]
+    assert platform.client.get("/api/v1/contentid/reviews", headers=uploader).json() == []
+    assert (
+        platform.client.post(
+            f"/api/v1/contentid/claims/{claim['id']}/resolve", headers=uploader, json={"decision": "release"}
+        ).status_code
+        == 404
+    )
+    r = platform.client.post(
+        f"/api/v1/contentid/claims/{claim['id']}/resolve", headers=owner, json={"decision": "release"}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "released"
+    assert platform.client.get(f"/api/v1/videos/{copy_id}", headers=uploader).json()["status"] == "ready"
+
+    # The owner's own re-upload is never claimed; unrelated music is never claimed.
+    own_copy = upload(platform, owner, copy)
+    assert settle(platform, owner, own_copy)["status"] == "ready"
+    assert platform.client.get(f"/api/v1/videos/{own_copy}/claims", headers=owner).json() == []
+    other = make_clip(
+        tmp_path / "other.mp4", music_files["machine_wars"], start=5, seconds=15, picture="life"
+    )
+    other_id = upload(platform, uploader, other)
+    assert settle(platform, uploader, other_id)["status"] == "ready"
+    assert platform.client.get(f"/api/v1/videos/{other_id}/claims", headers=uploader).json() == []
+
+    # The picture alone is evidence too: the reference's test pattern under other music.
+    visual = make_clip(
+        tmp_path / "visual.mp4", music_files["machine_wars"], start=5, seconds=15, picture="testsrc2"
+    )
+    visual_id = upload(platform, uploader, visual)
+    assert settle(platform, uploader, visual_id)["status"] == "blocked"
+    (video_claim,) = platform.client.get(f"/api/v1/videos/{visual_id}/claims", headers=uploader).json()
+    assert video_claim["kind"] == "video" and video_claim["duration"] >= 7
+
+    # Removing the reference releases what is left and takes it out of the index.
+    assert (
+        platform.client.delete(f"/api/v1/contentid/references/{ref_id}", headers=uploader).status_code == 404
+    )
+    assert platform.client.delete(f"/api/v1/contentid/references/{ref_id}", headers=owner).status_code == 204
+    assert platform.client.get("/api/v1/contentid/references", headers=owner).json() == []
+    assert platform.client.get(f"/api/v1/videos/{visual_id}", headers=uploader).json()["status"] == "ready"
