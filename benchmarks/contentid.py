@@ -54,7 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--audfprint", type=Path, help="folder with a copy of github.com/dpwe/audfprint")
     parser.add_argument("--packages", help="comma-separated Debian music packages")
     parser.add_argument("--queries", type=int, help="queries per degradation and length")
-    parser.add_argument("--lengths", default="5,10", help="query lengths in seconds")
+    parser.add_argument("--lengths", help="query lengths in seconds (default 5,10; quick: 10)")
     parser.add_argument(
         "--negative-every", type=int, default=5, help="every Nth track is kept out of the index"
     )
@@ -69,7 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     quick = args.quick
     args.packages = (args.packages or ("asc-music" if quick else ",".join(data.PACKAGES))).split(",")
     args.queries = args.queries or (1 if quick else 20)
-    args.lengths = [float(x) for x in args.lengths.split(",")]
+    args.lengths = [float(x) for x in (args.lengths or ("10" if quick else "5,10")).split(",")]
+    args.whole_seconds = 20.0 if quick else WHOLE_SECONDS
     args.max_seconds = args.max_seconds or (60.0 if quick else None)
     args.scale_hours = [
         float(x) for x in (args.scale_hours or ("0.2" if quick else "1,10,100,1000")).split(",")
@@ -185,24 +186,43 @@ def main(argv: list[str], output: Path) -> int:
     return 0
 
 
+class _Phases:
+    """Wall seconds per phase of the run, for the JSON (``phases_s``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 2)
+        self._last = now
+        log.info("%s: %.1f s", name, self.seconds[name])
+
+
 def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    phases = _Phases()
     tracks = data.find_tracks(args.packages, min_seconds=20.0, cache=args.cache)
     refs, negs = _split(tracks, args.negative_every, args.max_seconds)
     log.info("%d references, %d negatives", len(refs), len(negs))
+    phases.done("fetch")
     specs = data.make_queries(refs, negs, args.lengths, args.queries, work / "queries")
     whole = data.make_queries(
         refs,
         negs,
-        [min(WHOLE_SECONDS, min(t.duration for t in refs))],
+        [min(args.whole_seconds, min(t.duration for t in refs))],
         args.queries,
         work / "whole",
         degradations=WHOLE_DEGRADATIONS,
         from_start=True,
     )
+    phases.done("queries")
     index, ingest, kept = audio.ingest(refs, args.max_seconds)
+    phases.done("ingest")
     ours, timing = audio.query_ours(index, specs)
     fallback, fallback_timing = audio.query_ours(index, specs, speed_fallback=True)
     whole_ours, _ = audio.query_ours(index, whole)
+    phases.done("ours")
     result: dict[str, Any] = {
         "benchmark": "contentid",
         "quick": args.quick,
@@ -230,10 +250,13 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         result["whole_file"]["audfprint"] = audio.score(whole, answers)
     else:
         result["audio"]["audfprint"] = af
+    phases.done("audfprint")
     fp = _fpcalc(args, refs, whole)
     result["whole_file"]["fpcalc"] = audio.score(whole, fp.pop("_answers")) if "_answers" in fp else fp
+    phases.done("fpcalc")
     if not args.no_video:
         result["video"] = _video(args, work)
+        phases.done("video")
     negative = (
         next(s.file for s in specs if s.reference < 0 and s.length >= 10)
         if any(s.reference < 0 and s.length >= 10 for s in specs)
@@ -241,12 +264,14 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     )
     positive = next((s.file for s in specs if s.degradation == "clean" and s.length >= 10), refs[0].path)
     result["scale"] = _scale(args, kept, positive, negative, ingest["landmarks_per_second"], work)
+    phases.done("scale")
+    result["phases_s"] = phases.seconds
     return result
 
 
 def _video(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    seconds = 20.0 if args.quick else 40.0
-    n_refs, n_negs = (3, 1) if args.quick else (24, 6)
+    seconds = 16.0 if args.quick else 40.0
+    n_refs, n_negs = (2, 1) if args.quick else (24, 6)
     refs = video.make_clips(n_refs, seconds, work / "clips")
     negs = video.make_clips(n_negs, seconds, work / "clips", offset=n_refs)
     queries = video.make_queries(refs, negs, seconds, 10.0, args.queries, work / "vq")
@@ -258,5 +283,10 @@ def _video(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "ours": video.run_ours(refs, queries),
     }
     status = peers.vpdq_status()
-    out["vpdq"] = {"skipped": "--no-peers"} if args.no_peers else {"skipped": status or "not wired"}
+    if args.no_peers:
+        out["vpdq"] = {"skipped": "--no-peers"}
+    elif status is not None:
+        out["vpdq"] = {"skipped": status}
+    else:
+        out["vpdq"] = video.run_vpdq(refs, queries)
     return out
