@@ -75,7 +75,9 @@ class LadderConfig:
 class Rung:
     """One video rendition. ``width``/``height`` in square pixels (both even), ``fps`` in
     frames per second, bitrates in bits per second, ``codec`` the family ("h264", "hevc",
-    "av1"), ``encoder`` the FFmpeg encoder name, ``preset`` its speed/quality preset."""
+    "av1"), ``encoder`` the FFmpeg encoder name, ``preset`` its speed/quality preset,
+    ``threads`` the encoder's threads (0: the encoder picks, for x264 1.5 per CPU core; set
+    it when several processes share the cores, e.g. chunked runs)."""
 
     name: str
     width: int
@@ -86,6 +88,7 @@ class Rung:
     codec: str = "h264"
     encoder: str = "libx264"
     preset: str = "veryfast"
+    threads: int = 0
 
 
 def build_ladder(info: MediaInfo, config: LadderConfig | None = None) -> list[Rung]:

@@ -104,6 +104,8 @@ def check_ladder(ladder: list[Rung]) -> None:
     for rung in ladder:
         if rung.width <= 0 or rung.height <= 0 or rung.width % 2 or rung.height % 2 or rung.fps <= 0:
             raise ValueError(f"rung {rung.name} needs positive even dimensions and a positive fps")
+        if rung.threads < 0:
+            raise ValueError(f"rung {rung.name} needs threads >= 0 (0: the encoder picks)")
 
 
 def _decode_into(
