@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.errors import install_error_handlers
 from control_plane.logs import RequestIdMiddleware
-from control_plane.middleware import BodyLimitMiddleware, HttpMetricsMiddleware, TusHeaderMiddleware
+from control_plane.middleware import (
+    BodyLimitMiddleware,
+    HttpMetricsMiddleware,
+    SecurityHeadersMiddleware,
+    TusHeaderMiddleware,
+)
 from control_plane.routers import accounts, blobs, contentid, health, jobs, live, media, uploads, videos
 from control_plane.services import Services
 from storage import StorageError
@@ -43,6 +49,44 @@ def create_app(services: Services) -> FastAPI:
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
     app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)
+    if services.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=services.settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Tus-Resumable",
+                "Upload-Length",
+                "Upload-Offset",
+                "Upload-Metadata",
+                "Upload-Defer-Length",
+                "Upload-Concat",
+                "Upload-Checksum",
+                "X-Request-ID",
+            ],
+            expose_headers=[
+                "Location",
+                "Upload-Offset",
+                "Upload-Length",
+                "Upload-Expires",
+                "Upload-Metadata",
+                "Upload-Defer-Length",
+                "Upload-Concat",
+                "Tus-Resumable",
+                "Tus-Version",
+                "Tus-Extension",
+                "Tus-Max-Size",
+                "Tus-Checksum-Algorithm",
+                "X-Request-ID",
+                "Retry-After",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=services.settings.effective_public_url.startswith("https:")
+    )
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -12,6 +12,7 @@ from control_plane.auth import AccountService, TokenCodec
 from control_plane.contentid import ClaimService
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
+from control_plane.ratelimit import RateLimiter
 from control_plane.settings import Settings
 from control_plane.uploads.service import UploadService
 from storage import BlobStore, open_store
@@ -32,6 +33,7 @@ class Services:
     accounts: AccountService
     uploads: UploadService
     claims: ClaimService
+    limiter: RateLimiter
 
     def close(self) -> None:
         self.kv.close()
@@ -87,4 +89,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
         uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
         claims=ClaimService(db, enqueue_job),
+        limiter=RateLimiter(kv),
     )

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(30 * 24 * 3600, ge=60, description="seconds")
     max_request_body: int = Field(1024 * 1024, ge=1024, description="bytes, for JSON bodies")
     log_json: bool = True
+    #: Proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Origins allowed to call the API from a browser (CORS); empty: none.
+    cors_origins: list[str] = Field(default_factory=list)
     #: Largest single upload, bytes.
     upload_max_bytes: int = Field(20 * 1024**3, ge=1)
     #: Bytes of uploads and sources one user may keep.

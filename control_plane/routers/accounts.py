@@ -5,9 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from control_plane.clientip import client_ip
 from control_plane.deps import PrincipalDep, ServicesDep
+from control_plane.ratelimit import Limit
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+LOGIN_PER_IP = Limit("login", 60, 60.0)
+LOGIN_PER_ACCOUNT = Limit("login_account", 20, 600.0)
+REGISTER_PER_IP = Limit("register", 20, 600.0)
+REFRESH_PER_IP = Limit("refresh", 120, 60.0)
+
+
+def _ip(request: Request, services: ServicesDep) -> str:
+    return client_ip(request, services.settings.trusted_proxies)
 
 
 class RegisterIn(BaseModel):
@@ -44,13 +55,16 @@ class TokenOut(BaseModel):
 
 
 @router.post("/auth/register", status_code=201, response_model=UserOut)
-def register(body: RegisterIn, services: ServicesDep) -> UserOut:
+def register(body: RegisterIn, request: Request, services: ServicesDep) -> UserOut:
+    services.limiter.hit(REGISTER_PER_IP, _ip(request, services))
     user = services.accounts.register(body.username, body.email, body.password)
     return UserOut(id=user.id, username=user.username)
 
 
 @router.post("/auth/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
+    services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
+    services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
     pair = services.accounts.login(body.username, body.password, user_agent=request.headers.get("user-agent"))
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
@@ -58,7 +72,8 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
 
 
 @router.post("/auth/refresh", response_model=TokenOut)
-def refresh(body: RefreshIn, services: ServicesDep) -> TokenOut:
+def refresh(body: RefreshIn, request: Request, services: ServicesDep) -> TokenOut:
+    services.limiter.hit(REFRESH_PER_IP, _ip(request, services))
     pair = services.accounts.refresh(body.refresh_token)
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
