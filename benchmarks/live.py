@@ -1,0 +1,233 @@
+"""Live glass-to-glass latency: Social Flow's LL-HLS and HLS against nginx-rtmp's HLS.
+
+A publisher draws its send time into every frame (a barcode of Unix milliseconds) and pushes it
+over RTMP in real time; viewers download what a player would and read the time back from the
+decoded frames. Latency per frame is ``downloaded - drawn``, in seconds; a player's buffer
+(the playlists' hold-back) comes on top and is reported beside it. nginx-rtmp is Debian's
+``nginx-light`` with ``libnginx-mod-rtmp``, started by this benchmark on loopback.
+Writes ``live.json`` and ``live.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks._common import BenchError, ServerProcess, free_port, grouped_bars, write_json
+from benchmarks._live_clock import FPS, HEIGHT, WIDTH, Publisher
+from benchmarks._live_viewers import Viewer
+
+__all__ = ["main", "NGINX_MODULE"]
+
+log = logging.getLogger(__name__)
+
+NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def summary(viewer: Viewer, hold_back_s: float) -> dict[str, Any]:
+    """Latency statistics in seconds over every frame the viewer decoded."""
+    values = sorted(viewer.latencies)
+    if not values:
+        return {"frames": 0, "errors": viewer.errors}
+    return {
+        "frames": len(values),
+        "median_s": round(statistics.median(values), 3),
+        "p90_s": round(values[int(0.9 * (len(values) - 1))], 3),
+        "min_s": round(values[0], 3),
+        "max_s": round(values[-1], 3),
+        "hold_back_s": hold_back_s,
+        "errors": viewer.errors,
+    }
+
+
+def watch(publish_url: str, viewers: list[Viewer], seconds: float) -> int:
+    """Publish for ``seconds`` while the viewers watch; returns the frames sent."""
+    with Publisher(publish_url, seconds) as publisher:
+        for viewer in viewers:
+            viewer.thread.start()
+        code = publisher.wait()
+        time.sleep(1.5)  # the last part or segment reaches the viewers
+        for viewer in viewers:
+            viewer.stop.set()
+        for viewer in viewers:
+            viewer.thread.join(20)
+    if code != 0:
+        raise BenchError(f"the publisher to {publish_url} exited with status {code}")
+    return publisher.frames
+
+
+def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
+    http_port, rtmp_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
+    env.update(SOCIALFLOW_DATA_DIR=str(workdir / "ours"), SOCIALFLOW_RTMP_PORT=str(rtmp_port))
+    base = f"http://127.0.0.1:{http_port}"
+    command = [sys.executable, "-m", "control_plane.cli", "serve", "--port", str(http_port)]
+    with ServerProcess(
+        "socialflow serve",
+        command,
+        ready_url=f"{base}/healthz",
+        log_path=workdir / "ours.log",
+        env=env,
+        cwd=ROOT,
+    ):
+        with httpx.Client(base_url=base, timeout=30) as api:
+            user = {"username": "bench", "email": "bench@example.com", "password": "bench bench bench"}
+            api.post("/api/v1/auth/register", json=user).raise_for_status()
+            token = api.post("/api/v1/auth/login", json=user).raise_for_status().json()["access_token"]
+            stream = api.post(
+                "/api/v1/live/streams", json={"title": "bench"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            body = stream.raise_for_status().json()
+        media = f"{base}/live/{body['id']}/hls/index.m3u8"
+        stop = threading.Event()
+        low, regular = Viewer(media, "ll_hls", stop), Viewer(media, "hls", stop)
+        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", [low, regular], seconds)
+    return {
+        "frames_sent": sent,
+        "ll_hls": summary(low, 1.5),  # PART-HOLD-BACK: 3 parts of 0.5 s
+        "hls": summary(regular, 6.0),  # 3 target durations of 2 s
+    }
+
+
+NGINX_CONF = """load_module {module};
+{user}worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+rtmp {{
+    server {{
+        listen 127.0.0.1:{rtmp_port};
+        application live {{
+            live on;
+            hls on;
+            hls_path {dir}/hls;
+            hls_fragment 2s;
+            hls_playlist_length 6s;
+        }}
+    }}
+}}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        location /hls/ {{ alias {dir}/hls/; add_header Cache-Control no-cache; }}
+    }}
+}}
+"""
+
+
+def run_nginx(workdir: Path, seconds: float) -> dict[str, Any]:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None or not NGINX_MODULE.exists():
+        raise BenchError("nginx-rtmp is not installed (apt-get install nginx-light libnginx-mod-rtmp)")
+    folder = workdir / "nginx"
+    (folder / "hls").mkdir(parents=True)
+    (folder / "tmp").mkdir()
+    http_port, rtmp_port = free_port(), free_port()
+    conf = folder / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            module=NGINX_MODULE,
+            # Workers run as nobody when started by root: they could not enter our private temp folder.
+            user="user root;\n" if os.geteuid() == 0 else "",
+            dir=folder,
+            rtmp_port=rtmp_port,
+            http_port=http_port,
+        )
+    )
+    command = [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"]
+    base = f"http://127.0.0.1:{http_port}/hls/"
+    with ServerProcess("nginx-rtmp", command, ready_url=base, log_path=workdir / "nginx.log"):
+        stop = threading.Event()
+        viewer = Viewer(f"{base}bench.m3u8", "hls", stop)
+        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/bench", [viewer], seconds)
+    return {"frames_sent": sent, "hls": summary(viewer, 6.0)}
+
+
+def plot_results(report: dict[str, Any], path: Path) -> None:
+    """Median and 90th percentile latency (ms) per system and protocol."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [
+        ("Social Flow LL-HLS", report["socialflow"].get("ll_hls", {})),
+        ("Social Flow HLS", report["socialflow"].get("hls", {})),
+        ("nginx-rtmp HLS", report["nginx_rtmp"].get("hls", {})),
+    ]
+
+    def ms(case: dict[str, Any], key: str) -> float | None:
+        return case[key] * 1000 if key in case else None
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    grouped_bars(
+        axes,
+        [name for name, _ in cases],
+        {"median": [ms(c, "median_s") for _, c in cases], "p90": [ms(c, "p90_s") for _, c in cases]},
+        ylabel="ms from drawn to downloaded",
+        title=f"Live glass-to-glass latency ({report['seconds']:g} s, {WIDTH}x{HEIGHT} {FPS} fps H.264)",
+    )
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="socialflow bench live", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds published to each system")
+    parser.add_argument("--no-peer", action="store_true", help="skip nginx-rtmp")
+    parser.add_argument("--output", type=Path, help="results folder")
+    return parser
+
+
+def main(argv: list[str], output: Path) -> int:
+    """Run the benchmark; write ``live.json`` and ``live.png`` into ``output``. 0 when all ran."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    if args.output is not None:
+        output = args.output.resolve()
+        output.mkdir(parents=True, exist_ok=True)
+    if args.seconds < 3:
+        log.error("--seconds must be at least 3")
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="socialflow-bench-live-"))
+    report: dict[str, Any] = {"seconds": args.seconds, "width": WIDTH, "height": HEIGHT, "fps": FPS}
+    status = 0
+    try:
+        report["socialflow"] = run_ours(workdir, args.seconds)
+        if args.no_peer:
+            report["nginx_rtmp"] = {"skipped": "--no-peer"}
+        else:
+            try:
+                report["nginx_rtmp"] = run_nginx(workdir, args.seconds)
+            except BenchError as exc:
+                log.error("nginx-rtmp: %s", exc)
+                report["nginx_rtmp"] = {"skipped": str(exc)}
+                status = 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_json(output / "live.json", report)
+    plot_results(report, output / "live.png")
+    log.info("wrote %s and %s", output / "live.json", output / "live.png")
+    return status

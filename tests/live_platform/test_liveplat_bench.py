@@ -1,0 +1,33 @@
+"""The live benchmark's parts: the clock barcode survives drawing and reading, and a short run
+against Social Flow alone writes JSON and PNG with every frame read back at a sane latency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks._live_clock import draw, read
+from benchmarks.live import main
+
+
+@pytest.mark.parametrize("ms", [0, 1, 1_795_000_000_123, (1 << 40) - 1])
+def test_the_clock_barcode_reads_back_what_was_drawn(ms: int) -> None:
+    now = ms + 3000
+    assert read(draw(ms), now) == ms
+    assert read(draw(ms % (1 << 40)), now + (1 << 40)) == ms + (1 << 40)
+
+
+def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
+    assert main(["--seconds", "4", "--no-peer"], tmp_path) == 0
+    report = json.loads((tmp_path / "live.json").read_text())
+    assert (tmp_path / "live.png").read_bytes()[:4] == b"\x89PNG"
+    ours = report["socialflow"]
+    assert ours["frames_sent"] == 100
+    assert report["nginx_rtmp"] == {"skipped": "--no-peer"}
+    for mode in ("ll_hls", "hls"):
+        result = ours[mode]
+        assert result["frames"] >= 90 and result["errors"] == 0, result
+        assert 0 < result["min_s"] <= result["median_s"] <= result["p90_s"] <= result["max_s"] < 10
+    assert ours["ll_hls"]["median_s"] < ours["hls"]["median_s"]
