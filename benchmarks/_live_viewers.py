@@ -65,14 +65,15 @@ class Viewer:
             log.debug("viewer %s could not decode: %s", self.mode, exc)
             self.errors += 1
 
-    def _fetch(self, client: httpx.Client, uri: str) -> None:
+    def _fetch(self, client: httpx.Client, uri: str, *, hinted: bool = False) -> None:
+        """Download and decode ``uri``; a hinted part the stream ended before is no error (404)."""
         if uri in self.fetched:
             return
         self.fetched.add(uri)
         response = client.get(urljoin(self.url, uri))
         arrival = time.time()
         if response.status_code != 200:
-            self.errors += 1
+            self.errors += not (hinted and response.status_code == 404)
             return
         self._decode(response.content, arrival, "mpegts" if uri.endswith(".ts") else "mp4")
 
@@ -105,7 +106,7 @@ class Viewer:
             for part in segment.parts:
                 self._fetch(client, part.uri)
         if playlist.preload_hint is not None:
-            self._fetch(client, playlist.preload_hint.uri)  # held by the server until it exists
+            self._fetch(client, playlist.preload_hint.uri, hinted=True)  # held by the server until it exists
         elif playlist.is_endlist:
             time.sleep(self.poll_s)
 
