@@ -16,6 +16,7 @@ from control_plane.live.ingest import DatabaseAuthorizer, Recording
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
 from control_plane.services import Services
+from control_plane.settings import ConfigError
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits, RtmpServer
 
@@ -69,9 +70,19 @@ class RtmpThread:
         return self.server.port
 
     def start(self, timeout_s: float = 10.0) -> RtmpThread:
-        """Bind and serve; raises ``OSError`` when the port is taken."""
+        """Bind and serve; raises ``ConfigError`` (one line for the operator) when the address is
+        taken or cannot be bound."""
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout_s)
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout_s)
+        except OSError as exc:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout_s)
+            self.loop.close()
+            raise ConfigError(
+                f"cannot listen for RTMP on {self.server.host}:{self.server.port}: {exc.strerror or exc} "
+                "(set SOCIALFLOW_RTMP_PORT)"
+            ) from exc
         return self
 
     def stop(self, timeout_s: float = 30.0) -> None:

@@ -1,5 +1,6 @@
-"""``socialflow rtmp`` refuses to run without a broker to hand recordings to. (``socialflow serve``
-with its RTMP ingest is run end to end by test_liveplat_bench.py.)"""
+"""Starting the ingest: ``socialflow rtmp`` refuses to run without a broker to hand recordings to,
+and a taken port is one line for the operator. (``socialflow serve`` with its RTMP ingest is run
+end to end by test_liveplat_bench.py.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from support.platform import Platform
+
+from control_plane.live import RtmpThread, build_ingest
+from control_plane.settings import ConfigError
 
 
 def free_port() -> int:
@@ -32,3 +39,12 @@ def test_rtmp_command_needs_a_broker(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert b"SOCIALFLOW_BROKER_URL" in err and b"socialflow serve" in err
+
+
+def test_a_taken_rtmp_port_is_one_line_for_the_operator(platform: Platform) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen for RTMP on 127.0.0.1:{port}"):
+            RtmpThread("127.0.0.1", port, build_ingest(platform.services)).start()
