@@ -1,7 +1,7 @@
 """Video part of the Content-ID benchmark: generated clips, common edits, our frame-hash matcher.
 
 Reference and negative clips are rendered by ffmpeg's lavfi sources with different seeds
-(colour gradients, blurred Game of Life, Mandelbrot zooms): moving pictures that differ from clip
+(blurred cellular automata and Game of Life, Mandelbrot zooms): moving pictures that differ from clip
 to clip, needing no download. A query is ``length`` seconds of a clip from a random start,
 under one edit of :data:`EDITS` (ffmpeg filters), re-encoded with H.264.
 """
@@ -34,12 +34,13 @@ EDITS: dict[str, list[str]] = {
 
 
 def _source(k: int) -> str:
-    """A lavfi graph for clip ``k``: moving colour gradients, blurred Game of Life (blobs that
-    grow and die) or a Mandelbrot zoom, each with its own seed or position."""
+    """A lavfi graph for clip ``k``: a blurred scrolling cellular automaton, blurred Game of Life
+    (blobs that grow and die) or a Mandelbrot zoom, each with its own rule, seed or position.
+    (Smooth colour gradients were tried first: vPDQ drops such frames as low quality.)"""
     w, h = SIZE
     kind = k % 3
     if kind == 0:
-        return f"gradients=s={w}x{h}:seed={k + 1}:speed=0.03:nb_colors={3 + k % 5}:rate={FPS}"
+        return f"cellauto=s={w}x{h}:rule={30 + 15 * k % 200}:seed={k + 1}:rate={FPS}:scroll=1,gblur=sigma=2"
     if kind == 1:
         return f"life=s={w}x{h}:seed={k + 1}:ratio=0.{2 + k % 5}:mold={10 + k % 20}:rate={FPS},gblur=sigma=3"
     return f"mandelbrot=s={w}x{h}:rate={FPS}:start_x={-0.75 + 0.01 * k}:start_y={0.1 + 0.003 * k}"

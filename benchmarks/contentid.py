@@ -70,10 +70,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.packages = (args.packages or ("asc-music" if quick else ",".join(data.PACKAGES))).split(",")
     args.queries = args.queries or (1 if quick else 20)
     args.lengths = [float(x) for x in (args.lengths or ("10" if quick else "5,10")).split(",")]
-    args.whole_seconds = 20.0 if quick else WHOLE_SECONDS
-    args.max_seconds = args.max_seconds or (60.0 if quick else None)
+    args.whole_seconds = 15.0 if quick else WHOLE_SECONDS
+    args.max_seconds = args.max_seconds or (45.0 if quick else None)
     args.scale_hours = [
-        float(x) for x in (args.scale_hours or ("0.2" if quick else "1,10,100,1000")).split(",")
+        float(x) for x in (args.scale_hours or ("0.1" if quick else "1,10,100,1000")).split(",")
     ]
     if args.scale_max_gib is None:
         args.scale_max_gib = _available_gib() / 2
@@ -219,9 +219,9 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     phases.done("queries")
     index, ingest, kept = audio.ingest(refs, args.max_seconds)
     phases.done("ingest")
-    ours, timing = audio.query_ours(index, specs)
-    fallback, fallback_timing = audio.query_ours(index, specs, speed_fallback=True)
-    whole_ours, _ = audio.query_ours(index, whole)
+    runs = audio.query_ours(index, specs, {"ours": {}, "ours_speed_fallback": {"speed_fallback": True}})
+    (ours, timing), (fallback, fallback_timing) = runs["ours"], runs["ours_speed_fallback"]
+    whole_ours, _ = audio.query_ours(index, whole, {"ours": {}})["ours"]
     phases.done("ours")
     result: dict[str, Any] = {
         "benchmark": "contentid",
@@ -270,16 +270,16 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def _video(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    seconds = 16.0 if args.quick else 40.0
+    seconds, length = (12.0, 6.0) if args.quick else (40.0, 10.0)
     n_refs, n_negs = (2, 1) if args.quick else (24, 6)
     refs = video.make_clips(n_refs, seconds, work / "clips")
     negs = video.make_clips(n_negs, seconds, work / "clips", offset=n_refs)
-    queries = video.make_queries(refs, negs, seconds, 10.0, args.queries, work / "vq")
+    queries = video.make_queries(refs, negs, seconds, length, args.queries, work / "vq")
     out: dict[str, Any] = {
         "clips": n_refs,
         "negative_clips": n_negs,
         "clip_seconds": seconds,
-        "query_seconds": 10.0,
+        "query_seconds": length,
         "ours": video.run_ours(refs, queries),
     }
     status = peers.vpdq_status()
