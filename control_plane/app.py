@@ -13,7 +13,18 @@ from control_plane.middleware import (
     SecurityHeadersMiddleware,
     TusHeaderMiddleware,
 )
-from control_plane.routers import accounts, blobs, contentid, health, jobs, live, media, uploads, videos
+from control_plane.routers import (
+    accounts,
+    admin,
+    blobs,
+    contentid,
+    health,
+    jobs,
+    live,
+    media,
+    uploads,
+    videos,
+)
 from control_plane.services import Services
 from storage import StorageError
 from workers.broker import BrokerUnavailable
@@ -36,6 +47,7 @@ def create_app(services: Services) -> FastAPI:
     for router in (
         health.router,
         accounts.router,
+        admin.router,
         jobs.router,
         blobs.router,
         uploads.router,

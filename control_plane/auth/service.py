@@ -28,8 +28,8 @@ from control_plane.auth.passwords import (
 )
 from control_plane.auth.tokens import AccessClaims, TokenCodec, hash_refresh_token, new_refresh_token
 from control_plane.db import Database
-from control_plane.errors import BadRequest
-from control_plane.models import AuthSession, RefreshToken, User, utcnow
+from control_plane.errors import BadRequest, NotFound
+from control_plane.models import AuditEvent, AuthSession, RefreshToken, User, utcnow
 
 __all__ = ["AccountService", "TokenPair"]
 
@@ -78,16 +78,26 @@ class AccountService:
             if taken:
                 raise UsernameTaken("That username is taken.") from exc
             raise EmailTaken("That email address is already registered.") from exc
-        log.info("user registered", extra={"user_id": user.id})
+        self.audit("register", user_id=user.id)
         return user
 
-    def login(self, username: str, password: str, *, user_agent: str | None = None) -> TokenPair:
+    def audit(self, kind: str, *, user_id: str | None = None, ip: str | None = None, **detail: Any) -> None:
+        """Append a security event to the audit log (and to the structured log)."""
+        with self.db.session() as session:
+            session.add(AuditEvent(kind=kind, user_id=user_id, ip=ip, detail=detail))
+        log.info("audit %s", kind, extra={"user_id": user_id, "ip": ip})
+
+    def login(
+        self, username: str, password: str, *, user_agent: str | None = None, ip: str | None = None
+    ) -> TokenPair:
         with self.db.session() as session:
             user = session.scalar(sa.select(User).where(User.username == username))
             if user is None:
                 verify_password(DUMMY_HASH, password)
+                self.audit("login.failed", ip=ip, username=username[:64], reason="unknown user")
                 raise InvalidCredentials("Wrong username or password.")
             if not verify_password(user.password_hash, password) or not user.is_active:
+                self.audit("login.failed", user_id=user.id, ip=ip, reason="wrong password or inactive")
                 raise InvalidCredentials("Wrong username or password.")
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
@@ -99,7 +109,7 @@ class AccountService:
             session.add(auth)
             session.flush()
             pair = self._issue(session, user.id, auth.id)
-        log.info("login", extra={"user_id": user.id, "session_id": auth.id})
+        self.audit("login.succeeded", user_id=user.id, ip=ip, session_id=auth.id)
         return pair
 
     def _issue(self, session: sa.orm.Session, user_id: str, session_id: str) -> TokenPair:
@@ -108,7 +118,7 @@ class AccountService:
         access, ttl = self.codec.issue(user_id, session_id)
         return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(self, refresh_token: str, *, ip: str | None = None) -> TokenPair:
         """Rotate: the presented token is spent; presenting a spent one revokes its whole family."""
         token_hash = hash_refresh_token(refresh_token)
         with self.db.session() as session:
@@ -130,6 +140,7 @@ class AccountService:
                 auth.revoked_at, auth.revoked_reason = utcnow(), "refresh token reuse"
                 session.commit()
                 log.warning("refresh token reuse; session revoked", extra={"session_id": auth.id})
+                self.audit("token.reuse", user_id=auth.user_id, ip=ip, session_id=auth.id)
                 raise TokenReused("This refresh token was already used; the session was ended for safety.")
             auth.last_seen_at = utcnow()
             return self._issue(session, auth.user_id, auth.id)
@@ -147,11 +158,49 @@ class AccountService:
             session.expunge(user)
         return user, claims
 
-    def logout(self, claims: AccessClaims) -> None:
+    def logout(self, claims: AccessClaims, *, ip: str | None = None) -> None:
         with self.db.session() as session:
             auth = session.get(AuthSession, claims.session_id)
             if auth is not None and auth.revoked_at is None:
                 auth.revoked_at, auth.revoked_reason = utcnow(), "logout"
+        self.audit("logout", user_id=claims.user_id, ip=ip, session_id=claims.session_id)
+
+    def sessions(self, user_id: str) -> list[AuthSession]:
+        """The user's open sign-in sessions, newest first."""
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    sa.select(AuthSession)
+                    .where(
+                        AuthSession.user_id == user_id,
+                        AuthSession.revoked_at.is_(None),
+                        AuthSession.expires_at > utcnow(),
+                    )
+                    .order_by(AuthSession.created_at.desc())
+                )
+            )
+            session.expunge_all()
+            return rows
+
+    def end_session(self, user_id: str, session_id: str, *, ip: str | None = None) -> None:
+        """End one of the user's own sessions; another user's session is NotFound."""
+        with self.db.session() as session:
+            auth = session.get(AuthSession, session_id)
+            if auth is None or auth.user_id != user_id or auth.revoked_at is not None:
+                raise NotFound("No such session.", code="SESSION_NOT_FOUND")
+            auth.revoked_at, auth.revoked_reason = utcnow(), "ended by user"
+        self.audit("session.ended", user_id=user_id, ip=ip, session_id=session_id)
+
+    def end_all_sessions(self, user_id: str, *, ip: str | None = None) -> int:
+        """Sign out everywhere: every session of the user ends at once; returns how many."""
+        with self.db.session() as session:
+            result: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                sa.update(AuthSession)
+                .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason="signed out everywhere")
+            )
+        self.audit("logout.all", user_id=user_id, ip=ip, sessions=result.rowcount)
+        return int(result.rowcount)
 
     def set_role(self, username: str, role: str) -> User:
         from control_plane.models import ROLES
@@ -162,5 +211,6 @@ class AccountService:
             user = session.scalar(sa.select(User).where(User.username == username))
             if user is None:
                 raise BadRequest(f"no user named {username!r}", code="UNKNOWN_USER")
-            user.role = role
+            previous, user.role = user.role, role
+        self.audit("role.changed", user_id=user.id, previous=previous, role=role)
         return user

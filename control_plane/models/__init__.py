@@ -1,6 +1,7 @@
 """Database tables. The schema itself is created by the Alembic migrations."""
 
 from control_plane.models.accounts import ROLES, AuthSession, RefreshToken, User
+from control_plane.models.audit import AuditEvent
 from control_plane.models.base import new_id, utcnow
 from control_plane.models.contentid import CLAIM_STATES, POLICIES, Claim, Reference
 from control_plane.models.jobs import JOB_STATES, Job
@@ -8,6 +9,7 @@ from control_plane.models.live import LIVE_EVENTS, LIVE_STATES, LiveEvent, LiveS
 from control_plane.models.videos import VIDEO_STATES, Upload, Video
 
 __all__ = [
+    "AuditEvent",
     "CLAIM_STATES",
     "POLICIES",
     "Claim",

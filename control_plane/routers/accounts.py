@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
@@ -65,7 +67,9 @@ def register(body: RegisterIn, request: Request, services: ServicesDep) -> UserO
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
     services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
-    pair = services.accounts.login(body.username, body.password, user_agent=request.headers.get("user-agent"))
+    pair = services.accounts.login(
+        body.username, body.password, user_agent=request.headers.get("user-agent"), ip=_ip(request, services)
+    )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )
@@ -74,15 +78,54 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
 @router.post("/auth/refresh", response_model=TokenOut)
 def refresh(body: RefreshIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(REFRESH_PER_IP, _ip(request, services))
-    pair = services.accounts.refresh(body.refresh_token)
+    pair = services.accounts.refresh(body.refresh_token, ip=_ip(request, services))
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
-def logout(principal: PrincipalDep, services: ServicesDep) -> Response:
-    services.accounts.logout(principal.claims)
+def logout(principal: PrincipalDep, request: Request, services: ServicesDep) -> Response:
+    services.accounts.logout(principal.claims, ip=_ip(request, services))
+    return Response(status_code=204)
+
+
+class SessionOut(BaseModel):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    current: bool
+
+
+@router.get("/auth/sessions", response_model=list[SessionOut])
+def sessions(principal: PrincipalDep, services: ServicesDep) -> list[SessionOut]:
+    """The caller's open sessions (device and last use), newest first."""
+    return [
+        SessionOut(
+            id=s.id,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            user_agent=s.user_agent,
+            current=s.id == principal.claims.session_id,
+        )
+        for s in services.accounts.sessions(principal.user.id)
+    ]
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=204, response_class=Response)
+def end_session(
+    session_id: str, principal: PrincipalDep, request: Request, services: ServicesDep
+) -> Response:
+    """End one of the caller's sessions; its tokens stop working at once."""
+    services.accounts.end_session(principal.user.id, session_id, ip=_ip(request, services))
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-all", status_code=204, response_class=Response)
+def logout_all(principal: PrincipalDep, request: Request, services: ServicesDep) -> Response:
+    """Sign out everywhere: every session of the caller ends, this one included."""
+    services.accounts.end_all_sessions(principal.user.id, ip=_ip(request, services))
     return Response(status_code=204)
 
 

@@ -166,3 +166,55 @@ def test_request_ids_and_body_limit(platform: Platform) -> None:
     huge = "x" * (platform.services.settings.max_request_body + 1)
     r = platform.client.post("/api/v1/auth/login", content=huge, headers={"content-type": "application/json"})
     assert_problem(r, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_sessions_list_end_one_and_sign_out_everywhere(platform: Platform) -> None:
+    register(platform, "lena")
+    first = login(platform, "lena").json()
+    second = platform.client.post(
+        "/api/v1/auth/login", json={"username": "lena", "password": PW}, headers={"User-Agent": "phone"}
+    ).json()
+    listed = platform.client.get("/api/v1/auth/sessions", headers=bearer(first["access_token"])).json()
+    assert len(listed) == 2 and sum(s["current"] for s in listed) == 1
+    phone = next(s for s in listed if s["user_agent"] == "phone")
+    mallory = login(platform, register(platform, "mallory") and "mallory").json()
+    r = platform.client.delete(
+        f"/api/v1/auth/sessions/{phone['id']}", headers=bearer(mallory["access_token"])
+    )
+    assert_problem(r, 404, "SESSION_NOT_FOUND")
+    r = platform.client.delete(f"/api/v1/auth/sessions/{phone['id']}", headers=bearer(first["access_token"]))
+    assert r.status_code == 204
+    assert_problem(
+        platform.client.get("/api/v1/users/me", headers=bearer(second["access_token"])),
+        401,
+        "SESSION_REVOKED",
+    )
+    third = login(platform, "lena").json()
+    assert (
+        platform.client.post("/api/v1/auth/logout-all", headers=bearer(third["access_token"])).status_code
+        == 204
+    )
+    for pair in (first, third):
+        assert (
+            platform.client.get("/api/v1/users/me", headers=bearer(pair["access_token"])).status_code == 401
+        )
+    assert platform.client.get("/api/v1/users/me", headers=bearer(mallory["access_token"])).status_code == 200
+
+
+def test_security_events_are_audited(platform: Platform) -> None:
+    register(platform, "nick")
+    login(platform, "nick", "wrong password!")
+    login(platform, "ghost", "wrong password!")
+    pair = login(platform, "nick").json()
+    platform.client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    platform.client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    admin = platform.user("auditor", role="admin")
+    events = platform.client.get("/api/v1/admin/audit", headers=admin).json()
+    kinds = [e["kind"] for e in reversed(events)]
+    for kind in ("register", "login.failed", "login.succeeded", "token.reuse", "role.changed"):
+        assert kind in kinds, kinds
+    failed = [e for e in events if e["kind"] == "login.failed"]
+    assert {e["detail"].get("reason") for e in failed} == {"unknown user", "wrong password or inactive"}
+    assert all(e["ip"] == "testclient" for e in failed)
+    creator = platform.user("curious")
+    assert_problem(platform.client.get("/api/v1/admin/audit", headers=creator), 403, "ROLE_REQUIRED")
