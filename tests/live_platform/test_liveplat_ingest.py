@@ -3,21 +3,34 @@ viewer plays LL-HLS over HTTP while live, and the recording becomes a ready vide
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import imageio_ffmpeg
 import m3u8
 import pytest
-from support.platform import Platform, live_server
+from support.platform import Platform, embedded, live_server, start_platform
 
 from control_plane.live import RtmpThread, build_ingest
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
 
 SECONDS = 4.0
+
+
+@pytest.fixture(params=["local", "s3"])
+def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
+    """The embedded platform, with its blobs on local disk or in an S3 bucket (SeaweedFS): the
+    live files are written to and polled from the store either way."""
+    if request.param == "local":
+        yield from start_platform(embedded(tmp_path))
+        return
+    bucket: str = request.getfixturevalue("s3_bucket_url")
+    yield from start_platform(embedded(tmp_path, storage_url=bucket, secret_key=secrets.token_urlsafe(48)))
 
 
 @pytest.fixture
