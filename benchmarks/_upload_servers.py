@@ -14,13 +14,13 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks._common import BenchError, PeakRss, ServerProcess, free_port
+from benchmarks._common import BenchError, ServerProcess, free_port
 
-__all__ = ["OURS", "PEER", "ServerSpec", "ensure_node_server", "run_server"]
+__all__ = ["OURS", "PEER", "ServerSpec", "ensure_node_server", "start_server"]
 
 OURS = "socialflow"
 PEER = "tus-node"
@@ -98,7 +98,7 @@ def _post_json(url: str, body: dict[str, str]) -> dict[str, object]:
 
 
 @contextmanager
-def _ours(data_dir: Path) -> Iterator[ServerSpec]:
+def _ours(data_dir: Path, *, uploads: int, upload_size: int) -> Iterator[ServerSpec]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
     env |= {
@@ -108,6 +108,10 @@ def _ours(data_dir: Path) -> Iterator[ServerSpec]:
         "SOCIALFLOW_RTMP_PORT": str(free_port()),
         "SOCIALFLOW_UPLOAD_SWEEP_INTERVAL": "3600",
         "SOCIALFLOW_ACCESS_TOKEN_TTL": "86400",
+        # the defaults (8 open uploads, 20 GiB each) must not refuse a larger benchmark
+        "SOCIALFLOW_UPLOAD_MAX_CONCURRENT": str(max(8, uploads)),
+        "SOCIALFLOW_UPLOAD_MAX_BYTES": str(max(20 * 1024**3, upload_size)),
+        "SOCIALFLOW_UPLOAD_QUOTA_BYTES": str(max(200 * 1024**3, 2 * uploads * upload_size)),
     }
     base = f"http://{HOST}:{port}"
     with ServerProcess(
@@ -141,19 +145,20 @@ def _node(data_dir: Path, node_dir: Path) -> Iterator[ServerSpec]:
 
 
 @contextmanager
-def run_server(server: str, data_dir: Path, node_dir: Path) -> Iterator[tuple[ServerSpec, PeakRss]]:
-    """Start ``server`` (``OURS`` or ``PEER``) with data under ``data_dir``; sample its peak RSS.
+def start_server(
+    server: str, data_dir: Path, node_dir: Path, *, uploads: int = 1, upload_size: int = 0
+) -> Iterator[ServerSpec]:
+    """Start ``server`` (``OURS`` or ``PEER``) with data under ``data_dir``; stop it on exit.
 
-    The sampler starts once the server is ready (and, for ours, signed in) and stops when the
-    ``with`` body ends, before the server is stopped.
+    Our server's upload limits are raised to admit ``uploads`` open uploads of ``upload_size``
+    bytes each. For ours the spec carries a signed-in user's Bearer header.
     """
     data_dir.mkdir(parents=True)
-    with ExitStack() as stack:
-        if server == OURS:
-            spec = stack.enter_context(_ours(data_dir))
-        elif server == PEER:
-            spec = stack.enter_context(_node(data_dir, node_dir))
-        else:
-            raise BenchError(f"unknown server {server!r} (use {OURS!r} or {PEER!r})")
-        with PeakRss(spec.pid) as rss:
-            yield spec, rss
+    if server == OURS:
+        with _ours(data_dir, uploads=uploads, upload_size=upload_size) as spec:
+            yield spec
+    elif server == PEER:
+        with _node(data_dir, node_dir) as spec:
+            yield spec
+    else:
+        raise BenchError(f"unknown server {server!r} (use {OURS!r} or {PEER!r})")

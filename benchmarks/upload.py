@@ -26,14 +26,26 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import MIB, BenchError, grouped_bars, parse_size, write_json
-from benchmarks._upload_servers import OURS, PEER, ServerSpec, ensure_node_server, run_server
+from benchmarks._common import MIB, BenchError, PeakRss, grouped_bars, parse_size, write_json
+from benchmarks._upload_servers import OURS, PEER, ServerSpec, ensure_node_server, start_server
 
-__all__ = ["Case", "CaseResult", "build_cases", "disk_limit", "main", "plot_results", "run_case", "targets"]
+__all__ = [
+    "Case",
+    "CaseResult",
+    "build_cases",
+    "disk_limit",
+    "main",
+    "measure",
+    "plot_results",
+    "run_case",
+    "run_cases",
+    "targets",
+]
 
 log = logging.getLogger("benchmarks.upload")
 
@@ -146,13 +158,12 @@ def _upload_one(spec: ServerSpec, source: Path, chunk_size: int) -> None:
         raise BenchError(f"{spec.name} reports offset {stored} for a finished {size}-byte upload")
 
 
-def run_case(case: Case, workdir: Path, node_dir: Path) -> CaseResult:
-    """Start a fresh server for ``case``, upload through it, and measure time and peak RSS."""
+def measure(case: Case, spec: ServerSpec, workdir: Path) -> CaseResult:
+    """Run ``case`` against a running server: wall time and the server's peak RSS meanwhile."""
     result = CaseResult(case)
     source = _source(workdir, case.upload_size)
-    data_dir = workdir / f"{case.server}-{case.name}"
     try:
-        with run_server(case.server, data_dir, node_dir) as (spec, rss):
+        with PeakRss(spec.pid) as rss:
             result.idle_rss_mib = rss.start / MIB
             started = time.perf_counter()
             with ThreadPoolExecutor(case.uploads) as pool:
@@ -165,8 +176,56 @@ def run_case(case: Case, workdir: Path, node_dir: Path) -> CaseResult:
     except Exception as exc:  # a failed case is reported in the JSON, and the run goes on
         log.exception("case %s on %s failed", case.name, case.server)
         result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def run_case(case: Case, workdir: Path, node_dir: Path) -> CaseResult:
+    """Start a fresh server for ``case``, measure it, stop it and delete its data."""
+    data_dir = workdir / f"{case.server}-{case.name}"
+    try:
+        with start_server(
+            case.server, data_dir, node_dir, uploads=case.uploads, upload_size=case.upload_size
+        ) as spec:
+            return measure(case, spec, workdir)
+    except Exception as exc:  # a server that cannot start or sign in fails its case, not the run
+        log.error("%s on %s: %s", case.name, case.server, exc)
+        return CaseResult(case, error=f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_cases(cases: list[Case], workdir: Path, node_dir: Path, *, reuse: bool) -> list[CaseResult]:
+    """Every case on a fresh server, or with ``reuse`` on one server per kind kept for the run.
+
+    Reusing saves the start-up of a server per case, but then each peak RSS also holds what
+    earlier cases left behind, and our server's uploads stay on disk until the run ends.
+    """
+    if not reuse:
+        return [_logged(run_case(case, workdir, node_dir)) for case in cases]
+    results: list[CaseResult] = []
+    uploads = max(case.uploads for case in cases)
+    size = max(case.upload_size for case in cases)
+    with ExitStack() as stack:
+        specs: dict[str, ServerSpec | Exception] = {}
+        for case in cases:
+            if case.server not in specs:
+                try:
+                    server = start_server(
+                        case.server, workdir / case.server, node_dir, uploads=uploads, upload_size=size
+                    )
+                    specs[case.server] = stack.enter_context(server)
+                except Exception as exc:  # as in run_case: this server's cases fail, the run goes on
+                    specs[case.server] = exc
+            spec = specs[case.server]
+            if isinstance(spec, Exception):
+                results.append(_logged(CaseResult(case, error=f"{type(spec).__name__}: {spec}")))
+            else:
+                results.append(_logged(measure(case, spec, workdir)))
+    return results
+
+
+def _logged(result: CaseResult) -> CaseResult:
+    log.info("%s on %s -> %s", result.case.name, result.case.server, result.to_json())
     return result
 
 
@@ -258,6 +317,11 @@ def _parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="results folder (when given after the name, where argparse leaves it)"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the Node tus server")
+    parser.add_argument(
+        "--reuse-server",
+        action="store_true",
+        help="one server per kind for the whole run (faster start; peak RSS then includes earlier cases)",
+    )
     parser.add_argument("--workdir", type=Path, help="folder for the servers' data (default: a temp dir)")
     parser.add_argument(
         "--node-dir",
@@ -298,11 +362,8 @@ def main(argv: list[str], output: Path) -> int:
         source = _source(workdir, args.size)
         disk_runs = [disk_limit(source, workdir / "disk")]
         log.info("disk limit: %.1f MB/s", disk_runs[0]["mb_per_s"])
-        results = []
-        for case in build_cases(args.size, chunk_sizes, args.concurrency, args.concurrent_chunk, servers):
-            log.info("case %s on %s: %d x %d bytes", case.name, case.server, case.uploads, case.upload_size)
-            results.append(run_case(case, workdir, args.node_dir))
-            log.info("-> %s", results[-1].to_json())
+        cases = build_cases(args.size, chunk_sizes, args.concurrency, args.concurrent_chunk, servers)
+        results = run_cases(cases, workdir, args.node_dir, reuse=args.reuse_server)
         disk_runs.append(disk_limit(source, workdir / "disk"))
         log.info("disk limit after the cases: %.1f MB/s", disk_runs[1]["mb_per_s"])
         disk = _disk_summary(disk_runs)
@@ -316,6 +377,7 @@ def main(argv: list[str], output: Path) -> int:
         "chunk_sizes": chunk_sizes,
         "concurrency": args.concurrency,
         "concurrent_chunk": args.concurrent_chunk,
+        "fresh_server_per_case": not args.reuse_server,
         "machine": {"cpus": os.cpu_count(), "platform": sys.platform},
         "peer": {
             "name": "tus-node (@tus/server + @tus/file-store)",

@@ -28,7 +28,17 @@ CASE_FIELDS = {
 
 def test_upload_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    argv = ["--size", "2MiB", "--chunk-sizes", "1MiB", "--no-peer", "--workdir", str(tmp_path)]
+    # one server for the three cases keeps this test short; the benchmark's default is one per case
+    argv = [
+        "--size",
+        "2MiB",
+        "--chunk-sizes",
+        "1MiB",
+        "--no-peer",
+        "--reuse-server",
+        "--workdir",
+        str(tmp_path),
+    ]
     assert run_benchmark("upload", str(out), argv) == 0
     report = json.loads((out / "upload.json").read_text())
     png = (out / "upload.png").read_bytes()
@@ -36,6 +46,7 @@ def test_upload_benchmark_runs_and_reports(tmp_path: Path) -> None:
 
     assert report["size"] == 2 * MIB and report["chunk_sizes"] == [MIB]
     assert report["peer"]["ran"] is False and report["peer"]["error"] is None
+    assert report["fresh_server_per_case"] is False
     disk = report["disk_limit"]
     assert disk["bytes"] == 2 * MIB and disk["mb_per_s"] > 0
     assert len(disk["runs"]) == 2 and disk["mb_per_s"] == max(run["mb_per_s"] for run in disk["runs"])
