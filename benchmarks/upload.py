@@ -11,7 +11,9 @@ One run measures, with the same tuspy client against each server on loopback:
 Our server is a real ``socialflow serve`` subprocess on the embedded default (a fresh temporary
 data dir and free ports per case); the peer is the official Node server (``@tus/server`` with
 ``@tus/file-store``), installed into ``--node-dir`` with npm and run from a script written there.
-Every case starts a fresh server, so each peak RSS belongs to that case alone. Results go to
+Every case starts a fresh server, so each peak RSS belongs to that case alone (``--reuse-server``
+keeps one per kind instead, for quick runs). Each case shape runs on both servers back to back.
+Results go to
 ``upload.json`` and ``upload.png`` in the output folder. MB/s are decimal (10^6 bytes per second);
 memory is MiB. Targets are reported with pass/fail, never asserted.
 """
