@@ -22,6 +22,7 @@ from control_plane.routers import (
     jobs,
     live,
     media,
+    twofactor,
     uploads,
     videos,
 )
@@ -47,6 +48,7 @@ def create_app(services: Services) -> FastAPI:
     for router in (
         health.router,
         accounts.router,
+        twofactor.router,
         admin.router,
         jobs.router,
         blobs.router,

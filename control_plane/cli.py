@@ -183,6 +183,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.auth import AccountService, TokenCodec
+    from control_plane.auth.twofactor import TwoFactor
     from control_plane.db import Database
     from control_plane.startup import check_database
 
@@ -190,7 +191,8 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     try:
         check_database(db, migrate_if_needed=settings.embedded)
         codec = TokenCodec(settings.secret_bytes, issuer=settings.effective_public_url, ttl=60)
-        user = AccountService(db, codec, refresh_ttl=60).set_role(args.username, args.role)
+        accounts = AccountService(db, codec, refresh_ttl=60, twofactor=TwoFactor(settings.secret_bytes))
+        user = accounts.set_role(args.username, args.role)
         print(f"{user.username} is now {user.role}")
     except Exception as exc:
         if isinstance(getattr(exc, "code", None), str):

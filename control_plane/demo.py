@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from control_plane.services import Services
 from control_plane.settings import Settings, load_settings
 
 __all__ = ["run_demo", "progress_bar"]
@@ -42,8 +43,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def embedded_platform(data_dir: Path) -> Iterator[str]:
-    """An embedded platform served on a free loopback port; yields its base URL."""
+def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
+    """An embedded platform served on a free loopback port; yields its base URL and services."""
     import uvicorn
 
     from control_plane import migrate
@@ -73,7 +74,7 @@ def embedded_platform(data_dir: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the demo server did not start")
             time.sleep(0.05)
-        yield base
+        yield base, services
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -93,10 +94,10 @@ def _step(name: str, fn: Callable[[], str]) -> bool:
 
 def run_demo(settings: Settings) -> int:
     """Run the demo; returns the exit status (0 when every available step passed)."""
-    from control_plane.auth import AccountService, TokenCodec
-    from control_plane.db import Database
-
-    with tempfile.TemporaryDirectory(prefix="socialflow-demo-") as tmp, embedded_platform(Path(tmp)) as base:
+    with (
+        tempfile.TemporaryDirectory(prefix="socialflow-demo-") as tmp,
+        embedded_platform(Path(tmp)) as (base, services),
+    ):
         print(f"Social Flow demo on {base} (embedded default, data in {tmp})")
         client = httpx.Client(base_url=base, timeout=30)
         state: dict[str, str] = {}
@@ -116,11 +117,7 @@ def run_demo(settings: Settings) -> int:
             return f"access token valid for {r.json()['expires_in']} s"
 
         def canary() -> str:
-            db = Database(f"sqlite:///{Path(tmp) / 'socialflow.db'}")
-            AccountService(db, TokenCodec(b"unused", issuer="demo", ttl=60), refresh_ttl=60).set_role(
-                "demo", "admin"
-            )
-            db.dispose()
+            services.accounts.set_role("demo", "admin")
             headers = {"Authorization": state["auth"]}
             job = client.post("/api/v1/ops/canary", headers=headers).json()
             started = time.monotonic()

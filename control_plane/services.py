@@ -9,6 +9,7 @@ from typing import Any
 import dramatiq
 
 from control_plane.auth import AccountService, TokenCodec
+from control_plane.auth.twofactor import TwoFactor
 from control_plane.contentid import ClaimService
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
@@ -86,7 +87,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         store=store,
         broker=broker,
         kv=kv,
-        accounts=AccountService(db, codec, refresh_ttl=settings.refresh_token_ttl),
+        accounts=AccountService(
+            db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
+        ),
         uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
         claims=ClaimService(db, enqueue_job),
         limiter=RateLimiter(kv),

@@ -14,6 +14,9 @@ __all__ = [
     "EmailTaken",
     "WeakPassword",
     "RoleRequired",
+    "OtpRequired",
+    "InvalidOtp",
+    "TotpState",
 ]
 
 
@@ -51,3 +54,15 @@ class WeakPassword(BadRequest):
 
 class RoleRequired(Forbidden):
     code, title = "ROLE_REQUIRED", "Your role does not allow this"
+
+
+class OtpRequired(Unauthorized):
+    code, title = "OTP_REQUIRED", "A second factor is required"
+
+
+class InvalidOtp(Unauthorized):
+    code, title = "INVALID_OTP", "Invalid one-time code"
+
+
+class TotpState(Conflict):
+    code, title = "TOTP_STATE", "Two-factor authentication is not in that state"

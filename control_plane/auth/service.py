@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from control_plane.auth.errors import (
     EmailTaken,
     InvalidCredentials,
+    InvalidOtp,
+    OtpRequired,
     SessionRevoked,
     TokenInvalid,
     TokenReused,
@@ -27,6 +29,7 @@ from control_plane.auth.passwords import (
     verify_password,
 )
 from control_plane.auth.tokens import AccessClaims, TokenCodec, hash_refresh_token, new_refresh_token
+from control_plane.auth.twofactor import TwoFactor
 from control_plane.db import Database
 from control_plane.errors import BadRequest, NotFound
 from control_plane.models import AuditEvent, AuthSession, RefreshToken, User, utcnow
@@ -49,11 +52,18 @@ class TokenPair:
 
 class AccountService:
     def __init__(
-        self, db: Database, codec: TokenCodec, *, refresh_ttl: int, policy: PasswordPolicy | None = None
+        self,
+        db: Database,
+        codec: TokenCodec,
+        *,
+        refresh_ttl: int,
+        twofactor: TwoFactor,
+        policy: PasswordPolicy | None = None,
     ):
         self.db = db
         self.codec = codec
         self.refresh_ttl = refresh_ttl
+        self.twofactor = twofactor
         self.policy = policy or PasswordPolicy()
 
     def register(self, username: str, email: str, password: str, *, role: str = "creator") -> User:
@@ -88,8 +98,16 @@ class AccountService:
         log.info("audit %s", kind, extra={"user_id": user_id, "ip": ip})
 
     def login(
-        self, username: str, password: str, *, user_agent: str | None = None, ip: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        user_agent: str | None = None,
+        ip: str | None = None,
+        otp: str | None = None,
+        recovery_code: str | None = None,
     ) -> TokenPair:
+        """Sign in with the password and, for users who turned it on, the second factor."""
         with self.db.session() as session:
             user = session.scalar(sa.select(User).where(User.username == username))
             if user is None:
@@ -99,6 +117,7 @@ class AccountService:
             if not verify_password(user.password_hash, password) or not user.is_active:
                 self.audit("login.failed", user_id=user.id, ip=ip, reason="wrong password or inactive")
                 raise InvalidCredentials("Wrong username or password.")
+            self._second_factor(session, user.id, otp, recovery_code, ip)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             auth = AuthSession(
@@ -111,6 +130,56 @@ class AccountService:
             pair = self._issue(session, user.id, auth.id)
         self.audit("login.succeeded", user_id=user.id, ip=ip, session_id=auth.id)
         return pair
+
+    def _second_factor(
+        self,
+        session: sa.orm.Session,
+        user_id: str,
+        otp: str | None,
+        recovery_code: str | None,
+        ip: str | None,
+    ) -> None:
+        try:
+            used = self.twofactor.verify(session, user_id, otp=otp, recovery_code=recovery_code)
+        except (OtpRequired, InvalidOtp) as exc:
+            if isinstance(exc, InvalidOtp):
+                self.audit("otp.failed", user_id=user_id, ip=ip)
+            raise
+        if used == "recovery_code":
+            self.audit("recovery_code.used", user_id=user_id, ip=ip)
+
+    def change_password(
+        self,
+        user_id: str,
+        current: str,
+        new: str,
+        *,
+        keep_session: str,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+        ip: str | None = None,
+    ) -> None:
+        """A sensitive action: needs the current password and (if on) the second factor again.
+        Every other session ends."""
+        with self.db.session() as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            if not verify_password(user.password_hash, current):
+                self.audit("password.change_failed", user_id=user_id, ip=ip)
+                raise InvalidCredentials("The current password is wrong.")
+            self._second_factor(session, user_id, otp, recovery_code, ip)
+            self.policy.check(new, username=user.username, email=user.email)
+            user.password_hash = hash_password(new)
+            session.execute(
+                sa.update(AuthSession)
+                .where(
+                    AuthSession.user_id == user_id,
+                    AuthSession.revoked_at.is_(None),
+                    AuthSession.id != keep_session,
+                )
+                .values(revoked_at=utcnow(), revoked_reason="password changed")
+            )
+        self.audit("password.changed", user_id=user_id, ip=ip)
 
     def _issue(self, session: sa.orm.Session, user_id: str, session_id: str) -> TokenPair:
         refresh = new_refresh_token()

@@ -6,9 +6,12 @@ from control_plane.models.base import new_id, utcnow
 from control_plane.models.contentid import CLAIM_STATES, POLICIES, Claim, Reference
 from control_plane.models.jobs import JOB_STATES, Job
 from control_plane.models.live import LIVE_EVENTS, LIVE_STATES, LiveEvent, LiveStream
+from control_plane.models.twofactor import RecoveryCode, TotpFactor
 from control_plane.models.videos import VIDEO_STATES, Upload, Video
 
 __all__ = [
+    "RecoveryCode",
+    "TotpFactor",
     "AuditEvent",
     "CLAIM_STATES",
     "POLICIES",

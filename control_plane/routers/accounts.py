@@ -43,6 +43,8 @@ class MeOut(UserOut):
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    otp: str | None = Field(None, min_length=6, max_length=8, description="code from the authenticator app")
+    recovery_code: str | None = Field(None, min_length=8, max_length=32)
 
 
 class RefreshIn(BaseModel):
@@ -68,7 +70,12 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
     services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
     pair = services.accounts.login(
-        body.username, body.password, user_agent=request.headers.get("user-agent"), ip=_ip(request, services)
+        body.username,
+        body.password,
+        user_agent=request.headers.get("user-agent"),
+        ip=_ip(request, services),
+        otp=body.otp,
+        recovery_code=body.recovery_code,
     )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in

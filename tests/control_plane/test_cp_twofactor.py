@@ -1,0 +1,91 @@
+"""TOTP second factor: enrolment, sign-in with a code or a recovery code, replay refused, step-up."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+
+from support.platform import Platform
+
+PW = "correct horse battery"
+
+
+def login(platform: Platform, **extra: str):
+    return platform.client.post("/api/v1/auth/login", json={"username": "tess", "password": PW, **extra})
+
+
+def fresh_code(secret: str, used: set[str]) -> str:
+    """A code of a time step not used yet (the server refuses a replayed step)."""
+    totp = pyotp.TOTP(secret)
+    while (code := totp.now()) in used:
+        time.sleep(0.5)
+    used.add(code)
+    return code
+
+
+def test_totp_enrolment_sign_in_recovery_and_step_up(platform: Platform) -> None:
+    headers = platform.user("tess", password=PW)
+    setup = platform.client.post("/api/v1/auth/2fa/totp/setup", headers=headers).json()
+    assert setup["otpauth_uri"].startswith("otpauth://totp/Social%20Flow:tess?secret=")
+    secret, used = setup["secret"], set()
+    # Not on until confirmed: sign-in needs no code yet.
+    assert login(platform).status_code == 200
+    r = platform.client.post("/api/v1/auth/2fa/totp/enable", headers=headers, json={"code": "000000"})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_OTP"
+    code = fresh_code(secret, used)
+    codes = platform.client.post("/api/v1/auth/2fa/totp/enable", headers=headers, json={"code": code}).json()[
+        "recovery_codes"
+    ]
+    assert len(codes) == 10 and len(set(codes)) == 10
+
+    r = login(platform)
+    assert r.status_code == 401 and r.json()["code"] == "OTP_REQUIRED"
+    assert login(platform, otp="123456").json()["code"] == "INVALID_OTP"
+    assert login(platform, otp=code).json()["code"] == "INVALID_OTP"  # the enrolment code cannot be replayed
+    token = None
+    for _ in range(70):  # the next time step brings a fresh code
+        candidate = pyotp.TOTP(secret).now()
+        if candidate not in used:
+            r = login(platform, otp=candidate)
+            assert r.status_code == 200, r.text
+            token = r.json()["access_token"]
+            used.add(candidate)
+            break
+        time.sleep(0.5)
+    assert token is not None
+    assert login(platform, recovery_code=codes[0]).status_code == 200
+    assert login(platform, recovery_code=codes[0]).json()["code"] == "INVALID_OTP"  # single use
+
+    # Step-up: changing the password needs the second factor again, and ends other sessions.
+    auth = {"Authorization": f"Bearer {token}"}
+    r = platform.client.post(
+        "/api/v1/users/me/password",
+        headers=auth,
+        json={"current_password": PW, "new_password": "another long phrase"},
+    )
+    assert r.status_code == 401 and r.json()["code"] == "OTP_REQUIRED"
+    r = platform.client.post(
+        "/api/v1/users/me/password",
+        headers=auth,
+        json={"current_password": PW, "new_password": "another long phrase", "recovery_code": codes[1]},
+    )
+    assert r.status_code == 204
+    assert platform.client.get("/api/v1/users/me", headers=headers).status_code == 401  # other session ended
+    assert platform.client.get("/api/v1/users/me", headers=auth).status_code == 200
+
+    r = platform.client.post(
+        "/api/v1/auth/2fa/totp/disable",
+        headers=auth,
+        json={"password": "another long phrase", "recovery_code": codes[2]},
+    )
+    assert r.status_code == 204
+    assert (
+        platform.client.post(
+            "/api/v1/auth/login", json={"username": "tess", "password": "another long phrase"}
+        ).status_code
+        == 200
+    )
+    admin = platform.user("sec", role="admin")
+    kinds = {e["kind"] for e in platform.client.get("/api/v1/admin/audit", headers=admin).json()}
+    assert {"2fa.enabled", "otp.failed", "recovery_code.used", "password.changed", "2fa.disabled"} <= kinds
