@@ -159,7 +159,7 @@ def whip(stream_id: str, principal: CreatorDep, services: ServicesDep) -> Respon
     raise NotYetSupported("WebRTC ingest (WHIP) is not supported yet; publish over RTMP.")
 
 
-@playback.api_route("/{stream_id}/whep", methods=["GET", "POST"])
+@playback.post("/{stream_id}/whep")
 def whep(stream_id: str) -> Response:
     raise NotYetSupported("WebRTC playback (WHEP) is not supported yet; play the HLS URL.")
 

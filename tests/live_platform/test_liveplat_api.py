@@ -137,3 +137,11 @@ def test_viewer_counter_counts_distinct_viewers_per_bucket() -> None:
     assert counter.count("s1") == 0
     assert viewer_id(None, "1.2.3.4", "ua") == viewer_id(None, "1.2.3.4", "ua")
     assert viewer_id("p1", "1.2.3.4", "ua") != viewer_id("p2", "1.2.3.4", "ua")
+
+
+def test_openapi_lists_the_live_routes(platform: Platform) -> None:
+    paths = platform.client.get("/openapi.json").json()["paths"]
+    assert {"post"} <= set(paths["/api/v1/live/streams"])
+    assert set(paths["/api/v1/live/streams/{stream_id}"]) == {"get"}
+    assert set(paths["/live/{stream_id}/whep"]) == {"post"}
+    assert "/live/{stream_id}/hls/{name}" in paths
