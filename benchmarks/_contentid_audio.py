@@ -9,6 +9,7 @@ reference time it reports for its own query time is within :data:`OFFSET_TOLERAN
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,18 @@ import numpy as np
 
 from benchmarks._contentid_data import QuerySpec, Track
 from benchmarks._contentid_peers import PeerAnswer
-from fingerprint import AudioIndex, Landmarks, Matcher, decode_audio, find_peaks, fingerprint_file, merge
+from fingerprint import (
+    AudioIndex,
+    Landmarks,
+    Matcher,
+    MediaUnreadable,
+    decode_audio,
+    find_peaks,
+    fingerprint_file,
+    merge,
+)
+
+log = logging.getLogger("benchmarks.contentid")
 
 OFFSET_TOLERANCE = 1.0
 """Seconds."""
@@ -25,23 +37,35 @@ OFFSET_TOLERANCE = 1.0
 
 def ingest(
     tracks: Sequence[Track], max_seconds: float | None
-) -> tuple[AudioIndex, dict[str, Any], list[Landmarks]]:
-    """Index ``tracks`` as references 0..n-1; returns the index, timings and their landmarks."""
+) -> tuple[AudioIndex, dict[str, Any], list[Landmarks], list[Track]]:
+    """Index the readable ``tracks`` as references 0..n-1, in order.
+
+    Returns the index, timings, their landmarks and the tracks indexed; a track our decoder
+    refuses (MediaUnreadable) is logged, listed in the timings as ``unreadable`` and left out.
+    """
     index = AudioIndex()
     audio_s = decode_cpu = fp_cpu = wall = 0.0
     kept: list[Landmarks] = []
-    for ref_id, track in enumerate(tracks):
+    indexed: list[Track] = []
+    unreadable: list[str] = []
+    for track in tracks:
         w0, c0 = time.perf_counter(), time.process_time()
-        signal = decode_audio(track.path, max_seconds=max_seconds)
+        try:
+            signal = decode_audio(track.path, max_seconds=max_seconds)
+        except MediaUnreadable as exc:
+            log.warning("left out %s: %s", track.path, exc.detail)
+            unreadable.append(f"{track.path.name}: {exc.detail}")
+            continue
         c1 = time.process_time()
         lm = find_peaks(signal).landmarks()
-        index.add(ref_id, lm)
+        index.add(len(indexed), lm)
         c2 = time.process_time()
         wall += time.perf_counter() - w0
         decode_cpu += c1 - c0
         fp_cpu += c2 - c1
         audio_s += signal.duration
         kept.append(lm)
+        indexed.append(track)
     landmarks = sum(len(lm) for lm in kept)
     stats = {
         "audio_seconds": audio_s,
@@ -52,8 +76,9 @@ def ingest(
         "realtime_per_core_without_decode": audio_s / max(1e-9, fp_cpu),
         "landmarks_per_second": landmarks / max(1e-9, audio_s),
         "postings": landmarks,
+        "unreadable": unreadable,
     }
-    return index, stats, kept
+    return index, stats, kept, indexed
 
 
 def query_ours(

@@ -191,7 +191,7 @@ class VpdqHashes:
 
 def vpdq_hashes(path: Path, seconds_per_hash: float) -> VpdqHashes:
     """vPDQ hashes of a video file, one every ``seconds_per_hash``, low-quality frames dropped."""
-    import vpdq
+    import vpdq  # type: ignore[import-not-found,unused-ignore]
 
     features = [
         f
@@ -232,7 +232,7 @@ def vpdq_identify(query: VpdqHashes, references: Sequence[VpdqHashes]) -> PeerAn
 def vpdq_status() -> str | None:
     """None when vPDQ imports, else why it cannot be used."""
     try:
-        import vpdq  # type: ignore[import-not-found]  # noqa: F401
+        import vpdq  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
     except ImportError as exc:
         return f"unavailable: {exc}"
     return None

@@ -206,6 +206,8 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     refs, negs = _split(tracks, args.negative_every, args.max_seconds)
     log.info("%d references, %d negatives", len(refs), len(negs))
     phases.done("fetch")
+    index, ingest, kept, refs = audio.ingest(refs, args.max_seconds)
+    phases.done("ingest")
     specs = data.make_queries(refs, negs, args.lengths, args.queries, work / "queries")
     whole = data.make_queries(
         refs,
@@ -217,8 +219,6 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         from_start=True,
     )
     phases.done("queries")
-    index, ingest, kept = audio.ingest(refs, args.max_seconds)
-    phases.done("ingest")
     runs = audio.query_ours(index, specs, {"ours": {}, "ours_speed_fallback": {"speed_fallback": True}})
     (ours, timing), (fallback, fallback_timing) = runs["ours"], runs["ours_speed_fallback"]
     whole_ours, _ = audio.query_ours(index, whole, {"ours": {}})["ours"]
