@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 AUDIO_RATE = 8000
 """Sample rate (Hz) every fingerprinted signal is resampled to."""
 
+MAX_BAD_PACKETS = 3
+"""Undecodable audio packets skipped in any file; beyond this, up to 1% of the packets."""
 FRAME_RATE = 2.0
 """Video frames sampled per second of media."""
 
@@ -82,9 +84,20 @@ def decode_audio(
             raise NoFingerprintableStream(f"{os.fspath(path)!r} has no audio stream")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        packets = bad = 0
         try:
             for packet in container.demux(stream):
-                for frame in packet.decode():
+                packets += 1
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    # As the ffmpeg CLI does, a packet the decoder refuses is skipped (a stray
+                    # Ogg page at the end of a Vorbis file, seen in Debian's game music).
+                    bad += 1
+                    if bad > MAX_BAD_PACKETS and bad > packets // 100:
+                        raise
+                    continue
+                for frame in frames:
                     for out in resampler.resample(frame):
                         chunk = out.to_ndarray().reshape(-1)
                         chunks.append(chunk)
@@ -97,6 +110,10 @@ def decode_audio(
         except (av.error.FFmpegError, ValueError) as exc:
             # ValueError: the resampler refuses a stream whose format changes midway.
             raise MediaUnreadable(f"cannot decode audio of {os.fspath(path)!r}: {exc}") from exc
+    if bad and not chunks:
+        raise MediaUnreadable(f"cannot decode audio of {os.fspath(path)!r}: every packet was refused")
+    if bad:
+        log.warning("skipped %d of %d undecodable audio packets in %s", bad, packets, os.fspath(path))
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if limit is not None:
         samples = samples[:limit]

@@ -62,3 +62,30 @@ def test_missing_streams_are_reported(kit, tmp_path: Path):
     assert fp.peaks is None and fp.frames is not None and fp.duration == pytest.approx(1.0)
     with pytest.raises(NoFingerprintableStream):
         fingerprint_file(audio_only, audio=False)
+
+
+def _damage_mp3(kit, tmp_path: Path, packets: int) -> Path:
+    """A 4 s MP3 tone with the payload of ``packets`` packets from the middle overwritten."""
+    import av
+
+    clean = tmp_path / "tone.mp3"
+    kit.ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:a", "libmp3lame", clean)
+    data = bytearray(clean.read_bytes())
+    with av.open(str(clean)) as container:
+        spans = [(p.pos, p.size) for p in container.demux(container.streams.audio[0]) if p.size]
+    middle = len(spans) // 2
+    for pos, size in spans[middle - packets // 2 : middle - packets // 2 + packets]:
+        data[pos + 4 : pos + size] = bytes([0xAA]) * (size - 4)
+    damaged = tmp_path / f"damaged-{packets}.mp3"
+    damaged.write_bytes(bytes(data))
+    return damaged
+
+
+def test_a_stray_undecodable_packet_is_skipped_as_ffmpeg_does(kit, tmp_path: Path):
+    signal = decode_audio(_damage_mp3(kit, tmp_path, 1))
+    assert abs(signal.duration - 4.0) < 0.1
+
+
+def test_many_undecodable_packets_are_media_unreadable(kit, tmp_path: Path):
+    with pytest.raises(MediaUnreadable):
+        decode_audio(_damage_mp3(kit, tmp_path, 40))
