@@ -18,6 +18,7 @@ from control_plane.live.errors import (
 )
 from control_plane.live.ingest import LIVE_APP, DatabaseAuthorizer, Recording, recording_key
 from control_plane.live.keys import key_hash, key_prefix, new_stream_key
+from control_plane.live.playlists import PlaylistReader
 from control_plane.live.runner import Ingest, RtmpThread, build_ingest
 from control_plane.live.service import EventView, StreamService, StreamView
 from control_plane.live.sinks import StoreLiveSinks, hls_prefix
@@ -32,6 +33,7 @@ __all__ = [
     "recording_key",
     "LIVE_APP",
     "StoreLiveSinks",
+    "PlaylistReader",
     "hls_prefix",
     "ViewerCounter",
     "viewer_id",

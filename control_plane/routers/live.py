@@ -31,6 +31,7 @@ from control_plane.live import (
     hls_prefix,
     viewer_id,
 )
+from control_plane.live.playlists import PlaylistReader
 from control_plane.live.sinks import content_type
 from control_plane.ranges import blob_response
 from control_plane.services import Services
@@ -119,6 +120,14 @@ def stream_out(services: Services, view: StreamView) -> StreamOut:
     )
 
 
+def playlists(request: Request, services: Services) -> PlaylistReader:
+    """The app's one ``PlaylistReader``, made on first use, so waiting viewers share store reads."""
+    reader: PlaylistReader | None = getattr(request.app.state, "live_playlists", None)
+    if reader is None or reader.store is not services.store:
+        reader = request.app.state.live_playlists = PlaylistReader(services.store)
+    return reader
+
+
 def readable(services: Services, principal: Principal, stream_id: str) -> StreamView:
     streams = streams_of(services)
     if principal.has_role("moderator"):
@@ -189,10 +198,7 @@ async def live_file(
             raise PlaylistNotReady(str(exc), headers={"Retry-After": "1"}) from exc
 
     async def playlist() -> str | None:
-        try:
-            return (await asyncio.to_thread(store.read, prefix + MEDIA_PLAYLIST)).decode()
-        except BlobNotFound:
-            return None
+        return await playlists(request, services).read(prefix + MEDIA_PLAYLIST)
 
     headers = {"Access-Control-Allow-Origin": "*"}
     if name in PLAYLISTS:

@@ -3,12 +3,16 @@ and the service's state machine. No media here (see test_liveplat_ingest.py)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import sqlalchemy as sa
 from support.platform import Platform
 
 from control_plane.kv import MemoryKeyValue
-from control_plane.live import StreamService, ViewerCounter, key_hash, viewer_id
+from control_plane.live import PlaylistReader, StreamService, ViewerCounter, key_hash, viewer_id
 from control_plane.models import LiveStream
+from storage import LocalStore
 
 
 def create(platform: Platform, headers: dict[str, str], title: str = "My show") -> dict:
@@ -145,3 +149,23 @@ def test_openapi_lists_the_live_routes(platform: Platform) -> None:
     assert set(paths["/api/v1/live/streams/{stream_id}"]) == {"get"}
     assert set(paths["/live/{stream_id}/whep"]) == {"post"}
     assert "/live/{stream_id}/hls/{name}" in paths
+
+
+def test_playlist_reads_are_shared_by_waiting_viewers(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "blobs", secret=b"x" * 32)
+    now = [0.0]
+    reader = PlaylistReader(store, fresh_s=0.05, max_keys=2, clock=lambda: now[0])
+
+    async def go() -> None:
+        assert await reader.read("live/s/hls/index.m3u8") is None
+        store.put("live/s/hls/index.m3u8", b"#EXTM3U\n")
+        assert await reader.read("live/s/hls/index.m3u8") is None  # still fresh: shared answer
+        now[0] += 0.05
+        texts = await asyncio.gather(*(reader.read("live/s/hls/index.m3u8") for _ in range(20)))
+        assert texts == ["#EXTM3U\n"] * 20
+        assert reader.reads == 2
+        for name in ("a", "b", "c"):
+            await reader.read(f"live/{name}/hls/index.m3u8")
+        assert len(reader._cache) == 2
+
+    asyncio.run(go())
