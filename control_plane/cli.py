@@ -212,7 +212,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from benchmarks import run_benchmark
 
-    return run_benchmark(args.name, args.output, args.extra)
+    extra, output = list(args.extra), args.output
+    # `--output DIR` may also come after the name, where argparse leaves it among the extras.
+    if "--output" in extra:
+        at = extra.index("--output")
+        if at + 1 >= len(extra):
+            raise ConfigError("--output needs a folder")
+        output = extra[at + 1]
+        del extra[at : at + 2]
+    return run_benchmark(args.name, output, extra)
 
 
 def cmd_fingerprint(args: argparse.Namespace, settings: Settings) -> int:

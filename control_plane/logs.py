@@ -51,6 +51,9 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries that narrate their own start-up at INFO (FAISS says which CPU build it loaded).
+    for noisy in ("faiss", "faiss.loader", "numba", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:

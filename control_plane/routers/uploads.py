@@ -6,6 +6,8 @@ Extensions: creation, creation-with-upload, creation-defer-length, termination, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 
 import anyio.to_thread
@@ -135,18 +137,24 @@ async def _write(
 ) -> UploadState:
     checksum = parse_checksum(request.headers.get("upload-checksum"))
     body = ThreadBody(request.stream(), limit=services.settings.upload_max_bytes)
-    return await anyio.to_thread.run_sync(
-        functools.partial(
-            services.uploads.write,
-            owner,
-            upload_id,
-            offset,
-            body,
-            checksum=checksum,
-            declared_length=_int_header(request, "upload-length"),
-            content_length=content_length,
+    pump = asyncio.create_task(body.pump())  # reads ahead while the thread writes
+    try:
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                services.uploads.write,
+                owner,
+                upload_id,
+                offset,
+                body,
+                checksum=checksum,
+                declared_length=_int_header(request, "upload-length"),
+                content_length=content_length,
+            )
         )
-    )
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
 
 
 @router.patch("/{upload_id}", status_code=204)

@@ -170,10 +170,12 @@ def test_chunked_path_matches_the_single_pass(tmp_path: Path, clip: Path) -> Non
             with platform.services.db.session() as session:
                 kinds = list(session.scalars(sa.select(Job.kind)))
             if mode == "chunked":
-                # 6 s at 4 s segments and one segment a run: two runs, the audio, the stills, then finalize.
+                # 6 s at 4 s segments and one segment a run: two runs, the audio, the stills, then finalize
+                # (and the Content-ID match, which every upload gets).
                 assert sorted(kinds) == sorted(
                     [
                         "video.process",
+                        "contentid.match",
                         "video.part",
                         "video.part",
                         "video.part",
