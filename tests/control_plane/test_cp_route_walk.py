@@ -1,0 +1,53 @@
+"""Deny by default: every route in the OpenAPI document demands a signed-in caller, except the few
+that are public on purpose (each listed here with its reason)."""
+
+from __future__ import annotations
+
+import re
+
+from support.platform import Platform
+
+#: (method, path) -> why it is public.
+PUBLIC = {
+    ("GET", "/healthz"): "liveness probe",
+    ("GET", "/readyz"): "readiness probe",
+    ("GET", "/metrics"): "Prometheus scrape (bind the API privately or put it behind the gateway)",
+    ("POST", "/api/v1/auth/register"): "creating an account",
+    ("POST", "/api/v1/auth/login"): "signing in",
+    ("POST", "/api/v1/auth/refresh"): "the refresh token is the credential",
+    ("OPTIONS", "/api/v1/uploads/"): "tus discovery, as browsers send it without credentials",
+    ("GET", "/blobs/{key}"): "the URL's signature is the credential",
+    ("GET", "/media/videos/{video_id}/{path}"): "playback of ready public videos, for players and CDNs",
+}
+#: Path prefixes whose routes are public playback of live streams (viewers need no account).
+PUBLIC_PREFIXES = ("/live/",)
+#: Admin-only routes: a creator must get 403.
+ADMIN_ONLY = {("GET", "/api/v1/admin/audit"), ("POST", "/api/v1/ops/canary")}
+
+
+def fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "0123456789abcdef0123456789abcdef", path)
+
+
+def test_every_route_demands_authentication(platform: Platform) -> None:
+    spec = platform.client.get("/openapi.json").json()
+    checked = 0
+    for path, methods in spec["paths"].items():
+        for method in methods:
+            key = (method.upper(), path)
+            if key in PUBLIC or path.startswith(PUBLIC_PREFIXES):
+                continue
+            r = platform.client.request(method.upper(), fill(path), headers={"Tus-Resumable": "1.0.0"})
+            assert r.status_code == 401, f"{method.upper()} {path} answered {r.status_code} without a token"
+            assert r.headers["content-type"].startswith("application/problem+json")
+            checked += 1
+    assert checked >= 25
+    for key in PUBLIC:
+        assert key[1] in spec["paths"], f"public route {key} is no longer in the API; update the list"
+
+
+def test_admin_routes_refuse_creators(platform: Platform) -> None:
+    creator = platform.user("plain")
+    for method, path in ADMIN_ONLY:
+        r = platform.client.request(method, fill(path), headers=creator)
+        assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path)
