@@ -4,7 +4,8 @@ The parent probes once and plans the runs (:func:`pipelines.plan_runs`); a
 ``ProcessPoolExecutor`` with N workers then takes every :func:`pipelines.transcode_run` plus
 the one :func:`pipelines.transcode_audio` job, as separate job-queue workers would; the parent
 writes the manifests last (:func:`pipelines.write_manifests`). Worker processes are started
-and warmed (imports done) before the clock starts, as long-lived queue workers would be.
+and warmed (imports done) before the clock starts, as long-lived queue workers would be; their
+CPU seconds (counted once the pool is shut down) include that warm-up.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,7 +21,13 @@ from typing import Any
 
 from pipelines import MediaInfo, Run, Rung, plan_runs, transcode_audio, transcode_run, write_manifests
 
-__all__ = ["chunked_transcode", "threads_for"]
+__all__ = ["chunked_transcode", "cpu_seconds", "threads_for"]
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all threads) and its reaped children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def threads_for(workers: int) -> int:
@@ -62,6 +70,7 @@ def chunked_transcode(
     runs = plan_runs(info, segment_duration, segments_per_run)
     bitrate = max(r.audio_bitrate for r in ladder)
     context = multiprocessing.get_context("spawn")
+    cpu = cpu_seconds()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pids = {job.result() for job in [pool.submit(_warm) for _ in range(workers)]}
         started = time.perf_counter()
@@ -74,6 +83,7 @@ def chunked_transcode(
         result = write_manifests(out, ladder, info, segment_duration)
         seconds = time.perf_counter() - started
     return {
+        "cpu_seconds": cpu_seconds() - cpu,
         "workers": workers,
         "worker_processes_started": len(pids),
         "x264_threads_per_encoder": threads or "auto",

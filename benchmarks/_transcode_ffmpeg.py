@@ -49,7 +49,7 @@ class Clip:
         return (
             f"{self.width}x{self.height} {self.fps} fps, {self.duration:g} s: ffmpeg testsrc2 (moving "
             "patterns, colour bars, a running clock) under temporal film-grain noise, with a stereo "
-            "48 kHz beeping sine plus pink noise; stored as x264 CRF 18 (2 s GOP, B-frames) + AAC 192k"
+            "48 kHz beeping sine plus pink noise; stored as x264 CRF 21 (2 s GOP, B-frames) + AAC 192k"
         )
 
 
@@ -78,7 +78,7 @@ def _run(command: list[str]) -> str:
 
 def make_clip(clip: Clip, cache_dir: Path) -> Path:
     """The clip's file in ``cache_dir``, generated once (later runs reuse it)."""
-    path = cache_dir / f"{clip.name}-{clip.width}x{clip.height}-{clip.fps}fps-{clip.duration:g}s.mp4"
+    path = cache_dir / f"v2-{clip.name}-{clip.width}x{clip.height}-{clip.fps}fps-{clip.duration:g}s.mp4"
     if path.is_file():
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -90,9 +90,9 @@ def make_clip(clip: Clip, cache_dir: Path) -> Path:
          "-f", "lavfi", "-i", f"sine=f=330:beep_factor=4:sample_rate=48000:d={d}",
          "-f", "lavfi", "-i", f"anoisesrc=c=pink:a=0.05:r=48000:d={d}",
          "-filter_complex",
-         "[0:v]noise=alls=14:allf=t+u,format=yuv420p[v];[1:a][2:a]amix=inputs=2,aformat=channel_layouts=stereo[a]",
+         "[0:v]noise=alls=6:allf=t+u,format=yuv420p[v];[1:a][2:a]amix=inputs=2,aformat=channel_layouts=stereo[a]",
          "-map", "[v]", "-map", "[a]",
-         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", str(2 * clip.fps), "-bf", "2",
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-g", str(2 * clip.fps), "-bf", "2",
          "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(partial)]
     )  # fmt: skip
     partial.replace(path)

@@ -9,6 +9,8 @@ order equals presentation order and every segment starts with an IDR frame).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Container
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +28,9 @@ from pipelines.scaler import Scaler
 __all__ = ["VideoEncoder", "AudioEncoder", "WORK_MUX_OPTIONS", "audio_rate_for"]
 
 log = logging.getLogger(__name__)
+
+_QUEUE_FRAMES = 8
+"""Decoded frames each encoder's thread may lag behind the decoder (bounds memory)."""
 
 WORK_MUX_OPTIONS = {"movflags": "empty_moov+default_base_moof+frag_keyframe", "frag_duration": "2000000"}
 
@@ -79,9 +84,42 @@ class VideoEncoder:
         self._stream = stream
         self._scaler = Scaler(rung.width, rung.height)
         self.frames = 0
+        """Frames handed to :meth:`encode` so far."""
+        self._encoded = 0
+        self._failure: BaseException | None = None
+        self._queue: queue.Queue[tuple[int, av.VideoFrame] | None] = queue.Queue(_QUEUE_FRAMES)
+        self._thread = threading.Thread(target=self._work, name=f"encode-{rung.name}", daemon=True)
+        self._thread.start()
 
     def encode(self, index: int, frame: av.VideoFrame) -> None:
-        """Scale ``frame`` to the rung size and encode it as frame number ``index``."""
+        """Scale ``frame`` to the rung size and encode it as frame number ``index``.
+
+        The work happens on this encoder's own thread (scaling, x264 and muxing release the
+        GIL), so the rungs of a ladder scale and encode in parallel with each other and with
+        decoding, as the ffmpeg CLI's per-output threads do. A failure is raised by the next
+        call or by :meth:`close`. ``frame`` must not be changed afterwards."""
+        self._raise_failure()
+        self._queue.put((index, frame))
+        self.frames += 1
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._encode_now(*item)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._failure = exc
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _encode_now(self, index: int, frame: av.VideoFrame) -> None:
         scaled = self._scaler.scale(frame)
         scaled.pts = index
         scaled.time_base = Fraction(1) / self.fps
@@ -90,19 +128,22 @@ class VideoEncoder:
         try:
             packets = self._stream.encode(scaled)
         except av.error.FFmpegError as exc:
-            if self.frames == 0:  # the codec opens on the first frame: no GPU, bad options
+            if self._encoded == 0:  # the codec opens on the first frame: no GPU, bad options
                 raise EncoderUnavailable() from exc
             raise
         self._container.mux(packets)
-        self.frames += 1
+        self._encoded += 1
 
     def close(self) -> None:
-        """Flush the encoder and finish the work file."""
+        """Encode what is queued, flush the encoder and finish the work file."""
+        self._stop()
+        self._raise_failure()
         self._container.mux(self._stream.encode(None))
         self._container.close()
 
     def abort(self) -> None:
         """Give up: close the work file without flushing and delete it (after a failure)."""
+        self._stop()
         try:
             self._container.close()
         except (av.error.FFmpegError, OSError, ValueError):

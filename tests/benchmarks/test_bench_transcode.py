@@ -10,7 +10,16 @@ import pytest
 
 from benchmarks.transcode import CONTENDERS, main, targets
 
-CONTENDER_FIELDS = {"clip", "contender", "seconds", "all_seconds", "realtime", "psnr_db", "error"}
+CONTENDER_FIELDS = {
+    "clip",
+    "contender",
+    "seconds",
+    "all_seconds",
+    "realtime",
+    "cpu_seconds",
+    "psnr_db",
+    "error",
+}
 
 
 def test_transcode_benchmark_quick_runs_and_reports(tmp_path: Path) -> None:
@@ -37,6 +46,7 @@ def test_transcode_benchmark_quick_runs_and_reports(tmp_path: Path) -> None:
         assert set(entry) == CONTENDER_FIELDS
         assert entry["error"] is None
         assert entry["seconds"] == min(entry["all_seconds"]) > 0
+        assert 0 < entry["cpu_seconds"] < 4 * entry["seconds"] + 1
         assert entry["realtime"] == pytest.approx(2.0 / entry["seconds"])
         assert list(entry["psnr_db"]) == [r["name"] for r in clips[clip]["ladder"]]
         # real encodes of a noisy source at these bitrates: neither lossless nor garbage
@@ -55,6 +65,7 @@ def test_transcode_benchmark_quick_runs_and_reports(tmp_path: Path) -> None:
     for run in runs.values():
         assert run["runs"] == 2 and run["segments_per_run"] == 1 and run["renditions"] == 2
         assert run["seconds"] > 0 and run["realtime"] == pytest.approx(8.0 / run["seconds"])
+        assert run["cpu_seconds"] > 0
 
     ids = [t["id"] for t in report["targets"]]
     assert ids == [
