@@ -94,7 +94,7 @@ class TwoFactor:
         for drift in (0, -1, 1):  # one step of clock drift either way
             step = int(now // totp.interval) + drift
             expected = totp.at(step * totp.interval)
-            if hmac.compare_digest(expected, code.strip()):
+            if hmac.compare_digest(expected.encode(), code.strip().encode()):
                 if step <= factor.last_step:
                     raise InvalidOtp("That code was already used; wait for the next one.")
                 factor.last_step = step

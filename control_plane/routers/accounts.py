@@ -43,7 +43,7 @@ class MeOut(UserOut):
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
-    otp: str | None = Field(None, min_length=6, max_length=8, description="code from the authenticator app")
+    otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$", description="code from the authenticator app")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
 
 

@@ -20,7 +20,7 @@ class TotpSetupOut(BaseModel):
 
 
 class CodeIn(BaseModel):
-    code: str = Field(min_length=6, max_length=8)
+    code: str = Field(pattern=r"^[0-9]{6,8}$")
 
 
 class RecoveryCodesOut(BaseModel):
@@ -29,14 +29,14 @@ class RecoveryCodesOut(BaseModel):
 
 class StepUpIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
-    otp: str | None = Field(None, min_length=6, max_length=8)
+    otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
 
 
 class PasswordChangeIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
-    otp: str | None = Field(None, min_length=6, max_length=8)
+    otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
 
 
