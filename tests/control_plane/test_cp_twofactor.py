@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pyotp
-
 from support.platform import Platform
 
 PW = "correct horse battery"
