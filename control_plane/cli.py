@@ -294,13 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=cmd_fingerprint)
 
     demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, needs_settings=False)
 
     bench = sub.add_parser("bench", help="run a benchmark; writes JSON and a PNG plot")
     bench.add_argument("name", help="benchmark name (see benchmarks/)")
     bench.add_argument("--output", default="bench-results", help="folder for the JSON and PNG results")
     bench.add_argument("extra", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
-    bench.set_defaults(func=cmd_bench)
+    bench.set_defaults(func=cmd_bench, needs_settings=False)
     return parser
 
 
@@ -308,7 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
-        return func(args, load_settings())
+        # demo and bench run their own private platforms: they must not touch ./.socialflow.
+        settings = load_settings() if getattr(args, "needs_settings", True) else Settings.model_construct()
+        return func(args, settings)
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
