@@ -300,6 +300,7 @@ class UploadService:
             source = spool_verified(
                 stream, algorithm=checksum.algorithm, expected=checksum.digest, max_bytes=remaining
             )
+        new_offset: int | None = None
         try:
             new_offset = self.store.write(upload_id, offset, source, max_bytes=remaining)
         except OffsetMismatch as exc:
@@ -307,28 +308,32 @@ class UploadService:
         finally:
             if source is not stream:
                 source.close()
-            self._record_offset(upload_id)
-        info = self.store.info(upload_id)
-        if info.is_complete and not row.is_partial:
+            self._record_offset(upload_id, new_offset, info.length)
+        if info.length is not None and new_offset == info.length and not row.is_partial:
             self._complete(upload_id)
         return UploadState(
             row.id, new_offset, info.length, info.metadata, row.expires_at, row.is_partial, row.is_final
         )
 
-    def _record_offset(self, upload_id: str) -> None:
-        """Copy the durable offset into the database (for quota and the video's progress)."""
-        try:
-            info = self.store.info(upload_id)
-        except UploadNotFound:
-            return
+    def _record_offset(self, upload_id: str, offset: int | None, length: int | None) -> None:
+        """Copy the durable offset into the database (for quota and the video's progress).
+
+        ``offset`` None (a write that failed midway) reads what was kept from the store.
+        """
+        if offset is None:
+            try:
+                stored = self.store.info(upload_id)
+            except UploadNotFound:
+                return
+            offset, length = stored.offset, stored.length
         with self.db.session() as session:
             row = session.get(Upload, upload_id)
             if row is None:
                 return
-            row.offset = info.offset
+            row.offset = offset
             video = session.get(Video, upload_id)
-            if video is not None and video.status == "uploading" and info.length:
-                video.progress = round(info.offset / info.length, 4)
+            if video is not None and video.status == "uploading" and length:
+                video.progress = round(offset / length, 4)
 
     def _complete(self, upload_id: str) -> None:
         """Turn a complete upload into its video's source (idempotent) and start processing."""
