@@ -124,7 +124,8 @@ def score(specs: Sequence[QuerySpec], answers: dict[str, PeerAnswer]) -> dict[st
     """Top-1 and offset accuracy per degradation and length, and false positives on negatives.
 
     Returns ``{"accuracy": {degradation: {"5s": {...}}}, "negatives": {"5s": {...}}}``; a query
-    missing from ``answers`` counts as no answer.
+    missing from ``answers`` counts as no answer. Each negative that matched is listed under
+    ``matched`` (its source file name and the reference index it was taken for).
     """
     accuracy: dict[str, dict[str, dict[str, Any]]] = {}
     negatives: dict[str, dict[str, Any]] = {}
@@ -132,9 +133,11 @@ def score(specs: Sequence[QuerySpec], answers: dict[str, PeerAnswer]) -> dict[st
         answer = answers.get(spec.name, PeerAnswer(None))
         length = f"{spec.length:g}s"
         if spec.reference < 0:
-            row = negatives.setdefault(length, {"queries": 0, "false_positives": 0})
+            row = negatives.setdefault(length, {"queries": 0, "false_positives": 0, "matched": []})
             row["queries"] += 1
-            row["false_positives"] += int(answer.reference is not None)
+            if answer.reference is not None:
+                row["false_positives"] += 1
+                row["matched"].append({"query": spec.source, "reference": answer.reference})
             continue
         row = accuracy.setdefault(spec.degradation, {}).setdefault(
             length, {"queries": 0, "correct": 0, "offset_ok": 0}

@@ -66,6 +66,8 @@ class QuerySpec:
     embed_at: float
     speed: float
     file: Path
+    source: str = ""
+    """File name of the track the excerpt was cut from."""
 
 
 def run_ffmpeg(args: Sequence[str | Path], stdin: bytes | None = None) -> bytes:
@@ -252,6 +254,7 @@ def make_queries(
                 embed_at=embed_at,
                 speed=speed,
                 file=folder / (name + SUFFIX.get(kind, ".wav")),
+                source=track.path.name,
             )
             excerpt = read_excerpt(track.path, start, need)
             background = np.zeros(0, np.float32)

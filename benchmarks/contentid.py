@@ -235,6 +235,8 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "queries": len(specs),
             "whole_file_queries": len(whole),
             "per_case": args.queries,
+            "reference_files": [t.path.name for t in refs],
+            "negative_files": [t.path.name for t in negs],
         },
         "audio": {
             "ours": {**audio.score(specs, ours), "ingest": ingest, "query": timing},

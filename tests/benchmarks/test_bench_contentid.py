@@ -23,7 +23,8 @@ def _cpu_seconds() -> float:
 
 
 def _spec(name: str, reference: int, degradation: str = "clean", speed: float = 1.0) -> QuerySpec:
-    return QuerySpec(name, reference, degradation, 10.0, 30.0, 0.0, speed, Path(name + ".wav"))
+    source = "negative.ogg" if reference < 0 else f"track{reference}.ogg"
+    return QuerySpec(name, reference, degradation, 10.0, 30.0, 0.0, speed, Path(name + ".wav"), source)
 
 
 def test_score_counts_identity_offset_and_false_positives() -> None:
@@ -44,7 +45,12 @@ def test_score_counts_identity_offset_and_false_positives() -> None:
     assert (clean["queries"], clean["correct"], clean["offset_ok"]) == (2, 2, 1)
     assert clean["top1"] == 1.0 and clean["offset_accuracy"] == 0.5
     assert scored["accuracy"]["speed+3"]["10s"]["offset_ok"] == 1
-    assert scored["negatives"]["10s"] == {"queries": 1, "false_positives": 1, "false_positive_rate": 1.0}
+    assert scored["negatives"]["10s"] == {
+        "queries": 1,
+        "false_positives": 1,
+        "matched": [{"query": "negative.ogg", "reference": 3}],
+        "false_positive_rate": 1.0,
+    }
     missing = contentid.audio.score(specs[:1], {})
     assert missing["accuracy"]["clean"]["10s"]["correct"] == 0
 
@@ -79,6 +85,7 @@ def test_quick_run_without_peers_writes_json_and_png(tmp_path: Path) -> None:
         assert by_length["10s"]["queries"] == 1 and 0.0 <= by_length["10s"]["top1"] <= 1.0
     assert ours["accuracy"]["clean"]["10s"]["top1"] == 1.0  # a clean 10 s excerpt is always found
     assert ours["negatives"]["10s"]["queries"] == 1
+    assert len(result["data"]["reference_files"]) == 2 and len(result["data"]["negative_files"]) == 1
     assert ours["ingest"]["audio_seconds"] == pytest.approx(2 * 45.0, abs=0.1)
     assert ours["ingest"]["realtime_per_core"] > 1 and ours["query"]["queries"] == len(DEGRADATIONS) + 1
     assert result["audio"]["audfprint"] == {"skipped": "--no-peers"}
