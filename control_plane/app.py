@@ -17,6 +17,7 @@ from control_plane.routers import (
     accounts,
     admin,
     blobs,
+    chat,
     contentid,
     health,
     jobs,
@@ -57,6 +58,7 @@ def create_app(services: Services) -> FastAPI:
         media.router,
         contentid.router,
         live.router,
+        chat.router,
         live.playback,
     ):
         app.include_router(router)

@@ -13,6 +13,7 @@ from control_plane.auth.twofactor import TwoFactor
 from control_plane.contentid import ClaimService
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
+from control_plane.pubsub import PubSub, open_pubsub
 from control_plane.ratelimit import RateLimiter
 from control_plane.settings import Settings
 from control_plane.uploads.service import UploadService
@@ -35,8 +36,10 @@ class Services:
     uploads: UploadService
     claims: ClaimService
     limiter: RateLimiter
+    pubsub: PubSub
 
     def close(self) -> None:
+        self.pubsub.close()
         self.kv.close()
         self.db.dispose()
         try:
@@ -93,4 +96,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
         claims=ClaimService(db, enqueue_job),
         limiter=RateLimiter(kv),
+        pubsub=open_pubsub(settings.redis_url),
     )
