@@ -11,11 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 from tusclient import client as tus
-from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 SOCIALFLOW = str(Path(sys.executable).with_name("socialflow"))
 
@@ -64,28 +64,49 @@ def test_server_killed_mid_upload_then_resumed(tmp_path: Path) -> None:
         )
         uploader.upload_chunk()  # creates the upload and sends the first chunk
         url = uploader.url
+        first = uploader.offset
+        # The next PATCH streams 2 MiB, then stalls until the server has been killed under it.
+        killed = threading.Event()
+
+        def body() -> Iterator[bytes]:
+            yield payload[first : first + 2 * 1024 * 1024]
+            killed.wait(30)
+            yield payload[first + 2 * 1024 * 1024 : first + 4 * 1024 * 1024]
+
         errors: list[BaseException] = []
 
-        def keep_uploading() -> None:
+        def send() -> None:
             try:
-                uploader.upload()
-            except (TusCommunicationError, TusUploadFailed, OSError) as exc:
+                httpx.patch(
+                    url,
+                    content=body(),
+                    timeout=60,
+                    headers={
+                        **headers,
+                        "Tus-Resumable": "1.0.0",
+                        "Upload-Offset": str(first),
+                        "Content-Type": "application/offset+octet-stream",
+                        "Content-Length": str(4 * 1024 * 1024),
+                    },
+                )
+            except (httpx.HTTPError, OSError) as exc:
                 errors.append(exc)
 
-        thread = threading.Thread(target=keep_uploading)
+        thread = threading.Thread(target=send)
         thread.start()
-        time.sleep(0.3)
+        time.sleep(1.0)  # the first 2 MiB are on the server
         server.send_signal(signal.SIGKILL)  # no chance to tidy up
         server.wait()
+        killed.set()
         thread.join(timeout=30)
-        assert errors, "the upload should have been cut off by the crash"
+        assert errors, "the PATCH should have been cut off by the crash"
 
         server = start(data_dir, port)
         resumed = tus.TusClient(f"{base}/api/v1/uploads/", headers=headers).uploader(
             str(path), url=url, chunk_size=4 * 1024 * 1024
         )
         offset = resumed.get_offset()
-        assert 0 < offset < len(payload)
+        assert first <= offset <= first + 2 * 1024 * 1024  # what arrived before the crash, and no more
         resumed.upload()
         video_id = url.rsplit("/", 1)[1]
         source = httpx.get(f"{base}/api/v1/videos/{video_id}/source", headers=headers, timeout=60)
