@@ -181,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rungs", type=int, help="keep only the top N rungs of each ladder")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the best counts")
     parser.add_argument("--workers", default="1,2", help="chunked mode: worker process counts")
+    parser.add_argument("--pin-cores", action="store_true",
+                        help="chunked mode: one core per worker process, as if each were a one-core machine")
+    parser.add_argument("--chunked-only", action="store_true", help="skip the ladder contenders")
     parser.add_argument("--output", type=Path, help="results folder (overrides the one given)")
     parser.add_argument(
         "--cache-dir",
@@ -219,7 +222,7 @@ def main(argv: list[str], output: Path) -> int:
     clip_info: list[dict[str, Any]] = []
     chunked: list[dict[str, Any]] = []
     try:
-        for clip in clips:
+        for clip in [] if args.chunked_only else clips:
             src = make_clip(clip, args.cache_dir)
             ladder = _ladder(src, rungs)
             clip_info.append({"name": clip.name, "description": clip.description, "file": str(src)}
@@ -233,7 +236,8 @@ def main(argv: list[str], output: Path) -> int:
             try:
                 chunked.append(chunked_transcode(src, out, ladder, info, workers=count,
                                                  segments_per_run=segments_per_run,
-                                                 segment_duration=SEGMENT_DURATION))  # fmt: skip
+                                                 segment_duration=SEGMENT_DURATION,
+                                                 pin=args.pin_cores))  # fmt: skip
             except (BenchError, OSError, ValueError) as exc:
                 log.exception("chunked mode with %d workers failed", count)
                 chunked.append({"workers": count, "seconds": None, "error": f"{type(exc).__name__}: {exc}"})
