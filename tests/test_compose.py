@@ -17,8 +17,15 @@ from control_plane.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose.yml"
-CONTRACT_VARS = {"SOCIALFLOW_DATABASE_URL", "SOCIALFLOW_BROKER_URL", "SOCIALFLOW_REDIS_URL",
-                 "SOCIALFLOW_STORAGE_URL", "SOCIALFLOW_SECRET_KEY", "SOCIALFLOW_PUBLIC_URL", "SOCIALFLOW_DATA_DIR"}
+CONTRACT_VARS = {
+    "SOCIALFLOW_DATABASE_URL",
+    "SOCIALFLOW_BROKER_URL",
+    "SOCIALFLOW_REDIS_URL",
+    "SOCIALFLOW_STORAGE_URL",
+    "SOCIALFLOW_SECRET_KEY",
+    "SOCIALFLOW_PUBLIC_URL",
+    "SOCIALFLOW_DATA_DIR",
+}
 
 
 def load() -> dict:
@@ -27,8 +34,12 @@ def load() -> dict:
 
 def test_compose_matches_the_compose_specification() -> None:
     exe = Path(sys.executable).with_name("check-jsonschema")
-    result = subprocess.run([str(exe), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

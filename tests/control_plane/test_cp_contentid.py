@@ -53,19 +53,7 @@ def make_clip(path: Path, music: Path, *, start: float, seconds: float, picture:
 
 
 def upload(platform: Platform, headers: dict[str, str], path: Path) -> str:
-    tus = {**headers, "Tus-Resumable": "1.0.0"}
-    data = path.read_bytes()
-    loc = platform.client.post(
-        "/api/v1/uploads/",
-        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": "filename Y2xpcC5tcDQ="},
-    ).headers["location"]
-    r = platform.client.patch(
-        loc,
-        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-        content=data,
-    )
-    assert r.status_code == 204
-    return loc.rsplit("/", 1)[1]
+    return platform.upload(headers, path.read_bytes())
 
 
 def settle(platform: Platform, headers: dict[str, str], video_id: str, timeout: float = 180) -> dict:

@@ -111,17 +111,10 @@ def test_media_of_unready_or_unknown_videos_is_not_served(platform: Platform) ->
 
 
 def test_corrupt_upload_fails_with_a_readable_reason(platform: Platform, clip: Path) -> None:
-    headers = {**platform.user("creator"), "Tus-Resumable": "1.0.0"}
+    headers = platform.user("creator")
     data = clip.read_bytes()[: len(clip.read_bytes()) // 3]  # cut off, like an upload of a partial file
     data = b"\x00" * 64 + data[64:]  # and its header destroyed
-    r = platform.client.post("/api/v1/uploads/", headers={**headers, "Upload-Length": str(len(data))})
-    loc = r.headers["location"]
-    platform.client.patch(
-        loc,
-        headers={**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-        content=data,
-    )
-    video = wait_ready(platform, headers, loc.rsplit("/", 1)[1])
+    video = wait_ready(platform, headers, platform.upload(headers, data))
     assert video["status"] == "failed" and video["error"] and "Traceback" not in video["error"]
     assert video["playback"] == {"hls": None, "dash": None}
 
@@ -151,17 +144,8 @@ def test_chunked_path_matches_the_single_pass(tmp_path: Path, clip: Path) -> Non
         gen = start_platform(embedded(tmp_path / mode, **overrides))
         platform = next(gen)
         try:
-            headers = {**platform.user("creator"), "Tus-Resumable": "1.0.0"}
-            data = clip.read_bytes()
-            loc = platform.client.post(
-                "/api/v1/uploads/", headers={**headers, "Upload-Length": str(len(data))}
-            ).headers["location"]
-            platform.client.patch(
-                loc,
-                headers={**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-                content=data,
-            )
-            video_id = loc.rsplit("/", 1)[1]
+            headers = platform.user("creator")
+            video_id = platform.upload(headers, clip.read_bytes())
             with live_server(platform) as base:
                 platform.services.settings.public_url = base
                 video = wait_ready(platform, headers, video_id)

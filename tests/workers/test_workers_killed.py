@@ -88,17 +88,8 @@ def test_killed_worker_job_runs_again_without_duplicates(
         ],
         check=True,
     )
-    headers = {**platform.user("creator"), "Tus-Resumable": "1.0.0"}
-    data = clip.read_bytes()
-    loc = platform.client.post(
-        "/api/v1/uploads/", headers={**headers, "Upload-Length": str(len(data))}
-    ).headers["location"]
-    platform.client.patch(
-        loc,
-        headers={**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-        content=data,
-    )
-    video_id = loc.rsplit("/", 1)[1]
+    headers = platform.user("creator")
+    video_id = platform.upload(headers, clip.read_bytes())
 
     first = worker(settings)
     try:
