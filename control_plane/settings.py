@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConfigError", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
+__all__ = ["ConfigError", "OidcProvider", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
 
 #: Secrets found in tutorials, sample files and our own compose examples: refused in production.
 KNOWN_WEAK_SECRETS = frozenset(
@@ -42,6 +43,7 @@ DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg"}
 BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps"}
 REDIS_SCHEMES = {"redis", "rediss"}
 STORAGE_SCHEMES = {"file", "s3"}
+SMTP_SCHEMES = {"smtp", "smtps"}
 
 
 class ConfigError(Exception):
@@ -57,6 +59,19 @@ def _check_scheme(value: str | None, allowed: set[str], name: str) -> str | None
             f"unknown {name} URL scheme {scheme!r} in {value!r} (use one of: {', '.join(sorted(allowed))})"
         )
     return value
+
+
+class OidcProvider(BaseModel):
+    """One social-login provider. ``preset`` names Google, GitHub or Apple, whose endpoints are
+    known; ``generic`` is any OpenID Connect provider found by discovery under ``issuer``."""
+
+    preset: Literal["google", "github", "apple", "generic"] = "generic"
+    client_id: str = Field(min_length=1)
+    client_secret: str | None = None
+    #: The issuer URL; required for ``generic``, overrides the preset's otherwise.
+    issuer: str | None = None
+    scopes: list[str] | None = None
+    display_name: str | None = None
 
 
 class Settings(BaseSettings):
@@ -102,6 +117,23 @@ class Settings(BaseSettings):
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
     #: Out of a million broker commands, how many also look for dead workers' jobs (Redis broker).
     worker_maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
+    #: Secrets used before ``secret_key``: tokens they signed are still accepted until they expire,
+    #: nothing new is signed with them. Rotate by moving the old secret here and setting a new one.
+    previous_secret_keys: list[str] = Field(default_factory=list)
+    #: Requests one signed-in user may make per minute across the whole API (0: no budget).
+    api_budget_per_minute: int = Field(1200, ge=0)
+    #: Seconds a signed playback token of a private video is valid, at most.
+    playback_token_max_ttl: int = Field(24 * 3600, ge=60)
+    #: Social-login providers by name (JSON), e.g. ``{"google": {"preset": "google", "client_id": ...}}``.
+    oidc_providers: dict[str, OidcProvider] = Field(default_factory=dict)
+    #: Where mail is sent: ``smtp://[user:password@]host[:port]`` (``smtps://`` for implicit TLS,
+    #: ``?starttls=1`` for STARTTLS). Unset on the embedded default: mail is written to the log.
+    smtp_url: str | None = None
+    mail_from: str = "Social Flow <no-reply@localhost>"
+    #: Seconds an email verification link is valid.
+    email_verification_ttl: int = Field(48 * 3600, ge=60)
+    #: Seconds a password reset link is valid.
+    password_reset_ttl: int = Field(3600, ge=60)
 
     @field_validator("database_url")
     @classmethod
@@ -122,6 +154,11 @@ class Settings(BaseSettings):
     @classmethod
     def _storage_scheme(cls, v: str | None) -> str | None:
         return _check_scheme(v, STORAGE_SCHEMES, "storage")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, v: str | None) -> str | None:
+        return _check_scheme(v, SMTP_SCHEMES, "SMTP")
 
     @property
     def embedded(self) -> bool:
@@ -197,4 +234,6 @@ def load_settings(**overrides: object) -> Settings:
             settings.secret_key = _embedded_secret(settings.data_dir)
     else:
         check_secret(settings.secret_key)
+        for previous in settings.previous_secret_keys:
+            check_secret(previous)
     return settings

@@ -25,6 +25,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(16), default="creator")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: When the user proved they receive mail at ``email``; None until then.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

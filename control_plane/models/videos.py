@@ -26,6 +26,8 @@ class Video(Base):
     title: Mapped[str] = mapped_column(sa.String(200), default="")
     filename: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="uploading", index=True)
+    #: ``public``, ``unlisted`` (playable by link) or ``private`` (signed playback tokens only).
+    visibility: Mapped[str] = mapped_column(sa.String(16), default="public", server_default="public")
     progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     size: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
