@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipelines.live import LiveSettings, LiveSink
-from rtmp import StreamGrant
+from pipelines.live import LiveSettings, LiveSink, Tap, TeeSink
+from rtmp import MediaSink, StreamGrant
 from storage import BlobStore
 
 __all__ = ["StoreLiveSinks", "hls_prefix", "CONTENT_TYPES"]
@@ -39,17 +39,25 @@ class StoreLiveSinks:
 
     Files leaving the playlist's sliding window are deleted from the store, and a new session
     starts on an empty prefix. ``work_dir`` holds
-    the recordings (``<stream_id>/<n>.flv``) until ``take`` hands them over.
+    the recordings (``<stream_id>/<n>.flv``) until ``take`` hands them over. Each of ``taps``
+    may add a sink of its own to a session (see ``TeeSink``); taps can be added before sessions start.
     """
 
-    def __init__(self, store: BlobStore, work_dir: Path, settings: LiveSettings | None = None) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        work_dir: Path,
+        settings: LiveSettings | None = None,
+        taps: list[Tap] | None = None,
+    ) -> None:
         self.store = store
+        self.taps: list[Tap] = list(taps or [])
         self.work_dir = work_dir
         self.settings = settings
         self.sinks: dict[str, LiveSink] = {}
         self._sessions = 0
 
-    def __call__(self, grant: StreamGrant) -> LiveSink:
+    def __call__(self, grant: StreamGrant) -> MediaSink:
         stream_id = grant.stream_id
         prefix = hls_prefix(stream_id)
         self._sessions += 1
@@ -68,7 +76,8 @@ class StoreLiveSinks:
 
         sink = LiveSink(write, folder / f"{self._sessions}.flv", self.settings, remove)
         self.sinks[stream_id] = sink
-        return sink
+        extra = [made for tap in self.taps if (made := tap(grant)) is not None]
+        return TeeSink(sink, extra) if extra else sink
 
     def take(self, stream_id: str) -> LiveSink | None:
         """Forget and return the stream's closed sink (its recording is the caller's now)."""
