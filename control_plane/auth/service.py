@@ -120,15 +120,24 @@ class AccountService:
             self._second_factor(session, user.id, otp, recovery_code, ip)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
+            user_id = user.id
+        return self.start_session(user_id, user_agent=user_agent, ip=ip, method="password")
+
+    def start_session(
+        self, user_id: str, *, user_agent: str | None = None, ip: str | None = None, method: str = "password"
+    ) -> TokenPair:
+        """A new sign-in session for a user already proven (by password and second factor, or by
+        a social-login provider: ``method`` names which, for the audit log)."""
+        with self.db.session() as session:
             auth = AuthSession(
-                user_id=user.id,
+                user_id=user_id,
                 expires_at=utcnow() + timedelta(seconds=self.refresh_ttl),
                 user_agent=(user_agent or "")[:255] or None,
             )
             session.add(auth)
             session.flush()
-            pair = self._issue(session, user.id, auth.id)
-        self.audit("login.succeeded", user_id=user.id, ip=ip, session_id=auth.id)
+            pair = self._issue(session, user_id, auth.id)
+        self.audit("login.succeeded", user_id=user_id, ip=ip, session_id=auth.id, method=method)
         return pair
 
     def _second_factor(
