@@ -45,6 +45,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
     check_database(services.db, migrate_if_needed=settings.embedded)
     check_storage(services.store, settings.effective_storage_url)
+    from control_plane.auth.rotation import record_signing_key
+
+    record_signing_key(services.db, services.accounts.codec)
     worker = None
     if settings.in_process_broker:
         from workers import runtime

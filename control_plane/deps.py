@@ -12,6 +12,7 @@ from control_plane.auth import AccessClaims
 from control_plane.auth.errors import RoleRequired, TokenInvalid
 from control_plane.errors import Unauthorized
 from control_plane.models import ROLES, User
+from control_plane.ratelimit import Limit
 from control_plane.services import Services
 
 __all__ = [
@@ -54,8 +55,25 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def api_budget(services: Services) -> Limit | None:
+    """The per-user request budget of the whole API (``SOCIALFLOW_API_BUDGET_PER_MINUTE``)."""
+    per_minute = services.settings.api_budget_per_minute
+    if not per_minute:
+        return None
+    return Limit(
+        "api",
+        per_minute,
+        60.0,
+        message=f"Over this account's budget of {per_minute} requests a minute; try again in {{retry}} s.",
+    )
+
+
 def current_principal(request: Request, services: ServicesDep) -> Principal:
+    """The signed-in caller; every authenticated request counts against the user's API budget."""
     user, claims = services.accounts.authenticate(bearer_token(request))
+    budget = api_budget(services)
+    if budget is not None:
+        services.limiter.hit(budget, user.id)
     return Principal(user=user, claims=claims)
 
 

@@ -23,6 +23,8 @@ class Limit:
     name: str
     count: int
     window: float
+    #: What a refusal says; ``{retry}`` is the seconds to wait. Default: "Too many <name> attempts".
+    message: str | None = None
 
 
 class RateLimiter:
@@ -42,7 +44,11 @@ class RateLimiter:
         estimate = previous * (1.0 - elapsed) + current
         if estimate > limit.count:
             retry = max(1, math.ceil((1.0 - elapsed) * limit.window))
+            message = (
+                limit.message
+                or f"Too many {limit.name.replace('_', ' ')} attempts; try again in {{retry}} s."
+            )
             raise RateLimited(
-                f"Too many {limit.name.replace('_', ' ')} attempts; try again in {retry} s.",
+                message.format(retry=retry),
                 headers={"Retry-After": str(retry)},
             )

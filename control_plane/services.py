@@ -9,6 +9,7 @@ from typing import Any
 import dramatiq
 
 from control_plane.auth import AccountService, TokenCodec
+from control_plane.auth.playback import PlaybackTokens
 from control_plane.auth.twofactor import TwoFactor
 from control_plane.contentid import ClaimService
 from control_plane.db import Database
@@ -37,6 +38,7 @@ class Services:
     claims: ClaimService
     limiter: RateLimiter
     pubsub: PubSub
+    playback: PlaybackTokens
 
     def close(self) -> None:
         self.pubsub.close()
@@ -59,8 +61,12 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
 
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
+    previous = tuple(secret.encode() for secret in settings.previous_secret_keys)
     codec = TokenCodec(
-        settings.secret_bytes, issuer=settings.effective_public_url, ttl=settings.access_token_ttl
+        settings.secret_bytes,
+        issuer=settings.effective_public_url,
+        ttl=settings.access_token_ttl,
+        previous=previous,
     )
     broker = broker or make_broker(
         settings.broker_url,
@@ -97,4 +103,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         claims=ClaimService(db, enqueue_job),
         limiter=RateLimiter(kv),
         pubsub=open_pubsub(settings.redis_url),
+        playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
     )
