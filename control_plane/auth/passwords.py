@@ -1,15 +1,24 @@
-"""Argon2id password hashes and the minimal password policy."""
+"""Argon2id password hashes and the password policy (length, username, common passwords)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from control_plane.auth.errors import WeakPassword
 
-__all__ = ["PasswordPolicy", "hash_password", "verify_password", "needs_rehash", "DUMMY_HASH"]
+__all__ = [
+    "PasswordPolicy",
+    "hash_password",
+    "verify_password",
+    "needs_rehash",
+    "common_passwords",
+    "DUMMY_HASH",
+]
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 
@@ -17,10 +26,25 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended co
 DUMMY_HASH = _hasher.hash("socialflow-timing-equaliser")
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the most common passwords, lowercased (see auth/data/README.md).
+
+    Read from the package once, on first use.
+    """
+    text = resources.files("control_plane.auth").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
 @dataclass(frozen=True)
 class PasswordPolicy:
+    """What a new password must be. ``check`` is the one place it is enforced: on registration,
+    password change and password reset."""
+
     min_length: int = 8
     max_length: int = 256
+    #: Refuse passwords of the shipped common-password list (case-insensitively).
+    refuse_common: bool = True
 
     def check(self, password: str, *, username: str = "", email: str = "") -> None:
         """Raise WeakPassword with the reason when the password is not acceptable."""
@@ -35,6 +59,11 @@ class PasswordPolicy:
             raise WeakPassword("The password must not be the email address.")
         if len(set(password)) < 4:
             raise WeakPassword("The password repeats too few different characters.")
+        if self.refuse_common and lowered in common_passwords():
+            raise WeakPassword(
+                "That password is one of the most common passwords, the first ones attackers try; "
+                "choose another (a few unrelated words make a strong one)."
+            )
 
 
 def hash_password(password: str) -> str:
