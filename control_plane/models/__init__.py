@@ -5,6 +5,7 @@ from control_plane.models.audit import AuditEvent
 from control_plane.models.base import new_id, utcnow
 from control_plane.models.contentid import CLAIM_STATES, POLICIES, Claim, Reference
 from control_plane.models.emailtokens import EmailToken
+from control_plane.models.identities import OidcIdentity
 from control_plane.models.jobs import JOB_STATES, Job
 from control_plane.models.live import LIVE_EVENTS, LIVE_STATES, LiveEvent, LiveStream
 from control_plane.models.twofactor import RecoveryCode, TotpFactor
@@ -25,6 +26,7 @@ __all__ = [
     "LIVE_STATES",
     "LiveEvent",
     "LiveStream",
+    "OidcIdentity",
     "VIDEO_STATES",
     "AuthSession",
     "Job",
