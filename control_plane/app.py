@@ -23,6 +23,7 @@ from control_plane.routers import (
     jobs,
     live,
     media,
+    recovery,
     twofactor,
     uploads,
     videos,
@@ -49,6 +50,7 @@ def create_app(services: Services) -> FastAPI:
     for router in (
         health.router,
         accounts.router,
+        recovery.router,
         twofactor.router,
         admin.router,
         jobs.router,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from control_plane.mail import MailNotConfigured, MailRejected
 from pipelines import MediaError
 
 __all__ = ["JobSpec", "JOBS", "QUEUES", "spec"]
@@ -118,6 +119,18 @@ JOBS: dict[str, JobSpec] = {
             priority=5,
             min_backoff=2,
             max_backoff=60,
+        ),
+        # One mail (verification, password reset), sealed in the job's arguments; retried if SMTP fails.
+        JobSpec(
+            "email.send",
+            "workers.actors.email:send",
+            queue="default",
+            attempts=5,
+            time_limit=120,
+            priority=1,
+            min_backoff=5,
+            max_backoff=300,
+            throws=(MailRejected, MailNotConfigured),
         ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(

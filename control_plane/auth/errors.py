@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_plane.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from control_plane.errors import BadRequest, Conflict, Forbidden, ServiceUnavailable, Unauthorized
 
 __all__ = [
     "InvalidCredentials",
@@ -17,6 +17,10 @@ __all__ = [
     "OtpRequired",
     "InvalidOtp",
     "TotpState",
+    "EmailTokenInvalid",
+    "EmailTokenExpired",
+    "EmailAlreadyVerified",
+    "MailUnavailable",
 ]
 
 
@@ -66,3 +70,19 @@ class InvalidOtp(Unauthorized):
 
 class TotpState(Conflict):
     code, title = "TOTP_STATE", "Two-factor authentication is not in that state"
+
+
+class EmailTokenInvalid(BadRequest):
+    code, title = "EMAIL_TOKEN_INVALID", "Invalid or already used link"
+
+
+class EmailTokenExpired(BadRequest):
+    code, title = "EMAIL_TOKEN_EXPIRED", "Link expired"
+
+
+class EmailAlreadyVerified(Conflict):
+    code, title = "EMAIL_ALREADY_VERIFIED", "Email address already verified"
+
+
+class MailUnavailable(ServiceUnavailable):
+    code, title = "MAIL_NOT_CONFIGURED", "Mail is not configured on this server"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
@@ -10,6 +11,10 @@ from pydantic import BaseModel, Field
 from control_plane.clientip import client_ip
 from control_plane.deps import PrincipalDep, ServicesDep
 from control_plane.ratelimit import Limit
+from control_plane.routers.recovery import EmailTokensDep
+from workers.enqueue import EnqueueFailed
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -36,6 +41,7 @@ class UserOut(BaseModel):
 
 class MeOut(UserOut):
     email: str
+    email_verified: bool
     role: str
     created_at: str
 
@@ -59,9 +65,16 @@ class TokenOut(BaseModel):
 
 
 @router.post("/auth/register", status_code=201, response_model=UserOut)
-def register(body: RegisterIn, request: Request, services: ServicesDep) -> UserOut:
-    services.limiter.hit(REGISTER_PER_IP, _ip(request, services))
+def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: EmailTokensDep) -> UserOut:
+    """Create the account and mail it a verification link (when this server can send mail)."""
+    ip = _ip(request, services)
+    services.limiter.hit(REGISTER_PER_IP, ip)
     user = services.accounts.register(body.username, body.email, body.password)
+    if tokens.outbox.configured:
+        try:
+            tokens.send_verification(user.id, ip=ip)
+        except EnqueueFailed:  # the account exists; the user can ask for the link again
+            log.warning("verification mail of new user %s could not be queued", user.id)
     return UserOut(id=user.id, username=user.username)
 
 
@@ -143,6 +156,7 @@ def me(principal: PrincipalDep) -> MeOut:
         id=user.id,
         username=user.username,
         email=user.email,
+        email_verified=user.email_verified_at is not None,
         role=user.role,
         created_at=user.created_at.isoformat(),
     )
