@@ -1,0 +1,19 @@
+"""WebRTC media for live streams (aiortc): a WHEP relay that sends a stream's H.264 to viewers
+without re-encoding, and a WHIP receiver that turns a publisher's tracks into RTMP-style frames.
+
+Pure media: no HTTP, no database. Signalling (who holds which stream) is the control plane's.
+"""
+
+from pipelines.webrtc.errors import BadBitstream, BadOffer, SessionLimit, SessionNotFound, WebRtcError
+from pipelines.webrtc.relay import RelayLimits, Viewer, WhepRelay
+
+__all__ = [
+    "WhepRelay",
+    "Viewer",
+    "RelayLimits",
+    "WebRtcError",
+    "BadOffer",
+    "SessionLimit",
+    "SessionNotFound",
+    "BadBitstream",
+]
