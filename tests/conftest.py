@@ -1,3 +1,3 @@
 """Shared fixtures. Service fixtures live in ``tests/support`` and are loaded as plugins."""
 
-pytest_plugins = ["support.services", "support.s3", "support.platform", "support.music"]
+pytest_plugins = ["support.services", "support.s3", "support.platform", "support.music", "support.smtp"]
