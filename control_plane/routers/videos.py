@@ -1,18 +1,25 @@
-"""Videos: their state and playback URLs, the original source, and live status events."""
+"""Videos: their state and playback URLs, visibility, signed playback, the original source, and
+live status events.
+
+A private video is seen only by its owner and moderators, and plays only through signed
+playback tokens (``POST /api/v1/videos/{id}/playback-tokens``): its playback URLs carry the token
+in the path, and ``/media`` checks it on every playlist, segment and picture.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from control_plane.deps import Principal, PrincipalDep, ServicesDep
-from control_plane.errors import NotFound
+from control_plane.errors import Conflict, Forbidden, NotFound
 from control_plane.models import Video
 from control_plane.ranges import blob_response
 from control_plane.services import Services
@@ -22,6 +29,9 @@ router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 TERMINAL = ("ready", "failed", "blocked")
 EVENT_POLL = 0.5  # seconds between looks at the database
 EVENT_MAX_SECONDS = 3600.0
+#: Seconds the signed URLs shown to a private video's owner in ``GET /videos/{id}`` stay valid.
+OWNER_PREVIEW_TTL = 3600
+Visibility = Literal["public", "unlisted", "private"]
 
 
 class Rendition(BaseModel):
@@ -48,14 +58,36 @@ class VideoOut(BaseModel):
     playback: Playback
     thumbnail: str | None
     storyboard: str | None
+    visibility: str
 
 
-def video_view(video: Video, public_url: str) -> VideoOut:
+class VideoPatch(BaseModel):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    visibility: Visibility | None = Field(
+        None, description="public; unlisted (playable by link); private (signed playback tokens only)"
+    )
+
+
+class PlaybackTokenIn(BaseModel):
+    ttl: int = Field(3600, ge=60, description="seconds the token stays valid (capped by the server)")
+
+
+class PlaybackTokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+    playback: Playback
+    thumbnail: str | None
+    storyboard: str | None
+
+
+def video_view(video: Video, public_url: str, token: str | None = None) -> VideoOut:
+    """The API's view of ``video``; with ``token`` its file URLs are the signed ones."""
     outputs: dict[str, Any] = video.outputs or {}
+    base = f"{public_url}/media/videos/{video.id}/" + (f"t/{token}/" if token else "")
 
     def url(name: str) -> str | None:
         path = outputs.get(name)
-        return f"{public_url}/media/videos/{video.id}/{path}" if path and video.status == "ready" else None
+        return f"{base}{path}" if path and video.status == "ready" else None
 
     return VideoOut(
         id=video.id,
@@ -69,28 +101,77 @@ def video_view(video: Video, public_url: str) -> VideoOut:
         playback=Playback(hls=url("hls"), dash=url("dash")),
         thumbnail=url("thumbnail"),
         storyboard=url("storyboard"),
+        visibility=video.visibility,
     )
 
 
+def manages(principal: Principal, video: Video) -> bool:
+    return video.owner_id == principal.user.id or principal.has_role("moderator")
+
+
 def load_visible(services: Services, principal: Principal, video_id: str) -> Video:
-    """The video if the caller may see it: its owner and moderators always, others once ready."""
+    """The video if the caller may see it: its owner and moderators always, others once it is
+    ready and not private. Anything else is 404, so private videos are not revealed."""
     with services.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-        if (
-            video.owner_id != principal.user.id
-            and not principal.has_role("moderator")
-            and video.status != "ready"
-        ):
+        if not manages(principal, video) and (video.status != "ready" or video.visibility == "private"):
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
         session.expunge(video)
         return video
 
 
+def signed(services: Services, video: Video, ttl: int, viewer: str) -> tuple[VideoOut, str, int]:
+    """The view with URLs signed for ``ttl`` seconds, the token, and its expiry (Unix seconds)."""
+    token, expires = services.playback.issue(video.id, ttl, viewer=viewer)
+    return video_view(video, services.settings.effective_public_url, token), token, expires
+
+
 @router.get("/{video_id}", response_model=VideoOut)
 def get_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
-    return video_view(load_visible(services, principal, video_id), services.settings.effective_public_url)
+    """A private video's owner (or a moderator) gets playback URLs signed for an hour."""
+    video = load_visible(services, principal, video_id)
+    if video.visibility == "private" and video.status == "ready":
+        return signed(services, video, OWNER_PREVIEW_TTL, principal.user.id)[0]
+    return video_view(video, services.settings.effective_public_url)
+
+
+@router.patch("/{video_id}", response_model=VideoOut)
+def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
+    """Change the title or the visibility. The owner only."""
+    if load_visible(services, principal, video_id).owner_id != principal.user.id:
+        raise Forbidden("Only the video's owner can change it.", code="NOT_OWNER")
+    with services.db.session() as session:
+        video = session.get(Video, video_id)
+        if video is None:
+            raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+        if body.title is not None:
+            video.title = body.title
+        if body.visibility is not None:
+            video.visibility = body.visibility
+    return get_video(video_id, principal, services)
+
+
+@router.post("/{video_id}/playback-tokens", status_code=201, response_model=PlaybackTokenOut)
+def playback_token(
+    video_id: str, body: PlaybackTokenIn, principal: PrincipalDep, services: ServicesDep
+) -> PlaybackTokenOut:
+    """A signed playback token (and the URLs that carry it) for a ready video, to hand to a
+    viewer. The owner or a moderator only; ``ttl`` is capped by SOCIALFLOW_PLAYBACK_TOKEN_MAX_TTL."""
+    video = load_visible(services, principal, video_id)
+    if not manages(principal, video):
+        raise Forbidden("Only the video's owner can sign playback tokens.", code="NOT_OWNER")
+    if video.status != "ready":
+        raise Conflict("The video is not ready to play yet.", code="VIDEO_NOT_READY")
+    view, token, expires = signed(services, video, body.ttl, principal.user.id)
+    return PlaybackTokenOut(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        playback=view.playback,
+        thumbnail=view.thumbnail,
+        storyboard=view.storyboard,
+    )
 
 
 @router.get("/{video_id}/source")

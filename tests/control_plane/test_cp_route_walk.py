@@ -21,6 +21,7 @@ PUBLIC = {
     ("OPTIONS", "/api/v1/uploads/"): "tus discovery, as browsers send it without credentials",
     ("GET", "/blobs/{key}"): "the URL's signature is the credential",
     ("GET", "/media/videos/{video_id}/{path}"): "playback of ready public videos, for players and CDNs",
+    ("GET", "/media/videos/{video_id}/t/{token}/{path}"): "the signed playback token is the credential",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
