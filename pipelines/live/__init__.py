@@ -1,11 +1,23 @@
 """Live packaging: an RTMP ``MediaSink`` that records FLV and serves CMAF Low-Latency HLS."""
 
 from pipelines.live.errors import BadPlaylistRequest, LiveError, PlaylistTimeout, UnsupportedLiveCodec
+from pipelines.live.feed import FrameFeed
+from pipelines.live.ladder import LiveRung, live_rungs
+from pipelines.live.master import MasterPlaylist
 from pipelines.live.packager import LiveSettings, LlHlsPackager
-from pipelines.live.playlist import LivePlaylist, part_available, part_position, wait_for_part
+from pipelines.live.playlist import (
+    LivePlaylist,
+    Variant,
+    media_playlist_of,
+    part_available,
+    part_position,
+    render_multivariant,
+    wait_for_part,
+)
 from pipelines.live.recording import FlvRecorder
 from pipelines.live.sink import LiveSink, LocalLiveSinks, local_writer
 from pipelines.live.tee import Tap, TeeSink
+from pipelines.live.transcoder import LiveLadder
 
 __all__ = [
     "LiveSink",
@@ -15,6 +27,14 @@ __all__ = [
     "LiveSettings",
     "LlHlsPackager",
     "LivePlaylist",
+    "LiveLadder",
+    "LiveRung",
+    "live_rungs",
+    "FrameFeed",
+    "MasterPlaylist",
+    "Variant",
+    "render_multivariant",
+    "media_playlist_of",
     "FlvRecorder",
     "local_writer",
     "wait_for_part",

@@ -10,7 +10,9 @@ order they must be written (parts and segments before the playlists that list th
   keyframe once ``segment_target_s`` have passed. Video drives the cuts; audio samples ride in
   the part that is open when their duration becomes known (each track has its own ``tfdt``).
 - Files: ``init.mp4``, ``part{msn}.{i}.m4s``, ``seg{msn}.m4s`` (its parts concatenated),
-  ``index.m3u8`` (media playlist) and ``master.m3u8`` (written once the first segment exists).
+  ``index.m3u8`` (media playlist) and ``master.m3u8`` (written once the first segment exists,
+  unless ``master_name`` is empty: a sink serving a ladder writes the master itself).
+  ``name_prefix`` goes before the part and segment names (a rung's ``720p-part3.1.m4s``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from pipelines.live.fmp4 import Sample, fragment, init_segment
 from pipelines.live.lanes import TrackLane
-from pipelines.live.playlist import LivePlaylist, Part, render_master
+from pipelines.live.playlist import LivePlaylist, Part, Variant, render_master
 from pipelines.live.tracks import VIDEO_TIMESCALE, Track, audio_track, video_track
 from rtmp.media import AudioFrame, VideoFrame
 
@@ -39,7 +41,13 @@ _MAX_GAP_S = 10
 
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
-    """Packaging targets in seconds; ``window_segments`` complete segments stay listed."""
+    """Packaging targets in seconds; ``window_segments`` complete segments stay listed.
+
+    The transcoded ladder (``pipelines.live.ladder``): with ``ladder`` on, an H.264 source gets
+    one rung per size in ``rungs`` (short sides in pixels) that is at most 90 % of the source's
+    short side, encoded with libx264 at ``rung_preset`` on ``rung_threads`` threads each. A rung
+    more than ``rung_queue_frames`` decoded frames behind skips to the next source keyframe.
+    """
 
     part_target_s: float = 0.5
     segment_target_s: float = 2.0
@@ -47,6 +55,12 @@ class LiveSettings:
     playlist_name: str = "index.m3u8"
     master_name: str = "master.m3u8"
     init_name: str = "init.mp4"
+    name_prefix: str = ""
+    ladder: bool = True
+    rungs: tuple[int, ...] = (720, 480, 360)
+    rung_preset: str = "veryfast"
+    rung_threads: int = 1
+    rung_queue_frames: int = 30
 
 
 class LlHlsPackager:
@@ -74,6 +88,7 @@ class LlHlsPackager:
         self._segment_parts: list[bytes] = []
         self._master_written = False
         self._first_segment_bytes = 0
+        self.variant: Variant | None = None  # this rendition's master entry, once a segment exists
 
     @property
     def started(self) -> bool:
@@ -184,14 +199,15 @@ class LlHlsPackager:
         for lane in lanes:
             lane.ready = []
         current = self.playlist.current
-        name = f"part{current.msn}.{len(current.parts)}.m4s"
+        prefix = self.settings.name_prefix
+        name = f"{prefix}part{current.msn}.{len(current.parts)}.m4s"
         outputs: list[Output] = [(name, data)]
         self._segment_parts.append(data)
         part = Part(name, (now - self._part_start) / scale, independent)
         self._part_start = now
         self.playlist.add_part(part, None)
         if close_segment:
-            segment_name = f"seg{current.msn}.m4s"
+            segment_name = f"{prefix}seg{current.msn}.m4s"
             segment = b"".join(self._segment_parts)
             self._first_segment_bytes = self._first_segment_bytes or len(segment)
             outputs.append((segment_name, segment))
@@ -200,11 +216,13 @@ class LlHlsPackager:
             for old in self.playlist.drop_expired():
                 self.expired += [p.uri for p in old.parts] + [old.uri or ""]
         building = self.playlist.current
-        self.playlist.next_part_uri = f"part{building.msn}.{len(building.parts)}.m4s"
-        if not self._master_written and self.playlist.segments:
+        self.playlist.next_part_uri = f"{prefix}part{building.msn}.{len(building.parts)}.m4s"
+        if self.variant is None and self.playlist.segments:
             first = self.playlist.segments[0]
             bandwidth = int(8 * self._first_segment_bytes / max(first.duration, 0.001) * 1.2)
-            master = render_master(self.tracks, bandwidth, self.settings.playlist_name)
+            self.variant = Variant.of(self.tracks, bandwidth, self.settings.playlist_name)
+        if not self._master_written and self.variant is not None and self.settings.master_name:
+            master = render_master(self.tracks, self.variant.bandwidth, self.settings.playlist_name)
             outputs.append((self.settings.master_name, master.encode()))
             self._master_written = True
         outputs.append((self.settings.playlist_name, self.playlist.render().encode()))

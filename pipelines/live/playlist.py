@@ -27,6 +27,9 @@ __all__ = [
     "Segment",
     "LivePlaylist",
     "render_master",
+    "render_multivariant",
+    "Variant",
+    "media_playlist_of",
     "part_position",
     "part_available",
     "wait_for_part",
@@ -134,31 +137,64 @@ class LivePlaylist:
         return line + (",INDEPENDENT=YES" if part.independent else "")
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One ``EXT-X-STREAM-INF`` entry: ``bandwidth`` in bits per second, sizes in pixels (0 when
+    there is no video), ``codecs`` the RFC 6381 strings joined by commas."""
+
+    uri: str
+    bandwidth: int
+    codecs: str
+    width: int = 0
+    height: int = 0
+
+    @classmethod
+    def of(cls, tracks: list[Track], bandwidth: int, uri: str) -> Variant:
+        video = next((t for t in tracks if t.kind == "video" and t.width), None)
+        codecs = ",".join(t.codec_string for t in tracks)
+        return cls(uri, bandwidth, codecs, video.width if video else 0, video.height if video else 0)
+
+
+def render_multivariant(variants: list[Variant]) -> str:
+    """A multivariant playlist listing ``variants`` in the order given (the source first)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:9", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for variant in variants:
+        attributes = [f"BANDWIDTH={variant.bandwidth}", f'CODECS="{variant.codecs}"']
+        if variant.width:
+            attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", variant.uri]
+    return "\n".join(lines) + "\n"
+
+
 def render_master(tracks: list[Track], bandwidth: int, media_playlist: str) -> str:
     """A multivariant playlist naming the one source rendition; ``bandwidth`` in bits per second."""
-    attributes = [f"BANDWIDTH={bandwidth}", f'CODECS="{",".join(t.codec_string for t in tracks)}"']
-    video = next((t for t in tracks if t.kind == "video" and t.width), None)
-    if video is not None:
-        attributes.append(f"RESOLUTION={video.width}x{video.height}")
-    return (
-        "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-        f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{media_playlist}\n"
-    )
+    return render_multivariant([Variant.of(tracks, bandwidth, media_playlist)])
 
 
 def part_position(uri: str) -> tuple[int, int] | None:
-    """``(msn, part)`` of a part file name written by the packager (``part12.3.m4s``), else None.
+    """``(msn, part)`` of a part file name written by the packager (``part12.3.m4s``, or a rung's
+    ``720p-part12.3.m4s``), else None.
 
     Lets an HTTP layer hold a request for the preload-hinted part with ``wait_for_part`` until
-    the part exists.
+    the part exists (in the playlist that ``media_playlist_of`` names).
     """
-    name = uri.rsplit("/", 1)[-1]
+    name = uri.rsplit("/", 1)[-1].rsplit("-", 1)[-1]
     if not (name.startswith("part") and name.endswith(".m4s")):
         return None
     msn, _, part = name[4:-4].partition(".")
     if not (msn.isdigit() and part.isdigit()):
         return None
     return int(msn), int(part)
+
+
+def media_playlist_of(name: str, source_playlist: str = "index.m3u8") -> str | None:
+    """The media playlist that lists the file ``name``: ``720p.m3u8`` for ``720p-part3.1.m4s``
+    (and for itself), ``source_playlist`` for the source rendition's files; None for the master
+    playlist and names of no rendition."""
+    if name.endswith(".m3u8"):
+        return None if name == "master.m3u8" else name
+    rung, dash, _ = name.rpartition("-")
+    return f"{rung}.m3u8" if dash else source_playlist
 
 
 def part_available(text: str, msn: int, part: int | None) -> bool:
