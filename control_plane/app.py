@@ -23,6 +23,7 @@ from control_plane.routers import (
     jobs,
     live,
     media,
+    oidc,
     recovery,
     twofactor,
     uploads,
@@ -50,6 +51,7 @@ def create_app(services: Services) -> FastAPI:
     for router in (
         health.router,
         accounts.router,
+        oidc.router,
         recovery.router,
         twofactor.router,
         admin.router,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConfigError", "OidcProvider", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
@@ -67,11 +67,31 @@ class OidcProvider(BaseModel):
 
     preset: Literal["google", "github", "apple", "generic"] = "generic"
     client_id: str = Field(min_length=1)
+    #: The client secret (for Apple: the client-secret JWT the operator signs and renews).
     client_secret: str | None = None
     #: The issuer URL; required for ``generic``, overrides the preset's otherwise.
     issuer: str | None = None
     scopes: list[str] | None = None
     display_name: str | None = None
+    #: The callback URL registered at the provider; default ``<public URL>/api/v1/auth/oidc/<name>/callback``.
+    redirect_uri: str | None = None
+    #: Exact URLs (query and fragment ignored) an app client may ask to be sent back to after sign-in.
+    allowed_redirects: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> OidcProvider:
+        if self.preset == "generic" and not self.issuer:
+            raise ValueError("a generic OIDC provider needs its issuer URL")
+        for url in [u for u in (self.issuer, self.redirect_uri) if u]:
+            parts = urlsplit(url)
+            loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+            if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+                raise ValueError(f"{url!r} must be https (plain http only on loopback)")
+        for url in self.allowed_redirects:
+            parts = urlsplit(url)
+            if not parts.scheme or parts.scheme.lower() in ("javascript", "data", "file", "vbscript"):
+                raise ValueError(f"{url!r} is not an absolute URL an app can be sent back to")
+        return self
 
 
 class Settings(BaseSettings):

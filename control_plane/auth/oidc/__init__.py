@@ -1,0 +1,20 @@
+"""Social login over OpenID Connect (and GitHub's OAuth 2.0): presets, the code flow with PKCE,
+state and nonce, ID token checks, and linking provider identities to users."""
+
+from control_plane.auth.oidc.client import Identity, Metadata, ProviderClient, pkce_challenge
+from control_plane.auth.oidc.providers import ALGORITHMS, PRESETS, ProviderConfig, resolve
+from control_plane.auth.oidc.service import NO_PASSWORD, Completion, OidcService
+
+__all__ = [
+    "ALGORITHMS",
+    "Completion",
+    "Identity",
+    "Metadata",
+    "NO_PASSWORD",
+    "OidcService",
+    "PRESETS",
+    "ProviderClient",
+    "ProviderConfig",
+    "pkce_challenge",
+    "resolve",
+]

@@ -1,0 +1,412 @@
+"""Social sign-in: the short-lived flow state, linking identities to users, and tickets.
+
+A sign-in starts with :meth:`OidcService.begin`, which keeps the PKCE verifier, the nonce, the
+hash of the browser's binding cookie and where to send the client back, under a random
+``state``, in the key-value store for ten minutes. :meth:`OidcService.complete` spends that state
+once (a replay finds nothing), checks it came back to the same browser, lets the provider client
+prove who signed in, and maps that identity onto a user:
+
+* an identity (provider, subject) already linked signs in as its user;
+* else, when the provider vouches for the email *and* a local user has verified that same
+  address, the identity is linked to that user (audited);
+* a local user with that email where either side has not verified it is refused
+  (``OIDC_ACCOUNT_EXISTS``), so nobody takes over an account by claiming its address;
+* else a new user is made, with the ``creator`` role, as password registration gives.
+
+Users with two-factor sign-in on get no tokens from the callback: they get a single-use ticket
+that :meth:`OidcService.redeem` turns into tokens only with a valid code. Clients that asked to
+be sent back to an app URL get such a ticket too (never tokens in a URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from control_plane.auth.errors import InvalidOtp
+from control_plane.auth.oidc.client import Identity, ProviderClient
+from control_plane.auth.oidc.errors import (
+    OidcAccountExists,
+    OidcAccountInactive,
+    OidcDenied,
+    OidcEmailRequired,
+    OidcIdentityNotFound,
+    OidcIdentityTaken,
+    OidcLastSignIn,
+    OidcRedirectNotAllowed,
+    OidcStateInvalid,
+    OidcTicketInvalid,
+    OidcTokenInvalid,
+)
+from control_plane.auth.oidc.providers import ProviderConfig, resolve
+from control_plane.auth.service import AccountService, TokenPair
+from control_plane.db import Database
+from control_plane.errors import ProblemError
+from control_plane.kv import KeyValue
+from control_plane.models import OidcIdentity, User, utcnow
+from control_plane.settings import Settings
+
+__all__ = ["Completion", "OidcService", "NO_PASSWORD"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds a started sign-in may take at the provider.
+STATE_TTL = 600
+#: Seconds a ticket (second factor pending, or an app's hand-over) stays valid.
+TICKET_TTL = 300
+#: Wrong codes a ticket survives.
+TICKET_ATTEMPTS = 5
+#: The password hash of users made by social login: matches no password (argon2 refuses it).
+NO_PASSWORD = "!oidc"
+ROLE = "creator"
+_USERNAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a callback ends in: tokens, a ticket (second factor or app hand-over), a link made
+    while signed in, or (for app clients only) an error code to send back to the app."""
+
+    provider: str
+    pair: TokenPair | None = None
+    ticket: str | None = None
+    second_factor: bool = False
+    linked: bool = False
+    redirect_to: str | None = None
+    error: str | None = None
+
+
+class OidcService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        kv: KeyValue,
+        accounts: AccountService,
+        *,
+        http: httpx.Client | None = None,
+        jwks_cooldown: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.kv = kv
+        self.accounts = accounts
+        self.http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
+        self._clients: dict[str, ProviderClient] = {}
+        for name, provider in settings.oidc_providers.items():
+            try:
+                config = resolve(name, provider, public_url=settings.effective_public_url)
+            except ValueError as exc:
+                log.error("OIDC provider skipped: %s", exc)
+                continue
+            self._clients[name] = ProviderClient(config, self.http, jwks_cooldown=jwks_cooldown)
+
+    def providers(self) -> list[ProviderConfig]:
+        return [client.config for client in self._clients.values()]
+
+    def client(self, name: str) -> ProviderClient:
+        """The provider's client; OidcUnknownProvider (404) for a name not configured."""
+        from control_plane.auth.oidc.errors import OidcUnknownProvider
+
+        client = self._clients.get(name)
+        if client is None:
+            raise OidcUnknownProvider(f"No sign-in provider named {name[:32]!r} is configured.")
+        return client
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def begin(
+        self, name: str, *, binding: str, redirect_to: str | None = None, link_user_id: str | None = None
+    ) -> str:
+        """Start a sign-in (or, with ``link_user_id``, linking to a signed-in user) in the browser
+        holding ``binding``; returns the provider's authorization URL."""
+        client = self.client(name)
+        if redirect_to is not None:
+            self.check_redirect(client.config, redirect_to)
+        state, nonce, verifier = (
+            secrets.token_urlsafe(32),
+            secrets.token_urlsafe(32),
+            secrets.token_urlsafe(64),
+        )
+        url = client.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
+        record = {
+            "p": name,
+            "n": nonce,
+            "v": verifier,
+            "b": _digest(binding),
+            "r": redirect_to,
+            "l": link_user_id,
+        }
+        self.kv.set(f"oidc:state:{_digest(state)}", json.dumps(record).encode(), ttl=STATE_TTL)
+        return url
+
+    @staticmethod
+    def check_redirect(config: ProviderConfig, redirect_to: str) -> None:
+        """Only an exact allowed URL (scheme, host, port and path; any query) may be sent back to."""
+        parts = urlsplit(redirect_to)
+        if parts.fragment or not parts.scheme:
+            raise OidcRedirectNotAllowed("redirect_to must be an absolute URL without a fragment.")
+        for allowed in config.allowed_redirects:
+            want = urlsplit(allowed)
+            if (parts.scheme.lower(), parts.netloc.lower(), parts.path) == (
+                want.scheme.lower(),
+                want.netloc.lower(),
+                want.path,
+            ):
+                return
+        raise OidcRedirectNotAllowed("That redirect_to is not on this provider's allow list.")
+
+    # -- the callback --------------------------------------------------------------------------
+
+    def complete(
+        self,
+        name: str,
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        binding: str | None,
+        form_user: dict[str, Any] | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> Completion:
+        client = self.client(name)
+        record = self._take_state(name, state, binding, ip)
+        redirect_to = record.get("r")
+        try:
+            if error or not code:
+                self.accounts.audit("oidc.denied", ip=ip, provider=name, error=(error or "no code")[:64])
+                raise OidcDenied(
+                    f"{client.config.display_name} did not sign you in ({(error or 'no code')[:64]})."
+                )
+            try:
+                identity = client.identity(
+                    code, code_verifier=record["v"], nonce=record["n"], form_user=form_user
+                )
+            except OidcTokenInvalid as exc:
+                self.accounts.audit("oidc.token_invalid", ip=ip, provider=name, reason=str(exc)[:200])
+                raise
+            user_id = self._user_for(client.config, identity, record.get("l"), ip)
+            if record.get("l"):
+                return Completion(name, linked=True, redirect_to=redirect_to)
+            with self.db.session() as session:
+                second_factor = self.accounts.twofactor.enabled(session, user_id)
+            if second_factor or redirect_to:
+                ticket = self._ticket(user_id, name, second_factor)
+                return Completion(name, ticket=ticket, second_factor=second_factor, redirect_to=redirect_to)
+            pair = self.accounts.start_session(user_id, user_agent=user_agent, ip=ip, method=f"oidc:{name}")
+            return Completion(name, pair=pair)
+        except ProblemError as exc:
+            if redirect_to:
+                return Completion(name, redirect_to=redirect_to, error=exc.code)
+            raise
+
+    def _take_state(
+        self, name: str, state: str | None, binding: str | None, ip: str | None
+    ) -> dict[str, Any]:
+        """Spend the state once; it must be this provider's and come back to the same browser."""
+        key = f"oidc:state:{_digest(state or '')}"
+        raw = self.kv.get(key) if state else None
+        if raw is None or not self.kv.compare_and_delete(key, raw):
+            self.accounts.audit("oidc.state_invalid", ip=ip, provider=name, reason="unknown or spent")
+            raise OidcStateInvalid("This sign-in link is unknown, expired or already used; start again.")
+        record: dict[str, Any] = json.loads(raw)
+        if record["p"] != name:
+            self.accounts.audit("oidc.state_invalid", ip=ip, provider=name, reason="other provider")
+            raise OidcStateInvalid("This sign-in was started with another provider; start again.")
+        if not binding or not hmac.compare_digest(_digest(binding), record["b"]):
+            self.accounts.audit("oidc.state_invalid", ip=ip, provider=name, reason="other browser")
+            raise OidcStateInvalid("This sign-in was started in another browser; start again here.")
+        return record
+
+    def _user_for(
+        self, config: ProviderConfig, identity: Identity, link_user_id: str | None, ip: str | None
+    ) -> str:
+        """The user this identity signs in as (linking or creating one as the rules say)."""
+        for attempt in range(3):
+            try:
+                user_id, event = self._match(config, identity, link_user_id)
+                break
+            except IntegrityError:
+                # Two callbacks of the same new identity, or a username taken meanwhile: look again.
+                if attempt == 2:
+                    raise
+        if event:
+            self.accounts.audit(
+                event, user_id=user_id, ip=ip, provider=config.name, subject=identity.subject[:64]
+            )
+        with self.db.session() as session:
+            user = session.get(User, user_id)
+            active = user is not None and user.is_active
+        if not active:
+            self.accounts.audit("login.failed", user_id=user_id, ip=ip, reason="inactive", method="oidc")
+            raise OidcAccountInactive("This account is disabled.")
+        return user_id
+
+    def _match(
+        self, config: ProviderConfig, identity: Identity, link_user_id: str | None
+    ) -> tuple[str, str | None]:
+        with self.db.session() as session:
+            row = session.scalar(
+                sa.select(OidcIdentity).where(
+                    OidcIdentity.provider == config.name, OidcIdentity.subject == identity.subject
+                )
+            )
+            if row is not None:
+                if link_user_id and row.user_id != link_user_id:
+                    raise OidcIdentityTaken(f"That {config.display_name} account is linked to another user.")
+                row.last_used_at = utcnow()
+                row.email = identity.email or row.email
+                return row.user_id, None
+            if link_user_id:
+                session.add(self._identity(config, identity, link_user_id))
+                return link_user_id, "oidc.linked"
+            if identity.email is None:
+                raise OidcEmailRequired(
+                    f"{config.display_name} did not share an email address; allow it there and try again."
+                )
+            local = session.scalar(sa.select(User).where(sa.func.lower(User.email) == identity.email))
+            if local is not None:
+                if identity.email_verified and local.email_verified_at is not None:
+                    session.add(self._identity(config, identity, local.id))
+                    return local.id, "oidc.linked"
+                session.rollback()
+                self.accounts.audit(
+                    "oidc.link_refused",
+                    user_id=local.id,
+                    provider=config.name,
+                    provider_verified=identity.email_verified,
+                    local_verified=local.email_verified_at is not None,
+                )
+                raise OidcAccountExists(
+                    "An account with this email address exists, but the address is not verified on both "
+                    f"sides. Sign in with your password, then link {config.display_name} from your account."
+                )
+            user = User(
+                username=self._username(session, identity),
+                email=identity.email,
+                password_hash=NO_PASSWORD,
+                role=ROLE,
+                email_verified_at=utcnow() if identity.email_verified else None,
+            )
+            session.add(user)
+            session.flush()
+            session.add(self._identity(config, identity, user.id))
+            return user.id, "oidc.user_created"
+
+    @staticmethod
+    def _identity(config: ProviderConfig, identity: Identity, user_id: str) -> OidcIdentity:
+        return OidcIdentity(
+            provider=config.name, subject=identity.subject, user_id=user_id, email=identity.email
+        )
+
+    @staticmethod
+    def _username(session: sa.orm.Session, identity: Identity) -> str:
+        """A free username from the provider's hints: 3 to 32 of [A-Za-z0-9_.-], starting alnum."""
+        base = "user"
+        local_part = identity.email.split("@", 1)[0] if identity.email else None
+        for hint in (identity.username_hint, local_part, identity.name):
+            cleaned = _USERNAME_CHARS.sub("", (hint or "").replace(" ", ".")).lstrip("._-")[:24]
+            if len(cleaned) >= 3:
+                base = cleaned
+                break
+        candidates = [base] + [f"{base}-{secrets.randbelow(10_000):04d}" for _ in range(6)]
+        candidates.append(f"{base[:16]}-{secrets.token_hex(6)}")
+        for candidate in candidates:
+            taken = session.scalar(
+                sa.select(User.id).where(sa.func.lower(User.username) == candidate.lower())
+            )
+            if taken is None:
+                return candidate
+        return f"user-{secrets.token_hex(8)}"
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    def _ticket(self, user_id: str, provider: str, second_factor: bool) -> str:
+        ticket = "st_" + secrets.token_urlsafe(32)
+        record = {"u": user_id, "p": provider, "f": second_factor}
+        self.kv.set(f"oidc:ticket:{_digest(ticket)}", json.dumps(record).encode(), ttl=TICKET_TTL)
+        return ticket
+
+    def redeem(
+        self,
+        ticket: str,
+        *,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenPair:
+        """Tokens for a ticket from a callback: once, and with the second factor if the user has it."""
+        key = f"oidc:ticket:{_digest(ticket)}"
+        raw = self.kv.get(key)
+        if raw is None:
+            raise OidcTicketInvalid("This sign-in ticket is unknown, expired or already used; sign in again.")
+        if self.kv.incr(key + ":tries", ttl=TICKET_TTL) > TICKET_ATTEMPTS:
+            self.kv.delete(key)
+            raise OidcTicketInvalid("Too many wrong codes for this sign-in; sign in again.")
+        record = json.loads(raw)
+        user_id, provider = str(record["u"]), str(record["p"])
+        if record["f"]:
+            with self.db.session() as session:
+                try:
+                    used = self.accounts.twofactor.verify(
+                        session, user_id, otp=otp, recovery_code=recovery_code
+                    )
+                except InvalidOtp:
+                    self.accounts.audit("otp.failed", user_id=user_id, ip=ip, method=f"oidc:{provider}")
+                    raise
+            if used == "recovery_code":
+                self.accounts.audit("recovery_code.used", user_id=user_id, ip=ip)
+        if not self.kv.compare_and_delete(key, raw):
+            raise OidcTicketInvalid("This sign-in ticket was already used; sign in again.")
+        return self.accounts.start_session(user_id, user_agent=user_agent, ip=ip, method=f"oidc:{provider}")
+
+    # -- linked identities ------------------------------------------------------------------------
+
+    def identities(self, user_id: str) -> list[OidcIdentity]:
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    sa.select(OidcIdentity)
+                    .where(OidcIdentity.user_id == user_id)
+                    .order_by(OidcIdentity.created_at)
+                )
+            )
+            session.expunge_all()
+            return rows
+
+    def unlink(self, user_id: str, identity_id: str, *, ip: str | None = None) -> None:
+        """Remove one of the user's identities, unless it is their last way to sign in."""
+        with self.db.session() as session:
+            row = session.get(OidcIdentity, identity_id)
+            if row is None or row.user_id != user_id:
+                raise OidcIdentityNotFound("No such linked identity.")
+            user = session.get(User, user_id)
+            others = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OidcIdentity)
+                .where(OidcIdentity.user_id == user_id, OidcIdentity.id != identity_id)
+            )
+            has_password = user is not None and user.password_hash.startswith("$argon2")
+            if not others and not has_password:
+                raise OidcLastSignIn(
+                    "This is your only way to sign in; set a password or link another first."
+                )
+            provider = row.provider
+            session.delete(row)
+        self.accounts.audit("oidc.unlinked", user_id=user_id, ip=ip, provider=provider)

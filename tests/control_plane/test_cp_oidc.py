@@ -1,0 +1,428 @@
+"""Social login end to end against a real OpenID provider (npm ``oidc-provider``) on loopback.
+
+The test is the user's browser: it starts at our authorize endpoint, posts the provider's login
+form, and brings the provider's redirect back to our callback, with each site's cookies in their
+own jar. The platform talks to the provider over real HTTP (discovery, JWKS, token endpoint).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx
+import jwt
+import pyotp
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from support.platform import Platform, embedded, start_platform
+from support.services import service_missing
+
+from control_plane.auth.oidc import ProviderClient, resolve
+from control_plane.auth.oidc.errors import OidcTokenInvalid
+from control_plane.models import AuditEvent, OidcIdentity, User, utcnow
+from control_plane.settings import OidcProvider
+
+NPM_DIR = Path.home() / ".cache" / "socialflow" / "oidc-provider"
+SCRIPT = Path(__file__).resolve().parents[1] / "support" / "oidc_provider.mjs"
+PUBLIC = "http://testserver"
+CLIENT_ID, CLIENT_SECRET = "socialflow-test", "a-test-client-secret-of-some-length"
+REDIRECT = f"{PUBLIC}/api/v1/auth/oidc/test/callback"
+APP = "socialflow-app://signed-in"
+PW = "correct horse battery"
+
+
+def ensure_oidc_provider() -> tuple[str, Path]:
+    """node, and the folder with ``oidc-provider`` installed (once) and our script copied in."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        service_missing("node and npm (for the oidc-provider test server)")
+    assert node and npm
+    if not (NPM_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        NPM_DIR.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [npm, "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "oidc-provider@9"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"npm install oidc-provider failed:\n{done.stderr[-2000:]}"
+    shutil.copyfile(SCRIPT, NPM_DIR / "oidc_provider.mjs")
+    return node, NPM_DIR
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    node, folder = ensure_oidc_provider()
+    port = free_port()
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [node, "oidc_provider.mjs", str(port), CLIENT_ID, CLIENT_SECRET, REDIRECT],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/.well-known/openid-configuration").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def provider_settings(issuer: str) -> dict[str, object]:
+    return {
+        "test": {
+            "preset": "generic",
+            "issuer": issuer,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "display_name": "Test IdP",
+            "allowed_redirects": [APP],
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def platform(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    settings = embedded(
+        tmp_path_factory.mktemp("sf"), public_url=PUBLIC, oidc_providers=provider_settings(issuer)
+    )
+    yield from start_platform(settings, inprocess_workers=False)
+
+
+def browser(platform: Platform) -> TestClient:
+    """A fresh browser on our site: its own cookie jar."""
+    return TestClient(platform.client.app, base_url=PUBLIC)
+
+
+def at_provider(url: str, login: str) -> str:
+    """Sign in as ``login`` at the provider (a fresh session there); returns where it sends the
+    browser back (our callback URL, with code and state)."""
+    with httpx.Client(timeout=10) as site:
+        r = site.get(url)
+        for _ in range(10):
+            if r.is_redirect:
+                location = urljoin(str(r.url), r.headers["location"])
+                if location.startswith(PUBLIC):
+                    return location
+                r = site.get(location)
+            elif r.status_code == 200 and "<form" in r.text:
+                action = re.search(r'action="([^"]+)"', r.text)
+                assert action is not None, r.text
+                r = site.post(urljoin(str(r.url), action.group(1)), data={"login": login})
+            else:
+                raise AssertionError(f"provider answered {r.status_code}: {r.text[:500]}")
+    raise AssertionError("too many redirects at the provider")
+
+
+def start(ours: TestClient, **params: str) -> str:
+    r = ours.get("/api/v1/auth/oidc/test/authorize", params=params, follow_redirects=False)
+    assert r.status_code == 302, r.text
+    return r.headers["location"]
+
+
+def sign_in(
+    platform: Platform,
+    login: str,
+    *,
+    ours: TestClient | None = None,
+    tamper: Callable[[str], str] | None = None,
+) -> httpx.Response:
+    ours = ours or browser(platform)
+    url = start(ours)
+    back = at_provider(tamper(url) if tamper else url, login)
+    return ours.get(back, follow_redirects=False)
+
+
+def me(platform: Platform, token: str) -> dict:
+    r = platform.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def audit_kinds(platform: Platform) -> list[str]:
+    with platform.services.db.session() as session:
+        return list(session.scalars(sa.select(AuditEvent.kind).order_by(AuditEvent.id)))
+
+
+def local_user(platform: Platform, name: str, *, verified: bool) -> dict[str, str]:
+    """A password account with email NAME@example.org (its verification set directly)."""
+    headers = platform.user(name, password=PW)
+    r = platform.client.get("/api/v1/users/me", headers=headers)
+    with platform.services.db.session() as session:
+        user = session.get(User, r.json()["id"])
+        assert user is not None
+        user.email = f"{name}@example.org"
+        user.email_verified_at = utcnow() if verified else None
+    return headers
+
+
+def test_providers_are_listed(platform: Platform) -> None:
+    r = platform.client.get("/api/v1/auth/oidc/providers")
+    assert r.status_code == 200
+    assert r.json() == [{"name": "test", "display_name": "Test IdP"}]
+
+
+def test_unknown_provider_is_404(platform: Platform) -> None:
+    for path in ("/api/v1/auth/oidc/nope/authorize", "/api/v1/auth/oidc/nope/callback?code=x&state=y"):
+        r = platform.client.get(path, follow_redirects=False)
+        assert r.status_code == 404 and r.json()["code"] == "OIDC_UNKNOWN_PROVIDER", path
+
+
+def test_new_user_then_the_same_user_again(platform: Platform) -> None:
+    r = sign_in(platform, "alice")
+    assert r.status_code == 200, r.text
+    first = me(platform, r.json()["access_token"])
+    assert first["username"] == "alice" and first["email"] == "alice@example.org"
+    assert first["role"] == "creator"
+    with platform.services.db.session() as session:
+        user = session.get(User, first["id"])
+        assert user is not None and user.email_verified_at is not None
+    assert "oidc.user_created" in audit_kinds(platform)
+
+    r = sign_in(platform, "alice")
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["id"] == first["id"]
+    with platform.services.db.session() as session:
+        rows = session.scalars(sa.select(OidcIdentity).where(OidcIdentity.user_id == first["id"])).all()
+        assert [(row.provider, row.subject) for row in rows] == [("test", "sub-alice")]
+    # A password sign-in of a social-only account is refused like any wrong password.
+    r = platform.client.post("/api/v1/auth/login", json={"username": "alice", "password": "!oidc"})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_CREDENTIALS"
+
+
+def test_links_to_a_verified_local_account(platform: Platform) -> None:
+    headers = local_user(platform, "carol", verified=True)
+    local_id = platform.client.get("/api/v1/users/me", headers=headers).json()["id"]
+    r = sign_in(platform, "carol")
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["id"] == local_id
+    assert "oidc.linked" in audit_kinds(platform)
+    listed = platform.client.get("/api/v1/users/me/identities", headers=headers).json()
+    assert [(i["provider"], i["email"]) for i in listed] == [("test", "carol@example.org")]
+    # carol has a password too, so she may unlink it.
+    r = platform.client.delete(f"/api/v1/users/me/identities/{listed[0]['id']}", headers=headers)
+    assert r.status_code == 204
+    assert platform.client.get("/api/v1/users/me/identities", headers=headers).json() == []
+    assert "oidc.unlinked" in audit_kinds(platform)
+
+
+def test_refuses_to_link_when_either_side_is_unverified(platform: Platform) -> None:
+    local_user(platform, "dave", verified=False)  # the provider vouches, the local account does not
+    r = sign_in(platform, "dave")
+    assert r.status_code == 409 and r.json()["code"] == "OIDC_ACCOUNT_EXISTS", r.text
+    local_user(platform, "unverified-erin", verified=True)  # the provider does not vouch
+    r = sign_in(platform, "unverified-erin")
+    assert r.status_code == 409 and r.json()["code"] == "OIDC_ACCOUNT_EXISTS", r.text
+    with platform.services.db.session() as session:
+        subjects = set(session.scalars(sa.select(OidcIdentity.subject)))
+    assert not subjects & {"sub-dave", "sub-unverified-erin"}
+    assert audit_kinds(platform).count("oidc.link_refused") >= 2
+
+
+def test_a_new_account_from_an_unverified_address_stays_unverified(platform: Platform) -> None:
+    r = sign_in(platform, "unverified-frank")
+    assert r.status_code == 200, r.text
+    with platform.services.db.session() as session:
+        user = session.get(User, me(platform, r.json()["access_token"])["id"])
+        assert user is not None and user.email_verified_at is None
+
+
+def test_state_must_match_and_is_spent_once(platform: Platform) -> None:
+    ours = browser(platform)
+    back = at_provider(start(ours), "gina")
+    forged = back.replace("state=", "state=x", 1)
+    r = ours.get(forged)
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_STATE_INVALID"
+    # Another browser cannot finish this browser's sign-in (login CSRF): the binding cookie differs.
+    r = browser(platform).get(back)
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_STATE_INVALID"
+    assert "other browser" in r.json()["detail"]
+
+
+def test_replayed_state_is_refused(platform: Platform) -> None:
+    ours = browser(platform)
+    back = at_provider(start(ours), "hank")
+    assert ours.get(back).status_code == 200
+    r = ours.get(back)
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_STATE_INVALID"
+
+
+def test_wrong_nonce_is_refused(platform: Platform) -> None:
+    def other_nonce(url: str) -> str:
+        return re.sub(r"nonce=[^&]+", "nonce=not-the-nonce-we-sent", url)
+
+    r = sign_in(platform, "ivy", tamper=other_nonce)
+    assert r.status_code == 401 and r.json()["code"] == "OIDC_TOKEN_INVALID", r.text
+    assert "nonce" in r.json()["detail"]
+    assert "oidc.token_invalid" in audit_kinds(platform)
+
+
+def test_the_form_post_callback(platform: Platform) -> None:
+    ours = browser(platform)
+    back = urlsplit(at_provider(start(ours), "jack"))
+    fields = {k: v[0] for k, v in parse_qs(back.query).items()}
+    r = ours.post(
+        back.path, content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["username"] == "jack"
+
+
+def test_app_redirect_gets_a_ticket_never_tokens(platform: Platform) -> None:
+    ours = browser(platform)
+    r = ours.get("/api/v1/auth/oidc/test/authorize", params={"redirect_to": "https://evil.example/"})
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_REDIRECT_NOT_ALLOWED"
+    r = ours.get("/api/v1/auth/oidc/test/authorize", params={"redirect_to": APP, "mode": "json"})
+    assert r.status_code == 200 and "sf_oidc" in r.cookies
+    back = at_provider(r.json()["authorization_url"], "kate")
+    r = ours.get(back, follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith(APP + "#")
+    fragment = parse_qs(urlsplit(r.headers["location"]).fragment)
+    assert fragment["second_factor"] == ["no"] and "access_token" not in r.headers["location"]
+    ticket = fragment["ticket"][0]
+    r = ours.post("/api/v1/auth/oidc/token", json={"ticket": ticket})
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["username"] == "kate"
+    r = ours.post("/api/v1/auth/oidc/token", json={"ticket": ticket})
+    assert r.status_code == 401 and r.json()["code"] == "OIDC_TICKET_INVALID"
+
+
+def test_two_factor_users_still_need_their_code(platform: Platform) -> None:
+    headers = local_user(platform, "liam", verified=True)
+    setup = platform.client.post("/api/v1/auth/2fa/totp/setup", headers=headers).json()
+    r = platform.client.post(
+        "/api/v1/auth/2fa/totp/enable", headers=headers, json={"code": pyotp.TOTP(setup["secret"]).now()}
+    )
+    recovery = r.json()["recovery_codes"]
+    r = sign_in(platform, "liam")
+    assert r.status_code == 401 and r.json()["code"] == "OIDC_SECOND_FACTOR_REQUIRED", r.text
+    assert "access_token" not in r.json()
+    ticket = r.json()["ticket"]
+    r = platform.client.post("/api/v1/auth/oidc/token", json={"ticket": ticket})
+    assert r.status_code == 401 and r.json()["code"] == "OTP_REQUIRED"
+    r = platform.client.post("/api/v1/auth/oidc/token", json={"ticket": ticket, "otp": "000000"})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_OTP"
+    r = platform.client.post("/api/v1/auth/oidc/token", json={"ticket": ticket, "recovery_code": recovery[0]})
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["username"] == "liam"
+
+
+def test_link_while_signed_in_and_the_last_way_to_sign_in_stays(platform: Platform) -> None:
+    r = sign_in(platform, "mona")
+    assert r.status_code == 200
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    ours = browser(platform)
+    only = ours.get("/api/v1/users/me/identities", headers=auth).json()
+    r = ours.delete(f"/api/v1/users/me/identities/{only[0]['id']}", headers=auth)
+    assert r.status_code == 409 and r.json()["code"] == "OIDC_LAST_SIGN_IN"
+    # Link a second provider account (any email: the user is signed in) ...
+    r = ours.post("/api/v1/auth/oidc/test/link", headers=auth)
+    assert r.status_code == 200, r.text
+    back = at_provider(r.json()["authorization_url"], "unverified-mona-alt")
+    r = ours.get(back)
+    assert r.status_code == 200 and r.json() == {"linked": True, "provider": "test"}, r.text
+    listed = ours.get("/api/v1/users/me/identities", headers=auth).json()
+    assert len(listed) == 2
+    # ... then the first may go, and signing in with the second reaches the same user.
+    assert ours.delete(f"/api/v1/users/me/identities/{only[0]['id']}", headers=auth).status_code == 204
+    r = sign_in(platform, "unverified-mona-alt")
+    assert me(platform, r.json()["access_token"])["username"] == "mona"
+    # Someone else's identity cannot be unlinked (nor even seen).
+    other = platform.user("nosy")
+    r = ours.delete(f"/api/v1/users/me/identities/{listed[1]['id']}", headers=other)
+    assert r.status_code == 404 and r.json()["code"] == "OIDC_IDENTITY_NOT_FOUND"
+
+
+# -- the ID token checks, on real tokens of the provider ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_token(issuer: str) -> Iterator[tuple[ProviderClient, str, str]]:
+    """Our provider client, a real ID token the provider issued to it, and its nonce."""
+    config = resolve(
+        "test",
+        OidcProvider(preset="generic", issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+        public_url=PUBLIC,
+    )
+    with httpx.Client(timeout=10) as http:
+        client = ProviderClient(config, http)
+        nonce, verifier = "n-" + "x" * 40, "v" * 64
+        back = at_provider(
+            client.authorization_url(state="s" * 20, nonce=nonce, code_verifier=verifier), "olga"
+        )
+        code = parse_qs(urlsplit(back).query)["code"][0]
+        tokens = client._exchange(code, verifier)
+        yield client, tokens["id_token"], nonce
+
+
+def flip(signature: str) -> str:
+    """The signature with its first characters changed."""
+    return ("BBBB" if signature.startswith("AAAA") else "AAAA") + signature[4:]
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_a_real_id_token_passes(real_token: tuple[ProviderClient, str, str]) -> None:
+    client, token, nonce = real_token
+    claims = client.verify_id_token(token, nonce=nonce)
+    assert claims["sub"] == "sub-olga" and claims["aud"] == CLIENT_ID
+
+
+def test_tampered_id_tokens_are_refused(real_token: tuple[ProviderClient, str, str]) -> None:
+    client, token, nonce = real_token
+    header_b64, payload_b64, signature = token.split(".")
+    header = jwt.get_unverified_header(token)
+    payload = jwt.decode(token, options={"verify_signature": False})
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = {
+        "payload changed": f"{header_b64}.{_b64({**payload, 'sub': 'sub-admin'})}.{signature}",
+        "signature changed": f"{header_b64}.{payload_b64}.{flip(signature)}",
+        "alg none": f"{_b64({'alg': 'none', 'kid': header['kid']})}.{payload_b64}.",
+        "HS256 with the client secret": jwt.encode(
+            payload, CLIENT_SECRET, algorithm="HS256", headers={"kid": header["kid"]}
+        ),
+        "signed by another key": jwt.encode(
+            payload, other_key, algorithm="RS256", headers={"kid": header["kid"]}
+        ),
+    }
+    for what, bad in forged.items():
+        with pytest.raises(OidcTokenInvalid):
+            client.verify_id_token(bad, nonce=nonce)
+            pytest.fail(f"{what} was accepted")
+    with pytest.raises(OidcTokenInvalid, match="nonce"):
+        client.verify_id_token(token, nonce="another-nonce")
+    # The same genuine token presented to another client: wrong audience.
+    other_client = ProviderClient(replace(client.config, client_id="another-client"), client.http)
+    with pytest.raises(OidcTokenInvalid, match="(?i)audience"):
+        other_client.verify_id_token(token, nonce=nonce)
