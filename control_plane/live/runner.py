@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from control_plane.live.ingest import DatabaseAuthorizer, Recording
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
+from control_plane.live.webrtc import WebRtcNode
 from control_plane.services import Services
 from control_plane.settings import ConfigError
 from pipelines.live import LiveSettings
@@ -29,14 +30,20 @@ log = logging.getLogger(__name__)
 class Ingest:
     authorizer: DatabaseAuthorizer
     sinks: StoreLiveSinks
+    #: Relays every live session to WHEP viewers and holds WHIP sessions; stopped with the ingest.
+    webrtc: WebRtcNode | None = None
 
 
-def build_ingest(services: Services, settings: LiveSettings | None = None) -> Ingest:
-    """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``."""
+def build_ingest(services: Services, settings: LiveSettings | None = None, *, webrtc: bool = True) -> Ingest:
+    """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
+    With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
     from workers.enqueue import enqueue
 
     streams = StreamService(services.db)
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
+    node = WebRtcNode(services.pubsub).start() if webrtc else None
+    if node is not None:
+        sinks.taps.append(node)
 
     def on_recording(recording: Recording) -> None:
         enqueue(
@@ -53,7 +60,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None) -> In
             subject=f"live:{recording.stream_id}",
         )
 
-    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording), sinks)
+    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording), sinks, node)
 
 
 class RtmpThread:
@@ -93,3 +100,5 @@ class RtmpThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout_s)
             self.loop.close()
+            if self.ingest.webrtc is not None:
+                self.ingest.webrtc.stop()

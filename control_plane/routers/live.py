@@ -3,8 +3,12 @@
 The stream routes are the owner's only (a moderator may read). Playback under
 ``/live/{stream_id}/hls/`` is public, as live streams are: playlists answer ``_HLS_msn`` and
 ``_HLS_part`` by waiting until the playlist in storage holds that part, and a request for the
-preload-hinted part is held until the part is written. WHIP and WHEP are advertised but answer
-501 until they are implemented.
+preload-hinted part is held until the part is written.
+
+WebRTC (``application/sdp`` offer in, 201 with the answer and a ``Location`` session resource out;
+DELETE on that resource ends the session; no trickle ICE, so PATCH answers 405): WHIP ingest at
+``/api/v1/live/streams/{id}/whip`` needs the owner's access token or the stream key as Bearer
+token; WHEP playback at ``/live/{id}/whep`` is public while the stream is live.
 """
 
 from __future__ import annotations
@@ -12,17 +16,24 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from control_plane.deps import Principal, PrincipalDep, ServicesDep, require_role
+from control_plane.auth.errors import RoleRequired
+from control_plane.deps import (
+    Principal,
+    PrincipalDep,
+    ServicesDep,
+    bearer_token,
+    current_principal,
+    require_role,
+)
 from control_plane.live import (
     LivePlaybackNotFound,
-    NotYetSupported,
     PlaylistAhead,
     PlaylistNotReady,
     StreamService,
@@ -33,9 +44,18 @@ from control_plane.live import (
 )
 from control_plane.live.playlists import PlaylistReader
 from control_plane.live.sinks import content_type
+from control_plane.live.webrtc_errors import (
+    BadOffer,
+    NotSdp,
+    OfferTooLarge,
+    StreamKeyInvalid,
+    TrickleNotSupported,
+)
+from control_plane.live.webrtc_gateway import WebRtcGateway
 from control_plane.ranges import blob_response
 from control_plane.services import Services
 from pipelines.live import BadPlaylistRequest, PlaylistTimeout, part_position, wait_for_part
+from pipelines.webrtc.peers import MAX_SDP_BYTES
 from storage import BlobNotFound
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
@@ -162,15 +182,124 @@ def rotate_key(stream_id: str, principal: CreatorDep, services: ServicesDep) -> 
     return KeyOut(id=stream_id, stream_key=key, publish_url=f"{rtmp_url(services)}/{key}")
 
 
-@router.post("/streams/{stream_id}/whip")
-def whip(stream_id: str, principal: CreatorDep, services: ServicesDep) -> Response:
-    streams_of(services).owned(principal.user.id, stream_id)
-    raise NotYetSupported("WebRTC ingest (WHIP) is not supported yet; publish over RTMP.")
+SDP = "application/sdp"
+SDP_OFFER = {
+    "requestBody": {
+        "required": True,
+        "content": {SDP: {"schema": {"type": "string", "maxLength": MAX_SDP_BYTES}}},
+    }
+}
+SDP_ANSWER: dict[int | str, dict[str, Any]] = {
+    201: {"description": "The SDP answer; `Location` is the session resource", "content": {SDP: {}}}
+}
+WHEP_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
 
 
-@playback.post("/{stream_id}/whep")
-def whep(stream_id: str) -> Response:
-    raise NotYetSupported("WebRTC playback (WHEP) is not supported yet; play the HLS URL.")
+def webrtc(request: Request, services: Services) -> WebRtcGateway:
+    """The app's one ``WebRtcGateway``, made on first use."""
+    gateway: WebRtcGateway | None = getattr(request.app.state, "live_webrtc", None)
+    if gateway is None or gateway.services is not services:
+        gateway = request.app.state.live_webrtc = WebRtcGateway(services)
+    return gateway
+
+
+async def sdp_offer(request: Request) -> str:
+    """The request's SDP offer: ``application/sdp``, at most ``MAX_SDP_BYTES``, UTF-8."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != SDP:
+        raise NotSdp("Send the offer with 'Content-Type: application/sdp'.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SDP_BYTES:
+            raise OfferTooLarge(f"An SDP offer may have at most {MAX_SDP_BYTES} bytes.")
+    try:
+        return body.decode()
+    except UnicodeDecodeError as exc:
+        raise BadOffer("The SDP offer is not UTF-8 text.") from exc
+
+
+def whip_stream(stream_id: str, request: Request, services: ServicesDep) -> str:
+    """Admits the stream's owner (a creator's access token) or its current stream key as Bearer
+    token (what OBS's WHIP output sends); returns the stream id."""
+    token = bearer_token(request)
+    streams = streams_of(services)
+    if token.startswith("sk_"):
+        if streams.find_by_key(token) != stream_id:
+            raise StreamKeyInvalid("That is not this stream's current key.")
+        return stream_id
+    principal = current_principal(request, services)
+    if not principal.has_role("creator"):
+        raise RoleRequired("This needs the creator role.")
+    return streams.owned(principal.user.id, stream_id).id
+
+
+WhipStreamDep = Annotated[str, Depends(whip_stream)]
+
+
+def sdp_created(answer: str, location: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        answer, status_code=201, media_type=SDP, headers={"Location": location, **(headers or {})}
+    )
+
+
+@router.post("/streams/{stream_id}/whip", status_code=201, response_class=Response, responses=SDP_ANSWER,
+             openapi_extra=SDP_OFFER)  # fmt: skip
+async def whip(stream_id: WhipStreamDep, request: Request, services: ServicesDep) -> Response:
+    """WHIP (RFC 9725): publish to the stream over WebRTC; it gets LL-HLS, WHEP and a recording."""
+    offer = await sdp_offer(request)
+    session, answer = await webrtc(request, services).publish(stream_id, offer)
+    return sdp_created(answer, f"/api/v1/live/streams/{stream_id}/whip/{session}")
+
+
+@router.delete("/streams/{stream_id}/whip/{session_id}", response_class=Response)
+async def whip_end(
+    stream_id: WhipStreamDep, session_id: str, request: Request, services: ServicesDep
+) -> Response:
+    """End a WHIP session: the stream ends and its recording is kept, as when an RTMP publish stops."""
+    await webrtc(request, services).stop_publishing(stream_id, session_id[:64])
+    return Response(status_code=200)
+
+
+@router.patch("/streams/{stream_id}/whip/{session_id}", response_class=Response)
+def whip_patch(stream_id: WhipStreamDep, session_id: str) -> Response:
+    raise TrickleNotSupported(
+        "Candidates are all in the answer; trickle ICE is not supported.", headers={"Allow": "DELETE"}
+    )
+
+
+@playback.post("/{stream_id}/whep", status_code=201, response_class=Response, responses=SDP_ANSWER,
+               openapi_extra=SDP_OFFER)  # fmt: skip
+async def whep(stream_id: str, request: Request, services: ServicesDep) -> Response:
+    """WHEP: play a live stream over WebRTC (H.264 as published, Opus audio)."""
+    offer = await sdp_offer(request)
+    session, answer = await webrtc(request, services).play(stream_id, offer)
+    return sdp_created(answer, f"/live/{stream_id}/whep/{session}", WHEP_CORS)
+
+
+@playback.options("/{stream_id}/whep", status_code=204, response_class=Response)
+def whep_preflight(stream_id: str) -> Response:
+    """CORS preflight for browser players."""
+    headers = {
+        **WHEP_CORS,
+        "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    }
+    return Response(status_code=204, headers=headers)
+
+
+@playback.delete("/{stream_id}/whep/{session_id}", response_class=Response)
+async def whep_end(stream_id: str, session_id: str, request: Request, services: ServicesDep) -> Response:
+    """End a WHEP session (the session URL is its only credential)."""
+    await webrtc(request, services).stop_playing(stream_id, session_id[:64])
+    return Response(status_code=200, headers=WHEP_CORS)
+
+
+@playback.patch("/{stream_id}/whep/{session_id}", response_class=Response)
+def whep_patch(stream_id: str, session_id: str) -> Response:
+    raise TrickleNotSupported(
+        "Candidates are all in the answer; trickle ICE is not supported.", headers={"Allow": "DELETE"}
+    )
 
 
 @playback.get("/{stream_id}/hls/{name}")

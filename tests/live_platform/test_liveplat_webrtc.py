@@ -1,0 +1,275 @@
+"""WebRTC on the embedded platform, end to end with aiortc clients over real HTTP: an RTMP stream
+published by ffmpeg plays over WHEP; a WHIP publish goes live, gets LL-HLS parts that decode and
+plays over WHEP; and the errors of both."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import httpx
+import imageio_ffmpeg
+import m3u8
+import pytest
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import MediaStreamError
+from support.platform import Platform, live_server
+
+from control_plane.live import RtmpThread, build_ingest
+from pipelines.live import LiveSettings
+from rtmp import RtmpLimits
+
+SDP = {"Content-Type": "application/sdp"}
+
+
+@pytest.fixture
+def ingest(platform: Platform) -> Iterator[RtmpThread]:
+    thread = RtmpThread(
+        "127.0.0.1", 0, build_ingest(platform.services, LiveSettings()), RtmpLimits(reconnect_window_s=0.5)
+    ).start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+@pytest.fixture
+def ffmpeg() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(*args: str) -> subprocess.Popen[bytes]:
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(proc)
+        return proc
+
+    yield run
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def source(seconds: float) -> list[str]:
+    """320x240 25 fps test pattern with a tone, H.264 (1 s GOP, no B-frames) and AAC."""
+    return [
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-g", "25", "-bf", "0",
+        "-threads", "1", "-c:a", "aac",
+    ]  # fmt: skip
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def create(platform: Platform, headers: dict[str, str]) -> dict:
+    r = platform.client.post("/api/v1/live/streams", json={"title": "show"}, headers=headers)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def status(platform: Platform, stream_id: str, headers: dict[str, str]) -> dict:
+    return dict(platform.client.get(f"/api/v1/live/streams/{stream_id}", headers=headers).json())
+
+
+def peer() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+async def watch(base: str, stream_id: str, seconds: float) -> tuple[list[av.VideoFrame], int, str]:
+    """WHEP-play for ``seconds``: the decoded video frames, the audio frame count, the session URL."""
+    pc = peer()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    frames: list[av.VideoFrame] = []
+    audio = [0]
+
+    async def drain(track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    frames.append(frame)
+                else:
+                    audio[0] += 1
+        except MediaStreamError:
+            return
+
+    tasks: list[asyncio.Task[None]] = []
+    pc.on("track", lambda track: tasks.append(asyncio.ensure_future(drain(track))))
+    await pc.setLocalDescription(await pc.createOffer())
+    async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+        r = await http.post(f"/live/{stream_id}/whep", content=pc.localDescription.sdp, headers=SDP)
+        assert r.status_code == 201, r.text
+        assert r.headers["content-type"] == "application/sdp"
+        location = r.headers["location"]
+        assert location.startswith(f"/live/{stream_id}/whep/")
+        await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
+        await asyncio.sleep(seconds)
+        assert (
+            await http.patch(
+                location,
+                content="a=end-of-candidates",
+                headers={"Content-Type": "application/trickle-ice-sdpfrag"},
+            )
+        ).status_code == 405
+        deleted = await http.delete(location)
+        assert deleted.status_code == 200, deleted.text
+        again = await http.delete(location)
+        assert again.status_code == 404 and again.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
+    await pc.close()
+    await asyncio.gather(*tasks)
+    return frames, audio[0], location
+
+
+def test_rtmp_stream_plays_over_whep(
+    platform: Platform, ingest: RtmpThread, ffmpeg: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    stream_id = body["id"]
+    publisher = ffmpeg(
+        "-re", *source(6), "-f", "flv", f"rtmp://127.0.0.1:{ingest.port}/live/{body['stream_key']}"
+    )
+    with live_server(platform) as base:
+        assert wait_until(lambda: status(platform, stream_id, alice)["status"] == "live", 10)
+        frames, audio, _ = asyncio.run(watch(base, stream_id, 3.0))
+    # 3 s at 25 fps, joined at the next keyframe (1 s GOP): at least 1.5 s of pictures decoded.
+    assert len(frames) >= 38, len(frames)
+    assert {(f.width, f.height) for f in frames} == {(320, 240)}
+    assert audio >= 50  # 20 ms Opus frames
+    assert publisher.wait(20) == 0
+    assert wait_until(lambda: status(platform, stream_id, alice)["status"] == "ended", 10)
+
+
+def hls_part_frames(http: httpx.Client, stream_id: str) -> list[av.VideoFrame]:
+    """Decode the init segment and the first part listed in the live playlist."""
+    playlist = m3u8.loads(http.get(f"/live/{stream_id}/hls/index.m3u8").text)
+    part = playlist.segments[0].parts[0].uri if playlist.segments else playlist.preload_hint.uri
+    data = http.get(f"/live/{stream_id}/hls/{playlist.segment_map[0].uri}").content
+    data += http.get(f"/live/{stream_id}/hls/{part}").content
+    with av.open(io.BytesIO(data)) as container:
+        return list(container.decode(video=0))
+
+
+def test_whip_publish_goes_live_with_hls_whep_and_a_recording(
+    platform: Platform, ffmpeg: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    body = create(platform, alice)
+    stream_id, key = body["id"], body["stream_key"]
+    whip = f"/api/v1/live/streams/{stream_id}/whip"
+    assert body["whip_url"].endswith(whip)
+    clip = tmp_path / "clip.mp4"
+    assert ffmpeg("-y", *source(6), str(clip)).wait(30) == 0
+
+    async def publish(base: str) -> dict[str, object]:
+        player = MediaPlayer(str(clip))
+        pc = peer()
+        pc.addTransceiver(player.video, direction="sendonly")
+        pc.addTransceiver(player.audio, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = pc.localDescription.sdp
+        got: dict[str, object] = {}
+        async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+            for headers, code in (
+                ({}, "UNAUTHORIZED"),
+                ({"Authorization": f"Bearer sk_{'x' * 43}"}, "LIVE_STREAM_KEY_INVALID"),
+                (bob, "LIVE_STREAM_NOT_FOUND"),
+            ):
+                r = await http.post(whip, content=offer, headers={**SDP, **headers})
+                assert r.json()["code"] == code, r.text
+            r = await http.post(whip, content=offer, headers={**SDP, **alice})
+            assert r.status_code == 201, r.text
+            assert r.headers["content-type"] == "application/sdp"
+            location = r.headers["location"]
+            assert location.startswith(f"{whip}/")
+            await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
+
+            async def live() -> bool:
+                r = await http.get(f"/api/v1/live/streams/{stream_id}", headers=alice)
+                return bool(r.json()["status"] == "live")
+
+            deadline = time.monotonic() + 10
+            while not await live():
+                assert time.monotonic() < deadline, "the WHIP stream never went live"
+                await asyncio.sleep(0.05)
+            # The stream key as Bearer token (as OBS sends it) is admitted; the stream is live already.
+            r = await http.post(whip, content=offer, headers={**SDP, "Authorization": f"Bearer {key}"})
+            assert r.status_code == 409 and r.json()["code"] == "LIVE_STREAM_ALREADY_LIVE", r.text
+
+            got["whep"] = await watch(base, stream_id, 2.5)
+            got["hls"] = await asyncio.to_thread(
+                hls_part_frames, httpx.Client(base_url=base, timeout=20), stream_id
+            )
+            r = await http.patch(location, headers=alice)
+            assert r.status_code == 405 and r.json()["code"] == "WEBRTC_TRICKLE_NOT_SUPPORTED"
+            r = await http.delete(location, headers=alice)
+            assert r.status_code == 200, r.text
+            r = await http.delete(location, headers=alice)
+            assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
+        await pc.close()
+        return got
+
+    with live_server(platform) as base:
+        got = asyncio.run(publish(base))
+    frames, audio, _ = got["whep"]  # type: ignore[misc]
+    assert len(frames) >= 25 and {(f.width, f.height) for f in frames} == {(320, 240)}
+    assert audio >= 50
+    hls = got["hls"]
+    assert isinstance(hls, list) and len(hls) >= 5 and (hls[0].width, hls[0].height) == (320, 240)
+    assert wait_until(lambda: status(platform, stream_id, alice)["recording_video_id"], 15)
+    final = status(platform, stream_id, alice)
+    assert final["status"] == "ended"
+    assert [e["state"] for e in final["events"]] == ["connected", "live", "idle"]
+
+
+def test_whep_and_whip_errors(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = create(platform, alice)
+    stream_id = body["id"]
+
+    async def offer() -> str:
+        pc = peer()
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return str(sdp)
+
+    valid = asyncio.run(offer())
+    client = platform.client
+    cases = [
+        (f"/live/{stream_id}/whep", valid, SDP, 409, "LIVE_STREAM_NOT_LIVE"),
+        ("/live/nope/whep", valid, SDP, 404, "LIVE_STREAM_NOT_FOUND"),
+        (f"/live/{stream_id}/whep", valid, {"Content-Type": "text/plain"}, 415, "WEBRTC_NOT_SDP"),
+        (f"/live/{stream_id}/whep", "hello", SDP, 400, "WEBRTC_BAD_OFFER"),
+        (f"/live/{stream_id}/whep", "v=0\r\n", SDP, 400, "WEBRTC_BAD_OFFER"),
+        (f"/live/{stream_id}/whep", "v=0\r\n" + "a=x\r\n" * 8000, SDP, 413, "WEBRTC_OFFER_TOO_LARGE"),
+        (f"/api/v1/live/streams/{stream_id}/whip", "hello", {**SDP, **alice}, 400, "WEBRTC_BAD_OFFER"),
+    ]
+    for path, content, headers, code, problem in cases:
+        r = client.post(path, content=content, headers=headers)
+        assert (r.status_code, r.json()["code"]) == (code, problem), (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    r = client.delete(f"/live/{stream_id}/whep/abc")
+    assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
+    r = client.delete(f"/api/v1/live/streams/{stream_id}/whip/abc", headers=alice)
+    assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
+    r = client.options(f"/live/{stream_id}/whep")
+    assert r.status_code == 204 and "POST" in r.headers["access-control-allow-methods"]
