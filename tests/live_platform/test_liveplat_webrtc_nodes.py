@@ -1,0 +1,186 @@
+"""The WebRTC pieces below the routes: a WHEP relay's limits and codecs, the H.264 forms, and a
+``WebRtcNode`` answering an offer sent by another process's pub/sub client over real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import imageio_ffmpeg
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from control_plane.live.signalling import ask
+from control_plane.live.webrtc import WebRtcNode
+from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
+from control_plane.pubsub import RedisPubSub
+from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, WhepRelay
+from pipelines.webrtc import SessionNotFound as NoViewer
+from pipelines.webrtc.feeds import VideoFeed
+from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split_annexb, to_annexb
+from rtmp import MediaSink, StreamGrant
+from rtmp.media import AudioFrame, VideoFrame
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of 320x240 25 fps H.264 (1 s GOP) and AAC, in MP4 (length-prefixed NAL units, as RTMP)."""
+    path = Path(tmp_path_factory.mktemp("webrtc")) / "clip.mp4"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "3",
+            "-c:v", "libx264", "-preset", "superfast", "-g", "25", "-bf", "0", "-c:a", "aac", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+async def play(clip: Path, sink: MediaSink) -> None:
+    """Hand the clip's frames to ``sink`` in real time, as an RTMP session would."""
+    loop = asyncio.get_running_loop()
+    with av.open(str(clip)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        await sink.on_video(VideoFrame(0, 0, True, "h264", bytes(video.codec_context.extradata or b""), True))
+        await sink.on_audio(AudioFrame(0, "aac", bytes(audio.codec_context.extradata or b""), True))
+        start = loop.time()
+        for packet in container.demux():
+            if packet.size == 0 or packet.pts is None or packet.dts is None:
+                continue
+            tb: Fraction = packet.time_base
+            ms = int(packet.dts * tb * 1000)
+            await asyncio.sleep(max(0.0, start + ms / 1000 - loop.time()))
+            if packet.stream.type == "video":
+                cts = int((packet.pts - packet.dts) * tb * 1000)
+                await sink.on_video(VideoFrame(ms, cts, packet.is_keyframe, "h264", bytes(packet), False))
+            else:
+                await sink.on_audio(AudioFrame(ms, "aac", bytes(packet), False))
+
+
+async def offer(pc: RTCPeerConnection, *, vp8_only: bool = False) -> str:
+    video = pc.addTransceiver("video", direction="recvonly")
+    if vp8_only:
+        codecs = RTCRtpSender.getCapabilities("video").codecs
+        video.setCodecPreferences([c for c in codecs if c.mimeType == "video/VP8"])
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return str(pc.localDescription.sdp)
+
+
+async def decoded(pc: RTCPeerConnection) -> AsyncIterator[av.VideoFrame]:
+    track = next(t.receiver.track for t in pc.getTransceivers() if t.kind == "video")
+    try:
+        while True:
+            yield await track.recv()
+    except MediaStreamError:
+        return
+
+
+def peer() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def test_node_answers_an_offer_sent_over_redis_by_another_client(redis_url: str, clip: Path) -> None:
+    node = WebRtcNode(RedisPubSub(redis_url)).start()
+    api = RedisPubSub(redis_url)  # another API process's client
+    stream_id = f"s-{uuid.uuid4().hex[:8]}"
+    sink = node(StreamGrant(stream_id))
+
+    async def go() -> list[av.VideoFrame]:
+        pc = peer()
+        await sink.on_video(VideoFrame(0, 0, True, "h264", b"", False))  # registers the relay; ignored
+        await asyncio.sleep(0.1)
+        reply = await ask(api, "whep_offer", stream_id, timeout_s=10, sdp=await offer(pc))
+        await pc.setRemoteDescription(RTCSessionDescription(reply.sdp, "answer"))
+        frames: list[av.VideoFrame] = []
+
+        async def collect() -> None:
+            async for frame in decoded(pc):
+                frames.append(frame)
+
+        collecting = asyncio.ensure_future(collect())
+        await play(clip, sink)
+        await asyncio.sleep(0.3)
+        await ask(api, "whep_delete", stream_id, timeout_s=5, session=reply.session)
+        with pytest.raises(SessionNotFound):
+            await ask(api, "whep_delete", stream_id, timeout_s=5, session=reply.session)
+        with pytest.raises(MediaUnreachable):
+            await ask(api, "whep_offer", "nobody-holds-this", timeout_s=0.5, sdp="v=0")
+        await pc.close()
+        await asyncio.wait_for(collecting, 5)
+        await sink.on_close()
+        return frames
+
+    try:
+        frames = asyncio.run(go())
+    finally:
+        node.stop()
+        api.close()
+    # 75 frames sent; the viewer joined at the first keyframe, so it decodes nearly all of them.
+    assert len(frames) >= 60 and {(f.width, f.height) for f in frames} == {(320, 240)}
+    assert not node.relays
+
+
+def test_relay_bounds_viewers_and_refuses_offers_without_h264(clip: Path) -> None:
+    async def go() -> None:
+        relay = WhepRelay("s1", RelayLimits(max_viewers=1))
+        first, second, vp8 = peer(), peer(), peer()
+        with pytest.raises(BadOffer):
+            await relay.open_viewer(await offer(vp8, vp8_only=True))
+        viewer_id, answer = await relay.open_viewer(await offer(first))
+        assert "H264" in answer and "a=sendonly" in answer and "candidate" in answer
+        with pytest.raises(SessionLimit):
+            await relay.open_viewer(await offer(second))
+        for bad in ("hello", "v=0\r\n", "v=0\r\n" + "a=x\r\n" * 8000):
+            with pytest.raises(BadOffer):
+                await relay.open_viewer(bad)
+        with pytest.raises(NoViewer):
+            await relay.close_viewer("nope")
+        await relay.on_close()
+        assert not relay.viewers
+        with pytest.raises(NoViewer):
+            await relay.open_viewer(await offer(peer()))
+        for pc in (first, second, vp8):
+            await pc.close()
+
+    asyncio.run(go())
+
+
+def test_h264_forms_and_a_feed_that_falls_behind() -> None:
+    sps, pps = bytes.fromhex("6742c01eda0507e8"), bytes.fromhex("68ce0fc8")
+    config = parse_avcc(build_avcc(sps, pps))
+    assert (config.length_size, config.sps, config.pps) == (4, (sps,), (pps,))
+    nals = [sps, pps, b"\x65\x88\x80\x00\x01", b"\x06\x05\x80"]  # a NAL unit never ends in 0x00
+    annexb = to_annexb(length_prefixed(nals))
+    assert list(split_annexb(annexb)) == nals
+    assert list(split_annexb(b"\x00\x00\x01\x09\xf0\x00\x00\x01\x41\x9a")) == [b"\x09\xf0", b"\x41\x9a"]
+    for broken in (b"", b"\x02" + bytes(10), build_avcc(sps, pps)[:9]):
+        with pytest.raises(BadBitstream):
+            parse_avcc(broken)
+    with pytest.raises(BadBitstream):
+        to_annexb(b"\x00\x00\x00\x09abc")
+
+    async def go() -> None:
+        feed = VideoFeed(limit=3)
+        packets = [av.Packet(bytes([i])) for i in range(8)]
+        feed.push(packets[0], keyframe=False)  # a new viewer waits for a keyframe
+        feed.push(packets[1], keyframe=True)
+        feed.push(packets[2], keyframe=False)
+        feed.push(packets[3], keyframe=False)
+        feed.push(packets[4], keyframe=False)  # 3 queued: the backlog is dropped, wait for a keyframe
+        feed.push(packets[5], keyframe=True)
+        feed.push(packets[6], keyframe=False)
+        assert [bytes(await feed.recv()) for _ in range(2)] == [b"\x05", b"\x06"]
+        feed.end()
+        with pytest.raises(MediaStreamError):
+            await feed.recv()
+
+    asyncio.run(go())
