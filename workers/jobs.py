@@ -132,6 +132,15 @@ JOBS: dict[str, JobSpec] = {
             max_backoff=900,
             throws=(MailRejected, MailNotConfigured),
         ),
+        # Ends live streams whose ingest died (its lease lapsed); enqueued periodically by the API processes.
+        JobSpec(
+            "live.sweep",
+            "workers.actors.live:sweep",
+            queue="default",
+            attempts=1,
+            time_limit=300,
+            priority=5,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

@@ -8,8 +8,9 @@ stream and for someone else's, so ids cannot be probed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -18,9 +19,12 @@ from control_plane.live.errors import LiveStreamNotFound
 from control_plane.live.keys import key_hash, key_matches, key_prefix, new_stream_key, well_formed
 from control_plane.models import LIVE_EVENTS, LiveEvent, LiveStream, utcnow
 
-__all__ = ["StreamService", "StreamView", "EventView"]
+__all__ = ["StreamService", "StreamView", "EventView", "LOST"]
 
 log = logging.getLogger(__name__)
+
+#: The event of a live stream ended by the sweep: the ingest holding it stopped answering.
+LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,29 @@ class StreamService:
                 row.status, row.started_at, row.ended_at = "live", now, None
             elif state == "idle" and row.status == "live":
                 row.status, row.ended_at = "ended", now
+
+    def end_unheld(self, held: Callable[[str], bool], *, grace_s: float) -> list[str]:
+        """End the live streams that no ingest holds (``held(stream_id)`` is False) and that went
+        live more than ``grace_s`` seconds ago: status ``ended``, event ``lost``. Returns their ids."""
+        cutoff = utcnow() - timedelta(seconds=grace_s)
+        with self.db.session() as session:
+            candidates = session.scalars(
+                sa.select(LiveStream.id).where(LiveStream.status == "live", LiveStream.started_at < cutoff)
+            ).all()
+        ended = []
+        for stream_id in candidates:
+            if held(stream_id):
+                continue
+            now = utcnow()
+            with self.db.session() as session:
+                row = session.get(LiveStream, stream_id, with_for_update=True)
+                if row is None or row.status != "live" or row.started_at is None or row.started_at >= cutoff:
+                    continue
+                session.add(LiveEvent(stream_id=stream_id, state=LOST, at=now))
+                row.status, row.ended_at = "ended", now
+            ended.append(stream_id)
+            log.warning("live stream %s lost its ingest; ended", stream_id, extra={"stream_id": stream_id})
+        return ended
 
     def attach_recording(self, stream_id: str, video_id: str) -> None:
         with self.db.session() as session:

@@ -14,7 +14,7 @@ from pipelines.live.playlist import (
     render_multivariant,
     wait_for_part,
 )
-from pipelines.live.recording import FlvRecorder
+from pipelines.live.recording import FlvRecorder, seal_recording
 from pipelines.live.sink import LiveSink, LocalLiveSinks, local_writer
 from pipelines.live.tee import Tap, TeeSink
 from pipelines.live.transcoder import LiveLadder
@@ -36,6 +36,7 @@ __all__ = [
     "render_multivariant",
     "media_playlist_of",
     "FlvRecorder",
+    "seal_recording",
     "local_writer",
     "wait_for_part",
     "part_available",

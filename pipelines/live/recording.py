@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from rtmp.amf0 import EcmaArray, encode
 from rtmp.media import AudioFrame, VideoFrame
 
-__all__ = ["FlvRecorder"]
+__all__ = ["FlvRecorder", "seal_recording"]
 
 _AUDIO, _VIDEO, _SCRIPT = 8, 9, 18
 _FOURCC = {"hevc": b"hvc1", "av1": b"av01"}
@@ -96,3 +96,32 @@ class FlvRecorder:
         self._file.write(struct.pack(">d", self.duration_s))
         self._file.close()
         self._file = None
+
+
+def seal_recording(path: Path) -> float:
+    """Make the recording of a session whose ingest died usable: cut it after its last complete
+    tag and patch its duration in. Returns that duration in seconds (0.0 when no media tag is
+    complete). The file must be one ``FlvRecorder`` wrote (its script tag first)."""
+    data = path.read_bytes()
+    if len(data) < 13 or not data.startswith(b"FLV"):
+        return 0.0
+    position, end, first, last = 13, 13, None, 0
+    while position + 11 <= len(data):
+        size = int.from_bytes(data[position + 1 : position + 4], "big")
+        ts = int.from_bytes(data[position + 4 : position + 7], "big") | data[position + 7] << 24
+        following = position + 11 + size + 4
+        if following > len(data):
+            break
+        if data[position] in (_AUDIO, _VIDEO):
+            first = ts if first is None else first
+            last = max(last, ts)
+        position = end = following
+    duration = 0.0 if first is None else (last - first) / 1000
+    marker = b"\x00\x08duration\x00"
+    at = data.find(marker, 13, end)
+    with path.open("r+b") as file:
+        file.truncate(end)
+        if at >= 0:
+            file.seek(at + len(marker))
+            file.write(struct.pack(">d", duration))
+    return duration

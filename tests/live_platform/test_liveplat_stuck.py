@@ -1,0 +1,135 @@
+"""Stuck streams: an ingest that dies leaves its streams ``live``; its lease lapses and the
+``live.sweep`` job ends them (event ``lost``) and hands over the recording it left behind."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import imageio_ffmpeg
+import pytest
+from support.platform import Platform
+
+from control_plane.kv import MemoryKeyValue
+from control_plane.live import RtmpThread, build_ingest
+from control_plane.live.ingest import RECORDINGS_DIR, StreamLeases
+from pipelines.live import LiveSettings
+from rtmp import RtmpLimits
+from workers.enqueue import enqueue
+
+TTL_S = 1.0
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def test_leases_hold_refresh_lapse_and_release() -> None:
+    kv = MemoryKeyValue()
+    first, second = StreamLeases(kv, ttl_s=0.3, holder="a"), StreamLeases(kv, ttl_s=0.3, holder="b")
+    assert not first.hold("s") and first.held("s")  # taken fresh
+    assert first.hold("s")  # refreshed
+    assert not second.hold("s") and kv.get(first.key("s")) == b"a"  # someone else's: left alone
+    second.release("s")
+    assert first.held("s")
+    time.sleep(0.4)
+    assert not first.held("s") and not first.hold("s") and first.held("s")  # lapsed, then taken again
+    first.release("s")
+    assert not first.held("s")
+
+
+@pytest.fixture
+def publisher() -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(url: str) -> subprocess.Popen[bytes]:
+        args = [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "quiet", "-nostdin", "-re",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+            "-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+            "-threads", "1", "-c:a", "aac", "-f", "flv", url,
+        ]  # fmt: skip
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def test_a_dead_ingest_stream_is_ended_by_the_sweep_with_its_recording(
+    platform: Platform, publisher: Callable[[str], subprocess.Popen[bytes]]
+) -> None:
+    alice, admin = platform.user("alice"), platform.user("root", role="admin")
+    body = platform.client.post("/api/v1/live/streams", json={"title": "show"}, headers=alice).json()
+    stream_id = body["id"]
+    ingest = build_ingest(platform.services, LiveSettings(ladder=False))
+    leases = StreamLeases(platform.services.kv, ttl_s=TTL_S)
+    ingest.authorizer.leases = leases
+    thread = RtmpThread("127.0.0.1", 0, ingest, RtmpLimits(reconnect_window_s=1.0)).start()
+    frozen = False
+
+    def status() -> dict:
+        return platform.client.get(f"/api/v1/live/streams/{stream_id}", headers=alice).json()
+
+    def sweep() -> dict:
+        job = enqueue(platform.services.db, platform.services.broker, "live.sweep", args={"grace_s": TTL_S})
+        done = platform.wait_job(job.id, admin, timeout=30)
+        assert done["status"] == "succeeded", done
+        return done["result"]
+
+    try:
+        publisher(f"rtmp://127.0.0.1:{thread.port}/live/{body['stream_key']}")
+        assert wait_until(lambda: status()["status"] == "live", 15)
+        time.sleep(TTL_S + 1.5)  # live for longer than the grace, with a recording under way
+        assert sweep() == {"ended": {}}  # held by a living ingest: left alone
+        assert status()["status"] == "live" and leases.held(stream_id)
+
+        # The ingest dies without a word: its event loop stops, nothing reports idle.
+        thread.loop.call_soon_threadsafe(thread.loop.stop)
+        thread._thread.join(10)
+        frozen = True
+        assert status()["status"] == "live"  # stuck, as it would stay forever
+        assert wait_until(lambda: not leases.held(stream_id), 3 * TTL_S)
+        recordings = platform.services.settings.data_dir / RECORDINGS_DIR / stream_id
+        assert [p.name for p in recordings.glob("*.flv")] == ["1.flv"]
+        time.sleep(TTL_S)  # the recording untouched for the grace
+
+        result = sweep()
+        outcome = result["ended"][stream_id]
+        assert outcome["recording_video_id"], result
+        after = status()
+        assert after["status"] == "ended" and after["ended_at"]
+        assert [e["state"] for e in after["events"]] == ["connected", "live", "lost"]
+        assert sweep() == {"ended": {}}  # nothing twice
+        assert not list(recordings.glob("*.flv"))  # handed over
+
+        assert wait_until(lambda: status()["recording_video_id"] == outcome["recording_video_id"], 15)
+        video_id = outcome["recording_video_id"]
+
+        def video() -> dict:
+            return platform.client.get(f"/api/v1/videos/{video_id}", headers=alice).json()
+
+        assert wait_until(lambda: video()["status"] in ("ready", "failed"), 60, step=0.2)
+        done = video()
+        assert done["status"] == "ready", done
+        assert done["duration"] >= TTL_S + 1.0
+    finally:
+        if frozen:  # let the dead ingest's loop finish what it held, then close it
+            thread.loop.run_until_complete(thread.server.stop())
+            thread.loop.close()
+            relay = getattr(ingest, "webrtc", None)  # the WebRTC relay, where the ingest has one
+            if relay is not None:
+                relay.stop()
+        else:
+            thread.stop()
