@@ -8,13 +8,16 @@ own jar. The platform talks to the provider over real HTTP (discovery, JWKS, tok
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -38,7 +41,7 @@ NPM_DIR = Path.home() / ".cache" / "socialflow" / "oidc-provider"
 SCRIPT = Path(__file__).resolve().parents[1] / "support" / "oidc_provider.mjs"
 PUBLIC = "http://testserver"
 CLIENT_ID, CLIENT_SECRET = "socialflow-test", "a-test-client-secret-of-some-length"
-REDIRECT = f"{PUBLIC}/api/v1/auth/oidc/test/callback"
+REDIRECTS = (f"{PUBLIC}/api/v1/auth/oidc/test/callback", f"{PUBLIC}/api/v1/auth/oidc/apple/callback")
 APP = "socialflow-app://signed-in"
 PW = "correct horse battery"
 
@@ -62,14 +65,19 @@ def ensure_oidc_provider() -> tuple[str, Path]:
     return node, NPM_DIR
 
 
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_provider(port: int, log: Path) -> Iterator[str]:
+    """The provider script on ``port`` (a fresh signing key each start); yields its issuer URL."""
     node, folder = ensure_oidc_provider()
-    port = free_port()
-    log = tmp_path_factory.mktemp("oidc") / "provider.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
-            [node, "oidc_provider.mjs", str(port), CLIENT_ID, CLIENT_SECRET, REDIRECT],
+            [node, "oidc_provider.mjs", str(port), CLIENT_ID, CLIENT_SECRET, ",".join(REDIRECTS)],
             cwd=folder,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -91,10 +99,10 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_provider(free_port(), tmp_path_factory.mktemp("oidc") / "provider.log") as url:
+        yield url
 
 
 def provider_settings(issuer: str) -> dict[str, object]:
@@ -106,7 +114,14 @@ def provider_settings(issuer: str) -> dict[str, object]:
             "client_secret": CLIENT_SECRET,
             "display_name": "Test IdP",
             "allowed_redirects": [APP],
-        }
+        },
+        # Apple's preset (form_post callback, "name" scope) against the same provider.
+        "apple": {
+            "preset": "apple",
+            "issuer": issuer,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
     }
 
 
@@ -123,28 +138,37 @@ def browser(platform: Platform) -> TestClient:
     return TestClient(platform.client.app, base_url=PUBLIC)
 
 
-def at_provider(url: str, login: str) -> str:
+def _walk(url: str, login: str) -> tuple[str, dict[str, str] | None]:
     """Sign in as ``login`` at the provider (a fresh session there); returns where it sends the
-    browser back (our callback URL, with code and state)."""
+    browser back: our callback URL (code and state in the query), or, for ``form_post``, the
+    form's action and its fields."""
     with httpx.Client(timeout=10) as site:
         r = site.get(url)
         for _ in range(10):
             if r.is_redirect:
                 location = urljoin(str(r.url), r.headers["location"])
                 if location.startswith(PUBLIC):
-                    return location
+                    return location, None
                 r = site.get(location)
-            elif r.status_code == 200 and "<form" in r.text:
-                action = re.search(r'action="([^"]+)"', r.text)
-                assert action is not None, r.text
-                r = site.post(urljoin(str(r.url), action.group(1)), data={"login": login})
-            else:
-                raise AssertionError(f"provider answered {r.status_code}: {r.text[:500]}")
-    raise AssertionError("too many redirects at the provider")
+                continue
+            action = re.search(r'<form method="post" action="([^"]+)"', r.text)
+            assert action is not None, f"provider answered {r.status_code}: {r.text[:500]}"
+            target = html.unescape(action.group(1))
+            if target.startswith(PUBLIC):
+                fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', r.text)
+                return target, {k: html.unescape(v) for k, v in fields}
+            r = site.post(urljoin(str(r.url), target), data={"login": login})
+    raise AssertionError("too many steps at the provider")
 
 
-def start(ours: TestClient, **params: str) -> str:
-    r = ours.get("/api/v1/auth/oidc/test/authorize", params=params, follow_redirects=False)
+def at_provider(url: str, login: str) -> str:
+    back, form = _walk(url, login)
+    assert form is None
+    return back
+
+
+def start(ours: TestClient, *, provider: str = "test", **params: str) -> str:
+    r = ours.get(f"/api/v1/auth/oidc/{provider}/authorize", params=params, follow_redirects=False)
     assert r.status_code == 302, r.text
     return r.headers["location"]
 
@@ -188,7 +212,10 @@ def local_user(platform: Platform, name: str, *, verified: bool) -> dict[str, st
 def test_providers_are_listed(platform: Platform) -> None:
     r = platform.client.get("/api/v1/auth/oidc/providers")
     assert r.status_code == 200
-    assert r.json() == [{"name": "test", "display_name": "Test IdP"}]
+    assert r.json() == [
+        {"name": "test", "display_name": "Test IdP"},
+        {"name": "apple", "display_name": "Apple"},
+    ]
 
 
 def test_unknown_provider_is_404(platform: Platform) -> None:
@@ -362,26 +389,80 @@ def test_link_while_signed_in_and_the_last_way_to_sign_in_stays(platform: Platfo
     assert r.status_code == 404 and r.json()["code"] == "OIDC_IDENTITY_NOT_FOUND"
 
 
+def test_the_apple_preset_posts_its_callback(platform: Platform) -> None:
+    ours = browser(platform)
+    url = start(ours, provider="apple")
+    query = parse_qs(urlsplit(url).query)
+    assert query["response_mode"] == ["form_post"] and query["scope"] == ["openid email name"]
+    action, fields = _walk(url, "pat")
+    assert action == f"{PUBLIC}/api/v1/auth/oidc/apple/callback" and fields is not None
+    # Apple adds the user's name, on the first sign-in only, as an unsigned form field.
+    fields["user"] = json.dumps({"name": {"firstName": "Pat", "lastName": "Lee"}})
+    r = ours.post(action, data=fields)
+    assert r.status_code == 200, r.text
+    assert me(platform, r.json()["access_token"])["email"] == "pat@example.org"
+    # The form's fields are bounded.
+    r = ours.post(action, data={"state": "s" * 300})
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_CALLBACK_INVALID"
+
+
+def test_authorize_is_rate_limited_per_address(issuer: str, tmp_path: Path) -> None:
+    settings = embedded(tmp_path, public_url=PUBLIC, oidc_providers=provider_settings(issuer))
+    gen = start_platform(settings, inprocess_workers=False)
+    fresh = next(gen)
+    try:
+        answers = [
+            fresh.client.get("/api/v1/auth/oidc/test/authorize", follow_redirects=False).status_code
+            for _ in range(40)
+        ]
+    finally:
+        for _ in gen:
+            pass
+    assert answers[:30] == [302] * 30 and 429 in answers[30:]
+
+
 # -- the ID token checks, on real tokens of the provider ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def real_token(issuer: str) -> Iterator[tuple[ProviderClient, str, str]]:
-    """Our provider client, a real ID token the provider issued to it, and its nonce."""
+def provider_client(issuer: str, http: httpx.Client, **options: float) -> ProviderClient:
     config = resolve(
         "test",
         OidcProvider(preset="generic", issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
         public_url=PUBLIC,
     )
+    return ProviderClient(config, http, **options)
+
+
+def issue_token(client: ProviderClient, login: str) -> tuple[str, str]:
+    """A real ID token the provider issues to our client for ``login``, and its nonce."""
+    nonce, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
+    back = at_provider(client.authorization_url(state="s" * 20, nonce=nonce, code_verifier=verifier), login)
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    return client._exchange(code, verifier)["id_token"], nonce
+
+
+@pytest.fixture(scope="module")
+def real_token(issuer: str) -> Iterator[tuple[ProviderClient, str, str]]:
+    """Our provider client, a real ID token the provider issued to it, and its nonce."""
     with httpx.Client(timeout=10) as http:
-        client = ProviderClient(config, http)
-        nonce, verifier = "n-" + "x" * 40, "v" * 64
-        back = at_provider(
-            client.authorization_url(state="s" * 20, nonce=nonce, code_verifier=verifier), "olga"
-        )
-        code = parse_qs(urlsplit(back).query)["code"][0]
-        tokens = client._exchange(code, verifier)
-        yield client, tokens["id_token"], nonce
+        client = provider_client(issuer, http)
+        token, nonce = issue_token(client, "olga")
+        yield client, token, nonce
+
+
+def test_a_rotated_signing_key_is_fetched_and_the_old_one_dropped(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "provider.log"
+    with httpx.Client(timeout=10) as http:
+        with running_provider(port, log) as issuer:
+            client = provider_client(issuer, http, jwks_cooldown=0)
+            old, old_nonce = issue_token(client, "pia")
+            assert client.verify_id_token(old, nonce=old_nonce)["sub"] == "sub-pia"
+        with running_provider(port, log):  # the provider restarts with a new key
+            new, new_nonce = issue_token(client, "pia")
+            assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
+            assert client.verify_id_token(new, nonce=new_nonce)["sub"] == "sub-pia"
+            with pytest.raises(OidcTokenInvalid, match="not signed by a key"):
+                client.verify_id_token(old, nonce=old_nonce)
 
 
 def flip(signature: str) -> str:

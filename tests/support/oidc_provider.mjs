@@ -1,6 +1,6 @@
 // A real OpenID Connect provider (npm `oidc-provider`) for the social-login tests.
 //
-//   node oidc_provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
+//   node oidc_provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI[,REDIRECT_URI...]
 //
 // Serves http://127.0.0.1:PORT with one confidential client that must use PKCE (S256). Any login
 // name is an account: subject "sub-NAME", email "NAME@example.org", verified unless the name
@@ -10,7 +10,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import Provider from "oidc-provider";
 
-const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
+const [port, clientId, clientSecret, redirectUris] = process.argv.slice(2);
 const issuer = `http://127.0.0.1:${port}`;
 
 const signingKey = {
@@ -40,7 +40,7 @@ const provider = new Provider(issuer, {
     {
       client_id: clientId,
       client_secret: clientSecret,
-      redirect_uris: [redirectUri],
+      redirect_uris: redirectUris.split(","),
       response_types: ["code"],
       grant_types: ["authorization_code"],
     },
