@@ -1,9 +1,10 @@
-"""Live glass-to-glass latency: Social Flow's LL-HLS and HLS against nginx-rtmp's HLS.
+"""Live glass-to-glass latency: Social Flow's LL-HLS, HLS and WHEP against nginx-rtmp's HLS.
 
 A publisher draws its send time into every frame (a barcode of Unix milliseconds) and pushes it
 over RTMP in real time; viewers download what a player would and read the time back from the
 decoded frames. Latency per frame is ``downloaded - drawn``, in seconds; a player's buffer
-(the playlists' hold-back) comes on top and is reported beside it. nginx-rtmp is Debian's
+(the playlists' hold-back) comes on top and is reported beside it. The WHEP viewer (aiortc)
+notes ``decoded - drawn``: it has no buffer beyond its jitter buffer. nginx-rtmp is Debian's
 ``nginx-light`` with ``libnginx-mod-rtmp``, started by this benchmark on loopback.
 Writes ``live.json`` and ``live.png``.
 """
@@ -27,6 +28,7 @@ import httpx
 from benchmarks._common import BenchError, ServerProcess, free_port, grouped_bars, write_json
 from benchmarks._live_clock import FPS, HEIGHT, WIDTH, Publisher
 from benchmarks._live_viewers import Viewer
+from benchmarks._live_whep import WhepViewer
 
 __all__ = ["main", "NGINX_MODULE"]
 
@@ -36,7 +38,7 @@ NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def summary(viewer: Viewer, hold_back_s: float) -> dict[str, Any]:
+def summary(viewer: Viewer | WhepViewer, hold_back_s: float) -> dict[str, Any]:
     """Latency statistics in seconds over every frame the viewer decoded."""
     values = sorted(viewer.latencies)
     if not values:
@@ -52,7 +54,7 @@ def summary(viewer: Viewer, hold_back_s: float) -> dict[str, Any]:
     }
 
 
-def watch(publish_url: str, viewers: list[Viewer], seconds: float) -> int:
+def watch(publish_url: str, viewers: list[Viewer | WhepViewer], seconds: float) -> int:
     """Publish for ``seconds`` while the viewers watch; returns the frames sent."""
     with Publisher(publish_url, seconds) as publisher:
         for viewer in viewers:
@@ -93,11 +95,13 @@ def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
         media = f"{base}/live/{body['id']}/hls/index.m3u8"
         stop = threading.Event()
         low, regular = Viewer(media, "ll_hls", stop), Viewer(media, "hls", stop)
-        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", [low, regular], seconds)
+        whep = WhepViewer(f"{base}/live/{body['id']}/whep", stop)
+        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", [low, regular, whep], seconds)
     return {
         "frames_sent": sent,
         "ll_hls": summary(low, 1.5),  # PART-HOLD-BACK: 3 parts of 0.5 s
         "hls": summary(regular, 6.0),  # 3 target durations of 2 s
+        "whep": {**summary(whep, 0.0), "answer_s": round(whep.answered_s or 0.0, 3)},
     }
 
 
@@ -172,6 +176,7 @@ def plot_results(report: dict[str, Any], path: Path) -> None:
     cases = [
         ("Social Flow LL-HLS", report["socialflow"].get("ll_hls", {})),
         ("Social Flow HLS", report["socialflow"].get("hls", {})),
+        ("Social Flow WHEP", report["socialflow"].get("whep", {})),
         ("nginx-rtmp HLS", report["nginx_rtmp"].get("hls", {})),
     ]
 
@@ -203,7 +208,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str], output: Path) -> int:
     """Run the benchmark; write ``live.json`` and ``live.png`` into ``output``. 0 when all ran."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "aioice", "aiortc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     if args.output is not None:
         output = args.output.resolve()

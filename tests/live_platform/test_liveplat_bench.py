@@ -31,3 +31,6 @@ def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
         assert result["frames"] >= 90 and result["errors"] == 0, result
         assert 0 < result["min_s"] <= result["median_s"] <= result["p90_s"] <= result["max_s"] < 10
     assert ours["ll_hls"]["median_s"] < ours["hls"]["median_s"]
+    whep = ours["whep"]  # joins at a keyframe (1 s GOP) once the stream is live
+    assert whep["frames"] >= 50 and whep["errors"] == 0, whep
+    assert 0 < whep["min_s"] <= whep["median_s"] < ours["ll_hls"]["median_s"]
