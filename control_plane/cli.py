@@ -72,6 +72,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         lambda: enqueue(services.db, services.broker, "uploads.sweep"),
         services.kv,
     ).start()
+    from control_plane.live.ingest import LEASE_TTL_S
+
+    live_sweeper = Periodic(  # ends the live streams of an ingest that died
+        "live.sweep", LEASE_TTL_S, lambda: enqueue(services.db, services.broker, "live.sweep"), services.kv
+    ).start()
     app = create_app(services)
     rtmp_ingest = None
     if settings.embedded:
@@ -85,6 +90,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if rtmp_ingest is not None:
             rtmp_ingest.stop()
         sweeper.stop()
+        live_sweeper.stop()
         if worker is not None:
             worker.stop()
         services.close()

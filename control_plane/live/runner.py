@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from control_plane.live.ingest import DatabaseAuthorizer, Recording
+from control_plane.live.ingest import DatabaseAuthorizer, Recording, StreamLeases
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
 from control_plane.live.webrtc import WebRtcNode
@@ -60,7 +60,8 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
             subject=f"live:{recording.stream_id}",
         )
 
-    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording), sinks, node)
+    leases = StreamLeases(services.kv)  # ended by the live.sweep job if this process dies
+    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording, leases), sinks, node)
 
 
 class RtmpThread:
