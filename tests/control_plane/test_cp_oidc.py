@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from support.platform import Platform, embedded, start_platform
+from support.platform import Platform, embedded, production, start_platform
 from support.services import service_missing
 
 from control_plane.auth.oidc import ProviderClient, resolve
@@ -419,6 +419,43 @@ def test_authorize_is_rate_limited_per_address(issuer: str, tmp_path: Path) -> N
         for _ in gen:
             pass
     assert answers[:30] == [302] * 30 and 429 in answers[30:]
+
+
+def test_a_refusal_at_the_provider_is_reported(platform: Platform) -> None:
+    ours = browser(platform)
+    state = parse_qs(urlsplit(start(ours)).query)["state"][0]
+    r = ours.get("/api/v1/auth/oidc/test/callback", params={"error": "access_denied", "state": state})
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_DENIED"
+    assert "oidc.denied" in audit_kinds(platform)
+
+
+def test_on_postgresql_and_redis(issuer: str, tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+    """The production backends: flow state and tickets in Redis, identities in PostgreSQL."""
+    settings = production(
+        tmp_path,
+        database_url=postgres_url,
+        broker_url=redis_url,
+        storage_url=f"file://{tmp_path / 'blobs'}",
+        redis_url=redis_url,
+        public_url=PUBLIC,
+        oidc_providers=provider_settings(issuer),
+    )
+    gen = start_platform(settings, inprocess_workers=False)
+    prod = next(gen)
+    try:
+        ours = browser(prod)
+        back = at_provider(start(ours), "quinn")
+        r = ours.get(back)
+        assert r.status_code == 200, r.text
+        user_id = me(prod, r.json()["access_token"])["id"]
+        assert ours.get(back).json()["code"] == "OIDC_STATE_INVALID"  # spent, in Redis
+        r = sign_in(prod, "quinn")
+        assert me(prod, r.json()["access_token"])["id"] == user_id
+        local_user(prod, "rita", verified=False)
+        assert sign_in(prod, "rita").json()["code"] == "OIDC_ACCOUNT_EXISTS"
+    finally:
+        for _ in gen:
+            pass
 
 
 # -- the ID token checks, on real tokens of the provider ----------------------------------------
