@@ -183,6 +183,7 @@ def _finish(
         state=fields.get("state"),
         code=fields.get("code"),
         error=fields.get("error"),
+        issuer=fields.get("iss"),
         binding=request.cookies.get(COOKIE),
         form_user=form_user,
         ip=_ip(request, services),
@@ -238,16 +239,18 @@ def callback(
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=256)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
+    iss: Annotated[str | None, Query(max_length=512, description="the issuer (RFC 9207)")] = None,
     error_description: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Any:
     """Where the provider sends the browser back: the code and state become our token pair."""
-    fields = {k: v for k, v in (("code", code), ("state", state), ("error", error)) if v is not None}
+    given = (("code", code), ("state", state), ("error", error), ("iss", iss))
+    fields = {k: v for k, v in given if v is not None}
     return _finish(request, services, oidc, provider, fields)
 
 
 #: The callback form's fields and their longest allowed values (Apple sends ``user``, with the
 #: name, on the first sign-in only).
-FORM_FIELDS = {"code": 2048, "state": 256, "error": 256, "user": 4096}
+FORM_FIELDS = {"code": 2048, "state": 256, "error": 256, "iss": 512, "user": 4096}
 
 
 @router.post(

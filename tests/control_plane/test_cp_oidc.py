@@ -295,6 +295,15 @@ def test_state_must_match_and_is_spent_once(platform: Platform) -> None:
     assert "other browser" in r.json()["detail"]
 
 
+def test_an_answer_naming_another_issuer_is_refused(platform: Platform) -> None:
+    ours = browser(platform)
+    back = at_provider(start(ours), "ian")
+    assert "iss=" in back  # oidc-provider names itself (RFC 9207)
+    r = ours.get(re.sub(r"iss=[^&]+", "iss=https%3A%2F%2Fevil.example", back))
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_STATE_INVALID"
+    assert "another provider" in r.json()["detail"]
+
+
 def test_replayed_state_is_refused(platform: Platform) -> None:
     ours = browser(platform)
     back = at_provider(start(ours), "hank")

@@ -2,13 +2,15 @@
 state and nonce, ID token checks, and linking provider identities to users."""
 
 from control_plane.auth.oidc.client import Identity, Metadata, ProviderClient, pkce_challenge
+from control_plane.auth.oidc.linking import NO_PASSWORD, IdentityLinks
 from control_plane.auth.oidc.providers import ALGORITHMS, PRESETS, ProviderConfig, resolve
-from control_plane.auth.oidc.service import NO_PASSWORD, Completion, OidcService
+from control_plane.auth.oidc.service import Completion, OidcService
 
 __all__ = [
     "ALGORITHMS",
     "Completion",
     "Identity",
+    "IdentityLinks",
     "Metadata",
     "NO_PASSWORD",
     "OidcService",

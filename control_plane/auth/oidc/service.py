@@ -3,8 +3,9 @@
 A sign-in starts with :meth:`OidcService.begin`, which keeps the PKCE verifier, the nonce, the
 hash of the browser's binding cookie and where to send the client back, under a random
 ``state``, in the key-value store for ten minutes. :meth:`OidcService.complete` spends that state
-once (a replay finds nothing), checks it came back to the same browser, lets the provider client
-prove who signed in, and maps that identity onto a user:
+once (a replay finds nothing), checks it came back to the same browser (and, when the answer
+names its issuer, RFC 9207, from the same provider), lets the provider client prove who signed
+in, and maps that identity onto a user (:class:`IdentityLinks`):
 
 * an identity (provider, subject) already linked signs in as its user;
 * else, when the provider vouches for the email *and* a local user has verified that same
@@ -24,40 +25,32 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from control_plane.auth.errors import InvalidOtp
-from control_plane.auth.oidc.client import Identity, ProviderClient
+from control_plane.auth.oidc.client import ProviderClient
 from control_plane.auth.oidc.errors import (
-    OidcAccountExists,
-    OidcAccountInactive,
     OidcDenied,
-    OidcEmailRequired,
-    OidcIdentityNotFound,
-    OidcIdentityTaken,
-    OidcLastSignIn,
     OidcRedirectNotAllowed,
     OidcStateInvalid,
     OidcTicketInvalid,
     OidcTokenInvalid,
 )
+from control_plane.auth.oidc.linking import IdentityLinks
 from control_plane.auth.oidc.providers import ProviderConfig, resolve
 from control_plane.auth.service import AccountService, TokenPair
 from control_plane.db import Database
 from control_plane.errors import ProblemError
 from control_plane.kv import KeyValue
-from control_plane.models import OidcIdentity, User, utcnow
+from control_plane.models import OidcIdentity
 from control_plane.settings import Settings
 
-__all__ = ["Completion", "OidcService", "NO_PASSWORD"]
+__all__ = ["Completion", "OidcService"]
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +60,6 @@ STATE_TTL = 600
 TICKET_TTL = 300
 #: Wrong codes a ticket survives.
 TICKET_ATTEMPTS = 5
-#: The password hash of users made by social login: matches no password (argon2 refuses it).
-NO_PASSWORD = "!oidc"
-ROLE = "creator"
-_USERNAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _digest(value: str) -> str:
@@ -105,6 +94,7 @@ class OidcService:
         self.db = db
         self.kv = kv
         self.accounts = accounts
+        self.links = IdentityLinks(db, accounts)
         self.http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
         self._clients: dict[str, ProviderClient] = {}
         for name, provider in settings.oidc_providers.items():
@@ -180,10 +170,12 @@ class OidcService:
         code: str | None,
         error: str | None,
         binding: str | None,
+        issuer: str | None = None,
         form_user: dict[str, Any] | None = None,
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> Completion:
+        """Finish a sign-in from the callback's parameters (``issuer`` is RFC 9207's ``iss``)."""
         client = self.client(name)
         record = self._take_state(name, state, binding, ip)
         redirect_to = record.get("r")
@@ -193,6 +185,11 @@ class OidcService:
                 raise OidcDenied(
                     f"{client.config.display_name} did not sign you in ({(error or 'no code')[:64]})."
                 )
+            expected = client.metadata().issuer
+            if issuer is not None and expected is not None and issuer.rstrip("/") != expected.rstrip("/"):
+                # RFC 9207: the answer names another provider than the one this sign-in went to.
+                self.accounts.audit("oidc.state_invalid", ip=ip, provider=name, reason="issuer mix-up")
+                raise OidcStateInvalid("The answer comes from another provider than this sign-in went to.")
             try:
                 identity = client.identity(
                     code, code_verifier=record["v"], nonce=record["n"], form_user=form_user
@@ -200,7 +197,7 @@ class OidcService:
             except OidcTokenInvalid as exc:
                 self.accounts.audit("oidc.token_invalid", ip=ip, provider=name, reason=str(exc)[:200])
                 raise
-            user_id = self._user_for(client.config, identity, record.get("l"), ip)
+            user_id = self.links.user_for(client.config, identity, record.get("l"), ip)
             if record.get("l"):
                 return Completion(name, linked=True, redirect_to=redirect_to)
             with self.db.session() as session:
@@ -232,107 +229,6 @@ class OidcService:
             self.accounts.audit("oidc.state_invalid", ip=ip, provider=name, reason="other browser")
             raise OidcStateInvalid("This sign-in was started in another browser; start again here.")
         return record
-
-    def _user_for(
-        self, config: ProviderConfig, identity: Identity, link_user_id: str | None, ip: str | None
-    ) -> str:
-        """The user this identity signs in as (linking or creating one as the rules say)."""
-        for attempt in range(3):
-            try:
-                user_id, event = self._match(config, identity, link_user_id)
-                break
-            except IntegrityError:
-                # Two callbacks of the same new identity, or a username taken meanwhile: look again.
-                if attempt == 2:
-                    raise
-        if event:
-            self.accounts.audit(
-                event, user_id=user_id, ip=ip, provider=config.name, subject=identity.subject[:64]
-            )
-        with self.db.session() as session:
-            user = session.get(User, user_id)
-            active = user is not None and user.is_active
-        if not active:
-            self.accounts.audit("login.failed", user_id=user_id, ip=ip, reason="inactive", method="oidc")
-            raise OidcAccountInactive("This account is disabled.")
-        return user_id
-
-    def _match(
-        self, config: ProviderConfig, identity: Identity, link_user_id: str | None
-    ) -> tuple[str, str | None]:
-        with self.db.session() as session:
-            row = session.scalar(
-                sa.select(OidcIdentity).where(
-                    OidcIdentity.provider == config.name, OidcIdentity.subject == identity.subject
-                )
-            )
-            if row is not None:
-                if link_user_id and row.user_id != link_user_id:
-                    raise OidcIdentityTaken(f"That {config.display_name} account is linked to another user.")
-                row.last_used_at = utcnow()
-                row.email = identity.email or row.email
-                return row.user_id, None
-            if link_user_id:
-                session.add(self._identity(config, identity, link_user_id))
-                return link_user_id, "oidc.linked"
-            if identity.email is None:
-                raise OidcEmailRequired(
-                    f"{config.display_name} did not share an email address; allow it there and try again."
-                )
-            local = session.scalar(sa.select(User).where(sa.func.lower(User.email) == identity.email))
-            if local is not None:
-                if identity.email_verified and local.email_verified_at is not None:
-                    session.add(self._identity(config, identity, local.id))
-                    return local.id, "oidc.linked"
-                session.rollback()
-                self.accounts.audit(
-                    "oidc.link_refused",
-                    user_id=local.id,
-                    provider=config.name,
-                    provider_verified=identity.email_verified,
-                    local_verified=local.email_verified_at is not None,
-                )
-                raise OidcAccountExists(
-                    "An account with this email address exists, but the address is not verified on both "
-                    f"sides. Sign in with your password, then link {config.display_name} from your account."
-                )
-            user = User(
-                username=self._username(session, identity),
-                email=identity.email,
-                password_hash=NO_PASSWORD,
-                role=ROLE,
-                email_verified_at=utcnow() if identity.email_verified else None,
-            )
-            session.add(user)
-            session.flush()
-            session.add(self._identity(config, identity, user.id))
-            return user.id, "oidc.user_created"
-
-    @staticmethod
-    def _identity(config: ProviderConfig, identity: Identity, user_id: str) -> OidcIdentity:
-        return OidcIdentity(
-            provider=config.name, subject=identity.subject, user_id=user_id, email=identity.email
-        )
-
-    @staticmethod
-    def _username(session: sa.orm.Session, identity: Identity) -> str:
-        """A free username from the provider's hints: 3 to 32 of [A-Za-z0-9_.-], starting alnum."""
-        base = "user"
-        local_part = identity.email.split("@", 1)[0] if identity.email else None
-        for hint in (identity.username_hint, local_part, identity.name):
-            cleaned = _USERNAME_CHARS.sub("", (hint or "").replace(" ", ".")).lstrip("._-")[:24]
-            if len(cleaned) >= 3:
-                base = cleaned
-                break
-        candidates = [base] + [f"{base}-{secrets.randbelow(10_000):04d}" for _ in range(6)]
-        candidates.append(f"{base[:16]}-{secrets.token_hex(6)}")
-        for candidate in candidates:
-            taken = session.scalar(
-                sa.select(User.id).where(sa.func.lower(User.username) == candidate.lower())
-            )
-            if taken is None:
-                return candidate
-        return f"user-{secrets.token_hex(8)}"
 
     # -- tickets -------------------------------------------------------------------------------
 
@@ -379,34 +275,9 @@ class OidcService:
     # -- linked identities ------------------------------------------------------------------------
 
     def identities(self, user_id: str) -> list[OidcIdentity]:
-        with self.db.session() as session:
-            rows = list(
-                session.scalars(
-                    sa.select(OidcIdentity)
-                    .where(OidcIdentity.user_id == user_id)
-                    .order_by(OidcIdentity.created_at)
-                )
-            )
-            session.expunge_all()
-            return rows
+        """The provider accounts linked to the user, oldest first."""
+        return self.links.identities(user_id)
 
     def unlink(self, user_id: str, identity_id: str, *, ip: str | None = None) -> None:
         """Remove one of the user's identities, unless it is their last way to sign in."""
-        with self.db.session() as session:
-            row = session.get(OidcIdentity, identity_id)
-            if row is None or row.user_id != user_id:
-                raise OidcIdentityNotFound("No such linked identity.")
-            user = session.get(User, user_id)
-            others = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OidcIdentity)
-                .where(OidcIdentity.user_id == user_id, OidcIdentity.id != identity_id)
-            )
-            has_password = user is not None and user.password_hash.startswith("$argon2")
-            if not others and not has_password:
-                raise OidcLastSignIn(
-                    "This is your only way to sign in; set a password or link another first."
-                )
-            provider = row.provider
-            session.delete(row)
-        self.accounts.audit("oidc.unlinked", user_id=user_id, ip=ip, provider=provider)
+        self.links.unlink(user_id, identity_id, ip=ip)
