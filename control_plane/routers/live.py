@@ -54,7 +54,13 @@ from control_plane.live.webrtc_errors import (
 from control_plane.live.webrtc_gateway import WebRtcGateway
 from control_plane.ranges import blob_response
 from control_plane.services import Services
-from pipelines.live import BadPlaylistRequest, PlaylistTimeout, part_position, wait_for_part
+from pipelines.live import (
+    BadPlaylistRequest,
+    PlaylistTimeout,
+    media_playlist_of,
+    part_position,
+    wait_for_part,
+)
 from pipelines.webrtc.peers import MAX_SDP_BYTES
 from storage import BlobNotFound
 
@@ -316,6 +322,7 @@ async def live_file(
     if not FILE_NAME.match(name) or not await asyncio.to_thread(streams_of(services).exists, stream_id):
         raise LivePlaybackNotFound("No such live playback file.")
     store, prefix = services.store, hls_prefix(stream_id)
+    media = media_playlist_of(name, MEDIA_PLAYLIST) or MEDIA_PLAYLIST  # lists ``name``: source or rung
 
     async def held(msn: int, part: int | None) -> str:
         """The playlist once it lists ``msn``/``part``, as the control plane's errors."""
@@ -327,14 +334,14 @@ async def live_file(
             raise PlaylistNotReady(str(exc), headers={"Retry-After": "1"}) from exc
 
     async def playlist() -> str | None:
-        return await playlists(request, services).read(prefix + MEDIA_PLAYLIST)
+        return await playlists(request, services).read(prefix + media)
 
     headers = {"Access-Control-Allow-Origin": "*"}
-    if name in PLAYLISTS:
+    if name.endswith(".m3u8"):
         client = request.client.host if request.client else ""
         who = viewer_id(viewer, client, request.headers.get("user-agent", ""))
         await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
-    if name == MEDIA_PLAYLIST and msn is not None:
+    if name == media and msn is not None:
         text = await held(msn, part)
         return Response(text, media_type=content_type(name), headers={**headers, "Cache-Control": "no-cache"})
     position = part_position(name)
