@@ -36,7 +36,7 @@ CLOSE_TIMEOUT_S = 5.0  # seconds the track consumers get to hand over their last
 @dataclass(frozen=True, slots=True)
 class WhipSettings:
     """``keyframe_ms``: IDR interval of the H.264 made for the stream (LL-HLS cuts segments at
-    keyframes); ``connect_timeout_s``: time for the publisher to finish ICE and DTLS."""
+    keyframes); ``connect_timeout_s``: time for the publisher to connect and send media."""
 
     keyframe_ms: int = 1000
     video_bit_rate: int = 2_500_000
@@ -85,6 +85,7 @@ class WhipReceiver:
         self._lock = asyncio.Lock()
         self._started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._receiving: set[asyncio.Task[object]] = set()
         self._media_started = False
         self._closing = False
         self._closing_started = False
@@ -124,8 +125,10 @@ class WhipReceiver:
 
     async def _expire_unconnected(self) -> None:
         await asyncio.sleep(self.settings.connect_timeout_s)
-        if self.pc.connectionState != "connected":
-            log.info("WHIP publisher never connected; session ended")
+        if self.pc.connectionState != "connected" or not self._media_started:
+            log.info(
+                "WHIP publisher sent no media within %.0f s; session ended", self.settings.connect_timeout_s
+            )
             await self.close()
 
     async def _hand(self, frames: Sequence[VideoFrame | AudioFrame]) -> None:
@@ -142,13 +145,31 @@ class WhipReceiver:
                 else:
                     await self.sink.on_audio(frame)
 
+    async def _receive(self, track: MediaStreamTrack) -> av.VideoFrame | av.AudioFrame | None:
+        """The track's next decoded frame; None once it ends or the session is closing (a track
+        that never got media does not end by itself when the connection closes)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._receiving.add(task)
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return None
+        except asyncio.CancelledError:
+            if not self._closing_started:
+                raise
+            return None
+        finally:
+            self._receiving.discard(task)
+        assert isinstance(frame, av.VideoFrame | av.AudioFrame)
+        return frame
+
     async def _video(self, track: MediaStreamTrack) -> None:
         encoder = H264Encoder(self.settings.keyframe_ms, self.settings.video_bit_rate)
         clock = _Clock(self._started)
         while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
+            frame = await self._receive(track)
+            if frame is None:
                 break
             assert isinstance(frame, av.VideoFrame)
             ts = clock.ms(frame.pts, frame.time_base)
@@ -161,9 +182,8 @@ class WhipReceiver:
         await self._hand([encoder.config])
         clock = _Clock(self._started)
         while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
+            frame = await self._receive(track)
+            if frame is None:
                 break
             assert isinstance(frame, av.AudioFrame)
             ts = clock.ms(frame.pts, frame.time_base)
@@ -179,6 +199,8 @@ class WhipReceiver:
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         await self.pc.close()  # ends the tracks: the consumers hand their last frames and return
+        for waiting in list(self._receiving):
+            waiting.cancel()  # only waiting for a frame: nothing is lost
         others = [t for t in self._tasks if t is not asyncio.current_task()]
         if others:
             _, late = await asyncio.wait(others, timeout=CLOSE_TIMEOUT_S)

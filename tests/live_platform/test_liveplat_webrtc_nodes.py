@@ -24,6 +24,7 @@ from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, 
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed
 from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split_annexb, to_annexb
+from pipelines.webrtc.whip import WhipReceiver, WhipSettings
 from rtmp import MediaSink, StreamGrant
 from rtmp.media import AudioFrame, VideoFrame
 
@@ -184,3 +185,47 @@ def test_h264_forms_and_a_feed_that_falls_behind() -> None:
             await feed.recv()
 
     asyncio.run(go())
+
+
+class Frames:
+    """A ``MediaSink`` that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.video: list[VideoFrame] = []
+        self.audio: list[AudioFrame] = []
+        self.closed = 0
+
+    async def on_metadata(self, metadata: dict[str, object]) -> None:
+        return None
+
+    async def on_video(self, frame: VideoFrame) -> None:
+        self.video.append(frame)
+
+    async def on_audio(self, frame: AudioFrame) -> None:
+        self.audio.append(frame)
+
+    async def on_close(self) -> None:
+        self.closed += 1
+
+
+def test_whip_receiver_ends_a_session_that_never_connects() -> None:
+    async def go() -> Frames:
+        sink, ended = Frames(), []
+        receiver = WhipReceiver(sink, WhipSettings(connect_timeout_s=0.3), on_end=lambda: _note(ended))
+        publisher = peer()
+        publisher.addTransceiver("video", direction="sendonly")
+        await publisher.setLocalDescription(await publisher.createOffer())
+        answer = await receiver.open(publisher.localDescription.sdp)
+        assert "a=recvonly" in answer
+        await asyncio.wait_for(receiver.ended.wait(), 5)  # the answer is never applied: no ICE
+        await receiver.close()  # a second close is a no-op
+        await publisher.close()
+        assert ended == [True]
+        return sink
+
+    sink = asyncio.run(go())
+    assert sink.closed == 1 and not sink.video
+
+
+async def _note(into: list[bool]) -> None:
+    into.append(True)
