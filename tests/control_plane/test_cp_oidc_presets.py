@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from control_plane.auth.oidc import ProviderClient, pkce_challenge, resolve
-from control_plane.auth.oidc.errors import OidcRedirectNotAllowed
+from control_plane.auth.oidc.client import github_identity
+from control_plane.auth.oidc.errors import OidcProviderUnavailable, OidcRedirectNotAllowed
 from control_plane.auth.oidc.service import OidcService
 from control_plane.settings import ConfigError, OidcProvider, load_settings
 
@@ -116,3 +117,23 @@ def test_redirects_must_be_exactly_on_the_allow_list() -> None:
     ):
         with pytest.raises(OidcRedirectNotAllowed):
             OidcService.check_redirect(config, bad)
+
+
+def test_github_identity_prefers_the_primary_verified_address() -> None:
+    # The shapes of GitHub's documented /user and /user/emails answers.
+    user = {"login": "octocat", "id": 583231, "name": "The Octocat", "email": "public@example.com"}
+    emails = [
+        {"email": "old@example.com", "verified": True, "primary": False, "visibility": None},
+        {"email": "Octocat@Example.com", "verified": True, "primary": True, "visibility": "public"},
+        {"email": "unconfirmed@example.com", "verified": False, "primary": False, "visibility": None},
+    ]
+    identity = github_identity(user, emails)
+    assert identity.subject == "583231" and identity.username_hint == "octocat"
+    assert identity.email == "octocat@example.com" and identity.email_verified
+    assert identity.name == "The Octocat"
+    # No verified address at all: the profile's address, which does not count for linking.
+    identity = github_identity(user, [e for e in emails if not e["verified"]])
+    assert identity.email == "public@example.com" and not identity.email_verified
+    assert github_identity({**user, "email": None}, []).email is None
+    with pytest.raises(OidcProviderUnavailable):
+        github_identity({"login": "ghost"}, emails)

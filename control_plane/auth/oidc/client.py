@@ -29,7 +29,7 @@ from control_plane.auth.oidc.errors import (
 )
 from control_plane.auth.oidc.providers import ProviderConfig
 
-__all__ = ["Identity", "Metadata", "ProviderClient", "pkce_challenge"]
+__all__ = ["Identity", "Metadata", "ProviderClient", "github_identity", "pkce_challenge"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,24 @@ class Identity:
     email_verified: bool
     name: str | None = None
     username_hint: str | None = None
+
+
+def github_identity(user: dict[str, Any], emails: list[Any]) -> Identity:
+    """The identity in GitHub's ``/user`` and ``/user/emails`` answers: the numeric id as subject,
+    the primary verified address (else any verified one; else the profile's, unverified)."""
+    if not isinstance(user.get("id"), int):
+        raise OidcProviderUnavailable("GitHub's /user answer has no id.")
+    verified = [e for e in emails if isinstance(e, dict) and e.get("verified") is True]
+    verified.sort(key=lambda e: e.get("primary") is not True)
+    email = _clean_email(verified[0].get("email")) if verified else _clean_email(user.get("email"))
+    name, login = user.get("name"), user.get("login")
+    return Identity(
+        subject=str(user["id"]),
+        email=email,
+        email_verified=bool(verified) and email is not None,
+        name=name if isinstance(name, str) else None,
+        username_hint=login if isinstance(login, str) else None,
+    )
 
 
 class ProviderClient:
@@ -300,20 +318,7 @@ class ProviderClient:
             "X-GitHub-Api-Version": "2022-11-28",
         }
         user = self._get_json(f"{api}/user", headers=headers)
-        emails = self._get_json_list(f"{api}/user/emails", headers=headers)
-        verified = [e for e in emails if isinstance(e, dict) and e.get("verified") is True]
-        verified.sort(key=lambda e: e.get("primary") is not True)
-        if not isinstance(user.get("id"), int):
-            raise OidcProviderUnavailable("GitHub's /user answer has no id.")
-        email = _clean_email(verified[0].get("email")) if verified else _clean_email(user.get("email"))
-        name, login = user.get("name"), user.get("login")
-        return Identity(
-            subject=str(user["id"]),
-            email=email,
-            email_verified=bool(verified) and email is not None,
-            name=name if isinstance(name, str) else None,
-            username_hint=login if isinstance(login, str) else None,
-        )
+        return github_identity(user, self._get_json_list(f"{api}/user/emails", headers=headers))
 
     def _get_json(self, url: str, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
