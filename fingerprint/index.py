@@ -1,14 +1,21 @@
-"""The audio landmark index: hash -> postings of (reference id, anchor time).
+"""The audio landmark index: hash -> postings of (reference, anchor time), in CSR form.
 
-:class:`AudioIndex` keeps three parallel numpy arrays sorted by hash (``uint32`` hashes,
-``int64`` reference ids, ``int32`` anchor times in landmark frames) plus an add buffer that is
-merged in one linear pass (not a re-sort of the whole table) before the next query or save.
-:class:`~fingerprint.shards.ShardedIndex` spreads references over several of these by id range.
+:class:`AudioIndex` keeps its postings sorted by hash without storing the hash: ``_starts`` (one
+``uint32`` offset per possible hash, 2**HASH_BITS + 1 of them, 32 MiB) says where each hash's
+postings begin, and a posting is two ``uint32`` (the reference's slot in the index's own
+reference table, and the anchor time in landmark frames): 8 bytes a posting where a sorted table
+of (hash, int64 id, int32 time) took 16, and a lookup is two reads instead of a binary search.
+Adds are buffered and merged in one linear pass (not a re-sort of the whole table) before the
+next query or save. :class:`~fingerprint.shards.ShardedIndex` spreads references over several of
+these by id range; one index holds at most 2**32 - 1 postings (about 3,900 hours of audio).
 
 Reference ids are non-negative integers chosen by the caller (the control plane uses its
 reference row ids); a reference id is added once and must be removed before it is re-added.
 An index is not thread-safe (a query may merge the add buffer): guard it with a lock when several
 threads share one.
+
+Saved form (format 2, an uncompressed .npz): the postings' hashes (uint32, sorted), slots,
+times and the reference table. Format 1 files (hashes, int64 ids and times) still load.
 """
 
 from __future__ import annotations
@@ -21,14 +28,17 @@ from typing import IO
 
 import numpy as np
 
-from .audio import Landmarks
+from .audio import HASH_BITS, Landmarks
 from .errors import DuplicateReference, IndexCorrupt, InvalidFingerprint
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_POSTINGS = 2000
 """Hashes with more postings than this are too common to be evidence and are skipped."""
+HASH_SPACE = 1 << HASH_BITS
+_LIMIT = (1 << 32) - 1
 
 
 @dataclass(frozen=True)
@@ -61,90 +71,118 @@ class AudioIndex:
     """An in-memory landmark index; see the module docstring for the layout."""
 
     def __init__(self) -> None:
-        self._hashes = np.zeros(0, np.uint32)
-        self._refs = np.zeros(0, np.int64)
-        self._times = np.zeros(0, np.int32)
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._ref_set: set[int] = set()
+        self._starts: np.ndarray | None = None  # allocated with the first posting
+        self._slots = np.zeros(0, np.uint32)
+        self._times = np.zeros(0, np.uint32)
+        self._ref_table: list[int] = []  # slot -> reference id (-1: a removed reference)
+        self._slot_of: dict[int, int] = {}
+        self._pending: list[tuple[np.ndarray, int, np.ndarray]] = []
 
     def __len__(self) -> int:
         """Number of postings (landmarks) stored."""
-        return len(self._hashes) + sum(len(p[0]) for p in self._pending)
+        return len(self._slots) + sum(len(p[0]) for p in self._pending)
 
     @property
     def reference_ids(self) -> frozenset[int]:
-        return frozenset(self._ref_set)
+        return frozenset(self._slot_of)
 
     def __contains__(self, ref_id: object) -> bool:
-        return ref_id in self._ref_set
+        return ref_id in self._slot_of
 
     def add(self, ref_id: int, landmarks: Landmarks) -> None:
-        """Buffer the landmarks of one reference. Raises DuplicateReference if already present."""
+        """Buffer the landmarks of one reference. Raises DuplicateReference if already present,
+        InvalidFingerprint for a bad id, a hash >= 2**HASH_BITS or a negative time."""
         if not isinstance(ref_id, int | np.integer) or ref_id < 0:
             raise InvalidFingerprint(f"reference id must be a non-negative integer, got {ref_id!r}")
         ref_id = int(ref_id)
-        if ref_id in self._ref_set:
+        if ref_id in self._slot_of:
             raise DuplicateReference(f"reference {ref_id} is already indexed")
-        hashes = np.asarray(landmarks.hashes, np.uint32)
-        times = np.asarray(landmarks.times, np.int32)
-        self._pending.append((hashes, np.full(len(hashes), ref_id, np.int64), times))
-        self._ref_set.add(ref_id)
+        hashes = np.asarray(landmarks.hashes)
+        times = np.asarray(landmarks.times)
+        if len(hashes) and (int(hashes.min()) < 0 or int(hashes.max()) >= HASH_SPACE):
+            raise InvalidFingerprint(f"landmark hashes must lie in 0..2**{HASH_BITS}-1")
+        if len(times) and (int(times.min()) < 0 or int(times.max()) > _LIMIT):
+            raise InvalidFingerprint("landmark times must be non-negative 32-bit frame numbers")
+        if len(self) + len(hashes) > _LIMIT:
+            raise InvalidFingerprint("an audio index holds at most 2**32 - 1 postings: use more shards")
+        slot = len(self._ref_table)
+        self._ref_table.append(ref_id)
+        self._slot_of[ref_id] = slot
+        self._pending.append((hashes.astype(np.uint32), slot, times.astype(np.uint32)))
 
     def remove(self, ref_id: int) -> bool:
         """Drop every posting of ``ref_id``; returns whether it was present."""
-        if ref_id not in self._ref_set:
+        if ref_id not in self._slot_of:
             return False
         self._flush()
-        keep = self._refs != ref_id
-        self._hashes, self._refs, self._times = self._hashes[keep], self._refs[keep], self._times[keep]
-        self._ref_set.discard(ref_id)
+        slot = self._slot_of.pop(ref_id)
+        self._ref_table[slot] = -1
+        if self._starts is not None:
+            keep = self._slots != slot
+            before = np.zeros(len(keep) + 1, np.int64)
+            np.cumsum(keep, out=before[1:])
+            self._starts = before[self._starts].astype(np.uint32)
+            self._slots, self._times = self._slots[keep], self._times[keep]
         return True
 
     def _flush(self) -> None:
-        """Merge the add buffer into the sorted arrays in O(N + M log M)."""
+        """Merge the add buffer into the sorted postings in O(N + M log M + 2**HASH_BITS)."""
         if not self._pending:
             return
         hashes = np.concatenate([p[0] for p in self._pending])
-        refs = np.concatenate([p[1] for p in self._pending])
+        slots = np.concatenate([np.full(len(p[0]), p[1], np.uint32) for p in self._pending])
         times = np.concatenate([p[2] for p in self._pending])
         self._pending = []
+        if len(hashes) == 0:
+            return
         order = np.argsort(hashes, kind="stable")
-        hashes, refs, times = hashes[order], refs[order], times[order]
-        where = np.searchsorted(self._hashes, hashes, side="right")
-        self._hashes = np.insert(self._hashes, where, hashes)
-        self._refs = np.insert(self._refs, where, refs)
+        hashes, slots, times = hashes[order], slots[order], times[order]
+        if self._starts is None:
+            self._starts = np.zeros(HASH_SPACE + 1, np.uint32)
+        # New postings go after the old ones of their hash; then every start moves up by the
+        # number of new postings of smaller hashes.
+        where = self._starts[hashes.astype(np.int64) + 1].astype(np.int64)
+        self._slots = np.insert(self._slots, where, slots)
         self._times = np.insert(self._times, where, times)
+        added = np.zeros(HASH_SPACE + 1, np.uint32)
+        np.cumsum(np.bincount(hashes, minlength=HASH_SPACE), out=added[1:])
+        self._starts += added
 
     def query(self, landmarks: Landmarks) -> Hits:
         """Every posting whose hash equals a query landmark's hash, with the query's time."""
         self._flush()
-        q_hashes = np.asarray(landmarks.hashes, np.uint32)
-        # Sorted needles make the binary searches walk memory in order (several times faster).
-        order = np.argsort(q_hashes, kind="stable")
-        lo = np.empty(len(q_hashes), np.int64)
-        hi = np.empty(len(q_hashes), np.int64)
-        lo[order] = np.searchsorted(self._hashes, q_hashes[order], side="left")
-        hi[order] = np.searchsorted(self._hashes, q_hashes[order], side="right")
-        counts = hi - lo
-        counts[counts > MAX_POSTINGS] = 0
+        if self._starts is None or len(landmarks) == 0:
+            return Hits.empty()
+        q_hashes = np.asarray(landmarks.hashes, np.int64)
+        inside = (q_hashes >= 0) & (q_hashes < HASH_SPACE)
+        q_hashes = np.where(inside, q_hashes, 0)
+        lo = self._starts[q_hashes].astype(np.int64)
+        counts = self._starts[q_hashes + 1].astype(np.int64) - lo
+        counts[(counts > MAX_POSTINGS) | ~inside] = 0
         total = int(counts.sum())
         if total == 0:
             return Hits.empty()
         which = np.repeat(np.arange(len(q_hashes)), counts)
-        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        rows = starts + np.arange(total)
-        return Hits(self._refs[rows], self._times[rows], np.asarray(landmarks.times, np.int32)[which])
+        rows = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        ref_ids = np.asarray(self._ref_table, np.int64)[self._slots[rows]]
+        return Hits(ref_ids, self._times[rows].astype(np.int32), np.asarray(landmarks.times, np.int32)[which])
+
+    def _hashes(self) -> np.ndarray:
+        """The hash of every posting (uint32), rebuilt from the starts."""
+        if self._starts is None:
+            return np.zeros(0, np.uint32)
+        return np.repeat(np.arange(HASH_SPACE, dtype=np.uint32), np.diff(self._starts))
 
     def save(self, fileobj: IO[bytes]) -> None:
-        """Write the index to a binary file object (an uncompressed .npz archive)."""
+        """Write the index to a binary file object (an uncompressed .npz archive, format 2)."""
         self._flush()
         np.savez(
             fileobj,
             version=np.array([FORMAT_VERSION]),
-            hashes=self._hashes,
-            refs=self._refs,
+            hashes=self._hashes(),
+            slots=self._slots,
             times=self._times,
-            ref_ids=np.array(sorted(self._ref_set), np.int64),
+            ref_table=np.asarray(self._ref_table, np.int64),
         )
 
     def to_bytes(self) -> bytes:
@@ -154,27 +192,66 @@ class AudioIndex:
 
     @classmethod
     def load(cls, fileobj: IO[bytes]) -> AudioIndex:
-        """Read an index written by :meth:`save`. Raises IndexCorrupt on any inconsistency."""
+        """Read an index written by :meth:`save` (format 1 or 2). Raises IndexCorrupt on any
+        inconsistency or another format."""
         try:
             with np.load(fileobj, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("version", "hashes", "refs", "times", "ref_ids")}
+                version = data["version"].tolist()
+                if version not in ([v] for v in READABLE_VERSIONS):
+                    raise IndexCorrupt(
+                        f"audio index format {version} is not one of {list(READABLE_VERSIONS)}: "
+                        "rebuild the index from the references (socialflow fingerprint index)"
+                    )
+                names = (
+                    ("hashes", "refs", "times", "ref_ids")
+                    if version == [1]
+                    else ("hashes", "slots", "times", "ref_table")
+                )
+                arrays = {k: data[k] for k in names}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise IndexCorrupt(f"not a saved audio index: {exc}") from exc
-        if arrays["version"].tolist() != [FORMAT_VERSION]:
-            raise IndexCorrupt(f"audio index format {arrays['version'].tolist()} is not {FORMAT_VERSION}")
-        hashes, refs, times = arrays["hashes"], arrays["refs"], arrays["times"]
-        if not (hashes.dtype == np.uint32 and refs.dtype == np.int64 and times.dtype == np.int32):
+        if version == [1]:
+            arrays = _from_format_1(arrays)
+        hashes, slots, times, table = arrays["hashes"], arrays["slots"], arrays["times"], arrays["ref_table"]
+        if not (
+            hashes.dtype == np.uint32
+            and slots.dtype == np.uint32
+            and times.dtype in (np.uint32, np.int32)
+            and table.dtype == np.int64
+            and table.ndim == 1
+        ):
             raise IndexCorrupt("audio index arrays have unexpected types")
-        if not (hashes.shape == refs.shape == times.shape) or np.any(hashes[1:] < hashes[:-1]):
+        if not (hashes.shape == slots.shape == times.shape) or np.any(hashes[1:] < hashes[:-1]):
             raise IndexCorrupt("audio index arrays are inconsistent")
+        if len(hashes) and (int(hashes[-1]) >= HASH_SPACE or int(slots.max()) >= len(table)):
+            raise IndexCorrupt("audio index postings are out of range")
+        live = table[table >= 0]
+        if len(np.unique(live)) != len(live) or (len(slots) and np.any(table[np.unique(slots)] < 0)):
+            raise IndexCorrupt("audio index reference table is inconsistent")
         index = cls()
-        index._hashes, index._refs, index._times = hashes, refs, times
-        index._ref_set = set(arrays["ref_ids"].tolist())
-        if not set(np.unique(refs).tolist()) <= index._ref_set:
-            raise IndexCorrupt("audio index postings name unknown references")
-        log.debug("loaded audio index: %d postings, %d references", len(hashes), len(index._ref_set))
+        index._ref_table = table.tolist()
+        index._slot_of = {ref: slot for slot, ref in enumerate(index._ref_table) if ref >= 0}
+        if len(hashes):
+            index._starts = np.zeros(HASH_SPACE + 1, np.uint32)
+            np.cumsum(np.bincount(hashes, minlength=HASH_SPACE), out=index._starts[1:])
+            index._slots, index._times = slots, times.view(np.uint32)
+        log.debug("loaded audio index: %d postings, %d references", len(hashes), len(index._slot_of))
         return index
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AudioIndex:
         return cls.load(io.BytesIO(data))
+
+
+def _from_format_1(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Format 1 (hashes, int64 ids, int32 times, id list) in format 2's terms."""
+    refs, ref_ids = arrays["refs"], arrays["ref_ids"]
+    if refs.dtype != np.int64 or ref_ids.dtype != np.int64 or arrays["times"].dtype != np.int32:
+        raise IndexCorrupt("audio index arrays have unexpected types")
+    if len(refs) and not set(np.unique(refs).tolist()) <= set(ref_ids.tolist()):
+        raise IndexCorrupt("audio index postings name unknown references")
+    if len(arrays["times"]) and int(arrays["times"].min()) < 0:
+        raise IndexCorrupt("audio index times are negative")
+    table = np.unique(ref_ids)
+    slots = np.searchsorted(table, refs).astype(np.uint32)
+    return {"hashes": arrays["hashes"], "slots": slots, "times": arrays["times"], "ref_table": table}

@@ -54,8 +54,55 @@ def test_incremental_adds_query_like_brute_force():
             assert as_set(index.query(query)) == brute_force({k: refs[k] for k in range(ref_id + 1)}, query)
     assert len(index) == 6 * 500
     assert as_set(index.query(query)) == brute_force(refs, query)
-    hashes = index._hashes
-    assert np.all(hashes[1:] >= hashes[:-1])
+    every = np.sort(np.concatenate([lm.hashes for lm in refs.values()]))
+    assert np.array_equal(index._hashes(), every)
+
+
+def test_format_1_files_still_load_and_unknown_formats_ask_for_a_rebuild():
+    refs = {4: random_landmarks(4), 11: random_landmarks(11)}
+    hashes = np.concatenate([lm.hashes for lm in refs.values()])
+    ids = np.concatenate([np.full(len(lm), r, np.int64) for r, lm in refs.items()])
+    times = np.concatenate([lm.times for lm in refs.values()])
+    order = np.argsort(hashes, kind="stable")
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        version=np.array([1]),
+        hashes=hashes[order],
+        refs=ids[order],
+        times=times[order],
+        ref_ids=np.array([4, 11, 20], np.int64),
+    )
+    loaded = AudioIndex.from_bytes(buf.getvalue())
+    query = random_landmarks(5, n=300)
+    assert as_set(loaded.query(query)) == brute_force(refs, query)
+    assert loaded.reference_ids == {4, 11, 20}
+    buf = io.BytesIO()
+    np.savez(buf, version=np.array([9]), hashes=np.zeros(0, np.uint32))
+    with pytest.raises(IndexCorrupt, match="socialflow fingerprint index"):
+        AudioIndex.from_bytes(buf.getvalue())
+
+
+def test_removed_slots_survive_save_load_and_re_add():
+    index = AudioIndex()
+    for ref_id in range(3):
+        index.add(ref_id, random_landmarks(ref_id))
+    index.remove(1)
+    index.add(1, random_landmarks(21))
+    loaded = AudioIndex.from_bytes(index.to_bytes())
+    query = random_landmarks(6, n=300)
+    expected = brute_force({0: random_landmarks(0), 1: random_landmarks(21), 2: random_landmarks(2)}, query)
+    assert as_set(loaded.query(query)) == as_set(index.query(query)) == expected
+    assert loaded.remove(0) and as_set(loaded.query(query)) == {t for t in expected if t[0] != 0}
+
+
+def test_hashes_outside_the_hash_space_are_refused():
+    index = AudioIndex()
+    with pytest.raises(InvalidFingerprint):
+        index.add(1, Landmarks(np.array([1 << 23], np.uint32), np.zeros(1, np.int32)))
+    with pytest.raises(InvalidFingerprint):
+        index.add(1, Landmarks(np.array([5], np.uint32), np.array([-1], np.int32)))
+    assert 1 not in index
 
 
 def test_remove_drops_only_that_reference():
