@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from control_plane.auth.errors import RoleRequired
+from control_plane.clientip import client_ip
 from control_plane.deps import (
     Principal,
     PrincipalDep,
@@ -53,6 +54,7 @@ from control_plane.live.webrtc_errors import (
 )
 from control_plane.live.webrtc_gateway import WebRtcGateway
 from control_plane.ranges import blob_response
+from control_plane.ratelimit import Limit
 from control_plane.services import Services
 from pipelines.live import (
     BadPlaylistRequest,
@@ -199,6 +201,8 @@ SDP_ANSWER: dict[int | str, dict[str, Any]] = {
     201: {"description": "The SDP answer; `Location` is the session resource", "content": {SDP: {}}}
 }
 WHEP_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
+#: Each WHEP offer costs a peer connection: bounded per client address (viewers need no account).
+WHEP_PER_IP = Limit("whep", 30, 60.0, "Too many WebRTC playback offers; try again in {retry} s.")
 
 
 def webrtc(request: Request, services: Services) -> WebRtcGateway:
@@ -278,6 +282,8 @@ def whip_patch(stream_id: WhipStreamDep, session_id: str) -> Response:
                openapi_extra=SDP_OFFER)  # fmt: skip
 async def whep(stream_id: str, request: Request, services: ServicesDep) -> Response:
     """WHEP: play a live stream over WebRTC (H.264 as published, Opus audio)."""
+    address = client_ip(request, services.settings.trusted_proxies)
+    await asyncio.to_thread(services.limiter.hit, WHEP_PER_IP, address)
     offer = await sdp_offer(request)
     session, answer = await webrtc(request, services).play(stream_id, offer)
     return sdp_created(answer, f"/live/{stream_id}/whep/{session}", WHEP_CORS)

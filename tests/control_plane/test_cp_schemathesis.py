@@ -14,6 +14,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from support.platform import Platform, embedded, start_platform
 
 TOKENS: dict[str, str] = {}
+#: WHIP and WHEP take their SDP offer as an ``application/sdp`` text body.
+schemathesis.serializer.alias("application/sdp", "text/plain")
 
 
 @pytest.fixture(scope="module")

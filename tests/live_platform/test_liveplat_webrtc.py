@@ -273,3 +273,8 @@ def test_whep_and_whip_errors(platform: Platform) -> None:
     assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
     r = client.options(f"/live/{stream_id}/whep")
     assert r.status_code == 204 and "POST" in r.headers["access-control-allow-methods"]
+    # Offers are bounded per client address: 30 a minute (6 were sent above).
+    codes = [client.post(f"/live/{stream_id}/whep", content="x", headers=SDP).status_code for _ in range(25)]
+    assert codes == [400] * 24 + [429]
+    r = client.post(f"/live/{stream_id}/whep", content=valid, headers=SDP)
+    assert r.status_code == 429 and r.json()["code"] == "RATE_LIMITED" and int(r.headers["retry-after"]) > 0
