@@ -85,12 +85,11 @@ class IdentityLinks:
                 raise OidcEmailRequired(
                     f"{config.display_name} did not share an email address; allow it there and try again."
                 )
-            local = session.scalar(sa.select(User).where(sa.func.lower(User.email) == identity.email))
+            local = session.scalar(sa.select(User).where(User.email == identity.email))  # stored lowercase
             if local is not None:
                 if identity.email_verified and local.email_verified_at is not None:
                     session.add(self._identity(config, identity, local.id))
                     return local.id, "oidc.linked"
-                session.rollback()
                 self.accounts.audit(
                     "oidc.link_refused",
                     user_id=local.id,
