@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from control_plane.auth.oidc import Completion, OidcService
 from control_plane.auth.oidc.providers import NAME_RE
-from control_plane.auth.oidc.service import TICKET_TTL
+from control_plane.auth.oidc.service import STATE_TTL, TICKET_TTL
 from control_plane.clientip import client_ip
 from control_plane.deps import PrincipalDep, ServicesDep
 from control_plane.errors import BadRequest, problem_response
@@ -101,6 +101,7 @@ def providers(oidc: OidcDep) -> list[ProviderOut]:
 
 def _start(
     request: Request,
+    services: ServicesDep,
     oidc: OidcService,
     provider: str,
     *,
@@ -118,13 +119,13 @@ def _start(
         if mode == "json"
         else RedirectResponse(url, status_code=302)
     )
-    secure = request.app.state.services.settings.effective_public_url.startswith("https:")
+    secure = services.settings.effective_public_url.startswith("https:")
     # Apple posts the callback from its own site: only a SameSite=None cookie comes along.
     cross_site_post = config.response_mode == "form_post" and secure
     response.set_cookie(
         COOKIE,
         binding,
-        max_age=600,
+        max_age=STATE_TTL,
         path=COOKIE_PATH,
         httponly=True,
         secure=secure,
@@ -148,7 +149,7 @@ def authorize(
 ) -> Response:
     """Start signing in with a provider: 302 to it (or its URL in JSON with ``mode=json``)."""
     services.limiter.hit(AUTHORIZE_PER_IP, _ip(request, services))
-    return _start(request, oidc, provider, mode=mode, redirect_to=redirect_to)
+    return _start(request, services, oidc, provider, mode=mode, redirect_to=redirect_to)
 
 
 @router.post("/auth/oidc/{provider}/link", response_model=AuthorizationOut)
@@ -163,7 +164,13 @@ def link(
     """Link a provider account to the signed-in user: open the returned URL in this browser."""
     services.limiter.hit(AUTHORIZE_PER_IP, _ip(request, services))
     return _start(
-        request, oidc, provider, mode="json", redirect_to=redirect_to, link_user_id=principal.user.id
+        request,
+        services,
+        oidc,
+        provider,
+        mode="json",
+        redirect_to=redirect_to,
+        link_user_id=principal.user.id,
     )
 
 
@@ -175,7 +182,7 @@ def _finish(
     if fields.get("user"):
         try:
             parsed = json.loads(fields["user"])
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         form_user = parsed if isinstance(parsed, dict) else None
     done = oidc.complete(

@@ -410,9 +410,11 @@ def test_the_apple_preset_posts_its_callback(platform: Platform) -> None:
     r = ours.post(action, data=fields)
     assert r.status_code == 200, r.text
     assert me(platform, r.json()["access_token"])["email"] == "pat@example.org"
-    # The form's fields are bounded.
+    # The form's fields are bounded, and a hostile user field is only ignored.
     r = ours.post(action, data={"state": "s" * 300})
     assert r.status_code == 400 and r.json()["code"] == "OIDC_CALLBACK_INVALID"
+    r = ours.post(action, data={"state": "s", "code": "c", "user": "[" * 2000 + "]" * 2000})
+    assert r.status_code == 400 and r.json()["code"] == "OIDC_STATE_INVALID"
 
 
 def test_authorize_is_rate_limited_per_address(issuer: str, tmp_path: Path) -> None:
