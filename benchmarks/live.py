@@ -197,11 +197,58 @@ def plot_results(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def run_capacity(args: argparse.Namespace, output: Path) -> int:
+    """``--capacity``: the largest number of concurrent streams kept up with, passthrough and with
+    the ladder (see ``benchmarks._live_capacity``); writes ``live-capacity.json`` and ``.png``."""
+    from benchmarks._live_capacity import CapacityOptions, find_capacity, make_clip, plot_capacity
+
+    width, _, height = args.size.partition("x")
+    cpus = tuple(int(c) for c in args.ingest_cpus.split(",") if c)
+    options = CapacityOptions(
+        seconds=args.seconds,
+        ingest_cpus=cpus,
+        width=int(width),
+        height=int(height),
+        fps=args.fps,
+        max_streams=args.max_streams,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="socialflow-bench-live-capacity-"))
+    report: dict[str, Any] = {
+        "seconds": options.seconds,
+        "source": f"{options.width}x{options.height} {options.fps} fps H.264 "
+        f"{options.bitrate_kbps} kb/s + AAC",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "ingest_cpus": list(cpus) or "all",
+            "load_before": round(os.getloadavg()[0], 2),
+        },
+    }
+    try:
+        clip = workdir / "clip.flv"
+        make_clip(clip, options)
+        for mode in args.modes.split(","):
+            report[mode] = find_capacity(workdir, clip, mode == "ladder", options)
+            log.info("%s: %d streams kept up with", mode, report[mode]["max_streams"])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_json(output / "live-capacity.json", report)
+    plot_capacity(report, output / "live-capacity.png")
+    log.info("wrote %s and %s", output / "live-capacity.json", output / "live-capacity.png")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialflow bench live", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds published to each system")
     parser.add_argument("--no-peer", action="store_true", help="skip nginx-rtmp")
     parser.add_argument("--output", type=Path, help="results folder")
+    capacity = parser.add_argument_group("capacity (--capacity: streams one machine keeps up with)")
+    capacity.add_argument("--capacity", action="store_true", help="measure capacity instead of latency")
+    capacity.add_argument("--modes", default="passthrough,ladder", help="passthrough, ladder or both")
+    capacity.add_argument("--size", default="1280x720", help="the published clip's WIDTHxHEIGHT")
+    capacity.add_argument("--fps", type=int, default=30, help="the published clip's frame rate")
+    capacity.add_argument("--max-streams", type=int, default=64, help="the most streams tried")
+    capacity.add_argument("--ingest-cpus", default="", help="pin the ingest to these cores, e.g. 0,1")
     return parser
 
 
@@ -217,6 +264,11 @@ def main(argv: list[str], output: Path) -> int:
     if args.seconds < 3:
         log.error("--seconds must be at least 3")
         return 2
+    if args.capacity:
+        if args.seconds < 12 or set(args.modes.split(",")) - {"passthrough", "ladder"}:
+            log.error("--capacity needs --seconds of at least 12 and --modes among passthrough,ladder")
+            return 2
+        return run_capacity(args, output)
     workdir = Path(tempfile.mkdtemp(prefix="socialflow-bench-live-"))
     report: dict[str, Any] = {"seconds": args.seconds, "width": WIDTH, "height": HEIGHT, "fps": FPS}
     status = 0
