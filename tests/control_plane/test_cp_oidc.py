@@ -469,6 +469,19 @@ def test_on_postgresql_and_redis(issuer: str, tmp_path: Path, postgres_url: str,
             pass
 
 
+def test_an_unreachable_provider_is_a_502_not_a_500(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    providers = {"down": {"issuer": closed, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}}
+    gen = start_platform(embedded(tmp_path, oidc_providers=providers), inprocess_workers=False)
+    down = next(gen)
+    try:
+        r = down.client.get("/api/v1/auth/oidc/down/authorize", follow_redirects=False)
+    finally:
+        for _ in gen:
+            pass
+    assert r.status_code == 502 and r.json()["code"] == "OIDC_PROVIDER_UNAVAILABLE"
+
+
 # -- the ID token checks, on real tokens of the provider ----------------------------------------
 
 
