@@ -51,6 +51,14 @@ class MasterPlaylist:
             self._rungs[name] = variant
             self._maybe_write(force=self.writes > 0)
 
+    def drop(self, name: str) -> None:
+        """A rung that failed before its first segment: no longer waited for."""
+        with self._lock:
+            if self._expected is not None and name in self._expected:
+                self._expected.remove(name)
+                if self.writes == 0:
+                    self._maybe_write(force=False)
+
     def finish(self) -> None:
         """The session ended: write the playlist now if it never was (a very short session)."""
         with self._lock:

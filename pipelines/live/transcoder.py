@@ -249,6 +249,8 @@ class LiveLadder:
         except Exception as exc:  # one rung failing must not stop the others or the source
             state.failed = str(exc) or type(exc).__name__
             state.feed.close()
+            if not state.reported:
+                self.master.drop(state.rung.name)
             log.exception("live rung %s failed; the other renditions go on", state.rung.name)
 
     def _run_rung(self, state: RungState, fps: Fraction) -> None:

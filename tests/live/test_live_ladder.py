@@ -260,3 +260,33 @@ def test_ladder_off_gives_the_source_alone(source_flv: Path, tmp_path: Path) -> 
     master = m3u8.load(str(session.folder / "master.m3u8"))
     assert [(p.uri, p.stream_info.resolution) for p in master.playlists] == [("index.m3u8", (640, 480))]
     assert not list(session.folder.glob("*p-*")) and not list(session.folder.glob("*p.m3u8"))
+
+
+def test_a_rung_that_falls_behind_skips_to_the_next_keyframe(source_flv: Path, tmp_path: Path) -> None:
+    # Frames arrive far faster than real time and a rung may queue 3 pictures: it must drop.
+    session = play(source_flv, tmp_path / "hls", replace(LADDER, rung_queue_frames=3))
+    folder, ladder = session.folder, session.sink.ladder
+    assert ladder is not None and ladder.dropped > 0
+    source = m3u8.load(str(folder / "index.m3u8"))
+    assert sum(s.duration for s in source.segments) == pytest.approx(SECONDS, abs=0.05)  # untouched
+    for rung in ("360p", "240p"):
+        playlist = m3u8.load(str(folder / f"{rung}.m3u8"))
+        assert playlist.is_endlist and playlist.segments
+        for segment in playlist.segments:  # whatever was kept decodes on its own, from a keyframe
+            size, times, _ = decode_rendition(folder, f"{rung}-init.mp4", [segment.uri])
+            assert times and size[1] == int(rung[:-1])
+
+
+def test_a_failing_rung_leaves_the_source_alone(
+    source_flv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = play(source_flv, tmp_path / "hls", replace(LADDER, rung_preset="no-such-preset"))
+    ladder = session.sink.ladder
+    assert ladder is not None and ladder.rungs is not None
+    assert all(state.failed for state in ladder.rungs)
+    assert "live rung 360p failed" in caplog.text
+    master = m3u8.load(str(session.folder / "master.m3u8"))
+    assert [p.uri for p in master.playlists] == ["index.m3u8"]
+    assert session.sink.master.writes == 1  # at the first segment: failed rungs are not waited for
+    source = m3u8.load(str(session.folder / "index.m3u8"))
+    assert source.is_endlist and sum(s.duration for s in source.segments) == pytest.approx(SECONDS, abs=0.05)
