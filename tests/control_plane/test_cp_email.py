@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from support.platform import Platform, embedded, live_server, production
 from support.smtp import SmtpServer, link_in, token_of
 
+from control_plane.auth.errors import WeakPassword
+from control_plane.auth.passwords import PasswordPolicy, common_passwords
 from control_plane.models import AuditEvent, EmailToken, Job, User, utcnow
 from control_plane.settings import load_settings
 
@@ -295,6 +297,27 @@ def test_a_failing_mail_server_is_retried(mail_platform: Platform, smtp_server: 
     assert smtp_server.refused == 1
     job = finished_mail_job(mail_platform)
     assert job.attempts == 2 and job.status == "succeeded"
+
+
+def test_a_mail_the_server_refuses_for_good_is_not_retried(
+    mail_platform: Platform, smtp_server: SmtpServer
+) -> None:
+    smtp_server.reject_next = 1
+    mail_platform.user("ned")
+    job = finished_mail_job(mail_platform)
+    assert job.status == "failed" and job.attempts == 1 and "550" in (job.error or "")
+    assert smtp_server.refused == 1 and not smtp_server.messages
+
+
+def test_the_common_password_list_ships_with_the_package() -> None:
+    common = common_passwords()
+    assert len(common) == 30_000 and {"123456", "password", "iloveyou", "trustno1"} <= common
+    assert all(p == p.lower() and p.strip() == p and not p.startswith("#") for p in common)
+    PasswordPolicy().check("correct horse battery")
+    for password in ("TrustNo1", "Sunshine1"):
+        with pytest.raises(WeakPassword):
+            PasswordPolicy().check(password)
+    PasswordPolicy(refuse_common=False).check("TrustNo1")
 
 
 def test_reset_is_answered_before_the_address_is_looked_up(

@@ -49,13 +49,15 @@ def token_of(link: str) -> str:
 
 @dataclass
 class SmtpServer:
-    """What the server received; ``fail_next`` answers the next that many messages 451 (try later)."""
+    """What the server received. ``fail_next`` answers the next that many messages 451 (try later),
+    ``reject_next`` 550 (no such mailbox)."""
 
     url: str
     messages: list[EmailMessage] = field(default_factory=list)
     #: (username, password) of each successful login.
     logins: list[tuple[str, str]] = field(default_factory=list)
     fail_next: int = 0
+    reject_next: int = 0
     refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +67,10 @@ class SmtpServer:
                 self.fail_next -= 1
                 self.refused += 1
                 return "451 4.3.0 try again later"
+            if self.reject_next > 0:
+                self.reject_next -= 1
+                self.refused += 1
+                return "550 5.1.1 no such mailbox"
             message = message_from_bytes(envelope.content, policy=policy.default)
             assert isinstance(message, EmailMessage)
             self.messages.append(message)
