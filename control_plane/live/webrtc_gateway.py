@@ -12,6 +12,8 @@ import asyncio
 import atexit
 import logging
 import threading
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from control_plane.live.runner import Ingest, build_ingest
 from control_plane.live.service import StreamService
@@ -32,6 +34,8 @@ from rtmp import StreamGrant
 __all__ = ["WebRtcGateway"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def checked_offer(sdp: str) -> str:
@@ -103,10 +107,16 @@ class WebRtcGateway:
         ingest = await asyncio.to_thread(lambda: self.ingest)
         node, authorizer = ingest.webrtc, ingest.authorizer
         assert node is not None
-        await authorizer.state_changed(stream_id, "connected")
+
+        async def on_node(coro: Awaitable[T]) -> T:
+            # The authorizer keeps per-loop state (its lease heartbeat): every call on the node's loop.
+            result: T = await asyncio.wrap_future(node.submit(coro))
+            return result
+
+        await on_node(authorizer.state_changed(stream_id, "connected"))
         sink = await asyncio.to_thread(ingest.sinks, StreamGrant(stream_id))
 
-        async def on_media() -> None:
+        async def on_media() -> None:  # on the node's loop, as is on_end
             await authorizer.state_changed(stream_id, "live")
 
         async def on_end() -> None:
@@ -114,12 +124,10 @@ class WebRtcGateway:
             await authorizer.state_changed(stream_id, "idle")
 
         try:
-            return await asyncio.wrap_future(
-                node.submit(node.open_whip(stream_id, offer, sink, on_media, on_end))
-            )
+            return await on_node(node.open_whip(stream_id, offer, sink, on_media, on_end))
         except BaseException as exc:
-            await asyncio.wrap_future(node.submit(sink.on_close()))
-            await authorizer.state_changed(stream_id, "idle")
+            await on_node(sink.on_close())
+            await on_node(authorizer.state_changed(stream_id, "idle"))
             if isinstance(exc, UnusableOffer):
                 raise BadOffer(str(exc)) from exc
             if isinstance(exc, WebRtcError):

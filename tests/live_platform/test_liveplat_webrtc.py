@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +23,7 @@ import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
-from support.platform import Platform, live_server
+from support.platform import Platform, live_server, production
 
 from control_plane.live import RtmpThread, build_ingest
 from pipelines.live import LiveSettings
@@ -278,3 +282,57 @@ def test_whep_and_whip_errors(platform: Platform) -> None:
     assert codes == [400] * 24 + [429]
     r = client.post(f"/live/{stream_id}/whep", content=valid, headers=SDP)
     assert r.status_code == 429 and r.json()["code"] == "RATE_LIMITED" and int(r.headers["retry-after"]) > 0
+
+
+def test_production_whep_offer_reaches_the_separate_rtmp_process_over_redis(
+    tmp_path: Path,
+    postgres_url: str,
+    redis_url: str,
+    platform_factory: Callable[..., Platform],
+    ffmpeg: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """``socialflow rtmp`` holds the media in its own process; the API process that gets the
+    WHEP offer holds nothing and forwards it over Redis pub/sub."""
+    settings = production(
+        tmp_path,
+        database_url=postgres_url,
+        broker_url=redis_url.rsplit("/", 1)[0] + "/3",
+        storage_url=f"file://{tmp_path / 'blobs'}",
+        redis_url=redis_url,
+    )
+    platform = platform_factory(settings, inprocess_workers=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
+    for name in ("data_dir", "database_url", "broker_url", "redis_url", "storage_url", "secret_key"):
+        env[f"SOCIALFLOW_{name.upper()}"] = str(getattr(settings, name))
+    command = [
+        str(Path(sys.executable).with_name("socialflow")),
+        "rtmp",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    ingest = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+
+        def listening() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        assert wait_until(listening, 20), "socialflow rtmp did not start"
+        alice = platform.user("alice")
+        body = create(platform, alice)
+        ffmpeg("-re", *source(5), "-f", "flv", f"rtmp://127.0.0.1:{port}/live/{body['stream_key']}")
+        with live_server(platform) as base:
+            assert wait_until(lambda: status(platform, body["id"], alice)["status"] == "live", 10)
+            frames, _, _ = asyncio.run(watch(base, body["id"], 2.5))
+        assert len(frames) >= 25 and {(f.width, f.height) for f in frames} == {(320, 240)}
+    finally:
+        os.killpg(ingest.pid, signal.SIGTERM)
+        output = ingest.communicate(timeout=30)[0].decode(errors="replace")
+    assert ingest.returncode == 0, output[-3000:]
