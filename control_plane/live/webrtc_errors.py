@@ -19,6 +19,7 @@ from control_plane.errors import (
 __all__ = [
     "StreamNotLive",
     "StreamAlreadyLive",
+    "UnsupportedSource",
     "BadOffer",
     "NotSdp",
     "OfferTooLarge",
@@ -35,6 +36,12 @@ class StreamNotLive(Conflict):
     """WHEP to a stream that exists but is not live now: 409."""
 
     code, title = "LIVE_STREAM_NOT_LIVE", "The stream is not live"
+
+
+class UnsupportedSource(Conflict):
+    """WHEP to a live stream whose video cannot be relayed (HEVC, AV1): 409; play the HLS URL."""
+
+    code, title = "WEBRTC_UNSUPPORTED_SOURCE", "The stream cannot be played over WebRTC"
 
 
 class StreamAlreadyLive(Conflict):
@@ -91,7 +98,8 @@ class StreamKeyInvalid(Unauthorized):
 
 #: By wire code; ``pipelines.webrtc``'s errors share these codes (``WEBRTC_BAD_OFFER``, ...).
 _BY_CODE: dict[str, type[ProblemError]] = {
-    cls.code: cls for cls in (StreamNotLive, BadOffer, SessionNotFound, SessionLimit, StreamAlreadyLive)
+    cls.code: cls
+    for cls in (StreamNotLive, BadOffer, SessionNotFound, SessionLimit, StreamAlreadyLive, UnsupportedSource)
 }
 
 

@@ -4,7 +4,14 @@ without re-encoding, and a WHIP receiver that turns a publisher's tracks into RT
 Pure media: no HTTP, no database. Signalling (who holds which stream) is the control plane's.
 """
 
-from pipelines.webrtc.errors import BadBitstream, BadOffer, SessionLimit, SessionNotFound, WebRtcError
+from pipelines.webrtc.errors import (
+    BadBitstream,
+    BadOffer,
+    SessionLimit,
+    SessionNotFound,
+    UnsupportedSource,
+    WebRtcError,
+)
 from pipelines.webrtc.relay import RelayLimits, Viewer, WhepRelay
 
 __all__ = [
@@ -15,5 +22,6 @@ __all__ = [
     "BadOffer",
     "SessionLimit",
     "SessionNotFound",
+    "UnsupportedSource",
     "BadBitstream",
 ]

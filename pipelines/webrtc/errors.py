@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WebRtcError", "BadOffer", "SessionLimit", "SessionNotFound", "BadBitstream"]
+__all__ = ["WebRtcError", "BadOffer", "SessionLimit", "SessionNotFound", "UnsupportedSource", "BadBitstream"]
 
 
 class WebRtcError(Exception):
@@ -28,6 +28,12 @@ class SessionNotFound(WebRtcError):
     """No WebRTC session of that id (ended, or never made)."""
 
     code, status = "WEBRTC_SESSION_NOT_FOUND", 404
+
+
+class UnsupportedSource(WebRtcError):
+    """The stream's media cannot be relayed over WebRTC (video other than H.264)."""
+
+    code, status = "WEBRTC_UNSUPPORTED_SOURCE", 409
 
 
 class BadBitstream(WebRtcError):

@@ -20,7 +20,7 @@ import av
 from aiortc import RTCPeerConnection
 from av.audio.codeccontext import AudioCodecContext
 
-from pipelines.webrtc.errors import SessionLimit, SessionNotFound
+from pipelines.webrtc.errors import BadBitstream, SessionLimit, SessionNotFound, UnsupportedSource
 from pipelines.webrtc.feeds import AudioFeed, VideoFeed
 from pipelines.webrtc.h264 import AvcConfig, parse_avcc, to_annexb
 from pipelines.webrtc.peers import answer, new_peer, offered_kinds, prefer_h264, set_offer
@@ -95,6 +95,7 @@ class WhepRelay:
         self.viewers: dict[str, Viewer] = {}
         self.closed = False
         self.frames = 0
+        self.video_codec: str | None = None
         self._avc: AvcConfig | None = None
         self._opus: _OpusTranscoder | None = None
         self._warned: set[str] = set()
@@ -105,15 +106,20 @@ class WhepRelay:
         return None
 
     async def on_video(self, frame: VideoFrame) -> None:
+        self.video_codec = frame.codec
         if frame.codec != "h264":
-            self._warn_once(frame.codec, "WHEP relays H.264 only; %s video of %s is not relayed")
+            self._warn_once(frame.codec, "WHEP relays H.264 only; the video of %s is not relayed")
             return
-        if frame.is_config:
-            self._avc = parse_avcc(frame.data)
+        try:
+            if frame.is_config:
+                self._avc = parse_avcc(frame.data)
+                return
+            if self._avc is None or not self.viewers:
+                return
+            body = to_annexb(frame.data, self._avc.length_size)
+        except BadBitstream:
+            self._warn_once("bitstream", "unreadable H.264 from %s; frames skipped")
             return
-        if self._avc is None or not self.viewers:
-            return
-        body = to_annexb(frame.data, self._avc.length_size)
         if frame.keyframe:
             body = self._avc.annexb_parameter_sets() + body
         packet = av.Packet(body)
@@ -157,6 +163,10 @@ class WhepRelay:
         ``SessionLimit``; the viewer is dropped when its connection fails or closes."""
         if self.closed:
             raise SessionNotFound("The stream has ended.")
+        if self.video_codec not in (None, "h264"):
+            raise UnsupportedSource(
+                f"This stream's video is {self.video_codec}; WebRTC playback needs H.264."
+            )
         kinds = offered_kinds(offer)
         if len(self.viewers) >= self.limits.max_viewers:
             raise SessionLimit(f"This stream already has {self.limits.max_viewers} WebRTC viewers.")

@@ -20,7 +20,7 @@ from control_plane.live.signalling import ask
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
 from control_plane.pubsub import RedisPubSub
-from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, WhepRelay
+from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed
 from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split_annexb, to_annexb
@@ -151,6 +151,11 @@ def test_relay_bounds_viewers_and_refuses_offers_without_h264(clip: Path) -> Non
             await relay.open_viewer(await offer(peer()))
         for pc in (first, second, vp8):
             await pc.close()
+        hevc = WhepRelay("s2")
+        await hevc.on_video(VideoFrame(0, 0, True, "h264", b"\x00junk", True))  # unreadable: skipped
+        await hevc.on_video(VideoFrame(0, 0, True, "hevc", b"\x01", True))
+        with pytest.raises(UnsupportedSource):
+            await hevc.open_viewer(await offer(peer()))
 
     asyncio.run(go())
 
