@@ -87,6 +87,8 @@ class RtmpThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout_s)
             self.loop.close()
+            if self.ingest.webrtc is not None:
+                self.ingest.webrtc.stop()
             raise ConfigError(
                 f"cannot listen for RTMP on {self.server.host}:{self.server.port}: {exc.strerror or exc} "
                 "(set SOCIALFLOW_RTMP_PORT)"
