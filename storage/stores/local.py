@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -203,9 +203,12 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
             if actual == 0:
                 _fsync_dir(path.parent)  # a new file's name must survive a crash too
             out.seek(actual)
+            behind = WriteBehind(out.fileno(), actual)
             try:
                 for chunk in iter_chunks(data):
                     out.write(chunk)
+                    out.flush()
+                    behind.wrote(len(chunk))
             finally:
                 out.flush()
                 os.fsync(out.fileno())
@@ -219,3 +222,26 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: Bytes written before their writeback is started (see ``WriteBehind``).
+WRITE_BEHIND_BYTES = 1024 * 1024
+# Linux only, and missing from typeshed: looked up, not imported.
+_sync_file_range: Callable[[int, int, int, int], None] | None = getattr(os, "sync_file_range", None)
+_SYNC_FILE_RANGE_WRITE: int = getattr(os, "SYNC_FILE_RANGE_WRITE", 2)
+
+
+class WriteBehind:
+    """Starts the kernel's writeback of each megabyte as soon as it is written, so the disk works
+    while the rest of the body arrives and the fsync that ends an append finds little left to
+    write (Linux ``sync_file_range``; elsewhere a no-op). Durability still comes from that fsync:
+    ``SYNC_FILE_RANGE_WRITE`` only starts writing and promises nothing."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self.fd, self.start, self.end = fd, offset, offset
+
+    def wrote(self, n: int) -> None:
+        self.end += n
+        if _sync_file_range is not None and self.end - self.start >= WRITE_BEHIND_BYTES:
+            _sync_file_range(self.fd, self.start, self.end - self.start, _SYNC_FILE_RANGE_WRITE)
+            self.start = self.end
