@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from control_plane.live.ingest import DatabaseAuthorizer, Recording, StreamLeases
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
+from control_plane.live.viewers import ViewerCounter
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.services import Services
 from control_plane.settings import ConfigError
@@ -41,7 +42,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
 
     streams = StreamService(services.db)
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
-    node = WebRtcNode(services.pubsub).start() if webrtc else None
+    node = WebRtcNode(services.pubsub, seen=ViewerCounter(services.kv).seen).start() if webrtc else None
     if node is not None:
         sinks.taps.append(node)
 

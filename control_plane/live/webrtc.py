@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 #: Media calls a relay may have queued before new ones are dropped (its loop is stalled).
 HANDOFF_LIMIT = 600
 START_TIMEOUT_S = 10.0
+#: Seconds between reports of each connected WHEP viewer (a third of the viewer counter's bucket).
+SEEN_EVERY_S = 5.0
 
 
 class _Handoff:
@@ -107,8 +109,12 @@ class WebRtcNode:
         pubsub: PubSub,
         limits: RelayLimits | None = None,
         whip: WhipSettings | None = None,
+        seen: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``seen(stream_id, viewer)`` is called (on a worker thread) every ``SEEN_EVERY_S`` for
+        each connected WHEP viewer, so they count among the stream's viewers."""
         self.pubsub = pubsub
+        self.seen = seen
         self.limits = limits or RelayLimits()
         self.whip_settings = whip or WhipSettings(ice_servers=self.limits.ice_servers)
         self.relays: dict[str, WhepRelay] = {}
@@ -128,9 +134,13 @@ class WebRtcNode:
         async def subscribed() -> None:
             flag = asyncio.Event()
             task = asyncio.ensure_future(self._serve(flag))
+            counting = asyncio.ensure_future(self._count_viewers())
             await flag.wait()
             ready.set()
-            await task
+            try:
+                await task
+            finally:
+                counting.cancel()
 
         self._serving = asyncio.run_coroutine_threadsafe(subscribed(), self.loop)
         if not ready.wait(START_TIMEOUT_S):
@@ -187,6 +197,31 @@ class WebRtcNode:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def _count_viewers(self) -> None:
+        """Report each connected viewer once it connects, then every ``SEEN_EVERY_S``."""
+        if self.seen is None:
+            return
+        reported: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(1.0)
+            now = self.loop.time()
+            watching = {
+                viewer.id: relay.stream_id
+                for relay in list(self.relays.values())
+                for viewer in list(relay.viewers.values())
+                if viewer.pc.connectionState == "connected"
+            }
+            reported = {viewer: at for viewer, at in reported.items() if viewer in watching}
+            for viewer_id, stream_id in watching.items():
+                if now - reported.get(viewer_id, -SEEN_EVERY_S) < SEEN_EVERY_S:
+                    continue
+                try:
+                    await asyncio.to_thread(self.seen, stream_id, f"whep:{viewer_id}")
+                except Exception:  # a key-value outage must not stop the relays; counts are best effort
+                    log.warning("WHEP viewer of %s could not be counted", stream_id, exc_info=True)
+                    break
+                reported[viewer_id] = now
 
     # -- WHIP ------------------------------------------------------------------------------------
 

@@ -95,8 +95,11 @@ def peer() -> RTCPeerConnection:
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
-async def watch(base: str, stream_id: str, seconds: float) -> tuple[list[av.VideoFrame], int, str]:
-    """WHEP-play for ``seconds``: the decoded video frames, the audio frame count, the session URL."""
+async def watch(
+    base: str, stream_id: str, seconds: float, during: Callable[[], object] | None = None
+) -> tuple[list[av.VideoFrame], int, str]:
+    """WHEP-play for ``seconds``: the decoded video frames, the audio frame count, the session URL.
+    ``during`` is called on a worker thread once the viewer has played for half that time."""
     pc = peer()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
@@ -124,7 +127,10 @@ async def watch(base: str, stream_id: str, seconds: float) -> tuple[list[av.Vide
         location = r.headers["location"]
         assert location.startswith(f"/live/{stream_id}/whep/")
         await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds / 2)
+        if during is not None:
+            await asyncio.to_thread(during)
+        await asyncio.sleep(seconds / 2)
         assert (
             await http.patch(
                 location,
@@ -152,7 +158,11 @@ def test_rtmp_stream_plays_over_whep(
     )
     with live_server(platform) as base:
         assert wait_until(lambda: status(platform, stream_id, alice)["status"] == "live", 10)
-        frames, audio, _ = asyncio.run(watch(base, stream_id, 3.0))
+
+        def counted() -> None:  # WHEP viewers count among the stream's viewers
+            assert status(platform, stream_id, alice)["viewers"] == 1
+
+        frames, audio, _ = asyncio.run(watch(base, stream_id, 3.0, counted))
     # 3 s at 25 fps, joined at the next keyframe (1 s GOP): at least 1.5 s of pictures decoded.
     assert len(frames) >= 38, len(frames)
     assert {(f.width, f.height) for f in frames} == {(320, 240)}
