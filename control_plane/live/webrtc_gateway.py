@@ -15,6 +15,7 @@ import threading
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from control_plane.live.ingest import StreamLeases
 from control_plane.live.runner import Ingest, build_ingest
 from control_plane.live.service import StreamService
 from control_plane.live.signalling import DELETE_TIMEOUT_S, OFFER_TIMEOUT_S, ask
@@ -94,7 +95,9 @@ class WebRtcGateway:
         """Start a WHIP session on this process; (session id, SDP answer)."""
         checked_offer(offer)
         view = await asyncio.to_thread(self.streams.view, stream_id)
-        if view.status == "live" or stream_id in self._publishing:
+        # An ingest holds the stream's lease from the moment a publisher connects, before it is live.
+        held = await asyncio.to_thread(StreamLeases(self.services.kv).held, stream_id)
+        if view.status == "live" or held or stream_id in self._publishing:
             raise StreamAlreadyLive("The stream is live already; end that publish first.")
         self._publishing.add(stream_id)
         try:

@@ -26,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, live_server, production
 
 from control_plane.live import RtmpThread, build_ingest
+from control_plane.live.ingest import StreamLeases
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
 
@@ -285,6 +286,12 @@ def test_whep_and_whip_errors(platform: Platform) -> None:
     assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
     r = client.delete(f"/api/v1/live/streams/{stream_id}/whip/abc", headers=alice)
     assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
+    # A publisher connected elsewhere (RTMP, not live yet) holds the stream's lease: WHIP waits.
+    leases = StreamLeases(platform.services.kv)
+    assert not leases.hold(stream_id)
+    r = client.post(f"/api/v1/live/streams/{stream_id}/whip", content=valid, headers={**SDP, **alice})
+    assert r.status_code == 409 and r.json()["code"] == "LIVE_STREAM_ALREADY_LIVE"
+    leases.release(stream_id)
     r = client.options(f"/live/{stream_id}/whep")
     assert r.status_code == 204 and "POST" in r.headers["access-control-allow-methods"]
     # Offers are bounded per client address: 30 a minute (6 were sent above).
