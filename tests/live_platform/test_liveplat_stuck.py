@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -12,8 +13,8 @@ import pytest
 from support.platform import Platform
 
 from control_plane.kv import MemoryKeyValue
-from control_plane.live import RtmpThread, build_ingest
-from control_plane.live.ingest import RECORDINGS_DIR, StreamLeases
+from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
+from control_plane.live.ingest import RECORDINGS_DIR, DatabaseAuthorizer, StreamLeases
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
 from workers.enqueue import enqueue
@@ -133,3 +134,32 @@ def test_a_dead_ingest_stream_is_ended_by_the_sweep_with_its_recording(
                 relay.stop()
         else:
             thread.stop()
+
+
+def test_a_living_ingest_takes_a_lapsed_lease_again_and_revives_its_stream(platform: Platform) -> None:
+    alice = platform.user("alice")
+    body = platform.client.post("/api/v1/live/streams", json={"title": "show"}, headers=alice).json()
+    stream_id, services = body["id"], platform.services
+    streams = StreamService(services.db)
+    leases = StreamLeases(services.kv, ttl_s=0.3)
+    sinks = StoreLiveSinks(services.store, services.settings.data_dir / RECORDINGS_DIR)
+    authorizer = DatabaseAuthorizer(streams, services.store, sinks, lambda recording: None, leases)
+
+    async def session() -> list[str]:
+        seen = []
+        await authorizer.state_changed(stream_id, "connected")
+        await authorizer.state_changed(stream_id, "live")
+        services.kv.delete(leases.key(stream_id))  # the key-value store lost it (an outage)
+        assert streams.end_unheld(leases.held, grace_s=0.0) == [stream_id]
+        seen.append(streams.view(stream_id).status)
+        await asyncio.sleep(0.3)  # one heartbeat
+        seen.append(streams.view(stream_id).status)
+        assert leases.held(stream_id)
+        await authorizer.state_changed(stream_id, "idle")
+        seen.append(streams.view(stream_id).status)
+        assert not leases.held(stream_id) and authorizer._heartbeat is None
+        return seen
+
+    assert asyncio.run(session()) == ["ended", "live", "ended"]
+    events = [e.state for e in streams.view(stream_id).events]
+    assert events == ["connected", "live", "lost", "live", "idle"]
