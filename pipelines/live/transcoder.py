@@ -1,9 +1,8 @@
 """``LiveLadder``: a live session's transcoded renditions, each packaged as LL-HLS of its own.
 
-The source H.264 is decoded once, on a thread of its own; each rung scales, encodes
-(``RungEncoder``) and packages (an ``LlHlsPackager`` named after the rung: ``720p.m3u8``,
-``720p-init.mp4``, ``720p-part{msn}.{i}.m4s``, ``720p-seg{msn}.m4s``) on its own thread, and
-writes its files through the session's ``write``. The ingest event loop only queues frames.
+The source H.264 is decoded once, on a thread of its own; each rung (``RungWorker``) scales,
+encodes and packages on a thread of its own and writes its files through the session's
+``write``. The ingest event loop only queues frames.
 
 Alignment: every rung forces a keyframe on the pictures of the source's keyframes and has no
 other, and it is packaged with the source's part and segment targets from the same timestamps,
@@ -24,23 +23,22 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 import av
 import av.error
 
-from pipelines.live.encoder import MILLISECONDS, RungEncoder
+from pipelines.live.encoder import MILLISECONDS
 from pipelines.live.feed import CLOSED, FrameFeed
-from pipelines.live.ladder import LiveRung, live_rungs
+from pipelines.live.ladder import live_rungs
 from pipelines.live.master import MasterPlaylist
-from pipelines.live.packager import LiveSettings, LlHlsPackager, Output
+from pipelines.live.packager import LiveSettings
+from pipelines.live.rung import RungWorker
 from rtmp.media import AudioFrame, VideoFrame
 
-__all__ = ["LiveLadder", "RungState"]
+__all__ = ["LiveLadder"]
 
 log = logging.getLogger(__name__)
 
@@ -48,32 +46,6 @@ Writer = Callable[[str, bytes], None]
 _DEFAULT_FPS = Fraction(30)
 _JOIN_S = 30.0
 _KEPT_KEYFRAMES = 32
-
-
-@dataclass
-class RungState:
-    """One running rung: its feed of pictures and audio, and its packager once started."""
-
-    rung: LiveRung
-    feed: FrameFeed[Any]
-    settings: LiveSettings
-    packager: LlHlsPackager | None = None
-    thread: threading.Thread | None = None
-    failed: str | None = None
-    files: int = 0
-    reported: bool = field(default=False)
-
-
-def rung_settings(settings: LiveSettings, rung: LiveRung) -> LiveSettings:
-    """The packaging settings of ``rung``: the source's targets, the rung's file names."""
-    return replace(
-        settings,
-        playlist_name=f"{rung.name}.m3u8",
-        init_name=f"{rung.name}-init.mp4",
-        name_prefix=f"{rung.name}-",
-        master_name="",
-        ladder=False,
-    )
 
 
 def _fps(metadata: dict[str, Any]) -> Fraction:
@@ -108,7 +80,7 @@ class LiveLadder:
         self.master = master
         self.started_at = started_at
         self.metadata: dict[str, Any] = {}
-        self.rungs: list[RungState] | None = None  # decided from the metadata or the first picture
+        self.rungs: list[RungWorker] | None = None  # decided from the metadata or the first picture
         self.decoded = 0
         self._config: bytes | None = None
         self._audio_config: AudioFrame | None = None
@@ -164,7 +136,9 @@ class LiveLadder:
     def _decide(self, width: int, height: int) -> None:
         rungs = live_rungs(width, height, float(_fps(self.metadata)), self.settings.rungs)
         self.rungs = [
-            RungState(r, FrameFeed(self.settings.rung_queue_frames), rung_settings(self.settings, r))
+            RungWorker(
+                r, self.settings, self.write, self.master, remove=self.remove, started_at=self.started_at
+            )
             for r in rungs
         ]
         self.master.expect([r.name for r in rungs])
@@ -184,11 +158,11 @@ class LiveLadder:
         except Exception:  # the ladder must never disturb the source: log and stop the rungs
             log.exception("live ladder decoding failed; the rungs stop here")
         finally:
-            for state in self.rungs or []:
-                state.feed.close()
-            for state in self.rungs or []:
-                if state.thread is not None:
-                    state.thread.join(_JOIN_S)
+            for worker in self.rungs or []:
+                worker.feed.close()
+            for worker in self.rungs or []:
+                if worker.thread is not None:
+                    worker.thread.join(_JOIN_S)
 
     def _decode(self) -> None:
         decoder = av.CodecContext.create("h264", "r")
@@ -197,8 +171,8 @@ class LiveLadder:
         decoder.thread_count = 1
         while (item := self._feed.get()) is not CLOSED:
             if isinstance(item, AudioFrame):
-                for state in self.rungs or []:
-                    state.feed.put(item)
+                for worker in self.rungs or []:
+                    worker.feed.put(item)
             elif isinstance(item, VideoFrame):
                 self._decode_frame(decoder, item)
         self._pictures(decoder, None)
@@ -224,66 +198,15 @@ class LiveLadder:
             if self.rungs is None:
                 self._decide(picture.width, picture.height)
                 self._launch()
-            elif any(state.thread is None for state in self.rungs):
+            elif any(worker.thread is None for worker in self.rungs):
                 self._launch()
             keyframe = picture.pts in self._keyframes
             self._keyframes.discard(picture.pts)
-            for state in self.rungs or []:
-                state.feed.put((picture, keyframe), video=True, keyframe=keyframe)
+            for worker in self.rungs or []:
+                worker.feed.put((picture, keyframe), video=True, keyframe=keyframe)
 
     def _launch(self) -> None:
         fps = _fps(self.metadata)
-        for state in self.rungs or []:
-            if state.thread is None:
-                state.thread = threading.Thread(
-                    target=self._rung_loop,
-                    args=(state, fps),
-                    name=f"live-rung-{state.rung.name}",
-                    daemon=True,
-                )
-                state.thread.start()
-
-    def _rung_loop(self, state: RungState, fps: Fraction) -> None:
-        try:
-            self._run_rung(state, fps)
-        except Exception as exc:  # one rung failing must not stop the others or the source
-            state.failed = str(exc) or type(exc).__name__
-            state.feed.close()
-            if not state.reported:
-                self.master.drop(state.rung.name)
-            log.exception("live rung %s failed; the other renditions go on", state.rung.name)
-
-    def _run_rung(self, state: RungState, fps: Fraction) -> None:
-        rung = state.rung
-        encoder = RungEncoder(rung, fps, preset=self.settings.rung_preset, threads=self.settings.rung_threads)
-        packager = state.packager = LlHlsPackager(
-            state.settings, clock=lambda: self.started_at() or time.time()
-        )
-        packager.set_metadata({**self.metadata, "width": rung.width, "height": rung.height})
-        if self._audio_config is not None:
-            self._emit(state, packager.add_audio(self._audio_config))
-        self._emit(state, packager.add_video(encoder.config_frame()))
-        while (item := state.feed.get()) is not CLOSED:
-            if isinstance(item, AudioFrame):
-                self._emit(state, packager.add_audio(item))
-            elif isinstance(item, tuple):
-                picture, keyframe = item
-                for frame in encoder.encode(picture, keyframe=keyframe):
-                    self._emit(state, packager.add_video(frame))
-        for frame in encoder.flush():
-            self._emit(state, packager.add_video(frame))
-        self._emit(state, packager.finish())
-
-    def _emit(self, state: RungState, outputs: list[Output]) -> None:
-        packager = state.packager
-        assert packager is not None
-        for name, data in outputs:
-            self.write(name, data)
-            state.files += 1
-        if not state.reported and packager.variant is not None:
-            state.reported = True
-            self.master.rung(state.rung.name, packager.variant)
-        if self.remove is not None and packager.expired:
-            expired, packager.expired = packager.expired, []
-            for name in expired:
-                self.remove(name)
+        for worker in self.rungs or []:
+            if worker.thread is None:
+                worker.start(fps, self.metadata, self._audio_config)
