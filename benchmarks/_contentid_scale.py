@@ -24,13 +24,17 @@ import numpy as np
 
 from benchmarks._common import MIB, BenchError
 from fingerprint import AudioIndex, Landmarks, Matcher, MediaFingerprint
-from fingerprint.audio import FRAME_SECONDS
+from fingerprint.audio import FRAME_SECONDS, HASH_BITS
 
 REF_SECONDS = 600.0
 """Length of one synthetic reference (seconds)."""
-BYTES_PER_POSTING = 16
-"""uint32 hash + int64 reference id + int32 time in AudioIndex."""
+BYTES_PER_POSTING = 8
+"""uint32 reference slot + uint32 time in AudioIndex's CSR layout."""
+TABLE_MIB = ((1 << HASH_BITS) + 1) * 4 / MIB
+"""The CSR starts table: one uint32 per possible hash."""
 REPEATS = 5
+FLUSH_EVERY = 100
+"""Synthetic references added between merges of the add buffer."""
 
 
 def _rss() -> int:
@@ -54,18 +58,24 @@ def build(hours: float, rate: float, pool: np.ndarray, real: list[Landmarks], se
         hashes = pool[rng.integers(len(pool), size=per_ref)]
         times = np.sort(rng.integers(max_time, size=per_ref)).astype(np.int32)
         index.add(len(real) + k, Landmarks(hashes.astype(np.uint32), times))
+        if k % FLUSH_EVERY == FLUSH_EVERY - 1:
+            # Merge in batches: one merge of everything would need several times the index.
+            index.query(Landmarks(np.zeros(1, np.uint32), np.zeros(1, np.int32)))
     # A first query merges the add buffer, so the timed queries measure lookups alone.
     index.query(Landmarks(np.zeros(1, np.uint32), np.zeros(1, np.int32)))
     return index
 
 
-def _latency_ms(matcher: Matcher, query: MediaFingerprint) -> tuple[float, int]:
-    times, found = [], 0
+def _latency_ms(matcher: Matcher, query: MediaFingerprint) -> tuple[float, float, int]:
+    """Median wall and CPU milliseconds of one match (the CPU time is what a shared machine's
+    load does not inflate), and the number of matches."""
+    walls, cpus, found = [], [], 0
     for _ in range(REPEATS):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         found = len(matcher.match(query))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000, found
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return float(np.median(walls)) * 1000, float(np.median(cpus)) * 1000, found
 
 
 def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
@@ -83,19 +93,21 @@ def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
     out: dict[str, Any] = {
         "hours": hours,
         "postings": len(index),
-        "index_mib": len(index) * BYTES_PER_POSTING / MIB,
+        "index_mib": len(index) * BYTES_PER_POSTING / MIB + TABLE_MIB,
         "rss_mib": after / MIB,
         "rss_growth_mib": (after - before) / MIB,
         "build_s": build_s,
     }
     for mode, factors in (("all_speeds", None), ("speed_1_only", (1.0,))):
         matcher = Matcher(index, None) if factors is None else Matcher(index, None, speed_factors=factors)
-        pos_ms, pos_found = _latency_ms(matcher, positive)
-        neg_ms, neg_found = _latency_ms(matcher, negative)
+        pos_ms, pos_cpu, pos_found = _latency_ms(matcher, positive)
+        neg_ms, neg_cpu, neg_found = _latency_ms(matcher, negative)
         out[mode] = {
             "positive_ms": pos_ms,
+            "positive_cpu_ms": pos_cpu,
             "positive_matches": pos_found,
             "negative_ms": neg_ms,
+            "negative_cpu_ms": neg_cpu,
             "negative_matches": neg_found,
         }
     return out
@@ -132,7 +144,7 @@ def run_point(hours: float, rate: float, data: Path, timeout: float = 3600) -> d
 
 def estimate_mib(hours: float, rate: float) -> float:
     """Index size (MiB) of ``hours`` at ``rate`` landmarks per second."""
-    return hours * 3600 * rate * BYTES_PER_POSTING / MIB
+    return hours * 3600 * rate * BYTES_PER_POSTING / MIB + TABLE_MIB
 
 
 def extrapolate(points: list[dict[str, Any]], hours: tuple[float, ...], rate: float) -> dict[str, Any]:
@@ -148,7 +160,9 @@ def extrapolate(points: list[dict[str, Any]], hours: tuple[float, ...], rate: fl
         if len(points) >= 2:
             xs = np.array([p["hours"] for p in points])
             for mode in ("all_speeds", "speed_1_only"):
-                for key in ("positive_ms", "negative_ms"):
+                for key in ("positive_ms", "negative_ms", "positive_cpu_ms", "negative_cpu_ms"):
+                    if any(key not in p[mode] for p in points):
+                        continue
                     ys = np.array([p[mode][key] for p in points])
                     slope, intercept = np.polyfit(xs, ys, 1)
                     row.setdefault(mode, {})[key] = float(intercept + slope * h)

@@ -97,7 +97,11 @@ def _split(
         raise BenchError("the benchmark needs at least two tracks (one reference, one negative)")
     negatives = [t for i, t in enumerate(tracks) if i % every == every - 1] or tracks[-1:]
     references = [t for t in tracks if t not in negatives]
-    return references, negatives
+    names = {t.path.name for t in references}
+    shared = [t for t in negatives if data.SHARED_MUSIC.get(t.path.name) in names]
+    for t in shared:
+        log.info("not a negative: %s holds the music of %s", t.path.name, data.SHARED_MUSIC[t.path.name])
+    return references, [t for t in negatives if t not in shared] or negatives
 
 
 def _audfprint(
@@ -237,6 +241,9 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "per_case": args.queries,
             "reference_files": [t.path.name for t in refs],
             "negative_files": [t.path.name for t in negs],
+            "shared_music_not_negatives": sorted(
+                name for name in data.SHARED_MUSIC if name in {t.path.name for t in tracks}
+            ),
         },
         "audio": {
             "ours": {**audio.score(specs, ours), "ingest": ingest, "query": timing},

@@ -31,6 +31,14 @@ SPEED_FACTORS = tuple(round(1.0 + 0.005 * k, 3) for k in range(-8, 9))
 MIN_AUDIO_VOTES = 10
 """Distinct anchor pairs (query time, reference time) that must agree on one offset (within
 AUDIO_TOLERANCE) for an audio match."""
+MIN_AUDIO_SECONDS = 3.0
+"""Shortest audio run kept (seconds of query): chance alignments between similar tracks (the
+same composer's ambient pieces in the benchmark) gathered their votes within 2 s."""
+SURE_AUDIO_VOTES = 14
+MIN_AUDIO_VOTE_RATE = 3.0
+"""A run with fewer than SURE_AUDIO_VOTES matched anchors must have at least this many per second
+of its span. On the benchmark's music, chance alignments that passed MIN_AUDIO_VOTES had 10-13
+votes at 1.2-2.9 a second; true matches under 5 dB SNR noise had 3.5 a second or more."""
 QUERY_FAN_OUT = 12
 """Targets per anchor on the query side: twice the reference's, so that a reference pair is still
 formed when noise or other audio inserts extra peaks into the query's target zones."""
@@ -196,9 +204,14 @@ class Matcher:
         for _votes, speed, ref, (q, r), anchors in best.values():
             for run in _runs(q, AUDIO_MAX_GAP / FRAME_SECONDS * speed):
                 matched = len(np.unique(q[run]))
-                if matched < MIN_AUDIO_VOTES:
-                    continue
                 q0, q1 = q[run].min(), q[run].max()
+                seconds = (q1 - q0) * FRAME_SECONDS / speed
+                if (
+                    matched < MIN_AUDIO_VOTES
+                    or seconds < MIN_AUDIO_SECONDS
+                    or (matched < SURE_AUDIO_VOTES and matched < MIN_AUDIO_VOTE_RATE * seconds)
+                ):
+                    continue
                 in_span = int(np.count_nonzero((anchors >= q0) & (anchors <= q1)))
                 matches.append(
                     (
@@ -208,7 +221,7 @@ class Matcher:
                             kind="audio",
                             query_start=q0 * FRAME_SECONDS / speed,
                             reference_start=(float(np.median(r[run] - q[run])) + q0) * FRAME_SECONDS,
-                            duration=(q1 - q0) * FRAME_SECONDS / speed,
+                            duration=seconds,
                             score=min(1.0, matched / max(1, in_span)),
                         ),
                     )
