@@ -1,5 +1,6 @@
 """A WHEP viewer that measures glass-to-glass latency: an aiortc client plays the stream over
 WebRTC, reads the send time drawn into each decoded frame and notes ``decoded - sent`` (seconds).
+``WhipClockPublisher`` draws the same clock into a WHIP publish, for WHIP-to-WHEP latency.
 
 The offer is retried until the stream is live (409 before). aiortc's receiver hands a video frame
 over once the first packet of the next frame arrives, so about one frame interval (40 ms at
@@ -16,12 +17,13 @@ import time
 
 import av
 import httpx
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from benchmarks._live_clock import read
+from benchmarks._live_clock import FPS, draw, read
 
-__all__ = ["WhepViewer"]
+__all__ = ["WhepViewer", "WhipClockPublisher"]
 
 log = logging.getLogger(__name__)
 
@@ -85,4 +87,60 @@ class WhepViewer:
                 await http.delete(session)
             except httpx.HTTPError:
                 pass  # the stream ended first: the session is gone already
+        await pc.close()
+
+
+class ClockTrack(VideoStreamTrack):
+    """Frames of the drawn clock at ``FPS``, paced by aiortc; each drawn as it is handed over."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.remaining = int(seconds * FPS)
+        self.frames = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if self.remaining <= 0:
+            self.stop()
+            raise MediaStreamError
+        pts, time_base = await self.next_timestamp()
+        gray = draw(int(time.time() * 1000))
+        frame = av.VideoFrame.from_ndarray(np.stack([gray] * 3, axis=-1), format="rgb24").reformat(
+            format="yuv420p"
+        )
+        frame.pts, frame.time_base = pts, time_base
+        self.remaining -= 1
+        self.frames += 1
+        return frame
+
+
+class WhipClockPublisher:
+    """Publishes the drawn clock for ``seconds`` over WHIP (aiortc encodes it as VP8; the server
+    decodes and encodes it to H.264), then ends the session with DELETE."""
+
+    def __init__(self, whip_url: str, token: str, seconds: float) -> None:
+        self.url, self.token, self.seconds = whip_url, token, seconds
+        self.track = ClockTrack(seconds)
+        self.error: str | None = None
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self._run()), name="whip-clock", daemon=True
+        )
+
+    async def _run(self) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver(self.track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        headers = {**SDP, "Authorization": f"Bearer {self.token}"}
+        async with httpx.AsyncClient(timeout=20) as http:
+            response = await http.post(self.url, content=pc.localDescription.sdp, headers=headers)
+            if response.status_code != 201:
+                self.error = f"WHIP answered {response.status_code}: {response.text[:200]}"
+                await pc.close()
+                return
+            await pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+            session = str(httpx.URL(self.url).join(response.headers["location"]))
+            while self.track.readyState == "live":
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # the last frames reach the viewers
+            await http.delete(session, headers=headers)
         await pc.close()

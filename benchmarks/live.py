@@ -4,8 +4,10 @@ A publisher draws its send time into every frame (a barcode of Unix milliseconds
 over RTMP in real time; viewers download what a player would and read the time back from the
 decoded frames. Latency per frame is ``downloaded - drawn``, in seconds; a player's buffer
 (the playlists' hold-back) comes on top and is reported beside it. The WHEP viewer (aiortc)
-notes ``decoded - drawn``: it has no buffer beyond its jitter buffer. nginx-rtmp is Debian's
-``nginx-light`` with ``libnginx-mod-rtmp``, started by this benchmark on loopback.
+notes ``decoded - drawn``: it has no buffer beyond its jitter buffer. ``whip_whep``: the clock
+published over WHIP (aiortc, VP8; the server decodes it and encodes H.264) and played over WHEP.
+nginx-rtmp is Debian's ``nginx-light`` with ``libnginx-mod-rtmp``, started by this benchmark on
+loopback.
 Writes ``live.json`` and ``live.png``.
 """
 
@@ -28,7 +30,7 @@ import httpx
 from benchmarks._common import BenchError, ServerProcess, free_port, grouped_bars, write_json
 from benchmarks._live_clock import FPS, HEIGHT, WIDTH, Publisher
 from benchmarks._live_viewers import Viewer
-from benchmarks._live_whep import WhepViewer
+from benchmarks._live_whep import WhepViewer, WhipClockPublisher
 
 __all__ = ["main", "NGINX_MODULE"]
 
@@ -88,21 +90,45 @@ def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
             user = {"username": "bench", "email": "bench@example.com", "password": "bench bench bench"}
             api.post("/api/v1/auth/register", json=user).raise_for_status()
             token = api.post("/api/v1/auth/login", json=user).raise_for_status().json()["access_token"]
-            stream = api.post(
-                "/api/v1/live/streams", json={"title": "bench"}, headers={"Authorization": f"Bearer {token}"}
+            bearer = {"Authorization": f"Bearer {token}"}
+            body = (
+                api.post("/api/v1/live/streams", json={"title": "bench"}, headers=bearer)
+                .raise_for_status()
+                .json()
             )
-            body = stream.raise_for_status().json()
+            webrtc = (
+                api.post("/api/v1/live/streams", json={"title": "whip"}, headers=bearer)
+                .raise_for_status()
+                .json()
+            )
         media = f"{base}/live/{body['id']}/hls/index.m3u8"
         stop = threading.Event()
         low, regular = Viewer(media, "ll_hls", stop), Viewer(media, "hls", stop)
         whep = WhepViewer(f"{base}/live/{body['id']}/whep", stop)
         sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", [low, regular, whep], seconds)
+        relayed = watch_whip(f"{base}/api/v1/live/streams/{webrtc['id']}", token, seconds)
     return {
         "frames_sent": sent,
         "ll_hls": summary(low, 1.5),  # PART-HOLD-BACK: 3 parts of 0.5 s
         "hls": summary(regular, 6.0),  # 3 target durations of 2 s
         "whep": {**summary(whep, 0.0), "answer_s": round(whep.answered_s or 0.0, 3)},
+        "whip_whep": relayed,
     }
+
+
+def watch_whip(stream_url: str, token: str, seconds: float) -> dict[str, Any]:
+    """Publish the clock over WHIP for ``seconds`` while a WHEP viewer watches the same stream."""
+    stop = threading.Event()
+    viewer = WhepViewer(stream_url.replace("/api/v1/live/streams/", "/live/") + "/whep", stop)
+    publisher = WhipClockPublisher(f"{stream_url}/whip", token, seconds)
+    publisher.thread.start()
+    viewer.thread.start()
+    publisher.thread.join(seconds + 30)
+    stop.set()
+    viewer.thread.join(20)
+    if publisher.error is not None:
+        raise BenchError(publisher.error)
+    return {"frames_sent": publisher.track.frames, **summary(viewer, 0.0)}
 
 
 NGINX_CONF = """load_module {module};
@@ -177,6 +203,7 @@ def plot_results(report: dict[str, Any], path: Path) -> None:
         ("Social Flow LL-HLS", report["socialflow"].get("ll_hls", {})),
         ("Social Flow HLS", report["socialflow"].get("hls", {})),
         ("Social Flow WHEP", report["socialflow"].get("whep", {})),
+        ("Social Flow WHIP to WHEP", report["socialflow"].get("whip_whep", {})),
         ("nginx-rtmp HLS", report["nginx_rtmp"].get("hls", {})),
     ]
 

@@ -34,3 +34,6 @@ def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
     whep = ours["whep"]  # joins at a keyframe (1 s GOP) once the stream is live
     assert whep["frames"] >= 50 and whep["errors"] == 0, whep
     assert 0 < whep["min_s"] <= whep["median_s"] < ours["ll_hls"]["median_s"]
+    relayed = ours["whip_whep"]  # the clock published over WHIP, played over WHEP
+    assert relayed["frames_sent"] == 100 and relayed["frames"] >= 50 and relayed["errors"] == 0, relayed
+    assert 0 < relayed["median_s"] < 0.5
