@@ -14,7 +14,7 @@ from support.platform import Platform
 
 from control_plane.kv import MemoryKeyValue
 from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
-from control_plane.live.ingest import RECORDINGS_DIR, DatabaseAuthorizer, StreamLeases
+from control_plane.live.ingest import LEASE_TTL_S, RECORDINGS_DIR, DatabaseAuthorizer, StreamLeases
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
 from workers.enqueue import enqueue
@@ -75,7 +75,9 @@ def test_a_dead_ingest_stream_is_ended_by_the_sweep_with_its_recording(
     body = platform.client.post("/api/v1/live/streams", json={"title": "show"}, headers=alice).json()
     stream_id = body["id"]
     ingest = build_ingest(platform.services, LiveSettings(ladder=False))
-    leases = StreamLeases(platform.services.kv, ttl_s=TTL_S)
+    wired = ingest.authorizer.leases  # every ingest holds leases, on the platform's key-value store
+    assert wired is not None and wired.kv is platform.services.kv and wired.ttl_s == LEASE_TTL_S
+    leases = StreamLeases(platform.services.kv, ttl_s=TTL_S)  # shorter, for the test's sake
     ingest.authorizer.leases = leases
     thread = RtmpThread("127.0.0.1", 0, ingest, RtmpLimits(reconnect_window_s=1.0)).start()
     frozen = False
