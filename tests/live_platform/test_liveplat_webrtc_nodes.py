@@ -14,6 +14,7 @@ import av
 import imageio_ffmpeg
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
 from control_plane.live.signalling import ask
@@ -234,3 +235,37 @@ def test_whip_receiver_ends_a_session_that_never_connects() -> None:
 
 async def _note(into: list[bool]) -> None:
     into.append(True)
+
+
+def test_whip_receiver_takes_h264_as_obs_sends_it_and_hands_over_decodable_frames(clip: Path) -> None:
+    async def go() -> tuple[Frames, dict[str, int]]:
+        sink, live = Frames(), []
+        receiver = WhipReceiver(sink, WhipSettings(keyframe_ms=500), on_media=lambda: _note(live))
+        player = MediaPlayer(str(clip))
+        publisher = peer()
+        video = publisher.addTransceiver(player.video, direction="sendonly")
+        h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
+        video.setCodecPreferences(h264)
+        publisher.addTransceiver(player.audio, direction="sendonly")
+        await publisher.setLocalDescription(await publisher.createOffer())
+        answer = await receiver.open(publisher.localDescription.sdp)
+        assert "H264/90000" in answer and "VP8" not in answer
+        await publisher.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await asyncio.sleep(2.0)
+        await publisher.close()
+        await asyncio.wait_for(receiver.ended.wait(), 10)
+        assert live == [True]
+        return sink, receiver.frames
+
+    sink, received = asyncio.run(go())
+    assert received["video"] >= 25 and received["audio"] >= 50
+    config, *frames = sink.video
+    assert config.is_config and config.codec == "h264" and not any(f.is_config for f in frames)
+    assert sum(f.keyframe for f in frames) >= 2  # an IDR every 0.5 s
+    times = [f.ts_ms for f in frames]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.extradata = config.data
+    pictures = [p for f in frames for p in decoder.decode(av.Packet(f.data))]
+    assert len(pictures) >= len(frames) - 2 and (pictures[0].width, pictures[0].height) == (320, 240)
+    assert sink.audio[0].is_config and len(sink.audio) > 50 and sink.closed == 1
