@@ -48,6 +48,7 @@ class ThreadBody(io.RawIOBase):
         self._ready = asyncio.Condition()
         self._prefetch = prefetch
         self._buffer = b""
+        self._pos = 0  # bytes of ``_buffer`` already read: slicing from here copies only what is read
         self._done = False
         self._limit = limit
         self.heartbeat = heartbeat
@@ -103,18 +104,24 @@ class ThreadBody(io.RawIOBase):
             self._last_beat = time.monotonic()
         return chunk
 
+    def _fill(self) -> None:
+        if self._pos >= len(self._buffer) and not self._done:
+            self._buffer, self._pos = self._pull(), 0
+
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        if not self._buffer and not self._done:
-            self._buffer = self._pull()
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
+        self._fill()
+        n = min(len(target), len(self._buffer) - self._pos)
+        target[:n] = memoryview(self._buffer)[self._pos : self._pos + n]
+        self._pos += n
         return n
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
-        if not self._buffer and not self._done:
-            self._buffer = self._pull()
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        self._fill()
+        if self._pos == 0 and size >= len(self._buffer):
+            out = self._buffer  # the whole hop, handed on without a copy
+        else:
+            out = self._buffer[self._pos : self._pos + size]
+        self._pos += len(out)
         return out
