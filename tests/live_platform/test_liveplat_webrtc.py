@@ -111,7 +111,7 @@ async def watch(
         try:
             while True:
                 frame = await track.recv()
-                if track.kind == "video":
+                if isinstance(frame, av.VideoFrame):
                     frames.append(frame)
                 else:
                     audio[0] += 1
@@ -172,13 +172,14 @@ def test_rtmp_stream_plays_over_whep(
     assert wait_until(lambda: status(platform, stream_id, alice)["status"] == "ended", 10)
 
 
-def hls_part_frames(http: httpx.Client, stream_id: str) -> list[av.VideoFrame]:
+def hls_part_frames(base: str, stream_id: str) -> list[av.VideoFrame]:
     """Decode the init segment and the first part listed in the live playlist."""
-    playlist = m3u8.loads(http.get(f"/live/{stream_id}/hls/index.m3u8").text)
-    part = playlist.segments[0].parts[0].uri if playlist.segments else playlist.preload_hint.uri
-    data = http.get(f"/live/{stream_id}/hls/{playlist.segment_map[0].uri}").content
-    data += http.get(f"/live/{stream_id}/hls/{part}").content
-    with av.open(io.BytesIO(data)) as container:
+    with httpx.Client(base_url=base, timeout=20) as http:
+        playlist = m3u8.loads(http.get(f"/live/{stream_id}/hls/index.m3u8").text)
+        part = playlist.segments[0].parts[0].uri if playlist.segments else playlist.preload_hint.uri
+        data = http.get(f"/live/{stream_id}/hls/{playlist.segment_map[0].uri}").content
+        data += http.get(f"/live/{stream_id}/hls/{part}").content
+    with av.open(io.BytesIO(data), mode="r") as container:
         return list(container.decode(video=0))
 
 
@@ -193,14 +194,14 @@ def test_whip_publish_goes_live_with_hls_whep_and_a_recording(
     clip = tmp_path / "clip.mp4"
     assert ffmpeg("-y", *source(6), str(clip)).wait(30) == 0
 
-    async def publish(base: str) -> dict[str, object]:
+    async def publish(base: str) -> tuple[tuple[list[av.VideoFrame], int, str], list[av.VideoFrame]]:
         player = MediaPlayer(str(clip))
+        assert player.video is not None and player.audio is not None
         pc = peer()
         pc.addTransceiver(player.video, direction="sendonly")
         pc.addTransceiver(player.audio, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription.sdp
-        got: dict[str, object] = {}
         async with httpx.AsyncClient(base_url=base, timeout=20) as http:
             for headers, code in (
                 ({}, "UNAUTHORIZED"),
@@ -228,10 +229,8 @@ def test_whip_publish_goes_live_with_hls_whep_and_a_recording(
             r = await http.post(whip, content=offer, headers={**SDP, "Authorization": f"Bearer {key}"})
             assert r.status_code == 409 and r.json()["code"] == "LIVE_STREAM_ALREADY_LIVE", r.text
 
-            got["whep"] = await watch(base, stream_id, 2.5)
-            got["hls"] = await asyncio.to_thread(
-                hls_part_frames, httpx.Client(base_url=base, timeout=20), stream_id
-            )
+            whep = await watch(base, stream_id, 2.5)
+            hls = await asyncio.to_thread(hls_part_frames, base, stream_id)
             r = await http.patch(location, headers=alice)
             assert r.status_code == 405 and r.json()["code"] == "WEBRTC_TRICKLE_NOT_SUPPORTED"
             r = await http.delete(location, headers=alice)
@@ -239,15 +238,13 @@ def test_whip_publish_goes_live_with_hls_whep_and_a_recording(
             r = await http.delete(location, headers=alice)
             assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
         await pc.close()
-        return got
+        return whep, hls
 
     with live_server(platform) as base:
-        got = asyncio.run(publish(base))
-    frames, audio, _ = got["whep"]  # type: ignore[misc]
+        (frames, audio, _), hls = asyncio.run(publish(base))
     assert len(frames) >= 25 and {(f.width, f.height) for f in frames} == {(320, 240)}
     assert audio >= 50
-    hls = got["hls"]
-    assert isinstance(hls, list) and len(hls) >= 5 and (hls[0].width, hls[0].height) == (320, 240)
+    assert len(hls) >= 5 and (hls[0].width, hls[0].height) == (320, 240)
     assert wait_until(lambda: status(platform, stream_id, alice)["recording_video_id"], 15)
     final = status(platform, stream_id, alice)
     assert final["status"] == "ended"

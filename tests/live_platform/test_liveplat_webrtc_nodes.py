@@ -81,7 +81,9 @@ async def decoded(pc: RTCPeerConnection) -> AsyncIterator[av.VideoFrame]:
     track = next(t.receiver.track for t in pc.getTransceivers() if t.kind == "video")
     try:
         while True:
-            yield await track.recv()
+            frame = await track.recv()
+            assert isinstance(frame, av.VideoFrame)
+            yield frame
     except MediaStreamError:
         return
 
@@ -216,7 +218,7 @@ class Frames:
 
 def test_whip_receiver_ends_a_session_that_never_connects() -> None:
     async def go() -> Frames:
-        sink, ended = Frames(), []
+        sink, ended = Frames(), list[bool]()
         receiver = WhipReceiver(sink, WhipSettings(connect_timeout_s=0.3), on_end=lambda: _note(ended))
         publisher = peer()
         publisher.addTransceiver("video", direction="sendonly")
@@ -239,9 +241,10 @@ async def _note(into: list[bool]) -> None:
 
 def test_whip_receiver_takes_h264_as_obs_sends_it_and_hands_over_decodable_frames(clip: Path) -> None:
     async def go() -> tuple[Frames, dict[str, int]]:
-        sink, live = Frames(), []
+        sink, live = Frames(), list[bool]()
         receiver = WhipReceiver(sink, WhipSettings(keyframe_ms=500), on_media=lambda: _note(live))
         player = MediaPlayer(str(clip))
+        assert player.video is not None and player.audio is not None
         publisher = peer()
         video = publisher.addTransceiver(player.video, direction="sendonly")
         h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
