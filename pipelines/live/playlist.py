@@ -4,6 +4,8 @@ Durations are seconds. ``started_at`` (Unix seconds, the wall-clock time of the 
 start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment. Parts are listed for the last
 ``parts_segments`` complete segments and the segment being built; the playlist ends with an
 ``EXT-X-PRELOAD-HINT`` for the next part while live, and with ``EXT-X-ENDLIST`` once ended.
+While live it also reports the other renditions of a ladder (``EXT-X-RENDITION-REPORT``, one per
+name in ``reports``) at its own last part: every rendition is cut at the same parts.
 
 ``wait_for_part`` answers a blocking playlist reload (``_HLS_msn``/``_HLS_part``) from any
 source of the current playlist text, in process or from blob storage, by polling it.
@@ -70,6 +72,7 @@ class LivePlaylist:
     ended: bool = False
     next_part_uri: str | None = None
     started_at: float | None = None
+    reports: tuple[str, ...] = ()
 
     @property
     def target_duration(self) -> int:
@@ -123,6 +126,10 @@ class LivePlaylist:
             lines += [self._part_line(p) for p in self.current.parts]
             if self.next_part_uri:
                 lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{self.next_part_uri}"')
+            last = self.current if self.current.parts else (self.segments[-1] if self.segments else None)
+            if last is not None and last.parts:
+                position = f"LAST-MSN={last.msn},LAST-PART={len(last.parts) - 1}"
+                lines += [f'#EXT-X-RENDITION-REPORT:URI="{uri}",{position}' for uri in self.reports]
         return "\n".join(lines) + "\n"
 
     def _date_line(self, segment: Segment) -> list[str]:

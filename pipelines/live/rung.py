@@ -69,6 +69,8 @@ class RungWorker:
         self.failed: str | None = None
         self.files = 0
         self._reported = False
+        #: Every rendition's media playlist (the source's and the rungs'), for rendition reports.
+        self.renditions: tuple[str, ...] = ()
 
     def start(self, fps: Fraction, metadata: dict[str, Any], audio_config: AudioFrame | None) -> None:
         """Run on a new thread; ``fps`` guides rate control, ``audio_config`` the AAC track."""
@@ -96,6 +98,7 @@ class RungWorker:
         packager = self.packager = LlHlsPackager(
             self.packaging, clock=lambda: self.started_at() or time.time()
         )
+        packager.playlist.reports = tuple(n for n in self.renditions if n != self.packaging.playlist_name)
         packager.set_metadata({**metadata, "width": rung.width, "height": rung.height})
         if audio_config is not None:
             self._emit(packager.add_audio(audio_config))

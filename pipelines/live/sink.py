@@ -82,6 +82,8 @@ class LiveSink:
         return self.recorder.path
 
     async def _emit(self, outputs: list[Output]) -> None:
+        if self.ladder is not None and not self.packager.playlist.reports:
+            self.packager.playlist.reports = self.ladder.renditions  # once the rungs are known
         for name, data in outputs:
             await asyncio.to_thread(self.write, name, data)
             if name == self.packager.settings.playlist_name:

@@ -95,6 +95,11 @@ class LiveLadder:
         return self._thread is not None
 
     @property
+    def renditions(self) -> tuple[str, ...]:
+        """The rungs' media playlists, once decided (empty before)."""
+        return tuple(worker.packaging.playlist_name for worker in self.rungs or [])
+
+    @property
     def dropped(self) -> int:
         """Source frames and rung pictures left out to catch up, in total."""
         return self._feed.dropped + sum(r.feed.dropped for r in self.rungs or [])
@@ -141,6 +146,9 @@ class LiveLadder:
             )
             for r in rungs
         ]
+        renditions = (self.settings.playlist_name, *(worker.packaging.playlist_name for worker in self.rungs))
+        for worker in self.rungs:
+            worker.renditions = renditions
         self.master.expect([r.name for r in rungs])
         log.info("live ladder: %s", ", ".join(f"{r.name} {r.width}x{r.height}" for r in rungs) or "none")
 

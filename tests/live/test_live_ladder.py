@@ -233,6 +233,13 @@ def test_while_live_parts_line_up_and_a_regular_hls_player_plays_the_master(
         for name in names:
             text = (folder / name).read_text()
             assert "#EXT-X-PRELOAD-HINT:TYPE=PART" in text and "#EXT-X-ENDLIST" not in text, name
+            live = m3u8.loads(text)  # the other renditions reported at this one's last part
+            last = live.segments[-1] if live.segments[-1].parts else live.segments[-2]
+            reports = [(r.uri, r.last_msn, r.last_part) for r in live.rendition_reports]
+            expected = [
+                (n, live.media_sequence + live.segments.index(last), len(last.parts) - 1) for n in names
+            ]
+            assert reports == [r for r in expected if r[0] != name]
             assert text.count("#EXTINF:") >= 3  # full segments listed for players without parts
 
         # An older player (FFmpeg's HLS demuxer knows no EXT-X-PART) plays every variant.
