@@ -114,6 +114,13 @@ def _plausible(refs: np.ndarray, offsets: np.ndarray, weight: int) -> np.ndarray
     return window[slot] >= weight
 
 
+def _credible(votes: int, seconds: float) -> bool:
+    """Whether an audio run of ``votes`` matched anchors over ``seconds`` of query is a match."""
+    if votes < MIN_AUDIO_VOTES or seconds < MIN_AUDIO_SECONDS:
+        return False
+    return votes >= SURE_AUDIO_VOTES or votes >= MIN_AUDIO_VOTE_RATE * seconds
+
+
 def _distinct_pairs(refs: np.ndarray, q_times: np.ndarray, r_times: np.ndarray) -> np.ndarray:
     """Distinct (reference, query time, reference time) triples, shape (3, n), as int64.
 
@@ -206,11 +213,7 @@ class Matcher:
                 matched = len(np.unique(q[run]))
                 q0, q1 = q[run].min(), q[run].max()
                 seconds = (q1 - q0) * FRAME_SECONDS / speed
-                if (
-                    matched < MIN_AUDIO_VOTES
-                    or seconds < MIN_AUDIO_SECONDS
-                    or (matched < SURE_AUDIO_VOTES and matched < MIN_AUDIO_VOTE_RATE * seconds)
-                ):
+                if not _credible(matched, seconds):
                     continue
                 in_span = int(np.count_nonzero((anchors >= q0) & (anchors <= q1)))
                 matches.append(

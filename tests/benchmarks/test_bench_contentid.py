@@ -12,7 +12,7 @@ from support.services import service_missing
 
 from benchmarks import contentid
 from benchmarks._common import BenchError
-from benchmarks._contentid_data import DEGRADATIONS, QuerySpec, fetch_package
+from benchmarks._contentid_data import DEGRADATIONS, QuerySpec, Track, fetch_package
 from benchmarks._contentid_peers import PeerAnswer, fpcalc_identify, similarity
 from benchmarks._contentid_video import EDITS
 
@@ -101,3 +101,12 @@ def test_quick_run_without_peers_writes_json_and_png(tmp_path: Path) -> None:
     assert all(t["pass"] in (True, False, None) for t in result["targets"])
     png = (tmp_path / "contentid.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_a_negative_that_holds_a_references_music_is_not_used() -> None:
+    names = [f"t{i}.ogg" for i in range(10)]
+    names[2], names[4] = "shallow-green.ogg", "call_of_the_winding_path.ogg"
+    tracks = [Track(Path(name), 60.0) for name in names]
+    refs, negs = contentid._split(tracks, 5, None)
+    assert [t.path.name for t in negs] == ["t9.ogg"]
+    assert "shallow-green.ogg" in {t.path.name for t in refs} and tracks[4] not in refs

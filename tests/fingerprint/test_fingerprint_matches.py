@@ -15,6 +15,7 @@ from fingerprint import (
     claims,
     merge,
 )
+from fingerprint.matcher import _credible, _plausible
 
 
 def m(ref: int, kind: str, q: float, r: float, d: float, score: float = 0.5) -> Match:
@@ -86,3 +87,30 @@ def test_video_alignment_with_a_large_reference_id():
         )
         == []
     )
+
+
+def test_plausible_keeps_every_hit_near_a_strong_offset():
+    """The linear prefilter never drops a hit within 2 frames of an offset with 10 votes."""
+    rng = np.random.default_rng(8)
+    refs = rng.integers(0, 40, 20_000).astype(np.int64) * 1_000_003
+    offsets = rng.integers(-50_000, 50_000, 20_000)
+    strong = np.repeat([[7 * 1_000_003, 1234], [3 * 1_000_003, -77]], [9, 10], axis=0)
+    strong[:, 1] += rng.integers(-1, 2, len(strong))
+    refs, offsets = np.concatenate([refs, strong[:, 0]]), np.concatenate([offsets, strong[:, 1]])
+    keep = _plausible(refs, offsets, 10)
+    near = np.zeros(len(refs), bool)
+    for ref in np.unique(refs):
+        mine = refs == ref
+        for off in np.unique(offsets[mine]):
+            if np.count_nonzero(mine & (np.abs(offsets - off) <= 1)) >= 10:
+                near |= mine & (np.abs(offsets - off) <= 2)
+    assert near.sum() >= 10 and np.all(keep[near])
+    assert keep.mean() < 0.2
+
+
+@pytest.mark.parametrize(
+    ("votes", "seconds", "credible"),
+    [(9, 5.0, False), (40, 2.9, False), (10, 3.3, True), (12, 5.0, False), (14, 9.0, True), (30, 4.0, True)],
+)
+def test_audio_runs_need_votes_length_and_density(votes, seconds, credible):
+    assert _credible(votes, seconds) is credible
