@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     api_budget_per_minute: int = Field(1200, ge=0)
     #: Seconds a signed playback token of a private video is valid, at most.
     playback_token_max_ttl: int = Field(24 * 3600, ge=60)
+    #: STUN servers (``stun:host:port`` URLs, JSON list) the WebRTC peers ask for their public
+    #: address, for a server behind NAT; empty: only the server's own addresses are offered.
+    webrtc_ice_servers: list[str] = Field(default_factory=list)
+    #: WHEP viewers one live stream may have at once on one ingest process.
+    webrtc_max_viewers: int = Field(50, ge=1, le=10_000)
     #: Social-login providers by name (JSON), e.g. ``{"google": {"preset": "google", "client_id": ...}}``.
     oidc_providers: dict[str, OidcProvider] = Field(default_factory=dict)
     #: Where mail is sent: ``smtp://[user:password@]host[:port]`` (``smtps://`` for implicit TLS,
@@ -174,6 +179,14 @@ class Settings(BaseSettings):
     @classmethod
     def _storage_scheme(cls, v: str | None) -> str | None:
         return _check_scheme(v, STORAGE_SCHEMES, "storage")
+
+    @field_validator("webrtc_ice_servers")
+    @classmethod
+    def _ice_servers(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if urlsplit(url).scheme not in ("stun", "stuns"):
+                raise ValueError(f"{url!r} is not a STUN URL (stun:host:port)")
+        return v
 
     @field_validator("smtp_url")
     @classmethod

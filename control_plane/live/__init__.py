@@ -12,7 +12,6 @@ Wiring in a process that has ``Services``::
 from control_plane.live.errors import (
     LivePlaybackNotFound,
     LiveStreamNotFound,
-    NotYetSupported,
     PlaylistAhead,
     PlaylistNotReady,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "key_prefix",
     "LiveStreamNotFound",
     "LivePlaybackNotFound",
-    "NotYetSupported",
     "PlaylistAhead",
     "PlaylistNotReady",
 ]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from control_plane.errors import BadRequest, NotFound, ProblemError, ServiceUnavailable
+from control_plane.errors import BadRequest, NotFound, ServiceUnavailable
 
 __all__ = [
     "LiveStreamNotFound",
-    "NotYetSupported",
     "LivePlaybackNotFound",
     "PlaylistAhead",
     "PlaylistNotReady",
@@ -23,12 +22,6 @@ class LivePlaybackNotFound(NotFound):
     """A playback file that does not exist (yet, or any more): 404."""
 
     code, title = "LIVE_FILE_NOT_FOUND", "No such live playback file"
-
-
-class NotYetSupported(ProblemError):
-    """An advertised endpoint whose protocol is not implemented yet (WHIP/WHEP): 501."""
-
-    status, code, title = 501, "NOT_YET_SUPPORTED", "Not yet supported"
 
 
 class PlaylistAhead(BadRequest):

@@ -20,6 +20,7 @@ from control_plane.live.webrtc import WebRtcNode
 from control_plane.services import Services
 from control_plane.settings import ConfigError
 from pipelines.live import LiveSettings
+from pipelines.webrtc import RelayLimits
 from rtmp import RtmpLimits, RtmpServer
 
 __all__ = ["Ingest", "build_ingest", "RtmpThread"]
@@ -42,7 +43,13 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
 
     streams = StreamService(services.db)
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
-    node = WebRtcNode(services.pubsub, seen=ViewerCounter(services.kv).seen).start() if webrtc else None
+    limits = RelayLimits(
+        max_viewers=services.settings.webrtc_max_viewers,
+        ice_servers=tuple(services.settings.webrtc_ice_servers),
+    )
+    node = (
+        WebRtcNode(services.pubsub, limits, seen=ViewerCounter(services.kv).seen).start() if webrtc else None
+    )
     if node is not None:
         sinks.taps.append(node)
 

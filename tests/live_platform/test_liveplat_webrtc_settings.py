@@ -1,0 +1,37 @@
+"""The WebRTC settings reach the peers: STUN servers for a server behind NAT, the viewer cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.platform import embedded, start_platform
+
+from control_plane.live import build_ingest
+from control_plane.settings import ConfigError, load_settings
+
+STUN = "stun:stun.example.org:3478"
+
+
+def test_ice_servers_and_viewer_cap_reach_the_node(tmp_path: Path) -> None:
+    gen = start_platform(
+        embedded(tmp_path, webrtc_ice_servers=[STUN], webrtc_max_viewers=3), inprocess_workers=False
+    )
+    platform = next(gen)
+    try:
+        ingest = build_ingest(platform.services)
+        assert ingest.webrtc is not None
+        try:
+            assert ingest.webrtc.limits.ice_servers == (STUN,)
+            assert ingest.webrtc.limits.max_viewers == 3
+            assert ingest.webrtc.whip_settings.ice_servers == (STUN,)
+        finally:
+            ingest.webrtc.stop()
+    finally:
+        for _ in gen:
+            pass
+
+
+def test_only_stun_urls_are_taken(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a STUN URL"):
+        load_settings(data_dir=tmp_path, webrtc_ice_servers=["http://stun.example.org"])
