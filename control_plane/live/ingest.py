@@ -205,15 +205,15 @@ class DatabaseAuthorizer:
             self._heartbeat = None
 
     async def _beat(self, leases: StreamLeases) -> None:
-        """Refresh every held lease each third of the TTL; a lapsed one makes its stream live again
-        (a sweep may have ended it while the key-value store was out of reach)."""
+        """Refresh every held lease each third of the TTL; when one had lapsed, a sweep may have
+        ended its stream while the key-value store was out of reach: it is revived."""
         while self._held:
             await asyncio.sleep(leases.ttl_s / 3)
             for stream_id in list(self._held):
                 try:
                     if not await asyncio.to_thread(leases.hold, stream_id):
                         log.warning("lease of live stream %s had lapsed; taken again", stream_id)
-                        await asyncio.to_thread(self.streams.record_state, stream_id, "live")
+                        await asyncio.to_thread(self.streams.revive, stream_id)
                 except Exception:  # a key-value outage: try again at the next beat
                     log.exception("lease of live stream %s could not be refreshed", stream_id)
 

@@ -146,6 +146,25 @@ class StreamService:
             log.warning("live stream %s lost its ingest; ended", stream_id, extra={"stream_id": stream_id})
         return ended
 
+    def revive(self, stream_id: str) -> bool:
+        """Undo a sweep that ended a stream whose ingest was alive after all (its lease had lapsed
+        in a key-value outage): ``live`` again, with its first ``started_at``, when its last event
+        is ``lost``. True if it was revived."""
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id, with_for_update=True)
+            last = session.scalar(
+                sa.select(LiveEvent.state)
+                .where(LiveEvent.stream_id == stream_id)
+                .order_by(LiveEvent.id.desc())
+                .limit(1)
+            )
+            if row is None or row.status != "ended" or last != LOST:
+                return False
+            session.add(LiveEvent(stream_id=stream_id, state="live", at=utcnow()))
+            row.status, row.ended_at = "live", None
+        log.warning("live stream %s revived: its ingest is alive", stream_id, extra={"stream_id": stream_id})
+        return True
+
     def attach_recording(self, stream_id: str, video_id: str) -> None:
         with self.db.session() as session:
             row = session.get(LiveStream, stream_id, with_for_update=True)

@@ -151,12 +151,14 @@ def test_a_living_ingest_takes_a_lapsed_lease_again_and_revives_its_stream(platf
         seen = []
         await authorizer.state_changed(stream_id, "connected")
         await authorizer.state_changed(stream_id, "live")
+        started = streams.view(stream_id).started_at
+        assert not streams.revive(stream_id)  # live and never swept: nothing to revive
         services.kv.delete(leases.key(stream_id))  # the key-value store lost it (an outage)
         assert streams.end_unheld(leases.held, grace_s=0.0) == [stream_id]
         seen.append(streams.view(stream_id).status)
         await asyncio.sleep(0.3)  # one heartbeat
         seen.append(streams.view(stream_id).status)
-        assert leases.held(stream_id)
+        assert leases.held(stream_id) and streams.view(stream_id).started_at == started
         await authorizer.state_changed(stream_id, "idle")
         seen.append(streams.view(stream_id).status)
         assert not leases.held(stream_id) and authorizer._heartbeat is None
