@@ -47,6 +47,8 @@ class MediaFingerprint:
         if self.frames is not None:
             arrays["frame_hashes"], arrays["frame_flipped"] = self.frames.hashes, self.frames.flipped
             arrays["frame_times"] = self.frames.times
+            if self.frames.masked is not None:
+                arrays["frame_masked"] = self.frames.masked
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
         return buf.getvalue()
@@ -64,7 +66,9 @@ class MediaFingerprint:
             peaks = Peaks(a["peak_times"], a["peak_freqs"]) if "peak_times" in a else None
             frames = None
             if "frame_times" in a:
-                frames = FrameHashes(a["frame_hashes"], a["frame_flipped"], a["frame_times"])
+                frames = FrameHashes(
+                    a["frame_hashes"], a["frame_flipped"], a["frame_times"], a.get("frame_masked")
+                )
             return cls(peaks=peaks, frames=frames, duration=float(a["duration"][0]))
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
             raise InvalidFingerprint(f"not a serialised media fingerprint: {exc}") from exc

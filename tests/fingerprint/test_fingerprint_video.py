@@ -7,7 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fingerprint import Match, Matcher, VideoIndex, fingerprint_file, hash_frames, sample_frames
+from fingerprint import (
+    FrameHashes,
+    InvalidFingerprint,
+    Match,
+    Matcher,
+    MediaFingerprint,
+    VideoIndex,
+    fingerprint_file,
+    hash_frames,
+    sample_frames,
+)
 from fingerprint.video import content_box
 
 START, LENGTH = 3.3, 9.0
@@ -18,6 +28,7 @@ EDITS = {
     "crop10": "crop=iw*0.9:ih*0.9,scale=192:144",
     "brightness": "eq=brightness=0.12:contrast=1.3",
     "overlay": "drawbox=x=8:y=8:w=36:h=18:color=white@0.8:t=fill",
+    "logo": "drawbox=x=iw-68:y=ih-36:w=58:h=26:color=white@0.85:t=fill",
     "hflip": "hflip",
 }
 
@@ -138,3 +149,16 @@ def test_flipped_hash_equals_hash_of_mirrored_frame(kit, tmp_path: Path):
     plain, flipped = hash_frames(frames), hash_frames(mirrored)
     assert np.array_equal(plain.flipped, flipped.hashes)
     assert np.array_equal(plain.hashes, flipped.flipped)
+
+
+def test_masked_hashes_round_trip_and_old_fingerprints_still_load(videos):
+    fp = fingerprint_file(videos["logo"])
+    assert fp.frames is not None and fp.frames.masked is not None
+    assert fp.frames.masked.shape == (len(fp.frames), 4, 8)
+    again = MediaFingerprint.from_bytes(fp.to_bytes())
+    assert again.frames is not None and np.array_equal(again.frames.masked, fp.frames.masked)
+    old = MediaFingerprint(fp.peaks, FrameHashes(fp.frames.hashes, fp.frames.flipped, fp.frames.times), 9.0)
+    loaded = MediaFingerprint.from_bytes(old.to_bytes())
+    assert loaded.frames is not None and loaded.frames.masked is None
+    with pytest.raises(InvalidFingerprint):
+        FrameHashes(fp.frames.hashes, fp.frames.flipped, fp.frames.times, fp.frames.masked[:, :2])
