@@ -80,7 +80,7 @@ def play_regular_hls(url: str, frames: dict[int, int], errors: list[BaseExceptio
 
 
 def test_ladder_over_http_with_ll_hls_and_a_regular_hls_player(
-    platform: Platform, publish: Callable[[str], subprocess.Popen[bytes]]
+    platform: Platform, ingest: RtmpThread, publish: Callable[[str], subprocess.Popen[bytes]]
 ) -> None:
     alice = platform.user("alice")
     body = platform.client.post("/api/v1/live/streams", json={"title": "ladder"}, headers=alice).json()
@@ -89,6 +89,7 @@ def test_ladder_over_http_with_ll_hls_and_a_regular_hls_player(
     with live_server(platform) as base, httpx.Client(base_url=base, timeout=15) as http:
         hls = body["playback"]["hls"].replace("http://127.0.0.1:8000", base)
         assert wait_until(lambda: http.get(hls).status_code == 200, 15)
+        sink = ingest.ingest.sinks.sinks[stream_id]  # to see, at the end, what the ladder dropped
         master = m3u8.loads(http.get(hls).text)
         assert [(p.uri, p.stream_info.resolution) for p in master.playlists] == [
             ("index.m3u8", (640, 480)),
@@ -108,7 +109,7 @@ def test_ladder_over_http_with_ll_hls_and_a_regular_hls_player(
         started = time.monotonic()
         part = http.get(f"/live/{stream_id}/hls/{hint}")  # held until the rung writes it
         assert part.status_code == 200 and part.content[4:8] == b"moof"
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < 6.0
         msn, index = (int(x) for x in hint.removeprefix("360p-part").removesuffix(".m4s").split("."))
         blocked = http.get(rung, params={"_HLS_msn": msn, "_HLS_part": index + 1})
         assert blocked.status_code == 200
@@ -119,7 +120,9 @@ def test_ladder_over_http_with_ll_hls_and_a_regular_hls_player(
         player.join(30)
         assert not player.is_alive() and not errors, errors
         assert set(frames) == {480, 360}
-        assert frames[480] >= (SECONDS - 2) * 25 and frames[360] == frames[480]
+        assert sink.ladder is not None
+        assert frames[480] >= (SECONDS - 2) * 25
+        assert frames[480] - sink.ladder.dropped <= frames[360] <= frames[480]  # all, on an idle machine
 
         ended = {
             n: m3u8.loads(http.get(f"/live/{stream_id}/hls/{n}").text) for n in ("index.m3u8", "360p.m3u8")
