@@ -111,6 +111,11 @@ class StreamLeases:
         """Whether any ingest holds the stream now."""
         return self.kv.get(self.key(stream_id)) is not None
 
+    def held_elsewhere(self, stream_id: str) -> bool:
+        """Whether another ingest (another process, or a WHIP publisher) holds the stream now."""
+        holder = self.kv.get(self.key(stream_id))
+        return holder is not None and holder != self.holder.encode()
+
 
 def recover_recording(store: BlobStore, work_dir: Path, stream_id: str, *, quiet_s: float) -> Recording | str:
     """Store the newest recording a dead ingest left under ``work_dir/<stream_id>/``.
@@ -163,6 +168,10 @@ class DatabaseAuthorizer:
         stream_id = await asyncio.to_thread(self.streams.find_by_key, stream_key)
         if stream_id is None:
             log.info("live publish refused: unknown key", extra={"app": app})
+            return None
+        if self.leases is not None and await asyncio.to_thread(self.leases.held_elsewhere, stream_id):
+            # One publisher per stream across ingests: a WHIP session or another RTMP process has it.
+            log.info("live publish refused: stream %s is held by another ingest", stream_id)
             return None
         return StreamGrant(stream_id)
 
