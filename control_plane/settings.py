@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     api_budget_per_minute: int = Field(1200, ge=0)
     #: Seconds a signed playback token of a private video is valid, at most.
     playback_token_max_ttl: int = Field(24 * 3600, ge=60)
+    #: Short sides (pixels) of the transcoded live renditions below each H.264 source (JSON list);
+    #: a rung is made only when at most 90 % of the source's short side. Empty: passthrough only.
+    live_rungs: list[int] = Field(default_factory=lambda: [720, 480, 360])
     #: STUN servers (``stun:host:port`` URLs, JSON list) the WebRTC peers ask for their public
     #: address, for a server behind NAT; empty: only the server's own addresses are offered.
     webrtc_ice_servers: list[str] = Field(default_factory=list)
@@ -179,6 +182,13 @@ class Settings(BaseSettings):
     @classmethod
     def _storage_scheme(cls, v: str | None) -> str | None:
         return _check_scheme(v, STORAGE_SCHEMES, "storage")
+
+    @field_validator("live_rungs")
+    @classmethod
+    def _live_rungs(cls, v: list[int]) -> list[int]:
+        if len(v) > 6 or any(not 144 <= rung <= 2160 for rung in v):
+            raise ValueError("give at most 6 rungs, each a short side of 144 to 2160 pixels")
+        return sorted(set(v), reverse=True)
 
     @field_validator("webrtc_ice_servers")
     @classmethod

@@ -38,10 +38,13 @@ class Ingest:
 
 def build_ingest(services: Services, settings: LiveSettings | None = None, *, webrtc: bool = True) -> Ingest:
     """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
+    ``settings`` default to the packaging defaults with ``SOCIALFLOW_LIVE_RUNGS`` as the ladder.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
     from workers.enqueue import enqueue
 
     streams = StreamService(services.db)
+    rungs = tuple(services.settings.live_rungs)
+    settings = settings or (LiveSettings(rungs=rungs) if rungs else LiveSettings(ladder=False))
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
     limits = RelayLimits(
         max_viewers=services.settings.webrtc_max_viewers,

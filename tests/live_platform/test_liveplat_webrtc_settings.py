@@ -1,4 +1,4 @@
-"""The WebRTC settings reach the peers: STUN servers for a server behind NAT, the viewer cap."""
+"""Settings reach the live pipeline: STUN servers and the viewer cap for WebRTC, the ladder's rungs."""
 
 from __future__ import annotations
 
@@ -35,3 +35,23 @@ def test_ice_servers_and_viewer_cap_reach_the_node(tmp_path: Path) -> None:
 def test_only_stun_urls_are_taken(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a STUN URL"):
         load_settings(data_dir=tmp_path, webrtc_ice_servers=["http://stun.example.org"])
+
+
+@pytest.mark.parametrize(
+    ("rungs", "ladder", "expected"), [([], False, None), ([360, 720, 360], True, (720, 360))]
+)
+def test_live_rungs_setting_shapes_the_ladder(
+    tmp_path: Path, rungs: list[int], ladder: bool, expected: tuple[int, ...] | None
+) -> None:
+    gen = start_platform(embedded(tmp_path, live_rungs=rungs), inprocess_workers=False)
+    platform = next(gen)
+    try:
+        live = build_ingest(platform.services, webrtc=False).sinks.settings
+        assert live is not None and live.ladder is ladder
+        if expected is not None:
+            assert live.rungs == expected
+    finally:
+        for _ in gen:
+            pass
+    with pytest.raises(ConfigError, match="rungs"):
+        load_settings(data_dir=tmp_path, live_rungs=[100])
