@@ -70,7 +70,6 @@ router = APIRouter(prefix="/api/v1/live", tags=["live"])
 playback = APIRouter(prefix="/live", tags=["live playback"])
 
 CreatorDep = Annotated[Principal, Depends(require_role("creator"))]
-PLAYLISTS = ("index.m3u8", "master.m3u8")
 MEDIA_PLAYLIST = "index.m3u8"
 BLOCK_TIMEOUT_S = 10.0  # seconds a blocking reload or a preload-hinted part is held at most
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
