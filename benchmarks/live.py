@@ -7,7 +7,8 @@ decoded frames. Latency per frame is ``downloaded - drawn``, in seconds; a playe
 notes ``decoded - drawn``: it has no buffer beyond its jitter buffer. ``whip_whep``: the clock
 published over WHIP (aiortc, VP8; the server decodes it and encodes H.264) and played over WHEP.
 nginx-rtmp is Debian's ``nginx-light`` with ``libnginx-mod-rtmp``, started by this benchmark on
-loopback.
+loopback. Both are measured at every segment length in ``--segments`` (ours: HLS segments and
+LL-HLS parts of 0.5 s within them; nginx-rtmp: ``hls_fragment``); WHEP and WHIP only once.
 Writes ``live.json`` and ``live.png``.
 """
 
@@ -72,17 +73,24 @@ def watch(publish_url: str, viewers: list[Viewer | WhepViewer], seconds: float) 
     return publisher.frames
 
 
-def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
+def run_ours(workdir: Path, seconds: float, segment_s: float = 2.0, webrtc: bool = True) -> dict[str, Any]:
+    """Our LL-HLS and HLS viewers (and, with ``webrtc``, WHEP and WHIP to WHEP) on ``segment_s``
+    second segments."""
     http_port, rtmp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")}
-    env.update(SOCIALFLOW_DATA_DIR=str(workdir / "ours"), SOCIALFLOW_RTMP_PORT=str(rtmp_port))
+    env.update(
+        SOCIALFLOW_DATA_DIR=str(workdir / f"ours-{segment_s:g}"),
+        SOCIALFLOW_RTMP_PORT=str(rtmp_port),
+        SOCIALFLOW_LIVE_SEGMENT_SECONDS=str(segment_s),
+        SOCIALFLOW_LIVE_RUNGS="[]",  # the source rendition only, as nginx-rtmp serves it
+    )
     base = f"http://127.0.0.1:{http_port}"
     command = [sys.executable, "-m", "control_plane.cli", "serve", "--port", str(http_port)]
     with ServerProcess(
         "socialflow serve",
         command,
         ready_url=f"{base}/healthz",
-        log_path=workdir / "ours.log",
+        log_path=workdir / f"ours-{segment_s:g}.log",
         env=env,
         cwd=ROOT,
     ):
@@ -96,7 +104,7 @@ def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
                 .raise_for_status()
                 .json()
             )
-            webrtc = (
+            whip_stream = (
                 api.post("/api/v1/live/streams", json={"title": "whip"}, headers=bearer)
                 .raise_for_status()
                 .json()
@@ -104,16 +112,22 @@ def run_ours(workdir: Path, seconds: float) -> dict[str, Any]:
         media = f"{base}/live/{body['id']}/hls/index.m3u8"
         stop = threading.Event()
         low, regular = Viewer(media, "ll_hls", stop), Viewer(media, "hls", stop)
-        whep = WhepViewer(f"{base}/live/{body['id']}/whep", stop)
-        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", [low, regular, whep], seconds)
-        relayed = watch_whip(f"{base}/api/v1/live/streams/{webrtc['id']}", token, seconds)
-    return {
+        whep = WhepViewer(f"{base}/live/{body['id']}/whep", stop) if webrtc else None
+        viewers: list[Viewer | WhepViewer] = [low, regular, *([whep] if whep else [])]
+        sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/{body['stream_key']}", viewers, seconds)
+        relayed = (
+            watch_whip(f"{base}/api/v1/live/streams/{whip_stream['id']}", token, seconds) if whep else None
+        )
+    result: dict[str, Any] = {
+        "segment_s": segment_s,
         "frames_sent": sent,
         "ll_hls": summary(low, 1.5),  # PART-HOLD-BACK: 3 parts of 0.5 s
-        "hls": summary(regular, 6.0),  # 3 target durations of 2 s
-        "whep": {**summary(whep, 0.0), "answer_s": round(whep.answered_s or 0.0, 3)},
-        "whip_whep": relayed,
+        "hls": summary(regular, 3 * segment_s),  # 3 target durations
     }
+    if whep is not None:
+        result["whep"] = {**summary(whep, 0.0), "answer_s": round(whep.answered_s or 0.0, 3)}
+        result["whip_whep"] = relayed
+    return result
 
 
 def watch_whip(stream_url: str, token: str, seconds: float) -> dict[str, Any]:
@@ -143,8 +157,8 @@ rtmp {{
             live on;
             hls on;
             hls_path {dir}/hls;
-            hls_fragment 2s;
-            hls_playlist_length 6s;
+            hls_fragment {fragment_ms}ms;
+            hls_playlist_length {playlist_ms}ms;
         }}
     }}
 }}
@@ -164,11 +178,11 @@ http {{
 """
 
 
-def run_nginx(workdir: Path, seconds: float) -> dict[str, Any]:
+def run_nginx(workdir: Path, seconds: float, fragment_s: float = 2.0) -> dict[str, Any]:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None or not NGINX_MODULE.exists():
         raise BenchError("nginx-rtmp is not installed (apt-get install nginx-light libnginx-mod-rtmp)")
-    folder = workdir / "nginx"
+    folder = workdir / f"nginx-{fragment_s:g}"
     (folder / "hls").mkdir(parents=True)
     (folder / "tmp").mkdir()
     http_port, rtmp_port = free_port(), free_port()
@@ -181,15 +195,55 @@ def run_nginx(workdir: Path, seconds: float) -> dict[str, Any]:
             dir=folder,
             rtmp_port=rtmp_port,
             http_port=http_port,
+            fragment_ms=round(fragment_s * 1000),
+            playlist_ms=round(3 * fragment_s * 1000),
         )
     )
     command = [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"]
     base = f"http://127.0.0.1:{http_port}/hls/"
-    with ServerProcess("nginx-rtmp", command, ready_url=base, log_path=workdir / "nginx.log"):
+    with ServerProcess("nginx-rtmp", command, ready_url=base, log_path=workdir / f"nginx-{fragment_s:g}.log"):
         stop = threading.Event()
         viewer = Viewer(f"{base}bench.m3u8", "hls", stop)
         sent = watch(f"rtmp://127.0.0.1:{rtmp_port}/live/bench", [viewer], seconds)
-    return {"frames_sent": sent, "hls": summary(viewer, 6.0)}
+    return {"segment_s": fragment_s, "frames_sent": sent, "hls": summary(viewer, 3 * fragment_s)}
+
+
+def targets(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, met or not, from the medians: LL-HLS under 2 s, WHEP under 0.5 s, and
+    lower latency than nginx-rtmp's HLS at every segment length (our LL-HLS, and our plain HLS
+    like for like)."""
+    ours = report.get("socialflow", {})
+
+    def median(case: dict[str, Any], protocol: str) -> float | None:
+        value = case.get(protocol, {}).get("median_s")
+        return float(value) if value is not None else None
+
+    ll_hls, whep = median(ours, "ll_hls"), median(ours, "whep")
+    rows = []
+    for row in report["by_segment"]:
+        theirs = median(row["nginx_rtmp"], "hls")
+        ours_ll, ours_hls = median(row["socialflow"], "ll_hls"), median(row["socialflow"], "hls")
+
+        def below(value: float | None, theirs: float | None = theirs) -> bool | None:
+            return None if value is None or theirs is None else value < theirs
+
+        rows.append({"segment_s": row["segment_s"], "ours_ll_hls_s": ours_ll, "ours_hls_s": ours_hls,
+                     "nginx_hls_s": theirs, "ll_hls_lower": below(ours_ll),
+                     "hls_lower": below(ours_hls)})  # fmt: skip
+
+    def every(key: str) -> bool | None:
+        compared = [r[key] for r in rows if r[key] is not None]
+        return all(compared) if compared else None
+
+    return {
+        "ll_hls_under_2s": None if ll_hls is None else ll_hls < 2.0,
+        "whep_under_0_5s": None if whep is None else whep < 0.5,
+        # What our viewers get (LL-HLS) against what nginx-rtmp's get (HLS), at every length:
+        "lower_than_nginx_at_every_segment_length": every("ll_hls_lower"),
+        # Like for like, both without parts:
+        "hls_lower_than_nginx_hls_at_every_segment_length": every("hls_lower"),
+        "by_segment": rows,
+    }
 
 
 def plot_results(report: dict[str, Any], path: Path) -> None:
@@ -210,15 +264,28 @@ def plot_results(report: dict[str, Any], path: Path) -> None:
     def ms(case: dict[str, Any], key: str) -> float | None:
         return case[key] * 1000 if key in case else None
 
-    figure, axes = plt.subplots(figsize=(8, 4.5))
+    rows = report.get("by_segment", [])
+    figure, (axes, by_length) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [3, 2]})
     grouped_bars(
         axes,
         [name for name, _ in cases],
         {"median": [ms(c, "median_s") for _, c in cases], "p90": [ms(c, "p90_s") for _, c in cases]},
         ylabel="ms from drawn to downloaded",
-        title=f"Live glass-to-glass latency ({report['seconds']:g} s, {WIDTH}x{HEIGHT} {FPS} fps H.264)",
+        title=f"Glass-to-glass latency ({report['seconds']:g} s, {WIDTH}x{HEIGHT} {FPS} fps H.264)",
     )
     axes.legend(fontsize=8)
+    grouped_bars(
+        by_length,
+        [f"{row['segment_s']:g} s segments" for row in rows],
+        {
+            "Social Flow LL-HLS": [ms(row["socialflow"].get("ll_hls", {}), "median_s") for row in rows],
+            "Social Flow HLS": [ms(row["socialflow"].get("hls", {}), "median_s") for row in rows],
+            "nginx-rtmp HLS": [ms(row["nginx_rtmp"].get("hls", {}), "median_s") for row in rows],
+        },
+        ylabel="median ms",
+        title="By segment length",
+    )
+    by_length.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -268,6 +335,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialflow bench live", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds published to each system")
     parser.add_argument("--no-peer", action="store_true", help="skip nginx-rtmp")
+    parser.add_argument(
+        "--segments", default="1,2,4", help="segment lengths in seconds to compare at (WHEP runs at 2 only)"
+    )
     parser.add_argument("--output", type=Path, help="results folder")
     capacity = parser.add_argument_group("capacity (--capacity: streams one machine keeps up with)")
     capacity.add_argument("--capacity", action="store_true", help="measure capacity instead of latency")
@@ -296,20 +366,37 @@ def main(argv: list[str], output: Path) -> int:
             log.error("--capacity needs --seconds of at least 12 and --modes among passthrough,ladder")
             return 2
         return run_capacity(args, output)
+    try:
+        lengths = sorted({float(x) for x in args.segments.split(",") if x.strip()})
+    except ValueError:
+        lengths = []
+    if not lengths or any(not 1.0 <= x <= 10.0 for x in lengths):
+        log.error("--segments takes segment lengths of 1 to 10 seconds, e.g. 1,2,4")
+        return 2
+    main_length = 2.0 if 2.0 in lengths else lengths[0]
     workdir = Path(tempfile.mkdtemp(prefix="socialflow-bench-live-"))
     report: dict[str, Any] = {"seconds": args.seconds, "width": WIDTH, "height": HEIGHT, "fps": FPS}
+    report["by_segment"] = []
     status = 0
     try:
-        report["socialflow"] = run_ours(workdir, args.seconds)
-        if args.no_peer:
-            report["nginx_rtmp"] = {"skipped": "--no-peer"}
-        else:
-            try:
-                report["nginx_rtmp"] = run_nginx(workdir, args.seconds)
-            except BenchError as exc:
-                log.error("nginx-rtmp: %s", exc)
-                report["nginx_rtmp"] = {"skipped": str(exc)}
-                status = 1
+        for length in lengths:
+            ours = run_ours(workdir, args.seconds, length, webrtc=length == main_length)
+            row: dict[str, Any] = {"segment_s": length, "socialflow": ours}
+            if length == main_length:
+                report["socialflow"] = ours
+            if args.no_peer:
+                row["nginx_rtmp"] = {"skipped": "--no-peer"}
+            else:
+                try:
+                    row["nginx_rtmp"] = run_nginx(workdir, args.seconds, length)
+                except BenchError as exc:
+                    log.error("nginx-rtmp: %s", exc)
+                    row["nginx_rtmp"] = {"skipped": str(exc)}
+                    status = 1
+            if length == main_length:
+                report["nginx_rtmp"] = row["nginx_rtmp"]
+            report["by_segment"].append(row)
+        report["targets"] = targets(report)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     write_json(output / "live.json", report)

@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     api_budget_per_minute: int = Field(1200, ge=0)
     #: Seconds a signed playback token of a private video is valid, at most.
     playback_token_max_ttl: int = Field(24 * 3600, ge=60)
+    #: Target length of a live HLS segment, seconds (segments are cut at the publisher's keyframes).
+    live_segment_seconds: float = Field(2.0, ge=0.5, le=10.0)
+    #: Target length of a Low-Latency HLS part, seconds; at most half a segment.
+    live_part_seconds: float = Field(0.5, ge=0.1, le=2.0)
     #: Short sides (pixels) of the transcoded live renditions below each H.264 source (JSON list);
     #: a rung is made only when at most 90 % of the source's short side. Empty: passthrough only.
     live_rungs: list[int] = Field(default_factory=lambda: [720, 480, 360])
@@ -189,6 +193,12 @@ class Settings(BaseSettings):
         if len(v) > 6 or any(not 144 <= rung <= 2160 for rung in v):
             raise ValueError("give at most 6 rungs, each a short side of 144 to 2160 pixels")
         return sorted(set(v), reverse=True)
+
+    @model_validator(mode="after")
+    def _live_parts_fit(self) -> Settings:
+        if self.live_part_seconds > self.live_segment_seconds / 2:
+            raise ValueError("live_part_seconds must be at most half of live_segment_seconds")
+        return self
 
     @field_validator("webrtc_ice_servers")
     @classmethod

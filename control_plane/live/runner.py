@@ -38,13 +38,19 @@ class Ingest:
 
 def build_ingest(services: Services, settings: LiveSettings | None = None, *, webrtc: bool = True) -> Ingest:
     """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
-    ``settings`` default to the packaging defaults with ``SOCIALFLOW_LIVE_RUNGS`` as the ladder.
+    ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the ladder's rungs.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
     from workers.enqueue import enqueue
 
     streams = StreamService(services.db)
-    rungs = tuple(services.settings.live_rungs)
-    settings = settings or (LiveSettings(rungs=rungs) if rungs else LiveSettings(ladder=False))
+    config = services.settings
+    rungs = tuple(config.live_rungs)
+    settings = settings or LiveSettings(
+        part_target_s=config.live_part_seconds,
+        segment_target_s=config.live_segment_seconds,
+        ladder=bool(rungs),
+        rungs=rungs or (720, 480, 360),
+    )
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
     limits = RelayLimits(
         max_viewers=services.settings.webrtc_max_viewers,

@@ -20,7 +20,7 @@ def test_the_clock_barcode_reads_back_what_was_drawn(ms: int) -> None:
 
 
 def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
-    assert main(["--seconds", "4", "--no-peer"], tmp_path) == 0
+    assert main(["--seconds", "4", "--no-peer", "--segments", "1,2"], tmp_path) == 0
     report = json.loads((tmp_path / "live.json").read_text())
     assert (tmp_path / "live.png").read_bytes()[:4] == b"\x89PNG"
     ours = report["socialflow"]
@@ -37,3 +37,12 @@ def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
     relayed = ours["whip_whep"]  # the clock published over WHIP, played over WHEP
     assert relayed["frames_sent"] == 100 and relayed["frames"] >= 50 and relayed["errors"] == 0, relayed
     assert 0 < relayed["median_s"] < 0.5
+    # The 1 s segment run has LL-HLS and HLS only, and its HLS is the quicker of the two HLS runs.
+    one, two = report["by_segment"]
+    assert (one["segment_s"], two["segment_s"]) == (1.0, 2.0) and "whep" not in one["socialflow"]
+    assert one["socialflow"]["hls"]["frames"] >= 90 and one["socialflow"]["hls"]["hold_back_s"] == 3.0
+    assert one["socialflow"]["hls"]["median_s"] < two["socialflow"]["hls"]["median_s"]
+    targets = report["targets"]
+    assert targets["ll_hls_under_2s"] is True and targets["whep_under_0_5s"] is True
+    assert targets["lower_than_nginx_at_every_segment_length"] is None  # no peer ran
+    assert targets["hls_lower_than_nginx_hls_at_every_segment_length"] is None
