@@ -33,7 +33,7 @@ MIN_AUDIO_VOTES = 10
 AUDIO_TOLERANCE) for an audio match."""
 MIN_AUDIO_SECONDS = 3.0
 """Shortest audio run kept (seconds of query): chance alignments between similar tracks (the
-same composer's ambient pieces in the benchmark) gathered their votes within 2 s."""
+same composer's pieces in the benchmark) often gathered their votes within 1.8-2.7 s."""
 SURE_AUDIO_VOTES = 14
 MIN_AUDIO_VOTE_RATE = 3.0
 """A run with fewer than SURE_AUDIO_VOTES matched anchors must have at least this many per second
