@@ -65,11 +65,15 @@ class BlobStore(ABC):
     """A flat namespace of immutable-once-written blobs addressed by key."""
 
     @abstractmethod
-    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None) -> int:
+    def put(
+        self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
         """Store ``data`` under ``key``, replacing any blob there, and return the bytes written.
 
         A file-like ``data`` is read in ``CHUNK_SIZE`` reads until EOF. Readers never see a
-        half-written blob: the new content appears at once or not at all.
+        half-written blob: the new content appears at once or not at all. ``durable=False`` is
+        for blobs that are useless after a crash anyway (live playlists and parts): a store may
+        then skip flushing them to stable storage, never the all-or-nothing visibility.
         """
 
     @abstractmethod

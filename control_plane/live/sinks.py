@@ -69,7 +69,8 @@ class StoreLiveSinks:
             log.info("removed %d live files of the previous session of %s", removed, stream_id)
 
         def write(name: str, data: bytes) -> None:
-            self.store.put(prefix + name, data, content_type=content_type(name))
+            # Live files are worthless after a crash (the session restarts on an empty prefix).
+            self.store.put(prefix + name, data, content_type=content_type(name), durable=False)
 
         def remove(name: str) -> None:
             self.store.delete(prefix + name)

@@ -54,7 +54,7 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
             raise InvalidKey(f"key {key!r} starts with the reserved prefix {RESERVED!r}")
         return self.root / key
 
-    def _commit(self, tmp: Path, target: Path) -> None:
+    def _commit(self, tmp: Path, target: Path, durable: bool = True) -> None:
         """Move a finished temporary file into place, creating parent folders."""
         for _ in range(3):
             try:
@@ -62,7 +62,8 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                 if target.is_dir():
                     raise InvalidKey(f"{target.relative_to(self.root)} is a folder of other blobs")
                 os.replace(tmp, target)
-                _fsync_dir(target.parent)
+                if durable:
+                    _fsync_dir(target.parent)
                 return
             except FileNotFoundError:
                 continue  # a concurrent delete pruned the parent folder; make it again
@@ -70,7 +71,7 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                 raise InvalidKey(f"a parent of {target.relative_to(self.root)} is a blob") from exc
         raise StorageUnavailable(f"could not place {target}")
 
-    def _write_temp(self, data: bytes | BinaryIO) -> tuple[Path, int]:
+    def _write_temp(self, data: bytes | BinaryIO, durable: bool = True) -> tuple[Path, int]:
         fd, name = tempfile.mkstemp(dir=self._tmp)
         written = 0
         try:
@@ -79,18 +80,22 @@ class LocalStore(BlobStore, LocalMultipart, AppendCapable):
                     out.write(chunk)
                     written += len(chunk)
                 out.flush()
-                os.fsync(out.fileno())
+                if durable:
+                    os.fsync(out.fileno())
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
         return Path(name), written
 
-    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None) -> int:
-        """Write to a temporary file, fsync, then rename over the key. ``content_type`` is not kept."""
+    def put(
+        self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
+        """Write to a temporary file, fsync (when ``durable``), then rename over the key.
+        ``content_type`` is not kept."""
         target = self.path(key)
-        tmp, written = self._write_temp(data)
+        tmp, written = self._write_temp(data, durable)
         try:
-            self._commit(tmp, target)
+            self._commit(tmp, target, durable)
         finally:
             tmp.unlink(missing_ok=True)
         return written

@@ -95,7 +95,10 @@ class S3Store(BlobStore, S3Multipart):
             except self._client.exceptions.BucketAlreadyOwnedByYou:
                 pass
 
-    def put(self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None) -> int:
+    def put(
+        self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
+        """An object PUT (multipart past ``part_size``); S3 stores every object durably."""
         name = self._name(key)
         extra = {"ContentType": content_type} if content_type else {}
         first = bytes(data) if isinstance(data, bytes | bytearray) else read_exactly(data, self.part_size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +65,20 @@ def test_put_bytes_and_read_back(store: BlobStore) -> None:
     chunks = list(store.open("videos/a/source.bin"))
     assert b"".join(chunks) == PAYLOAD
     assert all(len(chunk) <= CHUNK_SIZE for chunk in chunks)
+
+
+def test_put_not_durable_is_still_whole_and_readable(
+    store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    assert store.put("live/a/part0.m4s", b"x" * 1000, durable=False) == 1000
+    assert store.put("live/a/part0.m4s", io.BytesIO(b"y" * 10), durable=False) == 10
+    assert b"".join(store.open("live/a/part0.m4s")) == b"y" * 10
+    assert synced == []  # nothing flushed to stable storage (S3 never calls fsync at all)
+    store.put("videos/a/seg.m4s", b"z")
+    assert b"".join(store.open("videos/a/seg.m4s")) == b"z"
 
 
 def test_put_stream_replaces_existing(store: BlobStore) -> None:
