@@ -44,6 +44,8 @@ QUERY_FAN_OUT = 12
 formed when noise or other audio inserts extra peaks into the query's target zones."""
 AUDIO_TOLERANCE = 2
 """Offset tolerance in landmark frames (8 ms each) when collecting a span's hits."""
+MAX_MASKED_MOMENTS = 12
+"""A corner-masked query hash that resembles more frames of one reference than this is ignored."""
 MIN_VIDEO_FRAMES = 8
 """Distinct query frames (4 s at 2 frames a second) that must agree on one offset for a video
 match."""
@@ -122,6 +124,20 @@ def _credible(votes: int, seconds: float) -> bool:
     if votes < MIN_AUDIO_VOTES or seconds < MIN_AUDIO_SECONDS:
         return False
     return votes >= SURE_AUDIO_VOTES or votes >= MIN_AUDIO_VOTE_RATE * seconds
+
+
+def _unambiguous(hits: Any) -> Any:
+    """The frame hits whose (reference, query frame) names at most MAX_MASKED_MOMENTS distinct
+    reference frames."""
+    if len(hits) == 0:
+        return hits
+    q_ms = np.rint(np.asarray(hits.query_times) * 1000).astype(np.int64)
+    r_ms = np.rint(np.asarray(hits.ref_times) * 1000).astype(np.int64)
+    _, group = np.unique(np.stack([np.asarray(hits.ref_ids, np.int64), q_ms]), axis=1, return_inverse=True)
+    group = group.reshape(-1)
+    moments = np.bincount(np.unique(np.stack([group, r_ms]), axis=1)[0])
+    keep = moments[group] <= MAX_MASKED_MOMENTS
+    return type(hits)(*(getattr(hits, f)[keep] for f in ("ref_ids", "ref_times", "query_times", "distances")))
 
 
 def _distinct_pairs(refs: np.ndarray, q_times: np.ndarray, r_times: np.ndarray) -> np.ndarray:
@@ -239,13 +255,20 @@ class Matcher:
         frames = query_fp.frames
         step = 1.0 / FRAME_RATE
         matches: list[tuple[int, Match]] = []
-        plain, plain_times = frames.hashes, frames.times
-        if frames.masked is not None:
-            # The corner-masked hashes vote with the plain ones: a frame counts once either way.
-            plain = np.concatenate([plain, frames.masked.reshape(-1, frames.hashes.shape[1])])
-            plain_times = np.concatenate([plain_times, np.repeat(frames.times, frames.masked.shape[1])])
-        for hashes, at in ((plain, plain_times), (frames.flipped, frames.times)):
-            hits = self.video_index.query(hashes, at, MATCH_RADIUS)
+        for mirrored in (False, True):
+            hits = self.video_index.query(
+                frames.flipped if mirrored else frames.hashes, frames.times, MATCH_RADIUS
+            )
+            if not mirrored and frames.masked is not None:
+                # The corner-masked hashes vote with the plain ones (a frame counts once either
+                # way), but only where they point at a few moments of a reference: with a corner
+                # painted over, a still background can look like every frame of a video.
+                masked = self.video_index.query(
+                    frames.masked.reshape(-1, frames.hashes.shape[1]),
+                    np.repeat(frames.times, frames.masked.shape[1]),
+                    MATCH_RADIUS,
+                )
+                hits = type(hits).concat([hits, _unambiguous(masked)])
             if len(hits) == 0:
                 continue
             offsets = hits.query_times - hits.ref_times
