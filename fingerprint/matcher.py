@@ -279,7 +279,12 @@ class Matcher:
             for ref, off_bin, _ in _best_offsets(
                 frame_key[0], frame_key[1], MIN_VIDEO_FRAMES, MAX_OFFSETS_PER_REFERENCE
             ):
-                agree = (hits.ref_ids == ref) & (np.abs(offsets - off_bin * step) <= VIDEO_TOLERANCE)
+                # The strongest bin counts its neighbours' frames too, so the run is centred on
+                # the median offset of the hits within a bin of it, not on the bin itself.
+                mine = hits.ref_ids == ref
+                around = offsets[mine & (np.abs(offsets - off_bin * step) <= step + 1e-6)]
+                centre = float(np.median(around)) if len(around) else off_bin * step
+                agree = mine & (np.abs(offsets - centre) <= VIDEO_TOLERANCE)
                 q, off, r = hits.query_times[agree], offsets[agree], hits.ref_times[agree]
                 for run in _runs(q, VIDEO_MAX_GAP):
                     times = np.unique(q[run])
