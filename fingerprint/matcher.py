@@ -226,7 +226,7 @@ class Matcher:
                     agree = (pairs[0] == ref) & (np.abs(offsets - off) <= AUDIO_TOLERANCE)
                     anchors = np.unique(landmarks.times)
                     best[key] = (votes, speed, ref, pairs[1:, agree].astype(np.float64), anchors)
-        matches: list[tuple[int, Match]] = []
+        matches: list[tuple[float, Match]] = []
         for _votes, speed, ref, (q, r), anchors in best.values():
             for run in _runs(q, AUDIO_MAX_GAP / FRAME_SECONDS * speed):
                 matched = len(np.unique(q[run]))
@@ -254,7 +254,7 @@ class Matcher:
         assert self.video_index is not None and query_fp.frames is not None
         frames = query_fp.frames
         step = 1.0 / FRAME_RATE
-        matches: list[tuple[int, Match]] = []
+        matches: list[tuple[float, Match]] = []
         for mirrored in (False, True):
             hits = self.video_index.query(
                 frames.flipped if mirrored else frames.hashes, frames.times, MATCH_RADIUS
@@ -286,6 +286,7 @@ class Matcher:
                 centre = float(np.median(around)) if len(around) else off_bin * step
                 agree = mine & (np.abs(offsets - centre) <= VIDEO_TOLERANCE)
                 q, off, r = hits.query_times[agree], offsets[agree], hits.ref_times[agree]
+                dist = hits.distances[agree]
                 for run in _runs(q, VIDEO_MAX_GAP):
                     times = np.unique(q[run])
                     # The reference must advance with the query: a still picture held in the
@@ -293,9 +294,10 @@ class Matcher:
                     if len(times) < MIN_VIDEO_FRAMES or len(np.unique(r[run])) < MIN_VIDEO_FRAMES:
                         continue
                     in_span = int(np.count_nonzero((frames.times >= times[0]) & (frames.times <= times[-1])))
+                    # Equal frame counts (a repeating picture) go to the closer frames.
                     matches.append(
                         (
-                            len(times),
+                            len(times) - float(np.mean(dist[run])) / 1000,
                             Match(
                                 reference_id=ref,
                                 kind="video",
@@ -309,7 +311,7 @@ class Matcher:
         return self._dedupe(matches)
 
     @staticmethod
-    def _dedupe(matches: list[tuple[int, Match]]) -> list[Match]:
+    def _dedupe(matches: list[tuple[float, Match]]) -> list[Match]:
         """Keep, per reference and kind, the best-supported match of each stretch of the query.
 
         ``matches`` pairs each match with its evidence (matched anchors or frames). A match is
