@@ -110,13 +110,14 @@ def _plausible(refs: np.ndarray, offsets: np.ndarray, weight: int) -> np.ndarray
     n = len(refs)
     if n == 0:
         return np.zeros(0, bool)
-    size = 1 << min(24, max(10, (2 * n).bit_length()))
+    size = 1 << min(22, max(10, n.bit_length()))
+    mask = size - 1
     slot = refs.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     slot += (offsets.astype(np.int64) >> 2).view(np.uint64)
-    slot = (slot & np.uint64(size - 1)).astype(np.intp)
+    slot = (slot & np.uint64(mask)).astype(np.intp)
     counts = np.bincount(slot, minlength=size)
-    window = counts + np.roll(counts, 1) + np.roll(counts, -1)
-    return window[slot] >= weight
+    # Neighbouring offset buckets of one reference are neighbouring slots (mod the table size).
+    return counts[slot] + counts[(slot + 1) & mask] + counts[(slot - 1) & mask] >= weight
 
 
 def _credible(votes: int, seconds: float) -> bool:
