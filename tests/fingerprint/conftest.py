@@ -29,8 +29,6 @@ def ffmpeg(*args: str | Path) -> None:
     subprocess.run([FFMPEG, "-y", "-loglevel", "error", *map(str, args)], check=True, capture_output=True)
 
 
-
-
 @pytest.fixture(scope="session")
 def music(music_files: dict[str, Path]) -> dict[str, AudioSignal]:
     """Decoded tracks (8 kHz mono): the first two cut to REFERENCE_SECONDS, the third whole."""
