@@ -1,3 +1,10 @@
 """Shared fixtures. Service fixtures live in ``tests/support`` and are loaded as plugins."""
 
-pytest_plugins = ["support.services", "support.s3", "support.platform", "support.music", "support.smtp"]
+pytest_plugins = [
+    "support.services",
+    "support.s3",
+    "support.platform",
+    "support.music",
+    "support.smtp",
+    "support.publishers",
+]

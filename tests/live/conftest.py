@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import imageio_ffmpeg
 import pytest
+from support.publishers import Publishers
 
 from pipelines.live import LiveSettings, LiveSink, LocalLiveSinks
 from rtmp import RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
@@ -75,33 +75,16 @@ def live_ingest(tmp_path: Path) -> Iterator[LiveIngest]:
 
 
 @pytest.fixture
-def ffmpeg_publisher() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+def ffmpeg_publisher(ffmpeg_publishers: Publishers) -> Callable[..., subprocess.Popen[bytes]]:
     """``start(url, seconds, codec="h264")``: ffmpeg pushing 320x240 25 fps video with a 2 s GOP
     (H.264 with B-frames; HEVC or AV1 over Enhanced RTMP) and AAC, in real time."""
-    started: list[subprocess.Popen[bytes]] = []
     encoders = {
-        "h264": ["-c:v", "libx264", "-preset", "superfast", "-bf", "2"],
-        "hevc": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"],
-        "av1": ["-c:v", "libsvtav1", "-preset", "12", "-svtav1-params", "lp=1"],
+        "h264": ("-c:v", "libx264", "-preset", "superfast", "-bf", "2"),
+        "hevc": ("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"),
+        "av1": ("-c:v", "libsvtav1", "-preset", "12", "-svtav1-params", "lp=1"),
     }
 
     def start(url: str, seconds: float, codec: str = "h264") -> subprocess.Popen[bytes]:
-        video = encoders[codec]
-        args = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-t", str(seconds), *video, "-g", "50",
-            "-threads", "1", "-c:a", "aac", "-f", "flv", url,
-        ]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(proc)
-        return proc
+        return ffmpeg_publishers.test_pattern(url, seconds=seconds, video=encoders[codec])
 
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    return start

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import imageio_ffmpeg
 import m3u8
 import pytest
 from support.platform import Platform, embedded, live_server, start_platform
+from support.publishers import Publishers
 
 from control_plane.live import RtmpThread, build_ingest
 from pipelines.live import LiveSettings
@@ -45,29 +45,9 @@ def ingest(platform: Platform) -> Iterator[RtmpThread]:
 
 
 @pytest.fixture
-def publish() -> Iterator[Callable[[str, float], subprocess.Popen[bytes]]]:
+def publish(ffmpeg_publishers: Publishers) -> Callable[[str, float], subprocess.Popen[bytes]]:
     """ffmpeg pushing 320x240 25 fps H.264 (2 s GOP) and AAC in real time for ``seconds``."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(url: str, seconds: float) -> subprocess.Popen[bytes]:
-        args = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-g", "50",
-            "-threads", "1", "-c:a", "aac", "-f", "flv", url,
-        ]  # fmt: skip
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    return lambda url, seconds: ffmpeg_publishers.test_pattern(url, seconds=seconds)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:

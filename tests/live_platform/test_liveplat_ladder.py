@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 
 import av
 import httpx
-import imageio_ffmpeg
 import m3u8
 import pytest
 from support.platform import Platform, live_server
+from support.publishers import ULTRAFAST, Publishers
 
 from control_plane.live import RtmpThread, build_ingest
 from pipelines.live import LiveSettings
@@ -44,28 +44,12 @@ def ingest(platform: Platform) -> Iterator[RtmpThread]:
 
 
 @pytest.fixture
-def publish(ingest: RtmpThread) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
+def publish(ingest: RtmpThread, ffmpeg_publishers: Publishers) -> Callable[[str], subprocess.Popen[bytes]]:
     def start(key: str) -> subprocess.Popen[bytes]:
-        args = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=640x480:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast", "-g", "50",
-            "-threads", "1", "-c:a", "aac", "-f", "flv", f"rtmp://127.0.0.1:{ingest.port}/live/{key}",
-        ]  # fmt: skip
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(proc)
-        return proc
+        url = f"rtmp://127.0.0.1:{ingest.port}/live/{key}"
+        return ffmpeg_publishers.test_pattern(url, seconds=SECONDS, size="640x480", video=ULTRAFAST)
 
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    return start
 
 
 def play_regular_hls(url: str, frames: dict[int, int], errors: list[BaseException]) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import imageio_ffmpeg
 import pytest
 from support.platform import Platform
+from support.publishers import ULTRAFAST, Publishers
 
 from control_plane.kv import MemoryKeyValue
 from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
@@ -46,26 +46,8 @@ def test_leases_hold_refresh_lapse_and_release() -> None:
 
 
 @pytest.fixture
-def publisher() -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(url: str) -> subprocess.Popen[bytes]:
-        args = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "quiet", "-nostdin", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
-            "-threads", "1", "-c:a", "aac", "-f", "flv", url,
-        ]  # fmt: skip
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+def publisher(ffmpeg_publishers: Publishers) -> Callable[[str], subprocess.Popen[bytes]]:
+    return lambda url: ffmpeg_publishers.test_pattern(url, seconds=60, gop=25, video=ULTRAFAST)
 
 
 def test_a_dead_ingest_stream_is_ended_by_the_sweep_with_its_recording(

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import av
 import httpx
-import imageio_ffmpeg
 import m3u8
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, live_server, production
+from support.publishers import Publishers
 
 from control_plane.live import RtmpThread, build_ingest
 from control_plane.live.ingest import StreamLeases
@@ -45,22 +45,8 @@ def ingest(platform: Platform) -> Iterator[RtmpThread]:
 
 
 @pytest.fixture
-def ffmpeg() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def run(*args: str) -> subprocess.Popen[bytes]:
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(proc)
-        return proc
-
-    yield run
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+def ffmpeg(ffmpeg_publishers: Publishers) -> Callable[..., subprocess.Popen[bytes]]:
+    return ffmpeg_publishers.ffmpeg
 
 
 def source(seconds: float) -> list[str]:

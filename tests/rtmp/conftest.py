@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import imageio_ffmpeg
 import pytest
+from support.publishers import Publishers
 
 from rtmp import CollectingSink, RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
 
@@ -117,7 +118,7 @@ def ffmpeg_publish_args(
         "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
         "-t", str(seconds), *video, "-g", str(2 * rate), "-threads", "1", "-c:a", "aac", "-f", "flv", url,
-    ]
+    ]  # fmt: skip
 
 
 PYAV_PUBLISHER = """
@@ -138,22 +139,9 @@ out.close()
 
 
 @pytest.fixture
-def publishers() -> Iterator[Callable[[list[str]], subprocess.Popen[bytes]]]:
+def publishers(ffmpeg_publishers: Publishers) -> Callable[[list[str]], subprocess.Popen[bytes]]:
     """Starts publisher processes; every one still running is killed at teardown."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(args: list[str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    return ffmpeg_publishers.start
 
 
 @pytest.fixture
