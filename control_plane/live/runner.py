@@ -48,8 +48,8 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     settings = settings or LiveSettings(
         part_target_s=config.live_part_seconds,
         segment_target_s=config.live_segment_seconds,
-        ladder=bool(rungs),
-        rungs=rungs or (720, 480, 360),
+        ladder=bool(rungs),  # no rungs: passthrough only
+        rungs=rungs,
     )
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
     limits = RelayLimits(

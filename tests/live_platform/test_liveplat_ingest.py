@@ -15,9 +15,7 @@ import pytest
 from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
 
-from control_plane.live import RtmpThread, build_ingest
-from pipelines.live import LiveSettings
-from rtmp import RtmpLimits
+from control_plane.live import RtmpThread
 
 SECONDS = 4.0
 
@@ -31,17 +29,6 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platfor
         return
     bucket: str = request.getfixturevalue("s3_bucket_url")
     yield from start_platform(embedded(tmp_path, storage_url=bucket, secret_key=secrets.token_urlsafe(48)))
-
-
-@pytest.fixture
-def ingest(platform: Platform) -> Iterator[RtmpThread]:
-    thread = RtmpThread(
-        "127.0.0.1", 0, build_ingest(platform.services, LiveSettings()), RtmpLimits(reconnect_window_s=1.0)
-    ).start()
-    try:
-        yield thread
-    finally:
-        thread.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import av
 import httpx
@@ -16,9 +16,7 @@ import pytest
 from support.platform import Platform, live_server
 from support.publishers import ULTRAFAST, Publishers
 
-from control_plane.live import RtmpThread, build_ingest
-from pipelines.live import LiveSettings
-from rtmp import RtmpLimits
+from control_plane.live import RtmpThread
 
 SECONDS = 8
 
@@ -30,17 +28,6 @@ def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.
         if value or time.monotonic() > deadline:
             return value
         time.sleep(step)
-
-
-@pytest.fixture
-def ingest(platform: Platform) -> Iterator[RtmpThread]:
-    thread = RtmpThread(
-        "127.0.0.1", 0, build_ingest(platform.services, LiveSettings()), RtmpLimits(reconnect_window_s=1.0)
-    ).start()
-    try:
-        yield thread
-    finally:
-        thread.stop()
 
 
 @pytest.fixture

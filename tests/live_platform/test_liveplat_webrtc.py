@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -25,23 +25,11 @@ from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, live_server, production
 from support.publishers import Publishers
 
-from control_plane.live import RtmpThread, build_ingest
+from control_plane.live import RtmpThread
 from control_plane.live.ingest import StreamLeases
-from pipelines.live import LiveSettings
-from rtmp import RtmpLimits
 
 SDP = {"Content-Type": "application/sdp"}
-
-
-@pytest.fixture
-def ingest(platform: Platform) -> Iterator[RtmpThread]:
-    thread = RtmpThread(
-        "127.0.0.1", 0, build_ingest(platform.services, LiveSettings()), RtmpLimits(reconnect_window_s=0.5)
-    ).start()
-    try:
-        yield thread
-    finally:
-        thread.stop()
+RECONNECT_WINDOW_S = 0.5  # seconds: sessions end soon after a publisher leaves
 
 
 @pytest.fixture
