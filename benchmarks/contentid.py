@@ -98,9 +98,15 @@ def _split(
     negatives = [t for i, t in enumerate(tracks) if i % every == every - 1] or tracks[-1:]
     references = [t for t in tracks if t not in negatives]
     names = {t.path.name for t in references}
-    shared = [t for t in negatives if data.SHARED_MUSIC.get(t.path.name) in names]
+    shared = [
+        t
+        for t in negatives
+        if t.path.name in data.SHARED_MUSIC and data.SHARED_MUSIC[t.path.name].reference in names
+    ]
     for t in shared:
-        log.info("not a negative: %s holds the music of %s", t.path.name, data.SHARED_MUSIC[t.path.name])
+        log.info(
+            "not a negative: %s holds the music of %s", t.path.name, data.SHARED_MUSIC[t.path.name].reference
+        )
     return references, [t for t in negatives if t not in shared] or negatives
 
 
@@ -241,9 +247,7 @@ def _run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "per_case": args.queries,
             "reference_files": [t.path.name for t in refs],
             "negative_files": [t.path.name for t in negs],
-            "shared_music_not_negatives": sorted(
-                name for name in data.SHARED_MUSIC if name in {t.path.name for t in tracks}
-            ),
+            "shared_music_not_negatives": data.shared_music_evidence(tracks),
         },
         "audio": {
             "ours": {**audio.score(specs, ours), "ingest": ingest, "query": timing},

@@ -110,3 +110,23 @@ def test_a_negative_that_holds_a_references_music_is_not_used() -> None:
     refs, negs = contentid._split(tracks, 5, None)
     assert [t.path.name for t in negs] == ["t9.ogg"]
     assert "shallow-green.ogg" in {t.path.name for t in refs} and tracks[4] not in refs
+
+
+def test_waveform_agreement_tells_a_shared_recording_from_a_lookalike(tmp_path: Path) -> None:
+    from scipy.io import wavfile
+
+    from benchmarks._contentid_data import waveform_agreement
+
+    rng = np.random.default_rng(7)
+    rate, seconds = 8000, 6
+    layer = rng.standard_normal(rate * seconds).astype(np.float32)
+    # Same layer under other music at a 2 s offset; a lookalike has the same spectrum, other samples.
+    mine = layer + 2 * rng.standard_normal(len(layer)).astype(np.float32)
+    theirs = np.concatenate([rng.standard_normal(2 * rate), layer]).astype(np.float32)
+    lookalike = rng.standard_normal(len(theirs)).astype(np.float32)
+    for name, x in (("mine", mine), ("theirs", theirs), ("lookalike", lookalike)):
+        wavfile.write(tmp_path / f"{name}.wav", rate, 0.1 * x)
+    shared = waveform_agreement(tmp_path / "mine.wav", 0.0, tmp_path / "theirs.wav", 2.0, 5.0)
+    other = waveform_agreement(tmp_path / "mine.wav", 0.0, tmp_path / "lookalike.wav", 2.0, 5.0)
+    assert len(shared) == len(other) == 5
+    assert min(shared) > 0.3 and max(other) < 0.1
