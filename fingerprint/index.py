@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from .audio import HASH_BITS, Landmarks
 from .errors import DuplicateReference, IndexCorrupt, InvalidFingerprint
+from .kernels import parallel_map, plausible_hits
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,26 @@ class AudioIndex:
         rows = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
         ref_ids = np.asarray(self._ref_table, np.int64)[self._slots[rows]]
         return Hits(ref_ids, self._times[rows].astype(np.int32), np.asarray(landmarks.times, np.int32)[which])
+
+    def plausible(self, queries: Sequence[Landmarks], weight: int) -> list[Hits]:
+        """Per query, the hits that may belong to an offset with ``weight`` votes: those within
+        2 frames of an offset (query time - reference time) where one reference has ``weight``
+        hits within +-1 frame, and a few more (see :mod:`fingerprint.kernels`). The queries run
+        in parallel, one thread per core; the index must not change meanwhile."""
+        self._flush()
+        if self._starts is None:
+            return [Hits.empty() for _ in queries]
+        starts, slots, times = self._starts, self._slots, self._times
+        table = np.asarray(self._ref_table, np.int64)
+
+        def one(landmarks: Landmarks) -> Hits:
+            q_hashes = np.asarray(landmarks.hashes, np.int64)
+            inside = (q_hashes >= 0) & (q_hashes < HASH_SPACE)
+            q_times = np.asarray(landmarks.times, np.int64)[inside]
+            rows = plausible_hits(starts, slots, times, q_hashes[inside], q_times, MAX_POSTINGS, weight)
+            return Hits(table[rows[0]], rows[2].astype(np.int32), rows[1].astype(np.int32))
+
+        return parallel_map(one, list(queries))
 
     def _hashes(self) -> np.ndarray:
         """The hash of every posting (uint32), rebuilt from the starts."""

@@ -20,6 +20,8 @@ import numpy as np
 from .audio import FRAME_SECONDS
 from .errors import InvalidFingerprint
 from .extract import MediaFingerprint
+from .index import Hits
+from .kernels import plausible_mask
 from .matches import Match
 from .video_match import video_matches
 from .voting import MAX_OFFSETS_PER_REFERENCE, best_offsets, dedupe, runs
@@ -47,7 +49,11 @@ AUDIO_MAX_GAP = 6.0
 
 
 class HitSource(Protocol):
-    """An index the matcher can ask: AudioIndex, VideoIndex or a ShardedIndex of either."""
+    """An index the matcher can ask: AudioIndex, VideoIndex or a ShardedIndex of either.
+
+    An audio source with a ``plausible(queries, weight)`` method (AudioIndex, ShardedIndex) is
+    asked for the prefiltered hits of every speed factor at once; others are asked ``query``.
+    """
 
     def query(self, *args: Any, **kwargs: Any) -> Any: ...
 
@@ -55,23 +61,15 @@ class HitSource(Protocol):
 def _plausible(refs: np.ndarray, offsets: np.ndarray, weight: int) -> np.ndarray:
     """Mask of the hits that may belong to a (reference, offset) with ``weight`` votes.
 
-    A linear-time filter before the sorts of the exact vote (which dominated query time): hits
-    are counted in buckets of (reference, offset // 4) hashed into a table, and a hit is kept
-    when its bucket and the two neighbouring offset buckets hold ``weight`` hits together. Every
-    hit within AUDIO_TOLERANCE (2) of an offset with ``weight`` votes within +-1 lies in two
-    adjacent buckets that hold those votes, so it is kept; hash collisions only keep more.
+    A linear-time filter before the sorts of the exact vote, for hit sources that only answer
+    ``query``: hits are counted in buckets of (reference, offset // 4) hashed into a table, and a
+    hit is kept when its bucket and the two neighbouring offset buckets hold ``weight`` hits
+    together. Every hit within AUDIO_TOLERANCE (2) of an offset with ``weight`` votes within +-1
+    lies in two adjacent buckets that hold those votes, so it is kept; hash collisions only keep
+    more. Indexes that have ``plausible`` apply the same rule in a compiled kernel.
     """
-    n = len(refs)
-    if n == 0:
-        return np.zeros(0, bool)
-    size = 1 << min(22, max(10, n.bit_length()))
-    mask = size - 1
-    slot = refs.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    slot += (offsets.astype(np.int64) >> 2).view(np.uint64)
-    slot = (slot & np.uint64(mask)).astype(np.intp)
-    counts = np.bincount(slot, minlength=size)
-    # Neighbouring offset buckets of one reference are neighbouring slots (mod the table size).
-    return counts[slot] + counts[(slot + 1) & mask] + counts[(slot - 1) & mask] >= weight
+    _, rank = np.unique(refs, return_inverse=True)
+    return plausible_mask(rank, offsets, weight)
 
 
 def _credible(votes: int, seconds: float) -> bool:
@@ -145,12 +143,19 @@ class Matcher:
     def _audio_at(self, query_fp: MediaFingerprint, speeds: tuple[float, ...]) -> list[Match]:
         assert self.audio_index is not None and query_fp.peaks is not None
         best: dict[tuple[int, int], tuple[int, float, int, np.ndarray, np.ndarray]] = {}
-        for speed in speeds:
-            landmarks = query_fp.peaks.landmarks(speed, QUERY_FAN_OUT)
-            hits = self.audio_index.query(landmarks)
-            q_times, r_times = hits.query_times.astype(np.int64), hits.ref_times.astype(np.int64)
-            keep = _plausible(hits.ref_ids, q_times - r_times, MIN_AUDIO_VOTES)
-            pairs = _distinct_pairs(hits.ref_ids[keep], q_times[keep], r_times[keep])
+        queries = [query_fp.peaks.landmarks(speed, QUERY_FAN_OUT) for speed in speeds]
+        prefiltered = getattr(self.audio_index, "plausible", None)
+        if prefiltered is not None:
+            found = prefiltered(queries, MIN_AUDIO_VOTES)
+        else:
+            found = []
+            for landmarks in queries:
+                hits = self.audio_index.query(landmarks)
+                offsets = hits.query_times.astype(np.int64) - hits.ref_times
+                keep = _plausible(hits.ref_ids, offsets, MIN_AUDIO_VOTES)
+                found.append(Hits(hits.ref_ids[keep], hits.ref_times[keep], hits.query_times[keep]))
+        for speed, landmarks, hits in zip(speeds, queries, found, strict=True):
+            pairs = _distinct_pairs(hits.ref_ids, hits.query_times, hits.ref_times)
             offsets = pairs[1] - pairs[2]
             for ref, off, votes in best_offsets(
                 pairs[0], offsets, MIN_AUDIO_VOTES, MAX_OFFSETS_PER_REFERENCE

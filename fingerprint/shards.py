@@ -9,7 +9,7 @@ only some shards and the results of several processes can be concatenated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidFingerprint, ReferenceOutOfShard
@@ -94,6 +94,13 @@ class ShardedIndex(Generic[S]):
     def query(self, *args: Any, **kwargs: Any) -> Any:
         """Query every loaded shard and concatenate the hits."""
         return self._concat([s.query(*args, **kwargs) for _, s in self])  # type: ignore[attr-defined]
+
+    def plausible(self, queries: Sequence[Any], weight: int) -> list[Any]:
+        """Per query, the plausible hits of every loaded shard, concatenated (audio shards: see
+        :meth:`~fingerprint.index.AudioIndex.plausible`; a reference lies in one shard, so a
+        shard's filter sees all of its votes)."""
+        per_shard = [s.plausible(queries, weight) for _, s in self]  # type: ignore[attr-defined]
+        return [self._concat([hits[i] for hits in per_shard]) for i in range(len(queries))]
 
     def save_shard(self, number: int, fileobj: IO[bytes]) -> None:
         self.shard(number).save(fileobj)

@@ -1,0 +1,141 @@
+"""Compiled kernels (numba) for the audio query's hot path: index hits to plausible votes.
+
+A 10 s query draws millions of index hits per speed factor at a few hundred hours of references,
+and nearly all of them are chance hits. :func:`plausible_hits` walks the CSR postings of the
+query's hashes twice without materialising the hits: the first walk counts hits per bucket of
+(reference slot, offset // 4) in a hashed table of saturating uint8 counters, the second emits
+only the hits whose bucket and its two neighbouring offset buckets hold ``weight`` hits together.
+That is the rule of :func:`plausible_mask` (the numpy reference, kept for tests and for hits that
+do not come from a CSR index): every hit within 2 frames of an offset with ``weight`` votes within
++-1 frame is kept; table collisions only keep more.
+
+The kernels release the GIL, so several speed passes run on several cores from a thread pool
+(:func:`parallel_map`). They are compiled on first use and cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numba
+import numpy as np
+
+MULTIPLIER = 0x9E3779B1
+"""Odd multiplier that scatters reference slots over the table (Fibonacci hashing)."""
+MIN_TABLE_BITS, MAX_TABLE_BITS = 10, 24
+"""The count table has 2**k entries, k the bit length of the hit count, clipped to this range."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+_pool: ThreadPoolExecutor | None = None
+
+
+def table_bits(hits: int) -> int:
+    """Bits of the count table for ``hits`` hits: between one and two entries a hit."""
+    return min(MAX_TABLE_BITS, max(MIN_TABLE_BITS, int(hits).bit_length()))
+
+
+def plausible_mask(slots: np.ndarray, offsets: np.ndarray, weight: int) -> np.ndarray:
+    """Mask of the hits (reference slot, offset in frames) that may belong to an offset with
+    ``weight`` votes: numpy, same table and rule as :func:`plausible_hits`."""
+    n = len(slots)
+    if n == 0:
+        return np.zeros(0, bool)
+    mask = (1 << table_bits(n)) - 1
+    key = slots.astype(np.int64) * MULTIPLIER + (offsets.astype(np.int64) >> 2)
+    key &= mask
+    counts = np.minimum(np.bincount(key, minlength=mask + 1), 255)
+    # Neighbouring offset buckets of one reference are neighbouring entries (mod the table size).
+    return counts[key] + counts[(key + 1) & mask] + counts[(key - 1) & mask] >= weight
+
+
+@numba.njit(cache=True, nogil=True)
+def _hit_count(starts, q_hashes, max_postings):  # type: ignore[no-untyped-def]
+    total = 0
+    for i in range(len(q_hashes)):
+        h = q_hashes[i]
+        n = np.int64(starts[h + 1]) - np.int64(starts[h])
+        if n <= max_postings:
+            total += n
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out):  # type: ignore[no-untyped-def]
+    """Fill ``out`` (3, capacity) with (slot, query time, reference time) of the plausible hits;
+    returns how many there are (more than the capacity: call again with a larger ``out``)."""
+    mask = np.int64((1 << bits) - 1)
+    table = np.zeros(mask + 1, np.uint8)
+    for i in range(len(q_hashes)):
+        h = q_hashes[i]
+        lo, hi = np.int64(starts[h]), np.int64(starts[h + 1])
+        if hi - lo > max_postings:
+            continue
+        qt = np.int64(q_times[i])
+        for j in range(lo, hi):
+            key = (np.int64(slots[j]) * MULTIPLIER + ((qt - np.int64(times[j])) >> 2)) & mask
+            if table[key] < 255:
+                table[key] += 1
+    found = 0
+    capacity = out.shape[1]
+    for i in range(len(q_hashes)):
+        h = q_hashes[i]
+        lo, hi = np.int64(starts[h]), np.int64(starts[h + 1])
+        if hi - lo > max_postings:
+            continue
+        qt = np.int64(q_times[i])
+        for j in range(lo, hi):
+            rt = np.int64(times[j])
+            key = (np.int64(slots[j]) * MULTIPLIER + ((qt - rt) >> 2)) & mask
+            votes = np.int64(table[key]) + np.int64(table[(key + 1) & mask])
+            if votes + np.int64(table[(key - 1) & mask]) >= weight:
+                if found < capacity:
+                    out[0, found] = slots[j]
+                    out[1, found] = qt
+                    out[2, found] = rt
+                found += 1
+    return found
+
+
+def plausible_hits(
+    starts: np.ndarray,
+    slots: np.ndarray,
+    times: np.ndarray,
+    q_hashes: np.ndarray,
+    q_times: np.ndarray,
+    max_postings: int,
+    weight: int,
+) -> np.ndarray:
+    """(slot, query time, reference time) rows, shape (3, n) int64, of the hits of a CSR index
+    (``starts`` by hash, ``slots`` and ``times`` by posting) that pass the plausible rule for
+    ``weight`` votes; hashes with more than ``max_postings`` postings are skipped.
+
+    ``q_hashes`` must lie in ``0 .. len(starts) - 2``.
+    """
+    q_hashes = np.ascontiguousarray(q_hashes, np.int64)
+    q_times = np.ascontiguousarray(q_times, np.int64)
+    total = int(_hit_count(starts, q_hashes, max_postings)) if len(q_hashes) else 0
+    if total == 0:
+        return np.zeros((3, 0), np.int64)
+    bits = table_bits(total)
+    out = np.empty((3, min(total, 1 << 16)), np.int64)
+    found = _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out)
+    if found > out.shape[1]:
+        out = np.empty((3, found), np.int64)
+        found = _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out)
+    return out[:, :found]
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]`` on a shared pool of one thread per core (the kernels release
+    the GIL); in the calling thread when there is one item or one core."""
+    global _pool
+    workers = os.cpu_count() or 1
+    if len(items) < 2 or workers < 2:
+        return [fn(x) for x in items]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint-kernel")
+    return list(_pool.map(fn, items))
