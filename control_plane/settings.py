@@ -151,9 +151,17 @@ class Settings(BaseSettings):
     #: Short sides (pixels) of the transcoded live renditions below each H.264 source (JSON list);
     #: a rung is made only when at most 90 % of the source's short side. Empty: passthrough only.
     live_rungs: list[int] = Field(default_factory=lambda: [720, 480, 360])
-    #: STUN servers (``stun:host:port`` URLs, JSON list) the WebRTC peers ask for their public
-    #: address, for a server behind NAT; empty: only the server's own addresses are offered.
+    #: STUN and TURN servers (``stun:host:port``, ``turn:host:port?transport=udp`` URLs, JSON list)
+    #: for WebRTC: our own peers use them (a server behind NAT) and WHIP/WHEP answers hand them to
+    #: clients in ``Link`` headers (RFC 9725), TURN with short-lived credentials. Empty: only the
+    #: server's own addresses are offered.
     webrtc_ice_servers: list[str] = Field(default_factory=list)
+    #: The shared secret of the TURN servers above, which must run with time-limited credentials
+    #: (coturn's ``use-auth-secret`` and ``static-auth-secret``); needed when a TURN URL is set.
+    webrtc_turn_secret: str | None = None
+    #: Seconds a TURN credential handed out is valid (a WebRTC session can outlast it only if
+    #: its TURN allocation was made in time).
+    webrtc_turn_ttl: int = Field(24 * 3600, ge=60, le=7 * 24 * 3600)
     #: WHEP viewers one live stream may have at once on one ingest process.
     webrtc_max_viewers: int = Field(50, ge=1, le=10_000)
     #: Social-login providers by name (JSON), e.g. ``{"google": {"preset": "google", "client_id": ...}}``.
@@ -204,9 +212,18 @@ class Settings(BaseSettings):
     @classmethod
     def _ice_servers(cls, v: list[str]) -> list[str]:
         for url in v:
-            if urlsplit(url).scheme not in ("stun", "stuns"):
-                raise ValueError(f"{url!r} is not a STUN URL (stun:host:port)")
+            if urlsplit(url).scheme not in ("stun", "stuns", "turn", "turns") or "@" in url:
+                raise ValueError(f"{url!r} is not a STUN or TURN URL (stun:host:port, turn:host:port)")
         return v
+
+    @model_validator(mode="after")
+    def _turn_has_a_secret(self) -> Settings:
+        turn = [url for url in self.webrtc_ice_servers if url.startswith(("turn:", "turns:"))]
+        if turn and not self.webrtc_turn_secret:
+            raise ValueError("TURN servers need webrtc_turn_secret (their static-auth-secret)")
+        if self.webrtc_turn_secret is not None and len(self.webrtc_turn_secret) < 16:
+            raise ValueError("webrtc_turn_secret must be at least 16 characters")
+        return self
 
     @field_validator("smtp_url")
     @classmethod

@@ -7,4 +7,5 @@ pytest_plugins = [
     "support.music",
     "support.smtp",
     "support.publishers",
+    "support.turn",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from control_plane.live.ingest import DatabaseAuthorizer, Recording, StreamLeases
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
+from control_plane.live.turn import IceConfig
 from control_plane.live.viewers import ViewerCounter
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.services import Services
@@ -54,7 +55,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
     limits = RelayLimits(
         max_viewers=services.settings.webrtc_max_viewers,
-        ice_servers=tuple(services.settings.webrtc_ice_servers),
+        ice_servers=IceConfig.from_settings(services.settings).servers,
     )
     node = (
         WebRtcNode(services.pubsub, limits, seen=ViewerCounter(services.kv).seen).start() if webrtc else None

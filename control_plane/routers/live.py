@@ -45,6 +45,7 @@ from control_plane.live import (
 )
 from control_plane.live.playlists import PlaylistReader
 from control_plane.live.sinks import content_type
+from control_plane.live.turn import IceConfig
 from control_plane.live.webrtc_errors import (
     BadOffer,
     NotSdp,
@@ -199,7 +200,7 @@ SDP_OFFER = {
 SDP_ANSWER: dict[int | str, dict[str, Any]] = {
     201: {"description": "The SDP answer; `Location` is the session resource", "content": {SDP: {}}}
 }
-WHEP_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
+WHEP_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location, Link"}
 #: Each WHEP offer costs a peer connection: bounded per client address (viewers need no account).
 WHEP_PER_IP = Limit("whep", 30, 60.0, "Too many WebRTC playback offers; try again in {retry} s.")
 
@@ -258,7 +259,8 @@ async def whip(stream_id: WhipStreamDep, request: Request, services: ServicesDep
     """WHIP (RFC 9725): publish to the stream over WebRTC; it gets LL-HLS, WHEP and a recording."""
     offer = await sdp_offer(request)
     session, answer = await webrtc(request, services).publish(stream_id, offer)
-    return sdp_created(answer, f"/api/v1/live/streams/{stream_id}/whip/{session}")
+    ice = IceConfig.from_settings(services.settings).link_header(f"whip-{stream_id}")
+    return sdp_created(answer, f"/api/v1/live/streams/{stream_id}/whip/{session}", ice)
 
 
 @router.delete("/streams/{stream_id}/whip/{session_id}", response_class=Response)
@@ -285,17 +287,24 @@ async def whep(stream_id: str, request: Request, services: ServicesDep) -> Respo
     await asyncio.to_thread(services.limiter.hit, WHEP_PER_IP, address)
     offer = await sdp_offer(request)
     session, answer = await webrtc(request, services).play(stream_id, offer)
-    return sdp_created(answer, f"/live/{stream_id}/whep/{session}", WHEP_CORS)
+    ice = IceConfig.from_settings(services.settings).link_header(f"whep-{stream_id}")
+    return sdp_created(answer, f"/live/{stream_id}/whep/{session}", {**WHEP_CORS, **ice})
 
 
 @playback.options("/{stream_id}/whep", status_code=204, response_class=Response)
-def whep_preflight(stream_id: str) -> Response:
-    """CORS preflight for browser players."""
+def whep_preflight(stream_id: str, request: Request, services: ServicesDep) -> Response:
+    """CORS preflight for browser players; with TURN or STUN configured, also the ``Link`` headers
+    of the ICE servers (TURN with a short-lived credential), so that a player behind NAT can use
+    them in its offer. Counted against the same per-address limit as offers."""
     headers = {
         **WHEP_CORS,
         "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
         "Access-Control-Allow-Headers": "Content-Type, Authorization",
     }
+    ice = IceConfig.from_settings(services.settings)
+    if ice.urls:
+        services.limiter.hit(WHEP_PER_IP, client_ip(request, services.settings.trusted_proxies))
+        headers.update(ice.link_header(f"whep-{stream_id}"))
     return Response(status_code=204, headers=headers)
 
 

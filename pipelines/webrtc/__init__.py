@@ -12,9 +12,11 @@ from pipelines.webrtc.errors import (
     UnsupportedSource,
     WebRtcError,
 )
+from pipelines.webrtc.peers import IceServer
 from pipelines.webrtc.relay import RelayLimits, Viewer, WhepRelay
 
 __all__ = [
+    "IceServer",
     "WhepRelay",
     "Viewer",
     "RelayLimits",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
@@ -13,7 +14,15 @@ from aiortc.sdp import SessionDescription
 
 from pipelines.webrtc.errors import BadOffer
 
-__all__ = ["offered_kinds", "new_peer", "answer", "prefer_h264", "MAX_SDP_BYTES"]
+__all__ = [
+    "IceServer",
+    "no_ice_servers",
+    "offered_kinds",
+    "new_peer",
+    "answer",
+    "prefer_h264",
+    "MAX_SDP_BYTES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +55,24 @@ def offered_kinds(sdp: str) -> list[str]:
     return kinds
 
 
-def new_peer(ice_servers: Sequence[str] = ()) -> RTCPeerConnection:
-    """A peer connection using only ``ice_servers`` (STUN/TURN URLs); none means host candidates."""
-    return RTCPeerConnection(RTCConfiguration(iceServers=[RTCIceServer(url) for url in ice_servers]))
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    """A STUN or TURN server (``stun:``/``turn:`` URL) for our own peers; TURN servers need a
+    ``username`` and ``credential``."""
+
+    url: str
+    username: str | None = None
+    credential: str | None = None
+
+
+def no_ice_servers() -> tuple[IceServer, ...]:
+    return ()
+
+
+def new_peer(ice_servers: Sequence[IceServer] = ()) -> RTCPeerConnection:
+    """A peer connection using only ``ice_servers``; none means host candidates only."""
+    servers = [RTCIceServer(s.url, s.username, s.credential) for s in ice_servers]
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
 
 def prefer_h264(transceiver: RTCRtpTransceiver) -> None:

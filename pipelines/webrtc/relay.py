@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -23,7 +24,15 @@ from av.audio.codeccontext import AudioCodecContext
 from pipelines.webrtc.errors import BadBitstream, SessionLimit, SessionNotFound, UnsupportedSource
 from pipelines.webrtc.feeds import AudioFeed, VideoFeed
 from pipelines.webrtc.h264 import AvcConfig, parse_avcc, to_annexb
-from pipelines.webrtc.peers import answer, new_peer, offered_kinds, prefer_h264, set_offer
+from pipelines.webrtc.peers import (
+    IceServer,
+    answer,
+    new_peer,
+    no_ice_servers,
+    offered_kinds,
+    prefer_h264,
+    set_offer,
+)
 from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["WhepRelay", "Viewer", "RelayLimits"]
@@ -41,7 +50,8 @@ class RelayLimits:
 
     max_viewers: int = 50
     connect_timeout_s: float = 20.0
-    ice_servers: tuple[str, ...] = ()
+    #: Called for each new peer, so that short-lived TURN credentials are always fresh.
+    ice_servers: Callable[[], Sequence[IceServer]] = no_ice_servers
 
 
 @dataclass(eq=False)
@@ -170,7 +180,7 @@ class WhepRelay:
         kinds = offered_kinds(offer)
         if len(self.viewers) >= self.limits.max_viewers:
             raise SessionLimit(f"This stream already has {self.limits.max_viewers} WebRTC viewers.")
-        viewer = Viewer(secrets.token_urlsafe(16), new_peer(self.limits.ice_servers), None, None)
+        viewer = Viewer(secrets.token_urlsafe(16), new_peer(self.limits.ice_servers()), None, None)
         pc = viewer.pc
         try:
             # Transceivers made before the offer is applied take its m-lines, with our codec choice.

@@ -22,7 +22,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from pipelines.webrtc.encoders import AacEncoder, H264Encoder
-from pipelines.webrtc.peers import answer, new_peer, offered_kinds, set_offer
+from pipelines.webrtc.peers import IceServer, answer, new_peer, no_ice_servers, offered_kinds, set_offer
 from rtmp.interfaces import MediaSink
 from rtmp.media import AudioFrame, VideoFrame
 
@@ -42,7 +42,8 @@ class WhipSettings:
     video_bit_rate: int = 2_500_000
     audio_bit_rate: int = 128_000
     connect_timeout_s: float = 20.0
-    ice_servers: tuple[str, ...] = ()
+    #: Called for each new peer, so that short-lived TURN credentials are always fresh.
+    ice_servers: Callable[[], Sequence[IceServer]] = no_ice_servers
 
 
 class _Clock:
@@ -77,7 +78,7 @@ class WhipReceiver:
     ) -> None:
         self.sink = sink
         self.settings = settings or WhipSettings()
-        self.pc = new_peer(self.settings.ice_servers)
+        self.pc = new_peer(self.settings.ice_servers())
         self.ended = asyncio.Event()
         self.frames = {"video": 0, "audio": 0}
         self._on_media = on_media

@@ -9,6 +9,7 @@ from support.platform import embedded, start_platform
 
 from control_plane.live import build_ingest
 from control_plane.settings import ConfigError, load_settings
+from pipelines.webrtc import IceServer
 
 STUN = "stun:stun.example.org:3478"
 
@@ -22,9 +23,9 @@ def test_ice_servers_and_viewer_cap_reach_the_node(tmp_path: Path) -> None:
         ingest = build_ingest(platform.services)
         assert ingest.webrtc is not None
         try:
-            assert ingest.webrtc.limits.ice_servers == (STUN,)
+            assert ingest.webrtc.limits.ice_servers() == (IceServer(STUN),)
             assert ingest.webrtc.limits.max_viewers == 3
-            assert ingest.webrtc.whip_settings.ice_servers == (STUN,)
+            assert ingest.webrtc.whip_settings.ice_servers() == (IceServer(STUN),)
         finally:
             ingest.webrtc.stop()
     finally:
@@ -32,8 +33,8 @@ def test_ice_servers_and_viewer_cap_reach_the_node(tmp_path: Path) -> None:
             pass
 
 
-def test_only_stun_urls_are_taken(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not a STUN URL"):
+def test_only_stun_and_turn_urls_are_taken(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a STUN or TURN URL"):
         load_settings(data_dir=tmp_path, webrtc_ice_servers=["http://stun.example.org"])
 
 
