@@ -6,6 +6,7 @@ the page asks for a click (or a new password) and posts the token back to the sa
 is spent through the same service, with the same per-client limit, as ``POST
 /api/v1/auth/verify-email`` and ``POST /api/v1/auth/password-reset/confirm``. A token that does not
 look like one is refused before any lookup. Problems come back as pages, with the API's words.
+The forms post to a relative path, so the pages also work behind a gateway that adds a path prefix.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def verify_email_page(token: str | None = None) -> HTMLResponse:
     if good is None:
         return _incomplete()
     body = html(
-        '<p>Confirm that this is your email address.</p>\n<form method="post" action="/verify-email">'
+        '<p>Confirm that this is your email address.</p>\n<form method="post" action="verify-email">'
         '<input type="hidden" name="token" value="$token"><button type="submit">Confirm my address</button>'
         "</form>",
         token=good,
@@ -140,7 +141,7 @@ def verify_email_form(
     return page("Address confirmed", html("<p>Thank you: your email address is confirmed.</p>"))
 
 
-_RESET_FORM = """$problem<form method="post" action="/reset-password">
+_RESET_FORM = """$problem<form method="post" action="reset-password">
 <input type="hidden" name="token" value="$token">
 <label for="new_password">New password</label>
 <input id="new_password" name="new_password" type="password" autocomplete="new-password" required
