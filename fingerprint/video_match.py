@@ -13,7 +13,7 @@ import numpy as np
 
 from .decode import FRAME_RATE
 from .matches import Match
-from .video import MATCH_RADIUS, FrameHashes
+from .video import MATCH_RADIUS, FrameHashes, hamming
 from .voting import MAX_OFFSETS_PER_REFERENCE, best_offsets, dedupe, runs
 
 MAX_MASKED_MOMENTS = 12
@@ -27,6 +27,47 @@ VIDEO_TOLERANCE = 0.4
 with 8 frames and 0.4 s, 2 of 10, for 1 to 2 fewer true matches in 60."""
 VIDEO_MAX_GAP = 3.0
 """Seconds without agreeing frames that end a video run."""
+CENTRE_LIMIT = 16.0
+"""A run is verified when the mean Hamming distance (bits of 64) between its query frames' centre
+hashes and those of the reference frames they were found with (the closest, per query frame) is
+at most this; see :func:`_verified`."""
+CENTRE_LOOSE = 20.0
+"""The same limit where the run is specific in time (see MAX_ELSEWHERE)."""
+CENTRE_FAR = 2.0
+"""Seconds off a run's offset beyond which a hit of the same reference counts as elsewhere."""
+MAX_ELSEWHERE = 2.0
+"""Hits of the reference elsewhere, per query frame, up to which a run counts as specific."""
+
+
+def _centre_distances(own: np.ndarray, frames: FrameHashes, q: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Hamming distances between the query's centre hashes at times ``q`` and ``centres``."""
+    return np.asarray(hamming(own[np.searchsorted(frames.times, q)], centres), np.float64)
+
+
+def _verified(frames: FrameHashes, mirrored: bool, run: Any, elsewhere: int) -> bool:
+    """Whether a run's hits (FrameHits) are a copy rather than a lookalike, by centre hashes.
+
+    The frame hash finds candidates; lookalike textures (random stripes or blobs of one kind)
+    find them too, often over a whole run, because 64 bits of the lowest frequencies say little
+    about a texture's layout. The centre hash sees the middle of the picture at twice the detail:
+    a copy stays close to the reference's, a lookalike does not. Motion between the query's and
+    the reference's sampling instants moves it too (a pan of 2 pixels in 128 cost about 16 bits),
+    so the looser CENTRE_LOOSE applies where the frame hash itself is specific: the query
+    resembles the reference at its offset and hardly anywhere else (``elsewhere``: hits of the
+    reference CENTRE_FAR seconds or more off the run's offset). A lookalike texture resembles
+    the reference at many moments (in the benchmark, random stripes 6 to 12 hits elsewhere per
+    query frame). A run is taken as it is when either side lacks centre hashes (fingerprints
+    made before them).
+    """
+    own = frames.centre_flipped if mirrored else frames.centre
+    if own is None or not run.verifiable.all():
+        return True
+    dist = _centre_distances(own, frames, run.query_times, run.ref_centres)
+    order = np.lexsort((dist, run.query_times))
+    first = np.concatenate([[True], np.diff(run.query_times[order]) != 0])
+    here = float(np.mean(dist[order][first]))
+    specific = elsewhere <= MAX_ELSEWHERE * len(frames)
+    return here <= (CENTRE_LOOSE if specific else CENTRE_LIMIT)
 
 
 def _unambiguous(hits: Any) -> Any:
@@ -39,8 +80,7 @@ def _unambiguous(hits: Any) -> Any:
     _, group = np.unique(np.stack([np.asarray(hits.ref_ids, np.int64), q_ms]), axis=1, return_inverse=True)
     group = group.reshape(-1)
     moments = np.bincount(np.unique(np.stack([group, r_ms]), axis=1)[0])
-    keep = moments[group] <= MAX_MASKED_MOMENTS
-    return type(hits)(*(getattr(hits, f)[keep] for f in ("ref_ids", "ref_times", "query_times", "distances")))
+    return hits.select(moments[group] <= MAX_MASKED_MOMENTS)
 
 
 def video_matches(video_index: Any, frames: FrameHashes) -> list[Match]:
@@ -75,13 +115,17 @@ def video_matches(video_index: Any, frames: FrameHashes) -> list[Match]:
             around = offsets[mine & (np.abs(offsets - off_bin * step) <= step + 1e-6)]
             centre = float(np.median(around)) if len(around) else off_bin * step
             agree = mine & (np.abs(offsets - centre) <= VIDEO_TOLERANCE)
-            q, off, r = hits.query_times[agree], offsets[agree], hits.ref_times[agree]
-            dist = hits.distances[agree]
+            elsewhere = int(np.count_nonzero(mine & (np.abs(offsets - centre) >= CENTRE_FAR)))
+            together = hits.select(agree)
+            q, off, r = together.query_times, offsets[agree], together.ref_times
+            dist = together.distances
             for run in runs(q, VIDEO_MAX_GAP):
                 times = np.unique(q[run])
                 # The reference must advance with the query: a still picture held in the
                 # query matches a few reference frames at many offsets, never a sequence.
                 if len(times) < MIN_VIDEO_FRAMES or len(np.unique(r[run])) < MIN_VIDEO_FRAMES:
+                    continue
+                if not _verified(frames, mirrored, together.select(run), elsewhere):
                     continue
                 in_span = int(np.count_nonzero((frames.times >= times[0]) & (frames.times <= times[-1])))
                 # Equal frame counts (a repeating picture) go to the closer frames.
