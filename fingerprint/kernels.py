@@ -25,17 +25,19 @@ import numpy as np
 
 MULTIPLIER = 0x9E3779B1
 """Odd multiplier that scatters reference slots over the table (Fibonacci hashing)."""
-MIN_TABLE_BITS, MAX_TABLE_BITS = 10, 24
-"""The count table has 2**k entries, k the bit length of the hit count, clipped to this range."""
+MIN_TABLE_BITS, MAX_TABLE_BITS = 12, 24
+"""The count table has 2**k entries, k two more than the bit length of the hit count (4 to 8
+entries a hit, so that collisions rarely make a bucket look strong), clipped to this range."""
 
+_MULTIPLIER = np.uint64(MULTIPLIER)
 T = TypeVar("T")
 R = TypeVar("R")
 _pool: ThreadPoolExecutor | None = None
 
 
 def table_bits(hits: int) -> int:
-    """Bits of the count table for ``hits`` hits: between one and two entries a hit."""
-    return min(MAX_TABLE_BITS, max(MIN_TABLE_BITS, int(hits).bit_length()))
+    """Bits of the count table for ``hits`` hits (see MIN_TABLE_BITS)."""
+    return min(MAX_TABLE_BITS, max(MIN_TABLE_BITS, int(hits).bit_length() + 2))
 
 
 def plausible_mask(slots: np.ndarray, offsets: np.ndarray, weight: int) -> np.ndarray:
@@ -64,40 +66,72 @@ def _hit_count(starts, q_hashes, max_postings):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out):  # type: ignore[no-untyped-def]
-    """Fill ``out`` (3, capacity) with (slot, query time, reference time) of the plausible hits;
-    returns how many there are (more than the capacity: call again with a larger ``out``)."""
-    mask = np.int64((1 << bits) - 1)
-    table = np.zeros(mask + 1, np.uint8)
+def _count(starts, slots, times, q_hashes, q_times, max_postings, table):  # type: ignore[no-untyped-def]
+    """Count the hits per hashed (slot, offset // 4) bucket into ``table`` (saturating uint8);
+    returns the most hits in any bucket and its two neighbours."""
+    mask = np.uint64(len(table) - 1)
+    limit = np.uint64(max_postings)
+    best = 0
     for i in range(len(q_hashes)):
         h = q_hashes[i]
-        lo, hi = np.int64(starts[h]), np.int64(starts[h + 1])
-        if hi - lo > max_postings:
+        lo, hi = np.uint64(starts[h]), np.uint64(starts[h + 1])
+        if hi - lo > limit:
             continue
-        qt = np.int64(q_times[i])
+        # Shifted up by 2**32 so that the offset stays unsigned (times are below 2**32).
+        qt = np.uint64(q_times[i]) + np.uint64(1 << 32)
         for j in range(lo, hi):
-            key = (np.int64(slots[j]) * MULTIPLIER + ((qt - np.int64(times[j])) >> 2)) & mask
-            if table[key] < 255:
-                table[key] += 1
+            key = (np.uint64(slots[j]) * _MULTIPLIER + ((qt - np.uint64(times[j])) >> np.uint64(2))) & mask
+            count = table[key]
+            if count < 255:
+                table[key] = count + 1
+                votes = (
+                    np.int64(count)
+                    + 1
+                    + table[(key + np.uint64(1)) & mask]
+                    + table[(key - np.uint64(1)) & mask]
+                )
+                best = max(best, votes)
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out):  # type: ignore[no-untyped-def]
+    """Fill ``out`` (3, capacity) with (slot, query time, reference time) of the hits whose
+    bucket and its neighbours hold ``weight`` counts in ``table``; returns how many there are
+    (more than the capacity: call again with a larger ``out``)."""
+    mask = np.uint64(len(table) - 1)
+    limit = np.uint64(max_postings)
     found = 0
     capacity = out.shape[1]
     for i in range(len(q_hashes)):
         h = q_hashes[i]
-        lo, hi = np.int64(starts[h]), np.int64(starts[h + 1])
-        if hi - lo > max_postings:
+        lo, hi = np.uint64(starts[h]), np.uint64(starts[h + 1])
+        if hi - lo > limit:
             continue
-        qt = np.int64(q_times[i])
+        qt = np.uint64(q_times[i]) + np.uint64(1 << 32)
         for j in range(lo, hi):
-            rt = np.int64(times[j])
-            key = (np.int64(slots[j]) * MULTIPLIER + ((qt - rt) >> 2)) & mask
-            votes = np.int64(table[key]) + np.int64(table[(key + 1) & mask])
-            if votes + np.int64(table[(key - 1) & mask]) >= weight:
+            rt = np.uint64(times[j])
+            key = (np.uint64(slots[j]) * _MULTIPLIER + ((qt - rt) >> np.uint64(2))) & mask
+            votes = np.int64(table[key]) + table[(key + np.uint64(1)) & mask]
+            if votes + table[(key - np.uint64(1)) & mask] >= weight:
                 if found < capacity:
                     out[0, found] = slots[j]
-                    out[1, found] = qt
+                    out[1, found] = q_times[i]
                     out[2, found] = rt
                 found += 1
     return found
+
+
+def _prepared(
+    starts: np.ndarray, q_hashes: np.ndarray, q_times: np.ndarray, max_postings: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Query hashes and times sorted by hash (neighbouring lookups share cache lines), and an
+    empty count table sized for their hits."""
+    order = np.argsort(q_hashes, kind="stable")
+    q_hashes = np.ascontiguousarray(q_hashes[order], np.int64)
+    q_times = np.ascontiguousarray(q_times[order], np.int64)
+    total = int(_hit_count(starts, q_hashes, max_postings)) if len(q_hashes) else 0
+    return q_hashes, q_times, np.zeros(1 << table_bits(total) if total else 1, np.uint8)
 
 
 def plausible_hits(
@@ -113,20 +147,33 @@ def plausible_hits(
     (``starts`` by hash, ``slots`` and ``times`` by posting) that pass the plausible rule for
     ``weight`` votes; hashes with more than ``max_postings`` postings are skipped.
 
-    ``q_hashes`` must lie in ``0 .. len(starts) - 2``.
+    ``q_hashes`` must lie in ``0 .. len(starts) - 2`` and ``q_times`` in ``0 .. 2**32 - 1``.
     """
-    q_hashes = np.ascontiguousarray(q_hashes, np.int64)
-    q_times = np.ascontiguousarray(q_times, np.int64)
-    total = int(_hit_count(starts, q_hashes, max_postings)) if len(q_hashes) else 0
-    if total == 0:
+    q_hashes, q_times, table = _prepared(starts, np.asarray(q_hashes), np.asarray(q_times), max_postings)
+    if len(table) == 1 or _count(starts, slots, times, q_hashes, q_times, max_postings, table) < weight:
         return np.zeros((3, 0), np.int64)
-    bits = table_bits(total)
-    out = np.empty((3, min(total, 1 << 16)), np.int64)
-    found = _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out)
+    out = np.empty((3, 1 << 16), np.int64)
+    found = _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out)
     if found > out.shape[1]:
         out = np.empty((3, found), np.int64)
-        found = _plausible_kernel(starts, slots, times, q_hashes, q_times, max_postings, weight, bits, out)
+        found = _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out)
     return out[:, :found]
+
+
+def best_bucket(
+    starts: np.ndarray,
+    slots: np.ndarray,
+    times: np.ndarray,
+    q_hashes: np.ndarray,
+    q_times: np.ndarray,
+    max_postings: int,
+) -> int:
+    """The most hits that any reference has within three neighbouring offset buckets (12
+    frames), table collisions included: the first walk of :func:`plausible_hits` alone."""
+    q_hashes, q_times, table = _prepared(starts, np.asarray(q_hashes), np.asarray(q_times), max_postings)
+    if len(table) == 1:
+        return 0
+    return int(_count(starts, slots, times, q_hashes, q_times, max_postings, table))
 
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:

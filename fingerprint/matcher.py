@@ -42,6 +42,13 @@ votes at 1.2-2.9 a second; true matches under 5 dB SNR noise had 3.5 a second or
 QUERY_FAN_OUT = 12
 """Targets per anchor on the query side: twice the reference's, so that a reference pair is still
 formed when noise or other audio inserts extra peaks into the query's target zones."""
+SWEEP_FAN_OUT = 3
+"""Targets per anchor in the speed sweep: the nearest targets, those most often kept by a copy."""
+SWEEP_SPEEDS = 2
+"""Speed factors besides 1.0 that get a full query after the sweep (a true speed between two
+factors shows at both)."""
+SWEEP_MIN_HITS = 0
+"""Sweep hits (one reference, one offset) below which a speed factor is not tried in full."""
 AUDIO_TOLERANCE = 2
 """Offset tolerance in landmark frames (8 ms each) when collecting a span's hits."""
 AUDIO_MAX_GAP = 6.0
@@ -113,14 +120,21 @@ class Matcher:
         video_index: HitSource | None,
         speed_factors: tuple[float, ...] = SPEED_FACTORS,
         speed_fallback: bool = False,
+        speed_sweep: bool = True,
     ) -> None:
         """``speed_fallback``: try the audio query at speed 1.0 first and the other speed factors
-        only when that finds nothing (one index pass instead of 17 for unaltered copies)."""
+        only when that finds nothing (one index pass instead of 17 for unaltered copies).
+
+        ``speed_sweep``: query speed 1.0 in full, and of the other factors only the
+        :data:`SWEEP_SPEEDS` where a sweep with :data:`SWEEP_FAN_OUT` targets per anchor (a
+        quarter of the hits, counted but not voted) finds the most hits at one offset of one
+        reference (index sources with ``strongest``; others get every factor in full)."""
         if not speed_factors or min(speed_factors) <= 0:
             raise InvalidFingerprint("speed factors must be positive")
         self.audio_index, self.video_index = audio_index, video_index
         self.speed_factors = speed_factors
         self.speed_fallback = speed_fallback
+        self.speed_sweep = speed_sweep
 
     def match(self, query_fp: MediaFingerprint) -> list[Match]:
         """Every audio and video match of the query, strongest first (not merged; see claims)."""
@@ -138,7 +152,19 @@ class Matcher:
             if found:
                 return found
             return self._audio_at(query_fp, tuple(s for s in self.speed_factors if s != 1.0))
-        return self._audio_at(query_fp, self.speed_factors)
+        return self._audio_at(query_fp, self._speeds_to_try(query_fp))
+
+    def _speeds_to_try(self, query_fp: MediaFingerprint) -> tuple[float, ...]:
+        assert query_fp.peaks is not None
+        strongest = getattr(self.audio_index, "strongest", None)
+        others = tuple(s for s in self.speed_factors if s != 1.0)
+        if not self.speed_sweep or strongest is None or len(others) == len(self.speed_factors):
+            return self.speed_factors
+        if len(others) <= SWEEP_SPEEDS:
+            return self.speed_factors
+        counts = strongest([query_fp.peaks.landmarks(s, SWEEP_FAN_OUT) for s in others])
+        ranked = sorted(zip(counts, others, strict=True), key=lambda pair: -pair[0])[:SWEEP_SPEEDS]
+        return (1.0, *sorted(s for count, s in ranked if count >= SWEEP_MIN_HITS))
 
     def _audio_at(self, query_fp: MediaFingerprint, speeds: tuple[float, ...]) -> list[Match]:
         assert self.audio_index is not None and query_fp.peaks is not None

@@ -102,6 +102,11 @@ class ShardedIndex(Generic[S]):
         per_shard = [s.plausible(queries, weight) for _, s in self]  # type: ignore[attr-defined]
         return [self._concat([hits[i] for hits in per_shard]) for i in range(len(queries))]
 
+    def strongest(self, queries: Sequence[Any]) -> list[int]:
+        """Per query, the largest :meth:`~fingerprint.index.AudioIndex.strongest` of the shards."""
+        per_shard = [s.strongest(queries) for _, s in self]  # type: ignore[attr-defined]
+        return [max((counts[i] for counts in per_shard), default=0) for i in range(len(queries))]
+
     def save_shard(self, number: int, fileobj: IO[bytes]) -> None:
         self.shard(number).save(fileobj)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.signal import resample_poly
 
 from fingerprint import (
     AudioIndex,
@@ -18,6 +19,7 @@ from fingerprint import (
     find_peaks,
 )
 from fingerprint.kernels import plausible_hits, plausible_mask
+from fingerprint.matcher import SWEEP_SPEEDS
 
 
 def planted_index(seed: int, refs: int = 30) -> tuple[AudioIndex, Landmarks]:
@@ -124,3 +126,30 @@ def test_matches_are_those_of_the_numpy_prefilter(audio_matcher, music, kit, ref
     fast = audio_matcher.match(fp)
     assert fast and fast[0].reference_id == ref_id
     assert fast == Matcher(QueryOnly(audio_matcher.audio_index), None).match(fp)
+
+
+@pytest.mark.parametrize("speed", [1.015, 0.975])
+def test_the_speed_sweep_finds_what_every_factor_finds(audio_matcher, music, kit, speed):
+    """Off the 1.0 factor the sweep picks the factors next to the true speed, and the matches
+    equal those of the full query at every factor."""
+    clip = kit.excerpt(music[kit.TRACKS[1]], 41.0, 10.0)
+    faster = resample_poly(clip, 1000, round(1000 * speed)).astype(np.float32)
+    fp = MediaFingerprint(find_peaks(AudioSignal(faster, kit.RATE)), None, 10.0 / speed)
+    tried = audio_matcher._speeds_to_try(fp)
+    assert tried[0] == 1.0 and len(tried) == 1 + SWEEP_SPEEDS
+    assert all(abs(s - speed) <= 0.0051 for s in tried[1:])
+    swept = audio_matcher.match(fp)
+    assert swept and swept[0].reference_id == 1
+    assert swept == Matcher(audio_matcher.audio_index, None, speed_sweep=False).match(fp)
+
+
+def test_sharded_strongest_is_the_largest_of_the_shards():
+    index, query = planted_index(6)
+    shards = audio_shards(shard_size=40)
+    for ref in sorted(index.reference_ids):
+        shards.add(ref, _landmarks_of(index, ref))
+    per_shard = [shard.strongest([query])[0] for _, shard in shards]
+    assert shards.strongest([query]) == [max(per_shard)]
+    # The planted 12 hits of reference 7 at one offset (and its chance neighbours) are the most.
+    assert max(per_shard) >= 12 and index.strongest([query])[0] >= 12
+    assert audio_shards().strongest([query]) == [0]
