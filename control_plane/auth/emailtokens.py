@@ -46,7 +46,8 @@ def _duration(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class MailedLinks:
-    """Pages of the web front end, under the public URL, that post the token to the API."""
+    """The pages behind the mailed links, under the public URL: the control plane serves them
+    (control_plane/routers/pages.py), and they spend the token through the same service as the API."""
 
     public_url: str
 
