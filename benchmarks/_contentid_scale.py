@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from benchmarks._common import MIB, BenchError
 from fingerprint import AudioIndex, Landmarks, Matcher, MediaFingerprint
 from fingerprint.audio import FRAME_SECONDS, HASH_BITS
+from fingerprint.index import HASH_SPACE
 
 REF_SECONDS = 600.0
 """Length of one synthetic reference (seconds)."""
@@ -33,37 +35,72 @@ BYTES_PER_POSTING = 8
 TABLE_MIB = ((1 << HASH_BITS) + 1) * 4 / MIB
 """The CSR starts table: one uint32 per possible hash."""
 REPEATS = 5
-FLUSH_EVERY = 100
-"""Synthetic references added between merges of the add buffer."""
+BATCH_REFS = 25
+"""Synthetic references generated at a time."""
 
 
-def _rss() -> int:
+def _rss(field: str = "VmRSS") -> int:
+    """Resident memory of this process in bytes (``VmHWM``: its peak so far)."""
     with open("/proc/self/status") as handle:
         for line in handle:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
 
 
-def build(hours: float, rate: float, pool: np.ndarray, real: list[Landmarks], seed: int = 1) -> AudioIndex:
-    """An index of ``hours`` of synthetic references plus the real ones (ids 0..len(real)-1)."""
-    index = AudioIndex()
-    for ref_id, lm in enumerate(real):
-        index.add(ref_id, lm)
+def _synthetic(
+    n_refs: int, per_ref: int, max_time: int, pool: np.ndarray, seed: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(first synthetic reference, hashes, times) in batches of BATCH_REFS references, laid out
+    reference after reference with times sorted; the same batches on every call."""
     rng = np.random.default_rng(seed)
+    for first in range(0, n_refs, BATCH_REFS):
+        count = min(BATCH_REFS, n_refs - first)
+        hashes = pool[rng.integers(len(pool), size=count * per_ref)].astype(np.uint32)
+        times = np.sort(rng.integers(max_time, size=(count, per_ref)), axis=1).astype(np.uint32)
+        yield first, hashes, times.ravel()
+
+
+def build(hours: float, rate: float, pool: np.ndarray, real: list[Landmarks], seed: int = 1) -> AudioIndex:
+    """An index of ``hours`` of synthetic references plus the real ones (ids 0..len(real)-1).
+
+    Built in CSR form directly, in two passes over the (seeded, repeatable) synthetic
+    references: count the postings per hash, then place each where ``AudioIndex.add`` would
+    have put it (by hash, then reference, then time). The memory is the index's own plus one
+    batch, where merging adds in the index would copy the whole index on every merge.
+    """
     per_ref = round(rate * REF_SECONDS)
     max_time = int(REF_SECONDS / FRAME_SECONDS)
     n_refs = max(0, round(hours * 3600 / REF_SECONDS))
-    for k in range(n_refs):
-        hashes = pool[rng.integers(len(pool), size=per_ref)]
-        times = np.sort(rng.integers(max_time, size=per_ref)).astype(np.int32)
-        index.add(len(real) + k, Landmarks(hashes.astype(np.uint32), times))
-        if k % FLUSH_EVERY == FLUSH_EVERY - 1:
-            # Merge in batches: one merge of everything would need several times the index.
-            index.query(Landmarks(np.zeros(1, np.uint32), np.zeros(1, np.int32)))
-    # A first query merges the add buffer, so the timed queries measure lookups alone.
-    index.query(Landmarks(np.zeros(1, np.uint32), np.zeros(1, np.int32)))
-    return index
+    counts = np.zeros(HASH_SPACE, np.int64)
+    for lm in real:
+        counts += np.bincount(lm.hashes, minlength=HASH_SPACE)
+    for _, hashes, _ in _synthetic(n_refs, per_ref, max_time, pool, seed):
+        counts += np.bincount(hashes, minlength=HASH_SPACE)
+    total = int(counts.sum())
+    if total >= 1 << 32:
+        raise BenchError(f"{hours:g} h is {total} postings, more than one index holds")
+    starts = np.zeros(HASH_SPACE + 1, np.uint32)
+    np.cumsum(counts, out=starts[1:])
+    del counts
+    slots, times = np.empty(total, np.uint32), np.empty(total, np.uint32)
+    fill = starts[:-1].astype(np.int64)  # next free posting of each hash
+
+    def place(hashes: np.ndarray, ref_slots: np.ndarray, ref_times: np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable")
+        h = hashes[order].astype(np.int64)
+        first = np.concatenate([[0], np.flatnonzero(h[1:] != h[:-1]) + 1])
+        lengths = np.diff(np.concatenate([first, [len(h)]]))
+        at = fill[h] + np.arange(len(h)) - np.repeat(first, lengths)
+        slots[at], times[at] = ref_slots[order], ref_times[order]
+        fill[h[first]] += lengths
+
+    for slot, lm in enumerate(real):
+        place(lm.hashes, np.full(len(lm), slot, np.uint32), lm.times.astype(np.uint32))
+    for first, hashes, t in _synthetic(n_refs, per_ref, max_time, pool, seed):
+        ids = np.arange(len(real) + first, len(real) + first + len(hashes) // per_ref, dtype=np.uint32)
+        place(hashes, np.repeat(ids, per_ref), t)
+    return AudioIndex.from_postings(starts, slots, times, range(len(real) + n_refs))
 
 
 def _latency_ms(matcher: Matcher, query: MediaFingerprint) -> tuple[float, float, int]:
@@ -96,6 +133,7 @@ def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
         "index_mib": len(index) * BYTES_PER_POSTING / MIB + TABLE_MIB,
         "rss_mib": after / MIB,
         "rss_growth_mib": (after - before) / MIB,
+        "rss_peak_mib": _rss("VmHWM") / MIB,
         "build_s": build_s,
     }
     for mode, factors in (("all_speeds", None), ("speed_1_only", (1.0,))):

@@ -277,6 +277,35 @@ class AudioIndex:
         return index
 
     @classmethod
+    def from_postings(
+        cls, starts: np.ndarray, slots: np.ndarray, times: np.ndarray, ref_table: Sequence[int]
+    ) -> AudioIndex:
+        """An index over postings already in CSR form (for bulk builds): ``starts`` (uint32,
+        2**HASH_BITS + 1, non-decreasing) says where each hash's postings begin in ``slots``
+        (uint32, slots in ``ref_table``) and ``times`` (uint32). The arrays are used, not copied.
+        Raises InvalidFingerprint when they do not fit together."""
+        table = [int(r) for r in ref_table]
+        if not (
+            starts.dtype == slots.dtype == times.dtype == np.uint32
+            and starts.shape == (HASH_SPACE + 1,)
+            and slots.shape == times.shape == (int(starts[-1]),)
+            and starts[0] == 0
+            and bool(np.all(starts[1:] >= starts[:-1]))
+        ):
+            raise InvalidFingerprint("CSR postings must be uint32 starts per hash, slots and times")
+        if len(slots) and int(slots.max()) >= len(table):
+            raise InvalidFingerprint("a posting names a slot outside the reference table")
+        live = [r for r in table if r >= 0]
+        if len(set(live)) != len(live):
+            raise InvalidFingerprint("reference ids must be distinct")
+        index = cls()
+        index._ref_table = table
+        index._slot_of = {ref: slot for slot, ref in enumerate(table) if ref >= 0}
+        if len(slots):
+            index._starts, index._slots, index._times = starts, slots, times
+        return index
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> AudioIndex:
         return cls.load(io.BytesIO(data))
 

@@ -12,6 +12,7 @@ from fingerprint import (
     AudioIndex,
     AudioSignal,
     Hits,
+    InvalidFingerprint,
     Landmarks,
     Matcher,
     MediaFingerprint,
@@ -153,3 +154,19 @@ def test_sharded_strongest_is_the_largest_of_the_shards():
     # The planted 12 hits of reference 7 at one offset (and its chance neighbours) are the most.
     assert max(per_shard) >= 12 and index.strongest([query])[0] >= 12
     assert audio_shards().strongest([query]) == [0]
+
+
+def test_an_index_from_csr_postings_answers_like_the_one_they_came_from():
+    index, query = planted_index(7, refs=12)
+    index._flush()
+    copy = AudioIndex.from_postings(index._starts, index._slots, index._times, index._ref_table)
+    assert as_rows(copy.query(query)) == as_rows(index.query(query))
+    assert copy.reference_ids == index.reference_ids and len(copy) == len(index)
+    copy.add(1000, Landmarks(query.hashes, query.times))
+    assert copy.strongest([query])[0] >= 255  # every landmark at offset 0; counters stop at 255
+    with pytest.raises(InvalidFingerprint):
+        AudioIndex.from_postings(index._starts[:-1], index._slots, index._times, index._ref_table)
+    with pytest.raises(InvalidFingerprint):
+        AudioIndex.from_postings(index._starts, index._slots, index._times, index._ref_table[:-1])
+    with pytest.raises(InvalidFingerprint):
+        AudioIndex.from_postings(index._starts, index._slots, index._times, [0] * len(index._ref_table))
