@@ -14,6 +14,7 @@ import m3u8
 import pytest
 from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
+from support.waiting import wait_until
 
 from control_plane.live import RtmpThread
 
@@ -35,15 +36,6 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platfor
 def publish(ffmpeg_publishers: Publishers) -> Callable[[str, float], subprocess.Popen[bytes]]:
     """ffmpeg pushing 320x240 25 fps H.264 (2 s GOP) and AAC in real time for ``seconds``."""
     return lambda url, seconds: ffmpeg_publishers.test_pattern(url, seconds=seconds)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def test_wrong_key_is_refused_before_media(

@@ -15,19 +15,11 @@ import m3u8
 import pytest
 from support.platform import Platform, live_server
 from support.publishers import ULTRAFAST, Publishers
+from support.waiting import wait_until
 
 from control_plane.live import RtmpThread
 
 SECONDS = 8
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from support.platform import Platform
 from support.publishers import ULTRAFAST, Publishers
+from support.waiting import wait_until
 
 from control_plane.kv import MemoryKeyValue
 from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
@@ -20,15 +21,6 @@ from rtmp import RtmpLimits
 from workers.enqueue import enqueue
 
 TTL_S = 2.0  # seconds; the heartbeat runs every third of it, with room for a busy machine
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def test_leases_hold_refresh_lapse_and_release() -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -26,6 +25,7 @@ from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
 from support.turn import SECRET, Turn
+from support.waiting import wait_until
 
 from control_plane.live import RtmpThread
 from control_plane.live.turn import IceConfig, turn_credential
@@ -108,22 +108,6 @@ def platform(tmp_path: Path, turn_server: Turn) -> Iterator[Platform]:
     yield from start_platform(settings)
 
 
-def source(seconds: float) -> list[str]:
-    return [
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-        "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-g", "25", "-bf", "0",
-        "-threads", "1", "-c:a", "aac",
-    ]  # fmt: skip
-
-
-def wait_until(predicate: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
-
-
 async def play_through_turn(base: str, stream_id: str, seconds: float) -> tuple[list[av.VideoFrame], str]:
     """A player that may only use relays: it takes the ICE servers from the WHEP preflight."""
     async with httpx.AsyncClient(base_url=base, timeout=20) as http:
@@ -173,9 +157,8 @@ def test_a_player_that_may_only_use_relays_plays_whep_through_turn(
     alice = platform.user("alice")
     body = platform.client.post("/api/v1/live/streams", json={"title": "show"}, headers=alice).json()
     stream_id = body["id"]
-    publisher: subprocess.Popen[bytes] = ffmpeg_publishers.ffmpeg(
-        "-re", *source(6), "-f", "flv", f"rtmp://127.0.0.1:{ingest.port}/live/{body['stream_key']}"
-    )
+    url = f"rtmp://127.0.0.1:{ingest.port}/live/{body['stream_key']}"
+    publisher = ffmpeg_publishers.test_pattern(url, seconds=6, gop=25)
 
     def live() -> bool:
         r = platform.client.get(f"/api/v1/live/streams/{stream_id}", headers=alice)

@@ -24,6 +24,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, live_server, production
 from support.publishers import Publishers
+from support.waiting import wait_until
 
 from control_plane.live import RtmpThread
 from control_plane.live.ingest import StreamLeases
@@ -45,15 +46,6 @@ def source(seconds: float) -> list[str]:
         "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", "-g", "25", "-bf", "0",
         "-threads", "1", "-c:a", "aac",
     ]  # fmt: skip
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def create(platform: Platform, headers: dict[str, str]) -> dict:
