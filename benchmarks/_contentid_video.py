@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._common import BenchError
 from benchmarks._contentid_data import run_ffmpeg
 from benchmarks._contentid_peers import PeerAnswer, vpdq_hashes, vpdq_identify
 from fingerprint import FRAME_RATE, Matcher, VideoIndex, fingerprint_file, merge
@@ -60,7 +61,10 @@ def _source(k: int) -> str:
         return f"cellauto=s={w}x{h}:rule={rule}:seed={k + 1}:rate={FPS}:scroll=1,gblur=sigma=2"
     if kind == 1:
         return f"life=s={w}x{h}:seed={k + 1}:ratio=0.{2 + k % 5}:mold={10 + k % 20}:rate={FPS},gblur=sigma=3"
-    x, y = MANDELBROT_POINTS[(k // 3) % len(MANDELBROT_POINTS)]
+    if k // 3 >= len(MANDELBROT_POINTS):
+        # Another clip would zoom into a centre already used: the same clip, no negative.
+        raise BenchError(f"clip {k} needs more MANDELBROT_POINTS (one per Mandelbrot clip)")
+    x, y = MANDELBROT_POINTS[k // 3]
     return (
         f"mandelbrot=s={w}x{h}:rate={FPS}:start_x={x}:start_y={y}:start_scale=0.3:end_scale=0.001:end_pts=200"
     )
@@ -106,14 +110,23 @@ class VideoQuery:
 
 
 def make_queries(
-    refs: list[Path], negatives: list[Path], seconds: float, length: float, per_edit: int, folder: Path
+    refs: list[Path],
+    negatives: list[Path],
+    seconds: float,
+    length: float,
+    per_edit: int,
+    folder: Path,
+    negative_excerpts: int | None = None,
 ) -> list[VideoQuery]:
-    """Edited excerpts: ``per_edit`` per edit from references and ``per_edit`` plain negatives."""
+    """Edited excerpts: ``per_edit`` per edit from references, then ``negative_excerpts``
+    (default ``per_edit``) plain excerpts of the negative clips. The edited excerpts do not
+    depend on the number of negative ones."""
     rng = np.random.default_rng(11)
     folder.mkdir(parents=True, exist_ok=True)
     out: list[VideoQuery] = []
     for edit in [*EDITS, "negative"]:
-        for _ in range(per_edit):
+        count = per_edit if edit != "negative" or negative_excerpts is None else negative_excerpts
+        for _ in range(count):
             pool = negatives if edit == "negative" else refs
             which = int(rng.integers(len(pool)))
             start = round(float(rng.uniform(0.0, seconds - length - 0.5)), 2)
