@@ -18,10 +18,11 @@
 
 Each frame also gets a centre hash: the same 64-bit hash of the middle :data:`CENTRE_SHARE` of
 the picture, at twice the detail. It is not searched; the matcher compares it over a candidate
-run's aligned frames to tell a copy from a lookalike texture (in the benchmark, random diagonal
-stripes of other cellular automata were 10-16 bits from a reference's plain hashes over a whole
-run, but 17-30 bits from its centre hashes, where copies under every edit stayed within 18). The
-centre lies away from the corners, so a logo or caption box in a corner leaves it alone.
+run's aligned frames to tell a copy from a lookalike texture (random diagonal stripes of other
+cellular automata stayed 10-16 bits from a reference's plain hashes over whole runs, but a mean
+of 15.9 bits or more from its centre hashes; copies under the benchmark's edits 14.8 or less,
+see :mod:`fingerprint.video_match`). The centre lies away from the corners, so a logo or caption
+box in a corner leaves it alone.
 
 Frames with almost no detail (a black or single-colour screen) carry no evidence and are dropped.
 """
