@@ -20,8 +20,9 @@ Each frame also gets a centre hash: the same 64-bit hash of the middle :data:`CE
 the picture, at twice the detail. It is not searched; the matcher compares it over a candidate
 run's aligned frames to tell a copy from a lookalike texture (random diagonal stripes of other
 cellular automata stayed 10-16 bits from a reference's plain hashes over whole runs, but a mean
-of 15.9 bits or more from its centre hashes; copies under the benchmark's edits 14.8 or less,
-see :mod:`fingerprint.video_match`). The centre lies away from the corners, so a logo or caption
+of 15.9 bits or more from its centre hashes; copies under the benchmark's edits 14.8 or less
+when their reference also looked like them elsewhere, else up to 20: see
+:mod:`fingerprint.video_match`). The centre lies away from the corners, so a logo or caption
 box in a corner leaves it alone.
 
 Frames with almost no detail (a black or single-colour screen) carry no evidence and are dropped.
