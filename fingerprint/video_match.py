@@ -24,7 +24,7 @@ match."""
 VIDEO_TOLERANCE = 0.6
 """Offset tolerance in seconds for video hits. Without the centre-hash check, 0.75 s (and 5
 frames) let generated lookalike textures match 8 of 10 negative clips in the benchmark, and 0.4 s
-still 4 of 20; with it none of 60 matched at 0.4 or 0.6 s, and 0.6 s found 5 more of 140 edited
+still 4 of 20; with it none of 60 matched at 0.4 or 0.6 s, and 0.6 s found 6 more of 140 edited
 excerpts at their offset (the query's frames fall between the reference's)."""
 VIDEO_MAX_GAP = 3.0
 """Seconds without agreeing frames that end a video run."""
