@@ -3,6 +3,8 @@
 Video hits count distinct query frames, so one similar frame is never a match: a run needs
 :data:`MIN_VIDEO_FRAMES` distinct query frames and as many distinct reference frames on one
 offset. Plain and mirrored frame hashes are voted separately (a flip applies to the whole video).
+A run is then verified on the centre hashes of its frames (:func:`_verified`), so that a texture
+that only looks like a reference's is not taken for a copy.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ CENTRE_LIMIT = 15.0
 """A run is verified when the mean Hamming distance (bits of 64) between its query frames' centre
 hashes and those of the reference frames they were found with (the closest, per query frame) is
 at most this; see :func:`_verified`. In the benchmark, copies that also resemble their reference
-elsewhere (periodic stripes, slow zooms) measured up to 14.8 (one crop at 15.7), lookalike
+elsewhere (periodic stripes, slow zooms) measured up to 14.8 (one rescale at 15.7, missed), lookalike
 textures 15.9 and more."""
 CENTRE_LOOSE = 20.0
 """The same limit where the run is specific in time (see MAX_ELSEWHERE)."""
