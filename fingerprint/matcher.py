@@ -45,10 +45,13 @@ formed when noise or other audio inserts extra peaks into the query's target zon
 SWEEP_FAN_OUT = 3
 """Targets per anchor in the speed sweep: the nearest targets, those most often kept by a copy."""
 SWEEP_SPEEDS = 2
-"""Speed factors besides 1.0 that get a full query after the sweep (a true speed between two
-factors shows at both)."""
-SWEEP_MIN_HITS = 0
-"""Sweep hits (one reference, one offset) below which a speed factor is not tried in full."""
+"""Speed factors besides 1.0 that get a full query after the sweep, at most: a peak's factor and
+its stronger neighbour."""
+SWEEP_MIN_RATIO = 2.0
+"""A factor is queried in full when its sweep count (most hits of one reference at one offset)
+is a local maximum over the factors and more than this many times their median: most factors
+hold chance hits only (at 1,000 hours the median is 13 and chance peaks reach 16; an exact copy
+at another speed peaked at 265 in the benchmark's scale run)."""
 AUDIO_TOLERANCE = 2
 """Offset tolerance in landmark frames (8 ms each) when collecting a span's hits."""
 AUDIO_MAX_GAP = 6.0
@@ -125,10 +128,12 @@ class Matcher:
         """``speed_fallback``: try the audio query at speed 1.0 first and the other speed factors
         only when that finds nothing (one index pass instead of 17 for unaltered copies).
 
-        ``speed_sweep``: query speed 1.0 in full, and of the other factors only the
-        :data:`SWEEP_SPEEDS` where a sweep with :data:`SWEEP_FAN_OUT` targets per anchor (a
-        quarter of the hits, counted but not voted) finds the most hits at one offset of one
-        reference (index sources with ``strongest``; others get every factor in full)."""
+        ``speed_sweep``: query speed 1.0 in full, and of the other factors only up to
+        :data:`SWEEP_SPEEDS` where a sweep of every factor with :data:`SWEEP_FAN_OUT` targets
+        per anchor (a quarter of the hits, counted but not voted) peaks (see
+        :data:`SWEEP_MIN_RATIO`); index sources without ``strongest`` get every factor in full.
+        The sweep finds exact and lightly degraded copies at other speeds; a copy that is both
+        sped up and weak (a few seconds under heavy noise) may stay below its peak rule."""
         if not speed_factors or min(speed_factors) <= 0:
             raise InvalidFingerprint("speed factors must be positive")
         self.audio_index, self.video_index = audio_index, video_index
@@ -155,16 +160,30 @@ class Matcher:
         return self._audio_at(query_fp, self._speeds_to_try(query_fp))
 
     def _speeds_to_try(self, query_fp: MediaFingerprint) -> tuple[float, ...]:
+        """1.0, and the factors where the sweep's count peaks well above its median (chance)."""
         assert query_fp.peaks is not None
         strongest = getattr(self.audio_index, "strongest", None)
-        others = tuple(s for s in self.speed_factors if s != 1.0)
-        if not self.speed_sweep or strongest is None or len(others) == len(self.speed_factors):
+        speeds = sorted(self.speed_factors)
+        if not self.speed_sweep or strongest is None or 1.0 not in speeds or len(speeds) <= 1 + SWEEP_SPEEDS:
             return self.speed_factors
-        if len(others) <= SWEEP_SPEEDS:
-            return self.speed_factors
-        counts = strongest([query_fp.peaks.landmarks(s, SWEEP_FAN_OUT) for s in others])
-        ranked = sorted(zip(counts, others, strict=True), key=lambda pair: -pair[0])[:SWEEP_SPEEDS]
-        return (1.0, *sorted(s for count, s in ranked if count >= SWEEP_MIN_HITS))
+        counts = strongest([query_fp.peaks.landmarks(s, SWEEP_FAN_OUT) for s in speeds])
+        floor = SWEEP_MIN_RATIO * float(np.median(counts))
+        peaks = [
+            i
+            for i, (count, speed) in enumerate(zip(counts, speeds, strict=True))
+            if speed != 1.0
+            and count > floor
+            and count >= max(counts[max(0, i - 1)], counts[min(len(counts) - 1, i + 1)])
+        ]
+        chosen: list[float] = []
+        for i in sorted(peaks, key=lambda i: -counts[i]):
+            # A copy between two factors, or a long one, aligns partly at each: the stronger
+            # neighbour of a peak is queried too.
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(speeds) and speeds[j] != 1.0]
+            for j in [i, *sorted(near, key=lambda j: -counts[j])[:1]]:
+                if len(chosen) < SWEEP_SPEEDS and counts[j] > floor and speeds[j] not in chosen:
+                    chosen.append(speeds[j])
+        return (1.0, *sorted(chosen))
 
     def _audio_at(self, query_fp: MediaFingerprint, speeds: tuple[float, ...]) -> list[Match]:
         assert self.audio_index is not None and query_fp.peaks is not None
