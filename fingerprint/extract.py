@@ -49,6 +49,9 @@ class MediaFingerprint:
             arrays["frame_times"] = self.frames.times
             if self.frames.masked is not None:
                 arrays["frame_masked"] = self.frames.masked
+            if self.frames.centre is not None and self.frames.centre_flipped is not None:
+                arrays["frame_centre"] = self.frames.centre
+                arrays["frame_centre_flipped"] = self.frames.centre_flipped
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
         return buf.getvalue()
@@ -67,7 +70,12 @@ class MediaFingerprint:
             frames = None
             if "frame_times" in a:
                 frames = FrameHashes(
-                    a["frame_hashes"], a["frame_flipped"], a["frame_times"], a.get("frame_masked")
+                    a["frame_hashes"],
+                    a["frame_flipped"],
+                    a["frame_times"],
+                    a.get("frame_masked"),
+                    a.get("frame_centre"),
+                    a.get("frame_centre_flipped"),
                 )
             return cls(peaks=peaks, frames=frames, duration=float(a["duration"][0]))
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:

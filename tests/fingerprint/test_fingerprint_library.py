@@ -136,6 +136,11 @@ def test_media_fingerprint_round_trips_through_bytes(library_media):
     assert np.array_equal(again.frames.hashes, fp.frames.hashes)
     assert np.array_equal(again.frames.flipped, fp.frames.flipped)
     assert np.array_equal(again.frames.times, fp.frames.times) and again.duration == fp.duration
+    # The centre hashes that verify video runs travel with the fingerprint (worker to worker).
+    assert fp.frames.centre is not None and again.frames.centre is not None
+    assert again.frames.centre_flipped is not None and fp.frames.centre_flipped is not None
+    assert np.array_equal(again.frames.centre, fp.frames.centre)
+    assert np.array_equal(again.frames.centre_flipped, fp.frames.centre_flipped)
     audio_only = MediaFingerprint.from_bytes(MediaFingerprint(fp.peaks, None, 3.0).to_bytes())
     assert audio_only.frames is None and audio_only.duration == 3.0
     with pytest.raises(InvalidFingerprint):
