@@ -145,16 +145,10 @@ def plausible_hits(
     q_times: np.ndarray,
     max_postings: int,
     weight: int,
-    refine: bool = True,
 ) -> np.ndarray:
     """(slot, query time, reference time) rows, shape (3, n) int64, of the hits of a CSR index
     (``starts`` by hash, ``slots`` and ``times`` by posting) that pass the plausible rule for
     ``weight`` votes; hashes with more than ``max_postings`` postings are skipped.
-
-    With ``refine`` the survivors are counted again, in a table with 8 to 16 entries a
-    survivor, until no more drop: at 1,000 hours the first table (one or two entries a hit)
-    lets tens of thousands of chance hits through on collisions, which cost more in the exact
-    vote than this. Survivors of the rule stay, since their votes all survive with them.
 
     ``q_hashes`` must lie in ``0 .. len(starts) - 2`` and ``q_times`` in ``0 .. 2**32 - 1``.
     """
@@ -166,15 +160,7 @@ def plausible_hits(
     if found > out.shape[1]:
         out = np.empty((3, found), np.int64)
         found = _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out)
-    rows = out[:, :found]
-    while refine and len(rows[0]):
-        keep = plausible_mask(
-            rows[0], rows[1] - rows[2], weight, min(MAX_TABLE_BITS, table_bits(len(rows[0])) + 3)
-        )
-        if keep.all():
-            break
-        rows = rows[:, keep]
-    return rows
+    return out[:, :found]
 
 
 def best_bucket(
