@@ -21,6 +21,14 @@ def _judge(name: str, target: str, value: Any, ok: bool | None, note: str = "") 
     return out
 
 
+def _video_false_positives(video: dict[str, Any]) -> dict[str, Any]:
+    negative = video.get("ours", {}).get("per_edit", {}).get("negative")
+    if negative is None:
+        return _judge("video false positives on negatives", "0", None, None, "video part not run")
+    fps, of = negative["false_positive"], negative["queries"]
+    return _judge("video false positives on negatives", "0", fps, fps == 0, f"of {of} excerpts")
+
+
 def _vs_audfprint(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     if "accuracy" not in peer:
         return _judge(
@@ -89,6 +97,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     whole = result.get("whole_file", {}).get("ours", {}).get("negatives", {})
     fps += sum(row["false_positives"] for row in whole.values())
     out.append(_judge("false positives on negatives", "0", fps, fps == 0))
+    out.append(_video_false_positives(result.get("video", {})))
     out.append(_vs_audfprint(ours, result["audio"].get("audfprint", {})))
     speed = ours["ingest"]["realtime_per_core"]
     out.append(

@@ -287,10 +287,15 @@ def _video(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     n_refs, n_negs = (2, 1) if args.quick else (24, 6)
     refs = video.make_clips(n_refs, seconds, work / "clips")
     negs = video.make_clips(n_negs, seconds, work / "clips", offset=n_refs)
-    queries = video.make_queries(refs, negs, seconds, length, args.queries, work / "vq")
+    # Three times as many negative excerpts as each edit gets: a false-positive rate needs more.
+    n_neg_excerpts = args.queries if args.quick else 3 * args.queries
+    queries = video.make_queries(
+        refs, negs, seconds, length, args.queries, work / "vq", negative_excerpts=n_neg_excerpts
+    )
     out: dict[str, Any] = {
         "clips": n_refs,
         "negative_clips": n_negs,
+        "negative_excerpts": n_neg_excerpts,
         "clip_seconds": seconds,
         "query_seconds": length,
         "ours": video.run_ours(refs, queries),
