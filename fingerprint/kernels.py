@@ -58,7 +58,7 @@ def plausible_mask(
 
 
 @numba.njit(cache=True, nogil=True)
-def _hit_count(starts, q_hashes, max_postings):  # type: ignore[no-untyped-def]
+def _hit_count(starts, q_hashes, max_postings):
     total = 0
     for i in range(len(q_hashes)):
         h = q_hashes[i]
@@ -69,7 +69,7 @@ def _hit_count(starts, q_hashes, max_postings):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _count(starts, slots, times, q_hashes, q_times, max_postings, table):  # type: ignore[no-untyped-def]
+def _count(starts, slots, times, q_hashes, q_times, max_postings, table):
     """Count the hits per hashed (slot, offset // 4) bucket into ``table`` (saturating uint8);
     returns the most hits in any bucket and its two neighbours."""
     mask = np.uint64(len(table) - 1)
@@ -98,7 +98,7 @@ def _count(starts, slots, times, q_hashes, q_times, max_postings, table):  # typ
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out):  # type: ignore[no-untyped-def]
+def _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, out):
     """Fill ``out`` (3, capacity) with (slot, query time, reference time) of the hits whose
     bucket and its neighbours hold ``weight`` counts in ``table``; returns how many there are
     (more than the capacity: call again with a larger ``out``)."""
