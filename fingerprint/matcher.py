@@ -7,8 +7,11 @@ extent of the hits that agree on that offset within a small tolerance, cut into 
 where the agreeing hits pause for longer than :data:`AUDIO_MAX_GAP` (the voting itself is in
 :mod:`fingerprint.voting`; video matching, on the same votes, in :mod:`fingerprint.video_match`).
 
-Audio speed changes are undone by trying each factor of :data:`SPEED_FACTORS` on the query's
-peaks (see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes.
+Audio speed changes are undone by trying factors of :data:`SPEED_FACTORS` on the query's peaks
+(see :meth:`fingerprint.audio.Peaks.landmarks`) and keeping the factor with most votes: 1.0 in
+full, the others in a cheap sweep first and in full only where the sweep peaks (see
+:class:`Matcher`). The index walks its postings in a compiled kernel that keeps only the hits
+that can reach :data:`MIN_AUDIO_VOTES` (:mod:`fingerprint.kernels`), one speed factor a thread.
 """
 
 from __future__ import annotations
