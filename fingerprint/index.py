@@ -169,41 +169,44 @@ class AudioIndex:
         ref_ids = np.asarray(self._ref_table, np.int64)[self._slots[rows]]
         return Hits(ref_ids, self._times[rows].astype(np.int32), np.asarray(landmarks.times, np.int32)[which])
 
-    def plausible(self, queries: Sequence[Landmarks], weight: int) -> list[Hits]:
+    def search(
+        self, queries: Sequence[Landmarks], weight: int, sweep: Sequence[Landmarks] = ()
+    ) -> tuple[list[Hits], list[int]]:
         """Per query, the hits that may belong to an offset with ``weight`` votes: those within
         2 frames of an offset (query time - reference time) where one reference has ``weight``
-        hits within +-1 frame, and a few more (see :mod:`fingerprint.kernels`). The queries run
-        in parallel, one thread per core; the index must not change meanwhile."""
+        hits within +-1 frame, and a few more (see :mod:`fingerprint.kernels`); and per
+        ``sweep`` query only the most hits that one reference has at one offset (within 4 to 12
+        frames, table collisions included), the first half of the work. Queries and sweeps run
+        together, one thread per core; the index must not change meanwhile."""
         self._flush()
         if self._starts is None:
-            return [Hits.empty() for _ in queries]
+            return [Hits.empty() for _ in queries], [0 for _ in sweep]
         starts, slots, times = self._starts, self._slots, self._times
         table = np.asarray(self._ref_table, np.int64)
 
-        def one(landmarks: Landmarks) -> Hits:
+        def one(task: tuple[Landmarks, bool]) -> Hits | int:
+            landmarks, full = task
             q_hashes = np.asarray(landmarks.hashes, np.int64)
             inside = (q_hashes >= 0) & (q_hashes < HASH_SPACE)
-            q_times = np.asarray(landmarks.times, np.int64)[inside]
-            rows = plausible_hits(starts, slots, times, q_hashes[inside], q_times, MAX_POSTINGS, weight)
+            q_hashes, q_times = q_hashes[inside], np.asarray(landmarks.times, np.int64)[inside]
+            if not full:
+                return best_bucket(starts, slots, times, q_hashes, q_times, MAX_POSTINGS)
+            rows = plausible_hits(starts, slots, times, q_hashes, q_times, MAX_POSTINGS, weight)
             return Hits(table[rows[0]], rows[2].astype(np.int32), rows[1].astype(np.int32))
 
-        return parallel_map(one, list(queries))
+        # The full queries first: they are the longest tasks.
+        done = parallel_map(one, [(q, True) for q in queries] + [(q, False) for q in sweep])
+        hits = [h for h in done[: len(queries)] if isinstance(h, Hits)]
+        counts = [c for c in done[len(queries) :] if isinstance(c, int)]
+        return hits, counts
+
+    def plausible(self, queries: Sequence[Landmarks], weight: int) -> list[Hits]:
+        """Per query, the plausible hits of :meth:`search`."""
+        return self.search(queries, weight)[0]
 
     def strongest(self, queries: Sequence[Landmarks]) -> list[int]:
-        """Per query, the most hits that one reference has at one offset (within 4 to 12 frames,
-        table collisions included): the first half of :meth:`plausible`, for a cheap sweep."""
-        self._flush()
-        if self._starts is None:
-            return [0 for _ in queries]
-        starts, slots, times = self._starts, self._slots, self._times
-
-        def one(landmarks: Landmarks) -> int:
-            q_hashes = np.asarray(landmarks.hashes, np.int64)
-            inside = (q_hashes >= 0) & (q_hashes < HASH_SPACE)
-            q_times = np.asarray(landmarks.times, np.int64)[inside]
-            return best_bucket(starts, slots, times, q_hashes[inside], q_times, MAX_POSTINGS)
-
-        return parallel_map(one, list(queries))
+        """Per query, the sweep count of :meth:`search`."""
+        return self.search((), 0, queries)[1]
 
     def _hashes(self) -> np.ndarray:
         """The hash of every posting (uint32), rebuilt from the starts."""

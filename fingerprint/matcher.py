@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .audio import FRAME_SECONDS
+from .audio import FRAME_SECONDS, Landmarks
 from .errors import InvalidFingerprint
 from .extract import MediaFingerprint
 from .index import Hits
@@ -45,8 +45,10 @@ votes at 1.2-2.9 a second; true matches under 5 dB SNR noise had 3.5 a second or
 QUERY_FAN_OUT = 12
 """Targets per anchor on the query side: twice the reference's, so that a reference pair is still
 formed when noise or other audio inserts extra peaks into the query's target zones."""
-SWEEP_FAN_OUT = 3
-"""Targets per anchor in the speed sweep: the nearest targets, those most often kept by a copy."""
+SWEEP_FAN_OUT = 2
+"""Targets per anchor in the speed sweep: the nearest targets, those most often kept by a copy
+(a sixth of the hits of a full query; 3 gave the same answers on the benchmark's queries for
+25-40% more CPU at 1,000 hours)."""
 SWEEP_SPEEDS = 2
 """Speed factors besides 1.0 that get a full query after the sweep, at most: a peak's factor and
 its stronger neighbour."""
@@ -64,8 +66,9 @@ AUDIO_MAX_GAP = 6.0
 class HitSource(Protocol):
     """An index the matcher can ask: AudioIndex, VideoIndex or a ShardedIndex of either.
 
-    An audio source with a ``plausible(queries, weight)`` method (AudioIndex, ShardedIndex) is
-    asked for the prefiltered hits of every speed factor at once; others are asked ``query``.
+    An audio source with a ``search(queries, weight, sweep)`` method (AudioIndex, ShardedIndex)
+    is asked for the prefiltered hits of several speed factors at once and for the speed sweep;
+    others are asked ``query`` for every speed factor.
     """
 
     def query(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -117,6 +120,29 @@ def _distinct_pairs(refs: np.ndarray, q_times: np.ndarray, r_times: np.ndarray) 
     )
 
 
+def _swept(speeds: list[float], counts: list[int]) -> tuple[float, ...]:
+    """The factors other than 1.0 to query in full after a sweep of ``speeds`` (ascending) that
+    counted ``counts``: at most SWEEP_SPEEDS, peaks above SWEEP_MIN_RATIO times the median and
+    the stronger neighbour of each, strongest first."""
+    floor = SWEEP_MIN_RATIO * float(np.median(counts))
+    peaks = [
+        i
+        for i, (count, speed) in enumerate(zip(counts, speeds, strict=True))
+        if speed != 1.0
+        and count > floor
+        and count >= max(counts[max(0, i - 1)], counts[min(len(counts) - 1, i + 1)])
+    ]
+    chosen: list[float] = []
+    for i in sorted(peaks, key=lambda i: -counts[i]):
+        # A copy between two factors, or a long one, aligns partly at each: the stronger
+        # neighbour of a peak is queried too.
+        near = [j for j in (i - 1, i + 1) if 0 <= j < len(speeds) and speeds[j] != 1.0]
+        for j in [i, *sorted(near, key=lambda j: -counts[j])[:1]]:
+            if len(chosen) < SWEEP_SPEEDS and counts[j] > floor and speeds[j] not in chosen:
+                chosen.append(speeds[j])
+    return tuple(sorted(chosen))
+
+
 class Matcher:
     """Finds where references occur in a query; either index may be None."""
 
@@ -133,8 +159,8 @@ class Matcher:
 
         ``speed_sweep``: query speed 1.0 in full, and of the other factors only up to
         :data:`SWEEP_SPEEDS` where a sweep of every factor with :data:`SWEEP_FAN_OUT` targets
-        per anchor (a quarter of the hits, counted but not voted) peaks (see
-        :data:`SWEEP_MIN_RATIO`); index sources without ``strongest`` get every factor in full.
+        per anchor (a sixth of the hits, counted but not voted) peaks (see
+        :data:`SWEEP_MIN_RATIO`); index sources without ``search`` get every factor in full.
         The sweep finds exact and lightly degraded copies at other speeds; a copy that is both
         sped up and weak (a few seconds under heavy noise) may stay below its peak rule."""
         if not speed_factors or min(speed_factors) <= 0:
@@ -155,46 +181,56 @@ class Matcher:
         return found
 
     def _audio(self, query_fp: MediaFingerprint) -> list[Match]:
+        assert self.audio_index is not None and query_fp.peaks is not None
         if self.speed_fallback and 1.0 in self.speed_factors:
             found = self._audio_at(query_fp, (1.0,))
             if found:
                 return found
             return self._audio_at(query_fp, tuple(s for s in self.speed_factors if s != 1.0))
-        return self._audio_at(query_fp, self._speeds_to_try(query_fp))
+        if not self._sweeping():
+            return self._audio_at(query_fp, self.speed_factors)
+        # Speed 1.0 in full and the sweep run together (one thread per core); then the peaks.
+        plain = query_fp.peaks.landmarks(1.0, QUERY_FAN_OUT)
+        index: Any = self.audio_index  # has search (see _sweeping)
+        (hits,), counts = index.search([plain], MIN_AUDIO_VOTES, self._sweep_queries(query_fp))
+        return self._audio_at(query_fp, _swept(sorted(self.speed_factors), counts), [(1.0, plain, hits)])
+
+    def _sweeping(self) -> bool:
+        speeds = self.speed_factors
+        return (
+            self.speed_sweep
+            and hasattr(self.audio_index, "search")
+            and 1.0 in speeds
+            and len(speeds) > 1 + SWEEP_SPEEDS
+        )
+
+    def _sweep_queries(self, query_fp: MediaFingerprint) -> list[Landmarks]:
+        assert query_fp.peaks is not None
+        return [query_fp.peaks.landmarks(s, SWEEP_FAN_OUT) for s in sorted(self.speed_factors)]
 
     def _speeds_to_try(self, query_fp: MediaFingerprint) -> tuple[float, ...]:
-        """1.0, and the factors where the sweep's count peaks well above its median (chance)."""
-        assert query_fp.peaks is not None
-        strongest = getattr(self.audio_index, "strongest", None)
-        speeds = sorted(self.speed_factors)
-        if not self.speed_sweep or strongest is None or 1.0 not in speeds or len(speeds) <= 1 + SWEEP_SPEEDS:
+        """The speed factors that :meth:`match` queries in full."""
+        if not self._sweeping():
             return self.speed_factors
-        counts = strongest([query_fp.peaks.landmarks(s, SWEEP_FAN_OUT) for s in speeds])
-        floor = SWEEP_MIN_RATIO * float(np.median(counts))
-        peaks = [
-            i
-            for i, (count, speed) in enumerate(zip(counts, speeds, strict=True))
-            if speed != 1.0
-            and count > floor
-            and count >= max(counts[max(0, i - 1)], counts[min(len(counts) - 1, i + 1)])
-        ]
-        chosen: list[float] = []
-        for i in sorted(peaks, key=lambda i: -counts[i]):
-            # A copy between two factors, or a long one, aligns partly at each: the stronger
-            # neighbour of a peak is queried too.
-            near = [j for j in (i - 1, i + 1) if 0 <= j < len(speeds) and speeds[j] != 1.0]
-            for j in [i, *sorted(near, key=lambda j: -counts[j])[:1]]:
-                if len(chosen) < SWEEP_SPEEDS and counts[j] > floor and speeds[j] not in chosen:
-                    chosen.append(speeds[j])
-        return (1.0, *sorted(chosen))
+        index: Any = self.audio_index  # has search (see _sweeping)
+        counts = index.search((), 0, self._sweep_queries(query_fp))[1]
+        return (1.0, *_swept(sorted(self.speed_factors), counts))
 
-    def _audio_at(self, query_fp: MediaFingerprint, speeds: tuple[float, ...]) -> list[Match]:
+    def _audio_at(
+        self,
+        query_fp: MediaFingerprint,
+        speeds: tuple[float, ...],
+        done: list[tuple[float, Landmarks, Hits]] | None = None,
+    ) -> list[Match]:
+        """Matches at ``speeds`` (queried in full here) and at the passes already ``done``."""
         assert self.audio_index is not None and query_fp.peaks is not None
         best: dict[tuple[int, int], tuple[int, float, int, np.ndarray, np.ndarray]] = {}
         queries = [query_fp.peaks.landmarks(speed, QUERY_FAN_OUT) for speed in speeds]
-        prefiltered = getattr(self.audio_index, "plausible", None)
-        if prefiltered is not None:
-            found = prefiltered(queries, MIN_AUDIO_VOTES)
+        search = getattr(self.audio_index, "search", None)
+        if not queries:
+            found = []
+        elif search is not None:
+            found = search(queries, MIN_AUDIO_VOTES)[0]
         else:
             found = []
             for landmarks in queries:
@@ -202,7 +238,7 @@ class Matcher:
                 offsets = hits.query_times.astype(np.int64) - hits.ref_times
                 keep = _plausible(hits.ref_ids, offsets, MIN_AUDIO_VOTES)
                 found.append(Hits(hits.ref_ids[keep], hits.ref_times[keep], hits.query_times[keep]))
-        for speed, landmarks, hits in zip(speeds, queries, found, strict=True):
+        for speed, landmarks, hits in [*(done or []), *zip(speeds, queries, found, strict=True)]:
             pairs = _distinct_pairs(hits.ref_ids, hits.query_times, hits.ref_times)
             offsets = pairs[1] - pairs[2]
             for ref, off, votes in best_offsets(

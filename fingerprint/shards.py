@@ -95,17 +95,24 @@ class ShardedIndex(Generic[S]):
         """Query every loaded shard and concatenate the hits."""
         return self._concat([s.query(*args, **kwargs) for _, s in self])  # type: ignore[attr-defined]
 
+    def search(
+        self, queries: Sequence[Any], weight: int, sweep: Sequence[Any] = ()
+    ) -> tuple[list[Any], list[int]]:
+        """Audio shards: :meth:`~fingerprint.index.AudioIndex.search` on every loaded shard;
+        the hits of each query concatenated (a reference lies in one shard, so a shard's filter
+        sees all of its votes), the largest sweep count of the shards."""
+        per_shard = [s.search(queries, weight, sweep) for _, s in self]  # type: ignore[attr-defined]
+        hits = [self._concat([found[0][i] for found in per_shard]) for i in range(len(queries))]
+        counts = [max((found[1][i] for found in per_shard), default=0) for i in range(len(sweep))]
+        return hits, counts
+
     def plausible(self, queries: Sequence[Any], weight: int) -> list[Any]:
-        """Per query, the plausible hits of every loaded shard, concatenated (audio shards: see
-        :meth:`~fingerprint.index.AudioIndex.plausible`; a reference lies in one shard, so a
-        shard's filter sees all of its votes)."""
-        per_shard = [s.plausible(queries, weight) for _, s in self]  # type: ignore[attr-defined]
-        return [self._concat([hits[i] for hits in per_shard]) for i in range(len(queries))]
+        """Per query, the plausible hits of :meth:`search`."""
+        return self.search(queries, weight)[0]
 
     def strongest(self, queries: Sequence[Any]) -> list[int]:
-        """Per query, the largest :meth:`~fingerprint.index.AudioIndex.strongest` of the shards."""
-        per_shard = [s.strongest(queries) for _, s in self]  # type: ignore[attr-defined]
-        return [max((counts[i] for counts in per_shard), default=0) for i in range(len(queries))]
+        """Per query, the sweep count of :meth:`search`."""
+        return self.search((), 0, queries)[1]
 
     def save_shard(self, number: int, fileobj: IO[bytes]) -> None:
         self.shard(number).save(fileobj)
