@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import MIB, BenchError
-from fingerprint import AudioIndex, Landmarks, Matcher, MediaFingerprint
+from fingerprint import AudioIndex, Landmarks, Matcher, MediaFingerprint, fingerprint_file, merge
 from fingerprint.audio import FRAME_SECONDS, HASH_BITS
 from fingerprint.index import HASH_SPACE
 
@@ -155,6 +155,20 @@ def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
             "negative_cpu_ms": neg_cpu,
             "negative_matches": neg_found,
         }
+    if (data / "queries.json").exists():
+        out["answers"] = answer_queries(Matcher(index, None), json.loads((data / "queries.json").read_text()))
+    return out
+
+
+def answer_queries(matcher: Matcher, queries: dict[str, str]) -> dict[str, list[float] | None]:
+    """The benchmark's accuracy queries (name -> file) against this index: per query, None or
+    [reference, query time, reference time] of the longest match. A synthetic reference found
+    is a wrong answer, as an unrelated track would be."""
+    out: dict[str, list[float] | None] = {}
+    for name, file in queries.items():
+        found = merge(matcher.match(fingerprint_file(file, video=False)))
+        top = max(found, key=lambda m: (m.duration, m.score)) if found else None
+        out[name] = None if top is None else [top.reference_id, top.query_start, top.reference_start]
     return out
 
 

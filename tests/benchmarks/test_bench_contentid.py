@@ -96,6 +96,10 @@ def test_quick_run_without_peers_writes_json_and_png(tmp_path: Path) -> None:
     point = result["scale"]["points"][0]
     assert point["hours"] == 0.1 and point["postings"] > 0.1 * 3600 * 100
     assert point["all_speeds"]["positive_matches"] >= 1 and point["all_speeds"]["negative_matches"] == 0
+    # The accuracy queries are answered again against the scale index (with synthetic references).
+    assert point["accuracy"]["accuracy"]["clean"]["10s"]["correct"] == 1
+    assert point["accuracy"]["negatives"]["10s"]["queries"] == 1
+    assert "video false positives on negatives" in [t["name"] for t in result["targets"]]
     names = [t["name"] for t in result["targets"]]
     assert "top-1, 10 s at 10 dB SNR" in names and "10 s query vs 1,000 h" in names
     assert all(t["pass"] in (True, False, None) for t in result["targets"])
