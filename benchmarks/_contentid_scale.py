@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -155,6 +156,7 @@ def measure(hours: float, rate: float, data: Path) -> dict[str, Any]:
             "negative_cpu_ms": neg_cpu,
             "negative_matches": neg_found,
         }
+    out["load_average"] = os.getloadavg()[0]
     if (data / "queries.json").exists():
         out["answers"] = answer_queries(Matcher(index, None), json.loads((data / "queries.json").read_text()))
     return out

@@ -69,17 +69,36 @@ def _latency_1000h(scale: dict[str, Any]) -> dict[str, Any]:
         mode: {k: round(point[mode][k], 1) for k in keys if k in point[mode]}
         for mode in ("all_speeds", "speed_1_only")
     }
-    # CPU time when measured: on a shared machine, wall time also counts other processes' turns.
-    judged = ("positive_cpu_ms", "negative_cpu_ms")
-    if not all(k in point["all_speeds"] for k in judged):
-        judged = ("positive_ms", "negative_ms")
-    worst = max(point["all_speeds"][k] for k in judged)
+    # Wall time: the matcher runs its passes on a thread per core, so the latency a caller sees is
+    # the wall time, and CPU time (the sum over threads) is the cost. Each point records the load
+    # average it ran at, to tell whether other work stretched the wall time.
+    worst = max(point["all_speeds"]["positive_ms"], point["all_speeds"]["negative_ms"])
+    if "load_average" in point:
+        note += f" at load average {point['load_average']:.2f}"
     return _judge(
         "10 s query vs 1,000 h",
         "< 100 ms (all 17 speeds, match or no match)",
         value,
         worst < 100.0,
-        f"{note}; judged on {judged[0].removeprefix('positive_')}",
+        f"{note}; judged on wall time (the matcher's passes run on a thread per core; *_cpu_ms is their sum)",
+    )
+
+
+def _accuracy_1000h(scale: dict[str, Any], length: str, target: float) -> dict[str, Any]:
+    """Top-1 at 10 dB SNR when the same queries are asked of the 1,000 h index (the issue sets
+    its accuracy targets without an index size; this says whether they hold at that size)."""
+    name = f"top-1, {length.removesuffix('s')} s at 10 dB SNR, against 1,000 h"
+    point = next((p for p in scale.get("points", []) if p["hours"] == 1000.0), None)
+    if point is None or "accuracy" not in point:
+        return _judge(name, f">= {target}", None, None, "not measured")
+    value = _top1(point["accuracy"], "noise10", length)
+    fps = sum(row["false_positives"] for row in point["accuracy"]["negatives"].values())
+    return _judge(
+        name,
+        f">= {target}",
+        value,
+        None if value is None else value >= target and fps == 0,
+        f"{fps} false positives on the negative excerpts at that size",
     )
 
 
@@ -110,4 +129,6 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     out.append(_latency_1000h(result.get("scale", {})))
+    out.append(_accuracy_1000h(result.get("scale", {}), "10s", 0.98))
+    out.append(_accuracy_1000h(result.get("scale", {}), "5s", 0.95))
     return out
