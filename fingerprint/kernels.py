@@ -68,6 +68,19 @@ def _hit_count(starts, q_hashes, max_postings):
     return total
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bucket(slot, shifted_qt, rt, mask):
+    """Table entry of the bucket (``slot``, offset // 4); ``shifted_qt`` is the query time plus
+    2**32, so that the offset stays unsigned (times are below 2**32)."""
+    return (np.uint64(slot) * _MULTIPLIER + ((shifted_qt - np.uint64(rt)) >> np.uint64(2))) & mask
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _neighbours(table, key, mask):
+    """Counts of the two neighbouring offset buckets (neighbouring entries, mod the table size)."""
+    return np.int64(table[(key + np.uint64(1)) & mask]) + table[(key - np.uint64(1)) & mask]
+
+
 @numba.njit(cache=True, nogil=True)
 def _count(starts, slots, times, q_hashes, q_times, max_postings, table):
     """Count the hits per hashed (slot, offset // 4) bucket into ``table`` (saturating uint8);
@@ -80,20 +93,13 @@ def _count(starts, slots, times, q_hashes, q_times, max_postings, table):
         lo, hi = np.uint64(starts[h]), np.uint64(starts[h + 1])
         if hi - lo > limit:
             continue
-        # Shifted up by 2**32 so that the offset stays unsigned (times are below 2**32).
         qt = np.uint64(q_times[i]) + np.uint64(1 << 32)
         for j in range(lo, hi):
-            key = (np.uint64(slots[j]) * _MULTIPLIER + ((qt - np.uint64(times[j])) >> np.uint64(2))) & mask
+            key = _bucket(slots[j], qt, times[j], mask)
             count = table[key]
             if count < 255:
                 table[key] = count + 1
-                votes = (
-                    np.int64(count)
-                    + 1
-                    + table[(key + np.uint64(1)) & mask]
-                    + table[(key - np.uint64(1)) & mask]
-                )
-                best = max(best, votes)
+                best = max(best, np.int64(count) + 1 + _neighbours(table, key, mask))
     return best
 
 
@@ -113,14 +119,12 @@ def _emit(starts, slots, times, q_hashes, q_times, max_postings, weight, table, 
             continue
         qt = np.uint64(q_times[i]) + np.uint64(1 << 32)
         for j in range(lo, hi):
-            rt = np.uint64(times[j])
-            key = (np.uint64(slots[j]) * _MULTIPLIER + ((qt - rt) >> np.uint64(2))) & mask
-            votes = np.int64(table[key]) + table[(key + np.uint64(1)) & mask]
-            if votes + table[(key - np.uint64(1)) & mask] >= weight:
+            key = _bucket(slots[j], qt, times[j], mask)
+            if np.int64(table[key]) + _neighbours(table, key, mask) >= weight:
                 if found < capacity:
                     out[0, found] = slots[j]
                     out[1, found] = q_times[i]
-                    out[2, found] = rt
+                    out[2, found] = times[j]
                 found += 1
     return found
 
