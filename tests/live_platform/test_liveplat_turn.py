@@ -14,18 +14,17 @@ import av
 import httpx
 import pytest
 from aiortc import (
-    MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
     RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
 from support.turn import SECRET, Turn
 from support.waiting import wait_until
+from support.webrtc import Received
 
 from control_plane.live import RtmpThread
 from control_plane.live.turn import IceConfig, turn_credential
@@ -121,19 +120,7 @@ async def play_through_turn(base: str, stream_id: str, seconds: float) -> tuple[
         )
         pc.addTransceiver("video", direction="recvonly")
         pc.addTransceiver("audio", direction="recvonly")
-        frames: list[av.VideoFrame] = []
-
-        async def drain(track: MediaStreamTrack) -> None:
-            try:
-                while True:
-                    frame = await track.recv()
-                    if isinstance(frame, av.VideoFrame):
-                        frames.append(frame)
-            except MediaStreamError:
-                return
-
-        tasks: list[asyncio.Task[None]] = []
-        pc.on("track", lambda track: tasks.append(asyncio.ensure_future(drain(track))))
+        received = Received(pc)
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription.sdp
         assert relay_candidates(offer) and all(
@@ -147,8 +134,8 @@ async def play_through_turn(base: str, stream_id: str, seconds: float) -> tuple[
         pair = pc.getTransceivers()[0].receiver.transport.transport.iceGatherer.getLocalCandidates()
         await http.delete(r.headers["location"])
         await pc.close()
-        await asyncio.gather(*tasks)
-        return frames, " ".join(c.type for c in pair)
+        await received.ended()
+        return received.video, " ".join(c.type for c in pair)
 
 
 def test_a_player_that_may_only_use_relays_plays_whep_through_turn(

@@ -19,12 +19,12 @@ import av
 import httpx
 import m3u8
 import pytest
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import MediaStreamError
 from support.platform import Platform, live_server, production
 from support.publishers import Publishers
 from support.waiting import wait_until
+from support.webrtc import Received
 
 from control_plane.live import RtmpThread
 from control_plane.live.ingest import StreamLeases
@@ -70,22 +70,7 @@ async def watch(
     pc = peer()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
-    frames: list[av.VideoFrame] = []
-    audio = [0]
-
-    async def drain(track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                if isinstance(frame, av.VideoFrame):
-                    frames.append(frame)
-                else:
-                    audio[0] += 1
-        except MediaStreamError:
-            return
-
-    tasks: list[asyncio.Task[None]] = []
-    pc.on("track", lambda track: tasks.append(asyncio.ensure_future(drain(track))))
+    received = Received(pc)
     await pc.setLocalDescription(await pc.createOffer())
     async with httpx.AsyncClient(base_url=base, timeout=20) as http:
         r = await http.post(f"/live/{stream_id}/whep", content=pc.localDescription.sdp, headers=SDP)
@@ -110,8 +95,8 @@ async def watch(
         again = await http.delete(location)
         assert again.status_code == 404 and again.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
     await pc.close()
-    await asyncio.gather(*tasks)
-    return frames, audio[0], location
+    await received.ended()
+    return received.video, received.audio, location
 
 
 def test_rtmp_stream_plays_over_whep(
