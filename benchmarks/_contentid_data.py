@@ -209,10 +209,22 @@ def waveform_agreement(
     A shared recording correlates; music that only sounds alike (other notes, other takes, other
     phases) gives about 0 however alike its spectrogram looks.
     """
-    from fingerprint import AUDIO_RATE, decode_audio
+    x = _decoded(track, start + seconds)
+    return _agreement(x, start, _decoded(reference, reference_start + seconds + 1), reference_start, seconds)
 
-    x = decode_audio(track, max_seconds=start + seconds).samples
-    y = decode_audio(reference, max_seconds=reference_start + seconds + 1).samples
+
+def _decoded(path: Path, seconds: float) -> np.ndarray:
+    from fingerprint import decode_audio
+
+    return np.asarray(decode_audio(path, max_seconds=seconds).samples)
+
+
+def _agreement(
+    x: np.ndarray, start: float, y: np.ndarray, reference_start: float, seconds: float
+) -> list[float]:
+    """:func:`waveform_agreement` on samples already decoded at the fingerprint rate."""
+    from fingerprint import AUDIO_RATE
+
     search = int(0.008 * AUDIO_RATE)
     out = []
     for k in range(int(seconds)):
@@ -233,10 +245,15 @@ def shared_music_evidence(tracks: Sequence[Track]) -> dict[str, dict[str, Any]]:
         if name not in by_name or shared.reference not in by_name:
             continue
         end = shared.reference_start + shared.seconds
-        args = (by_name[name].path, shared.start)
-        at = waveform_agreement(*args, by_name[shared.reference].path, shared.reference_start, shared.seconds)
+        x = _decoded(by_name[name].path, shared.start + shared.seconds)
+
+        def against(path: Path, x: np.ndarray = x, shared: SharedMusic = shared) -> list[float]:
+            y = _decoded(path, shared.reference_start + shared.seconds + 1)
+            return _agreement(x, shared.start, y, shared.reference_start, shared.seconds)
+
+        at = against(by_name[shared.reference].path)
         others = [
-            float(np.median(waveform_agreement(*args, t.path, shared.reference_start, shared.seconds)))
+            float(np.median(against(t.path)))
             for other, t in by_name.items()
             if other not in (name, shared.reference) and t.duration > end
         ]
