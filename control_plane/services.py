@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,17 +12,18 @@ import dramatiq
 from control_plane.auth import AccountService, TokenCodec
 from control_plane.auth.playback import PlaybackTokens
 from control_plane.auth.twofactor import TwoFactor
-from control_plane.contentid import ClaimService
+from control_plane.contentid import ClaimService, claim_hold
 from control_plane.db import Database
 from control_plane.kv import KeyValue, open_kv
 from control_plane.pubsub import PubSub, open_pubsub
 from control_plane.ratelimit import RateLimiter
 from control_plane.settings import Settings
 from control_plane.uploads.service import UploadService
+from control_plane.videos import VideoService
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services"]
+__all__ = ["Services", "build_services", "video_service"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class Services:
     broker: dramatiq.Broker
     kv: KeyValue
     accounts: AccountService
+    videos: VideoService
     uploads: UploadService
     claims: ClaimService
     limiter: RateLimiter
@@ -48,6 +51,11 @@ class Services:
             self.broker.close()
         except Exception:  # a broker already gone cannot be closed twice; nothing to keep
             log.debug("broker close failed", exc_info=True)
+
+
+def video_service(db: Database, enqueue: Callable[..., object]) -> VideoService:
+    """The video domain with the holds other domains put on a video: a blocking Content-ID claim."""
+    return VideoService(db, enqueue, holds=(claim_hold,))
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None) -> Services:
@@ -75,21 +83,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
     )
     kv = open_kv(settings.redis_url)
 
-    def process_video(video_id: str) -> None:
-        from control_plane.models import Video
-
-        with db.session() as session:
-            video = session.get(Video, video_id)
-            owner = video.owner_id if video is not None else None
-        # Transcoding and Content-ID matching start together: neither waits for the other.
-        for kind in ("video.process", "contentid.match"):
-            enqueue(
-                db, broker, kind, args={"video_id": video_id}, owner_id=owner, subject=f"video:{video_id}"
-            )
-
     def enqueue_job(kind: str, **options: Any) -> object:
         return enqueue(db, broker, kind, **options)
 
+    videos = video_service(db, enqueue_job)
     return Services(
         settings=settings,
         db=db,
@@ -99,8 +96,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         accounts=AccountService(
             db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
         ),
-        uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
-        claims=ClaimService(db, enqueue_job),
+        videos=videos,
+        uploads=UploadService(db, upload_store_for(store), kv, settings, videos),
+        claims=ClaimService(db, enqueue_job, videos),
         limiter=RateLimiter(kv),
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),

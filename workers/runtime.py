@@ -9,13 +9,20 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import dramatiq
 
+from control_plane.contentid import ClaimService
 from control_plane.db import Database
 from control_plane.kv import KeyValue, MemoryKeyValue
+from control_plane.models import Job
+from control_plane.services import video_service
 from control_plane.settings import Settings
+from control_plane.videos import VideoService
 from storage import BlobStore
+from workers.enqueue import enqueue
 
 __all__ = ["WorkerContext", "configure", "current", "reset", "worker_name"]
 
@@ -28,6 +35,21 @@ class WorkerContext:
     kv: KeyValue = field(default_factory=MemoryKeyValue)
     #: Where actors enqueue follow-up jobs (the parts of a chunked transcode).
     broker: dramatiq.Broker | None = None
+
+    def enqueue(self, kind: str, **options: Any) -> Job:
+        """Enqueue a follow-up job on this process's broker (see ``workers.enqueue``)."""
+        if self.broker is None:
+            raise RuntimeError(f"this worker has no broker to enqueue {kind} on")
+        return enqueue(self.db, self.broker, kind, **options)
+
+    @cached_property
+    def videos(self) -> VideoService:
+        """The video domain's service, whose follow-up jobs go to this process's broker."""
+        return video_service(self.db, self.enqueue)
+
+    @cached_property
+    def claims(self) -> ClaimService:
+        return ClaimService(self.db, self.enqueue, self.videos)
 
 
 _context: WorkerContext | None = None

@@ -1,5 +1,5 @@
 """Content-ID on the platform: references, claims, disputes and the policy a claim applies."""
 
-from control_plane.contentid.claims import ClaimService, blocking_claims, settle_video_status
+from control_plane.contentid.claims import ClaimMatch, ClaimService, claim_hold
 
-__all__ = ["ClaimService", "blocking_claims", "settle_video_status"]
+__all__ = ["ClaimMatch", "ClaimService", "claim_hold"]

@@ -8,56 +8,55 @@ video's revenue share to the reference owner when payments land; ``track`` claim
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from control_plane.db import Database
 from control_plane.errors import BadRequest, Conflict, Forbidden, NotFound
 from control_plane.models import POLICIES, Claim, Reference, User, Video
+from control_plane.videos import VideoService
 
-__all__ = ["ClaimService", "blocking_claims", "settle_video_status", "BLOCKING_STATES"]
+__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES"]
 
 log = logging.getLogger(__name__)
 
 BLOCKING_STATES = ("active", "disputed", "upheld")
 
 
-def _blocking(video_id: Any) -> sa.Exists:
+class ClaimMatch(Protocol):
+    """One identification of a video against a reference (``fingerprint.Match`` fits), in seconds."""
+
+    @property
+    def reference_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def query_start(self) -> float: ...
+    @property
+    def reference_start(self) -> float: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def score(self) -> float: ...
+
+
+def claim_hold(video_id: Any) -> sa.Exists:
+    """The hold Content-ID puts on a video (``VideoService`` holds): a blocking claim on it."""
     return sa.exists().where(
         Claim.video_id == video_id, Claim.policy == "block", Claim.status.in_(BLOCKING_STATES)
     )
 
 
-def blocking_claims(session: Session, video_id: str) -> bool:
-    return bool(session.scalar(sa.select(_blocking(video_id))))
-
-
-def settle_video_status(session: Session, video_id: str, *, transcoded: bool = False) -> None:
-    """Set the status the video's claims call for, in one statement (so that a transcode finishing
-    and a claim landing at the same moment cannot overwrite each other).
-
-    A blocking claim makes it ``blocked``. Otherwise a ``transcoded`` video is ``ready``, and one
-    whose transcode has not finished leaves ``blocked`` for ``processing`` and keeps any other status.
-    """
-    fallback: Any = sa.literal("ready")
-    if not transcoded:
-        fallback = sa.case((Video.status == "blocked", sa.literal("processing")), else_=Video.status)
-    session.execute(
-        sa.update(Video)
-        .where(Video.id == video_id)
-        .values(status=sa.case((_blocking(Video.id), sa.literal("blocked")), else_=fallback))
-        .execution_options(synchronize_session=False)
-    )
-    session.expire_all()
-
-
 class ClaimService:
-    def __init__(self, db: Database, enqueue: Callable[..., object]) -> None:
+    """The only code that changes references and claims, and what a claim does to its video
+    (through ``videos``, the video domain's service)."""
+
+    def __init__(self, db: Database, enqueue: Callable[..., object], videos: VideoService) -> None:
         self.db = db
         self.enqueue = enqueue
+        self.videos = videos
 
     def register(self, user: User, video_id: str, policy: str) -> Reference:
         """Register one of the caller's own ready videos as a reference, and index it."""
@@ -116,7 +115,7 @@ class ClaimService:
                 claim.status, claim.resolved_by = "released", user.id
             session.flush()
             for video_id in {c.video_id for c in claims}:
-                self._unblock(session, video_id)
+                self.videos.settle(session, video_id)
         self.enqueue(
             "contentid.unreference",
             args={"reference_id": reference_id},
@@ -178,14 +177,8 @@ class ClaimService:
             session.flush()
             video_id = claim.video_id
             session.expunge(claim)
-            self._unblock(session, video_id)
+            self.videos.settle(session, video_id)
             return claim
-
-    @staticmethod
-    def _unblock(session: Session, video_id: str) -> None:
-        video = session.get(Video, video_id)
-        if video is not None:
-            settle_video_status(session, video_id, transcoded=bool((video.outputs or {}).get("hls")))
 
     def review_queue(self, user: User, *, is_moderator: bool) -> list[Claim]:
         with self.db.session() as session:
@@ -197,3 +190,56 @@ class ClaimService:
             rows = list(session.scalars(query))
             session.expunge_all()
             return rows
+
+    # -- the matching jobs' side ----------------------------------------------------------
+
+    def record_matches(self, video_id: str, found: Sequence[ClaimMatch]) -> int | None:
+        """Claim ``video_id`` for each match against an active reference of another owner, and
+        settle the video's status. Idempotent: a rerun claims nothing twice. Returns the number
+        of claims made, or None when the video is gone."""
+        made = 0
+        with self.db.session() as session:
+            video = session.get(Video, video_id, with_for_update=True)
+            if video is None:
+                return None
+            for m in found:
+                reference = session.get(Reference, m.reference_id)
+                if reference is None or reference.status != "active" or reference.owner_id == video.owner_id:
+                    continue  # no claim of an owner against their own video
+                existing = session.scalar(
+                    sa.select(Claim.id).where(Claim.video_id == video_id, Claim.reference_id == reference.id)
+                )
+                if existing is not None:
+                    continue
+                session.add(
+                    Claim(
+                        video_id=video_id,
+                        reference_id=reference.id,
+                        kind=m.kind,
+                        query_start=round(m.query_start, 3),
+                        reference_start=round(m.reference_start, 3),
+                        duration=round(m.duration, 3),
+                        score=round(m.score, 4),
+                        policy=reference.policy,
+                        status="active",
+                    )
+                )
+                made += 1
+            session.flush()
+            self.videos.settle(session, video_id, transcoded=False)
+        return made
+
+    def reference_to_index(self, reference_id: int) -> str | None:
+        """The video of a reference still to index, or None once it is removed."""
+        with self.db.session() as session:
+            reference = session.get(Reference, reference_id)
+            if reference is None or reference.status == "removed":
+                return None
+            return reference.video_id
+
+    def indexed(self, reference_id: int) -> None:
+        """The reference's fingerprint is in the index: it claims from now on."""
+        with self.db.session() as session:
+            reference = session.get(Reference, reference_id)
+            if reference is not None and reference.status == "indexing":
+                reference.status = "active"

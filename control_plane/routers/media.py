@@ -19,7 +19,7 @@ from control_plane.errors import NotFound
 from control_plane.models import Video
 from control_plane.ranges import blob_response
 from control_plane.services import Services
-from storage import validate_key
+from control_plane.videos import media_key
 
 router = APIRouter(prefix="/media", tags=["playback"])
 
@@ -42,7 +42,7 @@ def ready_video(services: Services, video_id: str) -> Video:
 def serve(
     services: Services, video_id: str, path: str, request: Request, scope: str, max_age: int
 ) -> StreamingResponse:
-    key = validate_key(f"videos/{video_id}/{path}")
+    key = media_key(video_id, path)
     age = min(max_age, PLAYLIST_MAX_AGE if path.endswith(PLAYLIST_SUFFIXES) else FILE_MAX_AGE)
     response = blob_response(services.store, key, request, cache_control=f"{scope}, max-age={age}")
     response.headers["Access-Control-Allow-Origin"] = "*"

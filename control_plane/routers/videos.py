@@ -140,16 +140,8 @@ def get_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> 
 @router.patch("/{video_id}", response_model=VideoOut)
 def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
     """Change the title or the visibility. The owner only."""
-    if load_visible(services, principal, video_id).owner_id != principal.user.id:
-        raise Forbidden("Only the video's owner can change it.", code="NOT_OWNER")
-    with services.db.session() as session:
-        video = session.get(Video, video_id)
-        if video is None:
-            raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-        if body.title is not None:
-            video.title = body.title
-        if body.visibility is not None:
-            video.visibility = body.visibility
+    load_visible(services, principal, video_id)
+    services.videos.update(principal.user.id, video_id, title=body.title, visibility=body.visibility)
     return get_video(video_id, principal, services)
 
 

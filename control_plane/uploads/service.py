@@ -3,14 +3,13 @@
 The protocol layer (``routers/uploads.py``) parses headers and hands over here; the bytes go to
 an :class:`storage.uploads.UploadStore`, whose offsets are durable. This service keeps the
 platform's own record of each upload (owner, quota, expiry) and, when the last byte lands, turns
-the upload into a video's source and calls ``on_complete``.
+the upload into its video's source through the video service, which starts processing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, cast
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 
 from control_plane.db import Database
 from control_plane.kv import KeyValue
-from control_plane.models import Upload, Video, new_id, utcnow
+from control_plane.models import Upload, new_id, utcnow
 from control_plane.settings import Settings
 from control_plane.uploads.body import ThreadBody
 from control_plane.uploads.errors import (
@@ -34,6 +33,7 @@ from control_plane.uploads.errors import (
     UploadTooLarge,
 )
 from control_plane.uploads.headers import Checksum, sanitize_filename
+from control_plane.videos import VideoService
 from storage import OffsetMismatch, UploadNotFound
 from storage.uploads import RecordedUploadStore, UploadInfo, spool_verified
 
@@ -79,13 +79,13 @@ class UploadService:
         store: RecordedUploadStore,
         kv: KeyValue,
         settings: Settings,
-        on_complete: Callable[[str], None],
+        videos: VideoService,
     ) -> None:
         self.db = db
         self.store = store
         self.kv = kv
         self.settings = settings
-        self.on_complete = on_complete
+        self.videos = videos
 
     # -- creation -----------------------------------------------------------------------------
 
@@ -141,19 +141,19 @@ class UploadService:
             )
             session.add(row)
             if not partial:
-                session.add(self._video(upload_id, owner_id, metadata))
+                self._add_video(session, upload_id, owner_id, metadata)
         log.info("upload created", extra={"upload_id": upload_id, "length": length, "partial": partial})
         state = _state(info, row)
         if length == 0 and not partial:
             self._complete(upload_id)
         return state
 
-    def _video(self, video_id: str, owner_id: str, metadata: dict[str, str]) -> Video:
+    def _add_video(
+        self, session: sa.orm.Session, video_id: str, owner_id: str, metadata: dict[str, str]
+    ) -> None:
         filename = sanitize_filename(metadata["filename"]) if metadata.get("filename") else None
         title = (metadata.get("title") or (filename or "")).strip()[:200]
-        return Video(
-            id=video_id, owner_id=owner_id, title=title, filename=filename, status="uploading", progress=0.0
-        )
+        self.videos.add_upload(session, video_id, owner_id, title=title, filename=filename)
 
     def concatenate(self, owner_id: str, partial_ids: list[str], metadata: dict[str, str]) -> UploadState:
         """A final upload made of the owner's complete partial uploads, in order."""
@@ -183,7 +183,7 @@ class UploadService:
                 expires_at=expires_at,
             )
             session.add(row)
-            session.add(self._video(final_id, owner_id, metadata))
+            self._add_video(session, final_id, owner_id, metadata)
         self._complete(final_id)
         return _state(info, row)
 
@@ -331,9 +331,8 @@ class UploadService:
             if row is None:
                 return
             row.offset = offset
-            video = session.get(Video, upload_id)
-            if video is not None and video.status == "uploading" and length:
-                video.progress = round(offset / length, 4)
+            if length:
+                self.videos.upload_progress(session, upload_id, offset / length)
 
     def _complete(self, upload_id: str) -> None:
         """Turn a complete upload into its video's source (idempotent) and start processing."""
@@ -341,15 +340,13 @@ class UploadService:
         size = self.store.info(upload_id).offset
         with self.db.session() as session:
             row = session.get(Upload, upload_id, with_for_update=True)
-            video = session.get(Video, upload_id, with_for_update=True)
             if row is None or row.completed_at is not None:
                 return
             row.completed_at, row.offset = utcnow(), size
-            if video is not None:
-                video.status, video.progress, video.size, video.source_key = "processing", 0.0, size, key
+            self.videos.source_arrived(session, upload_id, size=size, source_key=key)
         self.store.forget(upload_id)
         log.info("upload complete", extra={"upload_id": upload_id, "bytes": size})
-        self.on_complete(upload_id)
+        self.videos.process(upload_id)
 
     # -- removal ------------------------------------------------------------------------------
 
@@ -370,7 +367,7 @@ class UploadService:
         except UploadNotFound:
             pass
         with self.db.session() as session:
-            session.execute(sa.delete(Video).where(Video.id == upload_id, Video.status == "uploading"))
+            self.videos.discard_upload(session, upload_id)
             session.execute(sa.delete(Upload).where(Upload.id == upload_id))
 
     def sweep(self, now: datetime | None = None) -> int:

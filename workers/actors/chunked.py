@@ -12,9 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm.attributes import flag_modified
-
-from control_plane.models import Video
+from control_plane.videos import media_prefix
 from pipelines import (
     make_storyboard,
     make_thumbnails,
@@ -31,7 +29,6 @@ from workers.actors.video import (
     Source,
     enqueue_for,
     finish_video,
-    media_prefix,
 )
 from workers.publish import MANIFEST_SUFFIXES, upload_files
 
@@ -44,10 +41,7 @@ def start_parts(src: Source) -> dict[str, Any]:
     """Plan the parts of ``src`` and enqueue one job for each."""
     runs = plan_runs(src.info, SEGMENT_SECONDS, runtime.current().settings.chunk_segments)
     parts = [f"run:{r.index}" for r in runs] + ["audio", "stills"]
-    with runtime.current().db.session() as session:
-        video = session.get(Video, src.video_id, with_for_update=True)
-        assert video is not None
-        video.outputs = {"chunked": {"parts": parts, "done": [], "finalizing": False}}
+    runtime.current().videos.plan_parts(src.video_id, parts)
     for name in parts:
         enqueue_for(src, "video.part", part=name)
     log.info("chunked transcode planned", extra={"video_id": src.video_id, "parts": len(parts)})
@@ -85,28 +79,9 @@ def part(job_id: str) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown part {name!r}")
         keys = upload_files(ctx.store, out, _media_files(out), media_prefix(src.video_id))
-        if _mark_done(src.video_id, name):
+        if ctx.videos.part_done(src.video_id, name, start=PROBED, end=TRANSCODED):
             enqueue_for(src, "video.finalize")
     return {"video_id": src.video_id, "part": name, "files": len(keys)}
-
-
-def _mark_done(video_id: str, name: str) -> bool:
-    """Record a finished part; True for exactly one caller: the one that completes the set."""
-    with runtime.current().db.session() as session:
-        video = session.get(Video, video_id, with_for_update=True)
-        if video is None or not video.outputs or "chunked" not in video.outputs:
-            return False
-        state = video.outputs["chunked"]
-        if name not in state["done"]:
-            state["done"].append(name)
-        complete = set(state["done"]) >= set(state["parts"])
-        video.progress = round(PROBED + (TRANSCODED - PROBED) * len(state["done"]) / len(state["parts"]), 4)
-        if complete and not state["finalizing"]:
-            state["finalizing"] = True
-            flag_modified(video, "outputs")
-            return True
-        flag_modified(video, "outputs")
-        return False
 
 
 def finalize(job_id: str) -> dict[str, Any]:

@@ -8,10 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from control_plane.contentid import settle_video_status
-from control_plane.models import Claim, Job, Reference, Video
+from control_plane.models import Job
 from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
 from workers import runtime
 from workers.reference_index import ReferenceIndex
@@ -51,11 +48,7 @@ def _fingerprint(video_id: str) -> MediaFingerprint:
     key = fingerprint_key(video_id)
     if ctx.store.exists(key):
         return MediaFingerprint.from_bytes(ctx.store.read(key))
-    with ctx.db.session() as session:
-        video = session.get(Video, video_id)
-        if video is None or not video.source_key:
-            raise LookupError(f"video {video_id} has no source")
-        source_key = video.source_key
+    source_key = ctx.videos.source(video_id).source_key
     with tempfile.TemporaryDirectory(prefix="socialflow-fp-") as tmp:
         path = Path(tmp) / "source"
         ctx.store.download(source_key, path)
@@ -66,7 +59,6 @@ def _fingerprint(video_id: str) -> MediaFingerprint:
 
 def match(job_id: str) -> dict[str, Any]:
     """Match an upload against every reference; claims over the threshold apply their policy."""
-    ctx = runtime.current()
     video_id = str(_args(job_id)["video_id"])
     try:
         fp = _fingerprint(video_id)
@@ -74,36 +66,9 @@ def match(job_id: str) -> dict[str, Any]:
         log.info("no fingerprint for video %s: %s", video_id, exc)
         return {"video_id": video_id, "claims": 0, "skipped": exc.code}
     found = claims(_reference_index().matcher().match(fp))
-    made = 0
-    with ctx.db.session() as session:
-        video = session.get(Video, video_id, with_for_update=True)
-        if video is None:
-            return {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
-        for m in found:
-            reference = session.get(Reference, m.reference_id)
-            if reference is None or reference.status != "active" or reference.owner_id == video.owner_id:
-                continue  # no claim of an owner against their own video
-            existing = session.scalar(
-                sa.select(Claim).where(Claim.video_id == video_id, Claim.reference_id == reference.id)
-            )
-            if existing is not None:
-                continue  # a rerun of this job claims nothing twice
-            session.add(
-                Claim(
-                    video_id=video_id,
-                    reference_id=reference.id,
-                    kind=m.kind,
-                    query_start=round(m.query_start, 3),
-                    reference_start=round(m.reference_start, 3),
-                    duration=round(m.duration, 3),
-                    score=round(m.score, 4),
-                    policy=reference.policy,
-                    status="active",
-                )
-            )
-            made += 1
-        session.flush()
-        settle_video_status(session, video_id)
+    made = runtime.current().claims.record_matches(video_id, found)
+    if made is None:
+        return {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
     log.info("content-id matched", extra={"video_id": video_id, "claims": made})
     return {"video_id": video_id, "claims": made, "matches": len(found)}
 
@@ -112,16 +77,11 @@ def reference(job_id: str) -> dict[str, Any]:
     """Index a registered reference's video and mark the reference active."""
     ctx = runtime.current()
     reference_id = int(_args(job_id)["reference_id"])
-    with ctx.db.session() as session:
-        ref = session.get(Reference, reference_id)
-        if ref is None or ref.status == "removed":
-            return {"reference_id": reference_id, "indexed": False}
-        video_id = ref.video_id
+    video_id = ctx.claims.reference_to_index(reference_id)
+    if video_id is None:
+        return {"reference_id": reference_id, "indexed": False}
     _reference_index().add(reference_id, _fingerprint(video_id))
-    with ctx.db.session() as session:
-        ref = session.get(Reference, reference_id)
-        if ref is not None and ref.status == "indexing":
-            ref.status = "active"
+    ctx.claims.indexed(reference_id)
     return {"reference_id": reference_id, "indexed": True}
 
 

@@ -24,7 +24,7 @@ from control_plane.live.ingest import (
     recover_recording,
 )
 from control_plane.live.service import StreamService
-from control_plane.models import Job, LiveStream, Video
+from control_plane.models import Job, LiveStream
 from workers import runtime
 from workers.enqueue import enqueue
 
@@ -49,33 +49,17 @@ def record(job_id: str) -> dict[str, Any]:
             log.info("live stream %s is gone; its recording is dropped", stream_id)
             ctx.store.delete(str(args["source_key"]))
             return {"video_id": None}
-        owner_id = stream.owner_id
-        created = session.get(Video, video_id) is None
-        if created:
-            when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-            session.add(
-                Video(
-                    id=video_id,
-                    owner_id=owner_id,
-                    title=f"{stream.title} (live, {when})"[:200],
-                    filename=f"live-{stream_id}.flv",
-                    status="processing",
-                    progress=0.0,
-                    size=int(args["size"]),
-                    source_key=str(args["source_key"]),
-                )
-            )
-            session.flush()
-        stream.recording_video_id = video_id
-    if created:
-        enqueue(
-            ctx.db,
-            ctx.broker,
-            "video.process",
-            args={"video_id": video_id},
-            owner_id=owner_id,
-            subject=f"video:{video_id}",
-        )
+        owner_id, title = stream.owner_id, stream.title
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ctx.videos.add_recording(
+        video_id,
+        owner_id,
+        title=f"{title} (live, {when})",
+        filename=f"live-{stream_id}.flv",
+        size=int(args["size"]),
+        source_key=str(args["source_key"]),
+    )
+    StreamService(ctx.db).attach_recording(stream_id, video_id)
     return {"video_id": video_id, "stream_id": stream_id, "duration": float(args["duration"])}
 
 

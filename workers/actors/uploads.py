@@ -13,7 +13,5 @@ __all__ = ["sweep"]
 
 def sweep(job_id: str) -> dict[str, Any]:
     ctx = runtime.current()
-    service = UploadService(
-        ctx.db, upload_store_for(ctx.store), ctx.kv, ctx.settings, on_complete=lambda _id: None
-    )
+    service = UploadService(ctx.db, upload_store_for(ctx.store), ctx.kv, ctx.settings, ctx.videos)
     return {"removed": service.sweep()}

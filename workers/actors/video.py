@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from control_plane.contentid import settle_video_status
-from control_plane.models import Job, Video
+from control_plane.models import Job
+from control_plane.videos import VideoService, media_prefix
 from pipelines import (
     LadderConfig,
     MediaInfo,
@@ -31,11 +31,10 @@ from pipelines import (
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
 from workers import runtime
-from workers.enqueue import enqueue
 from workers.middleware import on_final_failure
 from workers.publish import publish
 
-__all__ = ["process", "SEGMENT_SECONDS", "media_prefix", "Source", "set_video", "ProgressRecorder"]
+__all__ = ["process", "SEGMENT_SECONDS", "Source", "ProgressRecorder"]
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +42,8 @@ SEGMENT_SECONDS = 4.0
 PROBED, TRANSCODED = 0.05, 0.90  # progress after each stage; publishing fills the rest
 
 
-def media_prefix(video_id: str) -> str:
-    return f"videos/{video_id}/"
-
-
-def set_video(video_id: str, **values: Any) -> None:
-    with runtime.current().db.session() as session:
-        video = session.get(Video, video_id)
-        if video is not None:
-            for name, value in values.items():
-                setattr(video, name, value)
-
-
 class ProgressRecorder:
-    """Writes a video's progress to the database, at most every ``every`` seconds."""
+    """Records a video's progress through the video service, at most every ``every`` seconds."""
 
     def __init__(self, video_id: str, start: float, end: float, every: float = 1.0) -> None:
         self.video_id, self.start, self.end, self.every = video_id, start, end, every
@@ -67,7 +54,7 @@ class ProgressRecorder:
         if now - self._last < self.every and fraction < 1.0:
             return
         self._last = now
-        set_video(self.video_id, progress=round(self.start + (self.end - self.start) * fraction, 4))
+        runtime.current().videos.progressed(self.video_id, self.start + (self.end - self.start) * fraction)
 
 
 class Source:
@@ -87,10 +74,7 @@ class Source:
             assert job is not None
             session.expunge(job)
             video_id = str(job.args["video_id"])
-            video = session.get(Video, video_id)
-            if video is None or not video.source_key:
-                raise LookupError(f"video {video_id} has no source to process")
-            source_key = video.source_key
+        source_key = ctx.videos.source(video_id).source_key
         with tempfile.TemporaryDirectory(prefix="socialflow-video-") as tmp:
             path = Path(tmp) / "source"
             ctx.store.download(source_key, path)
@@ -107,7 +91,7 @@ def process(job_id: str) -> dict[str, Any]:
     """Bad input fails the job (and so the video) with the reason a creator can read."""
     ctx = runtime.current()
     with Source.fetch(job_id) as src:
-        set_video(src.video_id, duration=src.info.duration, progress=PROBED, error=None)
+        ctx.videos.began(src.video_id, duration=src.info.duration, progress=PROBED)
         if use_chunked(src.info, ctx.settings.chunked_min_duration):
             from workers.actors.chunked import start_parts
 
@@ -166,14 +150,13 @@ def finish_video(
         {"width": r.width, "height": r.height, "bitrate": r.bitrate, "codec": r.codec}
         for r in [*result.renditions, *([result.audio] if result.audio else [])]
     ]
-    with ctx.db.session() as session:
-        video = session.get(Video, src.video_id)
-        if video is not None:
-            video.progress, video.renditions, video.outputs = 1.0, renditions, outputs
-            video.duration = result.duration
-            video.error = "; ".join(src.info.warnings + result.warnings) or None
-            session.flush()
-            settle_video_status(session, src.video_id, transcoded=True)  # a block claim keeps it blocked
+    ctx.videos.finished(
+        src.video_id,
+        renditions=renditions,
+        outputs=outputs,
+        duration=result.duration,
+        warnings=src.info.warnings + result.warnings,
+    )
     log.info(
         "video ready", extra={"video_id": src.video_id, "renditions": len(renditions), "files": len(keys)}
     )
@@ -186,12 +169,7 @@ def finish_video(
 
 
 def enqueue_for(src: Source, kind: str, **args: Any) -> str:
-    ctx = runtime.current()
-    if ctx.broker is None:
-        raise RuntimeError("this worker has no broker to enqueue follow-up jobs on")
-    job = enqueue(
-        ctx.db,
-        ctx.broker,
+    job = runtime.current().enqueue(
         kind,
         args={"video_id": src.video_id, **args},
         owner_id=src.job.owner_id,
@@ -204,6 +182,4 @@ def enqueue_for(src: Source, kind: str, **args: Any) -> str:
 @on_final_failure("video.part")
 @on_final_failure("video.finalize")
 def _mark_failed(session: Any, job: Job, reason: str) -> None:
-    video = session.get(Video, job.args.get("video_id"))
-    if video is not None:
-        video.status, video.error = "failed", reason
+    VideoService.failed(session, str(job.args.get("video_id")), reason)
