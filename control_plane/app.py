@@ -31,9 +31,6 @@ from control_plane.routers import (
     videos,
 )
 from control_plane.services import Services
-from storage import StorageError
-from workers.broker import BrokerUnavailable
-from workers.enqueue import EnqueueFailed
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 
@@ -48,7 +45,7 @@ def create_app(services: Services) -> FastAPI:
         description="Self-hostable media platform: uploads, transcoding, live, Content-ID.",
     )
     app.state.services = services
-    install_error_handlers(app, extra_error_bases=(StorageError, EnqueueFailed, BrokerUnavailable))
+    install_error_handlers(app)
     for router in (
         health.router,
         accounts.router,

@@ -1,8 +1,8 @@
 """The control plane's error tree and its one mapping to RFC 9457 problem+json.
 
 Every error a route can raise knows its wire form: a stable ``code`` and an HTTP ``status``.
-Errors of other packages (storage, pipelines) follow the same shape and are rendered by the same
-handler, so routes never build error responses by hand.
+Every package's errors share one base, ``storage.errors.SocialFlowError``, and are rendered by
+the same handler, so routes never build error responses by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+
+from storage.errors import SocialFlowError
 
 __all__ = [
     "ProblemError",
@@ -36,21 +38,10 @@ TYPE_BASE = "https://socialflow.dev/problems/"
 log = logging.getLogger(__name__)
 
 
-class ProblemError(Exception):
-    """Base of the tree. Subclasses set ``status``, ``code`` and ``title``; ``detail`` is per raise."""
+class ProblemError(SocialFlowError):
+    """Base of the control plane's tree. Subclasses set ``status``, ``code`` and ``title``."""
 
-    status = 500
-    code = "INTERNAL_ERROR"
     title = "Internal server error"
-
-    def __init__(
-        self, detail: str | None = None, *, code: str | None = None, headers: dict[str, str] | None = None
-    ):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
-        if code:
-            self.code = code
-        self.headers = headers or {}
 
 
 class BadRequest(ProblemError):
@@ -122,26 +113,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _wire_form(exc: Exception) -> tuple[int, str, str] | None:
-    """(status, code, title) for any exception that carries a wire form, else None."""
-    status = getattr(exc, "status", None)
-    code = getattr(exc, "code", None)
-    if isinstance(status, int) and isinstance(code, str) and 400 <= status <= 599:
-        title = getattr(exc, "title", None) or code.replace("_", " ").capitalize()
-        return status, code, str(title)
-    return None
-
-
-def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception], ...] = ()) -> None:
-    """Map every error to problem+json in one place.
-
-    ``extra_error_bases`` are other packages' error roots (storage, pipelines) whose members carry
-    ``status`` and ``code``; they are rendered exactly like ProblemError.
-    """
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to problem+json in one place: a ``SocialFlowError`` of any package in its
+    own wire form, anything else as a 500 that says nothing of its cause."""
 
     async def handle_any(request: Request, exc: Exception) -> JSONResponse:
-        form = _wire_form(exc)
-        if form is None:
+        if not isinstance(exc, SocialFlowError) or not 400 <= exc.status <= 599:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return problem_response(
                 500,
@@ -150,12 +127,11 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
                 "An unexpected error occurred.",
                 instance=request.url.path,
             )
-        status, code, title = form
-        if status >= 500:
-            log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
-        detail = getattr(exc, "detail", None) or str(exc) or title
-        headers = getattr(exc, "headers", None)
-        return problem_response(status, code, title, str(detail), instance=request.url.path, headers=headers)
+        if exc.status >= 500:
+            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+        return problem_response(
+            exc.status, exc.code, exc.summary, exc.detail, instance=request.url.path, headers=exc.headers
+        )
 
     async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "HTTP error"))
@@ -195,7 +171,5 @@ def install_error_handlers(app: FastAPI, extra_error_bases: tuple[type[Exception
     app.add_exception_handler(ClientDisconnect, handle_disconnect)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, handle_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, handle_http)  # type: ignore[arg-type]
-    bases: tuple[type[Exception], ...] = (ProblemError, *extra_error_bases)
-    for base in bases:
-        app.add_exception_handler(base, handle_any)
+    app.add_exception_handler(SocialFlowError, handle_any)
     app.add_exception_handler(Exception, handle_any)

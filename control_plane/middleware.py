@@ -7,7 +7,7 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from control_plane.errors import problem_response
+from control_plane.errors import PayloadTooLarge, problem_response
 
 __all__ = [
     "SecurityHeadersMiddleware",
@@ -52,8 +52,8 @@ class HttpMetricsMiddleware:
             HTTP_SECONDS.labels(scope["method"], template).observe(time.perf_counter() - started)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(PayloadTooLarge):
+    """A body grew past the limit while it was read."""
 
 
 class BodyLimitMiddleware:

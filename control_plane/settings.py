@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.errors import SocialFlowError
+
 __all__ = ["ConfigError", "OidcProvider", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
 
 #: Secrets found in tutorials, sample files and our own compose examples: refused in production.
@@ -46,8 +48,10 @@ STORAGE_SCHEMES = {"file", "s3"}
 SMTP_SCHEMES = {"smtp", "smtps"}
 
 
-class ConfigError(Exception):
-    """A setting is missing, malformed or unsafe. The message is one line meant for an operator."""
+class ConfigError(SocialFlowError):
+    """A setting is missing, malformed or unsafe. The detail is one line meant for an operator."""
+
+    code = "CONFIG_INVALID"
 
 
 def _check_scheme(value: str | None, allowed: set[str], name: str) -> str | None:

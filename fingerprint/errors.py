@@ -6,16 +6,13 @@ Every error carries a stable ``code`` string and the HTTP ``status`` the control
 
 from __future__ import annotations
 
+from storage.errors import SocialFlowError
 
-class FingerprintError(Exception):
+
+class FingerprintError(SocialFlowError):
     """Base of every error raised by :mod:`fingerprint`."""
 
-    code: str = "FINGERPRINT_ERROR"
-    status: int = 500
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    code = "FINGERPRINT_ERROR"
 
 
 class MediaUnreadable(FingerprintError):

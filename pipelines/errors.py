@@ -8,6 +8,8 @@ plain words, without codec jargon or stack traces.
 
 from __future__ import annotations
 
+from storage.errors import SocialFlowError
+
 __all__ = [
     "MediaError",
     "EmptyFile",
@@ -26,55 +28,47 @@ __all__ = [
 ]
 
 
-class MediaError(Exception):
-    """Base of every pipelines error.
+class MediaError(SocialFlowError):
+    """Base of every pipelines error; ``detail`` (also ``str(err)``) is a sentence a creator can read."""
 
-    ``code`` is a stable upper-case string, ``status`` an HTTP status int, and ``str(err)``
-    (also ``err.message``) a sentence a creator can read.
-    """
-
-    code: str = "MEDIA_ERROR"
-    status: int = 422
-    default_message: str = "We could not process this file."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+    code = "MEDIA_ERROR"
+    status = 422
+    default_detail = "We could not process this file."
 
 
 class EmptyFile(MediaError):
     """The file has zero bytes."""
 
     code = "EMPTY_FILE"
-    default_message = "The file is empty."
+    default_detail = "The file is empty."
 
 
 class NotMedia(MediaError):
     """No demuxer recognises the file: text, random bytes, a document, ..."""
 
     code = "NOT_MEDIA"
-    default_message = "This file is not a video or audio file we can read."
+    default_detail = "This file is not a video or audio file we can read."
 
 
 class NoDecodableStream(MediaError):
     """The container opens, but no audio or video stream in it yields a single frame."""
 
     code = "NO_DECODABLE_STREAM"
-    default_message = "The file has no video or audio track we can play."
+    default_detail = "The file has no video or audio track we can play."
 
 
 class CorruptMedia(MediaError):
     """The file is recognised but damaged: cut off too early, or broken in the middle."""
 
     code = "CORRUPT_MEDIA"
-    default_message = "The file is damaged and cannot be played."
+    default_detail = "The file is damaged and cannot be played."
 
 
 class LimitExceeded(MediaError):
     """The file is valid media but bigger than this site accepts (see subclasses)."""
 
     code = "LIMIT_EXCEEDED"
-    default_message = "The file is larger than this site accepts."
+    default_detail = "The file is larger than this site accepts."
 
 
 class DurationTooLong(LimitExceeded):
@@ -98,7 +92,7 @@ class EncoderUnavailable(MediaError):
 
     code = "ENCODER_UNAVAILABLE"
     status = 500
-    default_message = "The server cannot encode video right now; we will retry."
+    default_detail = "The server cannot encode video right now; we will retry."
 
 
 class IncompleteOutput(MediaError):
@@ -106,7 +100,7 @@ class IncompleteOutput(MediaError):
 
     code = "INCOMPLETE_OUTPUT"
     status = 500
-    default_message = "Processing did not finish; we will retry."
+    default_detail = "Processing did not finish; we will retry."
 
 
 def format_clock(seconds: float) -> str:

@@ -8,6 +8,8 @@ metric label) never has to invent its own names. Inside the server an ``RtmpErro
 
 from __future__ import annotations
 
+from storage.errors import SocialFlowError
+
 __all__ = [
     "RtmpError",
     "AmfError",
@@ -21,16 +23,12 @@ __all__ = [
 ]
 
 
-class RtmpError(Exception):
+class RtmpError(SocialFlowError):
     """Base of the tree. Subclasses set ``status``, ``code`` and ``title``; ``detail`` is per raise."""
 
     status = 400
     code = "RTMP_ERROR"
     title = "RTMP error"
-
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
 
 
 class AmfError(RtmpError):

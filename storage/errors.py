@@ -1,12 +1,16 @@
-"""The storage error tree.
+"""The project's error base, and the storage error tree.
 
-Every error carries a stable ``code`` string and an HTTP ``status`` so the control plane can map
-it to an RFC 9457 problem response with one exception handler.
+``SocialFlowError`` is the one base of every error Social Flow raises on purpose, in every
+package: each knows its wire form (a stable ``code``, an HTTP ``status``, an optional ``title``)
+and carries ``detail``, a sentence for whoever reads it. The control plane maps them all to RFC
+9457 problem+json with one handler. It lives here, on the ground floor, because every package
+may import ``storage`` and ``storage`` imports none of them.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "SocialFlowError",
     "BlobNotFound",
     "ChecksumMismatch",
     "InvalidKey",
@@ -26,15 +30,38 @@ __all__ = [
 ]
 
 
-class StorageError(Exception):
-    """Base of every storage error; ``code`` is stable, ``status`` is the HTTP status to answer."""
+class SocialFlowError(Exception):
+    """Base of every error of the project.
 
-    code: str = "STORAGE_ERROR"
+    Subclasses set ``status`` (HTTP), ``code`` (stable, upper case) and, where the code does not
+    say it well, ``title`` (the same for every instance) and ``default_detail``. ``detail`` is
+    per raise; ``headers`` are sent with the problem response (``Retry-After``, ``Allow``).
+    """
+
     status: int = 500
+    code: str = "INTERNAL_ERROR"
+    title: str | None = None
+    default_detail: str | None = None
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        if code:
+            self.code = code
+        self.detail: str = detail or self.default_detail or self.summary
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(self.detail)
+
+    @property
+    def summary(self) -> str:
+        """The title, or one made from the code (``BLOB_NOT_FOUND`` -> ``Blob not found``)."""
+        return self.title or self.code.replace("_", " ").capitalize()
+
+
+class StorageError(SocialFlowError):
+    """Base of every storage error."""
+
+    code = "STORAGE_ERROR"
 
 
 class BlobNotFound(StorageError):

@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 
+from control_plane.errors import ProblemError
 from workers.jobs import JOBS, JobSpec
 from workers.middleware import JobMetrics, JobState
 from workers.middleware.jobstate import record_result
@@ -21,9 +22,10 @@ __all__ = ["make_broker", "BrokerUnavailable", "ping_broker"]
 log = logging.getLogger(__name__)
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(ProblemError):
     code = "BROKER_UNAVAILABLE"
     status = 503
+    title = "Broker unavailable"
 
 
 def _load(path: str) -> Callable[..., Any]:

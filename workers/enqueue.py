@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 
 from control_plane.db import Database
+from control_plane.errors import ProblemError
 from control_plane.models import Job, utcnow
 from workers.jobs import spec
 
@@ -16,7 +17,7 @@ __all__ = ["enqueue", "EnqueueFailed"]
 log = logging.getLogger(__name__)
 
 
-class EnqueueFailed(Exception):
+class EnqueueFailed(ProblemError):
     code = "BROKER_UNAVAILABLE"
     status = 503
     title = "Job queue unavailable"

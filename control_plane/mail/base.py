@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from control_plane.errors import ProblemError
+
 __all__ = ["Mail", "Mailer", "MailError", "MailRejected", "MailNotConfigured"]
 
 
@@ -17,7 +19,7 @@ class Mail:
     text: str
 
 
-class MailError(Exception):
+class MailError(ProblemError):
     """Sending failed for a reason that may pass (server down, timeout, 4xx): worth a retry."""
 
     code = "MAIL_FAILED"

@@ -12,7 +12,7 @@ class LiveError(MediaError):
 
     code = "LIVE_ERROR"
     status = 500
-    default_message = "The live stream could not be packaged."
+    default_detail = "The live stream could not be packaged."
 
 
 class UnsupportedLiveCodec(LiveError):
@@ -20,7 +20,7 @@ class UnsupportedLiveCodec(LiveError):
 
     code = "LIVE_UNSUPPORTED_CODEC"
     status = 422
-    default_message = "The stream uses a codec we cannot send to viewers."
+    default_detail = "The stream uses a codec we cannot send to viewers."
 
 
 class BadPlaylistRequest(LiveError):
@@ -28,7 +28,7 @@ class BadPlaylistRequest(LiveError):
 
     code = "LIVE_BAD_PLAYLIST_REQUEST"
     status = 400
-    default_message = "That part of the live stream does not exist yet."
+    default_detail = "That part of the live stream does not exist yet."
 
 
 class PlaylistTimeout(LiveError):
@@ -36,4 +36,4 @@ class PlaylistTimeout(LiveError):
 
     code = "LIVE_PLAYLIST_TIMEOUT"
     status = 503
-    default_message = "The live stream did not produce the requested part in time."
+    default_detail = "The live stream did not produce the requested part in time."

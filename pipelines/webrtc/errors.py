@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from storage.errors import SocialFlowError
+
 __all__ = ["WebRtcError", "BadOffer", "SessionLimit", "SessionNotFound", "UnsupportedSource", "BadBitstream"]
 
 
-class WebRtcError(Exception):
+class WebRtcError(SocialFlowError):
     """Base of every error of ``pipelines.webrtc``; ``str(err)`` is a sentence for the client."""
 
     code = "WEBRTC_ERROR"
