@@ -5,32 +5,23 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from control_plane.errors import install_error_handlers
-from control_plane.logs import RequestIdMiddleware
-from control_plane.middleware import (
+from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
+from control_plane.contentid import routes as contentid
+from control_plane.http import blobs, health
+from control_plane.http.middleware import (
     BodyLimitMiddleware,
     HttpMetricsMiddleware,
+    RequestIdMiddleware,
     SecurityHeadersMiddleware,
-    TusHeaderMiddleware,
 )
-from control_plane.routers import (
-    accounts,
-    admin,
-    blobs,
-    chat,
-    contentid,
-    health,
-    jobs,
-    live,
-    media,
-    oidc,
-    pages,
-    recovery,
-    twofactor,
-    uploads,
-    videos,
-)
+from control_plane.http.problems import install_error_handlers
+from control_plane.jobs import routes as jobs
+from control_plane.live.routes import chat
+from control_plane.live.routes import streams as live
 from control_plane.services import Services
+from control_plane.uploads import routes as uploads
+from control_plane.uploads.middleware import TusHeaderMiddleware
+from control_plane.videos.routes import media, videos
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 

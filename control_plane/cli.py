@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
-from control_plane.settings import ConfigError, Settings, load_settings
+from control_plane.core.settings import ConfigError, Settings, load_settings
 
 __all__ = ["main"]
 
@@ -29,7 +29,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from control_plane.app import create_app
-    from control_plane.logs import configure_logging
+    from control_plane.core.logs import configure_logging
     from control_plane.services import build_services
     from control_plane.startup import check_broker, check_database, check_redis, check_storage
 
@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
     check_database(services.db, migrate_if_needed=settings.embedded)
     check_storage(services.store, settings.effective_storage_url)
-    from control_plane.auth.rotation import record_signing_key
+    from control_plane.accounts.rotation import record_signing_key
 
     record_signing_key(services.db, services.accounts.codec)
     worker = None
@@ -101,8 +101,8 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
     """The RTMP ingest as a process of its own: authorizes keys against the database, writes
     LL-HLS and recordings to storage, and enqueues ``live.record`` on the broker."""
     import rtmp
+    from control_plane.core.logs import configure_logging
     from control_plane.live import build_ingest
-    from control_plane.logs import configure_logging
     from control_plane.services import build_services
     from control_plane.startup import check_broker, check_database, check_storage
 
@@ -126,8 +126,8 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane.db import Database
-    from control_plane.logs import configure_logging
+    from control_plane.core.db import Database
+    from control_plane.core.logs import configure_logging
     from control_plane.startup import check_broker, check_database, check_storage
     from storage import open_store
 
@@ -176,8 +176,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane import migrate
-    from control_plane.db import Database
+    from control_plane.core import migrate
+    from control_plane.core.db import Database
     from control_plane.startup import check_database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -191,9 +191,9 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane.auth import AccountService, TokenCodec
-    from control_plane.auth.twofactor import TwoFactor
-    from control_plane.db import Database
+    from control_plane.accounts import AccountService, TokenCodec
+    from control_plane.accounts.twofactor import TwoFactor
+    from control_plane.core.db import Database
     from control_plane.startup import check_database
 
     db = Database(settings.effective_database_url)
@@ -252,7 +252,7 @@ def cmd_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from control_plane.models import ROLES
+    from control_plane.accounts.models import ROLES
 
     parser = argparse.ArgumentParser(prog="socialflow", description="Social Flow media platform.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -21,8 +21,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from control_plane.core.settings import Settings, load_settings
 from control_plane.services import Services
-from control_plane.settings import Settings, load_settings
 
 __all__ = ["run_demo", "progress_bar"]
 
@@ -50,8 +50,8 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
     """An embedded platform served on a free loopback port; yields its base URL and services."""
     import uvicorn
 
-    from control_plane import migrate
     from control_plane.app import create_app
+    from control_plane.core import migrate
     from control_plane.services import build_services
     from workers import runtime
     from workers.inprocess import start_inprocess_workers

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from control_plane.kv import KeyValue
+from control_plane.core.kv import KeyValue
 
 __all__ = ["Periodic"]
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import dramatiq
 
-from control_plane.auth import AccountService, TokenCodec
-from control_plane.auth.playback import PlaybackTokens
-from control_plane.auth.twofactor import TwoFactor
+from control_plane.accounts import AccountService, TokenCodec
+from control_plane.accounts.twofactor import TwoFactor
 from control_plane.contentid import ClaimService, claim_hold
-from control_plane.db import Database
-from control_plane.kv import KeyValue, open_kv
-from control_plane.pubsub import PubSub, open_pubsub
-from control_plane.ratelimit import RateLimiter
-from control_plane.settings import Settings
+from control_plane.core.db import Database
+from control_plane.core.kv import KeyValue, open_kv
+from control_plane.core.pubsub import PubSub, open_pubsub
+from control_plane.core.ratelimit import RateLimiter
+from control_plane.core.settings import Settings
 from control_plane.uploads.service import UploadService
 from control_plane.videos import VideoService
+from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 

@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from control_plane import migrate
-from control_plane.db import Database
-from control_plane.settings import ConfigError
+from control_plane.core import migrate
+from control_plane.core.db import Database
+from control_plane.core.settings import ConfigError
 from storage import BlobStore
 
 __all__ = ["redact", "check_database", "check_storage", "check_broker", "check_redis"]
@@ -64,7 +64,7 @@ def check_broker(url: str) -> None:
 
 
 def check_redis(url: str) -> None:
-    from control_plane.kv import RedisKeyValue
+    from control_plane.core.kv import RedisKeyValue
 
     kv = RedisKeyValue(url)
     try:

@@ -12,7 +12,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 
-from control_plane.errors import ProblemError
+from control_plane.core.errors import ProblemError
 from workers.jobs import JOBS, JobSpec
 from workers.middleware import JobMetrics, JobState
 from workers.middleware.jobstate import record_result

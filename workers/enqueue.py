@@ -7,9 +7,9 @@ from typing import Any
 
 import dramatiq
 
-from control_plane.db import Database
-from control_plane.errors import ProblemError
-from control_plane.models import Job, utcnow
+from control_plane.core.db import Database, utcnow
+from control_plane.core.errors import ProblemError
+from control_plane.jobs.models import Job
 from workers.jobs import spec
 
 __all__ = ["enqueue", "EnqueueFailed"]

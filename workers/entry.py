@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from control_plane.db import Database
-from control_plane.kv import open_kv
-from control_plane.logs import configure_logging
-from control_plane.settings import load_settings
+from control_plane.core.db import Database
+from control_plane.core.kv import open_kv
+from control_plane.core.logs import configure_logging
+from control_plane.core.settings import load_settings
 from storage import open_store
 from workers import runtime
 from workers.broker import make_broker

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from control_plane.mail import MailNotConfigured, MailRejected
+from control_plane.core.mail import MailNotConfigured, MailRejected
 from pipelines import MediaError
 
 __all__ = ["JobSpec", "JOBS", "QUEUES", "spec"]

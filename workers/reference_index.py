@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from control_plane.kv import KeyValue
+from control_plane.core.kv import KeyValue
 from fingerprint import AudioIndex, MediaFingerprint, ShardedIndex, VideoIndex, audio_shards, video_shards
 from fingerprint.matcher import Matcher
 from storage import BlobNotFound, BlobStore

@@ -15,11 +15,11 @@ from typing import Any
 import dramatiq
 
 from control_plane.contentid import ClaimService
-from control_plane.db import Database
-from control_plane.kv import KeyValue, MemoryKeyValue
-from control_plane.models import Job
+from control_plane.core.db import Database
+from control_plane.core.kv import KeyValue, MemoryKeyValue
+from control_plane.core.settings import Settings
+from control_plane.jobs.models import Job
 from control_plane.services import video_service
-from control_plane.settings import Settings
 from control_plane.videos import VideoService
 from storage import BlobStore
 from workers.enqueue import enqueue

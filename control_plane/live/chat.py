@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from control_plane.errors import BadRequest, Forbidden
-from control_plane.kv import KeyValue
+from control_plane.accounts.models import User
+from control_plane.core.db import new_id, utcnow
+from control_plane.core.errors import BadRequest, Forbidden
+from control_plane.core.kv import KeyValue
+from control_plane.core.pubsub import PubSub
+from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.live.service import StreamService
-from control_plane.models import User, new_id, utcnow
-from control_plane.pubsub import PubSub
-from control_plane.ratelimit import Limit, RateLimiter
 
 __all__ = ["ChatService", "CHAT_RATE", "MAX_MESSAGE_CHARS", "channel"]
 

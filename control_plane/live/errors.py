@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_plane.errors import BadRequest, NotFound, ServiceUnavailable
+from control_plane.core.errors import BadRequest, NotFound, ServiceUnavailable
 
 __all__ = [
     "LiveStreamNotFound",

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from control_plane.kv import KeyValue
+from control_plane.core.db import new_id
+from control_plane.core.kv import KeyValue
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
-from control_plane.models import new_id
 from pipelines.live import seal_recording
 from rtmp import StreamGrant, StreamState
 from storage import BlobStore

@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from control_plane.core.settings import ConfigError
 from control_plane.live.ingest import DatabaseAuthorizer, Recording, StreamLeases
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
@@ -19,7 +20,6 @@ from control_plane.live.turn import IceConfig
 from control_plane.live.viewers import ViewerCounter
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.services import Services
-from control_plane.settings import ConfigError
 from pipelines.live import LiveSettings
 from pipelines.webrtc import RelayLimits
 from rtmp import RtmpLimits, RtmpServer

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from control_plane.db import Database
+from control_plane.core.db import Database, utcnow
 from control_plane.live.errors import LiveStreamNotFound
 from control_plane.live.keys import key_hash, key_matches, key_prefix, new_stream_key, well_formed
-from control_plane.models import LIVE_EVENTS, LiveEvent, LiveStream, utcnow
+from control_plane.live.models import LIVE_EVENTS, LiveEvent, LiveStream
 
 __all__ = ["StreamService", "StreamView", "EventView", "LOST"]
 

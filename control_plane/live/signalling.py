@@ -14,8 +14,8 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 
+from control_plane.core.pubsub import PubSub
 from control_plane.live.webrtc_errors import MediaUnreachable, from_wire
-from control_plane.pubsub import PubSub
 
 __all__ = ["REQUESTS", "Reply", "ask", "OFFER_TIMEOUT_S", "DELETE_TIMEOUT_S"]
 

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 
-from control_plane.settings import Settings
+from control_plane.core.settings import Settings
 from pipelines.webrtc import IceServer
 
 __all__ = ["IceConfig", "turn_credential"]

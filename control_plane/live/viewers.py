@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from control_plane.kv import KeyValue
+from control_plane.core.kv import KeyValue
 
 __all__ = ["ViewerCounter", "viewer_id"]
 

@@ -6,7 +6,7 @@ as ``(code, detail)``; ``from_wire`` turns them into the same errors there.
 
 from __future__ import annotations
 
-from control_plane.errors import (
+from control_plane.core.errors import (
     BadRequest,
     Conflict,
     NotFound,

@@ -1,11 +1,17 @@
-"""Alembic environment: runs on the connection handed in by control_plane.migrate."""
+"""Alembic environment: runs on the connection handed in by control_plane.core.migrate."""
 
 from __future__ import annotations
 
 from alembic import context
 
-import control_plane.models  # noqa: F401  (registers every table on Base.metadata)
-from control_plane.db import Base
+# Every domain's tables, registered on Base.metadata for autogenerate's comparison.
+from control_plane.accounts import models as accounts  # noqa: F401
+from control_plane.contentid import models as contentid  # noqa: F401
+from control_plane.core.db import Base
+from control_plane.jobs import models as jobs  # noqa: F401
+from control_plane.live import models as live  # noqa: F401
+from control_plane.uploads import models as uploads  # noqa: F401
+from control_plane.videos import models as videos  # noqa: F401
 
 config = context.config
 connection = config.attributes.get("connection")

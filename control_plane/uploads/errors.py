@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_plane.errors import BadRequest, Conflict, Forbidden, NotFound, ProblemError
+from control_plane.core.errors import BadRequest, Conflict, Forbidden, NotFound, ProblemError
 
 __all__ = [
     "ChecksumUnsupported",

@@ -1,6 +1,6 @@
 """The upload service behind the tus endpoint: ownership, limits, locks and completion.
 
-The protocol layer (``routers/uploads.py``) parses headers and hands over here; the bytes go to
+The protocol layer (``uploads/routes.py``) parses headers and hands over here; the bytes go to
 an :class:`storage.uploads.UploadStore`, whose offsets are durable. This service keeps the
 platform's own record of each upload (owner, quota, expiry) and, when the last byte lands, turns
 the upload into its video's source through the video service, which starts processing.
@@ -16,10 +16,9 @@ from typing import BinaryIO, cast
 
 import sqlalchemy as sa
 
-from control_plane.db import Database
-from control_plane.kv import KeyValue
-from control_plane.models import Upload, new_id, utcnow
-from control_plane.settings import Settings
+from control_plane.core.db import Database, new_id, utcnow
+from control_plane.core.kv import KeyValue
+from control_plane.core.settings import Settings
 from control_plane.uploads.body import ThreadBody
 from control_plane.uploads.errors import (
     LengthInvalid,
@@ -33,6 +32,7 @@ from control_plane.uploads.errors import (
     UploadTooLarge,
 )
 from control_plane.uploads.headers import Checksum, sanitize_filename
+from control_plane.uploads.models import Upload
 from control_plane.videos import VideoService
 from storage import OffsetMismatch, UploadNotFound
 from storage.uploads import RecordedUploadStore, UploadInfo, spool_verified

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from control_plane.db import Database
-from control_plane.errors import Forbidden, NotFound
-from control_plane.models import Video
+from control_plane.core.db import Database
+from control_plane.core.errors import Forbidden, NotFound
+from control_plane.videos.models import Video
 
 __all__ = ["Hold", "VideoService", "VideoSource"]
 

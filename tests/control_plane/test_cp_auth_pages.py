@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from support.platform import Platform, embedded, live_server
 from support.smtp import SmtpServer, link_in, token_of
 
-from control_plane.htmlpage import Html, html
-from control_plane.models import EmailToken, utcnow
+from control_plane.accounts.models import EmailToken
+from control_plane.core.db import utcnow
+from control_plane.http.htmlpage import Html, html
 
 PW = "correct horse battery"
 PUBLIC_URL = "https://flow.example"

@@ -61,7 +61,7 @@ def settle(platform: Platform, headers: dict[str, str], video_id: str, timeout: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with platform.services.db.session() as session:
-            from control_plane.models import Job
+            from control_plane.jobs.models import Job
 
             pending = [
                 j

@@ -19,10 +19,12 @@ import sqlalchemy as sa
 from support.platform import Platform, embedded, live_server, production
 from support.smtp import SmtpServer, link_in, token_of
 
-from control_plane.auth.errors import WeakPassword
-from control_plane.auth.passwords import PasswordPolicy, common_passwords
-from control_plane.models import AuditEvent, EmailToken, Job, User, utcnow
-from control_plane.settings import load_settings
+from control_plane.accounts.errors import WeakPassword
+from control_plane.accounts.models import AuditEvent, EmailToken, User
+from control_plane.accounts.passwords import PasswordPolicy, common_passwords
+from control_plane.core.db import utcnow
+from control_plane.core.settings import load_settings
+from control_plane.jobs.models import Job
 
 PW = "correct horse battery"
 PUBLIC_URL = "https://flow.example"
@@ -61,7 +63,7 @@ def logged_link(caplog: pytest.LogCaptureFixture, path: str) -> str:
     found = [
         word
         for record in caplog.records
-        if record.name == "control_plane.mail.log"
+        if record.name == "control_plane.core.mail.log"
         for word in record.getMessage().split()
         if f"{path}?token=" in word
     ]
@@ -217,7 +219,7 @@ def test_links_expire(
 
 
 def test_wrong_and_garbage_tokens(platform: Platform, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="control_plane.mail")
+    caplog.set_level(logging.INFO, logger="control_plane.core.mail")
     platform.user("eve")
     verify = token_of(logged_link(caplog, "/verify-email"))
     for token in ("short", "x" * 200, "not/url+safe/characters/at/all", "näin-ei-käy-lainkaan"):
@@ -239,9 +241,9 @@ def test_wrong_and_garbage_tokens(platform: Platform, caplog: pytest.LogCaptureF
 def test_the_embedded_default_writes_mail_to_the_log(
     platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="control_plane.mail")
+    caplog.set_level(logging.INFO, logger="control_plane.core.mail")
     headers = platform.user("fay")
-    logged = [r.getMessage() for r in caplog.records if r.name == "control_plane.mail.log"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "control_plane.core.mail.log"]
     assert len(logged) == 1 and logged[0].startswith("mail to fay@example.com: Confirm your email address")
     link = logged_link(caplog, "/verify-email")
     assert link.startswith(platform.services.settings.effective_public_url + "/verify-email?token=")

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import InvalidToken
 from support.smtp import SmtpServer
 
-from control_plane.mail import Mail, MailError, MailRejected, MailSeal, SmtpMailer, SmtpTarget
+from control_plane.core.mail import Mail, MailError, MailRejected, MailSeal, SmtpMailer, SmtpTarget
 
 SENDER = "Social Flow <no-reply@flow.example>"
 MAIL = Mail(to="ada@example.com", subject="Hello there", text="A line with a link: http://x/y?token=abc\n")

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from support.platform import Platform, embedded, start_platform
 
-from control_plane.auth import TokenCodec
-from control_plane.auth.rotation import record_signing_key
-from control_plane.models import AuditEvent
-from control_plane.settings import ConfigError, Settings, load_settings
+from control_plane.accounts import TokenCodec
+from control_plane.accounts.models import AuditEvent
+from control_plane.accounts.rotation import record_signing_key
+from control_plane.core.settings import ConfigError, Settings, load_settings
 
 OLD, NEW = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
 

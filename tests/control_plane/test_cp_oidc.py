@@ -32,10 +32,11 @@ from fastapi.testclient import TestClient
 from support.platform import Platform, embedded, production, start_platform
 from support.services import service_missing
 
-from control_plane.auth.oidc import ProviderClient, resolve
-from control_plane.auth.oidc.errors import OidcTokenInvalid
-from control_plane.models import AuditEvent, OidcIdentity, User, utcnow
-from control_plane.settings import OidcProvider
+from control_plane.accounts.models import AuditEvent, OidcIdentity, User
+from control_plane.accounts.oidc import ProviderClient, resolve
+from control_plane.accounts.oidc.errors import OidcTokenInvalid
+from control_plane.core.db import utcnow
+from control_plane.core.settings import OidcProvider
 
 NPM_DIR = Path.home() / ".cache" / "socialflow" / "oidc-provider"
 SCRIPT = Path(__file__).resolve().parents[1] / "support" / "oidc_provider.mjs"

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from control_plane.auth.oidc import ProviderClient, pkce_challenge, resolve
-from control_plane.auth.oidc.client import github_identity
-from control_plane.auth.oidc.errors import OidcProviderUnavailable, OidcRedirectNotAllowed
-from control_plane.auth.oidc.service import OidcService
-from control_plane.settings import ConfigError, OidcProvider, load_settings
+from control_plane.accounts.oidc import ProviderClient, pkce_challenge, resolve
+from control_plane.accounts.oidc.client import github_identity
+from control_plane.accounts.oidc.errors import OidcProviderUnavailable, OidcRedirectNotAllowed
+from control_plane.accounts.oidc.service import OidcService
+from control_plane.core.settings import ConfigError, OidcProvider, load_settings
 
 PUBLIC = "https://video.example.com"
 

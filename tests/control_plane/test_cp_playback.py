@@ -14,7 +14,7 @@ import m3u8
 import pytest
 from support.platform import Platform, live_server
 
-from control_plane.auth.playback import PLAYBACK_AUDIENCE
+from control_plane.videos.playback import PLAYBACK_AUDIENCE
 
 
 @pytest.fixture(scope="module")

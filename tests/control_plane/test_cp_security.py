@@ -8,10 +8,10 @@ import pytest
 from starlette.requests import Request
 from support.platform import Platform, embedded, start_platform
 
-from control_plane.clientip import client_ip
-from control_plane.kv import MemoryKeyValue
-from control_plane.ratelimit import Limit, RateLimiter
-from control_plane.routers import accounts
+from control_plane.accounts.routes import accounts
+from control_plane.core.kv import MemoryKeyValue
+from control_plane.core.ratelimit import Limit, RateLimiter
+from control_plane.http.clientip import client_ip
 
 
 def test_login_is_rate_limited_per_account(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:

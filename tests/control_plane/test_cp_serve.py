@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from control_plane import migrate
-from control_plane.db import Base, Database
+from control_plane.core import migrate
+from control_plane.core.db import Base, Database
 
 SOCIALFLOW = str(Path(sys.executable).with_name("socialflow"))
 

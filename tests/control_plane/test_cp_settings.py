@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from control_plane.settings import ConfigError, load_settings
+from control_plane.core.settings import ConfigError, load_settings
 
 PROD = {"database_url": "postgresql+psycopg://u:p@db/sf"}
 

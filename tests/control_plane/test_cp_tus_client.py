@@ -66,7 +66,7 @@ def test_tuspy_uploads_byte_identical(served: tuple[Platform, str], tmp_path: Pa
     video = platform.client.get(f"/api/v1/videos/{video_id}", headers=headers).json()
     assert video["title"] == "My clip" and video["status"] in ("processing", "failed")
     with platform.services.db.session() as session:
-        from control_plane.models import Video
+        from control_plane.videos.models import Video
 
         row = session.get(Video, video_id)
         assert row is not None and row.filename == "clip.mp4" and row.size == len(data)

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from support.platform import Platform, embedded, start_platform
 
-from control_plane.models import Upload, Video, utcnow
+from control_plane.core.db import utcnow
+from control_plane.uploads.models import Upload
+from control_plane.videos.models import Video
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {"Content-Type": "application/offset+octet-stream"}

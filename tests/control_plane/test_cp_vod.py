@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from support.platform import Platform, embedded, live_server, start_platform
 from tusclient import client as tus
 
-from control_plane.models import Job
+from control_plane.jobs.models import Job
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from support.platform import Platform
 
-from control_plane.kv import MemoryKeyValue
+from control_plane.core.kv import MemoryKeyValue
 from control_plane.live import PlaylistReader, StreamService, ViewerCounter, key_hash, viewer_id
-from control_plane.models import LiveStream
+from control_plane.live.models import LiveStream
 from storage import LocalStore
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from support.platform import Platform
 
-from control_plane.pubsub import RedisPubSub
+from control_plane.core.pubsub import RedisPubSub
 
 
 def stream_of(platform: Platform, owner: dict[str, str]) -> str:

@@ -12,8 +12,8 @@ import pytest
 from support.platform import Platform
 
 from control_plane.cli import main
+from control_plane.core.settings import ConfigError
 from control_plane.live import RtmpThread, build_ingest
-from control_plane.settings import ConfigError
 
 
 def test_rtmp_command_needs_a_broker(

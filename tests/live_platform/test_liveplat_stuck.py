@@ -13,7 +13,7 @@ from support.platform import Platform
 from support.publishers import ULTRAFAST, Publishers
 from support.waiting import wait_until
 
-from control_plane.kv import MemoryKeyValue
+from control_plane.core.kv import MemoryKeyValue
 from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
 from control_plane.live.ingest import LEASE_TTL_S, RECORDINGS_DIR, DatabaseAuthorizer, StreamLeases
 from pipelines.live import LiveSettings

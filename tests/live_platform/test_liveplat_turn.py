@@ -26,9 +26,9 @@ from support.turn import SECRET, Turn
 from support.waiting import wait_until
 from support.webrtc import Received
 
+from control_plane.core.settings import ConfigError, load_settings
 from control_plane.live import RtmpThread
 from control_plane.live.turn import IceConfig, turn_credential
-from control_plane.settings import ConfigError, load_settings
 from pipelines.webrtc.peers import new_peer
 
 SDP = {"Content-Type": "application/sdp"}

@@ -17,10 +17,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
+from control_plane.core.pubsub import RedisPubSub
 from control_plane.live.signalling import ask
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
-from control_plane.pubsub import RedisPubSub
 from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed

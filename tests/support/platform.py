@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from control_plane import migrate
 from control_plane.app import create_app
+from control_plane.core import migrate
+from control_plane.core.settings import Settings, load_settings
 from control_plane.services import Services, build_services
-from control_plane.settings import Settings, load_settings
 
 
 def embedded(tmp_path: Path, **overrides: object) -> Settings:

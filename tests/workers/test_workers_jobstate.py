@@ -10,10 +10,10 @@ import dramatiq
 import pytest
 from dramatiq import Worker
 
-from control_plane import migrate
-from control_plane.db import Database
-from control_plane.models import Job
-from control_plane.settings import load_settings
+from control_plane.core import migrate
+from control_plane.core.db import Database
+from control_plane.core.settings import load_settings
+from control_plane.jobs.models import Job
 from storage import LocalStore
 from workers import enqueue, jobs, runtime
 from workers.broker import make_broker

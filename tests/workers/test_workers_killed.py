@@ -16,7 +16,8 @@ import m3u8
 import redis
 from support.platform import Platform, production
 
-from control_plane.models import Job, Video
+from control_plane.jobs.models import Job
+from control_plane.videos.models import Video
 
 SOCIALFLOW = str(Path(sys.executable).with_name("socialflow"))
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from control_plane.models import Job
+from control_plane.jobs.models import Job
 from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
 from workers import runtime
 from workers.reference_index import ReferenceIndex

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from control_plane.mail import MailSeal, open_mailer
-from control_plane.models import Job
+from control_plane.core.mail import MailSeal, open_mailer
+from control_plane.jobs.models import Job
 from workers import runtime
 
 __all__ = ["send"]

@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from control_plane.jobs.models import Job
 from control_plane.live.ingest import (
     LEASE_TTL_S,
     RECORDINGS_DIR,
@@ -23,8 +24,8 @@ from control_plane.live.ingest import (
     recording_args,
     recover_recording,
 )
+from control_plane.live.models import LiveStream
 from control_plane.live.service import StreamService
-from control_plane.models import Job, LiveStream
 from workers import runtime
 from workers.enqueue import enqueue
 

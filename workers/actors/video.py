@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from control_plane.models import Job
+from control_plane.jobs.models import Job
 from control_plane.videos import VideoService, media_prefix
 from pipelines import (
     LadderConfig,

@@ -16,7 +16,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import SkipMessage, TimeLimitExceeded
 from sqlalchemy.orm import Session
 
-from control_plane.models import Job, utcnow
+from control_plane.core.db import utcnow
+from control_plane.jobs.models import Job
 from workers import runtime
 
 __all__ = ["JobState", "on_final_failure", "failure_reason", "record_result"]

@@ -1,0 +1,48 @@
+"""Apply and inspect the Alembic migrations without an alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from control_plane.core.db import Database
+
+__all__ = ["upgrade", "current_revision", "head_revision", "is_up_to_date"]
+
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_up_to_date(db: Database) -> bool:
+    return current_revision(db) == head_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> str:
+    """Migrate the database to ``revision`` and return the revision it is at afterwards."""
+    cfg = _config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    rev = current_revision(db)
+    assert rev is not None
+    return rev

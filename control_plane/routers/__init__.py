@@ -1,1 +1,0 @@
-"""HTTP routers, one per domain. Routers parse and check, then delegate."""

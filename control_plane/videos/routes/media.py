@@ -1,0 +1,70 @@
+"""Playback files (playlists, manifests, segments, thumbnails) served from storage with ranges.
+
+On the embedded default this is where players fetch from; in production a CDN sits in front of
+it (``SOCIALFLOW_PUBLIC_URL``). Only ready videos are served. A private video's files are served
+only under ``/media/videos/{id}/t/{token}/...`` with a valid signed playback token (checked on
+every request, playlists and segments alike), and cached no longer than the token lives.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from control_plane.core.errors import NotFound
+from control_plane.http.deps import ServicesDep
+from control_plane.http.ranges import blob_response
+from control_plane.services import Services
+from control_plane.videos import media_key
+from control_plane.videos.models import Video
+from control_plane.videos.playback import PlaybackDenied
+
+router = APIRouter(prefix="/media", tags=["playback"])
+
+PLAYLIST_SUFFIXES = (".m3u8", ".mpd", ".vtt")
+
+
+PLAYLIST_MAX_AGE = 10  # seconds
+FILE_MAX_AGE = 86400  # seconds
+
+
+def ready_video(services: Services, video_id: str) -> Video:
+    with services.db.session() as session:
+        video = session.get(Video, video_id)
+        if video is None or video.status != "ready":
+            raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+        session.expunge(video)
+        return video
+
+
+def serve(
+    services: Services, video_id: str, path: str, request: Request, scope: str, max_age: int
+) -> StreamingResponse:
+    key = media_key(video_id, path)
+    age = min(max_age, PLAYLIST_MAX_AGE if path.endswith(PLAYLIST_SUFFIXES) else FILE_MAX_AGE)
+    response = blob_response(services.store, key, request, cache_control=f"{scope}, max-age={age}")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@router.get("/videos/{video_id}/t/{token}/{path:path}")
+def signed_video_file(
+    video_id: str, token: str, path: str, request: Request, services: ServicesDep
+) -> StreamingResponse:
+    """A file of a video through a signed playback token (any visibility)."""
+    expires = services.playback.check(token, video_id)
+    ready_video(services, video_id)
+    return serve(services, video_id, path, request, "private", max(0, expires - int(time.time())))
+
+
+@router.get("/videos/{video_id}/{path:path}")
+def video_file(video_id: str, path: str, request: Request, services: ServicesDep) -> StreamingResponse:
+    """A file of a public or unlisted video."""
+    video = ready_video(services, video_id)
+    if video.visibility == "private":
+        raise PlaybackDenied(
+            "This video is private: play it through a signed playback URL.", code="PLAYBACK_TOKEN_REQUIRED"
+        )
+    return serve(services, video_id, path, request, "public", FILE_MAX_AGE)
