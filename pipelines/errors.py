@@ -21,6 +21,7 @@ __all__ = [
     "FileTooLarge",
     "EncoderUnavailable",
     "IncompleteOutput",
+    "AmfError",
     "format_clock",
     "format_span",
 ]
@@ -107,6 +108,14 @@ class IncompleteOutput(MediaError):
     code = "INCOMPLETE_OUTPUT"
     status = 500
     default_message = "Processing did not finish; we will retry."
+
+
+class AmfError(MediaError):
+    """An AMF0 value is malformed, truncated, too deep, or claims more bytes than it has (or a
+    value cannot be encoded as AMF0). The message says which, for logs: nothing a creator sees."""
+
+    code = "BAD_AMF"
+    default_message = "The stream's metadata cannot be read."
 
 
 def format_clock(seconds: float) -> str:

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live.fmp4 import Sample, fragment, init_segment
 from pipelines.live.lanes import TrackLane
 from pipelines.live.playlist import LivePlaylist, Part, Variant, render_master
 from pipelines.live.tracks import VIDEO_TIMESCALE, Track, audio_track, video_track
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["LiveSettings", "LlHlsPackager", "Output"]
 

@@ -13,8 +13,8 @@ import av
 from av.audio.codeccontext import AudioCodecContext
 from av.video.codeccontext import VideoCodecContext
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.webrtc.h264 import build_avcc, length_prefixed, nal_type, parameter_sets, split_annexb
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["H264Encoder", "AacEncoder"]
 

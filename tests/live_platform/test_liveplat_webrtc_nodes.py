@@ -21,13 +21,13 @@ from control_plane.live.signalling import ask
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
 from control_plane.pubsub import RedisPubSub
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.sinks import MediaSink, StreamGrant
 from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed
 from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split_annexb, to_annexb
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
-from rtmp import MediaSink, StreamGrant
-from rtmp.media import AudioFrame, VideoFrame
 
 
 @pytest.fixture(scope="module")
