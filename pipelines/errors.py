@@ -22,6 +22,7 @@ __all__ = [
     "EncoderUnavailable",
     "IncompleteOutput",
     "AmfError",
+    "BadBitstream",
     "format_clock",
     "format_span",
 ]
@@ -116,6 +117,14 @@ class AmfError(MediaError):
 
     code = "BAD_AMF"
     default_message = "The stream's metadata cannot be read."
+
+
+class BadBitstream(MediaError, ValueError):
+    """An H.264 configuration record or access unit that cannot be read (also a ``ValueError``:
+    the bitstream functions are handed bytes that are not what they must be)."""
+
+    code = "BAD_BITSTREAM"
+    default_message = "The video stream cannot be read."
 
 
 def format_clock(seconds: float) -> str:

@@ -18,7 +18,7 @@ from av.codec.context import Flags
 from av.video.frame import PictureType
 
 from pipelines.frames import VideoFrame
-from pipelines.live.h264 import avcc_record, length_prefixed, split_annexb
+from pipelines.h264 import avcc_record, length_prefixed, split_annexb
 from pipelines.live.ladder import LiveRung
 from pipelines.scaler import Scaler
 

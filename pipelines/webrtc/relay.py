@@ -21,10 +21,11 @@ import av
 from aiortc import RTCPeerConnection
 from av.audio.codeccontext import AudioCodecContext
 
+from pipelines.errors import BadBitstream
 from pipelines.frames import AudioFrame, VideoFrame
-from pipelines.webrtc.errors import BadBitstream, SessionLimit, SessionNotFound, UnsupportedSource
+from pipelines.h264 import AvcConfig, parse_avcc, to_annexb
+from pipelines.webrtc.errors import SessionLimit, SessionNotFound, UnsupportedSource
 from pipelines.webrtc.feeds import AudioFeed, VideoFeed
-from pipelines.webrtc.h264 import AvcConfig, parse_avcc, to_annexb
 from pipelines.webrtc.peers import (
     IceServer,
     answer,

@@ -18,9 +18,9 @@ import m3u8
 import pytest
 
 from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.h264 import avcc_record, length_prefixed, split_annexb
 from pipelines.live import FrameFeed, LiveSettings, LiveSink, live_rungs, local_writer, media_playlist_of
 from pipelines.live.feed import CLOSED
-from pipelines.live.h264 import avcc_record, length_prefixed, split_annexb
 
 SECONDS = 10
 
