@@ -1,4 +1,5 @@
-"""The one Annex B splitter and the H.264 form conversions around it, edge case by edge case."""
+"""The one Annex B splitter and the H.264 form conversions around it, edge case by edge case
+(3- and 4-byte start codes: ``test_annexb_to_mp4_sample_and_avcc``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,6 @@ from pipelines.h264 import avcc_record, length_prefixed, parse_avcc, split_annex
 
 SPS, PPS, AUD = b"\x67\x64\x00\x1f\xac", b"\x68\xee\x3c\x80", b"\x09\xf0"
 IDR, SLICE = b"\x65\x88\x84\x21", b"\x41\x9a\x02"
-
-
-def test_three_and_four_byte_start_codes() -> None:
-    stream = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x01" + PPS + b"\x00\x00\x00\x01" + IDR
-    assert split_annexb(stream) == [SPS, PPS, IDR]
 
 
 def test_trailing_zero_bytes_belong_to_no_unit() -> None:
@@ -50,3 +46,15 @@ def test_avcc_record_takes_the_first_usable_parameter_sets() -> None:
         avcc_record([SPS, IDR])
     with pytest.raises(ValueError):  # a BadBitstream is a ValueError too
         avcc_record([])
+
+
+def test_annexb_to_mp4_sample_and_avcc() -> None:
+    sps, pps, idr = b"\x67\x64\x00\x1f\xac", b"\x68\xee", b"\x65\x88\x84"
+    stream = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x00\x01" + idr
+    assert split_annexb(stream) == [sps, pps, idr]
+    assert length_prefixed([sps, pps, idr]) == b"\x00\x00\x00\x03" + idr
+    assert (
+        avcc_record([sps, pps]) == bytes([1, 0x64, 0, 0x1F, 0xFF, 0xE1, 0, 5]) + sps + b"\x01\x00\x02" + pps
+    )
+    with pytest.raises(ValueError):
+        avcc_record([idr])
