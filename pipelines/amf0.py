@@ -1,6 +1,6 @@
 """AMF0, the value encoding of FLV script data (``onMetaData``) and of RTMP commands (Adobe AMF0
 specification, 2007). It lives with the media formats because an FLV file needs it as much as the
-RTMP protocol does; ``rtmp`` imports it from here.
+RTMP protocol does, and the RTMP server takes it from here.
 
 Python forms: number ``float`` (``int`` is accepted when encoding), boolean ``bool``, string and
 long string ``str``, object ``dict[str, Any]``, ECMA array ``EcmaArray``, strict array ``list``,
