@@ -113,18 +113,16 @@ class IncompleteOutput(MediaError):
 
 class AmfError(MediaError):
     """An AMF0 value is malformed, truncated, too deep, or claims more bytes than it has (or a
-    value cannot be encoded as AMF0). The message says which, for logs: nothing a creator sees."""
+    value cannot be encoded as AMF0). Always raised with a sentence saying which, for logs."""
 
     code = "BAD_AMF"
-    default_message = "The stream's metadata cannot be read."
 
 
 class BadBitstream(MediaError, ValueError):
-    """An H.264 configuration record or access unit that cannot be read (also a ``ValueError``:
-    the bitstream functions are handed bytes that are not what they must be)."""
+    """An H.264 configuration record or access unit that cannot be read; always raised with a
+    sentence saying why. Also a ``ValueError``: the bytes handed over are not what they must be."""
 
     code = "BAD_BITSTREAM"
-    default_message = "The video stream cannot be read."
 
 
 def format_clock(seconds: float) -> str:

@@ -36,7 +36,7 @@ def _decode(payload: bytes) -> list[Any]:
     try:
         return amf0.decode(payload)
     except MalformedAmf as exc:
-        raise AmfError(exc.message) from exc
+        raise AmfError(str(exc)) from exc
 
 
 class RtmpSession:
