@@ -23,6 +23,8 @@ __all__ = [
     "FileTooLarge",
     "EncoderUnavailable",
     "IncompleteOutput",
+    "AmfError",
+    "BadBitstream",
     "format_clock",
     "format_span",
 ]
@@ -101,6 +103,20 @@ class IncompleteOutput(MediaError):
     code = "INCOMPLETE_OUTPUT"
     status = 500
     default_detail = "Processing did not finish; we will retry."
+
+
+class AmfError(MediaError):
+    """An AMF0 value is malformed, truncated, too deep, or claims more bytes than it has (or a
+    value cannot be encoded as AMF0). Always raised with a sentence saying which, for logs."""
+
+    code = "BAD_AMF"
+
+
+class BadBitstream(MediaError, ValueError):
+    """An H.264 configuration record or access unit that cannot be read; always raised with a
+    sentence saying why. Also a ``ValueError``: the bytes handed over are not what they must be."""
+
+    code = "BAD_BITSTREAM"
 
 
 def format_clock(seconds: float) -> str:

@@ -8,10 +8,9 @@ from pathlib import Path
 from pipelines.ladder import Rung
 from pipelines.media import MediaInfo
 from pipelines.packaging.cmaf import INIT_NAME, Segment
-from pipelines.packaging.codecs import codec_string
 from pipelines.packaging.dash import write_mpd
-from pipelines.packaging.fragments import Track
 from pipelines.packaging.hls import write_master_playlist, write_media_playlist
+from pipelines.packaging.tracks import Track
 from pipelines.renditions import Rendition, TranscodeResult
 
 __all__ = [
@@ -45,7 +44,7 @@ def video_rendition(rung: Rung, track: Track, segments: list[Segment], frames: i
     return Rendition(
         name=rung.name,
         kind="video",
-        codec=codec_string(track),
+        codec=track.codec_string,
         bitrate=rung.video_bitrate,
         average_bandwidth=average,
         peak_bandwidth=peak,
@@ -67,7 +66,7 @@ def audio_rendition(track: Track, segments: list[Segment], bitrate: int, sample_
     return Rendition(
         name="audio",
         kind="audio",
-        codec=codec_string(track),
+        codec=track.codec_string,
         bitrate=bitrate,
         average_bandwidth=average,
         peak_bandwidth=peak,

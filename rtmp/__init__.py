@@ -1,8 +1,8 @@
 """Social Flow: rtmp, the asyncio RTMP ingest server.
 
 It knows nothing of HTTP: it reaches the control plane only through an ``Authorizer`` and hands
-media to a ``MediaSink`` made per live session by a ``SinkFactory``. Wiring, for example with
-the live packager::
+media to the neutral sinks of ``pipelines.sinks``: a ``MediaSink`` made per live session by a
+``SinkFactory``. Wiring, for example with the live packager::
 
     def sink_factory(grant: StreamGrant) -> MediaSink:
         folder = data_dir / "live" / grant.stream_id
@@ -16,7 +16,6 @@ the live packager::
 or, as a process of its own, ``rtmp.run(host, port, authorizer, sink_factory)``.
 """
 
-from rtmp.amf0 import UNDEFINED, EcmaArray
 from rtmp.errors import (
     AmfError,
     HandshakeError,
@@ -28,10 +27,9 @@ from rtmp.errors import (
     StreamBusy,
     Timeout,
 )
-from rtmp.interfaces import Authorizer, MediaSink, SinkFactory, StreamGrant, StreamState
+from rtmp.interfaces import Authorizer, StreamState
 from rtmp.limits import RtmpLimits
 from rtmp.main import run, serve
-from rtmp.media import AudioFrame, VideoFrame
 from rtmp.memory import CollectingSink, StaticAuthorizer
 from rtmp.server import RtmpServer
 
@@ -41,16 +39,9 @@ __all__ = [
     "run",
     "serve",
     "Authorizer",
-    "MediaSink",
-    "SinkFactory",
-    "StreamGrant",
     "StreamState",
-    "VideoFrame",
-    "AudioFrame",
     "StaticAuthorizer",
     "CollectingSink",
-    "EcmaArray",
-    "UNDEFINED",
     "RtmpError",
     "AmfError",
     "HandshakeError",

@@ -32,7 +32,8 @@ class RtmpError(SocialFlowError):
 
 
 class AmfError(RtmpError):
-    """An AMF0 value is malformed, truncated, too deep, or claims more bytes than it has."""
+    """A command or data message holds AMF0 that is malformed, truncated, too deep, or claims more
+    bytes than it has (raised from the codec's ``pipelines.errors.AmfError``)."""
 
     code = "RTMP_BAD_AMF"
     title = "Malformed AMF0 data"

@@ -1,9 +1,8 @@
-"""The two small interfaces the RTMP server is given, and nothing more of the platform.
+"""The authorizer interface the RTMP server is given, and nothing more of the platform.
 
 ``Authorizer`` is the control plane seen from ingest: it maps an app and stream key to a stream
-(or refuses) and hears about state changes. ``MediaSink`` receives one live session's media; a
-``SinkFactory`` makes one per live session (not per TCP connection: a publisher that returns
-within the reconnect window keeps its sink).
+(or refuses) and hears about state changes. Media goes to the neutral sinks of
+``pipelines.sinks``: a ``SinkFactory`` makes one ``MediaSink`` per live session.
 
 States reported through ``Authorizer.state_changed``:
 
@@ -16,22 +15,13 @@ States reported through ``Authorizer.state_changed``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.sinks import StreamGrant
 
-__all__ = ["StreamGrant", "StreamState", "Authorizer", "MediaSink", "SinkFactory"]
+__all__ = ["StreamState", "Authorizer"]
 
 StreamState = Literal["connected", "live", "idle", "disconnected"]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamGrant:
-    """What an accepted stream key maps to: the control plane's id of the live stream."""
-
-    stream_id: str
 
 
 class Authorizer(Protocol):
@@ -44,19 +34,3 @@ class Authorizer(Protocol):
     async def state_changed(self, stream_id: str, state: StreamState) -> None:
         """Record that the stream ``stream_id`` entered ``state``; must not raise for unknown ids."""
         ...
-
-
-class MediaSink(Protocol):
-    """Consumes one live session. Calls are sequential; timestamps never go backwards across
-    a resumed publisher (the server rebases them). ``on_close`` is called exactly once."""
-
-    async def on_metadata(self, metadata: dict[str, Any]) -> None: ...
-
-    async def on_video(self, frame: VideoFrame) -> None: ...
-
-    async def on_audio(self, frame: AudioFrame) -> None: ...
-
-    async def on_close(self) -> None: ...
-
-
-SinkFactory = Callable[[StreamGrant], MediaSink]

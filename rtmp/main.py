@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import signal
 
-from rtmp.interfaces import Authorizer, SinkFactory
+from pipelines.sinks import SinkFactory
+from rtmp.interfaces import Authorizer
 from rtmp.limits import RtmpLimits
 from rtmp.server import RtmpServer
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rtmp.interfaces import StreamGrant, StreamState
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.sinks import StreamGrant
+from rtmp.interfaces import StreamState
 
 __all__ = ["StaticAuthorizer", "CollectingSink"]
 

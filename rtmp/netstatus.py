@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from rtmp import amf0
+from pipelines import amf0
 from rtmp.chunks import Message
 from rtmp.control import COMMAND_AMF0
 

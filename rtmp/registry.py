@@ -14,8 +14,9 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from pipelines.sinks import MediaSink, SinkFactory, StreamGrant
 from rtmp.errors import StreamBusy
-from rtmp.interfaces import Authorizer, MediaSink, SinkFactory, StreamGrant, StreamState
+from rtmp.interfaces import Authorizer, StreamState
 
 __all__ = ["LiveSession", "LiveRegistry"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from rtmp.interfaces import Authorizer, SinkFactory
+from pipelines.sinks import SinkFactory
+from rtmp.interfaces import Authorizer
 from rtmp.limits import RtmpLimits
 from rtmp.registry import LiveRegistry
 from rtmp.session import RtmpSession

@@ -14,19 +14,29 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from rtmp import amf0, control, netstatus
+from pipelines import amf0
+from pipelines.errors import AmfError as MalformedAmf
+from rtmp import control, netstatus
 from rtmp.chunks import ChunkReader, ChunkWriter, Message
-from rtmp.errors import ProtocolError, PublishRefused, RtmpError, StreamBusy, Timeout
+from rtmp.errors import AmfError, ProtocolError, PublishRefused, RtmpError, StreamBusy, Timeout
 from rtmp.handshake import server_handshake
 from rtmp.limits import RtmpLimits
-from rtmp.media import parse_audio, parse_video
 from rtmp.registry import LiveRegistry, LiveSession
+from rtmp.tags import parse_audio, parse_video
 
 __all__ = ["RtmpSession"]
 
 log = logging.getLogger(__name__)
 
 _MAX_STREAMS = 8
+
+
+def _decode(payload: bytes) -> list[Any]:
+    """The AMF0 values of a command or data message; ``AmfError`` (this connection's end) if any is bad."""
+    try:
+        return amf0.decode(payload)
+    except MalformedAmf as exc:
+        raise AmfError(str(exc)) from exc
 
 
 class RtmpSession:
@@ -123,11 +133,11 @@ class RtmpSession:
         kind = message.type_id
         if kind in (control.COMMAND_AMF0, control.COMMAND_AMF3):
             payload = message.payload[1:] if kind == control.COMMAND_AMF3 else message.payload
-            await self._command(message.stream_id, amf0.decode(payload))
+            await self._command(message.stream_id, _decode(payload))
         elif kind in (control.VIDEO, control.AUDIO):
             await self._media(message)
         elif kind == control.DATA_AMF0:
-            await self._data(message, amf0.decode(message.payload))
+            await self._data(message, _decode(message.payload))
         elif kind == control.WINDOW_ACK_SIZE:
             self.peer_window = control.parse_u32(message.payload, "Window Acknowledgement Size")
         elif kind == control.USER_CONTROL:

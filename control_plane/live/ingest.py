@@ -31,7 +31,8 @@ from control_plane.core.kv import KeyValue
 from control_plane.live.service import StreamService
 from control_plane.live.sinks import StoreLiveSinks
 from pipelines.live import seal_recording
-from rtmp import StreamGrant, StreamState
+from pipelines.sinks import StreamGrant
+from rtmp import StreamState
 from storage import BlobStore
 
 __all__ = [

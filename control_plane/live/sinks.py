@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from pipelines.live import LiveSettings, LiveSink, Tap, TeeSink
-from rtmp import MediaSink, StreamGrant
+from pipelines.sinks import MediaSink, StreamGrant
 from storage import BlobStore
 
 __all__ = ["StoreLiveSinks", "hls_prefix", "CONTENT_TYPES"]

@@ -21,10 +21,10 @@ from typing import Any
 
 from control_plane.core.pubsub import PubSub
 from control_plane.live.signalling import REQUESTS, Reply
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.sinks import MediaSink, StreamGrant
 from pipelines.webrtc import RelayLimits, WebRtcError, WhepRelay
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
-from rtmp import MediaSink, StreamGrant
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["WebRtcNode", "WhipSession"]
 

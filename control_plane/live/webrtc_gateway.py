@@ -27,10 +27,10 @@ from control_plane.live.webrtc_errors import (
     StreamNotLive,
 )
 from control_plane.services import Services
+from pipelines.sinks import StreamGrant
 from pipelines.webrtc import BadOffer as UnusableOffer
 from pipelines.webrtc import WebRtcError
 from pipelines.webrtc.peers import offered_kinds
-from rtmp import StreamGrant
 
 __all__ = ["WebRtcGateway"]
 

@@ -1,4 +1,4 @@
-"""Live packaging: an RTMP ``MediaSink`` that records FLV and serves CMAF Low-Latency HLS."""
+"""Live packaging: a ``pipelines.sinks.MediaSink`` that records FLV and serves CMAF Low-Latency HLS."""
 
 from pipelines.live.errors import BadPlaylistRequest, LiveError, PlaylistTimeout, UnsupportedLiveCodec
 from pipelines.live.feed import FrameFeed

@@ -4,7 +4,7 @@ Settings: ``tune=zerolatency`` (no B-frames, no lookahead: a picture in, a packe
 scene-cut or periodic keyframes, and a keyframe (IDR) exactly where the caller asks for one, so
 the rung's keyframes sit at the source's and every rendition cuts its segments at the same time.
 Rate: average ``rung.bitrate`` with a one-second VBV buffer capped at 1.5 times it. Frames come
-out as ``rtmp.media.VideoFrame``s (length-prefixed NAL units, times in milliseconds), ready for
+out as ``pipelines.frames.VideoFrame``s (length-prefixed NAL units, times in milliseconds), ready for
 an ``LlHlsPackager``.
 """
 
@@ -17,10 +17,10 @@ import av
 from av.codec.context import Flags
 from av.video.frame import PictureType
 
-from pipelines.live.h264 import avcc_record, length_prefixed, split_annexb
+from pipelines.frames import VideoFrame
+from pipelines.h264 import avcc_record, length_prefixed, split_annexb
 from pipelines.live.ladder import LiveRung
 from pipelines.scaler import Scaler
-from rtmp.media import VideoFrame
 
 __all__ = ["RungEncoder"]
 

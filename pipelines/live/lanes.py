@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pipelines.live.fmp4 import Sample
-from pipelines.live.tracks import Track
+from pipelines.packaging.tracks import Sample, Track
 
 __all__ = ["TrackLane"]
 
@@ -37,8 +36,8 @@ class TrackLane:
         dts += self.offset
         if self.pending is None:
             return dts
-        expected = self.pending.dts + (self.last_duration or step)
-        if dts <= self.pending.dts or dts - self.pending.dts > max_gap:
+        expected = self.pending.decode_time + (self.last_duration or step)
+        if dts <= self.pending.decode_time or dts - self.pending.decode_time > max_gap:
             self.offset += expected - dts
             return expected
         return expected if abs(dts - expected) <= snap else dts
@@ -46,7 +45,7 @@ class TrackLane:
     def push(self, sample: Sample) -> None:
         """Queue ``sample``; the one before it gets its duration from the gap between them."""
         if self.pending is not None:
-            duration = sample.dts - self.pending.dts
+            duration = sample.decode_time - self.pending.decode_time
             self.ready.append(replace(self.pending, duration=duration))
             self.last_duration = duration
         self.pending = sample

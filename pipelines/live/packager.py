@@ -23,11 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.live.fmp4 import Sample, fragment, init_segment
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live.lanes import TrackLane
 from pipelines.live.playlist import LivePlaylist, Part, Variant, render_master
-from pipelines.live.tracks import VIDEO_TIMESCALE, Track, audio_track, video_track
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.live.tracks import VIDEO_TIMESCALE, audio_track, video_track
+from pipelines.packaging.fragment_writer import fragment
+from pipelines.packaging.init_segments import init_segment
+from pipelines.packaging.tracks import KEY_FLAGS, Sample, Track, sample_flags
 
 __all__ = ["LiveSettings", "LlHlsPackager", "Output"]
 
@@ -103,11 +105,10 @@ class LlHlsPackager:
 
     def add_video(self, frame: VideoFrame) -> list[Output]:
         if frame.is_config:
-            if self.started:
-                if self._video is not None and frame.data != self._video.track.config:
-                    log.warning("video configuration changed mid-stream; the packager keeps the first one")
-            else:
+            if not self.started:
                 self._video_config = (frame.codec, frame.data)
+            elif self._video is not None and self._video_config != (frame.codec, frame.data):
+                log.warning("video configuration changed mid-stream; the packager keeps the first one")
             return []
         outputs: list[Output] = []
         if not self.started:
@@ -118,7 +119,7 @@ class LlHlsPackager:
             return outputs
         lane = self._video
         dts = lane.place(frame.ts_ms * 90, step=3600, max_gap=_MAX_GAP_S * VIDEO_TIMESCALE)
-        lane.push(Sample(dts, 0, frame.cts_ms * 90, frame.keyframe, frame.data))
+        lane.push(Sample(dts, 0, sample_flags(frame.keyframe), frame.cts_ms * 90, frame.data))
         return outputs + self._maybe_cut(dts, frame.keyframe)
 
     def add_audio(self, frame: AudioFrame) -> list[Output]:
@@ -142,7 +143,7 @@ class LlHlsPackager:
         dts = lane.place(
             round(frame.ts_ms * rate / 1000), step=_AAC_FRAME, max_gap=_MAX_GAP_S * rate, snap=_AAC_FRAME
         )
-        lane.push(Sample(dts, 0, 0, True, frame.data))
+        lane.push(Sample(dts, 0, KEY_FLAGS, 0, frame.data))
         if self._driver is lane:
             return outputs + self._maybe_cut(dts, True)
         return outputs
@@ -193,8 +194,8 @@ class LlHlsPackager:
         assert driver is not None
         scale = driver.track.timescale
         lanes = [lane for lane in (self._video, self._audio) if lane is not None]
-        independent = driver.ready[0].keyframe
-        data = fragment(self._sequence, [(lane.track, lane.ready) for lane in lanes])
+        independent = driver.ready[0].is_sync
+        data = fragment(self._sequence, [(lane.track.track_id, lane.ready) for lane in lanes])
         self._sequence += 1
         for lane in lanes:
             lane.ready = []

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pipelines.live.errors import BadPlaylistRequest, PlaylistTimeout
-from pipelines.live.tracks import Track
+from pipelines.packaging.tracks import Track
 
 __all__ = [
     "Part",

@@ -12,8 +12,8 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rtmp.amf0 import EcmaArray, encode
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.amf0 import EcmaArray, encode
+from pipelines.frames import AudioFrame, VideoFrame
 
 __all__ = ["FlvRecorder", "seal_recording"]
 

@@ -17,12 +17,12 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+from pipelines.frames import AudioFrame
 from pipelines.live.encoder import RungEncoder
 from pipelines.live.feed import CLOSED, FrameFeed
 from pipelines.live.ladder import LiveRung
 from pipelines.live.master import MasterPlaylist
 from pipelines.live.packager import LiveSettings, LlHlsPackager, Output
-from rtmp.media import AudioFrame
 
 __all__ = ["RungWorker", "rung_settings"]
 

@@ -1,4 +1,4 @@
-"""``LiveSink``: the ``rtmp.MediaSink`` that records a live session and serves it as LL-HLS.
+"""``LiveSink``: the ``pipelines.sinks.MediaSink`` that records a live session and serves it as LL-HLS.
 
 Each frame goes to the FLV recording (a local file) and to the ``LlHlsPackager`` of the source
 rendition; the files the packager returns are handed, in order, to ``write(name, data)``, run in
@@ -20,13 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live.master import MasterPlaylist
 from pipelines.live.packager import LiveSettings, LlHlsPackager, Output
 from pipelines.live.playlist import wait_for_part
 from pipelines.live.recording import FlvRecorder
 from pipelines.live.transcoder import LiveLadder
-from rtmp.interfaces import StreamGrant
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.sinks import StreamGrant
 
 __all__ = ["LiveSink", "LocalLiveSinks", "local_writer"]
 
@@ -48,7 +48,7 @@ def local_writer(directory: Path) -> Writer:
 
 
 class LiveSink:
-    """Implements ``rtmp.MediaSink`` for one live session."""
+    """Implements ``pipelines.sinks.MediaSink`` for one live session."""
 
     def __init__(
         self,

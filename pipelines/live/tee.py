@@ -11,8 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rtmp.interfaces import MediaSink, StreamGrant
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.sinks import MediaSink, StreamGrant
 
 __all__ = ["TeeSink", "Tap"]
 
@@ -23,7 +23,7 @@ Tap = Callable[[StreamGrant], MediaSink | None]
 
 
 class TeeSink:
-    """Implements ``rtmp.MediaSink`` by forwarding each call to ``primary``, then to ``taps``."""
+    """Implements ``pipelines.sinks.MediaSink`` by forwarding each call to ``primary``, then to ``taps``."""
 
     def __init__(self, primary: MediaSink, taps: list[MediaSink]) -> None:
         self.primary = primary

@@ -1,41 +1,24 @@
-"""Track descriptions built from RTMP decoder configuration records.
-
-A ``Track`` knows its MP4 timescale, its sample entry box (``avc1``/``hvc1``/``av01``/``mp4a``)
-and its RFC 6381 codec string for the HLS ``CODECS`` attribute. Video uses a 90 kHz timescale;
-AAC uses its sampling rate, so an access unit lasts exactly 1024 ticks.
+"""Live tracks (the packaging core's ``Track``) built from a publisher's decoder configuration
+records: the sample entry box (``avc1``/``hvc1``/``av01``/``mp4a``) and the RFC 6381 codec string
+for the HLS ``CODECS`` attribute (upper-case hexadecimal, as live playlists have always said).
+Video uses a 90 kHz timescale; AAC uses its sampling rate, so an access unit lasts exactly 1024
+ticks. A malformed record raises ``UnsupportedLiveCodec``.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Final
 
-from pipelines.live.boxes import box, full_box
 from pipelines.live.errors import UnsupportedLiveCodec
+from pipelines.packaging.boxes import box, full_box
+from pipelines.packaging.tracks import Track
 
-__all__ = ["Track", "video_track", "audio_track", "parse_audio_specific_config", "VIDEO_TIMESCALE"]
+__all__ = ["video_track", "audio_track", "parse_audio_specific_config", "VIDEO_TIMESCALE"]
 
 VIDEO_TIMESCALE: Final = 90_000
 _AAC_RATES: Final = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 _CONFIG_BOX: Final = {"h264": (b"avc1", b"avcC"), "hevc": (b"hvc1", b"hvcC"), "av1": (b"av01", b"av1C")}
-
-
-@dataclass(frozen=True, slots=True)
-class Track:
-    """One CMAF track: ``kind`` is ``video`` or ``audio``; ``timescale`` is ticks per second."""
-
-    track_id: int
-    kind: str
-    codec: str
-    codec_string: str
-    timescale: int
-    sample_entry: bytes
-    config: bytes
-    width: int = 0
-    height: int = 0
-    sample_rate: int = 0
-    channels: int = 0
 
 
 def _h264_codec_string(record: bytes) -> str:
@@ -85,7 +68,7 @@ def video_track(track_id: int, codec: str, record: bytes, width: int, height: in
         + struct.pack(">Hh", 0x18, -1)
         + box(config_type, record),
     )
-    return Track(track_id, "video", codec, codec_string, VIDEO_TIMESCALE, entry, record, width, height)
+    return Track(track_id, VIDEO_TIMESCALE, b"vide", entry, codec_string)
 
 
 def parse_audio_specific_config(asc: bytes) -> tuple[int, int, int]:
@@ -132,14 +115,4 @@ def audio_track(track_id: int, asc: bytes) -> Track:
         + struct.pack(">HHHHI", channels or 2, 16, 0, 0, (rate if rate < 65536 else 0) << 16)
         + full_box(b"esds", 0, 0, es),
     )
-    return Track(
-        track_id,
-        "audio",
-        "aac",
-        f"mp4a.40.{object_type}",
-        rate,
-        entry,
-        asc,
-        sample_rate=rate,
-        channels=channels,
-    )
+    return Track(track_id, rate, b"soun", entry, f"mp4a.40.{object_type}")

@@ -30,13 +30,13 @@ from typing import Any
 import av
 import av.error
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live.encoder import MILLISECONDS
 from pipelines.live.feed import CLOSED, FrameFeed
 from pipelines.live.ladder import live_rungs
 from pipelines.live.master import MasterPlaylist
 from pipelines.live.packager import LiveSettings
 from pipelines.live.rung import RungWorker
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["LiveLadder"]
 

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.packaging.fragment_writer import encode_fragment, with_edit_list
-from pipelines.packaging.fragments import Sample, Track, read_init, read_samples, read_track
+from pipelines.packaging.fragment_writer import encode_fragment
+from pipelines.packaging.fragments import read_init, read_samples
+from pipelines.packaging.init_segments import with_edit_list
+from pipelines.packaging.tracks import Sample, Track
 
 __all__ = ["Segment", "write_segments", "scan_segments", "segment_name", "INIT_NAME"]
 
@@ -56,15 +58,15 @@ def write_segments(
     (seconds) the samples are shifted so the first one decodes then (chunked runs); otherwise
     times are kept from the work file. ``priming`` (timescale
     units) adds an edit list hiding that many leading samples (AAC encoder delay)."""
-    track, samples = read_track(work)
+    init, track = read_init(work)
     folder.mkdir(parents=True, exist_ok=True)
     if write_init:
-        _atomic_write(folder / INIT_NAME, with_edit_list(track.init, priming) if priming else track.init)
-    video = track.handler == b"vide"
+        _atomic_write(folder / INIT_NAME, with_edit_list(init, priming) if priming else init)
+    video = track.kind == "video"
     written: list[Segment] = []
     pending: list[Sample] = []
     offset: int | None = None
-    for raw in samples:
+    for raw in read_samples(work, track):
         if offset is None:
             offset = 0 if first_time is None else round(first_time * track.timescale) - raw.decode_time
         sample = Sample(raw.decode_time + offset, raw.duration, raw.flags, raw.cts_offset, raw.data)
@@ -101,7 +103,7 @@ def _flush(track: Track, folder: Path, number: int, samples: list[Sample]) -> Se
 def scan_segments(folder: Path) -> tuple[Track, list[Segment]]:
     """Read back a rendition folder written by :func:`write_segments` (possibly by several
     chunked runs): its init and every ``seg_*.m4s`` in number order."""
-    track = read_init(folder / INIT_NAME)
+    _, track = read_init(folder / INIT_NAME)
     segments = []
     for path in sorted(folder.glob("seg_*.m4s")):
         number = int(path.stem.split("_")[1])

@@ -1,10 +1,12 @@
 """RFC 6381 codec strings (the ``CODECS`` attribute of HLS, ``codecs`` of DASH) read from a
-track's decoder configuration box (``avcC``, ``hvcC``, ``av1C``, ``esds``)."""
+track's decoder configuration box (``avcC``, ``hvcC``, ``av1C``, ``esds``), as VOD writes them
+(lower-case hexadecimal; the live packager's own, from RTMP records, are in
+:mod:`pipelines.live.tracks`)."""
 
 from __future__ import annotations
 
 from pipelines.packaging.boxes import read_children
-from pipelines.packaging.fragments import Track
+from pipelines.packaging.tracks import Track
 
 __all__ = ["codec_string"]
 
@@ -14,7 +16,7 @@ def codec_string(track: Track) -> str:
     ``av01.0.04M.08``, ``mp4a.40.2``."""
     config = read_children(track.codec_config)
     body = config[0].payload if config else b""
-    entry = track.sample_entry.decode("ascii")
+    entry = track.entry_type.decode("ascii")
     if entry in ("avc1", "avc3") and len(body) >= 4:
         return f"{entry}.{body[1]:02x}{body[2]:02x}{body[3]:02x}"
     if entry in ("hvc1", "hev1") and len(body) >= 13:

@@ -1,66 +1,29 @@
 """Reading samples out of a fragmented MP4.
 
 The encoders mux each rendition into one fragmented MP4 work file. This module reads that
-file's single track sample by sample: decode time and duration in the track's timescale, sync
-flag, composition offset and bytes (see :mod:`pipelines.packaging.fragment_writer` for the
-way back).
+file's single track (a :class:`~pipelines.packaging.tracks.Track`) and its samples one by one:
+decode time and duration in the track's timescale, sync flag, composition offset and bytes
+(see :mod:`pipelines.packaging.fragment_writer` for the way back).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.packaging.boxes import box, find_child, iter_boxes, read_children
+from pipelines.packaging.codecs import codec_string
+from pipelines.packaging.tracks import Sample, Track
 
-__all__ = [
-    "Track",
-    "read_init",
-    "read_samples",
-    "Sample",
-    "read_track",
-    "read_track_fragments",
-    "NON_SYNC",
-]
-
-NON_SYNC = 0x00010000
-"""``sample_is_non_sync_sample`` in ISO BMFF sample flags."""
+__all__ = ["read_init", "read_samples", "read_track", "read_track_fragments"]
 
 
-@dataclass(frozen=True)
-class Track:
-    """The one track of a work file: its init segment bytes (``ftyp``+``moov``) and timing."""
-
-    init: bytes
-    track_id: int
-    timescale: int
-    handler: bytes
-    sample_entry: bytes
-    codec_config: bytes
-    trex: tuple[int, int, int] = (0, 0, 0)
-    """Default sample (duration, size, flags) from ``mvex/trex``."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One access unit; times in track timescale units."""
-
-    decode_time: int
-    duration: int
-    flags: int
-    cts_offset: int
-    data: bytes
-
-    @property
-    def is_sync(self) -> bool:
-        return not self.flags & NON_SYNC
-
-
-def read_init(path: Path) -> Track:
-    """Parse the ``ftyp``+``moov`` at the start of ``path`` (a work file or an init segment)."""
+def read_init(path: Path) -> tuple[bytes, Track]:
+    """The init segment (``ftyp``+``moov`` bytes) at the start of ``path`` (a work file or an init
+    segment) and the track it describes."""
     init = b""
     moov: bytes | None = None
     with path.open("rb") as handle:
@@ -73,7 +36,7 @@ def read_init(path: Path) -> Track:
                     moov = found.payload
     if moov is None:
         raise ValueError(f"{path} has no moov box")
-    return _track(init, moov)
+    return init, _track(moov)
 
 
 def read_samples(path: Path, track: Track) -> Iterator[Sample]:
@@ -96,7 +59,7 @@ def read_samples(path: Path, track: Track) -> Iterator[Sample]:
 
 def read_track(path: Path) -> tuple[Track, Iterator[Sample]]:
     """The track of the fragmented MP4 at ``path`` and a lazy iterator over its samples."""
-    track = read_init(path)
+    _, track = read_init(path)
     return track, read_samples(path, track)
 
 
@@ -105,29 +68,25 @@ def read_track_fragments(path: Path, track: Track) -> tuple[Track, list[Sample]]
     return track, list(read_samples(path, track))
 
 
-def _track(init: bytes, moov: bytes) -> Track:
-    trak = find_child(moov, b"trak")
+def _track(moov: bytes) -> Track:
     mdhd = find_child(moov, b"trak", b"mdia", b"mdhd")
     hdlr = find_child(moov, b"trak", b"mdia", b"hdlr")
     tkhd = find_child(moov, b"trak", b"tkhd")
     stsd = find_child(moov, b"trak", b"mdia", b"minf", b"stbl", b"stsd")
-    if not (trak and mdhd and hdlr and tkhd and stsd):
+    if not (mdhd and hdlr and tkhd and stsd):
         raise ValueError("moov lacks a complete track")
     version = mdhd.full_header()[0]
     timescale = struct.unpack_from(">I", mdhd.payload, 20 if version == 1 else 12)[0]
     track_id = struct.unpack_from(">I", tkhd.payload, 20 if tkhd.full_header()[0] == 1 else 12)[0]
     entry = read_children(stsd.payload[8:])[0]
-    skip = 78 if hdlr.payload[8:12] == b"vide" else 28
-    config = read_children(entry.payload[skip:])
-    return Track(
-        trex=_trex_defaults(moov),
-        init=init,
+    track = Track(
         track_id=track_id,
         timescale=timescale,
         handler=hdlr.payload[8:12],
-        sample_entry=entry.kind,
-        codec_config=box(config[0].kind, config[0].payload) if config else b"",
+        sample_entry=box(entry.kind, entry.payload),
+        trex=_trex_defaults(moov),
     )
+    return replace(track, codec_string=codec_string(track))
 
 
 def _trex_defaults(moov: bytes) -> tuple[int, int, int]:

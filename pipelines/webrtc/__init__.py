@@ -5,7 +5,6 @@ Pure media: no HTTP, no database. Signalling (who holds which stream) is the con
 """
 
 from pipelines.webrtc.errors import (
-    BadBitstream,
     BadOffer,
     SessionLimit,
     SessionNotFound,
@@ -25,5 +24,4 @@ __all__ = [
     "SessionLimit",
     "SessionNotFound",
     "UnsupportedSource",
-    "BadBitstream",
 ]

@@ -13,14 +13,14 @@ import av
 from av.audio.codeccontext import AudioCodecContext
 from av.video.codeccontext import VideoCodecContext
 
-from pipelines.webrtc.h264 import build_avcc, length_prefixed, nal_type, parameter_sets, split_annexb
-from rtmp.media import AudioFrame, VideoFrame
+from pipelines.errors import BadBitstream
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.h264 import avcc_record, length_prefixed, split_annexb
 
 __all__ = ["H264Encoder", "AacEncoder"]
 
 MS = Fraction(1, 1000)
 AAC_RATE = 48_000
-_DROP_IN_BAND = {7, 8, 9}  # SPS, PPS, access unit delimiter: carried by the avcC record instead
 
 
 class H264Encoder:
@@ -72,14 +72,14 @@ class H264Encoder:
     def _frames(self, packets: list[av.Packet]) -> list[VideoFrame]:
         out: list[VideoFrame] = []
         for packet in packets:
-            nals = list(split_annexb(bytes(packet)))
+            nals = split_annexb(bytes(packet))
             if self._config is None:
-                sps, pps = parameter_sets(nals)
-                if sps is None or pps is None:
+                try:
+                    self._config = avcc_record(nals)
+                except BadBitstream:
                     continue  # cannot happen with libx264: its first packet carries both
-                self._config = build_avcc(sps, pps)
                 out.append(VideoFrame(0, 0, True, "h264", self._config, True))
-            body = length_prefixed(nal for nal in nals if nal_type(nal) not in _DROP_IN_BAND)
+            body = length_prefixed(nals)  # SPS, PPS and delimiters travel in the avcC record
             assert packet.pts is not None and packet.dts is not None
             out.append(
                 VideoFrame(packet.dts, packet.pts - packet.dts, packet.is_keyframe, "h264", body, False)

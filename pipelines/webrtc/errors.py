@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage.errors import SocialFlowError
 
-__all__ = ["WebRtcError", "BadOffer", "SessionLimit", "SessionNotFound", "UnsupportedSource", "BadBitstream"]
+__all__ = ["WebRtcError", "BadOffer", "SessionLimit", "SessionNotFound", "UnsupportedSource"]
 
 
 class WebRtcError(SocialFlowError):
@@ -36,9 +36,3 @@ class UnsupportedSource(WebRtcError):
     """The stream's media cannot be relayed over WebRTC (video other than H.264)."""
 
     code, status = "WEBRTC_UNSUPPORTED_SOURCE", 409
-
-
-class BadBitstream(WebRtcError):
-    """An H.264 configuration record or access unit that cannot be read."""
-
-    code, status = "WEBRTC_BAD_BITSTREAM", 422

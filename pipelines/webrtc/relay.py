@@ -1,6 +1,6 @@
 """``WhepRelay``: one live stream's media fanned out to WHEP viewers, video without re-encoding.
 
-The relay is an ``rtmp.MediaSink`` that must be driven on the event loop its viewers' peer
+The relay is an ``pipelines.sinks.MediaSink`` that must be driven on the event loop its viewers' peer
 connections run on. H.264 access units go to every viewer as they are (converted to Annex B,
 parameter sets in front of each keyframe, so a viewer can start at any keyframe); AAC is decoded
 and encoded to Opus once, for all viewers, as WebRTC has no AAC. A viewer joins at the next
@@ -21,9 +21,11 @@ import av
 from aiortc import RTCPeerConnection
 from av.audio.codeccontext import AudioCodecContext
 
-from pipelines.webrtc.errors import BadBitstream, SessionLimit, SessionNotFound, UnsupportedSource
+from pipelines.errors import BadBitstream
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.h264 import AvcConfig, parse_avcc, to_annexb
+from pipelines.webrtc.errors import SessionLimit, SessionNotFound, UnsupportedSource
 from pipelines.webrtc.feeds import AudioFeed, VideoFeed
-from pipelines.webrtc.h264 import AvcConfig, parse_avcc, to_annexb
 from pipelines.webrtc.peers import (
     IceServer,
     answer,
@@ -33,7 +35,6 @@ from pipelines.webrtc.peers import (
     prefer_h264,
     set_offer,
 )
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["WhepRelay", "Viewer", "RelayLimits"]
 
@@ -97,7 +98,7 @@ class _OpusTranscoder:
 
 
 class WhepRelay:
-    """Implements ``rtmp.MediaSink``; ``open_viewer`` answers a WHEP offer with a new viewer."""
+    """Implements ``pipelines.sinks.MediaSink``; ``open_viewer`` answers a WHEP offer with a new viewer."""
 
     def __init__(self, stream_id: str, limits: RelayLimits | None = None) -> None:
         self.stream_id = stream_id

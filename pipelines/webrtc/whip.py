@@ -2,7 +2,7 @@
 
 The receiver answers the publisher's offer (receive-only), then decodes what arrives (aiortc
 decodes VP8, H.264 and Opus), encodes it to H.264 and AAC on worker threads and hands the frames
-to a ``rtmp.MediaSink`` (the platform's LL-HLS packager, recorder and WHEP relay), one call at a
+to a ``pipelines.sinks.MediaSink`` (the platform's LL-HLS packager, recorder and WHEP relay), one call at a
 time. Frame times are milliseconds since the receiver was made: each track's first frame is
 stamped with its arrival time and later frames follow the track's own clock, so audio and video
 stay together without relying on the sender's RTCP.
@@ -21,10 +21,10 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.sinks import MediaSink
 from pipelines.webrtc.encoders import AacEncoder, H264Encoder
 from pipelines.webrtc.peers import IceServer, answer, new_peer, no_ice_servers, offered_kinds, set_offer
-from rtmp.interfaces import MediaSink
-from rtmp.media import AudioFrame, VideoFrame
 
 __all__ = ["WhipReceiver", "WhipSettings"]
 

@@ -16,7 +16,8 @@ import pytest
 from support.publishers import Publishers
 
 from pipelines.live import LiveSettings, LiveSink, LocalLiveSinks
-from rtmp import RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
+from pipelines.sinks import StreamGrant
+from rtmp import RtmpLimits, RtmpServer, StaticAuthorizer
 
 T = TypeVar("T")
 

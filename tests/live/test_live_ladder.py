@@ -17,10 +17,9 @@ import imageio_ffmpeg
 import m3u8
 import pytest
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live import FrameFeed, LiveSettings, LiveSink, live_rungs, local_writer, media_playlist_of
 from pipelines.live.feed import CLOSED
-from pipelines.live.h264 import avcc_record, length_prefixed, split_annexb
-from rtmp.media import AudioFrame, VideoFrame
 
 SECONDS = 10
 
@@ -52,18 +51,6 @@ def test_frame_feed_skips_to_the_next_keyframe_when_full() -> None:
     feed.close()
     assert [feed.get() for _ in range(6)] == [1, 2, 6, "a", "b", CLOSED]
     assert feed.dropped == 4 and not feed.put(7, video=True, keyframe=True)
-
-
-def test_annexb_to_mp4_sample_and_avcc() -> None:
-    sps, pps, idr = b"\x67\x64\x00\x1f\xac", b"\x68\xee", b"\x65\x88\x84"
-    stream = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x01" + pps + b"\x00\x00\x00\x01" + idr
-    assert split_annexb(stream) == [sps, pps, idr]
-    assert length_prefixed([sps, pps, idr]) == b"\x00\x00\x00\x03" + idr
-    assert (
-        avcc_record([sps, pps]) == bytes([1, 0x64, 0, 0x1F, 0xFF, 0xE1, 0, 5]) + sps + b"\x01\x00\x02" + pps
-    )
-    with pytest.raises(ValueError):
-        avcc_record([idr])
 
 
 def test_media_playlist_of_names() -> None:

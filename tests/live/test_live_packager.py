@@ -9,8 +9,8 @@ import av
 import m3u8
 import pytest
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live import LiveSettings, LlHlsPackager, UnsupportedLiveCodec
-from rtmp.media import AudioFrame, VideoFrame
 
 AVCC = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04]) + b"\x67SPS" + bytes([1, 0x00, 0x02]) + b"\x68P"
 ASC = bytes([0x12, 0x10])  # AAC LC, 44.1 kHz, stereo

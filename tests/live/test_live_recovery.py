@@ -7,8 +7,8 @@ from pathlib import Path
 
 import av
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live import FlvRecorder, seal_recording
-from rtmp.media import AudioFrame, VideoFrame
 
 
 def test_a_torn_recording_is_sealed_and_decodes(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live import TeeSink
-from rtmp.media import AudioFrame, VideoFrame
 
 VIDEO = VideoFrame(ts_ms=0, cts_ms=0, keyframe=True, codec="h264", data=b"\0\0\0\1\x65", is_config=False)
 AUDIO = AudioFrame(ts_ms=0, codec="aac", data=b"\x21", is_config=False)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.amf0 import decode_one
+from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.live import (
     BadPlaylistRequest,
     FlvRecorder,
@@ -21,9 +23,8 @@ from pipelines.live import (
 )
 from pipelines.live.playlist import LivePlaylist, Part, part_available, wait_for_part
 from pipelines.live.tracks import audio_track, parse_audio_specific_config, video_track
-from rtmp.amf0 import decode_one
-from rtmp.interfaces import StreamGrant
-from rtmp.media import AudioFrame, VideoFrame, parse_audio, parse_video
+from pipelines.sinks import StreamGrant
+from rtmp.tags import parse_audio, parse_video
 
 HVCC = bytes([1, 0x01, 0x60, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 93]) + bytes(10)
 AV1C = bytes([0x81, 0x08, 0x0C, 0x00])

@@ -21,13 +21,14 @@ from control_plane.core.pubsub import RedisPubSub
 from control_plane.live.signalling import ask
 from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
-from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
+from pipelines.errors import BadBitstream
+from pipelines.frames import AudioFrame, VideoFrame
+from pipelines.h264 import avcc_record, length_prefixed, parse_avcc, split_annexb, to_annexb
+from pipelines.sinks import MediaSink, StreamGrant
+from pipelines.webrtc import BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed
-from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split_annexb, to_annexb
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
-from rtmp import MediaSink, StreamGrant
-from rtmp.media import AudioFrame, VideoFrame
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +166,13 @@ def test_relay_bounds_viewers_and_refuses_offers_without_h264(clip: Path) -> Non
 
 def test_h264_forms_and_a_feed_that_falls_behind() -> None:
     sps, pps = bytes.fromhex("6742c01eda0507e8"), bytes.fromhex("68ce0fc8")
-    config = parse_avcc(build_avcc(sps, pps))
+    config = parse_avcc(avcc_record([sps, pps]))
     assert (config.length_size, config.sps, config.pps) == (4, (sps,), (pps,))
     nals = [sps, pps, b"\x65\x88\x80\x00\x01", b"\x06\x05\x80"]  # a NAL unit never ends in 0x00
-    annexb = to_annexb(length_prefixed(nals))
+    annexb = to_annexb(length_prefixed(nals, keep_parameter_sets=True))
     assert list(split_annexb(annexb)) == nals
     assert list(split_annexb(b"\x00\x00\x01\x09\xf0\x00\x00\x01\x41\x9a")) == [b"\x09\xf0", b"\x41\x9a"]
-    for broken in (b"", b"\x02" + bytes(10), build_avcc(sps, pps)[:9]):
+    for broken in (b"", b"\x02" + bytes(10), avcc_record([sps, pps])[:9]):
         with pytest.raises(BadBitstream):
             parse_avcc(broken)
     with pytest.raises(BadBitstream):

@@ -9,22 +9,25 @@ from pathlib import Path
 import m3u8
 import pytest
 
+from pipelines.live.tracks import audio_track, video_track
 from pipelines.packaging.boxes import box, full_box, iter_boxes
 from pipelines.packaging.cmaf import Segment
 from pipelines.packaging.codecs import codec_string
 from pipelines.packaging.dash import write_mpd
-from pipelines.packaging.fragment_writer import encode_fragment, with_edit_list
-from pipelines.packaging.fragments import NON_SYNC, Sample, Track, read_track, read_track_fragments
+from pipelines.packaging.fragment_writer import encode_fragment, fragment
+from pipelines.packaging.fragments import read_track, read_track_fragments
 from pipelines.packaging.hls import write_master_playlist, write_media_playlist
+from pipelines.packaging.init_segments import init_segment, with_edit_list
+from pipelines.packaging.tracks import DELTA_FLAGS, KEY_FLAGS, NON_SYNC, Sample, Track
 from pipelines.renditions import Rendition
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 
 
 def _track(entry: bytes, config: bytes) -> Track:
-    return Track(
-        init=b"", track_id=1, timescale=90000, handler=b"vide", sample_entry=entry, codec_config=config
-    )
+    fields = 78 if entry != b"mp4a" else 28  # a VisualSampleEntry's or an AudioSampleEntry's
+    handler = b"vide" if entry != b"mp4a" else b"soun"
+    return Track(track_id=1, timescale=90000, handler=handler, sample_entry=box(entry, bytes(fields), config))
 
 
 def test_fragment_round_trip_keeps_every_sample_field(tmp_path: Path) -> None:
@@ -42,6 +45,28 @@ def test_fragment_round_trip_keeps_every_sample_field(tmp_path: Path) -> None:
     assert back == samples
     assert back[0].is_sync and not back[1].is_sync
     assert struct.unpack_from(">I", data, data.index(b"mfhd") + 8)[0] == 7
+
+
+def test_live_tracks_and_parts_read_back_as_vod_reads_its_work_files(tmp_path: Path) -> None:
+    avcc = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0, 4]) + b"\x67SPS" + bytes([1, 0, 2]) + b"\x68P"
+    video, audio = video_track(1, "h264", avcc, 640, 360), audio_track(2, bytes([0x11, 0x90]))
+    assert (video.kind, video.width, video.height, video.entry_type) == ("video", 640, 360, b"avc1")
+    assert video.codec_config == box(b"avcC", avcc) and codec_string(video) == "avc1.64001f"
+    assert (audio.kind, audio.channels, audio.timescale) == ("audio", 2, 48000)
+    assert codec_string(audio) == audio.codec_string == "mp4a.40.2"
+    pictures = [Sample(0, 3600, KEY_FLAGS, 7200, b"key"), Sample(3600, 3600, DELTA_FLAGS, -3600, b"b")]
+    sounds = [Sample(1024 * i, 1024, KEY_FLAGS, 0, bytes([i]) * 9) for i in range(3)]
+    path = tmp_path / "live.mp4"
+    path.write_bytes(init_segment([video]) + fragment(1, [(1, pictures), (2, [])]))
+    track, samples = read_track(path)
+    assert (track.track_id, track.timescale, track.handler) == (1, 90000, b"vide")
+    assert (track.sample_entry, track.codec_string) == (video.sample_entry, "avc1.64001f")
+    assert list(samples) == pictures
+    path.write_bytes(init_segment([audio]) + fragment(2, [(2, sounds)]))
+    track, samples = read_track(path)
+    assert (track.sample_entry, track.timescale, list(samples)) == (audio.sample_entry, 48000, sounds)
+    with pytest.raises(ValueError):
+        fragment(3, [(1, [])])
 
 
 def test_edit_list_is_inserted_after_tkhd(tmp_path: Path) -> None:

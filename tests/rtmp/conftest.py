@@ -19,7 +19,8 @@ import imageio_ffmpeg
 import pytest
 from support.publishers import Publishers
 
-from rtmp import CollectingSink, RtmpLimits, RtmpServer, StaticAuthorizer, StreamGrant
+from pipelines.sinks import StreamGrant
+from rtmp import CollectingSink, RtmpLimits, RtmpServer, StaticAuthorizer
 
 T = TypeVar("T")
 

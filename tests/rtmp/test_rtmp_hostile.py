@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from rtmp import amf0, control
+from pipelines import amf0
+from rtmp import control
 from rtmp.chunks import ChunkWriter, Message
 from rtmp.handshake import HANDSHAKE_SIZE, client_handshake
 

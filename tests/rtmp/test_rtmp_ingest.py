@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rtmp import amf0, control
+from pipelines import amf0
+from rtmp import control
 from rtmp.chunks import ChunkReader, ChunkWriter, Message
 from rtmp.handshake import client_handshake
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from rtmp import CollectingSink, RtmpLimits, StreamGrant
+from pipelines.sinks import StreamGrant
+from rtmp import CollectingSink, RtmpLimits
 from rtmp.handshake import client_handshake
 
 Start = Callable[[list[str]], subprocess.Popen[bytes]]

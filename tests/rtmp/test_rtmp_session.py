@@ -8,7 +8,8 @@ import struct
 import threading
 from typing import Any
 
-from rtmp import StaticAuthorizer, amf0, control, serve
+from pipelines import amf0
+from rtmp import StaticAuthorizer, control, serve
 from rtmp.chunks import ChunkReader, ChunkWriter, Message
 from rtmp.handshake import client_handshake
 from rtmp.memory import CollectingSink

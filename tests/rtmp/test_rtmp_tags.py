@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.frames import AudioFrame, VideoFrame
 from rtmp.errors import ProtocolError
-from rtmp.media import AudioFrame, VideoFrame, parse_audio, parse_video
+from rtmp.tags import parse_audio, parse_video
 
 
 def test_legacy_avc_sequence_header_and_nalu_with_composition_time() -> None:

@@ -1,4 +1,6 @@
-"""AMF0, the value encoding of RTMP commands and metadata (Adobe AMF0 specification, 2007).
+"""AMF0, the value encoding of FLV script data (``onMetaData``) and of RTMP commands (Adobe AMF0
+specification, 2007). It lives with the media formats because an FLV file needs it as much as the
+RTMP protocol does, and the RTMP server takes it from here.
 
 Python forms: number ``float`` (``int`` is accepted when encoding), boolean ``bool``, string and
 long string ``str``, object ``dict[str, Any]``, ECMA array ``EcmaArray``, strict array ``list``,
@@ -7,7 +9,7 @@ Typed objects decode to plain ``dict``; references, AMF3 switches and unknown ma
 
 Decoding never trusts a length: every length and count is checked against the bytes actually
 present before anything is sliced or allocated, and nesting is bounded by ``MAX_DEPTH``, so a
-hostile payload costs at most its own size. Every failure is an ``AmfError``.
+hostile payload costs at most its own size. Every failure is a ``pipelines.errors.AmfError``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from rtmp.errors import AmfError
+from pipelines.errors import AmfError
 
 __all__ = ["EcmaArray", "UNDEFINED", "Undefined", "MAX_DEPTH", "encode", "decode", "decode_one"]
 

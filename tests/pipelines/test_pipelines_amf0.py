@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtmp.amf0 import MAX_DEPTH, UNDEFINED, EcmaArray, decode, decode_one, encode
-from rtmp.errors import AmfError
+from pipelines.amf0 import MAX_DEPTH, UNDEFINED, EcmaArray, decode, decode_one, encode
+from pipelines.errors import AmfError
 
 dates = st.integers(min_value=-(10**12), max_value=10**13).map(
     lambda ms: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
@@ -48,7 +48,8 @@ def test_known_layout_of_a_connect_command() -> None:
     data = encode("connect", 1, {"app": "live"})
     assert data == (
         b"\x02\x00\x07connect"
-        + b"\x00" + struct.pack(">d", 1.0)
+        + b"\x00"
+        + struct.pack(">d", 1.0)
         + b"\x03\x00\x03app\x02\x00\x04live\x00\x00\x09"
     )
 

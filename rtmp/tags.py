@@ -1,25 +1,21 @@
-"""Media frames handed to a ``MediaSink``, and their parsing from FLV audio/video tag bodies.
+"""FLV audio and video tag bodies, as RTMP carries them, parsed into ``pipelines.frames`` frames.
 
 Video: legacy FLV (codec id 7 = H.264/AVC, 12 = HEVC as the widely deployed extension) and
 Enhanced RTMP (``ExVideoTagHeader`` with FourCC ``avc1``, ``hvc1`` or ``av01``). Audio: AAC
-(sound format 10) and Enhanced RTMP audio with FourCC ``mp4a``. Frame ``data`` is exactly what an
-MP4 sample holds: length-prefixed NAL units for H.264/HEVC, low-overhead OBUs for AV1, a raw AAC
-access unit. For ``is_config`` frames it is the decoder configuration record (AVCDecoderConfiguration-
-Record, HEVCDecoderConfigurationRecord, AV1CodecConfigurationRecord, AudioSpecificConfig).
-Times are milliseconds: ``ts_ms`` is the decode time, ``cts_ms`` the composition offset
-(presentation = ts_ms + cts_ms). Tags this server does not carry (other codecs, command frames,
-end-of-sequence, multitrack) parse to ``None``; truncated tags raise ``ProtocolError``.
+(sound format 10) and Enhanced RTMP audio with FourCC ``mp4a``. Tag times are milliseconds.
+Tags this server does not carry (other codecs, command frames, end-of-sequence, multitrack)
+parse to ``None``; truncated tags raise ``ProtocolError``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Final
 
+from pipelines.frames import AudioFrame, VideoFrame
 from rtmp.errors import ProtocolError
 
-__all__ = ["VideoFrame", "AudioFrame", "parse_video", "parse_audio", "VIDEO_CODECS", "AUDIO_CODECS"]
+__all__ = ["parse_video", "parse_audio", "VIDEO_CODECS", "AUDIO_CODECS"]
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +24,6 @@ AUDIO_CODECS: Final = {b"mp4a": "aac"}
 _LEGACY_VIDEO: Final = {7: "h264", 12: "hevc"}
 _KEY, _COMMAND = 1, 5
 _SEQUENCE_START, _CODED_FRAMES, _CODED_FRAMES_X = 0, 1, 3
-
-
-@dataclass(frozen=True, slots=True)
-class VideoFrame:
-    """One video access unit or decoder configuration; ``codec`` is ``h264``, ``hevc`` or ``av1``."""
-
-    ts_ms: int
-    cts_ms: int
-    keyframe: bool
-    codec: str
-    data: bytes
-    is_config: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AudioFrame:
-    """One audio access unit or AudioSpecificConfig (``is_config``); ``codec`` is ``aac``."""
-
-    ts_ms: int
-    codec: str
-    data: bytes
-    is_config: bool
 
 
 def _need(payload: bytes, size: int, what: str) -> None:
