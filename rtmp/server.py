@@ -60,8 +60,11 @@ class RtmpServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self._tasks) >= self.limits.max_connections:
-            log.warning("rtmp: refusing %s: %d connections already", writer.get_extra_info("peername"),
-                        len(self._tasks))
+            log.warning(
+                "rtmp: refusing %s: %d connections already",
+                writer.get_extra_info("peername"),
+                len(self._tasks),
+            )
             writer.close()
             return
         writer.transport.set_write_buffer_limits(high=self.limits.write_buffer_bytes)

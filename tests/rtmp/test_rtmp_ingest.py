@@ -19,9 +19,7 @@ Args = Callable[..., list[str]]
 Ingest = Any  # the ``ingest`` fixture's object (tests/rtmp/conftest.py)
 
 
-def test_ffmpeg_publish_delivers_h264_and_aac(
-    ingest: Ingest, publishers: Start, ffmpeg_args: Args
-) -> None:
+def test_ffmpeg_publish_delivers_h264_and_aac(ingest: Ingest, publishers: Start, ffmpeg_args: Args) -> None:
     proc = publishers(ffmpeg_args(ingest.url("key-one"), 3, bframes=2))
     assert proc.wait(20) == 0, proc.stderr.read() if proc.stderr else ""
     assert ingest.wait_for(lambda: ingest.auth.states_of("stream-1")[-1:] == ["idle"])
@@ -110,9 +108,7 @@ async def _publish_raw(port: int, key: str) -> tuple[dict[str, object], bool]:
         writer.close()
 
 
-def test_wrong_key_is_refused_before_any_media(
-    ingest: Ingest, publishers: Start, ffmpeg_args: Args
-) -> None:
+def test_wrong_key_is_refused_before_any_media(ingest: Ingest, publishers: Start, ffmpeg_args: Args) -> None:
     proc = publishers(ffmpeg_args(ingest.url("not-a-key"), 2))
     assert proc.wait(15) != 0
     proc = publishers(ffmpeg_args(ingest.url("key-one", app="other"), 2))
@@ -139,9 +135,7 @@ def test_second_publisher_is_refused_and_first_undisturbed(
     assert ingest.auth.states_of("stream-1") == ["connected", "live", "idle"]
 
 
-def test_reconnect_within_window_keeps_the_sink(
-    ingest: Ingest, publishers: Start, ffmpeg_args: Args
-) -> None:
+def test_reconnect_within_window_keeps_the_sink(ingest: Ingest, publishers: Start, ffmpeg_args: Args) -> None:
     first = publishers(ffmpeg_args(ingest.url("key-one"), 30))
     assert ingest.wait_for(lambda: bool(ingest.sinks) and len(ingest.sinks[0].video) > 20)
     first.send_signal(signal.SIGKILL)
@@ -153,7 +147,12 @@ def test_reconnect_within_window_keeps_the_sink(
     assert ingest.wait_for(lambda: ingest.sinks[0].closed == 1)
     (sink,) = ingest.sinks
     assert ingest.auth.states_of("stream-1") == [
-        "connected", "live", "disconnected", "connected", "live", "idle"
+        "connected",
+        "live",
+        "disconnected",
+        "connected",
+        "live",
+        "idle",
     ]
     assert len(sink.video) - before >= 25
     times = [f.ts_ms for f in sink.video]

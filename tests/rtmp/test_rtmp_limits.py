@@ -20,7 +20,10 @@ Ingest = Any  # the ``ingest`` fixture's object (tests/rtmp/conftest.py)
 @pytest.fixture
 def ingest_limits() -> RtmpLimits:
     return RtmpLimits(
-        max_connections=2, handshake_timeout_s=1.0, publish_timeout_s=3.0, idle_timeout_s=3.0,
+        max_connections=2,
+        handshake_timeout_s=1.0,
+        publish_timeout_s=3.0,
+        idle_timeout_s=3.0,
         reconnect_window_s=1.0,
     )
 

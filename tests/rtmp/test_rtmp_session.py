@@ -136,6 +136,7 @@ def test_serve_runs_until_stopped() -> None:
     thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
     thread.start()
     try:
+
         async def hello() -> list[Any]:
             client = await Client.open(port)
             await client.command(0, "connect", 1, {"app": "live"})
