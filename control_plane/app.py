@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.errors import install_error_handlers
+from control_plane.jobs import BrokerUnavailable, EnqueueFailed
 from control_plane.logs import RequestIdMiddleware
 from control_plane.middleware import (
     BodyLimitMiddleware,
@@ -32,8 +33,6 @@ from control_plane.routers import (
 )
 from control_plane.services import Services
 from storage import StorageError
-from workers.broker import BrokerUnavailable
-from workers.enqueue import EnqueueFailed
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 

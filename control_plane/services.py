@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import dramatiq
 
@@ -13,6 +12,7 @@ from control_plane.auth.playback import PlaybackTokens
 from control_plane.auth.twofactor import TwoFactor
 from control_plane.contentid import ClaimService
 from control_plane.db import Database
+from control_plane.jobs import JobQueue
 from control_plane.kv import KeyValue, open_kv
 from control_plane.pubsub import PubSub, open_pubsub
 from control_plane.ratelimit import RateLimiter
@@ -32,6 +32,8 @@ class Services:
     db: Database
     store: BlobStore
     broker: dramatiq.Broker
+    #: The jobs port over ``db`` and ``broker``: where the plane enqueues.
+    jobs: JobQueue
     kv: KeyValue
     accounts: AccountService
     uploads: UploadService
@@ -50,15 +52,14 @@ class Services:
             log.debug("broker close failed", exc_info=True)
 
 
-def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None) -> Services:
-    """Open the database, blob store, key-value store and broker that the settings name.
+def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
+    """Open the database, blob store and key-value store that the settings name, around ``broker``.
 
-    Nothing is contacted here beyond what the client libraries do lazily; readiness is checked
-    by ``/readyz`` and by the CLI's start-up checks.
+    ``broker`` is the Dramatiq broker the entry point made (``workers.broker.make_broker``), with
+    every job type declared on it; the services own it from here (``close`` closes it). Nothing is
+    contacted here beyond what the client libraries do lazily; readiness is checked by ``/readyz``
+    and by the CLI's start-up checks.
     """
-    from workers.broker import make_broker
-    from workers.enqueue import enqueue
-
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
     previous = tuple(secret.encode() for secret in settings.previous_secret_keys)
@@ -68,12 +69,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         ttl=settings.access_token_ttl,
         previous=previous,
     )
-    broker = broker or make_broker(
-        settings.broker_url,
-        heartbeat_timeout=settings.worker_heartbeat_timeout,
-        maintenance_chance=settings.worker_maintenance_chance,
-    )
     kv = open_kv(settings.redis_url)
+    jobs = JobQueue(db, broker)
 
     def process_video(video_id: str) -> None:
         from control_plane.models import Video
@@ -83,24 +80,20 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
             owner = video.owner_id if video is not None else None
         # Transcoding and Content-ID matching start together: neither waits for the other.
         for kind in ("video.process", "contentid.match"):
-            enqueue(
-                db, broker, kind, args={"video_id": video_id}, owner_id=owner, subject=f"video:{video_id}"
-            )
-
-    def enqueue_job(kind: str, **options: Any) -> object:
-        return enqueue(db, broker, kind, **options)
+            jobs.enqueue(kind, args={"video_id": video_id}, owner_id=owner, subject=f"video:{video_id}")
 
     return Services(
         settings=settings,
         db=db,
         store=store,
         broker=broker,
+        jobs=jobs,
         kv=kv,
         accounts=AccountService(
             db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
         ),
         uploads=UploadService(db, upload_store_for(store), kv, settings, on_complete=process_video),
-        claims=ClaimService(db, enqueue_job),
+        claims=ClaimService(db, jobs.enqueue),
         limiter=RateLimiter(kv),
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),

@@ -41,7 +41,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
     ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the ladder's rungs.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
-    from workers.enqueue import enqueue
+    from control_plane.jobs import enqueue
 
     streams = StreamService(services.db)
     config = services.settings

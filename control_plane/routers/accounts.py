@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from control_plane.clientip import client_ip
 from control_plane.deps import PrincipalDep, ServicesDep
+from control_plane.jobs import EnqueueFailed
 from control_plane.ratelimit import Limit
 from control_plane.routers.recovery import EmailTokensDep
-from workers.enqueue import EnqueueFailed
 
 log = logging.getLogger(__name__)
 

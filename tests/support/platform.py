@@ -99,10 +99,11 @@ class Platform:
 
 def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Iterator[Platform]:
     from workers import runtime
+    from workers.broker import broker_for
     from workers.inprocess import start_inprocess_workers
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(

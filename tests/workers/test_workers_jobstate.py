@@ -12,10 +12,11 @@ from dramatiq import Worker
 
 from control_plane import migrate
 from control_plane.db import Database
+from control_plane.jobs import enqueue
 from control_plane.models import Job
 from control_plane.settings import load_settings
 from storage import LocalStore
-from workers import enqueue, jobs, runtime
+from workers import jobs, runtime
 from workers.broker import make_broker
 from workers.middleware import on_final_failure
 

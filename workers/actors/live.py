@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from control_plane.jobs import enqueue
 from control_plane.live.ingest import (
     LEASE_TTL_S,
     RECORDINGS_DIR,
@@ -26,7 +27,6 @@ from control_plane.live.ingest import (
 from control_plane.live.service import StreamService
 from control_plane.models import Job, LiveStream, Video
 from workers import runtime
-from workers.enqueue import enqueue
 
 __all__ = ["record", "sweep"]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from control_plane.contentid import settle_video_status
+from control_plane.jobs import enqueue
 from control_plane.models import Job, Video
 from pipelines import (
     LadderConfig,
@@ -31,7 +32,6 @@ from pipelines import (
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
 from workers import runtime
-from workers.enqueue import enqueue
 from workers.middleware import on_final_failure
 from workers.publish import publish
 

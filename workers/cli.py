@@ -29,9 +29,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from control_plane.app import create_app
+    from control_plane.auth.rotation import record_signing_key
+    from control_plane.live.ingest import LEASE_TTL_S
     from control_plane.logs import configure_logging
     from control_plane.services import build_services
-    from control_plane.startup import check_broker, check_database, check_redis, check_storage
+    from workers import runtime
+    from workers.broker import broker_for
+    from workers.inprocess import start_inprocess_workers
+    from workers.scheduler import Periodic
+    from workers.startup import check_broker, check_database, check_redis, check_storage
 
     if args.host:
         settings.host = args.host
@@ -42,17 +48,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         check_broker(settings.broker_url)
     if settings.redis_url:
         check_redis(settings.redis_url)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     check_database(services.db, migrate_if_needed=settings.embedded)
     check_storage(services.store, settings.effective_storage_url)
-    from control_plane.auth.rotation import record_signing_key
-
     record_signing_key(services.db, services.accounts.codec)
     worker = None
     if settings.in_process_broker:
-        from workers import runtime
-        from workers.inprocess import start_inprocess_workers
-
         runtime.configure(
             runtime.WorkerContext(
                 settings=settings,
@@ -63,19 +64,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
-    from control_plane.scheduler import Periodic
-    from workers import enqueue
-
     sweeper = Periodic(
         "uploads.sweep",
         settings.upload_sweep_interval,
-        lambda: enqueue(services.db, services.broker, "uploads.sweep"),
+        lambda: services.jobs.enqueue("uploads.sweep"),
         services.kv,
     ).start()
-    from control_plane.live.ingest import LEASE_TTL_S
-
     live_sweeper = Periodic(  # ends the live streams of an ingest that died
-        "live.sweep", LEASE_TTL_S, lambda: enqueue(services.db, services.broker, "live.sweep"), services.kv
+        "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
     ).start()
     app = create_app(services)
     rtmp_ingest = None
@@ -104,7 +100,8 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.live import build_ingest
     from control_plane.logs import configure_logging
     from control_plane.services import build_services
-    from control_plane.startup import check_broker, check_database, check_storage
+    from workers.broker import broker_for
+    from workers.startup import check_broker, check_database, check_storage
 
     if settings.in_process_broker:
         raise ConfigError(
@@ -113,7 +110,7 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
         )
     configure_logging(json_lines=settings.log_json)
     check_broker(settings.broker_url or "")
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     try:
         check_database(services.db, migrate_if_needed=False)
         check_storage(services.store, settings.effective_storage_url)
@@ -128,8 +125,8 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.db import Database
     from control_plane.logs import configure_logging
-    from control_plane.startup import check_broker, check_database, check_storage
     from storage import open_store
+    from workers.startup import check_broker, check_database, check_storage
 
     if settings.in_process_broker:
         raise ConfigError(
@@ -178,7 +175,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane import migrate
     from control_plane.db import Database
-    from control_plane.startup import check_database
+    from workers.startup import check_database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
@@ -194,7 +191,7 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.auth import AccountService, TokenCodec
     from control_plane.auth.twofactor import TwoFactor
     from control_plane.db import Database
-    from control_plane.startup import check_database
+    from workers.startup import check_database
 
     db = Database(settings.effective_database_url)
     try:
@@ -213,7 +210,7 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane.demo import run_demo
+    from workers.demo import run_demo
 
     return run_demo(settings)
 

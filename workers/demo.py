@@ -54,10 +54,11 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
     from control_plane.app import create_app
     from control_plane.services import build_services
     from workers import runtime
+    from workers.broker import broker_for
     from workers.inprocess import start_inprocess_workers
 
     settings: Settings = load_settings(data_dir=data_dir, http_port=_free_port(), log_json=False)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(
