@@ -30,12 +30,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from control_plane.app import create_app
     from control_plane.auth.rotation import record_signing_key
-    from control_plane.live.ingest import LEASE_TTL_S
+    from control_plane.live import LEASE_TTL_S
     from control_plane.logs import configure_logging
     from control_plane.services import build_services
     from workers import runtime
     from workers.broker import broker_for
     from workers.inprocess import start_inprocess_workers
+    from workers.live import RtmpThread, WhipIngest, build_ingest
     from workers.scheduler import Periodic
     from workers.startup import check_broker, check_database, check_redis, check_storage
 
@@ -73,11 +74,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     live_sweeper = Periodic(  # ends the live streams of an ingest that died
         "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
     ).start()
-    app = create_app(services)
+    app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None
     if settings.embedded:
-        from control_plane.live import RtmpThread, build_ingest
-
         rtmp_ingest = RtmpThread(settings.host, settings.rtmp_port, build_ingest(services)).start()
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
     try:
@@ -97,10 +96,10 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
     """The RTMP ingest as a process of its own: authorizes keys against the database, writes
     LL-HLS and recordings to storage, and enqueues ``live.record`` on the broker."""
     import rtmp
-    from control_plane.live import build_ingest
     from control_plane.logs import configure_logging
     from control_plane.services import build_services
     from workers.broker import broker_for
+    from workers.live import build_ingest
     from workers.startup import check_broker, check_database, check_storage
 
     if settings.in_process_broker:

@@ -26,10 +26,10 @@ from support.turn import SECRET, Turn
 from support.waiting import wait_until
 from support.webrtc import Received
 
-from control_plane.live import RtmpThread
 from control_plane.live.turn import IceConfig, turn_credential
 from control_plane.settings import ConfigError, load_settings
 from pipelines.webrtc.peers import new_peer
+from workers.live import RtmpThread
 
 SDP = {"Content-Type": "application/sdp"}
 RECONNECT_WINDOW_S = 0.5

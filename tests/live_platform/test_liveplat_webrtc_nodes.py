@@ -18,7 +18,6 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
 from control_plane.live.signalling import ask
-from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
 from control_plane.pubsub import RedisPubSub
 from pipelines.webrtc import BadBitstream, BadOffer, RelayLimits, SessionLimit, UnsupportedSource, WhepRelay
@@ -28,6 +27,7 @@ from pipelines.webrtc.h264 import build_avcc, length_prefixed, parse_avcc, split
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
 from rtmp import MediaSink, StreamGrant
 from rtmp.media import AudioFrame, VideoFrame
+from workers.live import WebRtcNode
 
 
 @pytest.fixture(scope="module")

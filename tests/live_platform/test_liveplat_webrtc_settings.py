@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from support.platform import embedded, start_platform
 
-from control_plane.live import build_ingest
 from control_plane.settings import ConfigError, load_settings
 from pipelines.webrtc import IceServer
+from workers.live import build_ingest
 
 STUN = "stun:stun.example.org:3478"
 

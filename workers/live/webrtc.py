@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from control_plane.live.signalling import REQUESTS, Reply
+from control_plane.live import REQUESTS, Reply
 from control_plane.pubsub import PubSub
 from pipelines.webrtc import RelayLimits, WebRtcError, WhepRelay
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
