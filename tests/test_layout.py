@@ -1,8 +1,10 @@
 """The arrows between the packages run one way (STYLE.md, "The shape of the house").
 
 Every module is parsed, and every import in it counts, function-local ones included: the plane
-never imports ``workers``; ``pipelines`` and ``fingerprint`` import neither the plane nor
-``workers``; ``pipelines`` does not import ``rtmp``; ``storage`` imports none of the others.
+imports neither ``workers`` nor ``rtmp`` (the live media node holds the ingest); ``pipelines``
+and ``fingerprint`` import neither the plane nor ``workers``; ``pipelines`` does not import
+``rtmp``; ``rtmp`` imports neither the plane nor ``workers``; ``storage`` imports none of the
+others.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: (package, a package it must never import).
 FORBIDDEN = [
     ("control_plane", "workers"),
+    ("control_plane", "rtmp"),
     ("pipelines", "control_plane"),
     ("pipelines", "workers"),
     # Strict: once the frame and sink types live in pipelines (issue #12), this passes and the
