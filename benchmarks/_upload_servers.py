@@ -116,7 +116,7 @@ def _ours(data_dir: Path, *, uploads: int, upload_size: int) -> Iterator[ServerS
     base = f"http://{HOST}:{port}"
     with ServerProcess(
         OURS,
-        [sys.executable, "-m", "control_plane.cli", "serve"],
+        [sys.executable, "-m", "workers.cli", "serve"],
         ready_url=f"{base}/healthz",
         log_path=data_dir / "server.log",
         env=env,

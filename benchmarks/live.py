@@ -85,7 +85,7 @@ def run_ours(workdir: Path, seconds: float, segment_s: float = 2.0, webrtc: bool
         SOCIALFLOW_LIVE_RUNGS="[]",  # the source rendition only, as nginx-rtmp serves it
     )
     base = f"http://127.0.0.1:{http_port}"
-    command = [sys.executable, "-m", "control_plane.cli", "serve", "--port", str(http_port)]
+    command = [sys.executable, "-m", "workers.cli", "serve", "--port", str(http_port)]
     with ServerProcess(
         "socialflow serve",
         command,

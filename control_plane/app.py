@@ -16,6 +16,7 @@ from control_plane.http.middleware import (
 )
 from control_plane.http.problems import install_error_handlers
 from control_plane.jobs import routes as jobs
+from control_plane.live import WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
 from control_plane.services import Services
@@ -28,14 +29,19 @@ __all__ = ["create_app", "UPLOAD_PREFIX"]
 UPLOAD_PREFIX = "/api/v1/uploads"
 
 
-def create_app(services: Services) -> FastAPI:
-    """Build the API around already-opened services. The caller owns their lifetime."""
+def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
+    """Build the API around already-opened services. The caller owns their lifetime.
+
+    ``whip`` holds the WHIP publishers this process receives (the live media node, handed in by
+    the entry point); without one, WHIP publishes answer 503 ``WEBRTC_UNAVAILABLE``.
+    """
     app = FastAPI(
         title="Social Flow",
         version="0.1.0",
         description="Self-hostable media platform: uploads, transcoding, live, Content-ID.",
     )
     app.state.services = services
+    app.state.live_whip = whip
     install_error_handlers(app)
     for router in (
         health.router,

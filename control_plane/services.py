@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import dramatiq
 
@@ -17,6 +16,7 @@ from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
+from control_plane.jobs import JobQueue
 from control_plane.uploads.service import UploadService
 from control_plane.videos import VideoService
 from control_plane.videos.playback import PlaybackTokens
@@ -34,6 +34,8 @@ class Services:
     db: Database
     store: BlobStore
     broker: dramatiq.Broker
+    #: The jobs port over ``db`` and ``broker``: where the plane enqueues.
+    jobs: JobQueue
     kv: KeyValue
     accounts: AccountService
     videos: VideoService
@@ -58,15 +60,14 @@ def video_service(db: Database, enqueue: Callable[..., object]) -> VideoService:
     return VideoService(db, enqueue, holds=(claim_hold,))
 
 
-def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None) -> Services:
-    """Open the database, blob store, key-value store and broker that the settings name.
+def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
+    """Open the database, blob store and key-value store that the settings name, around ``broker``.
 
-    Nothing is contacted here beyond what the client libraries do lazily; readiness is checked
-    by ``/readyz`` and by the CLI's start-up checks.
+    ``broker`` is the Dramatiq broker the entry point made (``workers.broker.make_broker``), with
+    every job type declared on it; the services own it from here (``close`` closes it). Nothing is
+    contacted here beyond what the client libraries do lazily; readiness is checked by ``/readyz``
+    and by the CLI's start-up checks.
     """
-    from workers.broker import make_broker
-    from workers.enqueue import enqueue
-
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
     previous = tuple(secret.encode() for secret in settings.previous_secret_keys)
@@ -76,29 +77,23 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker | None = None)
         ttl=settings.access_token_ttl,
         previous=previous,
     )
-    broker = broker or make_broker(
-        settings.broker_url,
-        heartbeat_timeout=settings.worker_heartbeat_timeout,
-        maintenance_chance=settings.worker_maintenance_chance,
-    )
     kv = open_kv(settings.redis_url)
+    jobs = JobQueue(db, broker)
 
-    def enqueue_job(kind: str, **options: Any) -> object:
-        return enqueue(db, broker, kind, **options)
-
-    videos = video_service(db, enqueue_job)
+    videos = video_service(db, jobs.enqueue)
     return Services(
         settings=settings,
         db=db,
         store=store,
         broker=broker,
+        jobs=jobs,
         kv=kv,
         accounts=AccountService(
             db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
         ),
         videos=videos,
         uploads=UploadService(db, upload_store_for(store), kv, settings, videos),
-        claims=ClaimService(db, enqueue_job, videos),
+        claims=ClaimService(db, jobs.enqueue, videos),
         limiter=RateLimiter(kv),
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from control_plane.cli import build_parser
+from workers.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose.yml"

@@ -12,20 +12,14 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries
 
-from control_plane.core.errors import ProblemError
+from control_plane.core.settings import Settings
 from workers.jobs import JOBS, JobSpec
 from workers.middleware import JobMetrics, JobState
 from workers.middleware.jobstate import record_result
 
-__all__ = ["make_broker", "BrokerUnavailable", "ping_broker"]
+__all__ = ["make_broker", "broker_for"]
 
 log = logging.getLogger(__name__)
-
-
-class BrokerUnavailable(ProblemError):
-    code = "BROKER_UNAVAILABLE"
-    status = 503
-    title = "Broker unavailable"
 
 
 def _load(path: str) -> Callable[..., Any]:
@@ -99,19 +93,10 @@ def make_broker(
     return broker
 
 
-def ping_broker(broker: dramatiq.Broker) -> None:
-    """Raise BrokerUnavailable if the broker's server does not answer."""
-    try:
-        if isinstance(broker, StubBroker):
-            return
-        client = getattr(broker, "client", None)
-        if client is not None:
-            client.ping()
-            return
-        connection = getattr(broker, "connection", None)
-        if connection is not None and not connection.is_open:
-            raise BrokerUnavailable("the RabbitMQ connection is closed")
-    except BrokerUnavailable:
-        raise
-    except Exception as exc:
-        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+def broker_for(settings: Settings) -> dramatiq.Broker:
+    """:func:`make_broker` for ``SOCIALFLOW_BROKER_URL`` and the worker settings (embedded: stub)."""
+    return make_broker(
+        settings.broker_url,
+        heartbeat_timeout=settings.worker_heartbeat_timeout,
+        maintenance_chance=settings.worker_maintenance_chance,
+    )

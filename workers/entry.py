@@ -8,7 +8,7 @@ from control_plane.core.logs import configure_logging
 from control_plane.core.settings import load_settings
 from storage import open_store
 from workers import runtime
-from workers.broker import make_broker
+from workers.broker import broker_for
 
 __all__ = ["boot"]
 
@@ -19,11 +19,7 @@ def boot() -> None:
     configure_logging(json_lines=settings.log_json)
     db = Database(settings.effective_database_url)
     store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
-    broker = make_broker(
-        settings.broker_url,
-        heartbeat_timeout=settings.worker_heartbeat_timeout,
-        maintenance_chance=settings.worker_maintenance_chance,
-    )
+    broker = broker_for(settings)
     runtime.configure(
         runtime.WorkerContext(
             settings=settings, db=db, store=store, kv=open_kv(settings.redis_url), broker=broker

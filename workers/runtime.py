@@ -18,11 +18,11 @@ from control_plane.contentid import ClaimService
 from control_plane.core.db import Database
 from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.settings import Settings
+from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from control_plane.services import video_service
 from control_plane.videos import VideoService
 from storage import BlobStore
-from workers.enqueue import enqueue
 
 __all__ = ["WorkerContext", "configure", "current", "reset", "worker_name"]
 
@@ -37,7 +37,7 @@ class WorkerContext:
     broker: dramatiq.Broker | None = None
 
     def enqueue(self, kind: str, **options: Any) -> Job:
-        """Enqueue a follow-up job on this process's broker (see ``workers.enqueue``)."""
+        """Enqueue a follow-up job on this process's broker (see ``control_plane.jobs.enqueue``)."""
         if self.broker is None:
             raise RuntimeError(f"this worker has no broker to enqueue {kind} on")
         return enqueue(self.db, self.broker, kind, **options)

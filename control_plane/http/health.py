@@ -12,7 +12,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from control_plane.http.deps import ServicesDep
 from control_plane.http.problems import problem_response
-from workers.broker import ping_broker
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ async def readyz(services: ServicesDep) -> Response:
     """200 when the database, broker, storage (and Redis, if configured) all answer; else 503."""
     checks = [
         _check("database", services.db.ping),
-        _check("broker", lambda: ping_broker(services.broker)),
+        _check("broker", services.jobs.ping),
         _check("storage", services.store.ping),
     ]
     if services.settings.redis_url:

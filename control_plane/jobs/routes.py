@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from control_plane.core.errors import NotFound
 from control_plane.http.deps import AdminDep, PrincipalDep, ServicesDep
 from control_plane.jobs.models import Job
-from workers import enqueue
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -61,5 +60,5 @@ def get_job(job_id: str, principal: PrincipalDep, services: ServicesDep) -> JobO
 @router.post("/ops/canary", status_code=202, response_model=JobOut)
 def run_canary(services: ServicesDep, principal: AdminDep) -> JobOut:
     """Enqueue a canary job: a worker writes, reads back and deletes a blob and pings the database."""
-    job = enqueue(services.db, services.broker, "canary", owner_id=principal.user.id, subject="ops:canary")
+    job = services.jobs.enqueue("canary", owner_id=principal.user.id, subject="ops:canary")
     return JobOut.of(job)

@@ -1,12 +1,10 @@
-"""Live streaming in the control plane: streams and keys, RTMP authorization against the
-database, LL-HLS sinks writing into blob storage, viewer counts.
+"""The live domain: streams and their keys, the state changes ingests report, the leases that
+tell which ingest holds a stream, recordings becoming videos, playback files in storage, viewer
+counts, chat, and the API side of WebRTC.
 
-Wiring in a process that has ``Services``::
-
-    ingest = build_ingest(services)
-    rtmp = RtmpThread(settings.host, settings.rtmp_port, ingest).start()
-    ...
-    rtmp.stop()
+The media itself (the RTMP server thread, the WebRTC node, the LL-HLS sinks) is the process
+side's (``workers.live``): it is handed these services, and the plane reaches the WHIP
+publishers its own process holds only through ``WhipHost``.
 """
 
 from control_plane.live.errors import (
@@ -15,30 +13,47 @@ from control_plane.live.errors import (
     PlaylistAhead,
     PlaylistNotReady,
 )
-from control_plane.live.ingest import LIVE_APP, DatabaseAuthorizer, Recording, recording_key
+from control_plane.live.files import content_type, hls_prefix
 from control_plane.live.keys import key_hash, key_prefix, new_stream_key
+from control_plane.live.leases import LEASE_TTL_S, StreamLeases
+from control_plane.live.media import WhipHost
 from control_plane.live.playlists import PlaylistReader
-from control_plane.live.runner import Ingest, RtmpThread, build_ingest
+from control_plane.live.recordings import (
+    MIN_RECORDING_S,
+    RECORDINGS_DIR,
+    Recording,
+    RecordingService,
+    recording_args,
+    recording_key,
+    store_recording,
+)
 from control_plane.live.service import EventView, StreamService, StreamView
-from control_plane.live.sinks import StoreLiveSinks, hls_prefix
+from control_plane.live.signalling import REQUESTS, Reply
+from control_plane.live.turn import IceConfig
 from control_plane.live.viewers import ViewerCounter, viewer_id
 
 __all__ = [
     "StreamService",
     "StreamView",
     "EventView",
-    "DatabaseAuthorizer",
+    "StreamLeases",
+    "LEASE_TTL_S",
     "Recording",
+    "RecordingService",
     "recording_key",
-    "LIVE_APP",
-    "StoreLiveSinks",
+    "recording_args",
+    "store_recording",
+    "MIN_RECORDING_S",
+    "RECORDINGS_DIR",
+    "WhipHost",
+    "REQUESTS",
+    "Reply",
+    "IceConfig",
     "PlaylistReader",
     "hls_prefix",
+    "content_type",
     "ViewerCounter",
     "viewer_id",
-    "Ingest",
-    "build_ingest",
-    "RtmpThread",
     "new_stream_key",
     "key_hash",
     "key_prefix",

@@ -165,12 +165,6 @@ class StreamService:
         log.warning("live stream %s revived: its ingest is alive", stream_id, extra={"stream_id": stream_id})
         return True
 
-    def attach_recording(self, stream_id: str, video_id: str) -> None:
-        with self.db.session() as session:
-            row = session.get(LiveStream, stream_id, with_for_update=True)
-            if row is not None:
-                row.recording_video_id = video_id
-
     def view(self, stream_id: str) -> StreamView:
         with self.db.session() as session:
             row = session.get(LiveStream, stream_id)

@@ -2,21 +2,17 @@
 
 WHEP offers and deletions are forwarded over pub/sub to whichever process holds the stream's
 media (``signalling.ask``). A WHIP publisher is held by the API process that received its offer:
-it gets a live session of that process's own ingest (LL-HLS, recording, WHEP relay), exactly as an
-RTMP publish would, and its ``WebRtcNode`` answers later requests for it.
+the ``WhipHost`` handed to the app gives it a live session of that process's own ingest (LL-HLS,
+recording, WHEP relay), exactly as an RTMP publish would, and answers later requests for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
-import threading
-from collections.abc import Awaitable
-from typing import TypeVar
 
-from control_plane.live.ingest import StreamLeases
-from control_plane.live.runner import Ingest, build_ingest
+from control_plane.live.leases import StreamLeases
+from control_plane.live.media import WhipHost
 from control_plane.live.service import StreamService
 from control_plane.live.signalling import DELETE_TIMEOUT_S, OFFER_TIMEOUT_S, ask
 from control_plane.live.webrtc_errors import (
@@ -27,16 +23,12 @@ from control_plane.live.webrtc_errors import (
     StreamNotLive,
 )
 from control_plane.services import Services
-from pipelines.sinks import StreamGrant
 from pipelines.webrtc import BadOffer as UnusableOffer
-from pipelines.webrtc import WebRtcError
 from pipelines.webrtc.peers import offered_kinds
 
 __all__ = ["WebRtcGateway"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 def checked_offer(sdp: str) -> str:
@@ -49,28 +41,14 @@ def checked_offer(sdp: str) -> str:
 
 
 class WebRtcGateway:
-    """One per API process. The WHIP ingest (and its node thread) is made on the first WHIP offer."""
+    """One per API process. ``whip`` holds the WHIP publishers it receives; without one, WHIP
+    publishes answer 503 ``WEBRTC_UNAVAILABLE``."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, whip: WhipHost | None = None) -> None:
         self.services = services
+        self.whip = whip
         self.streams = StreamService(services.db)
-        self._ingest: Ingest | None = None
-        self._lock = threading.Lock()
         self._publishing: set[str] = set()
-
-    @property
-    def ingest(self) -> Ingest:
-        with self._lock:
-            if self._ingest is None:
-                self._ingest = build_ingest(self.services)
-                # The app has no shutdown hook: WHIP sessions end (recordings kept) when the process does.
-                atexit.register(self.close)
-            return self._ingest
-
-    def close(self) -> None:
-        """End this process's WHIP sessions (sinks closed, recordings handed over)."""
-        if self._ingest is not None and self._ingest.webrtc is not None:
-            self._ingest.webrtc.stop()
 
     # -- WHEP -----------------------------------------------------------------------------------
 
@@ -99,49 +77,17 @@ class WebRtcGateway:
         held = await asyncio.to_thread(StreamLeases(self.services.kv).held, stream_id)
         if view.status == "live" or held or stream_id in self._publishing:
             raise StreamAlreadyLive("The stream is live already; end that publish first.")
+        if self.whip is None:
+            raise MediaUnreachable("This server does not hold live media: publish over RTMP.")
         self._publishing.add(stream_id)
         try:
-            return await self._open(stream_id, offer)
+            return await self.whip.publish(stream_id, offer, lambda: self._publishing.discard(stream_id))
         except BaseException:
             self._publishing.discard(stream_id)
             raise
 
-    async def _open(self, stream_id: str, offer: str) -> tuple[str, str]:
-        ingest = await asyncio.to_thread(lambda: self.ingest)
-        node, authorizer = ingest.webrtc, ingest.authorizer
-        assert node is not None
-
-        async def on_node(coro: Awaitable[T]) -> T:
-            # The authorizer keeps per-loop state (its lease heartbeat): every call on the node's loop.
-            result: T = await asyncio.wrap_future(node.submit(coro))
-            return result
-
-        await on_node(authorizer.state_changed(stream_id, "connected"))
-        sink = await asyncio.to_thread(ingest.sinks, StreamGrant(stream_id))
-
-        async def on_media() -> None:  # on the node's loop, as is on_end
-            await authorizer.state_changed(stream_id, "live")
-
-        async def on_end() -> None:
-            self._publishing.discard(stream_id)
-            await authorizer.state_changed(stream_id, "idle")
-
-        try:
-            return await on_node(node.open_whip(stream_id, offer, sink, on_media, on_end))
-        except BaseException as exc:
-            await on_node(sink.on_close())
-            await on_node(authorizer.state_changed(stream_id, "idle"))
-            if isinstance(exc, UnusableOffer):
-                raise BadOffer(str(exc)) from exc
-            if isinstance(exc, WebRtcError):
-                log.warning("WHIP offer for %s failed: %s", stream_id, exc)
-            raise
-
     async def stop_publishing(self, stream_id: str, session_id: str) -> None:
-        node = self._ingest.webrtc if self._ingest is not None else None
-        session = node.whip.get(session_id) if node is not None else None
-        if node is not None and session is not None and session.stream_id == stream_id:
-            await asyncio.wrap_future(node.submit(session.receiver.close()))
+        if self.whip is not None and await self.whip.unpublish(stream_id, session_id):
             return
         view = await asyncio.to_thread(self.streams.view, stream_id)
         if view.status != "live":  # another process's session that never went live is not asked for

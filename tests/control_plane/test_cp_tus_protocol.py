@@ -290,7 +290,7 @@ def test_expired_uploads_are_gone_and_swept(platform: Platform, auth: dict[str, 
 
 
 def test_sweep_job_runs_through_the_broker(platform: Platform, auth: dict[str, str]) -> None:
-    from workers import enqueue
+    from control_plane.jobs import enqueue
 
     job = enqueue(platform.services.db, platform.services.broker, "uploads.sweep")
     admin = platform.user("root", role="admin")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from support.platform import Platform
 
-from control_plane.live import RtmpThread, build_ingest
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
+from workers.live import RtmpThread, build_ingest
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from support.platform import Platform
 
-from control_plane.cli import main
 from control_plane.core.settings import ConfigError
-from control_plane.live import RtmpThread, build_ingest
+from workers.cli import main
+from workers.live import RtmpThread, build_ingest
 
 
 def test_rtmp_command_needs_a_broker(

@@ -16,7 +16,7 @@ from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
 from support.waiting import wait_until
 
-from control_plane.live import RtmpThread
+from workers.live import RtmpThread
 
 SECONDS = 4.0
 

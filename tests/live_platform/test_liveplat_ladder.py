@@ -17,7 +17,7 @@ from support.platform import Platform, live_server
 from support.publishers import ULTRAFAST, Publishers
 from support.waiting import wait_until
 
-from control_plane.live import RtmpThread
+from workers.live import RtmpThread
 
 SECONDS = 8
 

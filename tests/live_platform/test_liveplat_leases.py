@@ -7,8 +7,8 @@ import asyncio
 
 from support.platform import Platform
 
-from control_plane.live import build_ingest
-from control_plane.live.ingest import StreamLeases
+from control_plane.live import StreamLeases
+from workers.live import build_ingest
 
 
 def test_rtmp_publish_is_refused_while_another_ingest_holds_the_stream(platform: Platform) -> None:

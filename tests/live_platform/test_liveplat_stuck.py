@@ -14,11 +14,11 @@ from support.publishers import ULTRAFAST, Publishers
 from support.waiting import wait_until
 
 from control_plane.core.kv import MemoryKeyValue
-from control_plane.live import RtmpThread, StoreLiveSinks, StreamService, build_ingest
-from control_plane.live.ingest import LEASE_TTL_S, RECORDINGS_DIR, DatabaseAuthorizer, StreamLeases
+from control_plane.jobs import enqueue
+from control_plane.live import LEASE_TTL_S, RECORDINGS_DIR, StreamLeases, StreamService
 from pipelines.live import LiveSettings
 from rtmp import RtmpLimits
-from workers.enqueue import enqueue
+from workers.live import DatabaseAuthorizer, RtmpThread, StoreLiveSinks, build_ingest
 
 TTL_S = 2.0  # seconds; the heartbeat runs every third of it, with room for a busy machine
 

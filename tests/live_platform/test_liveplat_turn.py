@@ -27,9 +27,9 @@ from support.waiting import wait_until
 from support.webrtc import Received
 
 from control_plane.core.settings import ConfigError, load_settings
-from control_plane.live import RtmpThread
 from control_plane.live.turn import IceConfig, turn_credential
 from pipelines.webrtc.peers import new_peer
+from workers.live import RtmpThread
 
 SDP = {"Content-Type": "application/sdp"}
 RECONNECT_WINDOW_S = 0.5

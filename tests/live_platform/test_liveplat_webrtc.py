@@ -26,8 +26,8 @@ from support.publishers import Publishers
 from support.waiting import wait_until
 from support.webrtc import Received
 
-from control_plane.live import RtmpThread
-from control_plane.live.ingest import StreamLeases
+from control_plane.live import StreamLeases
+from workers.live import RtmpThread
 
 SDP = {"Content-Type": "application/sdp"}
 RECONNECT_WINDOW_S = 0.5  # seconds: sessions end soon after a publisher leaves

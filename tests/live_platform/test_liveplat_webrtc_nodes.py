@@ -19,7 +19,6 @@ from aiortc.mediastreams import MediaStreamError
 
 from control_plane.core.pubsub import RedisPubSub
 from control_plane.live.signalling import ask
-from control_plane.live.webrtc import WebRtcNode
 from control_plane.live.webrtc_errors import MediaUnreachable, SessionNotFound
 from pipelines.errors import BadBitstream
 from pipelines.frames import AudioFrame, VideoFrame
@@ -29,6 +28,7 @@ from pipelines.webrtc import BadOffer, RelayLimits, SessionLimit, UnsupportedSou
 from pipelines.webrtc import SessionNotFound as NoViewer
 from pipelines.webrtc.feeds import VideoFeed
 from pipelines.webrtc.whip import WhipReceiver, WhipSettings
+from workers.live import WebRtcNode
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from support.platform import embedded, start_platform
 
 from control_plane.core.settings import ConfigError, load_settings
-from control_plane.live import build_ingest
 from pipelines.webrtc import IceServer
+from workers.live import build_ingest
 
 STUN = "stun:stun.example.org:3478"
 

@@ -99,10 +99,12 @@ class Platform:
 
 def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Iterator[Platform]:
     from workers import runtime
+    from workers.broker import broker_for
     from workers.inprocess import start_inprocess_workers
+    from workers.live import WhipIngest
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(
@@ -111,7 +113,7 @@ def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Ite
     )
     worker = start_inprocess_workers(services.broker, 2) if inprocess_workers else None
     try:
-        with TestClient(create_app(services)) as client:
+        with TestClient(create_app(services, whip=WhipIngest(services))) as client:
             yield Platform(services=services, client=client)
     finally:
         if worker is not None:

@@ -13,9 +13,10 @@ from dramatiq import Worker
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.core.settings import load_settings
+from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from storage import LocalStore
-from workers import enqueue, jobs, runtime
+from workers import jobs, runtime
 from workers.broker import make_broker
 from workers.middleware import on_final_failure
 

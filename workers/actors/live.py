@@ -1,9 +1,9 @@
 """Turning a finished live session's recording into a video of the streamer; ending the live
 streams whose ingest died.
 
-The ingest stores the FLV recording and enqueues ``live.record``; this job makes the Video
-(status ``processing``, the recording as its source), links it to the stream, and enqueues the
-normal ``video.process``, which makes it ``ready`` with HLS and DASH like any upload.
+The ingest stores the FLV recording and enqueues ``live.record``; this job has the live domain
+make the Video (status ``processing``, the recording as its source), link it to the stream, and
+enqueue the normal ``video.process``, which makes it ``ready`` with HLS and DASH like any upload.
 
 ``live.sweep`` (periodic) ends the live streams no ingest holds a lease on any more, and hands
 over the recording each left, when this worker can reach it (same machine and data directory).
@@ -12,26 +12,36 @@ over the recording each left, when this worker can reach it (same machine and da
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from control_plane.jobs.models import Job
-from control_plane.live.ingest import (
+from control_plane.live import (
     LEASE_TTL_S,
     RECORDINGS_DIR,
     Recording,
+    RecordingService,
     StreamLeases,
-    recording_args,
-    recover_recording,
+    StreamService,
 )
-from control_plane.live.models import LiveStream
-from control_plane.live.service import StreamService
 from workers import runtime
-from workers.enqueue import enqueue
+from workers.live.recovery import recover_recording
 
 __all__ = ["record", "sweep"]
 
 log = logging.getLogger(__name__)
+
+
+def _args(job_id: str) -> dict[str, Any]:
+    with runtime.current().db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} not found")
+        return dict(job.args or {})
+
+
+def _recordings(ctx: runtime.WorkerContext) -> RecordingService:
+    assert ctx.broker is not None
+    return RecordingService(ctx.db, ctx.store, ctx.enqueue, ctx.videos)
 
 
 def record(job_id: str) -> dict[str, Any]:
@@ -39,29 +49,10 @@ def record(job_id: str) -> dict[str, Any]:
     ctx = runtime.current()
     if ctx.broker is None:
         raise RuntimeError("this worker has no broker to enqueue video.process on")
-    with ctx.db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise LookupError(f"job {job_id} not found")
-        args = dict(job.args)
-        stream_id, video_id = str(args["stream_id"]), str(args["video_id"])
-        stream = session.get(LiveStream, stream_id)
-        if stream is None:
-            log.info("live stream %s is gone; its recording is dropped", stream_id)
-            ctx.store.delete(str(args["source_key"]))
-            return {"video_id": None}
-        owner_id, title = stream.owner_id, stream.title
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    ctx.videos.add_recording(
-        video_id,
-        owner_id,
-        title=f"{title} (live, {when})",
-        filename=f"live-{stream_id}.flv",
-        size=int(args["size"]),
-        source_key=str(args["source_key"]),
-    )
-    StreamService(ctx.db).attach_recording(stream_id, video_id)
-    return {"video_id": video_id, "stream_id": stream_id, "duration": float(args["duration"])}
+    recording = Recording.from_args(_args(job_id))
+    if _recordings(ctx).make_video(recording) is None:
+        return {"video_id": None}
+    return {"video_id": recording.video_id, "stream_id": recording.stream_id, "duration": recording.duration}
 
 
 def sweep(job_id: str) -> dict[str, Any]:
@@ -81,9 +72,7 @@ def sweep(job_id: str) -> dict[str, Any]:
             ctx.store, ctx.settings.data_dir / RECORDINGS_DIR, stream_id, quiet_s=grace_s
         )
         if isinstance(found, Recording) and ctx.broker is not None:
-            enqueue(
-                ctx.db, ctx.broker, "live.record", args=recording_args(found), subject=f"live:{stream_id}"
-            )
+            _recordings(ctx).hand_over(found)
             outcome[stream_id] = {"recording_video_id": found.video_id}
         else:
             reason = found if isinstance(found, str) else "no broker to hand the recording to"

@@ -12,7 +12,7 @@ from control_plane.accounts.routes.recovery import EmailTokensDep
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
-from workers.enqueue import EnqueueFailed
+from control_plane.jobs import EnqueueFailed
 
 log = logging.getLogger(__name__)
 

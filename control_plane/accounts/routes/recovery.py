@@ -9,7 +9,7 @@ the routes that send mail answer 503 ``MAIL_NOT_CONFIGURED``.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -20,7 +20,6 @@ from control_plane.core.mail import Outbox
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
-from workers.enqueue import enqueue
 
 __all__ = ["router", "email_tokens", "EmailTokensDep"]
 
@@ -41,13 +40,9 @@ TOKEN = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 
 def email_tokens(services: ServicesDep) -> EmailTokens:
     settings = services.settings
-
-    def enqueue_job(kind: str, **options: Any) -> object:
-        return enqueue(services.db, services.broker, kind, **options)
-
     return EmailTokens(
         services.db,
-        Outbox(settings, enqueue_job),
+        Outbox(settings, services.jobs.enqueue),
         public_url=settings.effective_public_url,
         verification_ttl=settings.email_verification_ttl,
         reset_ttl=settings.password_reset_ttl,

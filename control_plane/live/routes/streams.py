@@ -42,11 +42,11 @@ from control_plane.live import (
     StreamService,
     StreamView,
     ViewerCounter,
+    content_type,
     hls_prefix,
     viewer_id,
 )
 from control_plane.live.playlists import PlaylistReader
-from control_plane.live.sinks import content_type
 from control_plane.live.turn import IceConfig
 from control_plane.live.webrtc_errors import (
     BadOffer,
@@ -206,10 +206,11 @@ WHEP_PER_IP = Limit("whep", 30, 60.0, "Too many WebRTC playback offers; try agai
 
 
 def webrtc(request: Request, services: Services) -> WebRtcGateway:
-    """The app's one ``WebRtcGateway``, made on first use."""
+    """The app's one ``WebRtcGateway``, made on first use around the app's ``WhipHost``."""
     gateway: WebRtcGateway | None = getattr(request.app.state, "live_webrtc", None)
     if gateway is None or gateway.services is not services:
-        gateway = request.app.state.live_webrtc = WebRtcGateway(services)
+        whip = getattr(request.app.state, "live_whip", None)
+        gateway = request.app.state.live_webrtc = WebRtcGateway(services, whip)
     return gateway
 
 

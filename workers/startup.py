@@ -49,7 +49,8 @@ def check_storage(store: BlobStore, url: str) -> None:
 
 
 def check_broker(url: str) -> None:
-    from workers.broker import BrokerUnavailable, make_broker, ping_broker
+    from control_plane.jobs import BrokerUnavailable, ping_broker
+    from workers.broker import make_broker
 
     try:
         broker = make_broker(url)

@@ -9,29 +9,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from control_plane.live import content_type, hls_prefix
 from pipelines.live import LiveSettings, LiveSink, Tap, TeeSink
 from pipelines.sinks import MediaSink, StreamGrant
 from storage import BlobStore
 
-__all__ = ["StoreLiveSinks", "hls_prefix", "CONTENT_TYPES"]
+__all__ = ["StoreLiveSinks"]
 
 log = logging.getLogger(__name__)
-
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-}
-
-
-def hls_prefix(stream_id: str) -> str:
-    """The storage prefix of a stream's live playlists, init segment, segments and parts."""
-    return f"live/{stream_id}/hls/"
-
-
-def content_type(name: str) -> str:
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    return CONTENT_TYPES.get(suffix, "application/octet-stream")
 
 
 class StoreLiveSinks:

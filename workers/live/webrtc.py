@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from control_plane.core.pubsub import PubSub
-from control_plane.live.signalling import REQUESTS, Reply
+from control_plane.live import REQUESTS, Reply
 from pipelines.frames import AudioFrame, VideoFrame
 from pipelines.sinks import MediaSink, StreamGrant
 from pipelines.webrtc import RelayLimits, WebRtcError, WhepRelay

@@ -54,10 +54,12 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
     from control_plane.core import migrate
     from control_plane.services import build_services
     from workers import runtime
+    from workers.broker import broker_for
     from workers.inprocess import start_inprocess_workers
+    from workers.live import WhipIngest
 
     settings: Settings = load_settings(data_dir=data_dir, http_port=_free_port(), log_json=False)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(
@@ -66,7 +68,12 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
     )
     worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=settings.http_port, log_level="warning")
+        uvicorn.Config(
+            create_app(services, whip=WhipIngest(services)),
+            host="127.0.0.1",
+            port=settings.http_port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,16 +13,21 @@ import threading
 from dataclasses import dataclass
 
 from control_plane.core.settings import ConfigError
-from control_plane.live.ingest import DatabaseAuthorizer, Recording, StreamLeases
-from control_plane.live.service import StreamService
-from control_plane.live.sinks import StoreLiveSinks
-from control_plane.live.turn import IceConfig
-from control_plane.live.viewers import ViewerCounter
-from control_plane.live.webrtc import WebRtcNode
+from control_plane.live import (
+    RECORDINGS_DIR,
+    IceConfig,
+    RecordingService,
+    StreamLeases,
+    StreamService,
+    ViewerCounter,
+)
 from control_plane.services import Services
 from pipelines.live import LiveSettings
 from pipelines.webrtc import RelayLimits
 from rtmp import RtmpLimits, RtmpServer
+from workers.live.authorizer import DatabaseAuthorizer
+from workers.live.sinks import StoreLiveSinks
+from workers.live.webrtc import WebRtcNode
 
 __all__ = ["Ingest", "build_ingest", "RtmpThread"]
 
@@ -41,8 +46,6 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
     ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the ladder's rungs.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
-    from workers.enqueue import enqueue
-
     streams = StreamService(services.db)
     config = services.settings
     rungs = tuple(config.live_rungs)
@@ -52,7 +55,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
         ladder=bool(rungs),  # no rungs: passthrough only
         rungs=rungs,
     )
-    sinks = StoreLiveSinks(services.store, services.settings.data_dir / "live-recordings", settings)
+    sinks = StoreLiveSinks(services.store, services.settings.data_dir / RECORDINGS_DIR, settings)
     limits = RelayLimits(
         max_viewers=services.settings.webrtc_max_viewers,
         ice_servers=IceConfig.from_settings(services.settings).servers,
@@ -62,24 +65,10 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     )
     if node is not None:
         sinks.taps.append(node)
-
-    def on_recording(recording: Recording) -> None:
-        enqueue(
-            services.db,
-            services.broker,
-            "live.record",
-            args={
-                "stream_id": recording.stream_id,
-                "video_id": recording.video_id,
-                "source_key": recording.key,
-                "size": recording.size,
-                "duration": recording.duration,
-            },
-            subject=f"live:{recording.stream_id}",
-        )
-
+    recordings = RecordingService(services.db, services.store, services.jobs.enqueue)
     leases = StreamLeases(services.kv)  # ended by the live.sweep job if this process dies
-    return Ingest(DatabaseAuthorizer(streams, services.store, sinks, on_recording, leases), sinks, node)
+    authorizer = DatabaseAuthorizer(streams, services.store, sinks, recordings.hand_over, leases)
+    return Ingest(authorizer, sinks, node)
 
 
 class RtmpThread:

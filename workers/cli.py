@@ -28,10 +28,17 @@ def _fail(message: str) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from control_plane.accounts.rotation import record_signing_key
     from control_plane.app import create_app
     from control_plane.core.logs import configure_logging
+    from control_plane.live import LEASE_TTL_S
     from control_plane.services import build_services
-    from control_plane.startup import check_broker, check_database, check_redis, check_storage
+    from workers import runtime
+    from workers.broker import broker_for
+    from workers.inprocess import start_inprocess_workers
+    from workers.live import RtmpThread, WhipIngest, build_ingest
+    from workers.scheduler import Periodic
+    from workers.startup import check_broker, check_database, check_redis, check_storage
 
     if args.host:
         settings.host = args.host
@@ -42,17 +49,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         check_broker(settings.broker_url)
     if settings.redis_url:
         check_redis(settings.redis_url)
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     check_database(services.db, migrate_if_needed=settings.embedded)
     check_storage(services.store, settings.effective_storage_url)
-    from control_plane.accounts.rotation import record_signing_key
-
     record_signing_key(services.db, services.accounts.codec)
     worker = None
     if settings.in_process_broker:
-        from workers import runtime
-        from workers.inprocess import start_inprocess_workers
-
         runtime.configure(
             runtime.WorkerContext(
                 settings=settings,
@@ -63,25 +65,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
-    from control_plane.scheduler import Periodic
-    from workers import enqueue
-
     sweeper = Periodic(
         "uploads.sweep",
         settings.upload_sweep_interval,
-        lambda: enqueue(services.db, services.broker, "uploads.sweep"),
+        lambda: services.jobs.enqueue("uploads.sweep"),
         services.kv,
     ).start()
-    from control_plane.live.ingest import LEASE_TTL_S
-
     live_sweeper = Periodic(  # ends the live streams of an ingest that died
-        "live.sweep", LEASE_TTL_S, lambda: enqueue(services.db, services.broker, "live.sweep"), services.kv
+        "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
     ).start()
-    app = create_app(services)
+    app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None
     if settings.embedded:
-        from control_plane.live import RtmpThread, build_ingest
-
         rtmp_ingest = RtmpThread(settings.host, settings.rtmp_port, build_ingest(services)).start()
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
     try:
@@ -102,9 +97,10 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
     LL-HLS and recordings to storage, and enqueues ``live.record`` on the broker."""
     import rtmp
     from control_plane.core.logs import configure_logging
-    from control_plane.live import build_ingest
     from control_plane.services import build_services
-    from control_plane.startup import check_broker, check_database, check_storage
+    from workers.broker import broker_for
+    from workers.live import build_ingest
+    from workers.startup import check_broker, check_database, check_storage
 
     if settings.in_process_broker:
         raise ConfigError(
@@ -113,7 +109,7 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
         )
     configure_logging(json_lines=settings.log_json)
     check_broker(settings.broker_url or "")
-    services = build_services(settings)
+    services = build_services(settings, broker=broker_for(settings))
     try:
         check_database(services.db, migrate_if_needed=False)
         check_storage(services.store, settings.effective_storage_url)
@@ -128,8 +124,8 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.core.db import Database
     from control_plane.core.logs import configure_logging
-    from control_plane.startup import check_broker, check_database, check_storage
     from storage import open_store
+    from workers.startup import check_broker, check_database, check_storage
 
     if settings.in_process_broker:
         raise ConfigError(
@@ -178,7 +174,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.core import migrate
     from control_plane.core.db import Database
-    from control_plane.startup import check_database
+    from workers.startup import check_database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
@@ -194,7 +190,7 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.accounts import AccountService, TokenCodec
     from control_plane.accounts.twofactor import TwoFactor
     from control_plane.core.db import Database
-    from control_plane.startup import check_database
+    from workers.startup import check_database
 
     db = Database(settings.effective_database_url)
     try:
@@ -213,7 +209,7 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane.demo import run_demo
+    from workers.demo import run_demo
 
     return run_demo(settings)
 
