@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import m3u8
 import pytest
+from support.reads import CountingFile
 
 from pipelines.chunked import Run, plan_runs, transcode_audio, transcode_run, use_chunked, write_manifests
 from pipelines.errors import IncompleteOutput
@@ -76,3 +77,26 @@ def test_chunked_runs_match_the_single_pass(make_clip: MakeClip, tmp_path: Path)
     assert [p.uri for p in master.playlists] == ["360p/playlist.m3u8", "240p/playlist.m3u8"]
     assert chunked.files[-2:] == [chunked_dir / "master.m3u8", chunked_dir / "manifest.mpd"]
     assert not any(p.name.startswith(".") for p in chunked_dir.rglob("*"))
+
+
+def test_a_run_reads_only_its_part_of_a_file_object(make_clip: MakeClip, tmp_path: Path) -> None:
+    """The same files as from the path, from about the run's share of the input's bytes."""
+    src = make_clip("long-gop1.mp4", size="320x240", duration=20.0, rate=30, out_args=["-g", "30"])
+    info = probe(src)
+    ladder = build_ladder(info, LadderConfig(preset="ultrafast"))
+    run = plan_runs(info, 2.0, 2)[2]
+    assert (run.start, run.end) == (8.0, 12.0)
+    transcode_run(src, tmp_path / "path", ladder, run, 2.0, info=info)
+    with CountingFile(src) as file:
+        transcode_run(file, tmp_path / "file", ladder, run, 2.0, info=info)
+        transcode_run(file, tmp_path / "again", ladder, run, 2.0, info=info)  # a file is rewound
+    # 4 s of 20, a second of lookahead, at most a GOP before the start and the header, twice
+    assert file.bytes_read < 2 * 0.4 * file.size
+    written = sorted(p.relative_to(tmp_path / "path") for p in (tmp_path / "path").rglob("*") if p.is_file())
+    assert [p.name for p in written if p.parent.name == "240p"] == ["seg_00005.m4s", "seg_00006.m4s"]
+    for relative in written:
+        expected = (tmp_path / "path" / relative).read_bytes()
+        assert (tmp_path / "file" / relative).read_bytes() == expected
+        assert (tmp_path / "again" / relative).read_bytes() == expected
+    with CountingFile(src) as file, pytest.raises(TypeError):
+        transcode_run(file, tmp_path / "x", ladder, run, 2.0)
