@@ -1,48 +1,55 @@
-"""A blob store wrapper that counts the bytes read through it, for the benchmarks' byte figures.
+"""A blob store wrapper that counts what is read through it, for the benchmarks' byte figures.
 
 Every read of a store goes through ``open`` (``read`` and ``download`` are built on it), so
 counting the bytes ``open`` yields counts everything a caller read, whole-blob downloads and
-ranged reads alike. Counters are per wrapper; thread-safe.
+ranged reads alike. Thread-safe.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from storage import BlobInfo, BlobStore
 
-__all__ = ["CountingStore"]
+__all__ = ["CountingStore", "Reads"]
+
+
+@dataclass
+class Reads:
+    """What was read of one key: ``bytes``, and ``requests`` (calls of ``open``)."""
+
+    bytes: int = 0
+    requests: int = 0
 
 
 class CountingStore(BlobStore):
-    """Delegates to ``inner``; ``bytes_read`` and ``reads`` (``open`` calls) grow with every read."""
+    """Delegates to ``inner`` and counts the reads of each key until the next :meth:`take`."""
 
     def __init__(self, inner: BlobStore) -> None:
         self.inner = inner
-        self.bytes_read = 0
-        self.reads = 0
+        self._reads: dict[str, Reads] = {}
         self._lock = threading.Lock()
 
-    def take(self) -> tuple[int, int]:
-        """``(bytes_read, reads)`` since the last ``take``, then both start again from zero."""
+    def take(self) -> dict[str, Reads]:
+        """The reads of each key read since the last ``take``; counting then starts again."""
         with self._lock:
-            counts = self.bytes_read, self.reads
-            self.bytes_read = self.reads = 0
-        return counts
+            reads, self._reads = self._reads, {}
+        return reads
 
-    def _count(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    def _counted(self, key: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
             with self._lock:
-                self.bytes_read += len(chunk)
+                self._reads.setdefault(key, Reads()).bytes += len(chunk)
             yield chunk
 
     def open(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         chunks = self.inner.open(key, offset, length)
         with self._lock:
-            self.reads += 1
-        return self._count(chunks)
+            self._reads.setdefault(key, Reads()).requests += 1
+        return self._counted(key, chunks)
 
     def put(
         self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None, durable: bool = True

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 __all__ = ["MediaInput", "MediaLimits", "VideoInfo", "AudioInfo", "MediaInfo"]
 
-MediaInput = str | os.PathLike[str] | BinaryIO
+MediaInput = str | os.PathLike[str] | io.IOBase
 """An input to read: a local path, or a seekable binary file object (read from its start)."""
 
 
