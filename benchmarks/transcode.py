@@ -12,7 +12,9 @@ For a 720p and a 1080p clip (60 s each by default, 30 fps, synthetic but noisy; 
 
 Each gets wall seconds, the realtime factor (clip seconds per wall second) and each rung's
 PSNR against the source scaled to its size. Then chunked mode: the 720p clip at 120 s in
-runs of ``--segments-per-run`` segments, with 1 and then 2 worker processes. Results go to
+runs of ``--segments-per-run`` segments, with 1 and then 2 worker processes, each part reading
+the source from a blob store (``--store``, a local one by default) by ranges, with the bytes it
+read beside those of the whole-source download every part made before. Results go to
 ``transcode.json`` and ``transcode.png``. Targets are reported with pass/fail, never asserted.
 """
 
@@ -28,9 +30,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks._common import BenchError, grouped_bars, write_json
-from benchmarks._transcode_chunked import chunked_transcode, cpu_seconds
+from benchmarks._transcode_chunked import chunked_transcode, cpu_seconds, source_in_store
 from benchmarks._transcode_ffmpeg import (
     Clip,
     ffmpeg_version,
@@ -41,7 +44,8 @@ from benchmarks._transcode_ffmpeg import (
     run_commands,
     split_command,
 )
-from pipelines import LadderConfig, Rung, build_ladder, probe, transcode
+from pipelines import LadderConfig, MediaInfo, Rung, build_ladder, probe, transcode
+from storage import StorageError
 
 __all__ = ["CONTENDERS", "main", "plot_results", "run_clip", "targets"]
 
@@ -170,6 +174,34 @@ def plot_results(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def _chunked(
+    src: Path,
+    store_url: str,
+    ladder: list[Rung],
+    info: MediaInfo,
+    workdir: Path,
+    workers: list[int],
+    segments_per_run: int,
+    pin: bool,
+) -> list[dict[str, Any]]:
+    """Chunked mode with each worker count in turn, its parts reading ``src`` from the store."""
+    chunked: list[dict[str, Any]] = []
+    with source_in_store(src, store_url) as full_read:
+        for count in workers:
+            out = workdir / f"chunked-{count}"
+            try:
+                chunked.append(chunked_transcode(store_url, out, ladder, info, workers=count,
+                                                 segments_per_run=segments_per_run,
+                                                 segment_duration=SEGMENT_DURATION,
+                                                 full_read_bytes=full_read, pin=pin))  # fmt: skip
+            except (BenchError, OSError, ValueError, StorageError) as exc:
+                log.exception("chunked mode with %d workers failed", count)
+                chunked.append({"workers": count, "seconds": None, "error": f"{type(exc).__name__}: {exc}"})
+            log.info("chunked: %s", chunked[-1])
+            shutil.rmtree(out, ignore_errors=True)
+    return chunked
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialflow bench transcode", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -181,8 +213,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rungs", type=int, help="keep only the top N rungs of each ladder")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the best counts")
     parser.add_argument("--workers", default="1,2", help="chunked mode: worker process counts")
-    parser.add_argument("--pin-cores", action="store_true",
-                        help="chunked mode: one core per worker process, as if each were a one-core machine")
+    parser.add_argument(
+        "--pin-cores",
+        action="store_true",
+        help="chunked mode: one core per worker process, as if each were a one-core machine",
+    )
+    parser.add_argument(
+        "--store", help="chunked mode: storage URL the parts read the source from (default: a local store)"
+    )
     parser.add_argument("--chunked-only", action="store_true", help="skip the ladder contenders")
     parser.add_argument("--output", type=Path, help="results folder (overrides the one given)")
     parser.add_argument(
@@ -231,18 +269,8 @@ def main(argv: list[str], output: Path) -> int:
         src = make_clip(long_clip, args.cache_dir)
         info = probe(src)
         ladder = _ladder(src, rungs)
-        for count in workers:
-            out = workdir / f"chunked-{count}"
-            try:
-                chunked.append(chunked_transcode(src, out, ladder, info, workers=count,
-                                                 segments_per_run=segments_per_run,
-                                                 segment_duration=SEGMENT_DURATION,
-                                                 pin=args.pin_cores))  # fmt: skip
-            except (BenchError, OSError, ValueError) as exc:
-                log.exception("chunked mode with %d workers failed", count)
-                chunked.append({"workers": count, "seconds": None, "error": f"{type(exc).__name__}: {exc}"})
-            log.info("chunked: %s", chunked[-1])
-            shutil.rmtree(out, ignore_errors=True)
+        store_url = args.store or (workdir / "store").as_uri()
+        chunked = _chunked(src, store_url, ladder, info, workdir, workers, segments_per_run, args.pin_cores)
     except BenchError as exc:
         log.error("%s", exc)
         return 1
@@ -256,6 +284,8 @@ def main(argv: list[str], output: Path) -> int:
             "cpu_seconds": "user + system CPU of this process and its children",
             "realtime": "clip seconds per wall second",
             "psnr_db": "dB",
+            "bytes_read": "source bytes one chunked part fetched from the blob store (ranged reads)",
+            "full_read_bytes": "source bytes one part fetched before ranged reads (a whole download)",
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -279,6 +309,7 @@ def main(argv: list[str], output: Path) -> int:
                 "description": long_clip.description,
                 "ladder": [_rung_json(r) for r in ladder],
             },
+            "store": urlsplit(store_url).scheme,
             "results": chunked,
         },  # fmt: skip
         "targets": targets(results, chunked),

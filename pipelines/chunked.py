@@ -5,6 +5,10 @@ Every run writes exactly the files (names, timestamps, keyframes) the single pas
 written for its segments: it seeks to the keyframe before its start, decodes forward, drops the
 output frames that belong to earlier runs and stamps its segments with their absolute decode
 times. Short videos should keep :func:`pipelines.transcode.transcode` (see :func:`use_chunked`).
+
+A run reads its input from the keyframe before its start to a second past its end (plus the
+container's header), so a file object that fetches on demand (``storage.BlobReader``) is
+asked for about that much: pass the probe as ``info`` with it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from pipelines.decoding import decode_frames
 from pipelines.errors import IncompleteOutput
 from pipelines.ladder import Rung, fps_fraction
 from pipelines.manifests import audio_rendition, finish_outputs, video_rendition
-from pipelines.media import MediaInfo, MediaLimits
+from pipelines.media import MediaInfo, MediaInput, MediaLimits
 from pipelines.packaging.cmaf import INIT_NAME, Segment, scan_segments, write_segments
-from pipelines.probe import probe
+from pipelines.probe import known_or_probed
 from pipelines.renditions import TranscodeResult
 from pipelines.timeline import boundary_frame, segment_count, segment_starts
 from pipelines.transcode import DEFAULT_AUDIO_BITRATE, Progress, check_ladder
@@ -67,7 +71,7 @@ def use_chunked(info: MediaInfo, min_duration: float = 600.0) -> bool:
 
 
 def transcode_run(
-    src: str | os.PathLike[str],
+    src: MediaInput,
     out_dir: str | os.PathLike[str],
     ladder: list[Rung],
     run: Run,
@@ -79,10 +83,10 @@ def transcode_run(
 ) -> dict[str, list[Segment]]:
     """Encode ``run``'s segments of every rung; returns the segments written per rung name.
     The first run also writes each rung's ``init.mp4``. ``progress`` gets this run's share done
-    (0.0 to 1.0)."""
+    (0.0 to 1.0). A file object ``src`` needs ``info``."""
     check_ladder(ladder)
-    source, out = Path(src), Path(out_dir)
-    info = info or probe(source, limits)
+    out = Path(out_dir)
+    info = known_or_probed(src, info, limits)
     if info.video is None or not ladder:
         return {}
     last_run = run.last_segment >= segment_count(info.duration, segment_duration)
@@ -92,7 +96,7 @@ def transcode_run(
     branch = VideoBranch(info, ladder, out, segment_duration, run=run.index, windows=windows)
     report = _Throttle(progress)
     try:
-        with closing(decode_frames(source, info, audio=False, start=run.start)) as frames:
+        with closing(decode_frames(src, info, audio=False, start=run.start)) as frames:
             for time, frame in frames:
                 if not last_run and time > run.end + _LOOKAHEAD:
                     break
@@ -145,7 +149,7 @@ class _Throttle:
 
 
 def transcode_audio(
-    src: str | os.PathLike[str],
+    src: MediaInput,
     out_dir: str | os.PathLike[str],
     *,
     segment_duration: float = 4.0,
@@ -153,14 +157,15 @@ def transcode_audio(
     info: MediaInfo | None = None,
     limits: MediaLimits | None = None,
 ) -> list[Segment]:
-    """Encode the whole audio track into ``out_dir/audio`` as one job (``[]`` without audio)."""
-    source, out = Path(src), Path(out_dir)
-    info = info or probe(source, limits)
+    """Encode the whole audio track into ``out_dir/audio`` as one job (``[]`` without audio).
+    A file object ``src`` needs ``info``."""
+    out = Path(out_dir)
+    info = known_or_probed(src, info, limits)
     if info.audio is None:
         return []
     branch = AudioBranch(info, out, bitrate)
     try:
-        for time, frame in decode_frames(source, info, video=False):
+        for time, frame in decode_frames(src, info, video=False):
             if isinstance(frame, av.AudioFrame):
                 branch.push(time, frame)
         sound = branch.finish()

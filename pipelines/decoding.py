@@ -3,14 +3,15 @@
 Times are seconds from the input's origin (the video stream's start time, or the audio's for
 audio-only inputs), so the single pass and every chunked run agree on what "t = 12.0" means. A
 decode error near the readable end (a cut-off tail the probe already reported) ends that
-stream quietly; anywhere else it raises :class:`CorruptMedia`.
+stream quietly; anywhere else it raises :class:`CorruptMedia`. An error raised by a file
+object's own ``read`` (a blob store that failed) propagates unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Generator
-from pathlib import Path
 
 import av
 import av.error
@@ -18,24 +19,32 @@ from av.container import InputContainer
 from av.stream import Stream
 
 from pipelines.errors import CorruptMedia, format_clock
-from pipelines.media import MediaInfo
+from pipelines.media import MediaInfo, MediaInput
 
-__all__ = ["decode_frames"]
+__all__ = ["decode_frames", "open_input"]
 
 log = logging.getLogger(__name__)
 
 _TAIL_SLACK = 0.5
 
 
+def open_input(src: MediaInput) -> InputContainer:
+    """Open ``src`` for demuxing; a file object is first rewound, so every opening reads it whole."""
+    if isinstance(src, str | os.PathLike):
+        return av.open(os.fspath(src), metadata_errors="ignore")
+    src.seek(0)
+    return av.open(src, "r", metadata_errors="ignore")
+
+
 def decode_frames(
-    src: Path, info: MediaInfo, *, video: bool = True, audio: bool = True, start: float = 0.0
+    src: MediaInput, info: MediaInfo, *, video: bool = True, audio: bool = True, start: float = 0.0
 ) -> Generator[tuple[float, av.VideoFrame | av.AudioFrame], None, None]:
     """Yield ``(time, frame)`` in decode order for the video and/or audio stream of ``info``.
 
     With ``start`` > 0 the input is first seeked to the keyframe at or before ``start``
     seconds, so early frames may precede ``start``: callers drop what they do not need.
     """
-    with av.open(str(src), metadata_errors="ignore") as container:
+    with open_input(src) as container:
         anchor = info.video or info.audio
         origin = _start(container.streams[anchor.stream_index]) if anchor is not None else 0.0
         wanted: list[Stream] = []

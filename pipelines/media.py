@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import io
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-__all__ = ["MediaLimits", "VideoInfo", "AudioInfo", "MediaInfo"]
+__all__ = ["MediaInput", "MediaLimits", "VideoInfo", "AudioInfo", "MediaInfo"]
+
+MediaInput = str | os.PathLike[str] | io.IOBase
+"""An input to read: a local path, or a seekable binary file object (read from its start)."""
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,16 @@ class MediaInfo:
     @property
     def is_audio_only(self) -> bool:
         return self.video is None and self.audio is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """This probe as JSON-ready values; :meth:`from_json` gives back an equal ``MediaInfo``."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MediaInfo:
+        """The ``MediaInfo`` that :meth:`to_json` wrote ``data`` from (after a JSON round trip)."""
+        video = data["video"]
+        if video is not None:
+            video = VideoInfo(**{**video, "sample_aspect_ratio": tuple(video["sample_aspect_ratio"])})
+        audio = AudioInfo(**data["audio"]) if data["audio"] is not None else None
+        return cls(**{**data, "video": video, "audio": audio, "warnings": list(data["warnings"])})

@@ -34,10 +34,10 @@ from pipelines.errors import (
     format_clock,
     format_span,
 )
-from pipelines.media import AudioInfo, MediaInfo, MediaLimits, VideoInfo
+from pipelines.media import AudioInfo, MediaInfo, MediaInput, MediaLimits, VideoInfo
 from pipelines.survey import DecodeWindow, PacketSurvey, decode_window, sniff_kind, survey_packets
 
-__all__ = ["MediaLimits", "MediaInfo", "probe", "MIN_SALVAGE_SECONDS"]
+__all__ = ["MediaLimits", "MediaInfo", "probe", "known_or_probed", "MIN_SALVAGE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,16 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
         info = _inspect(container, str(file), size)
     _check_limits(info, limits)
     return info
+
+
+def known_or_probed(src: MediaInput, info: MediaInfo | None, limits: MediaLimits | None = None) -> MediaInfo:
+    """``info`` when the caller has it, else :func:`probe` of the path ``src``. Probing needs a
+    path: a file object without its ``info`` raises ``TypeError``."""
+    if info is not None:
+        return info
+    if not isinstance(src, str | os.PathLike):
+        raise TypeError("a file object to read must come with its probe (info)")
+    return probe(src, limits)
 
 
 def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:

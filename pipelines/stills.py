@@ -9,14 +9,14 @@ import av
 import numpy as np
 
 from pipelines.decoding import decode_frames
-from pipelines.media import MediaInfo
+from pipelines.media import MediaInfo, MediaInput
 from pipelines.upright import Upright
 
 __all__ = ["upright_frames", "display_size", "luma_stats", "save_jpeg"]
 
 
 def upright_frames(
-    src: Path, info: MediaInfo, *, start: float = 0.0
+    src: MediaInput, info: MediaInfo, *, start: float = 0.0
 ) -> Generator[tuple[float, av.VideoFrame], None, None]:
     """Decoded video frames of ``src`` turned upright and deinterlaced, with their times
     (seconds on the input clock), from the keyframe at or before ``start``."""

@@ -17,8 +17,8 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from pipelines.media import MediaInfo
-from pipelines.probe import probe
+from pipelines.media import MediaInfo, MediaInput
+from pipelines.probe import known_or_probed
 from pipelines.stills import display_size, upright_frames
 
 __all__ = ["Storyboard", "StoryboardBuilder", "make_storyboard", "vtt_timestamp"]
@@ -123,7 +123,7 @@ class StoryboardBuilder:
 
 
 def make_storyboard(
-    src: str | os.PathLike[str],
+    src: MediaInput,
     out_dir: str | os.PathLike[str],
     info: MediaInfo | None = None,
     *,
@@ -134,14 +134,13 @@ def make_storyboard(
 ) -> Storyboard | None:
     """Write ``out_dir/storyboard/sprite_NNN.jpg`` sheets and ``storyboard.vtt``; ``None`` for
     audio-only input. The video is decoded once, front to back."""
-    source = Path(src)
-    info = info or probe(source)
+    info = known_or_probed(src, info)
     if info.video is None:
         return None
     builder = StoryboardBuilder(
         info, out_dir, interval=interval, tile_width=tile_width, columns=columns, rows=rows
     )
-    with closing(upright_frames(source, info)) as frames:
+    with closing(upright_frames(src, info)) as frames:
         for time, frame in frames:
             builder(time, frame)
             if builder.done:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import av
 
-from pipelines.media import MediaInfo
-from pipelines.probe import probe
+from pipelines.media import MediaInfo, MediaInput
+from pipelines.probe import known_or_probed
 from pipelines.stills import display_size, luma_stats, save_jpeg, upright_frames
 
 __all__ = [
@@ -130,7 +130,7 @@ class ThumbnailPicker:
 
 
 def make_thumbnails(
-    src: str | os.PathLike[str],
+    src: MediaInput,
     out_dir: str | os.PathLike[str],
     info: MediaInfo | None = None,
     *,
@@ -139,14 +139,13 @@ def make_thumbnails(
 ) -> ThumbnailSet:
     """Write ``out_dir/thumbnails/poster.jpg`` and ``thumb_NN.jpg`` candidates for ``src``,
     seeking to each position instead of decoding the whole video."""
-    source = Path(src)
-    info = info or probe(source)
+    info = known_or_probed(src, info)
     if info.video is None:
         return ThumbnailSet(None, [])
     picker = ThumbnailPicker(info, out_dir, positions=positions, max_width=max_width)
     while not picker.done:
         wanted = picker.index
-        with closing(upright_frames(source, info, start=picker.targets[wanted])) as frames:
+        with closing(upright_frames(src, info, start=picker.targets[wanted])) as frames:
             for time, frame in frames:
                 picker(time, frame)
                 if picker.index > wanted:

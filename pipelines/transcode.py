@@ -29,9 +29,9 @@ from pipelines.manifests import (
     finish_outputs,
     video_rendition,
 )
-from pipelines.media import MediaInfo, MediaLimits
+from pipelines.media import MediaInfo, MediaInput, MediaLimits
 from pipelines.packaging.cmaf import write_segments
-from pipelines.probe import probe
+from pipelines.probe import known_or_probed
 from pipelines.renditions import Rendition, TranscodeResult
 from pipelines.timeline import boundary_frame, segment_starts
 
@@ -46,7 +46,7 @@ DEFAULT_AUDIO_BITRATE = 128_000
 
 
 def transcode(
-    src: str | os.PathLike[str],
+    src: MediaInput,
     out_dir: str | os.PathLike[str],
     ladder: list[Rung],
     *,
@@ -59,17 +59,17 @@ def transcode(
     """Transcode ``src`` into every rung of ``ladder`` plus one stereo AAC rendition.
 
     ``segment_duration`` is in seconds: every segment but the last lasts exactly that (to
-    the frame). ``info`` skips probing when the caller already probed ``src`` with ``limits``.
-    ``frame_sinks`` see every upright decoded frame, so a :class:`ThumbnailPicker` and a
-    :class:`StoryboardBuilder` can ride along on the same decoding pass (call their
-    ``finish()`` afterwards).
+    the frame). ``info`` skips probing when the caller already probed ``src`` with ``limits``
+    (a file object ``src`` needs it). ``frame_sinks`` see every upright decoded frame, so a
+    :class:`ThumbnailPicker` and a :class:`StoryboardBuilder` can ride along on the same
+    decoding pass (call their ``finish()`` afterwards).
     Raises :class:`MediaError` subclasses for bad input (see :func:`pipelines.probe.probe`).
     """
     if segment_duration <= 0:
         raise ValueError("segment_duration must be positive")
     check_ladder(ladder)
-    source, out = Path(src), Path(out_dir)
-    info = info or probe(source, limits)
+    out = Path(out_dir)
+    info = known_or_probed(src, info, limits)
     ladder = ladder if info.video is not None else []
     out.mkdir(parents=True, exist_ok=True)
     _clear_outputs(out, [r.name for r in ladder] + ["audio"])
@@ -81,7 +81,7 @@ def transcode(
         if info.audio is not None:
             bitrate = max((r.audio_bitrate for r in ladder), default=DEFAULT_AUDIO_BITRATE)
             audio_branch = AudioBranch(info, out, bitrate)
-        _decode_into(source, info, video_branch, audio_branch, _Reporter(progress, info.duration))
+        _decode_into(src, info, video_branch, audio_branch, _Reporter(progress, info.duration))
         videos = _package_video(video_branch, info, segment_duration) if video_branch else []
         video_branch = None
         audio = _package_audio(audio_branch, info, segment_duration) if audio_branch else None
@@ -109,7 +109,7 @@ def check_ladder(ladder: list[Rung]) -> None:
 
 
 def _decode_into(
-    source: Path,
+    source: MediaInput,
     info: MediaInfo,
     video: VideoBranch | None,
     audio: AudioBranch | None,

@@ -1,7 +1,8 @@
 """Social Flow storage: blob stores behind one small interface (local files, S3-compatible).
 
 Pick a store with :func:`open_store`; ask for optional capabilities (``MultipartCapable``,
-``AppendCapable``) with :func:`supports`, :func:`as_multipart` or :func:`as_appendable`.
+``AppendCapable``) with :func:`supports`, :func:`as_multipart` or :func:`as_appendable`. A
+:class:`BlobReader` reads a blob as a seekable file, fetching only the blocks it is asked for.
 Every error is a ``StorageError`` with a stable ``code`` and an HTTP ``status``.
 """
 
@@ -36,6 +37,7 @@ from .errors import (
     UploadNotFound,
 )
 from .keys import MAX_KEY_BYTES, validate_key, validate_prefix
+from .reader import BlobReader
 from .signing import verify_signature
 from .stores import LocalStore, S3Store
 from .url import open_store
@@ -46,6 +48,7 @@ __all__ = [
     "AppendCapable",
     "BlobInfo",
     "BlobNotFound",
+    "BlobReader",
     "ChecksumMismatch",
     "BlobStore",
     "InvalidKey",

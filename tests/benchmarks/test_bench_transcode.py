@@ -66,6 +66,12 @@ def test_transcode_benchmark_quick_runs_and_reports(tmp_path: Path) -> None:
         assert run["runs"] == 2 and run["segments_per_run"] == 1 and run["renditions"] == 2
         assert run["seconds"] > 0 and run["realtime"] == pytest.approx(8.0 / run["seconds"])
         assert run["cpu_seconds"] > 0
+        # each part read the source from the store by ranges; before, each downloaded all of it
+        assert [p["part"] for p in run["parts"]] == ["run:0", "run:1", "audio"]
+        for part in run["parts"]:
+            assert part["full_read_bytes"] == run["source_bytes"] > 0
+            assert 0 < part["bytes_read"] and part["requests"] >= 1 and part["segments"] >= 1
+    assert chunked["store"] == "file"
 
     ids = [t["id"] for t in report["targets"]]
     assert ids == [

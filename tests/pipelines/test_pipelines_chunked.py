@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import av
 import m3u8
 import pytest
+from support.reads import CountingFile
 
 from pipelines.chunked import Run, plan_runs, transcode_audio, transcode_run, use_chunked, write_manifests
 from pipelines.errors import IncompleteOutput
 from pipelines.ladder import LadderConfig, build_ladder
 from pipelines.media import MediaInfo, VideoInfo
+from pipelines.packaging.cmaf import Segment
 from pipelines.probe import probe
 from pipelines.transcode import transcode
 
@@ -76,3 +79,57 @@ def test_chunked_runs_match_the_single_pass(make_clip: MakeClip, tmp_path: Path)
     assert [p.uri for p in master.playlists] == ["360p/playlist.m3u8", "240p/playlist.m3u8"]
     assert chunked.files[-2:] == [chunked_dir / "master.m3u8", chunked_dir / "manifest.mpd"]
     assert not any(p.name.startswith(".") for p in chunked_dir.rglob("*"))
+
+
+def _shape(written: dict[str, list[Segment]]) -> dict[str, list[tuple[object, ...]]]:
+    """Each rung's segments by name, times and sample count (x264's frame threads do not encode
+    twice to the same bytes)."""
+    return {
+        rung: [(s.path.name, s.number, s.start, s.duration, s.decode_time, s.ticks, s.samples) for s in found]
+        for rung, found in written.items()
+    }
+
+
+def test_a_run_reads_only_its_part_of_a_file_object(make_clip: MakeClip, tmp_path: Path) -> None:
+    """The same segments as from the path, from about the run's share of the input's bytes."""
+    src = make_clip("long-gop1.mp4", size="320x240", duration=20.0, rate=30, out_args=["-g", "30"])
+    info = probe(src)
+    ladder = build_ladder(info, LadderConfig(preset="ultrafast"))
+    run = plan_runs(info, 2.0, 2)[2]
+    assert (run.start, run.end) == (8.0, 12.0)
+
+    expected = _shape(transcode_run(src, tmp_path / "path", ladder, run, 2.0, info=info))
+    assert [n for n, *_ in expected["240p"]] == ["seg_00005.m4s", "seg_00006.m4s"]
+    with CountingFile(src) as file:
+        assert _shape(transcode_run(file, tmp_path / "file", ladder, run, 2.0, info=info)) == expected
+        again = transcode_run(file, tmp_path / "again", ladder, run, 2.0, info=info)  # a file is rewound
+        assert _shape(again) == expected
+    # 4 s of 20, a second of lookahead, at most a GOP before the start and the header, twice
+    assert file.bytes_read < 2 * 0.4 * file.size
+    with CountingFile(src) as file, pytest.raises(TypeError):
+        transcode_run(file, tmp_path / "x", ladder, run, 2.0)
+
+
+class _Unreachable(Exception):
+    """What a file object over an unreachable store raises."""
+
+
+class _FailingFile(CountingFile):
+    """Fails to read the media of the input's 17th to 19th seconds (of 20)."""
+
+    def readinto(self, buffer: Any) -> int:
+        if 0.85 * self.size <= self.tell() < 0.95 * self.size:
+            raise _Unreachable("the store went away")
+        return super().readinto(buffer)
+
+
+def test_a_failing_read_is_not_taken_for_damaged_media(make_clip: MakeClip, tmp_path: Path) -> None:
+    """The reader's own error comes out, not CorruptMedia and not a quietly shorter output."""
+    src = make_clip("long-gop1.mp4", size="320x240", duration=20.0, rate=30, out_args=["-g", "30"])
+    info = probe(src)
+    ladder = build_ladder(info, LadderConfig(preset="ultrafast"))
+    last = plan_runs(info, 2.0, 2)[-1]
+    with _FailingFile(src) as file, pytest.raises(_Unreachable):
+        transcode_run(file, tmp_path, ladder, last, 2.0, info=info)
+    with _FailingFile(src) as file, pytest.raises(_Unreachable):
+        transcode_audio(file, tmp_path, segment_duration=2.0, info=info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipelines.errors import (
     format_clock,
     format_span,
 )
-from pipelines.probe import MediaLimits, probe
+from pipelines.probe import MediaInfo, MediaLimits, probe
 
 MakeClip = Callable[..., Path]
 
@@ -74,6 +75,18 @@ def test_probe_flags_interlaced_and_variable_frame_rate(make_clip: MakeClip) -> 
         )
     )
     assert vfr.video is not None and vfr.video.is_vfr
+
+
+def test_a_probe_survives_a_json_round_trip(make_clip: MakeClip, tmp_path: Path) -> None:
+    """What a chunked transcode stores with its jobs comes back equal, field for field."""
+    cut = tmp_path / "cut.mp4"
+    data = make_clip("faststart.mp4", duration=6.0, out_args=["-movflags", "+faststart"]).read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    wide = probe(make_clip("sar2.mp4", audio=False, vfilter="setsar=2/1"))
+    tone = probe(make_clip("tone.m4a", size=None, channel_layout="mono", sample_rate=44100))
+    for info in (probe(cut), wide, tone):
+        assert MediaInfo.from_json(json.loads(json.dumps(info.to_json()))) == info
+    assert probe(cut).warnings and wide.video is not None and wide.video.sample_aspect_ratio == (2, 1)
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
+from support.reads import CountingFile
 
 from pipelines.storyboard import make_storyboard, vtt_timestamp
 from pipelines.thumbnails import BLACK_LUMA, make_thumbnails
@@ -98,6 +99,21 @@ def test_storyboard_sprites_and_vtt(make_clip: MakeClip, tmp_path: Path) -> None
     assert vtt_timestamp(3723.5) == "01:02:03.500"
     with pytest.raises(ValueError):
         make_storyboard(make_clip("plain.mp4"), tmp_path, interval=0)
+
+
+def test_stills_from_a_file_object_equal_those_from_the_path(dark_start: Path, tmp_path: Path) -> None:
+    from pipelines.probe import probe
+
+    info = probe(dark_start)
+    make_thumbnails(dark_start, tmp_path / "path", info)
+    make_storyboard(dark_start, tmp_path / "path", info)
+    with CountingFile(dark_start) as file:
+        make_thumbnails(file, tmp_path / "file", info)
+        make_storyboard(file, tmp_path / "file", info)
+    written = sorted(p.relative_to(tmp_path / "path") for p in (tmp_path / "path").rglob("*") if p.is_file())
+    assert len(written) == 7  # four candidates, the poster, one sprite sheet, the WebVTT
+    for relative in written:
+        assert (tmp_path / "file" / relative).read_bytes() == (tmp_path / "path" / relative).read_bytes()
 
 
 def test_stills_ride_along_on_the_transcode_pass(dark_start: Path, tmp_path: Path) -> None:

@@ -1,9 +1,13 @@
 """Chunked transcoding: one long video split into parts that any worker can take.
 
 Parts are ``run:N`` (a run of whole segments of every rung), ``audio`` and ``stills``
-(thumbnails and storyboard). Each part writes deterministic keys, so a part that runs again after
-its worker died rewrites the same files. The part that completes the set enqueues
-``video.finalize``, which writes the manifests and marks the video ready.
+(thumbnails and storyboard); :mod:`workers.actors.chunked_plan` plans them and the video
+service records which are done. Each part writes
+deterministic keys, so a part that runs again after its worker died rewrites the same files.
+Parts and the finalize reuse the probe of ``video.process`` and read the source by ranges: a run
+fetches about its own share of the bytes, the audio reads it once, the finalize not at all;
+the stills, which read it more than once, download it first. The part that completes the set
+enqueues ``video.finalize``, which writes the manifests and marks the video ready.
 """
 
 from __future__ import annotations
@@ -16,36 +20,19 @@ from control_plane.videos import media_prefix
 from pipelines import (
     make_storyboard,
     make_thumbnails,
-    plan_runs,
     transcode_audio,
     transcode_run,
     write_manifests,
 )
 from workers import runtime
-from workers.actors.video import (
-    PROBED,
-    SEGMENT_SECONDS,
-    TRANSCODED,
-    Source,
-    enqueue_for,
-    finish_video,
-)
+from workers.actors.chunked_plan import planned_runs
+from workers.actors.source import PROBED, SEGMENT_SECONDS, TRANSCODED, Source, enqueue_for
+from workers.actors.video import finish_video
 from workers.publish import MANIFEST_SUFFIXES, upload_files
 
-__all__ = ["start_parts", "part", "finalize"]
+__all__ = ["part", "finalize"]
 
 log = logging.getLogger(__name__)
-
-
-def start_parts(src: Source) -> dict[str, Any]:
-    """Plan the parts of ``src`` and enqueue one job for each."""
-    runs = plan_runs(src.info, SEGMENT_SECONDS, runtime.current().settings.chunk_segments)
-    parts = [f"run:{r.index}" for r in runs] + ["audio", "stills"]
-    runtime.current().videos.plan_parts(src.video_id, parts)
-    for name in parts:
-        enqueue_for(src, "video.part", part=name)
-    log.info("chunked transcode planned", extra={"video_id": src.video_id, "parts": len(parts)})
-    return {"video_id": src.video_id, "chunked": True, "parts": parts}
 
 
 def _media_files(folder: Path) -> list[Path]:
@@ -61,23 +48,19 @@ def part(job_id: str) -> dict[str, Any]:
         name = str(src.job.args["part"])
         out = src.work
         if name.startswith("run:"):
-            runs = plan_runs(src.info, SEGMENT_SECONDS, ctx.settings.chunk_segments)
-            transcode_run(
-                src.path,
-                out,
-                src.ladder,
-                runs[int(name.removeprefix("run:"))],
-                SEGMENT_SECONDS,
-                info=src.info,
-            )
+            run = planned_runs(src.info)[int(name.removeprefix("run:"))]
+            transcode_run(src.media, out, src.ladder, run, SEGMENT_SECONDS, info=src.info)
         elif name == "audio":
             bitrate = max((r.audio_bitrate for r in src.ladder), default=128_000)
-            transcode_audio(src.path, out, segment_duration=SEGMENT_SECONDS, bitrate=bitrate, info=src.info)
+            transcode_audio(src.media, out, segment_duration=SEGMENT_SECONDS, bitrate=bitrate, info=src.info)
         elif name == "stills":
-            make_thumbnails(src.path, out, src.info)
-            make_storyboard(src.path, out, src.info)
+            whole = src.download()  # the storyboard reads every frame after the thumbnails sought
+            make_thumbnails(whole, out, src.info)
+            make_storyboard(whole, out, src.info)
         else:
             raise ValueError(f"unknown part {name!r}")
+        read = {"bytes": src.bytes_read, "size": src.info.size}
+        log.info("part read its source", extra={"video_id": src.video_id, "part": name, **read})
         keys = upload_files(ctx.store, out, _media_files(out), media_prefix(src.video_id))
         if ctx.videos.part_done(src.video_id, name, start=PROBED, end=TRANSCODED):
             enqueue_for(src, "video.finalize")

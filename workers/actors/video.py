@@ -9,37 +9,24 @@ enqueues ``video.finalize``, which writes the manifests once every part is in.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from control_plane.jobs.models import Job
 from control_plane.videos import VideoService, media_prefix
-from pipelines import (
-    LadderConfig,
-    MediaInfo,
-    MediaLimits,
-    Rung,
-    build_ladder,
-    probe,
-    transcode,
-    use_chunked,
-)
+from pipelines import transcode, use_chunked
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
 from workers import runtime
+from workers.actors.chunked_plan import start_parts
+from workers.actors.source import PROBED, SEGMENT_SECONDS, TRANSCODED, Source
 from workers.middleware import on_final_failure
 from workers.publish import publish
 
-__all__ = ["process", "SEGMENT_SECONDS", "Source", "ProgressRecorder"]
+__all__ = ["process", "finish_video", "ProgressRecorder"]
 
 log = logging.getLogger(__name__)
-
-SEGMENT_SECONDS = 4.0
-PROBED, TRANSCODED = 0.05, 0.90  # progress after each stage; publishing fills the rest
 
 
 class ProgressRecorder:
@@ -57,44 +44,12 @@ class ProgressRecorder:
         runtime.current().videos.progressed(self.video_id, self.start + (self.end - self.start) * fraction)
 
 
-class Source:
-    """A job's view of its video: ids, the probed source on local disk, the ladder."""
-
-    def __init__(self, job: Job, video_id: str, path: Path, info: MediaInfo) -> None:
-        self.job, self.video_id, self.path, self.info = job, video_id, path, info
-        self.ladder: list[Rung] = build_ladder(info, LadderConfig())
-
-    @classmethod
-    @contextmanager
-    def fetch(cls, job_id: str) -> Iterator[Source]:
-        """Download the job's video source into a temporary folder (removed afterwards) and probe it."""
-        ctx = runtime.current()
-        with ctx.db.session() as session:
-            job = session.get(Job, job_id)
-            assert job is not None
-            session.expunge(job)
-            video_id = str(job.args["video_id"])
-        source_key = ctx.videos.source(video_id).source_key
-        with tempfile.TemporaryDirectory(prefix="socialflow-video-") as tmp:
-            path = Path(tmp) / "source"
-            ctx.store.download(source_key, path)
-            yield cls(job, video_id, path, probe(path, MediaLimits()))
-
-    @property
-    def work(self) -> Path:
-        folder = self.path.parent / "out"
-        folder.mkdir(exist_ok=True)
-        return folder
-
-
 def process(job_id: str) -> dict[str, Any]:
     """Bad input fails the job (and so the video) with the reason a creator can read."""
     ctx = runtime.current()
     with Source.fetch(job_id) as src:
         ctx.videos.began(src.video_id, duration=src.info.duration, progress=PROBED)
         if use_chunked(src.info, ctx.settings.chunked_min_duration):
-            from workers.actors.chunked import start_parts
-
             return start_parts(src)
         return _single_pass(src)
 
@@ -107,7 +62,7 @@ def _single_pass(src: Source) -> dict[str, Any]:
         picker, builder = ThumbnailPicker(info, out), StoryboardBuilder(info, out)
         sinks = [picker, builder]
     result = transcode(
-        src.path,
+        src.media,
         out,
         src.ladder,
         segment_duration=SEGMENT_SECONDS,
@@ -166,16 +121,6 @@ def finish_video(
         "renditions": len(renditions),
         "files": len(keys),
     }
-
-
-def enqueue_for(src: Source, kind: str, **args: Any) -> str:
-    job = runtime.current().enqueue(
-        kind,
-        args={"video_id": src.video_id, **args},
-        owner_id=src.job.owner_id,
-        subject=f"video:{src.video_id}",
-    )
-    return job.id
 
 
 @on_final_failure("video.process")
