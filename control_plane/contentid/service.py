@@ -20,7 +20,7 @@ from control_plane.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from control_plane.videos import VideoService
 from control_plane.videos.models import Video
 
-__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES"]
+__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "fingerprint_key", "BLOCKING_STATES"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ class ClaimMatch(Protocol):
     def duration(self) -> float: ...
     @property
     def score(self) -> float: ...
+
+
+def fingerprint_key(video_id: str) -> str:
+    """Where a video's Content-ID fingerprint is kept in the blob store (made once, by the first
+    job that needs it)."""
+    return f"fingerprints/{video_id}.fp"
 
 
 def claim_hold(video_id: Any) -> sa.Exists:

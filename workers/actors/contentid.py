@@ -8,21 +8,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from control_plane.contentid import fingerprint_key
 from control_plane.jobs.models import Job
 from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
 from workers import runtime
 from workers.reference_index import ReferenceIndex
 
-__all__ = ["match", "reference", "unreference", "fingerprint_key"]
+__all__ = ["match", "reference", "unreference"]
 
 log = logging.getLogger(__name__)
 
 _index: ReferenceIndex | None = None
 _index_lock = threading.Lock()
-
-
-def fingerprint_key(video_id: str) -> str:
-    return f"fingerprints/{video_id}.fp"
 
 
 def _reference_index() -> ReferenceIndex:
