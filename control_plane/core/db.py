@@ -55,10 +55,18 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
+    def session(self, *, exclusive: bool = False) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error.
+
+        ``exclusive`` is for a read-modify-write that must not interleave with another: rows read
+        ``with_for_update`` are locked on PostgreSQL, but SQLite ignores that clause, so there the
+        session's transaction takes the database's write lock before its first read
+        (``BEGIN IMMEDIATE``; other writers wait up to the busy timeout).
+        """
         with self.sessions() as session:
             try:
+                if exclusive and self.engine.dialect.name == "sqlite":
+                    session.execute(sa.text("BEGIN IMMEDIATE"))
                 yield session
                 session.commit()
             except BaseException:

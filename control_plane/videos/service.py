@@ -159,7 +159,7 @@ class VideoService:
 
         True for exactly one caller: the one that completes the set (it finalizes the video).
         """
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             video = session.get(Video, video_id, with_for_update=True)
             if video is None or not video.outputs or "chunked" not in video.outputs:
                 return False
