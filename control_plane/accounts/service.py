@@ -91,10 +91,23 @@ class AccountService:
         self.audit("register", user_id=user.id)
         return user
 
-    def audit(self, kind: str, *, user_id: str | None = None, ip: str | None = None, **detail: Any) -> None:
-        """Append a security event to the audit log (and to the structured log)."""
-        with self.db.session() as session:
-            session.add(AuditEvent(kind=kind, user_id=user_id, ip=ip, detail=detail))
+    def audit(
+        self,
+        kind: str,
+        *,
+        user_id: str | None = None,
+        ip: str | None = None,
+        session: sa.orm.Session | None = None,
+        **detail: Any,
+    ) -> None:
+        """Append a security event to the audit log (and to the structured log): in ``session``'s
+        transaction when given (it stands or falls with the change it records), else on its own."""
+        event = AuditEvent(kind=kind, user_id=user_id, ip=ip, detail=detail)
+        if session is not None:
+            session.add(event)
+        else:
+            with self.db.session() as own:
+                own.add(event)
         log.info("audit %s", kind, extra={"user_id": user_id, "ip": ip})
 
     def login(
@@ -154,8 +167,8 @@ class AccountService:
             if isinstance(exc, InvalidOtp):
                 self.audit("otp.failed", user_id=user_id, ip=ip)
             raise
-        if used == "recovery_code":
-            self.audit("recovery_code.used", user_id=user_id, ip=ip)
+        if used == "recovery_code":  # the code is spent in this transaction: log it in the same one
+            self.audit("recovery_code.used", user_id=user_id, ip=ip, session=session)
 
     def change_password(
         self,

@@ -78,10 +78,22 @@ class TwoFactor:
             self._check_totp(factor, otp)
             return "totp"
         if recovery_code:
-            row = session.get(RecoveryCode, _code_hash(recovery_code), with_for_update=True)
+            code_hash = _code_hash(recovery_code)
+            row = session.get(RecoveryCode, code_hash)
             if row is None or row.user_id != user_id or row.used_at is not None:
                 raise InvalidOtp("That recovery code is not valid.")
-            row.used_at = utcnow()
+            # Spent by one conditional statement, so two sign-ins racing with the same code cannot
+            # both succeed (SQLite ignores FOR UPDATE). The loser's transaction is rolled back at
+            # once: it must not keep the write lock while its failure is audited.
+            spent = session.execute(
+                sa.update(RecoveryCode)
+                .where(RecoveryCode.code_hash == code_hash, RecoveryCode.used_at.is_(None))
+                .values(used_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if spent.rowcount != 1:  # type: ignore[attr-defined]
+                session.rollback()
+                raise InvalidOtp("That recovery code is not valid.")
             return "recovery_code"
         raise OtpRequired("Enter the code from your authenticator app (or a recovery code).")
 

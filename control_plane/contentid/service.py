@@ -206,7 +206,7 @@ class ClaimService:
         settle the video's status. Idempotent: a rerun claims nothing twice. Returns the number
         of claims made, or None when the video is gone."""
         made = 0
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             video = session.get(Video, video_id, with_for_update=True)
             if video is None:
                 return None

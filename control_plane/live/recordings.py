@@ -124,7 +124,7 @@ class RecordingService:
             size=recording.size,
             source_key=recording.key,
         )
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             stream = session.get(LiveStream, recording.stream_id, with_for_update=True)
             if stream is not None:
                 stream.recording_video_id = recording.video_id

@@ -85,7 +85,7 @@ class StreamService:
     def rotate_key(self, owner_id: str, stream_id: str) -> str:
         """Replace the key of an owned stream; the old one stops working for new publishes."""
         key = new_stream_key()
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             row = session.get(LiveStream, stream_id, with_for_update=True)
             if row is None or row.owner_id != owner_id:
                 raise LiveStreamNotFound("No such live stream.")
@@ -112,7 +112,7 @@ class StreamService:
         if state not in LIVE_EVENTS:
             raise ValueError(f"unknown live state {state!r}")
         now = utcnow()
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             row = session.get(LiveStream, stream_id, with_for_update=True)
             if row is None:
                 log.warning("state %s for unknown live stream %s", state, stream_id)
@@ -136,7 +136,7 @@ class StreamService:
             if held(stream_id):
                 continue
             now = utcnow()
-            with self.db.session() as session:
+            with self.db.session(exclusive=True) as session:
                 row = session.get(LiveStream, stream_id, with_for_update=True)
                 if row is None or row.status != "live" or row.started_at is None or row.started_at >= cutoff:
                     continue
@@ -150,7 +150,7 @@ class StreamService:
         """Undo a sweep that ended a stream whose ingest was alive after all (its lease had lapsed
         in a key-value outage): ``live`` again, with its first ``started_at``, when its last event
         is ``lost``. True if it was revived."""
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             row = session.get(LiveStream, stream_id, with_for_update=True)
             last = session.scalar(
                 sa.select(LiveEvent.state)

@@ -338,7 +338,7 @@ class UploadService:
         """Turn a complete upload into its video's source (idempotent) and start processing."""
         key = self.store.finish(upload_id)
         size = self.store.info(upload_id).offset
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             row = session.get(Upload, upload_id, with_for_update=True)
             if row is None or row.completed_at is not None:
                 return

@@ -148,7 +148,7 @@ class VideoService:
 
     def plan_parts(self, video_id: str, parts: Sequence[str]) -> None:
         """A chunked transcode split into ``parts``; none done yet."""
-        with self.db.session() as session:
+        with self.db.session(exclusive=True) as session:
             video = session.get(Video, video_id, with_for_update=True)
             if video is None:
                 raise LookupError(f"video {video_id} is gone")

@@ -88,3 +88,17 @@ def test_totp_enrolment_sign_in_recovery_and_step_up(platform: Platform) -> None
     admin = platform.user("sec", role="admin")
     kinds = {e["kind"] for e in platform.client.get("/api/v1/admin/audit", headers=admin).json()}
     assert {"2fa.enabled", "otp.failed", "recovery_code.used", "password.changed", "2fa.disabled"} <= kinds
+
+
+def test_a_recovery_code_raced_by_many_sign_ins_opens_one(platform: Platform) -> None:
+    """Sign-ins that present the same recovery code at once: exactly one gets in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = platform.user("tess", password=PW)
+    secret = platform.client.post("/api/v1/auth/2fa/totp/setup", headers=headers).json()["secret"]
+    codes = platform.client.post(
+        "/api/v1/auth/2fa/totp/enable", headers=headers, json={"code": pyotp.TOTP(secret).now()}
+    ).json()["recovery_codes"]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: login(platform, recovery_code=codes[0]).status_code, range(8)))
+    assert sorted(answers) == [200] + [401] * 7

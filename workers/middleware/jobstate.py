@@ -79,7 +79,7 @@ class JobState(dramatiq.Middleware):
         job_id = _job_id(message)
         if job_id is None:
             return
-        with runtime.current().db.session() as session:
+        with runtime.current().db.session(exclusive=True) as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None:
                 log.warning("message %s names unknown job %s; skipped", message.message_id, job_id)
@@ -103,7 +103,7 @@ class JobState(dramatiq.Middleware):
         job_id = _job_id(message)
         if job_id is None:
             return
-        with runtime.current().db.session() as session:
+        with runtime.current().db.session(exclusive=True) as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None:
                 return
