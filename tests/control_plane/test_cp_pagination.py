@@ -29,7 +29,9 @@ def test_a_cursor_carries_its_ordering_and_typed_values() -> None:
         base64.urlsafe_b64encode(b"[1, 2]").decode(),
         base64.urlsafe_b64encode(json.dumps({"o": "popular", "k": [1, "x"]}).encode()).decode(),
         base64.urlsafe_b64encode(json.dumps({"o": "latest", "k": [1]}).encode()).decode(),
-        base64.urlsafe_b64encode(json.dumps({"o": "latest", "k": [{"t": "yesterday"}, "x"]}).encode()).decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"o": "latest", "k": [{"t": "yesterday"}, "x"]}).encode()
+        ).decode(),
         base64.urlsafe_b64encode(json.dumps({"o": "latest", "k": [[1], "x"]}).encode()).decode(),
         base64.urlsafe_b64encode(b"[" * 100_000).decode()[:500],
     ],
