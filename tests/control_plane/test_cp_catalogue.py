@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
@@ -266,3 +267,37 @@ def test_a_video_deleted_while_it_is_processed_leaves_nothing_behind(platform: P
         assert platform.client.delete(f"/api/v1/videos/{video_id}", headers=moderator).status_code == 204
         assert wait_until(lambda vid=video_id: jobs_done(platform, vid), 60)
         assert not [k for k in keys(platform) if video_id in k], pause
+
+
+@pytest.mark.slow
+def test_deleting_a_blocking_reference_releases_the_videos_it_blocked(
+    platform: Platform, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.mp4"
+    source = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=15:d=10",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+    ]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *source, str(path)], check=True)
+    label, fan = platform.user("label"), platform.user("fan")
+    original = ready_video(platform, label, path.read_bytes())
+    r = platform.client.post(
+        "/api/v1/contentid/references", headers=label, json={"video_id": original, "policy": "block"}
+    )
+    assert r.status_code == 201, r.text
+    ref_id = r.json()["id"]
+    assert wait_until(lambda: ref_id in index_ids(platform) and jobs_done(platform, original), 120)
+    copy = platform.upload(fan, path.read_bytes())
+    assert wait_until(lambda: jobs_done(platform, copy), 120)
+    blocked = platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()
+    assert blocked["status"] == "blocked", blocked
+
+    assert platform.client.delete(f"/api/v1/videos/{original}", headers=label).status_code == 204
+    assert platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()["status"] == "ready"
+    assert platform.client.get(f"/api/v1/videos/{copy}/claims", headers=fan).json() == []
