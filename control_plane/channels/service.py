@@ -18,6 +18,7 @@ from control_plane.accounts.models import User
 from control_plane.channels.avatar import render_avatar
 from control_plane.channels.cards import avatar_key, avatar_prefix
 from control_plane.channels.models import Channel
+from control_plane.core.counts import count_changes
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import BadRequest, NotFound
 from control_plane.core.leftovers import Leftovers
@@ -173,10 +174,7 @@ class ChannelService:
         """Add to the channel's ``followers``, ``following`` or ``posts`` in one statement (so that
         concurrent callers add up), in the caller's transaction: the social graph and posts call
         this in the transaction that adds or removes the rows counted."""
-        unknown = set(deltas) - set(COUNTS)
-        if unknown:
-            raise ValueError(f"no such count: {', '.join(sorted(unknown))}")
-        deltas = {name: delta for name, delta in deltas.items() if delta}
+        deltas = count_changes(deltas, COUNTS)
         if not deltas:
             return
         insert = _insert(session).values(

@@ -7,6 +7,7 @@ video's revenue share to the reference owner when payments land; ``track`` claim
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -251,7 +252,7 @@ class ClaimService:
         for video_id in claimed:
             self.videos.settle(session, video_id)
         if reference.status != "removed":  # a removed reference left the index when it was removed
-            leftovers.then.append(lambda reference_id=reference.id: self._unindex(reference_id))
+            leftovers.then.append(functools.partial(self._unindex, reference.id))
 
     def _unindex(self, reference_id: int) -> None:
         try:

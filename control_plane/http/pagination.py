@@ -27,7 +27,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import sqlalchemy as sa
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from control_plane.core.errors import BadRequest
 
@@ -51,6 +51,8 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 T = TypeVar("T")
+#: A column to sort by: a mapped attribute (``Video.id``) or any column expression.
+Sortable = sa.ColumnElement[Any] | QueryableAttribute[Any]
 
 
 class InvalidCursor(BadRequest):
@@ -95,10 +97,10 @@ class Order:
     """
 
     name: str
-    columns: tuple[sa.ColumnElement[Any], ...]
+    columns: tuple[Sortable, ...]
     descending: bool = True
 
-    def order_by(self) -> list[sa.ColumnElement[Any]]:
+    def order_by(self) -> list[Any]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
     def after(self, values: Sequence[Any]) -> sa.ColumnElement[bool]:

@@ -8,6 +8,7 @@ the upload into its video's source through the video service, which starts proce
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -386,7 +387,7 @@ class UploadService:
     def _remove_rows(self, session: sa.orm.Session, query: sa.Select, leftovers: Leftovers) -> None:
         for row in list(session.scalars(query)):
             if row.completed_at is None or row.is_partial:
-                leftovers.then.append(lambda upload_id=row.id: self._discard_data(upload_id))
+                leftovers.then.append(functools.partial(self._discard_data, row.id))
             session.delete(row)
 
     def _discard_data(self, upload_id: str) -> None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from control_plane.core.counts import count_changes
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Forbidden, NotFound
 from control_plane.core.leftovers import Leftovers
@@ -302,10 +303,9 @@ class VideoService:
         """Add to the video's ``views``, ``likes`` or ``comments`` in one ``UPDATE`` (so that
         concurrent callers add up), in the caller's transaction: the domain whose rows the count
         counts calls this in the transaction that adds or removes them."""
-        unknown = set(deltas) - set(COUNTS)
-        if unknown:
-            raise ValueError(f"no such count: {', '.join(sorted(unknown))}")
-        columns = {name: getattr(Video, name) + delta for name, delta in deltas.items() if delta}
+        columns = {
+            name: getattr(Video, name) + delta for name, delta in count_changes(deltas, COUNTS).items()
+        }
         if columns:
             session.execute(
                 sa.update(Video)

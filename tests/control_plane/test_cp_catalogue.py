@@ -13,10 +13,10 @@ import imageio_ffmpeg
 import pytest
 import sqlalchemy as sa
 from support.platform import Platform
+from support.videos import jobs_done, ready_video
 from support.waiting import wait_until
 
 from control_plane.contentid.models import Reference
-from control_plane.jobs.models import Job
 from control_plane.uploads.models import Upload
 from control_plane.videos.models import Video, VideoTag
 from workers.reference_index import PREFIX as INDEX_PREFIX
@@ -34,28 +34,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *video, *audio, *encode, str(path)], check=True
     )
     return path.read_bytes()
-
-
-def ready_video(platform: Platform, headers: dict[str, str], data: bytes) -> str:
-    video_id = platform.upload(headers, data)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        video = platform.client.get(f"/api/v1/videos/{video_id}", headers=headers).json()
-        if video["status"] in ("ready", "failed"):
-            assert video["status"] == "ready", video
-            return video_id
-        time.sleep(0.1)
-    raise AssertionError(f"video {video_id} not ready")
-
-
-def jobs_done(platform: Platform, video_id: str) -> bool:
-    with platform.services.db.session() as session:
-        pending = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Job)
-            .where(Job.subject == f"video:{video_id}", Job.status.in_(("queued", "running")))
-        )
-    return pending == 0
 
 
 def keys(platform: Platform) -> set[str]:
