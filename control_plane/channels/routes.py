@@ -108,7 +108,7 @@ async def put_avatar(request: Request, principal: PrincipalDep, services: Servic
     """Upload a JPEG, PNG, WebP or GIF picture (at most 8 MiB and 40 megapixels) as the body. It
     is decoded and re-encoded at 48, 128 and 400 px squares; nothing else of the file is kept.
     Anything else answers 415."""
-    services.limiter.hit(AVATAR_CHANGES, principal.user.id)
+    await run_in_threadpool(services.limiter.hit, AVATAR_CHANGES, principal.user.id)
     data = await bounded_body(request, MAX_AVATAR_BYTES)
     await run_in_threadpool(services.channels.set_avatar, principal.user.id, data)
     profile = await run_in_threadpool(services.channels.profile, principal.user.username)
