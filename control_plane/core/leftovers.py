@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage import BlobStore, StorageError, validate_prefix
+from storage import BlobStore, InvalidKey, StorageError, validate_prefix
 
 __all__ = ["Leftovers", "purge"]
 
@@ -55,7 +55,11 @@ def purge(store: BlobStore, keys: list[str], prefixes: list[str]) -> int:
     so it raises ``ValueError`` before anything is deleted.
     """
     for prefix in prefixes:
-        if not prefix.endswith("/") or validate_prefix(prefix) == "":
+        try:
+            folder = prefix.endswith("/") and validate_prefix(prefix) != ""
+        except InvalidKey:
+            folder = False
+        if not folder:
             raise ValueError(f"refusing to purge {prefix!r}: not a folder prefix")
     for key in keys:
         store.delete(key)
