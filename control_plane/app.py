@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
+from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
 from control_plane.http import blobs, health
 from control_plane.http.middleware import (
@@ -22,7 +23,7 @@ from control_plane.live.routes import streams as live
 from control_plane.services import Services
 from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
-from control_plane.videos.routes import media, videos
+from control_plane.videos.routes import catalogue, media, videos
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 
@@ -38,7 +39,9 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
     app = FastAPI(
         title="Social Flow",
         version="0.1.0",
-        description="Self-hostable media platform: uploads, transcoding, live, Content-ID.",
+        description=(
+            "Self-hostable media platform: uploads, transcoding, live, Content-ID, channels, the catalogue."
+        ),
     )
     app.state.services = services
     app.state.live_whip = whip
@@ -54,8 +57,11 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         jobs.router,
         blobs.router,
         uploads.router,
+        catalogue.router,
         videos.router,
         media.router,
+        channels.router,
+        channels.files,
         contentid.router,
         live.router,
         chat.router,
@@ -63,13 +69,17 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
     ):
         app.include_router(router)
     # Starlette runs the last-added middleware first: request ids wrap everything.
-    app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=services.settings.max_request_body,
+        exempt=(UPLOAD_PREFIX, channels.AVATAR_PATH),  # both read their own bodies within their own bounds
+    )
     app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)
     if services.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=services.settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",

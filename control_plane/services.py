@@ -10,6 +10,8 @@ import dramatiq
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
+from control_plane.channels.closing import AccountCloser
+from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
 from control_plane.core.db import Database
 from control_plane.core.kv import KeyValue, open_kv
@@ -17,8 +19,10 @@ from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
+from control_plane.live.service import StreamService
 from control_plane.uploads.service import UploadService
 from control_plane.videos import VideoService
+from control_plane.videos.catalogue import Catalogue
 from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
@@ -44,6 +48,10 @@ class Services:
     limiter: RateLimiter
     pubsub: PubSub
     playback: PlaybackTokens
+    channels: ChannelService
+    catalogue: Catalogue
+    #: Closes accounts; each domain that keeps something of a user registers its part (``on_close``).
+    closer: AccountCloser
 
     def close(self) -> None:
         self.pubsub.close()
@@ -55,9 +63,12 @@ class Services:
             log.debug("broker close failed", exc_info=True)
 
 
-def video_service(db: Database, enqueue: Callable[..., object]) -> VideoService:
-    """The video domain with the holds other domains put on a video: a blocking Content-ID claim."""
-    return VideoService(db, enqueue, holds=(claim_hold,))
+def video_service(db: Database, enqueue: Callable[..., object], store: BlobStore) -> VideoService:
+    """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
+
+    Removing videos is the API's: ``build_services`` registers the other domains' removers.
+    """
+    return VideoService(db, enqueue, store, holds=(claim_hold,))
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
@@ -80,7 +91,23 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     kv = open_kv(settings.redis_url)
     jobs = JobQueue(db, broker)
 
-    videos = video_service(db, jobs.enqueue)
+    videos = video_service(db, jobs.enqueue, store)
+    accounts = AccountService(
+        db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
+    )
+    uploads = UploadService(db, upload_store_for(store), kv, settings, videos)
+    claims = ClaimService(db, jobs.enqueue, videos)
+    videos.on_remove(uploads.video_removed)
+    videos.on_remove(claims.video_removed)
+    channels = ChannelService(db, store, jobs.enqueue)
+    closer = AccountCloser(db, accounts, store, jobs.enqueue)
+    for remover in (
+        StreamService(db).remove_rows_of_owner,  # first: a live stream refuses before anything goes
+        videos.remove_rows_of_owner,
+        uploads.remove_rows_of_owner,
+        channels.remove_rows_of_owner,
+    ):
+        closer.on_close(remover)
     return Services(
         settings=settings,
         db=db,
@@ -88,13 +115,14 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         broker=broker,
         jobs=jobs,
         kv=kv,
-        accounts=AccountService(
-            db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
-        ),
+        accounts=accounts,
         videos=videos,
-        uploads=UploadService(db, upload_store_for(store), kv, settings, videos),
-        claims=ClaimService(db, jobs.enqueue, videos),
+        uploads=uploads,
+        claims=claims,
         limiter=RateLimiter(kv),
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
+        channels=channels,
+        catalogue=Catalogue(db),
+        closer=closer,
     )

@@ -141,6 +141,17 @@ JOBS: dict[str, JobSpec] = {
             time_limit=300,
             priority=5,
         ),
+        # Deletes the blobs of removed videos, avatars or accounts when the store refused at removal.
+        JobSpec(
+            "blobs.purge",
+            "workers.actors.blobs:purge",
+            queue="default",
+            attempts=10,
+            time_limit=3600,
+            priority=50,
+            min_backoff=10,
+            max_backoff=3600,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

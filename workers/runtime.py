@@ -45,7 +45,7 @@ class WorkerContext:
     @cached_property
     def videos(self) -> VideoService:
         """The video domain's service, whose follow-up jobs go to this process's broker."""
-        return video_service(self.db, self.enqueue)
+        return video_service(self.db, self.enqueue, self.store)
 
     @cached_property
     def claims(self) -> ClaimService:

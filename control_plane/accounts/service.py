@@ -184,12 +184,7 @@ class AccountService:
         """A sensitive action: needs the current password and (if on) the second factor again.
         Every other session ends."""
         with self.db.session() as session:
-            user = session.get(User, user_id)
-            assert user is not None
-            if not verify_password(user.password_hash, current):
-                self.audit("password.change_failed", user_id=user_id, ip=ip)
-                raise InvalidCredentials("The current password is wrong.")
-            self._second_factor(session, user_id, otp, recovery_code, ip)
+            user = self._step_up(session, user_id, current, otp, recovery_code, ip, "password.change_failed")
             self.policy.check(new, username=user.username, email=user.email)
             user.password_hash = hash_password(new)
             session.execute(
@@ -202,6 +197,58 @@ class AccountService:
                 .values(revoked_at=utcnow(), revoked_reason="password changed")
             )
         self.audit("password.changed", user_id=user_id, ip=ip)
+
+    def step_up(
+        self,
+        user_id: str,
+        password: str,
+        *,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+        ip: str | None = None,
+        action: str,
+    ) -> None:
+        """Prove it is really the user before a sensitive ``action`` (a word for the audit log):
+        the password and, for users who turned it on, the second factor, again."""
+        with self.db.session() as session:
+            self._step_up(session, user_id, password, otp, recovery_code, ip, f"{action}.step_up_failed")
+
+    def _step_up(
+        self,
+        session: sa.orm.Session,
+        user_id: str,
+        password: str,
+        otp: str | None,
+        recovery_code: str | None,
+        ip: str | None,
+        failure: str,
+    ) -> User:
+        user = session.get(User, user_id)
+        assert user is not None
+        if not verify_password(user.password_hash, password):
+            self.audit(failure, user_id=user_id, ip=ip)
+            raise InvalidCredentials("The password is wrong.")
+        self._second_factor(session, user_id, otp, recovery_code, ip)
+        return user
+
+    def deactivate(self, user_id: str, *, reason: str) -> None:
+        """The account stops working at once: no sign-in, every session ended (its tokens fail)."""
+        with self.db.session() as session:
+            session.execute(sa.update(User).where(User.id == user_id).values(is_active=False))
+            session.execute(
+                sa.update(AuthSession)
+                .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow(), revoked_reason=reason[:64])
+            )
+
+    def remove_user_rows(self, session: sa.orm.Session, user_id: str) -> None:
+        """Delete the user in the caller's transaction; the rows that reference it go by their
+        foreign keys (``ON DELETE CASCADE``), and its audit trail is dropped but for the one
+        ``account.deleted`` event the caller records (the id, nothing that names the person)."""
+        session.execute(sa.delete(AuditEvent).where(AuditEvent.user_id == user_id))
+        session.execute(
+            sa.delete(User).where(User.id == user_id).execution_options(synchronize_session=False)
+        )
 
     def _issue(self, session: sa.orm.Session, user_id: str, session_id: str) -> TokenPair:
         refresh = new_refresh_token()

@@ -7,20 +7,25 @@ video's revenue share to the reference owner when payments land; ``track`` claim
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
+from control_plane.contentid.keys import fingerprint_key
 from control_plane.contentid.models import POLICIES, Claim, Reference
 from control_plane.core.db import Database
 from control_plane.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from control_plane.core.leftovers import Leftovers
+from control_plane.jobs import EnqueueFailed
 from control_plane.videos import VideoService
 from control_plane.videos.models import Video
 
-__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "fingerprint_key", "BLOCKING_STATES"]
+__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES"]
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +47,6 @@ class ClaimMatch(Protocol):
     def duration(self) -> float: ...
     @property
     def score(self) -> float: ...
-
-
-def fingerprint_key(video_id: str) -> str:
-    """Where a video's Content-ID fingerprint is kept in the blob store (made once, by the first
-    job that needs it)."""
-    return f"fingerprints/{video_id}.fp"
 
 
 def claim_hold(video_id: Any) -> sa.Exists:
@@ -237,6 +236,32 @@ class ClaimService:
             self.videos.settle(session, video_id, transcoded=False)
         return made
 
+    def video_removed(self, session: Session, video: Video, leftovers: Leftovers) -> None:
+        """The video's remover (``VideoService.on_remove``): its fingerprint goes, and if it is a
+        reference, the reference, its claims on other videos (whose holds are settled again) and,
+        after the commit, its entries in the index (the ``contentid.unreference`` job)."""
+        leftovers.keys.append(fingerprint_key(video.id))
+        reference = session.scalar(sa.select(Reference).where(Reference.video_id == video.id))
+        if reference is None:
+            return
+        claims = sa.select(Claim.video_id).where(Claim.reference_id == reference.id)
+        claimed = set(session.scalars(claims.where(Claim.video_id != video.id)))
+        session.execute(sa.delete(Claim).where(Claim.reference_id == reference.id))
+        session.execute(sa.delete(Reference).where(Reference.id == reference.id))
+        session.flush()
+        for video_id in claimed:
+            self.videos.settle(session, video_id)
+        if reference.status != "removed":  # a removed reference left the index when it was removed
+            leftovers.then.append(functools.partial(self._unindex, reference.id))
+
+    def _unindex(self, reference_id: int) -> None:
+        try:
+            args = {"reference_id": reference_id}
+            self.enqueue("contentid.unreference", args=args, subject=f"reference:{reference_id}")
+        except EnqueueFailed:
+            # Its entries stay in the index, where they match nothing: a match needs the row.
+            log.warning("reference %s left in the index: the job queue is down", reference_id)
+
     def reference_to_index(self, reference_id: int) -> str | None:
         """The video of a reference still to index, or None once it is removed."""
         with self.db.session() as session:
@@ -245,9 +270,16 @@ class ClaimService:
                 return None
             return reference.video_id
 
-    def indexed(self, reference_id: int) -> None:
-        """The reference's fingerprint is in the index: it claims from now on."""
+    def indexed(self, reference_id: int) -> bool:
+        """The reference's fingerprint is in the index: it claims from now on.
+
+        False when the reference was removed (or its video deleted) while it was being indexed:
+        the caller takes the entries it just added out of the index again.
+        """
         with self.db.session() as session:
             reference = session.get(Reference, reference_id)
-            if reference is not None and reference.status == "indexing":
+            if reference is None or reference.status == "removed":
+                return False
+            if reference.status == "indexing":
                 reference.status = "active"
+            return True

@@ -20,9 +20,11 @@ __all__ = [
     "get_services",
     "Principal",
     "current_principal",
+    "optional_principal",
     "require_role",
     "ServicesDep",
     "PrincipalDep",
+    "ViewerDep",
 ]
 
 
@@ -78,6 +80,18 @@ def current_principal(request: Request, services: ServicesDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def optional_principal(request: Request, services: ServicesDep) -> Principal | None:
+    """The signed-in caller of a route that anonymous callers may use too: None without an
+    ``Authorization`` header; a header that is there must be valid (401 otherwise)."""
+    if not request.headers.get("authorization"):
+        return None
+    return current_principal(request, services)
+
+
+#: The caller of a public route: a ``Principal`` when signed in, else None.
+ViewerDep = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def require_role(role: str) -> Callable[[Principal], Principal]:

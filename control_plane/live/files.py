@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["hls_prefix", "content_type", "CONTENT_TYPES"]
+__all__ = ["hls_prefix", "stream_prefix", "content_type", "CONTENT_TYPES"]
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -11,9 +11,14 @@ CONTENT_TYPES = {
 }
 
 
+def stream_prefix(stream_id: str) -> str:
+    """The folder of everything a stream keeps in the blob store: playback files, recordings."""
+    return f"live/{stream_id}/"
+
+
 def hls_prefix(stream_id: str) -> str:
     """The storage prefix of a stream's live playlists, init segment, segments and parts."""
-    return f"live/{stream_id}/hls/"
+    return f"{stream_prefix(stream_id)}hls/"
 
 
 def content_type(name: str) -> str:

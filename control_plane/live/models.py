@@ -24,6 +24,11 @@ class LiveStream(Base):
     short prefix to find the row by."""
 
     __tablename__ = "live_streams"
+    #: The public list of streams live now, newest first, and each owner's list of streams.
+    __table_args__ = (
+        sa.Index("ix_live_streams_live", "status", "started_at", "id"),
+        sa.Index("ix_live_streams_owner_created", "owner_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     owner_id: Mapped[str] = mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"), index=True)

@@ -15,7 +15,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from control_plane.core.db import Database, utcnow
+from control_plane.core.errors import Conflict
+from control_plane.core.leftovers import Leftovers
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.live.errors import LiveStreamNotFound
+from control_plane.live.files import stream_prefix
 from control_plane.live.keys import key_hash, key_matches, key_prefix, new_stream_key, well_formed
 from control_plane.live.models import LIVE_EVENTS, LiveEvent, LiveStream
 
@@ -25,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: The event of a live stream ended by the sweep: the ingest holding it stopped answering.
 LOST = "lost"
+#: An owner's streams, newest first; the streams live now, the latest to start first.
+BY_CREATION = Order("created", (LiveStream.created_at, LiveStream.id))
+BY_START = Order("started", (LiveStream.started_at, LiveStream.id))
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,33 @@ class StreamService:
         log.warning("live stream %s revived: its ingest is alive", stream_id, extra={"stream_id": stream_id})
         return True
 
+    def list_owned(self, owner_id: str, page: PageParams) -> tuple[list[StreamView], str | None]:
+        """One page of the owner's streams (any status), newest first; views without events."""
+        query = sa.select(LiveStream, *BY_CREATION.columns).where(LiveStream.owner_id == owner_id)
+        return self._page(query, BY_CREATION, page)
+
+    def list_live(self, page: PageParams) -> tuple[list[StreamView], str | None]:
+        """One page of the streams live now, the latest to go live first; views without events."""
+        query = sa.select(LiveStream, *BY_START.columns).where(
+            LiveStream.status == "live", LiveStream.started_at.is_not(None)
+        )
+        return self._page(query, BY_START, page)
+
+    def _page(self, query: sa.Select, order: Order, page: PageParams) -> tuple[list[StreamView], str | None]:
+        with self.db.session() as session:
+            rows, cursor = keyset_page(session, query, order, page)
+            return [_view(row[0], ()) for row in rows], cursor
+
+    def remove_rows_of_owner(self, session: sa.orm.Session, owner_id: str) -> Leftovers:
+        """In the caller's transaction (closing an account), remove the owner's streams; their
+        playback files and recordings go after the commit. A stream live now refuses
+        (``Conflict``): its ingest would keep writing files."""
+        rows = list(session.scalars(sa.select(LiveStream).where(LiveStream.owner_id == owner_id)))
+        if any(row.status == "live" for row in rows):
+            raise Conflict("End your live stream first.", code="STREAM_LIVE")
+        session.execute(sa.delete(LiveStream).where(LiveStream.owner_id == owner_id))
+        return Leftovers(prefixes=[stream_prefix(row.id) for row in rows])
+
     def view(self, stream_id: str) -> StreamView:
         with self.db.session() as session:
             row = session.get(LiveStream, stream_id)
@@ -176,13 +210,17 @@ class StreamService:
                 .order_by(LiveEvent.id.desc())
                 .limit(self.max_events)
             ).all()
-            return StreamView(
-                id=row.id,
-                owner_id=row.owner_id,
-                title=row.title,
-                status=row.status,
-                started_at=row.started_at,
-                ended_at=row.ended_at,
-                recording_video_id=row.recording_video_id,
-                events=tuple(EventView(e.state, e.at) for e in reversed(events)),
-            )
+            return _view(row, tuple(EventView(e.state, e.at) for e in reversed(events)))
+
+
+def _view(row: LiveStream, events: tuple[EventView, ...]) -> StreamView:
+    return StreamView(
+        id=row.id,
+        owner_id=row.owner_id,
+        title=row.title,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        recording_video_id=row.recording_video_id,
+        events=events,
+    )

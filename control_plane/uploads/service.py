@@ -8,6 +8,7 @@ the upload into its video's source through the video service, which starts proce
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 
 from control_plane.core.db import Database, new_id, utcnow
 from control_plane.core.kv import KeyValue
+from control_plane.core.leftovers import Leftovers
 from control_plane.core.settings import Settings
 from control_plane.uploads.body import ThreadBody
 from control_plane.uploads.errors import (
@@ -34,6 +36,7 @@ from control_plane.uploads.errors import (
 from control_plane.uploads.headers import Checksum, sanitize_filename
 from control_plane.uploads.models import Upload
 from control_plane.videos import VideoService
+from control_plane.videos.models import Video
 from storage import OffsetMismatch, UploadNotFound
 from storage.uploads import RecordedUploadStore, UploadInfo, spool_verified
 
@@ -328,7 +331,8 @@ class UploadService:
             offset, length = stored.offset, stored.length
         with self.db.session() as session:
             row = session.get(Upload, upload_id)
-            if row is None:
+            if row is None:  # removed with its video while these bytes were arriving
+                self._terminate(upload_id)
                 return
             row.offset = offset
             if length:
@@ -362,13 +366,49 @@ class UploadService:
             self.kv.release_lock(f"upload:{upload_id}", token)
 
     def _remove(self, upload_id: str) -> None:
+        self._terminate(upload_id)
+        with self.db.session() as session:
+            self.videos.discard_upload(session, upload_id)
+            session.execute(sa.delete(Upload).where(Upload.id == upload_id))
+
+    def video_removed(self, session: sa.orm.Session, video: Video, leftovers: Leftovers) -> None:
+        """The video's remover (``VideoService.on_remove``): its upload row goes in the removing
+        transaction, and the bytes of an unfinished upload after the commit (a finished upload's
+        bytes are the video's source, which the video service removes)."""
+        self._remove_rows(session, sa.select(Upload).where(Upload.id == video.id), leftovers)
+
+    def remove_rows_of_owner(self, session: sa.orm.Session, owner_id: str) -> Leftovers:
+        """Every upload row of ``owner_id`` (partial ones too) in the caller's transaction; the
+        returned leftovers remove their bytes after its commit."""
+        leftovers = Leftovers()
+        self._remove_rows(session, sa.select(Upload).where(Upload.owner_id == owner_id), leftovers)
+        return leftovers
+
+    def _remove_rows(self, session: sa.orm.Session, query: sa.Select, leftovers: Leftovers) -> None:
+        for row in list(session.scalars(query)):
+            if row.completed_at is None or row.is_partial:
+                leftovers.then.append(functools.partial(self._discard_data, row.id))
+            session.delete(row)
+
+    def _discard_data(self, upload_id: str) -> None:
+        """Remove an upload's bytes and record from the store; waits for a write in flight first,
+        and goes ahead without the lock if it does not end (that write's bytes find no row and
+        come back here)."""
+        try:
+            token: str | None = self._lock(upload_id)
+        except UploadLocked:
+            token = None
+        try:
+            self._terminate(upload_id)
+        finally:
+            if token is not None:
+                self.kv.release_lock(f"upload:{upload_id}", token)
+
+    def _terminate(self, upload_id: str) -> None:
         try:
             self.store.terminate(upload_id)
         except UploadNotFound:
             pass
-        with self.db.session() as session:
-            self.videos.discard_upload(session, upload_id)
-            session.execute(sa.delete(Upload).where(Upload.id == upload_id))
 
     def sweep(self, now: datetime | None = None) -> int:
         """Remove every unfinished upload past its expiry; returns how many were removed."""

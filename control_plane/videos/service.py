@@ -7,12 +7,16 @@ video's status, progress or outputs themselves.
 
 Methods that take a ``session`` join the caller's transaction (the upload service makes the
 video in the same commit as its upload row); the others open their own.
+
+Removing a video deletes its rows, those of other domains through the *removers* they register
+(``on_remove``: the upload row, Content-ID's reference and its index entry), and then every blob
+under the video's keys (see ``control_plane.core.leftovers`` for why in that order).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +24,30 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from control_plane.core.db import Database
+from control_plane.core.counts import count_changes
+from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Forbidden, NotFound
-from control_plane.videos.models import Video
+from control_plane.core.leftovers import Leftovers
+from control_plane.videos.keys import media_prefix
+from control_plane.videos.metadata import clean_changes
+from control_plane.videos.models import Video, VideoTag
+from storage import BlobStore
 
-__all__ = ["Hold", "VideoService", "VideoSource"]
+__all__ = ["COUNTS", "Hold", "Remover", "VideoGone", "VideoService", "VideoSource"]
 
 log = logging.getLogger(__name__)
 
 #: Given the video id column, an SQL condition that keeps the video ``blocked`` while true.
 Hold = Callable[[Any], sa.ColumnElement[bool]]
+#: Another domain's part in removing a video: in the removing transaction, delete or release its
+#: own rows of the video and add to the leftovers the blobs and the work that follow the commit.
+Remover = Callable[[Session, Video, Leftovers], None]
+#: The counts kept on a video row (``add_counts``).
+COUNTS = ("views", "likes", "comments")
+
+
+class VideoGone(LookupError):
+    """The video (or its source) is not there any more: it was deleted. A job about it stops."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +60,30 @@ class VideoSource:
 
 
 class VideoService:
-    """Owns every change of a video's status, progress, outputs and metadata.
+    """Owns every change of a video's status, progress, outputs, metadata and counts, and its removal.
 
     ``enqueue(kind, *, args, owner_id, subject)`` is the jobs port that starts processing;
-    ``holds`` are the conditions other domains register to keep a video blocked.
+    ``store`` holds the video's files; ``holds`` are the conditions other domains register to keep
+    a video blocked.
     """
 
-    def __init__(self, db: Database, enqueue: Callable[..., object], *, holds: Sequence[Hold] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        enqueue: Callable[..., object],
+        store: BlobStore,
+        *,
+        holds: Sequence[Hold] = (),
+    ) -> None:
         self.db = db
         self.enqueue = enqueue
+        self.store = store
         self.holds = tuple(holds)
+        self.removers: list[Remover] = []
+
+    def on_remove(self, remover: Remover) -> None:
+        """Register another domain's part in removing a video (run in registration order)."""
+        self.removers.append(remover)
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -131,11 +163,11 @@ class VideoService:
     # -- processing -------------------------------------------------------------------------
 
     def source(self, video_id: str) -> VideoSource:
-        """The video's original; raises LookupError when the video or its source is gone."""
+        """The video's original; raises ``VideoGone`` when the video or its source is gone."""
         with self.db.session() as session:
             video = session.get(Video, video_id)
             if video is None or not video.source_key:
-                raise LookupError(f"video {video_id} has no source")
+                raise VideoGone(f"video {video_id} has no source")
             return VideoSource(video.id, video.owner_id, video.source_key)
 
     def began(self, video_id: str, *, duration: float | None, progress: float) -> None:
@@ -181,17 +213,26 @@ class VideoService:
         outputs: dict[str, Any],
         duration: float,
         warnings: Sequence[str],
-    ) -> None:
-        """Processing published every file: the video is ``ready`` unless a hold keeps it blocked."""
+    ) -> bool:
+        """Processing published every file: the video is ``ready`` unless a hold keeps it blocked.
+
+        False when the video was removed meanwhile: the caller removes the files it published.
+        """
         with self.db.session() as session:
             video = session.get(Video, video_id)
             if video is None:
-                return
+                return False
             video.progress, video.renditions, video.outputs = 1.0, renditions, outputs
             video.duration = duration
             video.error = "; ".join(warnings) or None
             session.flush()
             self.settle(session, video_id, transcoded=True)
+        return True
+
+    def exists(self, video_id: str) -> bool:
+        """Whether the video is still there (a job asks after writing files, see ``remove``)."""
+        with self.db.session() as session:
+            return session.get(Video, video_id) is not None
 
     @staticmethod
     def failed(session: Session, video_id: str, reason: str) -> None:
@@ -207,6 +248,7 @@ class VideoService:
         A held video is ``blocked``. Otherwise a ``transcoded`` video is ``ready``, and one whose
         transcode has not finished leaves ``blocked`` for ``processing`` and keeps any other
         status. ``transcoded=None`` reads it from the video's outputs (a hold that lifts later).
+        The first time a video is ``ready`` is its ``published_at``.
         """
         if transcoded is None:
             video = session.get(Video, video_id)
@@ -219,10 +261,13 @@ class VideoService:
         if self.holds:
             held = sa.or_(*(hold(Video.id) for hold in self.holds))
             status = sa.case((held, sa.literal("blocked")), else_=status)
+        published = sa.func.coalesce(
+            Video.published_at, sa.case((status == "ready", sa.literal(utcnow(), Video.published_at.type)))
+        )
         session.execute(
             sa.update(Video)
             .where(Video.id == video_id)
-            .values(status=status)
+            .values(status=status, published_at=published)
             .execution_options(synchronize_session=False)
         )
         session.expire_all()
@@ -236,15 +281,72 @@ class VideoService:
 
     # -- the owner's changes ----------------------------------------------------------------
 
-    def update(self, owner_id: str, video_id: str, *, title: str | None, visibility: str | None) -> None:
-        """Change the title or the visibility; the owner only (``Forbidden`` otherwise)."""
+    def update(self, owner_id: str, video_id: str, changes: Mapping[str, Any]) -> None:
+        """Change the title, visibility or metadata (see ``metadata.clean_changes`` for the fields
+        and their bounds); the owner only (``Forbidden`` otherwise). ``tags`` replaces the list."""
+        values = clean_changes(changes)
         with self.db.session() as session:
             video = session.get(Video, video_id)
             if video is None:
                 raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
             if video.owner_id != owner_id:
                 raise Forbidden("Only the video's owner can change it.", code="NOT_OWNER")
-            if title is not None:
-                video.title = title
-            if visibility is not None:
-                video.visibility = visibility
+            tags = values.pop("tags", None)
+            for name, value in values.items():
+                setattr(video, name, value)
+            if tags is not None:
+                session.execute(sa.delete(VideoTag).where(VideoTag.video_id == video_id))
+                session.add_all(VideoTag(video_id=video_id, tag=t, position=i) for i, t in enumerate(tags))
+
+    @staticmethod
+    def add_counts(session: Session, video_id: str, **deltas: int) -> None:
+        """Add to the video's ``views``, ``likes`` or ``comments`` in one ``UPDATE`` (so that
+        concurrent callers add up), in the caller's transaction: the domain whose rows the count
+        counts calls this in the transaction that adds or removes them."""
+        columns = {
+            name: getattr(Video, name) + delta for name, delta in count_changes(deltas, COUNTS).items()
+        }
+        if columns:
+            session.execute(
+                sa.update(Video)
+                .where(Video.id == video_id)
+                .values(**columns)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- removal ----------------------------------------------------------------------------
+
+    def remove(self, video_id: str, *, by: str, moderator: bool = False) -> None:
+        """Remove the video, every row of it and every blob under its keys.
+
+        ``by`` must own it, or be a ``moderator`` (``Forbidden`` otherwise; ``NotFound`` if gone).
+        """
+        leftovers = Leftovers()
+        with self.db.session() as session:
+            video = session.get(Video, video_id, with_for_update=True)
+            if video is None:
+                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+            if video.owner_id != by and not moderator:
+                raise Forbidden("Only the video's owner or a moderator can delete it.", code="NOT_OWNER")
+            self._remove_rows(session, video, leftovers)
+        log.info("video removed", extra={"video_id": video_id, "by": by})
+        leftovers.settle(self.store, self.enqueue)
+
+    def remove_rows_of_owner(self, session: Session, owner_id: str) -> Leftovers:
+        """In the caller's transaction, remove every video of ``owner_id`` (any status) and their
+        rows; the returned leftovers are the caller's to settle after its commit."""
+        leftovers = Leftovers()
+        videos = session.scalars(sa.select(Video).where(Video.owner_id == owner_id).with_for_update())
+        for video in list(videos):
+            self._remove_rows(session, video, leftovers)
+        return leftovers
+
+    def _remove_rows(self, session: Session, video: Video, leftovers: Leftovers) -> None:
+        leftovers.prefixes.append(media_prefix(video.id))
+        if video.source_key:
+            leftovers.keys.append(video.source_key)
+        for remover in self.removers:
+            remover(session, video, leftovers)
+        session.execute(
+            sa.delete(Video).where(Video.id == video.id).execution_options(synchronize_session=False)
+        )

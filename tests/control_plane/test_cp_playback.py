@@ -13,6 +13,7 @@ import jwt
 import m3u8
 import pytest
 from support.platform import Platform, live_server
+from support.videos import ready_video
 
 from control_plane.videos.playback import PLAYBACK_AUDIENCE
 
@@ -24,18 +25,6 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     encode = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *source, *encode, str(path)], check=True)
     return path.read_bytes()
-
-
-def ready_video(platform: Platform, headers: dict[str, str], data: bytes) -> str:
-    video_id = platform.upload(headers, data)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        video = platform.client.get(f"/api/v1/videos/{video_id}", headers=headers).json()
-        if video["status"] in ("ready", "failed"):
-            assert video["status"] == "ready", video
-            return video_id
-        time.sleep(0.1)
-    raise AssertionError(f"video {video_id} not ready")
 
 
 def relative(url: str, base: str) -> str:

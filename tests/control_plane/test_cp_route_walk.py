@@ -31,6 +31,11 @@ PUBLIC = {
     ("GET", "/blobs/{key}"): "the URL's signature is the credential",
     ("GET", "/media/videos/{video_id}/{path}"): "playback of ready public videos, for players and CDNs",
     ("GET", "/media/videos/{video_id}/t/{token}/{path}"): "the signed playback token is the credential",
+    ("GET", "/media/avatars/{user_id}/{version}/{name}"): "avatars are public pictures, like profiles",
+    ("GET", "/api/v1/users/{username}"): "public profiles (a signed-in caller also sees their relation)",
+    ("GET", "/api/v1/videos"): "the public catalogue: ready public videos only",
+    ("GET", "/api/v1/videos/{video_id}"): "ready public and unlisted videos; private ones answer 404",
+    ("GET", "/api/v1/live"): "the streams live now, whose playback is public",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)

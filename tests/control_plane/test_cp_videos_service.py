@@ -12,6 +12,7 @@ from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.videos import VideoService
 from control_plane.videos.models import Video
+from storage.stores.local import LocalStore
 
 PARTS = [f"run:{i}" for i in range(12)] + ["audio", "stills"]
 
@@ -23,13 +24,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-def test_parts_finishing_at_once_are_all_recorded_and_one_finalizes(database_url: str) -> None:
+def test_parts_finishing_at_once_are_all_recorded_and_one_finalizes(
+    database_url: str, tmp_path: Path
+) -> None:
     db = Database(database_url)
     migrate.upgrade(db)
     with db.session() as session:
         session.add(User(id="u1", username="u1", email="u1@example.com", password_hash="x"))
         session.add(Video(id="v1", owner_id="u1", status="processing", progress=0.0))
-    videos = VideoService(db, enqueue=lambda *a, **k: None)
+    videos = VideoService(db, lambda *a, **k: None, LocalStore(tmp_path / "blobs", secret=b"test"))
     videos.plan_parts("v1", PARTS)
     start = threading.Barrier(len(PARTS))
     last: list[str] = []

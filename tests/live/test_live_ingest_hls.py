@@ -38,11 +38,10 @@ def decode(folder: Path, names: list[str], codec: str = "h264") -> tuple[list[fl
     return sorted(times), audio
 
 
-def test_ll_hls_while_live_then_ended(
-    live_ingest: LiveIngest, ffmpeg_publisher: Publisher
-) -> None:
+def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher: Publisher) -> None:
     proc = ffmpeg_publisher(live_ingest.url("live-key"), 5)
     folder = live_ingest.hls("stream-live")
+
     def listed() -> bool:
         return bool(live_ingest.sinks) and "seg0.m4s" in (live_ingest.sinks[0].playlist or "")
 

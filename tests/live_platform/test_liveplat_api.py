@@ -160,3 +160,27 @@ def test_playlist_reads_are_shared_by_waiting_viewers(tmp_path: Path) -> None:
         assert len(reader._cache) == 2
 
     asyncio.run(go())
+
+
+def test_owners_list_their_streams_and_anyone_lists_the_live_ones(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    mine = [create(platform, alice, f"show {i}")["id"] for i in range(3)]
+    theirs = create(platform, bob, "bob's show")["id"]
+    client = platform.client
+    listed = client.get("/api/v1/live/streams", headers=alice, params={"limit": 2}).json()
+    assert [s["id"] for s in listed["items"]] == mine[:0:-1] and listed["next_cursor"]
+    rest = client.get("/api/v1/live/streams", headers=alice, params={"cursor": listed["next_cursor"]}).json()
+    assert [s["id"] for s in rest["items"]] == [mine[0]] and rest["next_cursor"] is None
+    assert "stream_key" not in str(listed) and theirs not in str(listed)
+    assert client.get("/api/v1/live/streams").status_code == 401
+
+    assert client.get("/api/v1/live").json() == {"items": [], "next_cursor": None}
+    streams = StreamService(platform.services.db)
+    for stream_id in (mine[0], theirs, mine[2]):
+        streams.record_state(stream_id, "live")
+    now = client.get("/api/v1/live").json()["items"]
+    assert [s["id"] for s in now] == [mine[2], theirs, mine[0]]  # the latest to go live first
+    assert now[1]["channel"] == {"username": "bob", "display_name": "bob"} and now[1]["title"] == "bob's show"
+    assert now[1]["playback"]["hls"].endswith(f"/live/{theirs}/hls/master.m3u8")
+    streams.record_state(theirs, "idle")
+    assert [s["id"] for s in client.get("/api/v1/live").json()["items"]] == [mine[2], mine[0]]

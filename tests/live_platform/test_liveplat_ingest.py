@@ -70,6 +70,7 @@ def test_publish_play_live_then_recording_becomes_ready(
         httpx.Client(base_url=base, timeout=15, params={"viewer": "v1"}) as http,
     ):
         assert wait_until(lambda: status()["status"] == "live", 10)
+        assert stream_id in [s["id"] for s in http.get("/api/v1/live").json()["items"]]  # anyone sees it
         hls = body["playback"]["hls"].replace("http://127.0.0.1:8000", base)
 
         def master_ready() -> bool:

@@ -51,11 +51,22 @@ def test_writer_reader_round_trip(sent: list[Message], chunk_size: int) -> None:
 def test_compressed_headers_fmt1_fmt2_fmt3_accumulate_deltas() -> None:
     body = b"x" * 10
     data = (
-        bytes([0x04]) + (1000).to_bytes(3, "big") + (10).to_bytes(3, "big") + b"\x09" + struct.pack("<I", 1)
+        bytes([0x04])
+        + (1000).to_bytes(3, "big")
+        + (10).to_bytes(3, "big")
+        + b"\x09"
+        + struct.pack("<I", 1)
         + body
-        + bytes([0x44]) + (40).to_bytes(3, "big") + (4).to_bytes(3, "big") + b"\x08" + b"abcd"
-        + bytes([0x84]) + (20).to_bytes(3, "big") + b"wxyz"
-        + bytes([0xC4]) + b"1234"
+        + bytes([0x44])
+        + (40).to_bytes(3, "big")
+        + (4).to_bytes(3, "big")
+        + b"\x08"
+        + b"abcd"
+        + bytes([0x84])
+        + (20).to_bytes(3, "big")
+        + b"wxyz"
+        + bytes([0xC4])
+        + b"1234"
     )
     got, _ = read_all(data, 4)
     assert [(m.type_id, m.stream_id, m.timestamp, m.payload) for m in got] == [

@@ -27,7 +27,7 @@ from pipelines import (
 from workers import runtime
 from workers.actors.chunked_plan import planned_runs
 from workers.actors.source import PROBED, SEGMENT_SECONDS, TRANSCODED, Source, enqueue_for
-from workers.actors.video import finish_video
+from workers.actors.video import finish_video, while_there
 from workers.publish import MANIFEST_SUFFIXES, upload_files
 
 __all__ = ["part", "finalize"]
@@ -41,6 +41,7 @@ def _media_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix in keep or p.name == "init.mp4"))
 
 
+@while_there
 def part(job_id: str) -> dict[str, Any]:
     """Do one part and upload what it wrote; the last part to finish enqueues the finalize job."""
     ctx = runtime.current()
@@ -62,11 +63,15 @@ def part(job_id: str) -> dict[str, Any]:
         read = {"bytes": src.bytes_read, "size": src.info.size}
         log.info("part read its source", extra={"video_id": src.video_id, "part": name, **read})
         keys = upload_files(ctx.store, out, _media_files(out), media_prefix(src.video_id))
+        if not ctx.videos.exists(src.video_id):  # deleted meanwhile: these files missed its purge
+            ctx.store.delete_prefix(media_prefix(src.video_id))
+            return {"video_id": src.video_id, "part": name, "skipped": "VIDEO_GONE"}
         if ctx.videos.part_done(src.video_id, name, start=PROBED, end=TRANSCODED):
             enqueue_for(src, "video.finalize")
     return {"video_id": src.video_id, "part": name, "files": len(keys)}
 
 
+@while_there
 def finalize(job_id: str) -> dict[str, Any]:
     """Gather every part's files, write the manifests, publish them last and mark the video ready."""
     ctx = runtime.current()

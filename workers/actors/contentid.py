@@ -8,8 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from control_plane.contentid import fingerprint_key
+from control_plane.contentid.keys import fingerprint_key
 from control_plane.jobs.models import Job
+from control_plane.videos import VideoGone
 from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
 from workers import runtime
 from workers.reference_index import ReferenceIndex
@@ -57,15 +58,19 @@ def _fingerprint(video_id: str) -> MediaFingerprint:
 def match(job_id: str) -> dict[str, Any]:
     """Match an upload against every reference; claims over the threshold apply their policy."""
     video_id = str(_args(job_id)["video_id"])
+    gone = {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
     try:
         fp = _fingerprint(video_id)
     except FingerprintError as exc:  # unreadable media is the transcode job's to report
         log.info("no fingerprint for video %s: %s", video_id, exc)
         return {"video_id": video_id, "claims": 0, "skipped": exc.code}
+    except VideoGone:  # deleted before its source could be read
+        return gone
     found = claims(_reference_index().matcher().match(fp))
     made = runtime.current().claims.record_matches(video_id, found)
-    if made is None:
-        return {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
+    if made is None:  # deleted meanwhile: the fingerprint written above may have missed its purge
+        runtime.current().store.delete(fingerprint_key(video_id))
+        return gone
     log.info("content-id matched", extra={"video_id": video_id, "claims": made})
     return {"video_id": video_id, "claims": made, "matches": len(found)}
 
@@ -78,7 +83,9 @@ def reference(job_id: str) -> dict[str, Any]:
     if video_id is None:
         return {"reference_id": reference_id, "indexed": False}
     _reference_index().add(reference_id, _fingerprint(video_id))
-    ctx.claims.indexed(reference_id)
+    if not ctx.claims.indexed(reference_id):  # removed while it was being indexed
+        _reference_index().remove(reference_id)
+        return {"reference_id": reference_id, "indexed": False}
     return {"reference_id": reference_id, "indexed": True}
 
 

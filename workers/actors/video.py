@@ -8,13 +8,15 @@ enqueues ``video.finalize``, which writes the manifests once every part is in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from control_plane.jobs.models import Job
-from control_plane.videos import VideoService, media_prefix
+from control_plane.videos import VideoGone, VideoService, media_prefix
 from pipelines import transcode, use_chunked
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
@@ -24,7 +26,7 @@ from workers.actors.source import PROBED, SEGMENT_SECONDS, TRANSCODED, Source
 from workers.middleware import on_final_failure
 from workers.publish import publish
 
-__all__ = ["process", "finish_video", "ProgressRecorder"]
+__all__ = ["process", "finish_video", "ProgressRecorder", "while_there"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,22 @@ class ProgressRecorder:
         runtime.current().videos.progressed(self.video_id, self.start + (self.end - self.start) * fraction)
 
 
+def while_there(actor: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """Run a video job unless its video was deleted: then it ends at once, done, with nothing to do
+    (retrying would not bring the video back)."""
+
+    @functools.wraps(actor)
+    def run(job_id: str) -> dict[str, Any]:
+        try:
+            return actor(job_id)
+        except VideoGone as exc:
+            log.info("video job %s skipped: %s", job_id, exc)
+            return {"skipped": "VIDEO_GONE"}
+
+    return run
+
+
+@while_there
 def process(job_id: str) -> dict[str, Any]:
     """Bad input fails the job (and so the video) with the reason a creator can read."""
     ctx = runtime.current()
@@ -105,13 +123,16 @@ def finish_video(
         {"width": r.width, "height": r.height, "bitrate": r.bitrate, "codec": r.codec}
         for r in [*result.renditions, *([result.audio] if result.audio else [])]
     ]
-    ctx.videos.finished(
+    if not ctx.videos.finished(
         src.video_id,
         renditions=renditions,
         outputs=outputs,
         duration=result.duration,
         warnings=src.info.warnings + result.warnings,
-    )
+    ):
+        # Deleted while it was being processed: what was just published may have missed its purge.
+        ctx.store.delete_prefix(media_prefix(src.video_id))
+        return {"video_id": src.video_id, "skipped": "VIDEO_GONE"}
     log.info(
         "video ready", extra={"video_id": src.video_id, "renditions": len(renditions), "files": len(keys)}
     )

@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from control_plane.accounts.errors import RoleRequired
+from control_plane.channels.cards import cards
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import (
@@ -34,6 +35,7 @@ from control_plane.http.deps import (
     current_principal,
     require_role,
 )
+from control_plane.http.pagination import Page, PageDep
 from control_plane.http.ranges import blob_response
 from control_plane.live import (
     LivePlaybackNotFound,
@@ -112,6 +114,22 @@ class StreamOut(BaseModel):
     events: list[StreamEvent]
 
 
+class LiveChannel(BaseModel):
+    username: str
+    display_name: str
+
+
+class LiveNow(BaseModel):
+    """A stream live now, as anyone may see it."""
+
+    id: str
+    title: str
+    channel: LiveChannel
+    started_at: datetime | None
+    viewers: int
+    playback: LivePlayback
+
+
 class KeyOut(BaseModel):
     id: str
     stream_key: str
@@ -176,6 +194,36 @@ def create_stream(body: StreamIn, principal: CreatorDep, services: ServicesDep) 
         whip_url=f"{services.settings.effective_public_url}/api/v1/live/streams/{view.id}/whip",
         playback=playback_of(services, view.id),
     )
+
+
+@router.get("/streams", response_model=Page[StreamOut])
+def my_streams(principal: PrincipalDep, services: ServicesDep, page: PageDep) -> Page[StreamOut]:
+    """The caller's streams in every status, the newest first (without their event logs)."""
+    views, cursor = streams_of(services).list_owned(principal.user.id, page)
+    return Page[StreamOut](items=[stream_out(services, v) for v in views], next_cursor=cursor)
+
+
+@router.get("", response_model=Page[LiveNow])
+def live_now(services: ServicesDep, page: PageDep) -> Page[LiveNow]:
+    """The streams live now, the latest to go live first. Public, as live playback is."""
+    views, cursor = streams_of(services).list_live(page)
+    with services.db.session() as session:
+        channels = cards(session, {v.owner_id for v in views})
+    items = [
+        LiveNow(
+            id=v.id,
+            title=v.title,
+            channel=LiveChannel(
+                username=channels[v.owner_id].username, display_name=channels[v.owner_id].display_name
+            ),
+            started_at=v.started_at,
+            viewers=ViewerCounter(services.kv).count(v.id),
+            playback=playback_of(services, v.id),
+        )
+        for v in views
+        if v.owner_id in channels  # an account being closed has no card any more
+    ]
+    return Page[LiveNow](items=items, next_cursor=cursor)
 
 
 @router.get("/streams/{stream_id}", response_model=StreamOut)

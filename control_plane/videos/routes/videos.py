@@ -1,9 +1,10 @@
-"""Videos: their state and playback URLs, visibility, signed playback, the original source, and
-live status events.
+"""Videos: their state, metadata and playback URLs, visibility, signed playback, the original
+source, live status events, and deletion.
 
-A private video is seen only by its owner and moderators, and plays only through signed
-playback tokens (``POST /api/v1/videos/{id}/playback-tokens``): its playback URLs carry the token
-in the path, and ``/media`` checks it on every playlist, segment and picture.
+A public or unlisted video that is ready answers anyone, signed in or not. A private video is
+seen only by its owner and moderators, and plays only through signed playback tokens
+(``POST /api/v1/videos/{id}/playback-tokens``): its playback URLs carry the token in the path,
+and ``/media`` checks it on every playlist, segment and picture.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from control_plane.channels.avatar import SIZES as AVATAR_SIZES
+from control_plane.channels.cards import ChannelCard, avatar_urls
 from control_plane.core.errors import Conflict, Forbidden, NotFound
-from control_plane.http.deps import Principal, PrincipalDep, ServicesDep
+from control_plane.core.ratelimit import Limit
+from control_plane.http.deps import Principal, PrincipalDep, ServicesDep, ViewerDep
 from control_plane.http.ranges import blob_response
 from control_plane.services import Services
-from control_plane.videos.models import Video
+from control_plane.videos.catalogue import Listed, describe
+from control_plane.videos.metadata import MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
+from control_plane.videos.models import Category, CommentPolicy, Video
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 
@@ -31,7 +37,12 @@ EVENT_POLL = 0.5  # seconds between looks at the database
 EVENT_MAX_SECONDS = 3600.0
 #: Seconds the signed URLs shown to a private video's owner in ``GET /videos/{id}`` stay valid.
 OWNER_PREVIEW_TTL = 3600
+#: Changes of a video's metadata, and deletions, per user.
+EDITS_PER_USER = Limit("video_edit", 120, 3600.0)
+DELETES_PER_USER = Limit("video_delete", 120, 3600.0)
 Visibility = Literal["public", "unlisted", "private"]
+#: A tag as sent (``#`` and spaces allowed around it); the service bounds the stored form.
+TagIn = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Rendition(BaseModel):
@@ -44,6 +55,13 @@ class Rendition(BaseModel):
 class Playback(BaseModel):
     hls: str | None
     dash: str | None
+
+
+class ChannelOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    avatar: str | None = Field(description="URL of the avatar (400 px square), or null")
 
 
 class VideoOut(BaseModel):
@@ -59,13 +77,31 @@ class VideoOut(BaseModel):
     thumbnail: str | None
     storyboard: str | None
     visibility: str
+    channel: ChannelOut | None
+    description: str
+    tags: list[str]
+    category: str | None
+    language: str | None
+    comment_policy: str = Field(description="enabled, held (each comment reviewed) or disabled")
+    age_restricted: bool
+    views: int
+    likes: int
+    comments: int = Field(description="how many comments the video has")
+    published_at: datetime | None
+    created_at: datetime
 
 
 class VideoPatch(BaseModel):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=MAX_TITLE)
     visibility: Visibility | None = Field(
         None, description="public; unlisted (playable by link); private (signed playback tokens only)"
     )
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
+    tags: list[TagIn] | None = Field(None, max_length=MAX_TAGS, description="replaces the list")
+    category: Category | None = None
+    language: str | None = Field(None, max_length=35, description="a BCP 47 tag: en, pt-BR")
+    comments: CommentPolicy | None = Field(None, description="who sees new comments: enabled, held, disabled")
+    age_restricted: bool | None = None
 
 
 class PlaybackTokenIn(BaseModel):
@@ -80,8 +116,21 @@ class PlaybackTokenOut(BaseModel):
     storyboard: str | None
 
 
-def video_view(video: Video, public_url: str, token: str | None = None) -> VideoOut:
-    """The API's view of ``video``; with ``token`` its file URLs are the signed ones."""
+def channel_out(card: ChannelCard | None, public_url: str) -> ChannelOut | None:
+    if card is None:
+        return None
+    avatars = avatar_urls(public_url, card.id, card.avatar, AVATAR_SIZES)
+    return ChannelOut(
+        id=card.id,
+        username=card.username,
+        display_name=card.display_name,
+        avatar=avatars.get(str(AVATAR_SIZES[-1])),
+    )
+
+
+def video_view(listed: Listed, public_url: str, token: str | None = None) -> VideoOut:
+    """The API's view of a video; with ``token`` its file URLs are the signed ones."""
+    video = listed.video
     outputs: dict[str, Any] = video.outputs or {}
     base = f"{public_url}/media/videos/{video.id}/" + (f"t/{token}/" if token else "")
 
@@ -102,47 +151,78 @@ def video_view(video: Video, public_url: str, token: str | None = None) -> Video
         thumbnail=url("thumbnail"),
         storyboard=url("storyboard"),
         visibility=video.visibility,
+        channel=channel_out(listed.channel, public_url),
+        description=video.description,
+        tags=listed.tags,
+        category=video.category,
+        language=video.language,
+        comment_policy=video.comment_policy,
+        age_restricted=video.age_restricted,
+        views=video.views,
+        likes=video.likes,
+        comments=video.comments,
+        published_at=video.published_at,
+        created_at=video.created_at,
     )
 
 
-def manages(principal: Principal, video: Video) -> bool:
-    return video.owner_id == principal.user.id or principal.has_role("moderator")
+def manages(principal: Principal | None, video: Video) -> bool:
+    return principal is not None and (video.owner_id == principal.user.id or principal.has_role("moderator"))
 
 
-def load_visible(services: Services, principal: Principal, video_id: str) -> Video:
-    """The video if the caller may see it: its owner and moderators always, others once it is
-    ready and not private. Anything else is 404, so private videos are not revealed."""
+def load_visible(services: Services, principal: Principal | None, video_id: str) -> Listed:
+    """The video if the caller may see it: its owner and moderators always, anyone else (signed
+    in or not) once it is ready and not private. Anything else is 404, so private videos are
+    not revealed."""
     with services.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
         if not manages(principal, video) and (video.status != "ready" or video.visibility == "private"):
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-        session.expunge(video)
-        return video
+        listed = describe(session, [video])[0]
+        session.expunge_all()
+        return listed
 
 
-def signed(services: Services, video: Video, ttl: int, viewer: str) -> tuple[VideoOut, str, int]:
+def signed(services: Services, listed: Listed, ttl: int, viewer: str) -> tuple[VideoOut, str, int]:
     """The view with URLs signed for ``ttl`` seconds, the token, and its expiry (Unix seconds)."""
-    token, expires = services.playback.issue(video.id, ttl, viewer=viewer)
-    return video_view(video, services.settings.effective_public_url, token), token, expires
+    token, expires = services.playback.issue(listed.video.id, ttl, viewer=viewer)
+    return video_view(listed, services.settings.effective_public_url, token), token, expires
 
 
 @router.get("/{video_id}", response_model=VideoOut)
-def get_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
-    """A private video's owner (or a moderator) gets playback URLs signed for an hour."""
-    video = load_visible(services, principal, video_id)
-    if video.visibility == "private" and video.status == "ready":
-        return signed(services, video, OWNER_PREVIEW_TTL, principal.user.id)[0]
-    return video_view(video, services.settings.effective_public_url)
+def get_video(video_id: str, principal: ViewerDep, services: ServicesDep) -> VideoOut:
+    """Anyone may read a ready public or unlisted video; a private video's owner (or a moderator)
+    gets playback URLs signed for an hour."""
+    listed = load_visible(services, principal, video_id)
+    video = listed.video
+    if principal is not None and video.visibility == "private" and video.status == "ready":
+        return signed(services, listed, OWNER_PREVIEW_TTL, principal.user.id)[0]
+    return video_view(listed, services.settings.effective_public_url)
 
 
 @router.patch("/{video_id}", response_model=VideoOut)
 def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
-    """Change the title or the visibility. The owner only."""
+    """Change the title, the visibility or the metadata (fields left out stay as they are; null
+    clears description, tags, category and language). The owner only."""
     load_visible(services, principal, video_id)
-    services.videos.update(principal.user.id, video_id, title=body.title, visibility=body.visibility)
+    services.limiter.hit(EDITS_PER_USER, principal.user.id)
+    changes = body.model_dump(exclude_unset=True)
+    if "comments" in changes:
+        changes["comment_policy"] = changes.pop("comments")
+    services.videos.update(principal.user.id, video_id, changes)
     return get_video(video_id, principal, services)
+
+
+@router.delete("/{video_id}", status_code=204, response_class=Response)
+def delete_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    """Delete the video: its renditions, source, thumbnails, storyboard, fingerprint, its
+    Content-ID reference with its index entries, and every row of it. The owner or a moderator."""
+    load_visible(services, principal, video_id)
+    services.limiter.hit(DELETES_PER_USER, principal.user.id)
+    services.videos.remove(video_id, by=principal.user.id, moderator=principal.has_role("moderator"))
+    return Response(status_code=204)
 
 
 @router.post("/{video_id}/playback-tokens", status_code=201, response_model=PlaybackTokenOut)
@@ -151,12 +231,12 @@ def playback_token(
 ) -> PlaybackTokenOut:
     """A signed playback token (and the URLs that carry it) for a ready video, to hand to a
     viewer. The owner or a moderator only; ``ttl`` is capped by SOCIALFLOW_PLAYBACK_TOKEN_MAX_TTL."""
-    video = load_visible(services, principal, video_id)
-    if not manages(principal, video):
+    listed = load_visible(services, principal, video_id)
+    if not manages(principal, listed.video):
         raise Forbidden("Only the video's owner can sign playback tokens.", code="NOT_OWNER")
-    if video.status != "ready":
+    if listed.video.status != "ready":
         raise Conflict("The video is not ready to play yet.", code="VIDEO_NOT_READY")
-    view, token, expires = signed(services, video, body.ttl, principal.user.id)
+    view, token, expires = signed(services, listed, body.ttl, principal.user.id)
     return PlaybackTokenOut(
         token=token,
         expires_at=datetime.fromtimestamp(expires, UTC),
@@ -171,7 +251,7 @@ def get_source(
     video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> StreamingResponse:
     """The original upload, byte for byte, with range requests. Owner only."""
-    video = load_visible(services, principal, video_id)
+    video = load_visible(services, principal, video_id).video
     if video.owner_id != principal.user.id or not video.source_key:
         raise NotFound("No source for this video.", code="SOURCE_NOT_FOUND")
     return blob_response(services.store, video.source_key, request, content_type="application/octet-stream")

@@ -1,0 +1,1 @@
+"""Channels: a user's public profile, its avatar, its counts, and closing an account."""
