@@ -14,6 +14,7 @@ from control_plane.http.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from control_plane.http.openapi import describe
 from control_plane.http.problems import install_error_handlers
 from control_plane.jobs import routes as jobs
 from control_plane.live import WhipHost
@@ -43,7 +44,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
     app.state.services = services
     app.state.live_whip = whip
     install_error_handlers(app)
-    for router in (
+    routers = (
         health.router,
         accounts.router,
         oidc.router,
@@ -60,8 +61,10 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         live.router,
         chat.router,
         live.playback,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    describe(app, routers)
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
     app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)

@@ -1,9 +1,10 @@
 """Videos: their state and playback URLs, visibility, signed playback, the original source, and
 live status events.
 
-A private video is seen only by its owner and moderators, and plays only through signed
-playback tokens (``POST /api/v1/videos/{id}/playback-tokens``): its playback URLs carry the token
-in the path, and ``/media`` checks it on every playlist, segment and picture.
+A public or unlisted ready video answers anyone, signed in or not. A private video is seen only
+by its owner and moderators, and plays only through signed playback tokens
+(``POST /api/v1/videos/{id}/playback-tokens``): its playback URLs carry the token in the path, and
+``/media`` checks it on every playlist, segment and picture.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from control_plane.core.errors import Conflict, Forbidden, NotFound
-from control_plane.http.deps import Principal, PrincipalDep, ServicesDep
-from control_plane.http.ranges import blob_response
+from control_plane.http.deps import OptionalPrincipalDep, Principal, PrincipalDep, ServicesDep
+from control_plane.http.openapi import answers, problems
+from control_plane.http.ranges import blob_response, file_route
 from control_plane.services import Services
 from control_plane.videos.models import Video
 
@@ -51,8 +53,11 @@ class VideoOut(BaseModel):
     owner_id: str
     title: str
     status: str
-    progress: float
-    error: str | None
+    progress: float = Field(description="0..1 over the whole of processing; 1 once it is done")
+    error: str | None = Field(
+        description="what is wrong, in words for the creator: a failed input, or what holds a blocked "
+        "video and where to see it"
+    )
     duration: float | None
     renditions: list[Rendition]
     playback: Playback
@@ -62,6 +67,10 @@ class VideoOut(BaseModel):
 
 
 class VideoPatch(BaseModel):
+    """The fields an owner may change; any other field is refused (422), not dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
     title: str | None = Field(None, min_length=1, max_length=200)
     visibility: Visibility | None = Field(
         None, description="public; unlisted (playable by link); private (signed playback tokens only)"
@@ -80,8 +89,19 @@ class PlaybackTokenOut(BaseModel):
     storyboard: str | None
 
 
-def video_view(video: Video, public_url: str, token: str | None = None) -> VideoOut:
+def error_of(services: Services, video: Video) -> str | None:
+    """The video's ``error``: for a blocked video, the hold that blocks it and where to see it
+    (before any warning of its transcode); otherwise what processing recorded."""
+    hold = services.videos.hold_on(video.id) if video.status == "blocked" else None
+    if hold is None:
+        return video.error
+    see = services.settings.effective_public_url + hold.see.format(video_id=video.id)
+    return "; ".join(part for part in (f"Blocked: {hold.reason} (see {see})", video.error) if part)
+
+
+def video_view(services: Services, video: Video, token: str | None = None) -> VideoOut:
     """The API's view of ``video``; with ``token`` its file URLs are the signed ones."""
+    public_url = services.settings.effective_public_url
     outputs: dict[str, Any] = video.outputs or {}
     base = f"{public_url}/media/videos/{video.id}/" + (f"t/{token}/" if token else "")
 
@@ -95,7 +115,7 @@ def video_view(video: Video, public_url: str, token: str | None = None) -> Video
         title=video.title,
         status=video.status,
         progress=video.progress,
-        error=video.error,
+        error=error_of(services, video),
         duration=video.duration,
         renditions=[Rendition(**r) for r in (video.renditions or [])],
         playback=Playback(hls=url("hls"), dash=url("dash")),
@@ -105,13 +125,14 @@ def video_view(video: Video, public_url: str, token: str | None = None) -> Video
     )
 
 
-def manages(principal: Principal, video: Video) -> bool:
-    return video.owner_id == principal.user.id or principal.has_role("moderator")
+def manages(principal: Principal | None, video: Video) -> bool:
+    return principal is not None and (video.owner_id == principal.user.id or principal.has_role("moderator"))
 
 
-def load_visible(services: Services, principal: Principal, video_id: str) -> Video:
-    """The video if the caller may see it: its owner and moderators always, others once it is
-    ready and not private. Anything else is 404, so private videos are not revealed."""
+def load_visible(services: Services, principal: Principal | None, video_id: str) -> Video:
+    """The video if the caller (None: anonymous) may see it: its owner and moderators always,
+    anyone once it is ready and not private. Anything else is 404, so private videos are not
+    revealed."""
     with services.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
@@ -125,19 +146,20 @@ def load_visible(services: Services, principal: Principal, video_id: str) -> Vid
 def signed(services: Services, video: Video, ttl: int, viewer: str) -> tuple[VideoOut, str, int]:
     """The view with URLs signed for ``ttl`` seconds, the token, and its expiry (Unix seconds)."""
     token, expires = services.playback.issue(video.id, ttl, viewer=viewer)
-    return video_view(video, services.settings.effective_public_url, token), token, expires
+    return video_view(services, video, token), token, expires
 
 
 @router.get("/{video_id}", response_model=VideoOut)
-def get_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
-    """A private video's owner (or a moderator) gets playback URLs signed for an hour."""
+def get_video(video_id: str, principal: OptionalPrincipalDep, services: ServicesDep) -> VideoOut:
+    """Anyone may read a public or unlisted ready video; its owner and moderators read it in any
+    state. A private video's owner (or a moderator) gets playback URLs signed for an hour."""
     video = load_visible(services, principal, video_id)
-    if video.visibility == "private" and video.status == "ready":
+    if principal is not None and video.visibility == "private" and video.status == "ready":
         return signed(services, video, OWNER_PREVIEW_TTL, principal.user.id)[0]
-    return video_view(video, services.settings.effective_public_url)
+    return video_view(services, video)
 
 
-@router.patch("/{video_id}", response_model=VideoOut)
+@router.patch("/{video_id}", response_model=VideoOut, responses=problems(403))
 def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
     """Change the title or the visibility. The owner only."""
     load_visible(services, principal, video_id)
@@ -145,7 +167,12 @@ def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, servi
     return get_video(video_id, principal, services)
 
 
-@router.post("/{video_id}/playback-tokens", status_code=201, response_model=PlaybackTokenOut)
+@router.post(
+    "/{video_id}/playback-tokens",
+    status_code=201,
+    response_model=PlaybackTokenOut,
+    responses=problems(403, 409),
+)
 def playback_token(
     video_id: str, body: PlaybackTokenIn, principal: PrincipalDep, services: ServicesDep
 ) -> PlaybackTokenOut:
@@ -166,10 +193,8 @@ def playback_token(
     )
 
 
-@router.get("/{video_id}/source")
-def get_source(
-    video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> StreamingResponse:
+@file_route(router, "/{video_id}/source", "application/octet-stream")
+def get_source(video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     """The original upload, byte for byte, with range requests. Owner only."""
     video = load_visible(services, principal, video_id)
     if video.owner_id != principal.user.id or not video.source_key:
@@ -177,7 +202,11 @@ def get_source(
     return blob_response(services.store, video.source_key, request, content_type="application/octet-stream")
 
 
-@router.get("/{video_id}/events")
+@router.get(
+    "/{video_id}/events",
+    response_class=StreamingResponse,
+    responses=answers(200, "text/event-stream", description="``status`` events until a final state"),
+)
 async def events(
     video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> StreamingResponse:
@@ -190,7 +219,13 @@ async def events(
             video = session.get(Video, video_id)
             if video is None:
                 return None
-            return {"id": video.id, "status": video.status, "progress": video.progress, "error": video.error}
+            session.expunge(video)
+        return {
+            "id": video.id,
+            "status": video.status,
+            "progress": video.progress,
+            "error": error_of(services, video),
+        }
 
     async def stream() -> AsyncIterator[bytes]:
         last: dict[str, Any] | None = None
