@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
 from control_plane.contentid import routes as contentid
-from control_plane.http import blobs, health
+from control_plane.http import blobs, docs, health
 from control_plane.http.middleware import (
     BodyLimitMiddleware,
     HttpMetricsMiddleware,
@@ -40,11 +40,14 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         title="Social Flow",
         version="0.1.0",
         description="Self-hostable media platform: uploads, transcoding, live, Content-ID.",
+        docs_url=None,  # served by control_plane.http.docs, from the package instead of a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.state.live_whip = whip
     install_error_handlers(app)
     routers = (
+        docs.router,
         health.router,
         accounts.router,
         oidc.router,
@@ -64,7 +67,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
-    describe(app, routers)
+    describe(app, routers, settled=[uploads.document_max_size(services.settings.upload_max_bytes)])
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(BodyLimitMiddleware, limit=services.settings.max_request_body, exempt=(UPLOAD_PREFIX,))
     app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)

@@ -123,10 +123,13 @@ def inferred(route: APIRoute) -> tuple[set[int], Security | None]:
     return statuses, security
 
 
-def describe(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+def describe(
+    app: FastAPI, routers: Sequence[APIRouter], *, settled: Sequence[Callable[[dict[str, Any]], None]] = ()
+) -> None:
     """Make ``app``'s document carry, for every route of ``routers``, the inferred problems and
     security, with the ``Problem`` schema and the ``bearer`` scheme; keep the routes on
-    ``app.state.api_routes`` (a 405's ``Allow`` header is computed from them)."""
+    ``app.state.api_routes`` (a 405's ``Allow`` header is computed from them). Each of ``settled``
+    then writes into the document what only this server's settings know (a size limit)."""
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
     app.state.api_routes = routes
     generate = app.openapi
@@ -149,6 +152,8 @@ def describe(app: FastAPI, routers: Sequence[APIRouter]) -> None:
                 "scheme": "bearer",
                 "description": "an access token from POST /api/v1/auth/login",
             }
+            for settle in settled:
+                settle(document)
             app.openapi_schema = document
         return app.openapi_schema
 

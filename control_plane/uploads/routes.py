@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
@@ -44,12 +46,24 @@ def _header(name: str, description: str, *, required: bool = True, **schema: obj
 #: The document's tus headers. Only the common forms are parameters; the protocol's others
 #: (Upload-Defer-Length, Upload-Concat, Upload-Checksum, Upload-Metadata) are in the descriptions.
 TUS_RESUMABLE = _header("Tus-Resumable", "the protocol version", type="string", enum=[TUS_VERSION])
-UPLOAD_LENGTH = _header(
-    "Upload-Length", "the whole upload's size in bytes", type="string", pattern="^[0-9]{1,19}$"
-)
-UPLOAD_OFFSET = _header(
-    "Upload-Offset", "where this body starts, in bytes", type="string", pattern="^[0-9]{1,19}$"
-)
+#: Byte counts in headers: what ``_int_header`` reads (19 digits at most) and a 64-bit size holds.
+BYTES = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+UPLOAD_LENGTH = _header("Upload-Length", "the whole upload's size in bytes (at most Tus-Max-Size)", **BYTES)
+UPLOAD_OFFSET = _header("Upload-Offset", "where this body starts, in bytes", **BYTES)
+
+
+def document_max_size(max_bytes: int) -> Callable[[dict[str, Any]], None]:
+    """A ``describe`` step: the document's Upload-Length says this server's largest upload."""
+
+    def settle(document: dict[str, Any]) -> None:
+        parameters = document["paths"][f"{router.prefix}/"]["post"]["parameters"]
+        for i, parameter in enumerate(parameters):
+            if parameter["name"] == UPLOAD_LENGTH["name"]:  # a copy: the constant is shared by apps
+                parameters[i] = {**parameter, "schema": {**parameter["schema"], "maximum": max_bytes}}
+
+    return settle
+
+
 #: A PATCH body: the next bytes of the upload.
 CHUNK_BODY = {
     "required": True,
