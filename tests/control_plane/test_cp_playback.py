@@ -17,6 +17,7 @@ import pytest
 from support.platform import Platform, live_server
 
 from control_plane.videos.playback import PLAYBACK_AUDIENCE
+from storage.signing import signed_blob_url
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +213,13 @@ def test_patch_refuses_unknown_fields(platform: Platform, short_clip: bytes) -> 
     assert platform.client.get(f"/api/v1/videos/{video_id}").json()["title"] != "New"  # nothing applied
     r = platform.client.patch(f"/api/v1/videos/{video_id}", headers=owner, json={"title": "New"})
     assert r.status_code == 200 and r.json()["title"] == "New"
+
+
+def test_signed_blobs_answer_head(platform: Platform) -> None:
+    platform.services.store.put("exports/report.bin", b"x" * 1000)
+    url = signed_blob_url(
+        platform.services.settings.secret_bytes, "exports/report.bin", 60, None, time.time()
+    )
+    head = platform.client.head(url, headers={"Range": "bytes=10-"})
+    assert head.status_code == 206 and head.content == b"" and head.headers["content-length"] == "990"
+    assert platform.client.head(url.replace("signature=", "signature=0")).status_code == 403
