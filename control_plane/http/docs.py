@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from importlib import resources
 from importlib.resources.abc import Traversable
+from string import Template
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -48,37 +49,28 @@ ASSETS: dict[str, tuple[Traversable, str]] = {
     ),
 }
 
-SWAGGER_PAGE = """<!doctype html>
+_PAGE = Template("""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Social Flow API</title>
 <link rel="icon" type="image/png" href="docs/assets/favicon.png">
-<link rel="stylesheet" href="docs/assets/swagger-ui.css">
-</head>
+$head</head>
 <body>
-<div id="swagger-ui" data-openapi="openapi.json"></div>
-<script src="docs/assets/swagger-ui-bundle.js"></script>
-<script src="docs/assets/swagger-init.js"></script>
-</body>
+$body</body>
 </html>
-"""
-
-REDOC_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Social Flow API</title>
-<link rel="icon" type="image/png" href="docs/assets/favicon.png">
-</head>
-<body>
-<redoc spec-url="openapi.json"></redoc>
-<script src="docs/assets/redoc.standalone.js"></script>
-</body>
-</html>
-"""
+""")
+SWAGGER_PAGE = _PAGE.substitute(
+    head='<link rel="stylesheet" href="docs/assets/swagger-ui.css">\n',
+    body='<div id="swagger-ui" data-openapi="openapi.json"></div>\n'
+    '<script src="docs/assets/swagger-ui-bundle.js"></script>\n'
+    '<script src="docs/assets/swagger-init.js"></script>\n',
+)
+REDOC_PAGE = _PAGE.substitute(
+    head="",
+    body='<redoc spec-url="openapi.json"></redoc>\n<script src="docs/assets/redoc.standalone.js"></script>\n',
+)
 
 
 @router.get("/", response_class=RedirectResponse)

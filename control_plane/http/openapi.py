@@ -138,7 +138,7 @@ def describe(
         if app.openapi_schema is None:
             document = generate()
             for route in routes:
-                for method in route.methods if route.include_in_schema else ():
+                for method in route.methods or () if route.include_in_schema else ():
                     operation = document["paths"].get(route.path_format, {}).get(method.lower())
                     if operation is not None:
                         _complete(operation, route)

@@ -39,8 +39,9 @@ EXTENSIONS = (
 OFFSET_TYPE = "application/offset+octet-stream"
 
 
-def _header(name: str, description: str, *, required: bool = True, **schema: object) -> dict[str, object]:
-    return {"name": name, "in": "header", "required": required, "description": description, "schema": schema}
+def _header(name: str, description: str, **schema: object) -> dict[str, object]:
+    """A required header parameter of the document."""
+    return {"name": name, "in": "header", "required": True, "description": description, "schema": schema}
 
 
 #: The document's tus headers. Only the common forms are parameters; the protocol's others

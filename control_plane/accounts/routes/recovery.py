@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from control_plane.accounts.emailtokens import EmailTokens
 from control_plane.accounts.errors import MailUnavailable
@@ -40,7 +41,7 @@ LINK_PER_IP = Limit("email_link", 30, 600.0)
 TOKEN = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 #: What the document says of a new password; the rest of the policy (not a common password, not
 #: the username, four different characters at least) a schema cannot state: 422 WEAK_PASSWORD.
-NEW_PASSWORD = {"minLength": PasswordPolicy.min_length, "maxLength": PasswordPolicy.max_length}
+NEW_PASSWORD: JsonDict = {"minLength": PasswordPolicy.min_length, "maxLength": PasswordPolicy.max_length}
 #: The meaning of 422 on a route that takes a new password.
 WEAK = {"s422": "Invalid input, or a password the policy refuses (WEAK_PASSWORD)"}
 #: The meaning of 403 on a route that spends a mailed token.
