@@ -8,13 +8,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
-from control_plane.http import blobs, health
+from control_plane.http import blobs, docs, health
 from control_plane.http.middleware import (
     BodyLimitMiddleware,
     HttpMetricsMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from control_plane.http.openapi import describe
 from control_plane.http.problems import install_error_handlers
 from control_plane.jobs import routes as jobs
 from control_plane.live import WhipHost
@@ -42,11 +43,14 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         description=(
             "Self-hostable media platform: uploads, transcoding, live, Content-ID, channels, the catalogue."
         ),
+        docs_url=None,  # served by control_plane.http.docs, from the package instead of a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.state.live_whip = whip
     install_error_handlers(app)
-    for router in (
+    routers = (
+        docs.router,
         health.router,
         accounts.router,
         oidc.router,
@@ -66,8 +70,10 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         live.router,
         chat.router,
         live.playback,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    describe(app, routers, settled=[uploads.document_max_size(services.settings.upload_max_bytes)])
     # Starlette runs the last-added middleware first: request ids wrap everything.
     app.add_middleware(
         BodyLimitMiddleware,

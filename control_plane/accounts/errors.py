@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_plane.core.errors import BadRequest, Conflict, Forbidden, ServiceUnavailable, Unauthorized
+from control_plane.core.errors import Conflict, Forbidden, ServiceUnavailable, Unauthorized, Unprocessable
 
 __all__ = [
     "InvalidCredentials",
@@ -52,7 +52,7 @@ class EmailTaken(Conflict):
     code, title = "EMAIL_TAKEN", "Email already registered"
 
 
-class WeakPassword(BadRequest):
+class WeakPassword(Unprocessable):
     code, title = "WEAK_PASSWORD", "Password too weak"
 
 
@@ -72,11 +72,13 @@ class TotpState(Conflict):
     code, title = "TOTP_STATE", "Two-factor authentication is not in that state"
 
 
-class EmailTokenInvalid(BadRequest):
+class EmailTokenInvalid(Forbidden):
+    """A mailed token is the credential of its request: an unknown or spent one is refused."""
+
     code, title = "EMAIL_TOKEN_INVALID", "Invalid or already used link"
 
 
-class EmailTokenExpired(BadRequest):
+class EmailTokenExpired(Forbidden):
     code, title = "EMAIL_TOKEN_EXPIRED", "Link expired"
 
 

@@ -38,8 +38,12 @@ __all__ = ["AccountService", "TokenPair"]
 
 log = logging.getLogger(__name__)
 
+#: Both patterns are in the OpenAPI document too, so they avoid ``\s``, whose members differ
+#: between Python and JSON Schema (ECMA) regular expressions, and are matched whole (fullmatch).
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}$")
+#: Any character but ``@``, controls and spaces (every Unicode space, spelt out).
+_EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+EMAIL_RE = re.compile(rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}{{1,189}}\.{_EMAIL_CHAR}{{1,63}}$")
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,12 @@ class AccountService:
         self.policy = policy or PasswordPolicy()
 
     def register(self, username: str, email: str, password: str, *, role: str = "creator") -> User:
-        if not USERNAME_RE.match(username):
+        if not USERNAME_RE.fullmatch(username):
             raise BadRequest(
                 "A username has 3 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit.",
                 code="INVALID_USERNAME",
             )
-        email = email.strip()
-        if not EMAIL_RE.match(email):
+        if not EMAIL_RE.fullmatch(email):
             raise BadRequest("That is not a valid email address.", code="INVALID_EMAIL")
         self.policy.check(password, username=username, email=email)
         user = User(username=username, email=email.lower(), password_hash=hash_password(password), role=role)

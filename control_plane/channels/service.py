@@ -20,7 +20,7 @@ from control_plane.channels.cards import avatar_key, avatar_prefix
 from control_plane.channels.models import Channel
 from control_plane.core.counts import count_changes
 from control_plane.core.db import Database, utcnow
-from control_plane.core.errors import BadRequest, NotFound
+from control_plane.core.errors import NotFound, Unprocessable
 from control_plane.core.leftovers import Leftovers
 from control_plane.videos.models import Video
 from storage import BlobStore
@@ -38,7 +38,9 @@ COUNTS = ("followers", "following", "posts")
 Relation = Callable[[Session, str, str], Mapping[str, bool]]
 
 
-class InvalidProfile(BadRequest):
+class InvalidProfile(Unprocessable):
+    """A display name or bio that breaks a rule the schema cannot state (control characters)."""
+
     code = "INVALID_PROFILE"
 
 

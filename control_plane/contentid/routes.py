@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from control_plane.contentid.models import Claim, Reference
 from control_plane.http.deps import Principal, PrincipalDep, ServicesDep, require_role
+from control_plane.http.openapi import problems
 
 router = APIRouter(prefix="/api/v1", tags=["contentid"])
 
@@ -71,9 +73,16 @@ class ResolveIn(BaseModel):
 
 
 Creator = Depends(require_role("creator"))
+#: A reference's id: the database's 32-bit integer key (anything larger names none, and is refused).
+ReferenceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.post("/contentid/references", status_code=201, response_model=ReferenceOut)
+@router.post(
+    "/contentid/references",
+    status_code=201,
+    response_model=ReferenceOut,
+    responses=problems(404, 409, s404="No such video of the caller's"),
+)
 def register(body: ReferenceIn, services: ServicesDep, principal: Principal = Creator) -> ReferenceOut:
     """Register one of your own ready videos as a reference; new uploads are matched against it."""
     return ReferenceOut.of(services.claims.register(principal.user, body.video_id, body.policy))
@@ -85,7 +94,7 @@ def list_references(services: ServicesDep, principal: PrincipalDep) -> list[Refe
 
 
 @router.delete("/contentid/references/{reference_id}", status_code=204, response_class=Response)
-def remove_reference(reference_id: int, services: ServicesDep, principal: PrincipalDep) -> Response:
+def remove_reference(reference_id: ReferenceId, services: ServicesDep, principal: PrincipalDep) -> Response:
     services.claims.remove(principal.user, reference_id, is_admin=principal.has_role("admin"))
     return Response(status_code=204)
 
@@ -98,13 +107,13 @@ def video_claims(video_id: str, services: ServicesDep, principal: PrincipalDep) 
     return [ClaimOut.of(c) for c in rows]
 
 
-@router.post("/contentid/claims/{claim_id}/dispute", response_model=ClaimOut)
+@router.post("/contentid/claims/{claim_id}/dispute", response_model=ClaimOut, responses=problems(409))
 def dispute(claim_id: str, body: DisputeIn, services: ServicesDep, principal: PrincipalDep) -> ClaimOut:
     """The uploader disputes a claim on their video."""
     return ClaimOut.of(services.claims.dispute(principal.user, claim_id, body.reason))
 
 
-@router.post("/contentid/claims/{claim_id}/resolve", response_model=ClaimOut)
+@router.post("/contentid/claims/{claim_id}/resolve", response_model=ClaimOut, responses=problems(403, 409))
 def resolve(claim_id: str, body: ResolveIn, services: ServicesDep, principal: PrincipalDep) -> ClaimOut:
     """The reference owner, or a moderator, upholds or releases a disputed claim."""
     claim = services.claims.resolve(

@@ -22,7 +22,7 @@ from control_plane.core.db import Database
 from control_plane.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from control_plane.core.leftovers import Leftovers
 from control_plane.jobs import EnqueueFailed
-from control_plane.videos import VideoService
+from control_plane.videos import Hold, VideoService
 from control_plane.videos.models import Video
 
 __all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES"]
@@ -49,11 +49,18 @@ class ClaimMatch(Protocol):
     def score(self) -> float: ...
 
 
-def claim_hold(video_id: Any) -> sa.Exists:
-    """The hold Content-ID puts on a video (``VideoService`` holds): a blocking claim on it."""
+def _blocking_claim(video_id: Any) -> sa.Exists:
     return sa.exists().where(
         Claim.video_id == video_id, Claim.policy == "block", Claim.status.in_(BLOCKING_STATES)
     )
+
+
+#: The hold Content-ID puts on a video (``VideoService`` holds): a blocking claim on it.
+claim_hold = Hold(
+    applies=_blocking_claim,
+    reason="A Content-ID claim with the block policy holds this video; dispute it if you have the rights",
+    see="/api/v1/videos/{video_id}/claims",
+)
 
 
 class ClaimService:

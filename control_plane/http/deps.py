@@ -13,6 +13,7 @@ from control_plane.accounts.errors import RoleRequired, TokenInvalid
 from control_plane.accounts.models import ROLES, User
 from control_plane.core.errors import Unauthorized
 from control_plane.core.ratelimit import Limit
+from control_plane.http.openapi import declares
 from control_plane.services import Services
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ServicesDep",
     "PrincipalDep",
     "ViewerDep",
+    "optional_principal",
 ]
 
 
@@ -70,6 +72,7 @@ def api_budget(services: Services) -> Limit | None:
     )
 
 
+@declares(401, 429, security="required")
 def current_principal(request: Request, services: ServicesDep) -> Principal:
     """The signed-in caller; every authenticated request counts against the user's API budget."""
     user, claims = services.accounts.authenticate(bearer_token(request))
@@ -82,10 +85,11 @@ def current_principal(request: Request, services: ServicesDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+@declares(401, 429, security="optional")
 def optional_principal(request: Request, services: ServicesDep) -> Principal | None:
-    """The signed-in caller of a route that anonymous callers may use too: None without an
-    ``Authorization`` header; a header that is there must be valid (401 otherwise)."""
-    if not request.headers.get("authorization"):
+    """The signed-in caller, or None for a request with no ``Authorization`` header at all (a
+    header that is there must hold a valid token: 401 otherwise)."""
+    if "authorization" not in request.headers:
         return None
     return current_principal(request, services)
 
@@ -99,6 +103,7 @@ def require_role(role: str) -> Callable[[Principal], Principal]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
+    @declares(403)
     def check(principal: PrincipalDep) -> Principal:
         if not principal.has_role(role):
             raise RoleRequired(f"This needs the {role} role.")

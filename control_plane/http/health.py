@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from control_plane.http.deps import ServicesDep
+from control_plane.http.openapi import answers, problems
 from control_plane.http.problems import problem_response
 
 router = APIRouter(tags=["operations"])
@@ -35,7 +36,7 @@ async def _check(name: str, fn: Callable[[], None]) -> tuple[str, str | None]:
         return name, f"{type(exc).__name__}: {exc}"[:300]
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=problems(503, s503="A dependency does not answer; ``checks`` says which"))
 async def readyz(services: ServicesDep) -> Response:
     """200 when the database, broker, storage (and Redis, if configured) all answer; else 503."""
     checks = [
@@ -61,6 +62,8 @@ async def readyz(services: ServicesDep) -> Response:
     return JSONResponse({"status": "ready", "checks": body})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics", response_class=Response, responses=answers(200, "text/plain", description="Prometheus text")
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane.core.errors import PayloadTooLarge
 from control_plane.core.logs import request_id_var
+from control_plane.http.docs import DOCS_CSP
 from control_plane.http.problems import problem_response
 
 __all__ = [
@@ -140,7 +141,8 @@ class BodyLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Defensive response headers on everything; a strict CSP except on the interactive docs."""
+    """Defensive response headers on everything: a CSP that allows nothing, except on the
+    interactive docs, whose CSP allows their scripts and styles from this origin only."""
 
     HEADERS = [
         (b"x-content-type-options", b"nosniff"),
@@ -149,6 +151,7 @@ class SecurityHeadersMiddleware:
         (b"cross-origin-opener-policy", b"same-origin"),
     ]
     CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+    DOCS_CSP = (b"content-security-policy", DOCS_CSP.encode())
     DOCS = ("/docs", "/redoc")
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -159,9 +162,11 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = self.HEADERS + self.extra
-        if not scope["path"].startswith(self.DOCS):
-            headers = [*headers, self.CSP]
+        headers = [
+            *self.HEADERS,
+            *self.extra,
+            self.DOCS_CSP if scope["path"].startswith(self.DOCS) else self.CSP,
+        ]
 
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -29,7 +29,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from control_plane.core.errors import BadRequest
+from control_plane.core.errors import Unprocessable
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -55,7 +55,9 @@ T = TypeVar("T")
 Sortable = sa.ColumnElement[Any] | QueryableAttribute[Any]
 
 
-class InvalidCursor(BadRequest):
+class InvalidCursor(Unprocessable):
+    """A cursor this list did not give out (another list's, or altered): start again without it."""
+
     code = "INVALID_CURSOR"
 
 

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 
 from storage.errors import SocialFlowError
 
-__all__ = ["PROBLEM_JSON", "problem_response", "install_error_handlers"]
+__all__ = ["PROBLEM_JSON", "problem_response", "install_error_handlers", "allowed_methods"]
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://socialflow.dev/problems/"
@@ -57,6 +57,22 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header for a 405 on this path: the methods of every route that matches it.
+
+    Starlette names only the first matching route's methods, though one path may have several
+    routes (``GET`` and ``POST`` of ``/api/v1/contentid/references`` are two).
+    """
+    path = request.scope["path"]
+    methods = {
+        method
+        for route in getattr(request.app.state, "api_routes", ())
+        if route.path_regex.match(path)
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to problem+json in one place: a ``SocialFlowError`` of any package in its
     own wire form, anything else as a 500 that says nothing of its cause."""
@@ -80,13 +96,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def handle_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"{request.method} is not allowed here; this path answers {headers['Allow']}."
         return problem_response(
-            exc.status_code,
-            code,
-            title,
-            detail,
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            exc.status_code, code, title, detail, instance=request.url.path, headers=headers or None
         )
 
     async def handle_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from control_plane.core.errors import BadRequest, NotFound, ServiceUnavailable
+from control_plane.core.errors import BadRequest, NotFound, ProblemError, ServiceUnavailable
 
 __all__ = [
     "LiveStreamNotFound",
     "LivePlaybackNotFound",
     "PlaylistAhead",
     "PlaylistNotReady",
+    "WebSocketRequired",
 ]
 
 
@@ -22,6 +23,12 @@ class LivePlaybackNotFound(NotFound):
     """A playback file that does not exist (yet, or any more): 404."""
 
     code, title = "LIVE_FILE_NOT_FOUND", "No such live playback file"
+
+
+class WebSocketRequired(ProblemError):
+    """A plain HTTP request to a WebSocket-only path (the live chat): 426, naming the upgrade."""
+
+    status, code, title = 426, "WEBSOCKET_REQUIRED", "Open this path as a WebSocket"
 
 
 class PlaylistAhead(BadRequest):

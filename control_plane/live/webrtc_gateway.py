@@ -53,11 +53,12 @@ class WebRtcGateway:
     # -- WHEP -----------------------------------------------------------------------------------
 
     async def play(self, stream_id: str, offer: str) -> tuple[str, str]:
-        """(session id, SDP answer) for a viewer of a live stream."""
-        checked_offer(offer)
+        """(session id, SDP answer) for a viewer of a live stream. The stream is checked before
+        the offer: no such stream is 404, one not live 409, and only then a bad offer 400."""
         view = await asyncio.to_thread(self.streams.view, stream_id)
         if view.status != "live":
             raise StreamNotLive("The stream is not live; WebRTC playback starts when it does.")
+        checked_offer(offer)
         reply = await ask(self.services.pubsub, "whep_offer", stream_id, timeout_s=OFFER_TIMEOUT_S, sdp=offer)
         return reply.session, reply.sdp
 
@@ -70,8 +71,8 @@ class WebRtcGateway:
     # -- WHIP -----------------------------------------------------------------------------------
 
     async def publish(self, stream_id: str, offer: str) -> tuple[str, str]:
-        """Start a WHIP session on this process; (session id, SDP answer)."""
-        checked_offer(offer)
+        """Start a WHIP session on this process; (session id, SDP answer). As for ``play``, the
+        stream's state is checked before the offer."""
         view = await asyncio.to_thread(self.streams.view, stream_id)
         # An ingest holds the stream's lease from the moment a publisher connects, before it is live.
         held = await asyncio.to_thread(StreamLeases(self.services.kv).held, stream_id)
@@ -79,6 +80,7 @@ class WebRtcGateway:
             raise StreamAlreadyLive("The stream is live already; end that publish first.")
         if self.whip is None:
             raise MediaUnreachable("This server does not hold live media: publish over RTMP.")
+        checked_offer(offer)
         self._publishing.add(stream_id)
         try:
             return await self.whip.publish(stream_id, offer, lambda: self._publishing.discard(stream_id))

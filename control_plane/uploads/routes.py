@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from control_plane.core.errors import BadRequest
 from control_plane.http.deps import PrincipalDep, ServicesDep
+from control_plane.http.openapi import problems
 from control_plane.uploads.body import ThreadBody
 from control_plane.uploads.errors import TusVersionUnsupported, UnsupportedMediaType
 from control_plane.uploads.headers import (
@@ -34,6 +37,41 @@ EXTENSIONS = (
     "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation"
 )
 OFFSET_TYPE = "application/offset+octet-stream"
+
+
+def _header(name: str, description: str, **schema: object) -> dict[str, object]:
+    """A required header parameter of the document."""
+    return {"name": name, "in": "header", "required": True, "description": description, "schema": schema}
+
+
+#: The document's tus headers. Only the common forms are parameters; the protocol's others
+#: (Upload-Defer-Length, Upload-Concat, Upload-Checksum, Upload-Metadata) are in the descriptions.
+TUS_RESUMABLE = _header("Tus-Resumable", "the protocol version", type="string", enum=[TUS_VERSION])
+#: Byte counts in headers: what ``_int_header`` reads (19 digits at most) and a 64-bit size holds.
+BYTES = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+UPLOAD_LENGTH = _header("Upload-Length", "the whole upload's size in bytes (at most Tus-Max-Size)", **BYTES)
+UPLOAD_OFFSET = _header("Upload-Offset", "where this body starts, in bytes", **BYTES)
+
+
+def document_max_size(max_bytes: int) -> Callable[[dict[str, Any]], None]:
+    """A ``describe`` step: the document's Upload-Length says this server's largest upload."""
+
+    def settle(document: dict[str, Any]) -> None:
+        parameters = document["paths"][f"{router.prefix}/"]["post"]["parameters"]
+        for i, parameter in enumerate(parameters):
+            if parameter["name"] == UPLOAD_LENGTH["name"]:  # a copy: the constant is shared by apps
+                parameters[i] = {**parameter, "schema": {**parameter["schema"], "maximum": max_bytes}}
+
+    return settle
+
+
+#: A PATCH body: the next bytes of the upload.
+CHUNK_BODY = {
+    "required": True,
+    "content": {OFFSET_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+}
+#: What every tus request may answer beyond its route's own problems.
+TUS_PROBLEMS = problems(412, s412="Tus-Resumable is missing or not 1.0.0")
 
 
 def _require_tus(request: Request) -> None:
@@ -70,7 +108,7 @@ def _state_headers(state: UploadState) -> dict[str, str]:
 
 
 @router.options("", status_code=204, include_in_schema=False)
-@router.options("/", status_code=204)
+@router.options("/", status_code=204, response_class=Response)
 @router.options("/{upload_id}", status_code=204, include_in_schema=False)
 def options(services: ServicesDep) -> Response:
     """What this tus server supports. No authentication, so browsers can discover it."""
@@ -86,9 +124,22 @@ def options(services: ServicesDep) -> Response:
 
 
 @router.post("", status_code=201, include_in_schema=False)
-@router.post("/", status_code=201)
+@router.post(
+    "/",
+    status_code=201,
+    response_class=Response,
+    responses={
+        **TUS_PROBLEMS,
+        **problems(400, 409, 413, 429, s429="Too many requests, or too many uploads in progress"),
+    },
+    openapi_extra={"parameters": [TUS_RESUMABLE, UPLOAD_LENGTH]},
+)
 async def create(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
-    """Create an upload (creation, defer-length, concatenation), optionally with its first bytes."""
+    """Create an upload (creation, defer-length, concatenation), optionally with its first bytes.
+
+    ``Upload-Defer-Length: 1`` instead of ``Upload-Length`` defers the size; ``Upload-Metadata``
+    carries ``filename`` and ``title`` (base64, as tus says); ``Upload-Concat: partial`` or
+    ``final;<urls>`` concatenates. ``Location`` names the upload; its id is the video's id."""
     _require_tus(request)
     metadata = parse_metadata(request.headers.get("upload-metadata"))
     concat = parse_concat(request.headers.get("upload-concat"))
@@ -116,7 +167,12 @@ async def create(request: Request, principal: PrincipalDep, services: ServicesDe
     return Response(status_code=201, headers=headers)
 
 
-@router.head("/{upload_id}")
+@router.head(
+    "/{upload_id}",
+    response_class=Response,
+    responses={**TUS_PROBLEMS, **problems(410)},
+    openapi_extra={"parameters": [TUS_RESUMABLE]},
+)
 async def head(upload_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Where the upload stands: its durable offset, length, metadata and expiry."""
     _require_tus(request)
@@ -157,7 +213,13 @@ async def _write(
             await pump
 
 
-@router.patch("/{upload_id}", status_code=204)
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    responses={**TUS_PROBLEMS, **problems(400, 403, 409, 410, 413, 415, 423, 460)},
+    openapi_extra={"parameters": [TUS_RESUMABLE, UPLOAD_OFFSET], "requestBody": CHUNK_BODY},
+)
 async def patch(upload_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Append the body at Upload-Offset. The offset in the answer is durable."""
     _require_tus(request)
@@ -175,7 +237,13 @@ async def patch(upload_id: str, request: Request, principal: PrincipalDep, servi
     return Response(status_code=204, headers=headers)
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete(
+    "/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    responses={**TUS_PROBLEMS, **problems(403, 423)},
+    openapi_extra={"parameters": [TUS_RESUMABLE]},
+)
 async def terminate(
     upload_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -1,9 +1,10 @@
 """The video domain's service: the one place a video's state changes.
 
 A video goes ``uploading`` → ``processing`` → ``ready`` or ``failed``; a hold that another domain
-puts on it (a blocking Content-ID claim) makes it ``blocked`` until the hold lifts. Uploads, the
-processing jobs, live recordings and Content-ID all call this service; none of them writes a
-video's status, progress or outputs themselves.
+puts on it (a blocking Content-ID claim) makes a processed video ``blocked`` until the hold lifts
+(while it is still processing it stays ``processing``: ``blocked`` is finished work, progress 1).
+Uploads, the processing jobs, live recordings and Content-ID all call this service; none of them
+writes a video's status, progress or outputs themselves.
 
 Methods that take a ``session`` join the caller's transaction (the upload service makes the
 video in the same commit as its upload row); the others open their own.
@@ -37,8 +38,21 @@ __all__ = ["COUNTS", "Hold", "Remover", "VideoGone", "VideoService", "VideoSourc
 
 log = logging.getLogger(__name__)
 
-#: Given the video id column, an SQL condition that keeps the video ``blocked`` while true.
-Hold = Callable[[Any], sa.ColumnElement[bool]]
+
+@dataclass(frozen=True)
+class Hold:
+    """A condition another domain puts on videos: a video is ``blocked`` while it ``applies``.
+
+    ``applies(video_id)`` is an SQL condition, given the video id column (or a video id);
+    ``reason`` says why, in words for the creator; ``see`` is the API path (``{video_id}`` filled
+    in) where the creator finds what holds the video, and can act on it.
+    """
+
+    applies: Callable[[Any], sa.ColumnElement[bool]]
+    reason: str
+    see: str
+
+
 #: Another domain's part in removing a video: in the removing transaction, delete or release its
 #: own rows of the video and add to the leftovers the blobs and the work that follow the commit.
 Remover = Callable[[Session, Video, Leftovers], None]
@@ -245,9 +259,11 @@ class VideoService:
         """Set the status the video's holds call for, in one statement (so that a transcode
         finishing and a hold landing at the same moment cannot overwrite each other).
 
-        A held video is ``blocked``. Otherwise a ``transcoded`` video is ``ready``, and one whose
-        transcode has not finished leaves ``blocked`` for ``processing`` and keeps any other
-        status. ``transcoded=None`` reads it from the video's outputs (a hold that lifts later).
+        A held video is ``blocked`` once it is transcoded (``ready`` or ``blocked`` already, or
+        ``transcoded``) and keeps its status until then. An unheld ``transcoded`` video is
+        ``ready``; one whose transcode has not finished leaves ``blocked`` for ``processing`` and
+        keeps any other status. ``transcoded=None`` reads it from the video's outputs (a hold that
+        lifts later); ``False`` means not known to be (the status still tells).
         The first time a video is ``ready`` is its ``published_at``.
         """
         if transcoded is None:
@@ -259,8 +275,9 @@ class VideoService:
         if not transcoded:
             status = sa.case((Video.status == "blocked", sa.literal("processing")), else_=Video.status)
         if self.holds:
-            held = sa.or_(*(hold(Video.id) for hold in self.holds))
-            status = sa.case((held, sa.literal("blocked")), else_=status)
+            held = sa.or_(*(hold.applies(Video.id) for hold in self.holds))
+            done = sa.true() if transcoded else Video.status.in_(("ready", "blocked"))
+            status = sa.case((sa.and_(held, done), sa.literal("blocked")), (held, Video.status), else_=status)
         published = sa.func.coalesce(
             Video.published_at, sa.case((status == "ready", sa.literal(utcnow(), Video.published_at.type)))
         )
@@ -271,6 +288,14 @@ class VideoService:
             .execution_options(synchronize_session=False)
         )
         session.expire_all()
+
+    def hold_on(self, video_id: str) -> Hold | None:
+        """The first of the holds that applies to the video now, or None."""
+        with self.db.session() as session:
+            for hold in self.holds:
+                if session.scalar(sa.select(hold.applies(video_id))):
+                    return hold
+        return None
 
     def _set(self, video_id: str, **values: Any) -> None:
         with self.db.session() as session:

@@ -53,8 +53,8 @@ def test_register_refuses_duplicates_and_bad_input(platform: Platform) -> None:
     assert_problem(register(platform, "bob2", "bob@example.com"), 409, "EMAIL_TAKEN")
     assert_problem(register(platform, "x"), 400, "INVALID_USERNAME")
     assert_problem(register(platform, "carol", "not-an-email"), 400, "INVALID_EMAIL")
-    assert_problem(register(platform, "dave", password="short"), 400, "WEAK_PASSWORD")
-    assert_problem(register(platform, "erin", password="erin"), 400, "WEAK_PASSWORD")
+    assert_problem(register(platform, "dave", password="short"), 422, "WEAK_PASSWORD")
+    assert_problem(register(platform, "erin", password="erin"), 422, "WEAK_PASSWORD")
     r = platform.client.post("/api/v1/auth/register", json={"username": "frank"})
     assert_problem(r, 422, "VALIDATION_FAILED")
 

@@ -158,7 +158,7 @@ def test_verification_over_http_only_on_the_click(mail_platform: Platform, smtp_
         assert "your email address is confirmed" in safe_page(done, 200)
         assert me(p, headers).json()["email_verified"] is True
         again = submit(browser, url, form)
-        assert "This link was already used; ask for a new one." in safe_page(again, 400)
+        assert "This link was already used; ask for a new one." in safe_page(again, 403)
 
 
 def test_reset_through_the_page(mail_platform: Platform, smtp_server: SmtpServer) -> None:
@@ -178,11 +178,11 @@ def test_reset_through_the_page(mail_platform: Platform, smtp_server: SmtpServer
     # Two different passwords, then a common one: the form comes back with the reason, the token
     # still in it and neither password anywhere, and the link stays good.
     r = submit(p.client, path, form, new_password=NEW_PW, repeat_password=NEW_PW + "!")
-    text = safe_page(r, 400)
+    text = safe_page(r, 422)
     assert "The two passwords differ" in text and NEW_PW not in text
     assert the_form(r).inputs["token"] == ("hidden", token)
     r = submit(p.client, path, the_form(r), new_password="Password123", repeat_password="Password123")
-    text = safe_page(r, 400)
+    text = safe_page(r, 422)
     assert "one of the most common passwords" in text and "Password123" not in text
     assert me(p, headers).status_code == 200
 
@@ -199,7 +199,7 @@ def test_reset_through_the_page(mail_platform: Platform, smtp_server: SmtpServer
 
     # The same form again (a replay, a double click): refused, and the password stays.
     r = submit(p.client, path, form, new_password="yet another phrase", repeat_password="yet another phrase")
-    text = safe_page(r, 400)
+    text = safe_page(r, 403)
     assert "This link was already used; ask for a new one." in text and not parse(r).forms
     assert (
         p.client.post("/api/v1/auth/login", json={"username": "bob", "password": NEW_PW}).status_code == 200
@@ -217,16 +217,16 @@ def test_bad_links_are_refused_before_any_lookup(platform: Platform, page: str) 
         "?token=no/slash+plus%3D",
         "?other=1",
     ):
-        text = safe_page(c.get(page + query), 400)
+        text = safe_page(c.get(page + query), 404)
         assert "This link is incomplete" in text and not parse(c.get(page + query)).forms
     r = c.post(page, data={"token": "a<b>" * 8, "new_password": NEW_PW, "repeat_password": NEW_PW})
-    assert "This link is incomplete" in safe_page(r, 400) and "a<b>" not in r.text
+    assert "This link is incomplete" in safe_page(r, 404) and "a<b>" not in r.text
     # Well formed but unknown: the API's words, and nothing about any account.
     unknown = secrets.token_urlsafe(32)
     form = the_form(c.get(f"{page}?token={unknown}"))
     typed = {"new_password": NEW_PW, "repeat_password": NEW_PW} if page == "/reset-password" else {}
     r = submit(c, page, form, **typed)
-    assert "This link is not valid; ask for a new one." in safe_page(r, 400)
+    assert "This link is not valid; ask for a new one." in safe_page(r, 403)
 
 
 def test_a_link_of_the_other_kind_or_expired_is_refused(
@@ -238,11 +238,11 @@ def test_a_link_of_the_other_kind_or_expired_is_refused(
     # The verification token in the reset page's form is no reset token.
     form = the_form(p.client.get(verify.replace("/verify-email", "/reset-password")))
     r = submit(p.client, "/reset-password", form, new_password=NEW_PW, repeat_password=NEW_PW)
-    assert "This link is not valid; ask for a new one." in safe_page(r, 400)
+    assert "This link is not valid; ask for a new one." in safe_page(r, 403)
     with p.services.db.session() as session:
         session.execute(sa.update(EmailToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     r = submit(p.client, verify, the_form(p.client.get(verify)))
-    assert "This link has expired; ask for a new one." in safe_page(r, 400)
+    assert "This link has expired; ask for a new one." in safe_page(r, 403)
     assert me(p, headers).json()["email_verified"] is False
     assert p.client.post("/api/v1/auth/login", json={"username": "cyd", "password": PW}).status_code == 200
 
@@ -252,11 +252,11 @@ def test_the_page_and_the_api_share_the_per_client_limit(platform: Platform) -> 
     c = platform.client
     for _ in range(20):
         r = c.post("/api/v1/auth/verify-email", json={"token": secrets.token_urlsafe(32)})
-        assert r.status_code == 400, r.text
+        assert r.status_code == 403, r.text
     for i in range(10):
         page = "/verify-email" if i % 2 else "/reset-password"
         data = {"token": secrets.token_urlsafe(32), "new_password": NEW_PW, "repeat_password": NEW_PW}
-        assert c.post(page, data=data).status_code == 400
+        assert c.post(page, data=data).status_code == 403
     r = c.post("/reset-password", data=data)
     assert "Too many email link attempts" in safe_page(r, 429)
     assert 1 <= int(r.headers["retry-after"]) <= 600

@@ -169,7 +169,7 @@ def test_the_catalogue_by_channel_tag_category_and_popularity(platform: Platform
         if cursor is None:
             break
         latest = client.get("/api/v1/videos", params={"cursor": cursor})
-        assert latest.status_code == 400 and latest.json()["code"] == "INVALID_CURSOR"
+        assert latest.status_code == 422 and latest.json()["code"] == "INVALID_CURSOR"
     assert pages == [duet, cats, songs]
 
     client.patch(f"/api/v1/videos/{songs}", headers=alice, json={"visibility": "private"})

@@ -1,15 +1,20 @@
 """Content-ID on the platform: a reference, a re-upload found and claimed to the second, the
-block policy, a dispute and its review, and no claim against one's own video."""
+block policy, a dispute and its review, and no claim against one's own video; a blocked video
+says why and links to its claims."""
 
 from __future__ import annotations
 
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
 from support.platform import Platform
+
+from control_plane.contentid.models import Reference
+from control_plane.videos import VideoService
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -197,3 +202,80 @@ def test_reupload_is_claimed_blocked_disputed_and_released(
     assert platform.client.delete(f"/api/v1/contentid/references/{ref_id}", headers=owner).status_code == 204
     assert platform.client.get("/api/v1/contentid/references", headers=owner).json() == []
     assert platform.client.get(f"/api/v1/videos/{visual_id}", headers=uploader).json()["status"] == "ready"
+
+
+@dataclass(frozen=True)
+class Found:
+    """One identification, as the matcher hands it to ``record_matches`` (seconds)."""
+
+    reference_id: int
+    kind: str = "audio"
+    query_start: float = 0.0
+    reference_start: float = 12.0
+    duration: float = 15.0
+    score: float = 0.9
+
+
+def uploaded(platform: Platform, headers: dict[str, str], title: str) -> str:
+    """A video row as an upload leaves it, through the video service: ``processing``."""
+    owner = platform.client.get("/api/v1/users/me", headers=headers).json()["id"]
+    video_id = f"{title:0<32}"[:32]
+    with platform.services.db.session() as session:
+        VideoService.add_upload(session, video_id, owner, title=title, filename=None)
+        session.flush()
+        VideoService.source_arrived(session, video_id, size=1, source_key=f"sources/{video_id}")
+    return video_id
+
+
+def test_a_blocked_video_is_finished_work_that_says_why(platform: Platform) -> None:
+    label, fan = platform.user("label2"), platform.user("fan2")
+    videos, claims = platform.services.videos, platform.services.claims
+    reference_video = uploaded(platform, label, "original")
+    with platform.services.db.session() as session:
+        reference = Reference(
+            video_id=reference_video,
+            owner_id=platform.client.get("/api/v1/users/me", headers=label).json()["id"],
+            policy="block",
+            status="active",
+        )
+        session.add(reference)
+        session.flush()
+        reference_id = reference.id
+
+    # The claim lands while the transcode is at 37 %: the video stays processing, not blocked.
+    copy = uploaded(platform, fan, "copy")
+    videos.progressed(copy, 0.37)
+    assert claims.record_matches(copy, [Found(reference_id)]) == 1
+    seen = platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()
+    assert (seen["status"], seen["progress"], seen["error"]) == ("processing", 0.37, None)
+
+    # Once the transcode is done it is blocked, at 100 %, saying why and where to look.
+    outputs = {"hls": "master.m3u8", "dash": "manifest.mpd"}
+    videos.finished(copy, renditions=[], outputs=outputs, duration=15.0, warnings=[])
+    seen = platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()
+    assert seen["status"] == "blocked" and seen["progress"] == 1.0
+    public_url = platform.services.settings.effective_public_url
+    claims_url = f"{public_url}/api/v1/videos/{copy}/claims"
+    assert "Content-ID claim" in seen["error"] and claims_url in seen["error"], seen["error"]
+    (claim,) = platform.client.get(claims_url.removeprefix(public_url), headers=fan).json()
+    assert claim["reference_id"] == reference_id and claim["policy"] == "block"
+
+    # A video claimed after it was ready is blocked at once; released, it is ready with no error.
+    late = uploaded(platform, fan, "late")
+    videos.finished(late, renditions=[], outputs=outputs, duration=15.0, warnings=["audio was resampled"])
+    assert platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()["status"] == "ready"
+    claims.record_matches(late, [Found(reference_id)])
+    seen = platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()
+    assert seen["status"] == "blocked" and seen["progress"] == 1.0
+    assert seen["error"].startswith("Blocked: ") and seen["error"].endswith("; audio was resampled")
+    (claim,) = platform.client.get(f"/api/v1/videos/{late}/claims", headers=fan).json()
+    r = platform.client.post(
+        f"/api/v1/contentid/claims/{claim['id']}/dispute", headers=fan, json={"reason": "mine"}
+    )
+    assert r.status_code == 200
+    r = platform.client.post(
+        f"/api/v1/contentid/claims/{claim['id']}/resolve", headers=label, json={"decision": "release"}
+    )
+    assert r.status_code == 200
+    seen = platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()
+    assert (seen["status"], seen["progress"], seen["error"]) == ("ready", 1.0, "audio was resampled")

@@ -113,7 +113,7 @@ def test_register_mails_a_link_that_verifies_once(mail_platform: Platform, smtp_
     r = p.client.post("/api/v1/auth/verify-email", json={"token": token})
     assert r.status_code == 204, r.text
     assert me(p, headers).json()["email_verified"] is True
-    problem(p.client.post("/api/v1/auth/verify-email", json={"token": token}), 400, "EMAIL_TOKEN_INVALID")
+    problem(p.client.post("/api/v1/auth/verify-email", json={"token": token}), 403, "EMAIL_TOKEN_INVALID")
     problem(p.client.post("/api/v1/auth/verify-email/send", headers=headers), 409, "EMAIL_ALREADY_VERIFIED")
 
     # Only the token's hash is kept, and the sealed mail is wiped from the job once sent.
@@ -141,11 +141,11 @@ def test_resending_voids_the_older_link_and_a_new_address_voids_both(
     r = p.client.post("/api/v1/auth/verify-email/send", headers=headers)
     assert r.status_code == 202 and r.json()["detail"], r.text
     _, second = verify_mails(smtp_server, "bob@example.com", 2)
-    problem(p.client.post("/api/v1/auth/verify-email", json={"token": first}), 400, "EMAIL_TOKEN_INVALID")
+    problem(p.client.post("/api/v1/auth/verify-email", json={"token": first}), 403, "EMAIL_TOKEN_INVALID")
     with p.services.db.session() as session:
         session.execute(sa.update(User).where(User.username == "bob").values(email="bob@elsewhere.example"))
     r = p.client.post("/api/v1/auth/verify-email", json={"token": second})
-    assert "no longer" in problem(r, 400, "EMAIL_TOKEN_INVALID")["detail"]
+    assert "no longer" in problem(r, 403, "EMAIL_TOKEN_INVALID")["detail"]
     assert me(p, headers).json()["email_verified"] is False
 
 
@@ -167,13 +167,13 @@ def test_password_reset_signs_out_everywhere_and_works_once(
     r = p.client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": first, "new_password": "Password123"}
     )
-    assert "common" in problem(r, 400, "WEAK_PASSWORD")["detail"]
+    assert "common" in problem(r, 422, "WEAK_PASSWORD")["detail"]
     # A new request voids the first link.
     assert p.client.post("/api/v1/auth/password-reset", json={"email": "cyd@example.com"}).status_code == 202
     _, second = reset_mails(smtp_server, "cyd@example.com", 2)
     new = {"new_password": "a brand new passphrase"}
     r = p.client.post("/api/v1/auth/password-reset/confirm", json={"token": first, **new})
-    problem(r, 400, "EMAIL_TOKEN_INVALID")
+    problem(r, 403, "EMAIL_TOKEN_INVALID")
 
     r = p.client.post("/api/v1/auth/password-reset/confirm", json={"token": second, **new})
     assert r.status_code == 204, r.text
@@ -187,7 +187,7 @@ def test_password_reset_signs_out_everywhere_and_works_once(
     r = p.client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": second, "new_password": "yet another phrase"}
     )
-    problem(r, 400, "EMAIL_TOKEN_INVALID")
+    problem(r, 403, "EMAIL_TOKEN_INVALID")
     kinds = audit_kinds(p)
     for kind in ("password_reset.requested", "password_reset.unknown_address", "password_reset.completed"):
         assert kind in kinds, kinds
@@ -211,11 +211,11 @@ def test_links_expire(
         # Let both lifetimes pass.
         for row in rows.values():
             row.expires_at = utcnow() - timedelta(seconds=1)
-    problem(p.client.post("/api/v1/auth/verify-email", json={"token": verify}), 400, "EMAIL_TOKEN_EXPIRED")
+    problem(p.client.post("/api/v1/auth/verify-email", json={"token": verify}), 403, "EMAIL_TOKEN_EXPIRED")
     r = p.client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": "fresh phrase here"}
     )
-    problem(r, 400, "EMAIL_TOKEN_EXPIRED")
+    problem(r, 403, "EMAIL_TOKEN_EXPIRED")
 
 
 def test_wrong_and_garbage_tokens(platform: Platform, caplog: pytest.LogCaptureFixture) -> None:
@@ -227,13 +227,13 @@ def test_wrong_and_garbage_tokens(platform: Platform, caplog: pytest.LogCaptureF
         problem(r, 422, "VALIDATION_FAILED")
     unknown = secrets.token_urlsafe(32)
     problem(
-        platform.client.post("/api/v1/auth/verify-email", json={"token": unknown}), 400, "EMAIL_TOKEN_INVALID"
+        platform.client.post("/api/v1/auth/verify-email", json={"token": unknown}), 403, "EMAIL_TOKEN_INVALID"
     )
     # A verification token is no reset token.
     r = platform.client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": verify, "new_password": "a long new phrase"}
     )
-    problem(r, 400, "EMAIL_TOKEN_INVALID")
+    problem(r, 403, "EMAIL_TOKEN_INVALID")
     r = platform.client.post("/api/v1/auth/login", json={"username": "eve", "password": PW})
     assert r.status_code == 200
 
@@ -261,14 +261,14 @@ def test_common_passwords_are_refused(platform: Platform) -> None:
             "/api/v1/auth/register",
             json={"username": "gil", "email": "gil@example.com", "password": password},
         )
-        assert "common" in problem(r, 400, "WEAK_PASSWORD")["detail"], password
+        assert "common" in problem(r, 422, "WEAK_PASSWORD")["detail"], password
     headers = platform.user("gil")
     r = platform.client.post(
         "/api/v1/users/me/password",
         headers=headers,
         json={"current_password": PW, "new_password": "Football1"},
     )
-    problem(r, 400, "WEAK_PASSWORD")
+    problem(r, 422, "WEAK_PASSWORD")
 
 
 def test_rate_limits(platform: Platform) -> None:
@@ -369,7 +369,7 @@ def test_production_backends(
     headers = p.user("joe")
     (verify,) = verify_mails(smtp_server, "joe@example.com")
     assert p.client.post("/api/v1/auth/verify-email", json={"token": verify}).status_code == 204
-    problem(p.client.post("/api/v1/auth/verify-email", json={"token": verify}), 400, "EMAIL_TOKEN_INVALID")
+    problem(p.client.post("/api/v1/auth/verify-email", json={"token": verify}), 403, "EMAIL_TOKEN_INVALID")
     assert me(p, headers).json()["email_verified"] is True
     for _ in range(5):
         assert (
@@ -385,7 +385,7 @@ def test_production_backends(
         ).status_code
         for token in reset_mails(smtp_server, "joe@example.com", 5)
     ]
-    assert sorted(statuses) == [204, 400, 400, 400, 400], statuses
+    assert sorted(statuses) == [204, 403, 403, 403, 403], statuses
     problem(me(p, headers), 401, "SESSION_REVOKED")
 
 

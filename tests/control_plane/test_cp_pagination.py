@@ -39,7 +39,7 @@ def test_a_cursor_carries_its_ordering_and_typed_values() -> None:
 def test_a_cursor_of_another_list_or_a_forged_one_is_refused(cursor: str) -> None:
     with pytest.raises(InvalidCursor) as caught:
         decode_cursor(cursor, "latest", 2)
-    assert caught.value.status == 400 and caught.value.code == "INVALID_CURSOR"
+    assert caught.value.status == 422 and caught.value.code == "INVALID_CURSOR"
 
 
 def new_upload(platform: Platform, headers: dict[str, str]) -> str:
@@ -103,10 +103,10 @@ def test_limits_are_bounded_and_bad_cursors_answer_400(platform: Platform) -> No
         r = platform.client.get("/api/v1/users/me/videos", headers=alice, params={"limit": limit})
         assert r.status_code == 422, limit
     r = platform.client.get("/api/v1/users/me/videos", headers=alice, params={"cursor": "bogus"})
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR"
+    assert r.status_code == 422 and r.json()["code"] == "INVALID_CURSOR"
     latest = encode_cursor("latest", [datetime.now(UTC), "0" * 32])
     r = platform.client.get("/api/v1/users/me/videos", headers=alice, params={"cursor": latest})
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR"
+    assert r.status_code == 422 and r.json()["code"] == "INVALID_CURSOR"
     r = platform.client.get("/api/v1/users/me/videos", headers=alice, params={"cursor": "c" * 513})
     assert r.status_code == 422
     empty = platform.client.get("/api/v1/users/me/videos", headers=alice).json()

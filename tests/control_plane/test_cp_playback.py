@@ -1,10 +1,12 @@
 """Private videos play only through signed, expiring playback tokens, checked on every playlist
-and segment request; PyAV plays the signed URL over real HTTP like any player."""
+and segment request; PyAV plays the signed URL over real HTTP like any player. Public videos
+answer anyone, and their files answer HEAD as players and CDNs send it."""
 
 from __future__ import annotations
 
 import subprocess
 import time
+from urllib.parse import urljoin
 
 import av
 import httpx
@@ -16,6 +18,7 @@ from support.platform import Platform, live_server
 from support.videos import ready_video
 
 from control_plane.videos.playback import PLAYBACK_AUDIENCE
+from storage.signing import signed_blob_url
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +139,76 @@ def test_playback_tokens_expire_and_refuse_forgeries(platform: Platform, short_c
 
     lifetime = datetime.fromisoformat(expires).timestamp() - time.time()
     assert lifetime <= platform.services.settings.playback_token_max_ttl + 5
+
+
+def test_public_ready_video_answers_anonymous_callers(platform: Platform, short_clip: bytes) -> None:
+    owner = platform.user("publisher")
+    video_id = ready_video(platform, owner, short_clip)
+    anonymous = platform.client.get(f"/api/v1/videos/{video_id}")
+    assert anonymous.status_code == 200, anonymous.text
+    assert anonymous.json() == platform.client.get(f"/api/v1/videos/{video_id}", headers=owner).json()
+    assert anonymous.json()["playback"]["hls"].endswith(".m3u8")
+    # A token that is there must be valid: a bad one is not taken for no token.
+    bad = platform.client.get(f"/api/v1/videos/{video_id}", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401
+    # Unlisted plays by link too; private, and anything not ready, stays hidden (404, not 401).
+    platform.client.patch(f"/api/v1/videos/{video_id}", headers=owner, json={"visibility": "unlisted"})
+    assert platform.client.get(f"/api/v1/videos/{video_id}").status_code == 200
+    platform.client.patch(f"/api/v1/videos/{video_id}", headers=owner, json={"visibility": "private"})
+    hidden = platform.client.get(f"/api/v1/videos/{video_id}")
+    assert hidden.status_code == 404 and hidden.json()["code"] == "VIDEO_NOT_FOUND"
+    assert platform.client.get("/api/v1/videos/0123456789abcdef").status_code == 404
+    # The rest of the video's routes still need a token.
+    assert platform.client.get(f"/api/v1/videos/{video_id}/claims").status_code == 401
+
+
+def test_head_on_media_answers_like_get_without_a_body(platform: Platform, short_clip: bytes) -> None:
+    owner = platform.user("header")
+    video_id = ready_video(platform, owner, short_clip)
+    video = platform.client.get(f"/api/v1/videos/{video_id}").json()
+    base = f"/media/videos/{video_id}/"
+    master = base + video["playback"]["hls"].split(base)[1]
+    listed = platform.client.get(master).text.splitlines()
+    rung = urljoin(master, next(line for line in listed if line.endswith(".m3u8")))
+    listed = platform.client.get(rung).text.splitlines()
+    segment = urljoin(rung, next(line for line in listed if line and not line.startswith("#")))
+    for path in (master, segment, base + video["thumbnail"].split(base)[1]):
+        got, head = platform.client.get(path), platform.client.head(path)
+        assert got.status_code == head.status_code == 200, (path, head.text)
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(got.content)) == got.headers["content-length"]
+        for name in ("content-type", "accept-ranges", "cache-control", "etag"):
+            assert head.headers[name] == got.headers[name], name
+        ranged = platform.client.head(path, headers={"Range": "bytes=0-9"})
+        assert ranged.status_code == 206 and ranged.headers["content-range"].startswith("bytes 0-9/")
+        assert ranged.headers["content-length"] == "10" and ranged.content == b""
+    assert platform.client.head(base + "no-such-file.m4s").status_code == 404
+    assert platform.client.head(base + "../../secrets").status_code == 404
+    # The owner's source answers HEAD too; not to anyone else.
+    source = platform.client.head(f"/api/v1/videos/{video_id}/source", headers=owner)
+    assert source.status_code == 200 and source.headers["content-length"] == str(len(short_clip))
+    assert platform.client.head(f"/api/v1/videos/{video_id}/source").status_code == 401
+
+
+def test_patch_refuses_unknown_fields(platform: Platform, short_clip: bytes) -> None:
+    owner = platform.user("patcher")
+    video_id = ready_video(platform, owner, short_clip)
+    r = platform.client.patch(
+        f"/api/v1/videos/{video_id}", headers=owner, json={"title": "New", "titel": "x"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "VALIDATION_FAILED" and "titel" in r.json()["detail"]
+    assert platform.client.get(f"/api/v1/videos/{video_id}").json()["title"] != "New"  # nothing applied
+    r = platform.client.patch(f"/api/v1/videos/{video_id}", headers=owner, json={"title": "New"})
+    assert r.status_code == 200 and r.json()["title"] == "New"
+
+
+def test_signed_blobs_answer_head(platform: Platform) -> None:
+    platform.services.store.put("exports/report.bin", b"x" * 1000)
+    url = signed_blob_url(
+        platform.services.settings.secret_bytes, "exports/report.bin", 60, None, time.time()
+    )
+    head = platform.client.head(url, headers={"Range": "bytes=10-"})
+    assert head.status_code == 206 and head.content == b"" and head.headers["content-length"] == "990"
+    assert platform.client.head(url.replace("signature=", "signature=0")).status_code == 403

@@ -29,13 +29,17 @@ PUBLIC = {
     ("POST", "/api/v1/auth/oidc/token"): "the single-use ticket (and second factor) is the credential",
     ("OPTIONS", "/api/v1/uploads/"): "tus discovery, as browsers send it without credentials",
     ("GET", "/blobs/{key}"): "the URL's signature is the credential",
+    ("HEAD", "/blobs/{key}"): "the same, as a CDN or player asks first",
     ("GET", "/media/videos/{video_id}/{path}"): "playback of ready public videos, for players and CDNs",
+    ("HEAD", "/media/videos/{video_id}/{path}"): "the same, as players and CDNs ask first",
     ("GET", "/media/videos/{video_id}/t/{token}/{path}"): "the signed playback token is the credential",
     ("GET", "/media/avatars/{user_id}/{version}/{name}"): "avatars are public pictures, like profiles",
     ("GET", "/api/v1/users/{username}"): "public profiles (a signed-in caller also sees their relation)",
     ("GET", "/api/v1/videos"): "the public catalogue: ready public videos only",
     ("GET", "/api/v1/videos/{video_id}"): "ready public and unlisted videos; private ones answer 404",
     ("GET", "/api/v1/live"): "the streams live now, whose playback is public",
+    ("HEAD", "/media/videos/{video_id}/t/{token}/{path}"): "the same",
+    ("GET", "/api/v1/live/streams/{stream_id}/chat"): "the chat WebSocket: anyone may read (HTTP: 426)",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)

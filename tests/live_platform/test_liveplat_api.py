@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from support.platform import Platform
 
 from control_plane.core.kv import MemoryKeyValue
-from control_plane.live import PlaylistReader, StreamService, ViewerCounter, key_hash, viewer_id
+from control_plane.live import PlaylistReader, StreamService, ViewerCounter, hls_prefix, key_hash, viewer_id
 from control_plane.live.models import LiveStream
 from storage import LocalStore
 
@@ -91,6 +91,20 @@ def test_playback_of_unknown_streams_and_files_is_404(platform: Platform) -> Non
     r = platform.client.get(f"/live/{body['id']}/hls/index.m3u8")
     assert r.status_code == 404 and r.json()["code"] == "LIVE_FILE_NOT_FOUND"
     assert platform.client.get(f"/live/{body['id']}/hls/..secret").status_code == 404
+
+
+def test_live_files_answer_head_as_players_send_it(platform: Platform) -> None:
+    body = create(platform, platform.user("alice"))
+    prefix = hls_prefix(body["id"])
+    platform.services.store.put(prefix + "index.m3u8", b"#EXTM3U\n#EXT-X-VERSION:9\n")
+    platform.services.store.put(prefix + "seg1.m4s", bytes(range(256)) * 4)
+    for name, kind in (("index.m3u8", "application/vnd.apple.mpegurl"), ("seg1.m4s", "video/iso.segment")):
+        url = f"/live/{body['id']}/hls/{name}"
+        got, head = platform.client.get(url), platform.client.head(url)
+        assert got.status_code == head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"] == kind
+        assert head.headers["content-length"] == str(len(got.content))
+    assert platform.client.head(f"/live/{body['id']}/hls/seg9.m4s").status_code == 404
 
 
 def test_state_changes_move_the_status_and_are_listed(platform: Platform) -> None:

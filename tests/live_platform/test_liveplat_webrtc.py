@@ -26,7 +26,7 @@ from support.publishers import Publishers
 from support.waiting import wait_until
 from support.webrtc import Received
 
-from control_plane.live import StreamLeases
+from control_plane.live import StreamLeases, StreamService
 from workers.live import RtmpThread
 
 SDP = {"Content-Type": "application/sdp"}
@@ -217,19 +217,23 @@ def test_whep_and_whip_errors(platform: Platform) -> None:
 
     valid = asyncio.run(offer())
     client = platform.client
-    cases = [
-        (f"/live/{stream_id}/whep", valid, SDP, 409, "LIVE_STREAM_NOT_LIVE"),
-        ("/live/nope/whep", valid, SDP, 404, "LIVE_STREAM_NOT_FOUND"),
-        (f"/live/{stream_id}/whep", valid, {"Content-Type": "text/plain"}, 415, "WEBRTC_NOT_SDP"),
-        (f"/live/{stream_id}/whep", "hello", SDP, 400, "WEBRTC_BAD_OFFER"),
-        (f"/live/{stream_id}/whep", "v=0\r\n", SDP, 400, "WEBRTC_BAD_OFFER"),
-        (f"/live/{stream_id}/whep", "v=0\r\n" + "a=x\r\n" * 8000, SDP, 413, "WEBRTC_OFFER_TOO_LARGE"),
-        (f"/api/v1/live/streams/{stream_id}/whip", "hello", {**SDP, **alice}, 400, "WEBRTC_BAD_OFFER"),
-    ]
-    for path, content, headers, code, problem in cases:
-        r = client.post(path, content=content, headers=headers)
-        assert (r.status_code, r.json()["code"]) == (code, problem), (path, r.text)
-        assert r.headers["content-type"] == "application/problem+json"
+
+    def refused(cases: list[tuple[str, str, dict[str, str], int, str]]) -> None:
+        for path, content, headers, code, problem in cases:
+            r = client.post(path, content=content, headers=headers)
+            assert (r.status_code, r.json()["code"]) == (code, problem), (path, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+
+    # The stream is checked before the offer: missing is 404, not live 409, whatever the body.
+    refused(
+        [
+            (f"/live/{stream_id}/whep", valid, SDP, 409, "LIVE_STREAM_NOT_LIVE"),
+            (f"/live/{stream_id}/whep", "hello", SDP, 409, "LIVE_STREAM_NOT_LIVE"),
+            ("/live/nope/whep", "hello", SDP, 404, "LIVE_STREAM_NOT_FOUND"),
+            (f"/live/{stream_id}/whep", valid, {"Content-Type": "text/plain"}, 415, "WEBRTC_NOT_SDP"),
+            (f"/api/v1/live/streams/{stream_id}/whip", "hello", {**SDP, **alice}, 400, "WEBRTC_BAD_OFFER"),
+        ]
+    )
     r = client.delete(f"/live/{stream_id}/whep/abc")
     assert r.status_code == 404 and r.json()["code"] == "WEBRTC_SESSION_NOT_FOUND"
     r = client.delete(f"/api/v1/live/streams/{stream_id}/whip/abc", headers=alice)
@@ -242,6 +246,14 @@ def test_whep_and_whip_errors(platform: Platform) -> None:
     leases.release(stream_id)
     r = client.options(f"/live/{stream_id}/whep")
     assert r.status_code == 204 and "POST" in r.headers["access-control-allow-methods"]
+    # Live, a viewer's offer is read: one that is not SDP, or too long, is refused before any peer.
+    StreamService(platform.services.db).record_state(stream_id, "live")
+    refused(
+        [
+            (f"/live/{stream_id}/whep", "v=0\r\n", SDP, 400, "WEBRTC_BAD_OFFER"),
+            (f"/live/{stream_id}/whep", "v=0\r\n" + "a=x\r\n" * 8000, SDP, 413, "WEBRTC_OFFER_TOO_LARGE"),
+        ]
+    )
     # Offers are bounded per client address: 30 a minute (6 were sent above).
     codes = [client.post(f"/live/{stream_id}/whep", content="x", headers=SDP).status_code for _ in range(25)]
     assert codes == [400] * 24 + [429]

@@ -8,10 +8,12 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from control_plane.accounts.routes.recovery import EmailTokensDep
+from control_plane.accounts.routes.recovery import NEW_PASSWORD, WEAK, EmailTokensDep
+from control_plane.accounts.service import EMAIL_RE, USERNAME_RE
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
+from control_plane.http.openapi import problems
 from control_plane.jobs import EnqueueFailed
 
 log = logging.getLogger(__name__)
@@ -29,9 +31,11 @@ def _ip(request: Request, services: ServicesDep) -> str:
 
 
 class RegisterIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
+    """The service checks the username and email against the patterns shown (400 otherwise)."""
+
+    username: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": USERNAME_RE.pattern})
+    email: str = Field(min_length=3, max_length=254, json_schema_extra={"pattern": EMAIL_RE.pattern})
+    password: str = Field(min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
 
 
 class UserOut(BaseModel):
@@ -64,7 +68,12 @@ class TokenOut(BaseModel):
     expires_in: int = Field(description="seconds until the access token expires")
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut)
+@router.post(
+    "/auth/register",
+    status_code=201,
+    response_model=UserOut,
+    responses=problems(400, 409, 422, 429, s400="The username or email does not match its pattern", **WEAK),
+)
 def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: EmailTokensDep) -> UserOut:
     """Create the account and mail it a verification link (when this server can send mail)."""
     ip = _ip(request, services)
@@ -78,7 +87,7 @@ def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: 
     return UserOut(id=user.id, username=user.username)
 
 
-@router.post("/auth/login", response_model=TokenOut)
+@router.post("/auth/login", response_model=TokenOut, responses=problems(401, 429))
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
     services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
@@ -95,7 +104,7 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     )
 
 
-@router.post("/auth/refresh", response_model=TokenOut)
+@router.post("/auth/refresh", response_model=TokenOut, responses=problems(401, 429))
 def refresh(body: RefreshIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(REFRESH_PER_IP, _ip(request, services))
     pair = services.accounts.refresh(body.refresh_token, ip=_ip(request, services))

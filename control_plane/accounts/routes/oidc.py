@@ -32,6 +32,7 @@ from control_plane.core.errors import BadRequest
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
+from control_plane.http.openapi import problems
 from control_plane.http.problems import problem_response
 
 router = APIRouter(prefix="/api/v1", tags=["social login"])
@@ -138,7 +139,7 @@ def _start(
 @router.get(
     "/auth/oidc/{provider}/authorize",
     response_model=AuthorizationOut,
-    responses={302: {"description": "to the provider's sign-in page (mode=redirect)"}},
+    responses={302: {"description": "to the provider's sign-in page (mode=redirect)"}, **problems(400, 429)},
 )
 def authorize(
     provider: ProviderName,
@@ -153,7 +154,7 @@ def authorize(
     return _start(request, services, oidc, provider, mode=mode, redirect_to=redirect_to)
 
 
-@router.post("/auth/oidc/{provider}/link", response_model=AuthorizationOut)
+@router.post("/auth/oidc/{provider}/link", response_model=AuthorizationOut, responses=problems(400, 409))
 def link(
     provider: ProviderName,
     principal: PrincipalDep,
@@ -232,7 +233,9 @@ def _answer(done: Completion, request: Request) -> Any:
 
 CALLBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
     302: {"description": "to the app's redirect_to, with #ticket=... or #error=CODE"},
-    401: {"description": "OIDC_SECOND_FACTOR_REQUIRED (with a ticket), or a failed check"},
+    **problems(
+        400, 401, 403, 409, 429, 502, s401="OIDC_SECOND_FACTOR_REQUIRED (with a ticket), or a failed check"
+    ),
 }
 
 
@@ -297,7 +300,7 @@ async def callback_form(
     return await run_in_threadpool(_finish, request, services, oidc, provider, fields)
 
 
-@router.post("/auth/oidc/token", response_model=TokenOut)
+@router.post("/auth/oidc/token", response_model=TokenOut, responses=problems(401, 429))
 def redeem(body: TicketIn, request: Request, services: ServicesDep, oidc: OidcDep) -> TokenOut:
     """Turn a callback's ticket into a token pair (with the second factor, if the user has one)."""
     services.limiter.hit(TOKEN_PER_IP, _ip(request, services))
@@ -328,7 +331,9 @@ def identities(principal: PrincipalDep, oidc: OidcDep) -> list[IdentityOut]:
     ]
 
 
-@router.delete("/users/me/identities/{identity_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/users/me/identities/{identity_id}", status_code=204, response_class=Response, responses=problems(409)
+)
 def unlink(
     identity_id: Annotated[str, Path(max_length=64)],
     principal: PrincipalDep,

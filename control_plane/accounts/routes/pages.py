@@ -24,6 +24,7 @@ from control_plane.core.errors import ProblemError, RateLimited
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import ServicesDep
 from control_plane.http.htmlpage import Html, html, page
+from control_plane.http.openapi import problems
 
 __all__ = ["router", "FormRequired"]
 
@@ -43,11 +44,9 @@ def _html(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"content": {"text/html": {}}, "description": "An HTML page."} for status in statuses}
 
 
-#: What a form route answers: pages, and problem+json to a client that posts no form.
-_FORM_RESPONSES = {
-    **_html(400, 429),
-    415: {"content": {"application/problem+json": {}}, "description": "The body is not an HTML form."},
-}
+#: What a form route answers: pages (an incomplete link is 404, a spent or expired one 403, a
+#: refused password 422), and problem+json to a client that posts no form.
+_FORM_RESPONSES = {**_html(403, 404, 422, 429), **problems(415, s415="The body is not an HTML form.")}
 
 
 def _form_body(*fields: str) -> dict[str, Any]:
@@ -55,6 +54,8 @@ def _form_body(*fields: str) -> dict[str, Any]:
         "type": "object",
         "properties": {f: {"type": "string"} for f in fields},
         "required": list(fields),
+        "additionalProperties": {"type": "string"},
+        "maxProperties": MAX_FIELDS,
     }
     return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
 
@@ -97,7 +98,7 @@ def _incomplete() -> HTMLResponse:
         "<p class=problem>This link is incomplete. Open the whole link from the mail; if your mail "
         "program broke it over two lines, copy both parts into the address bar.</p>"
     )
-    return page("Incomplete link", body, status=400)
+    return page("Incomplete link", body, status=404)
 
 
 def _refused(title: str, exc: ProblemError) -> HTMLResponse:
@@ -107,7 +108,7 @@ def _refused(title: str, exc: ProblemError) -> HTMLResponse:
     )
 
 
-@router.get("/verify-email", response_class=HTMLResponse, responses=_html(400))
+@router.get("/verify-email", response_class=HTMLResponse, responses=_html(404))
 def verify_email_page(token: str | None = None) -> HTMLResponse:
     """The page of a mailed verification link: one button that posts the token. Changes nothing."""
     good = _good_token(token)
@@ -169,7 +170,7 @@ def _reset_form(
     return page("Choose a new password", body, status=status)
 
 
-@router.get("/reset-password", response_class=HTMLResponse, responses=_html(400))
+@router.get("/reset-password", response_class=HTMLResponse, responses=_html(404))
 def reset_password_page(services: ServicesDep, token: str | None = None) -> HTMLResponse:
     """The page of a mailed password reset link: a form for the new password. Changes nothing."""
     good = _good_token(token)
@@ -192,7 +193,7 @@ def reset_password_form(
         return _incomplete()
     password = fields.get("new_password", "")
     if password != fields.get("repeat_password", ""):
-        return _reset_form(services, token, "The two passwords differ; type the same one twice.", 400)
+        return _reset_form(services, token, "The two passwords differ; type the same one twice.", 422)
     ip = client_ip(request, services.settings.trusted_proxies)
     try:
         services.limiter.hit(LINK_PER_IP, ip)

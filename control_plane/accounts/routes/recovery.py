@@ -13,15 +13,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from control_plane.accounts.emailtokens import EmailTokens
 from control_plane.accounts.errors import MailUnavailable
+from control_plane.accounts.passwords import PasswordPolicy
 from control_plane.core.mail import Outbox
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
+from control_plane.http.openapi import problems
 
-__all__ = ["router", "email_tokens", "EmailTokensDep"]
+__all__ = ["router", "email_tokens", "EmailTokensDep", "NEW_PASSWORD", "WEAK"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,13 @@ LINK_PER_IP = Limit("email_link", 30, 600.0)
 
 #: What a mailed token looks like (URL-safe base64), so anything else is refused before any lookup.
 TOKEN = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+#: What the document says of a new password; the rest of the policy (not a common password, not
+#: the username, four different characters at least) a schema cannot state: 422 WEAK_PASSWORD.
+NEW_PASSWORD: JsonDict = {"minLength": PasswordPolicy.min_length, "maxLength": PasswordPolicy.max_length}
+#: The meaning of 422 on a route that takes a new password.
+WEAK = {"s422": "Invalid input, or a password the policy refuses (WEAK_PASSWORD)"}
+#: The meaning of 403 on a route that spends a mailed token.
+SPENT = {"s403": "The link is unknown, used or expired"}
 
 
 def email_tokens(services: ServicesDep) -> EmailTokens:
@@ -77,10 +87,12 @@ class ResetIn(BaseModel):
 
 class ResetConfirmIn(BaseModel):
     token: str = TOKEN
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
 
 
-@router.post("/auth/verify-email/send", status_code=202, response_model=AcceptedOut)
+@router.post(
+    "/auth/verify-email/send", status_code=202, response_model=AcceptedOut, responses=problems(409, 503)
+)
 def send_verification(
     principal: PrincipalDep, request: Request, services: ServicesDep, tokens: EmailTokensDep
 ) -> AcceptedOut:
@@ -93,7 +105,12 @@ def send_verification(
     return AcceptedOut(detail="A verification link is on its way to your email address.")
 
 
-@router.post("/auth/verify-email", status_code=204, response_class=Response)
+@router.post(
+    "/auth/verify-email",
+    status_code=204,
+    response_class=Response,
+    responses=problems(403, 429, **SPENT),
+)
 def verify_email(
     body: VerifyEmailIn, request: Request, services: ServicesDep, tokens: EmailTokensDep
 ) -> Response:
@@ -111,7 +128,9 @@ def _request_reset(tokens: EmailTokens, email: str, ip: str) -> None:
         log.exception("password reset mail could not be queued")
 
 
-@router.post("/auth/password-reset", status_code=202, response_model=AcceptedOut)
+@router.post(
+    "/auth/password-reset", status_code=202, response_model=AcceptedOut, responses=problems(429, 503)
+)
 def password_reset(
     body: ResetIn,
     request: Request,
@@ -130,7 +149,12 @@ def password_reset(
     return AcceptedOut(detail="If an account has this address, a link to reset its password is on its way.")
 
 
-@router.post("/auth/password-reset/confirm", status_code=204, response_class=Response)
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=204,
+    response_class=Response,
+    responses=problems(403, 422, 429, **SPENT, **WEAK),
+)
 def confirm_password_reset(
     body: ResetConfirmIn, request: Request, services: ServicesDep, tokens: EmailTokensDep
 ) -> Response:

@@ -8,8 +8,10 @@ from pydantic import BaseModel, Field
 from control_plane.accounts.errors import InvalidCredentials
 from control_plane.accounts.models import User
 from control_plane.accounts.passwords import verify_password
+from control_plane.accounts.routes.recovery import NEW_PASSWORD, WEAK
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
+from control_plane.http.openapi import problems
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -35,12 +37,12 @@ class StepUpIn(BaseModel):
 
 class PasswordChangeIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
     otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
 
 
-@router.post("/auth/2fa/totp/setup", response_model=TotpSetupOut)
+@router.post("/auth/2fa/totp/setup", response_model=TotpSetupOut, responses=problems(409))
 def totp_setup(principal: PrincipalDep, services: ServicesDep) -> TotpSetupOut:
     """Start enrolment: scan the otpauth:// URI, then confirm with a first code."""
     with services.db.session() as session:
@@ -50,7 +52,7 @@ def totp_setup(principal: PrincipalDep, services: ServicesDep) -> TotpSetupOut:
     return TotpSetupOut(secret=secret, otpauth_uri=uri)
 
 
-@router.post("/auth/2fa/totp/enable", response_model=RecoveryCodesOut)
+@router.post("/auth/2fa/totp/enable", response_model=RecoveryCodesOut, responses=problems(401, 409))
 def totp_enable(
     body: CodeIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> RecoveryCodesOut:
@@ -82,7 +84,9 @@ def totp_disable(
     return Response(status_code=204)
 
 
-@router.post("/users/me/password", status_code=204, response_class=Response)
+@router.post(
+    "/users/me/password", status_code=204, response_class=Response, responses=problems(401, 422, **WEAK)
+)
 def change_password(
     body: PasswordChangeIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from control_plane.accounts.errors import RoleRequired
@@ -35,8 +34,9 @@ from control_plane.http.deps import (
     current_principal,
     require_role,
 )
+from control_plane.http.openapi import declares, problems
 from control_plane.http.pagination import Page, PageDep
-from control_plane.http.ranges import blob_response
+from control_plane.http.ranges import blob_response, file_route
 from control_plane.live import (
     LivePlaybackNotFound,
     PlaylistAhead,
@@ -48,6 +48,7 @@ from control_plane.live import (
     hls_prefix,
     viewer_id,
 )
+from control_plane.live.files import CONTENT_TYPES
 from control_plane.live.playlists import PlaylistReader
 from control_plane.live.turn import IceConfig
 from control_plane.live.webrtc_errors import (
@@ -246,7 +247,10 @@ SDP_OFFER = {
     }
 }
 SDP_ANSWER: dict[int | str, dict[str, Any]] = {
-    201: {"description": "The SDP answer; `Location` is the session resource", "content": {SDP: {}}}
+    201: {"description": "The SDP answer; `Location` is the session resource", "content": {SDP: {}}},
+    **problems(
+        400, 409, 413, 415, 503, s400="The offer is not a usable SDP offer", s409="The stream is not live"
+    ),
 }
 WHEP_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location, Link"}
 #: Each WHEP offer costs a peer connection: bounded per client address (viewers need no account).
@@ -278,6 +282,7 @@ async def sdp_offer(request: Request) -> str:
         raise BadOffer("The SDP offer is not UTF-8 text.") from exc
 
 
+@declares(401, 403, 429, security="required")
 def whip_stream(stream_id: str, request: Request, services: ServicesDep) -> str:
     """Admits the stream's owner (a creator's access token) or its current stream key as Bearer
     token (what OBS's WHIP output sends); returns the stream id."""
@@ -321,15 +326,15 @@ async def whip_end(
     return Response(status_code=200)
 
 
-@router.patch("/streams/{stream_id}/whip/{session_id}", response_class=Response)
+@router.patch("/streams/{stream_id}/whip/{session_id}", response_class=Response, include_in_schema=False)
 def whip_patch(stream_id: WhipStreamDep, session_id: str) -> Response:
     raise TrickleNotSupported(
         "Candidates are all in the answer; trickle ICE is not supported.", headers={"Allow": "DELETE"}
     )
 
 
-@playback.post("/{stream_id}/whep", status_code=201, response_class=Response, responses=SDP_ANSWER,
-               openapi_extra=SDP_OFFER)  # fmt: skip
+@playback.post("/{stream_id}/whep", status_code=201, response_class=Response,
+               responses={**SDP_ANSWER, **problems(429)}, openapi_extra=SDP_OFFER)  # fmt: skip
 async def whep(stream_id: str, request: Request, services: ServicesDep) -> Response:
     """WHEP: play a live stream over WebRTC (H.264 as published, Opus audio)."""
     address = client_ip(request, services.settings.trusted_proxies)
@@ -340,7 +345,7 @@ async def whep(stream_id: str, request: Request, services: ServicesDep) -> Respo
     return sdp_created(answer, f"/live/{stream_id}/whep/{session}", {**WHEP_CORS, **ice})
 
 
-@playback.options("/{stream_id}/whep", status_code=204, response_class=Response)
+@playback.options("/{stream_id}/whep", status_code=204, response_class=Response, responses=problems(429))
 def whep_preflight(stream_id: str, request: Request, services: ServicesDep) -> Response:
     """CORS preflight for browser players; with TURN or STUN configured, also the ``Link`` headers
     of the ICE servers (TURN with a short-lived credential), so that a player behind NAT can use
@@ -364,14 +369,25 @@ async def whep_end(stream_id: str, session_id: str, request: Request, services: 
     return Response(status_code=200, headers=WHEP_CORS)
 
 
-@playback.patch("/{stream_id}/whep/{session_id}", response_class=Response)
+@playback.patch("/{stream_id}/whep/{session_id}", response_class=Response, include_in_schema=False)
 def whep_patch(stream_id: str, session_id: str) -> Response:
     raise TrickleNotSupported(
         "Candidates are all in the answer; trickle ICE is not supported.", headers={"Allow": "DELETE"}
     )
 
 
-@playback.get("/{stream_id}/hls/{name}")
+@file_route(
+    playback,
+    "/{stream_id}/hls/{name}",
+    *CONTENT_TYPES.values(),
+    "application/octet-stream",
+    responses=problems(
+        400,
+        503,
+        s400="_HLS_msn/_HLS_part ahead of the playlist by more than LL-HLS allows",
+        s503="The requested part did not appear within 10 s; Retry-After says when to ask again",
+    ),
+)
 async def live_file(
     stream_id: str,
     name: str,
@@ -400,7 +416,7 @@ async def live_file(
         return await playlists(request, services).read(prefix + media)
 
     headers = {"Access-Control-Allow-Origin": "*"}
-    if name.endswith(".m3u8"):
+    if name.endswith(".m3u8") and request.method == "GET":  # a HEAD plays nothing
         client = request.client.host if request.client else ""
         who = viewer_id(viewer, client, request.headers.get("user-agent", ""))
         await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
@@ -412,7 +428,7 @@ async def live_file(
         await held(*position)
     cache = "no-cache" if name.endswith(".m3u8") else "public, max-age=60"
     try:
-        response: StreamingResponse = await asyncio.to_thread(
+        response = await asyncio.to_thread(
             blob_response, store, prefix + name, request, content_type=content_type(name), cache_control=cache
         )
     except BlobNotFound as exc:

@@ -33,8 +33,7 @@ def catalogue(
         category=category,
         viewer_id=viewer.user.id if viewer else None,
     )
-    base = services.settings.effective_public_url
-    return Page[VideoOut](items=[video_view(item, base) for item in listed], next_cursor=cursor)
+    return Page[VideoOut](items=[video_view(services, item) for item in listed], next_cursor=cursor)
 
 
 @router.get("/users/me/videos", response_model=Page[VideoOut])
@@ -44,11 +43,10 @@ def my_videos(
     """The caller's own videos in every status (or the one asked), the newest upload first; a
     private one's URLs are signed for an hour, as in ``GET /videos/{id}``."""
     listed, cursor = services.catalogue.owned(principal.user.id, page, status=status)
-    base = services.settings.effective_public_url
     items = [
         signed(services, item, OWNER_PREVIEW_TTL, principal.user.id)[0]
         if item.video.visibility == "private" and item.video.status == "ready"
-        else video_view(item, base)
+        else video_view(services, item)
         for item in listed
     ]
     return Page[VideoOut](items=items, next_cursor=cursor)

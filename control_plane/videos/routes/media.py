@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request, Response
 
 from control_plane.core.errors import NotFound
 from control_plane.http.deps import ServicesDep
-from control_plane.http.ranges import blob_response
+from control_plane.http.openapi import problems
+from control_plane.http.ranges import blob_response, file_route
 from control_plane.services import Services
 from control_plane.videos import media_key
 from control_plane.videos.models import Video
 from control_plane.videos.playback import PlaybackDenied
+from storage import InvalidKey
 
 router = APIRouter(prefix="/media", tags=["playback"])
 
 PLAYLIST_SUFFIXES = (".m3u8", ".mpd", ".vtt")
+#: The content type of each kind of playback file, by suffix; anything else is octet-stream.
+MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".mpd": "application/dash+xml",
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
+    ".jpg": "image/jpeg",
+    ".vtt": "text/vtt",
+}
+OCTET_STREAM = "application/octet-stream"
 
 
 PLAYLIST_MAX_AGE = 10  # seconds
@@ -41,26 +52,35 @@ def ready_video(services: Services, video_id: str) -> Video:
 
 def serve(
     services: Services, video_id: str, path: str, request: Request, scope: str, max_age: int
-) -> StreamingResponse:
-    key = media_key(video_id, path)
+) -> Response:
+    try:
+        key = media_key(video_id, path)
+    except InvalidKey as exc:  # a path that cannot name a file of the video names none
+        raise NotFound("No such file of this video.", code="MEDIA_NOT_FOUND") from exc
     age = min(max_age, PLAYLIST_MAX_AGE if path.endswith(PLAYLIST_SUFFIXES) else FILE_MAX_AGE)
-    response = blob_response(services.store, key, request, cache_control=f"{scope}, max-age={age}")
+    kind = MEDIA_TYPES.get(path[path.rfind(".") :], OCTET_STREAM) if "." in path else OCTET_STREAM
+    response = blob_response(
+        services.store, key, request, content_type=kind, cache_control=f"{scope}, max-age={age}"
+    )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
-@router.get("/videos/{video_id}/t/{token}/{path:path}")
+FILE_TYPES = (*MEDIA_TYPES.values(), OCTET_STREAM)
+
+
+@file_route(router, "/videos/{video_id}/t/{token}/{path:path}", *FILE_TYPES, responses=problems(403))
 def signed_video_file(
     video_id: str, token: str, path: str, request: Request, services: ServicesDep
-) -> StreamingResponse:
+) -> Response:
     """A file of a video through a signed playback token (any visibility)."""
     expires = services.playback.check(token, video_id)
     ready_video(services, video_id)
     return serve(services, video_id, path, request, "private", max(0, expires - int(time.time())))
 
 
-@router.get("/videos/{video_id}/{path:path}")
-def video_file(video_id: str, path: str, request: Request, services: ServicesDep) -> StreamingResponse:
+@file_route(router, "/videos/{video_id}/{path:path}", *FILE_TYPES, responses=problems(403))
+def video_file(video_id: str, path: str, request: Request, services: ServicesDep) -> Response:
     """A file of a public or unlisted video."""
     video = ready_video(services, video_id)
     if video.visibility == "private":

@@ -17,14 +17,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from control_plane.channels.avatar import SIZES as AVATAR_SIZES
 from control_plane.channels.cards import ChannelCard, avatar_urls
 from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.core.ratelimit import Limit
 from control_plane.http.deps import Principal, PrincipalDep, ServicesDep, ViewerDep
-from control_plane.http.ranges import blob_response
+from control_plane.http.openapi import answers, problems
+from control_plane.http.ranges import blob_response, file_route
 from control_plane.services import Services
 from control_plane.videos.catalogue import Listed, describe
 from control_plane.videos.metadata import MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
@@ -69,8 +70,11 @@ class VideoOut(BaseModel):
     owner_id: str
     title: str
     status: str
-    progress: float
-    error: str | None
+    progress: float = Field(description="0..1 over the whole of processing; 1 once it is done")
+    error: str | None = Field(
+        description="what is wrong, in words for the creator: a failed input, or what holds a blocked "
+        "video and where to see it"
+    )
     duration: float | None
     renditions: list[Rendition]
     playback: Playback
@@ -92,6 +96,10 @@ class VideoOut(BaseModel):
 
 
 class VideoPatch(BaseModel):
+    """The fields an owner may change; any other field is refused (422), not dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
     title: str | None = Field(None, min_length=1, max_length=MAX_TITLE)
     visibility: Visibility | None = Field(
         None, description="public; unlisted (playable by link); private (signed playback tokens only)"
@@ -128,9 +136,20 @@ def channel_out(card: ChannelCard | None, public_url: str) -> ChannelOut | None:
     )
 
 
-def video_view(listed: Listed, public_url: str, token: str | None = None) -> VideoOut:
+def error_of(services: Services, video: Video) -> str | None:
+    """The video's ``error``: for a blocked video, the hold that blocks it and where to see it
+    (before any warning of its transcode); otherwise what processing recorded."""
+    hold = services.videos.hold_on(video.id) if video.status == "blocked" else None
+    if hold is None:
+        return video.error
+    see = services.settings.effective_public_url + hold.see.format(video_id=video.id)
+    return "; ".join(part for part in (f"Blocked: {hold.reason} (see {see})", video.error) if part)
+
+
+def video_view(services: Services, listed: Listed, token: str | None = None) -> VideoOut:
     """The API's view of a video; with ``token`` its file URLs are the signed ones."""
     video = listed.video
+    public_url = services.settings.effective_public_url
     outputs: dict[str, Any] = video.outputs or {}
     base = f"{public_url}/media/videos/{video.id}/" + (f"t/{token}/" if token else "")
 
@@ -144,7 +163,7 @@ def video_view(listed: Listed, public_url: str, token: str | None = None) -> Vid
         title=video.title,
         status=video.status,
         progress=video.progress,
-        error=video.error,
+        error=error_of(services, video),
         duration=video.duration,
         renditions=[Rendition(**r) for r in (video.renditions or [])],
         playback=Playback(hls=url("hls"), dash=url("dash")),
@@ -188,7 +207,7 @@ def load_visible(services: Services, principal: Principal | None, video_id: str)
 def signed(services: Services, listed: Listed, ttl: int, viewer: str) -> tuple[VideoOut, str, int]:
     """The view with URLs signed for ``ttl`` seconds, the token, and its expiry (Unix seconds)."""
     token, expires = services.playback.issue(listed.video.id, ttl, viewer=viewer)
-    return video_view(listed, services.settings.effective_public_url, token), token, expires
+    return video_view(services, listed, token), token, expires
 
 
 @router.get("/{video_id}", response_model=VideoOut)
@@ -199,10 +218,10 @@ def get_video(video_id: str, principal: ViewerDep, services: ServicesDep) -> Vid
     video = listed.video
     if principal is not None and video.visibility == "private" and video.status == "ready":
         return signed(services, listed, OWNER_PREVIEW_TTL, principal.user.id)[0]
-    return video_view(listed, services.settings.effective_public_url)
+    return video_view(services, listed)
 
 
-@router.patch("/{video_id}", response_model=VideoOut)
+@router.patch("/{video_id}", response_model=VideoOut, responses=problems(403))
 def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
     """Change the title, the visibility or the metadata (fields left out stay as they are; null
     clears description, tags, category and language). The owner only."""
@@ -225,7 +244,12 @@ def delete_video(video_id: str, principal: PrincipalDep, services: ServicesDep) 
     return Response(status_code=204)
 
 
-@router.post("/{video_id}/playback-tokens", status_code=201, response_model=PlaybackTokenOut)
+@router.post(
+    "/{video_id}/playback-tokens",
+    status_code=201,
+    response_model=PlaybackTokenOut,
+    responses=problems(403, 409),
+)
 def playback_token(
     video_id: str, body: PlaybackTokenIn, principal: PrincipalDep, services: ServicesDep
 ) -> PlaybackTokenOut:
@@ -246,10 +270,8 @@ def playback_token(
     )
 
 
-@router.get("/{video_id}/source")
-def get_source(
-    video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
-) -> StreamingResponse:
+@file_route(router, "/{video_id}/source", "application/octet-stream")
+def get_source(video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     """The original upload, byte for byte, with range requests. Owner only."""
     video = load_visible(services, principal, video_id).video
     if video.owner_id != principal.user.id or not video.source_key:
@@ -257,7 +279,11 @@ def get_source(
     return blob_response(services.store, video.source_key, request, content_type="application/octet-stream")
 
 
-@router.get("/{video_id}/events")
+@router.get(
+    "/{video_id}/events",
+    response_class=StreamingResponse,
+    responses=answers(200, "text/event-stream", description="``status`` events until a final state"),
+)
 async def events(
     video_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> StreamingResponse:
@@ -270,7 +296,13 @@ async def events(
             video = session.get(Video, video_id)
             if video is None:
                 return None
-            return {"id": video.id, "status": video.status, "progress": video.progress, "error": video.error}
+            session.expunge(video)
+        return {
+            "id": video.id,
+            "status": video.status,
+            "progress": video.progress,
+            "error": error_of(services, video),
+        }
 
     async def stream() -> AsyncIterator[bytes]:
         last: dict[str, Any] | None = None
