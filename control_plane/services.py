@@ -18,7 +18,7 @@ from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.uploads.service import UploadService
-from control_plane.videos import VideoService
+from control_plane.videos import JobLedger, VideoService
 from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
@@ -55,9 +55,12 @@ class Services:
             log.debug("broker close failed", exc_info=True)
 
 
-def video_service(db: Database, enqueue: Callable[..., object]) -> VideoService:
-    """The video domain with the holds other domains put on a video: a blocking Content-ID claim."""
-    return VideoService(db, enqueue, holds=(claim_hold,))
+def video_service(
+    db: Database, enqueue: Callable[..., object], jobs: JobLedger | None = None
+) -> VideoService:
+    """The video domain with the holds other domains put on a video (a blocking Content-ID claim);
+    ``jobs`` lets it retry (the API's processes hand it their job queue)."""
+    return VideoService(db, enqueue, holds=(claim_hold,), jobs=jobs)
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
@@ -78,9 +81,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         previous=previous,
     )
     kv = open_kv(settings.redis_url)
-    jobs = JobQueue(db, broker)
+    jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
 
-    videos = video_service(db, jobs.enqueue)
+    videos = video_service(db, jobs.enqueue, jobs)
     return Services(
         settings=settings,
         db=db,

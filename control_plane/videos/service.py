@@ -14,22 +14,42 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from control_plane.core.db import Database
-from control_plane.core.errors import Forbidden, NotFound
+from control_plane.core.db import Database, utcnow
+from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.videos.models import Video
 
-__all__ = ["Hold", "VideoService", "VideoSource"]
+__all__ = ["Hold", "JobLedger", "VideoService", "VideoSource"]
 
 log = logging.getLogger(__name__)
 
 #: Given the video id column, an SQL condition that keeps the video ``blocked`` while true.
 Hold = Callable[[Any], sa.ColumnElement[bool]]
+
+
+#: The jobs a retry starts again: the transcode always, the others when their latest run failed.
+RETRIED_KINDS = ("video.process", "contentid.match")
+
+
+class JobLedger(Protocol):
+    """What a retry needs to know of a video's jobs (``control_plane.jobs.JobQueue`` is one)."""
+
+    def recover(self, subject: str | None = None) -> list[str]:
+        """Send again the jobs of ``subject`` whose process stopped; their ids."""
+        ...
+
+    def active(self, subject: str) -> set[str]:
+        """The kinds of the jobs about ``subject`` that are queued or running."""
+        ...
+
+    def states(self, subject: str) -> dict[str, str]:
+        """The status of the latest job of each kind about ``subject``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -45,13 +65,22 @@ class VideoService:
     """Owns every change of a video's status, progress, outputs and metadata.
 
     ``enqueue(kind, *, args, owner_id, subject)`` is the jobs port that starts processing;
-    ``holds`` are the conditions other domains register to keep a video blocked.
+    ``holds`` are the conditions other domains register to keep a video blocked; ``jobs`` tells
+    a retry where the video's jobs stand (needed by :meth:`retry` only).
     """
 
-    def __init__(self, db: Database, enqueue: Callable[..., object], *, holds: Sequence[Hold] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        enqueue: Callable[..., object],
+        *,
+        holds: Sequence[Hold] = (),
+        jobs: JobLedger | None = None,
+    ) -> None:
         self.db = db
         self.enqueue = enqueue
         self.holds = tuple(holds)
+        self.jobs = jobs
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -235,6 +264,53 @@ class VideoService:
                     setattr(video, name, value)
 
     # -- the owner's changes ----------------------------------------------------------------
+
+    def retry(self, owner_id: str, video_id: str) -> None:
+        """Run a failed video's processing again, or a stuck one's; the owner only.
+
+        A processing video whose jobs' process stopped has them sent again. Otherwise, once no
+        job of the video is queued or running, a failed video (or a processing one whose work was
+        lost before it was enqueued) is ``processing`` again and its transcode starts anew, with
+        its Content-ID match if that failed too. Raises ``NotFound``, ``Forbidden``
+        (not the owner), ``Conflict`` ``VIDEO_PROCESSING`` (a job of it is queued or running) or
+        ``VIDEO_NOT_RETRYABLE`` (uploading, ready or blocked).
+        """
+        if self.jobs is None:
+            raise RuntimeError("this VideoService was built without a job ledger; it cannot retry")
+        subject = f"video:{video_id}"
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None:
+                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+            if video.owner_id != owner_id:
+                raise Forbidden("Only the video's owner can retry it.", code="NOT_OWNER")
+            status, seen = video.status, video.updated_at
+        if status not in ("failed", "processing"):
+            raise Conflict(
+                f"The video is {status}; only a failed video, or one whose processing stopped, "
+                "can be retried.",
+                code="VIDEO_NOT_RETRYABLE",
+            )
+        if self.jobs.recover(subject) and status == "processing":
+            return
+        if self.jobs.active(subject):
+            raise Conflict(
+                "The video is being processed; retry when it has failed or stopped making progress.",
+                code="VIDEO_PROCESSING",
+            )
+        with self.db.session() as session:
+            # Of two retries at once, only the first moves the video on (and so starts its jobs).
+            moved = session.execute(
+                sa.update(Video)
+                .where(Video.id == video_id, Video.status == status, Video.updated_at == seen)
+                .values(status="processing", progress=0.0, error=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(moved, "rowcount", 0):
+                raise Conflict("The video changed meanwhile; look at it again.", code="VIDEO_PROCESSING")
+        latest = self.jobs.states(subject)
+        kinds = [kind for kind in RETRIED_KINDS if kind == "video.process" or latest.get(kind) == "failed"]
+        self._enqueue(video_id, owner_id, kinds)
 
     def update(self, owner_id: str, video_id: str, *, title: str | None, visibility: str | None) -> None:
         """Change the title or the visibility; the owner only (``Forbidden`` otherwise)."""
