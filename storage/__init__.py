@@ -18,6 +18,7 @@ from .base import (
 )
 from .errors import (
     BlobNotFound,
+    BucketNotFound,
     ChecksumMismatch,
     InvalidKey,
     InvalidMultipart,
@@ -46,6 +47,7 @@ __all__ = [
     "AppendCapable",
     "BlobInfo",
     "BlobNotFound",
+    "BucketNotFound",
     "ChecksumMismatch",
     "BlobStore",
     "InvalidKey",

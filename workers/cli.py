@@ -188,17 +188,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database, then create the S3 bucket when it is missing."""
     from control_plane.core import migrate
     from control_plane.core.db import Database
-    from workers.startup import check_database
+    from workers.startup import check_database, prepare_storage
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     try:
-        check_database(db, migrate_if_needed=True)
+        check_database(db, migrate_if_needed=True, wait=args.wait)
         print(f"database at revision {migrate.current_revision(db)}")
     finally:
         db.dispose()
+    print(prepare_storage(settings.effective_storage_url, settings.secret_bytes, wait=args.wait))
     return 0
 
 
@@ -295,7 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--port", type=int, help="RTMP port (default SOCIALFLOW_RTMP_PORT or 1935)")
     ingest.set_defaults(func=cmd_rtmp)
 
-    mig = sub.add_parser("migrate", help="apply the database migrations")
+    mig = sub.add_parser(
+        "migrate", help="apply the database migrations and create the S3 bucket when it is missing"
+    )
+    mig.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="try the database and the blob store again for up to S seconds (they may be starting)",
+    )
     mig.set_defaults(func=cmd_migrate)
 
     role = sub.add_parser("set-role", help="give a user a role (operator tool)")
