@@ -279,11 +279,7 @@ class VideoService:
             raise RuntimeError("this VideoService was built without a job ledger; it cannot retry")
         subject = f"video:{video_id}"
         with self.db.session() as session:
-            video = session.get(Video, video_id)
-            if video is None:
-                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-            if video.owner_id != owner_id:
-                raise Forbidden("Only the video's owner can retry it.", code="NOT_OWNER")
+            video = _owned(session, owner_id, video_id, "retry")
             status, seen = video.status, video.updated_at
         if status not in ("failed", "processing"):
             raise Conflict(
@@ -315,12 +311,18 @@ class VideoService:
     def update(self, owner_id: str, video_id: str, *, title: str | None, visibility: str | None) -> None:
         """Change the title or the visibility; the owner only (``Forbidden`` otherwise)."""
         with self.db.session() as session:
-            video = session.get(Video, video_id)
-            if video is None:
-                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-            if video.owner_id != owner_id:
-                raise Forbidden("Only the video's owner can change it.", code="NOT_OWNER")
+            video = _owned(session, owner_id, video_id, "change")
             if title is not None:
                 video.title = title
             if visibility is not None:
                 video.visibility = visibility
+
+
+def _owned(session: Session, owner_id: str, video_id: str, verb: str) -> Video:
+    """The video, if ``owner_id`` owns it; ``NotFound`` or ``Forbidden`` (naming ``verb``) otherwise."""
+    video = session.get(Video, video_id)
+    if video is None:
+        raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+    if video.owner_id != owner_id:
+        raise Forbidden(f"Only the video's owner can {verb} it.", code="NOT_OWNER")
+    return video
