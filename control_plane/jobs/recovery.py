@@ -127,13 +127,25 @@ def recover(
 def hand_back(db: Database, name: str) -> list[Job]:
     """Jobs running under process ``name``, which stops without finishing them, go back to
     ``queued`` without counting that attempt; returns them (detached). Whoever holds their
-    messages sends them again: a shared broker redelivers, a restarted process recovers them."""
+    messages sends them again: a shared broker redelivers, a restarted process recovers them.
+
+    Each job moves by a conditional UPDATE, so one that ends at this moment keeps its outcome."""
     with db.session() as session:
-        jobs = list(session.scalars(sa.select(Job).where(Job.worker == name, Job.status == "running")))
-        for job in jobs:
-            job.status, job.worker = "queued", None
-            job.attempts = max(0, job.attempts - 1)
-        session.flush()
-        for job in jobs:
+        running = list(session.scalars(sa.select(Job).where(Job.worker == name, Job.status == "running")))
+        for job in running:
             session.expunge(job)
-    return jobs
+    handed = []
+    for job in running:
+        with db.session() as session:
+            moved = session.execute(
+                sa.update(Job)
+                .where(Job.id == job.id, Job.worker == name, Job.status == "running")
+                .values(
+                    status="queued",
+                    worker=None,
+                    attempts=sa.case((Job.attempts > 0, Job.attempts - 1), else_=0),
+                )
+            )
+        if getattr(moved, "rowcount", 0):
+            handed.append(job)
+    return handed
