@@ -21,7 +21,7 @@ from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.uploads.service import UploadService
-from control_plane.videos import VideoService
+from control_plane.videos import JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
 from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
@@ -63,12 +63,15 @@ class Services:
             log.debug("broker close failed", exc_info=True)
 
 
-def video_service(db: Database, enqueue: Callable[..., object], store: BlobStore) -> VideoService:
+def video_service(
+    db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
+) -> VideoService:
     """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
 
-    Removing videos is the API's: ``build_services`` registers the other domains' removers.
+    Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
+    lets it retry (the API's processes hand it their job queue).
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold,))
+    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
@@ -89,9 +92,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         previous=previous,
     )
     kv = open_kv(settings.redis_url)
-    jobs = JobQueue(db, broker)
+    jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
 
-    videos = video_service(db, jobs.enqueue, store)
+    videos = video_service(db, jobs.enqueue, store, jobs)
     accounts = AccountService(
         db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
     )

@@ -19,6 +19,7 @@ from .base import (
 )
 from .errors import (
     BlobNotFound,
+    BucketNotFound,
     ChecksumMismatch,
     InvalidKey,
     InvalidMultipart,
@@ -64,6 +65,7 @@ __all__ = [
     "SocialFlowError",
     "StorageError",
     "StorageUnavailable",
+    "BucketNotFound",
     "UploadExists",
     "UploadExpired",
     "UploadForbidden",

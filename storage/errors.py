@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "SocialFlowError",
     "BlobNotFound",
+    "BucketNotFound",
     "ChecksumMismatch",
     "InvalidKey",
     "InvalidMultipart",
@@ -95,6 +96,12 @@ class StorageUnavailable(StorageError):
 
     code = "STORAGE_UNAVAILABLE"
     status = 503
+
+
+class BucketNotFound(StorageUnavailable):
+    """The store's S3 bucket does not exist: nothing can be stored until it is created."""
+
+    code = "BUCKET_NOT_FOUND"
 
 
 class SignatureInvalid(StorageError):

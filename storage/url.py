@@ -23,8 +23,9 @@ S3_PARAMS = {"endpoint", "region", "access_key", "secret_key", "prefix"}
 def open_store(url: str, *, secret: bytes, ensure: bool = False) -> BlobStore:
     """The store that ``url`` names; ``secret`` signs local URLs.
 
-    With ``ensure=True`` an S3 bucket is created when missing (a network call); a local root
-    folder is always created. Raises ``ValueError`` for a malformed or unknown URL.
+    With ``ensure=True`` an S3 bucket is created when missing (a network call; see
+    ``S3Store.ensure_bucket``); a local root folder is always created. Raises ``ValueError`` for
+    a malformed or unknown URL.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

@@ -64,6 +64,16 @@ def test_socialflow_services_use_contract_variables_and_real_commands() -> None:
         assert argv[0] == "socialflow" and argv[1] in commands, argv
 
 
+def test_migrate_prepares_the_database_and_the_bucket_before_the_roles_start() -> None:
+    services = load()["services"]
+    migrate = services["migrate"]
+    assert migrate["command"][:2] == ["socialflow", "migrate"] and "--wait" in migrate["command"]
+    assert migrate["depends_on"]["s3"] == {"condition": "service_started"}
+    for name in ("api", "worker", "worker-gpu", "rtmp"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    build_parser().parse_args(migrate["command"][1:])  # a command line our CLI accepts
+
+
 def test_no_secret_has_a_default() -> None:
     text = COMPOSE.read_text()
     for var in ("SOCIALFLOW_SECRET_KEY", "POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY"):

@@ -26,6 +26,8 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     import uvicorn
 
     from control_plane.accounts.rotation import record_signing_key
@@ -38,6 +40,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from workers.inprocess import start_inprocess_workers
     from workers.live import RtmpThread, WhipIngest, build_ingest
     from workers.scheduler import Periodic
+    from workers.shutdown import stop_workers
     from workers.startup import check_broker, check_database, check_redis, check_storage
 
     if args.host:
@@ -65,31 +68,44 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
-    sweeper = Periodic(
-        "uploads.sweep",
-        settings.upload_sweep_interval,
-        lambda: services.jobs.enqueue("uploads.sweep"),
-        services.kv,
-    ).start()
-    live_sweeper = Periodic(  # ends the live streams of an ingest that died
-        "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
-    ).start()
+    services.jobs.sweep()  # the jobs a stopped process left behind (all of them, on the embedded default)
+    sweepers = [
+        Periodic(
+            "uploads.sweep",
+            settings.upload_sweep_interval,
+            lambda: services.jobs.enqueue("uploads.sweep"),
+            services.kv,
+        ).start(),
+        # ends the live streams of an ingest that died
+        Periodic("live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv).start(),
+        # sends again the jobs of a worker that stopped (Periodic, not a job: no worker may be left)
+        Periodic(
+            "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
+        ).start(),
+    ]
     app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None
     if settings.embedded:
         rtmp_ingest = RtmpThread(settings.host, settings.rtmp_port, build_ingest(services)).start()
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
+    # SIGTERM stops like Ctrl-C (uvicorn re-raises the signal it caught once it has shut down).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    interrupted = False
     try:
         uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if rtmp_ingest is not None:
             rtmp_ingest.stop()
-        sweeper.stop()
-        live_sweeper.stop()
-        if worker is not None:
-            worker.stop()
+        for sweeper in sweepers:
+            sweeper.stop()
+        if worker is not None and not stop_workers(worker, services.db, settings.shutdown_grace):
+            # Threads still run the jobs just handed back: end now, before any of them writes again.
+            logging.shutdown()
+            os._exit(130)
         services.close()
-    return 0
+    return 130 if interrupted else 0
 
 
 def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,17 +188,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database, then create the S3 bucket when it is missing."""
     from control_plane.core import migrate
     from control_plane.core.db import Database
-    from workers.startup import check_database
+    from workers.startup import check_database, prepare_storage
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     try:
-        check_database(db, migrate_if_needed=True)
+        check_database(db, migrate_if_needed=True, wait=args.wait)
         print(f"database at revision {migrate.current_revision(db)}")
     finally:
         db.dispose()
+    print(prepare_storage(settings.effective_storage_url, settings.secret_bytes, wait=args.wait))
     return 0
 
 
@@ -279,7 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--port", type=int, help="RTMP port (default SOCIALFLOW_RTMP_PORT or 1935)")
     ingest.set_defaults(func=cmd_rtmp)
 
-    mig = sub.add_parser("migrate", help="apply the database migrations")
+    mig = sub.add_parser(
+        "migrate", help="apply the database migrations and create the S3 bucket when it is missing"
+    )
+    mig.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="try the database and the blob store again for up to S seconds (they may be starting)",
+    )
     mig.set_defaults(func=cmd_migrate)
 
     role = sub.add_parser("set-role", help="give a user a role (operator tool)")

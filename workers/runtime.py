@@ -6,8 +6,6 @@ read it. Tests and the embedded ``serve`` configure it with the same objects the
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -20,6 +18,7 @@ from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.settings import Settings
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
+from control_plane.jobs.processes import process_name
 from control_plane.services import video_service
 from control_plane.videos import VideoService
 from storage import BlobStore
@@ -73,5 +72,5 @@ def reset() -> None:
 
 
 def worker_name() -> str:
-    """host:pid of this worker process, recorded on each job it runs."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:token of this worker process, recorded on each job it runs (a new token each start)."""
+    return process_name()

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     #: Worker threads of the in-process broker on the embedded default.
     embedded_worker_threads: int = Field(2, ge=1, le=64)
+    #: Seconds ``serve`` waits, once told to stop, for the jobs its in-process workers are running;
+    #: past it (or on a second Ctrl-C) it stops and they run again on the next start.
+    shutdown_grace: float = Field(30.0, ge=0.0, le=3600.0)
     access_token_ttl: int = Field(900, ge=30, description="seconds")
     refresh_token_ttl: int = Field(30 * 24 * 3600, ge=60, description="seconds")
     max_request_body: int = Field(1024 * 1024, ge=1024, description="bytes, for JSON bodies")
@@ -137,7 +140,8 @@ class Settings(BaseSettings):
     chunk_segments: int = Field(15, ge=1)
     #: Seconds between sweeps of expired uploads.
     upload_sweep_interval: float = Field(600.0, ge=1.0)
-    #: Seconds before a dead worker's unacknowledged jobs go to another worker (Redis broker).
+    #: Seconds a worker may go silent before it is taken for dead: a Redis broker then gives its
+    #: unacknowledged messages to another worker, and the jobs sweep sends its jobs again.
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
     #: Out of a million broker commands, how many also look for dead workers' jobs (Redis broker).
     worker_maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import dramatiq
+import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Retries
@@ -13,10 +14,15 @@ from dramatiq.middleware import Retries
 from control_plane.core.db import Database, utcnow
 from control_plane.jobs.errors import BrokerUnavailable, EnqueueFailed
 from control_plane.jobs.models import Job
+from control_plane.jobs.processes import WorkerRegistry, holder
+from control_plane.jobs.recovery import ACTIVE, recover
 
 __all__ = ["JobQueue", "enqueue", "ping_broker"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds after which a silent worker process is forgotten (7 days).
+FORGET_AFTER = 7 * 24 * 3600.0
 
 
 def _declared(broker: dramatiq.Broker, kind: str) -> tuple[str, int]:
@@ -59,6 +65,7 @@ def enqueue(
             owner_id=owner_id,
             subject=subject,
             args=args or {},
+            held_by=holder(broker),
         )
         session.add(job)
     try:
@@ -103,15 +110,48 @@ def ping_broker(broker: dramatiq.Broker) -> None:
 
 
 class JobQueue:
-    """The port bound to one database and broker, as the process's services hold it."""
+    """The port bound to one database and broker, as the process's services hold it.
 
-    def __init__(self, db: Database, broker: dramatiq.Broker) -> None:
+    ``lost_after`` is seconds without a heartbeat after which a worker process is taken for
+    stopped (``SOCIALFLOW_WORKER_HEARTBEAT_TIMEOUT``).
+    """
+
+    def __init__(self, db: Database, broker: dramatiq.Broker, *, lost_after: float = 60.0) -> None:
         self.db = db
         self.broker = broker
+        self.lost_after = lost_after
 
     def enqueue(self, kind: str, **options: Any) -> Job:
         """:func:`enqueue` on this queue's database and broker; same options and errors."""
         return enqueue(self.db, self.broker, kind, **options)
+
+    def recover(self, subject: str | None = None) -> list[str]:
+        """Send the stranded jobs (of ``subject`` only, when given) again; returns their ids
+        (see ``control_plane.jobs.recovery``)."""
+        return recover(self.db, self.broker, self.lost_after, subject=subject)
+
+    def sweep(self) -> list[str]:
+        """:meth:`recover` every stranded job, and forget processes silent for a week (a job that
+        still names one is judged by its own age). Returns the ids of the jobs sent again."""
+        sent = self.recover()
+        WorkerRegistry(self.db).prune(older_than=FORGET_AFTER)
+        return sent
+
+    def active(self, subject: str) -> set[str]:
+        """The kinds of the jobs about ``subject`` that are queued or running."""
+        with self.db.session() as session:
+            kinds = session.scalars(
+                sa.select(Job.kind).where(Job.subject == subject, Job.status.in_(ACTIVE)).distinct()
+            )
+            return set(kinds)
+
+    def states(self, subject: str) -> dict[str, str]:
+        """The status of the latest job of each kind about ``subject``."""
+        with self.db.session() as session:
+            rows = session.execute(
+                sa.select(Job.kind, Job.status).where(Job.subject == subject).order_by(Job.created_at)
+            ).all()
+        return {kind: status for kind, status in rows}
 
     def ping(self) -> None:
         """:func:`ping_broker` on this queue's broker."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,14 +27,14 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from control_plane.core.counts import count_changes
 from control_plane.core.db import Database, utcnow
-from control_plane.core.errors import Forbidden, NotFound
+from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.core.leftovers import Leftovers
 from control_plane.videos.keys import media_prefix
 from control_plane.videos.metadata import clean_changes
 from control_plane.videos.models import Video, VideoTag
 from storage import BlobStore
 
-__all__ = ["COUNTS", "Hold", "Remover", "VideoGone", "VideoService", "VideoSource"]
+__all__ = ["COUNTS", "Hold", "JobLedger", "Remover", "VideoGone", "VideoService", "VideoSource"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,26 @@ class VideoGone(LookupError):
     """The video (or its source) is not there any more: it was deleted. A job about it stops."""
 
 
+#: The jobs a retry starts again: the transcode always, the others when their latest run failed.
+RETRIED_KINDS = ("video.process", "contentid.match")
+
+
+class JobLedger(Protocol):
+    """What a retry needs to know of a video's jobs (``control_plane.jobs.JobQueue`` is one)."""
+
+    def recover(self, subject: str | None = None) -> list[str]:
+        """Send again the jobs of ``subject`` whose process stopped; their ids."""
+        ...
+
+    def active(self, subject: str) -> set[str]:
+        """The kinds of the jobs about ``subject`` that are queued or running."""
+        ...
+
+    def states(self, subject: str) -> dict[str, str]:
+        """The status of the latest job of each kind about ``subject``."""
+        ...
+
+
 @dataclass(frozen=True)
 class VideoSource:
     """What a processing job needs to fetch a video's original."""
@@ -78,7 +98,8 @@ class VideoService:
 
     ``enqueue(kind, *, args, owner_id, subject)`` is the jobs port that starts processing;
     ``store`` holds the video's files; ``holds`` are the conditions other domains register to keep
-    a video blocked.
+    a video blocked; ``jobs`` tells a retry where the video's jobs stand (needed by :meth:`retry`
+    only).
     """
 
     def __init__(
@@ -88,11 +109,13 @@ class VideoService:
         store: BlobStore,
         *,
         holds: Sequence[Hold] = (),
+        jobs: JobLedger | None = None,
     ) -> None:
         self.db = db
         self.enqueue = enqueue
         self.store = store
         self.holds = tuple(holds)
+        self.jobs = jobs
         self.removers: list[Remover] = []
 
     def on_remove(self, remover: Remover) -> None:
@@ -311,11 +334,7 @@ class VideoService:
         and their bounds); the owner only (``Forbidden`` otherwise). ``tags`` replaces the list."""
         values = clean_changes(changes)
         with self.db.session() as session:
-            video = session.get(Video, video_id)
-            if video is None:
-                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-            if video.owner_id != owner_id:
-                raise Forbidden("Only the video's owner can change it.", code="NOT_OWNER")
+            video = _owned(session, owner_id, video_id, "change")
             tags = values.pop("tags", None)
             for name, value in values.items():
                 setattr(video, name, value)
@@ -375,3 +394,56 @@ class VideoService:
         session.execute(
             sa.delete(Video).where(Video.id == video.id).execution_options(synchronize_session=False)
         )
+
+    def retry(self, owner_id: str, video_id: str) -> None:
+        """Run a failed video's processing again, or a stuck one's; the owner only.
+
+        A processing video whose jobs' process stopped has them sent again. Otherwise, once no
+        job of the video is queued or running, a failed video (or a processing one whose work was
+        lost before it was enqueued) is ``processing`` again and its transcode starts anew, with
+        its Content-ID match if that failed too. Raises ``NotFound``, ``Forbidden``
+        (not the owner), ``Conflict`` ``VIDEO_PROCESSING`` (a job of it is queued or running) or
+        ``VIDEO_NOT_RETRYABLE`` (uploading, ready or blocked).
+        """
+        if self.jobs is None:
+            raise RuntimeError("this VideoService was built without a job ledger; it cannot retry")
+        subject = f"video:{video_id}"
+        with self.db.session() as session:
+            video = _owned(session, owner_id, video_id, "retry")
+            status, seen = video.status, video.updated_at
+        if status not in ("failed", "processing"):
+            raise Conflict(
+                f"The video is {status}; only a failed video, or one whose processing stopped, "
+                "can be retried.",
+                code="VIDEO_NOT_RETRYABLE",
+            )
+        if self.jobs.recover(subject) and status == "processing":
+            return
+        if self.jobs.active(subject):
+            raise Conflict(
+                "The video is being processed; retry when it has failed or stopped making progress.",
+                code="VIDEO_PROCESSING",
+            )
+        with self.db.session() as session:
+            # Of two retries at once, only the first moves the video on (and so starts its jobs).
+            moved = session.execute(
+                sa.update(Video)
+                .where(Video.id == video_id, Video.status == status, Video.updated_at == seen)
+                .values(status="processing", progress=0.0, error=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(moved, "rowcount", 0):
+                raise Conflict("The video changed meanwhile; look at it again.", code="VIDEO_PROCESSING")
+        latest = self.jobs.states(subject)
+        kinds = [kind for kind in RETRIED_KINDS if kind == "video.process" or latest.get(kind) == "failed"]
+        self._enqueue(video_id, owner_id, kinds)
+
+
+def _owned(session: Session, owner_id: str, video_id: str, verb: str) -> Video:
+    """The video, if ``owner_id`` owns it; ``NotFound`` or ``Forbidden`` (naming ``verb``) otherwise."""
+    video = session.get(Video, video_id)
+    if video is None:
+        raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+    if video.owner_id != owner_id:
+        raise Forbidden(f"Only the video's owner can {verb} it.", code="NOT_OWNER")
+    return video

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..base import BlobInfo, BlobStore, check_range
-from ..errors import StorageError, StorageUnavailable
+from ..errors import BucketNotFound, StorageError, StorageUnavailable
 from ..keys import validate_key, validate_prefix
 from .s3_errors import s3_errors
 from .s3_parts import S3Multipart
@@ -77,23 +77,51 @@ class S3Store(BlobStore, S3Multipart):
         """The object name of ``key``: the store's prefix plus the validated key."""
         return self.prefix + validate_key(key)
 
-    def ensure_bucket(self) -> None:
-        """Create the bucket unless it exists already."""
-        with s3_errors(self.bucket):
+    @property
+    def _where(self) -> str:
+        return self.endpoint_url or "AWS"
+
+    def _bucket_exists(self) -> bool:
+        """Whether the bucket exists; raises StorageUnavailable when that cannot be told."""
+        with s3_errors(self.bucket, self.bucket):
             try:
                 self._client.head_bucket(Bucket=self.bucket)
-                return
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
-                    raise
-            args: dict[str, Any] = {"Bucket": self.bucket}
-            if self.region != "us-east-1":
-                args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                if str(exc.response.get("Error", {}).get("Code", "")) in {"404", "NoSuchBucket", "NotFound"}:
+                    return False
+                raise
+        return True
+
+    def ensure_bucket(self) -> bool:
+        """Create the bucket unless it exists; True if this call created it.
+
+        Raises ``BucketNotFound`` when it is missing and these credentials may not create it, and
+        ``StorageUnavailable`` when the store cannot be reached.
+        """
+        if self._bucket_exists():
+            return False
+        args: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        with s3_errors(self.bucket, self.bucket):
             try:
                 self._client.create_bucket(**args)
-                log.info("created bucket %s", self.bucket)
             except self._client.exceptions.BucketAlreadyOwnedByYou:
-                pass
+                return False
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in {"AccessDenied", "403"}:
+                    raise BucketNotFound(
+                        f"the bucket {self.bucket!r} does not exist at {self._where} and these credentials "
+                        f"may not create it ({code}); create it, or let them"
+                    ) from exc
+                if code == "BucketAlreadyExists":
+                    raise StorageUnavailable(
+                        f"the bucket name {self.bucket!r} is taken by another account at {self._where}"
+                    ) from exc
+                raise
+        log.info("created bucket %s", self.bucket)
+        return True
 
     def put(
         self, key: str, data: bytes | BinaryIO, *, content_type: str | None = None, durable: bool = True
@@ -103,10 +131,10 @@ class S3Store(BlobStore, S3Multipart):
         extra = {"ContentType": content_type} if content_type else {}
         first = bytes(data) if isinstance(data, bytes | bytearray) else read_exactly(data, self.part_size)
         if isinstance(data, bytes | bytearray) or len(first) < self.part_size:
-            with s3_errors(key):
+            with s3_errors(key, self.bucket):
                 self._client.put_object(Bucket=self.bucket, Key=name, Body=first, **extra)
             return len(first)
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             reply = self._client.create_multipart_upload(Bucket=self.bucket, Key=name, **extra)
         upload_id = reply["UploadId"]
         try:
@@ -127,7 +155,7 @@ class S3Store(BlobStore, S3Multipart):
             self.stat(key)
             return iter(())
         span = f"bytes={offset}-" if length is None else f"bytes={offset}-{offset + length - 1}"
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             try:
                 body = self._client.get_object(Bucket=self.bucket, Key=name, Range=span)["Body"]
             except ClientError as exc:
@@ -135,31 +163,31 @@ class S3Store(BlobStore, S3Multipart):
                     raise
                 self.stat(key)
                 return iter(())
-        return self._chunks(body, key)
+        return self._chunks(body, key, self.bucket)
 
     @staticmethod
-    def _chunks(body: Any, key: str) -> Iterator[bytes]:
+    def _chunks(body: Any, key: str, bucket: str) -> Iterator[bytes]:
         try:
-            with s3_errors(key):
+            with s3_errors(key, bucket):
                 yield from iter_chunks(body)
         finally:
             body.close()
 
     def stat(self, key: str) -> BlobInfo:
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             head = self._client.head_object(Bucket=self.bucket, Key=self._name(key))
         return BlobInfo(
             key=key, size=head["ContentLength"], etag=head["ETag"].strip('"'), modified=head["LastModified"]
         )
 
     def delete(self, key: str) -> None:
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             self._client.delete_object(Bucket=self.bucket, Key=self._name(key))
 
     def list(self, prefix: str = "") -> Iterator[BlobInfo]:
         validate_prefix(prefix)
         paginator = self._client.get_paginator("list_objects_v2")
-        with s3_errors(prefix):
+        with s3_errors(prefix, self.bucket):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 for item in page.get("Contents", []):
                     yield BlobInfo(
@@ -183,7 +211,7 @@ class S3Store(BlobStore, S3Multipart):
         return deleted
 
     def _delete_batch(self, batch: builtins.list[dict[str, str]]) -> int:
-        with s3_errors(batch[0]["Key"]):
+        with s3_errors(batch[0]["Key"], self.bucket):
             reply = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
         if reply.get("Errors"):
             raise StorageUnavailable(f"could not delete {len(reply['Errors'])} objects: {reply['Errors'][0]}")
@@ -200,9 +228,12 @@ class S3Store(BlobStore, S3Multipart):
         return url
 
     def ping(self) -> None:
+        """Return if the bucket answers; else raise ``BucketNotFound`` or ``StorageUnavailable``."""
         try:
-            with s3_errors(self.bucket):
-                self._client.head_bucket(Bucket=self.bucket)
+            exists = self._bucket_exists()
         except StorageError as exc:
-            where = self.endpoint_url or "AWS"
-            raise StorageUnavailable(f"bucket {self.bucket!r} at {where} is not reachable: {exc}") from exc
+            raise StorageUnavailable(
+                f"bucket {self.bucket!r} at {self._where} is not reachable: {exc}"
+            ) from exc
+        if not exists:
+            raise BucketNotFound(f"the bucket {self.bucket!r} does not exist at {self._where}")

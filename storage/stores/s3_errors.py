@@ -7,7 +7,14 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import BlobNotFound, InvalidMultipart, MultipartNotFound, StorageError, StorageUnavailable
+from ..errors import (
+    BlobNotFound,
+    BucketNotFound,
+    InvalidMultipart,
+    MultipartNotFound,
+    StorageError,
+    StorageUnavailable,
+)
 
 __all__ = ["s3_errors"]
 
@@ -15,7 +22,6 @@ NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 NO_UPLOAD = {"NoSuchUpload"}
 BAD_MULTIPART = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
 UNAVAILABLE = {
-    "NoSuchBucket",
     "AccessDenied",
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -29,12 +35,15 @@ UNAVAILABLE = {
 
 
 @contextmanager
-def s3_errors(subject: str) -> Iterator[None]:
-    """Re-raise S3 failures about ``subject`` (a key or bucket) as ``StorageError`` subclasses."""
+def s3_errors(subject: str, bucket: str) -> Iterator[None]:
+    """Re-raise S3 failures about ``subject`` (a key, or the bucket) in ``bucket`` as
+    ``StorageError`` subclasses; a missing bucket is ``BucketNotFound``, naming it."""
     try:
         yield
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code == "NoSuchBucket":
+            raise BucketNotFound(f"the bucket {bucket!r} does not exist") from exc
         if code in NOT_FOUND:
             raise BlobNotFound(f"no blob {subject!r}") from exc
         if code in NO_UPLOAD:

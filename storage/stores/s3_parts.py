@@ -29,7 +29,7 @@ class S3Multipart(MultipartCapable):
         """The object name of ``key``; validates the key."""
 
     def create_multipart(self, key: str) -> str:
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             upload_id: str = self._client.create_multipart_upload(Bucket=self.bucket, Key=self._name(key))[
                 "UploadId"
             ]
@@ -38,7 +38,7 @@ class S3Multipart(MultipartCapable):
     def upload_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> Part:
         if not 1 <= part_number <= MAX_PARTS:
             raise InvalidMultipart(f"part number must be 1..{MAX_PARTS}, got {part_number}")
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             reply = self._client.upload_part(
                 Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, PartNumber=part_number, Body=data
             )
@@ -47,7 +47,7 @@ class S3Multipart(MultipartCapable):
     def list_parts(self, key: str, upload_id: str) -> list[Part]:
         paginator = self._client.get_paginator("list_parts")
         parts: list[Part] = []
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             for page in paginator.paginate(Bucket=self.bucket, Key=self._name(key), UploadId=upload_id):
                 parts.extend(
                     Part(number=p["PartNumber"], etag=p["ETag"].strip('"'), size=p["Size"])
@@ -59,13 +59,13 @@ class S3Multipart(MultipartCapable):
         if not parts:
             raise InvalidMultipart("a multipart upload needs at least one part")
         listed = [{"PartNumber": p.number, "ETag": f'"{p.etag.strip(chr(34))}"'} for p in parts]
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             self._client.complete_multipart_upload(
                 Bucket=self.bucket, Key=self._name(key), UploadId=upload_id, MultipartUpload={"Parts": listed}
             )
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
-        with s3_errors(key):
+        with s3_errors(key, self.bucket):
             try:
                 self._client.abort_multipart_upload(
                     Bucket=self.bucket, Key=self._name(key), UploadId=upload_id

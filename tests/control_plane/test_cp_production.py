@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 from support.platform import Platform, production
+from support.s3 import S3Server
 
 SOCIALFLOW = str(Path(sys.executable).with_name("socialflow"))
 
@@ -71,8 +74,8 @@ def test_job_from_the_api_runs_on_a_separate_worker_process(
         os.killpg(worker.pid, signal.SIGTERM)
         output = worker.communicate(timeout=30)[0].decode(errors="replace")
     assert job["status"] == "succeeded", (job, output[-3000:])
-    host_pid = job["worker"].rsplit(":", 1)
-    assert int(host_pid[1]) != os.getpid()  # ran in the worker process, not here
+    host, pid, _ = job["worker"].split(":")  # host:pid:token
+    assert int(pid) != os.getpid()  # ran in the worker process, not here
     assert job["result"]["bytes"] == 64 * 1024
     assert list(platform.services.store.list("ops/")) == []
 
@@ -141,3 +144,47 @@ def test_production_serve_refuses_an_unmigrated_database(tmp_path: Path, postgre
     assert refused.returncode == 2 and "run `socialflow migrate` first" in refused.stderr
     migrated = run_cli(["migrate"], env)
     assert migrated.returncode == 0 and "database at revision" in migrated.stdout
+
+
+def test_migrate_creates_a_missing_bucket_that_serve_names(
+    tmp_path: Path, postgres_url: str, s3_server: S3Server
+) -> None:
+    bucket = f"sf-fresh-{uuid.uuid4().hex[:12]}"
+    migrated = run_cli(["migrate"], clean_env(tmp_path, database_url=postgres_url, secret_key=STRONG))
+    assert migrated.returncode == 0, migrated.stderr  # the database only; blobs on local disk
+    env = clean_env(tmp_path, database_url=postgres_url, secret_key=STRONG, storage_url=s3_server.url(bucket))
+
+    refused = run_cli(["serve"], env)
+    error = refused.stderr.strip().splitlines()[-1]  # after the schema check's log lines
+    assert refused.returncode == 2 and error.startswith("socialflow: error: "), refused.stderr
+    assert (
+        f"the bucket '{bucket}' does not exist at {s3_server.endpoint}; `socialflow migrate` creates it"
+        in error
+    )
+    assert "no blob" not in refused.stderr and s3_server.secret_key not in refused.stderr
+
+    writer = run_cli(["migrate"], {**env, "SOCIALFLOW_STORAGE_URL": s3_server.url(bucket, writer=True)})
+    assert writer.returncode == 2 and len(writer.stderr.strip().splitlines()) == 1, writer.stderr
+    assert (
+        f"the bucket '{bucket}' does not exist at {s3_server.endpoint} and these credentials" in writer.stderr
+    )
+
+    created = run_cli(["migrate"], env)
+    assert created.returncode == 0, created.stderr
+    assert f"bucket {bucket} created at {s3_server.endpoint}" in created.stdout
+    assert bucket in [b["Name"] for b in s3_server.client().list_buckets()["Buckets"]]
+    again = run_cli(["migrate"], env)
+    assert again.returncode == 0 and f"bucket {bucket} exists" in again.stdout
+    s3_server.client().delete_bucket(Bucket=bucket)
+
+
+def test_migrate_waits_for_a_store_that_is_starting(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"s3://k:secret@sf-later?endpoint=http://127.0.0.1:{port}"
+    env = clean_env(tmp_path, storage_url=url, secret_key=STRONG)
+    started = time.monotonic()
+    result = run_cli(["migrate", "--wait", "3"], env)
+    assert result.returncode == 2 and "cannot use the blob store at s3://k:***@sf-later" in result.stderr
+    assert time.monotonic() - started >= 3  # it tried again until the wait ran out

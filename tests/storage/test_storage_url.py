@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from support.s3 import S3Server
 
-from storage import LocalStore, S3Store, StorageUnavailable, open_store
+from storage import BucketNotFound, LocalStore, S3Store, StorageUnavailable, open_store
 
 SECRET = b"url-test-secret"
 
@@ -69,8 +69,30 @@ def test_ensure_creates_missing_bucket(s3_server: S3Server) -> None:
     store = open_store(s3_server.url("sf-ensure-created"), secret=SECRET, ensure=True)
     store.ping()
     assert isinstance(store, S3Store)
-    store.ensure_bucket()
+    assert store.ensure_bucket() is False  # it exists now
     s3_server.client().delete_bucket(Bucket="sf-ensure-created")
+
+
+def test_a_missing_bucket_is_named(s3_server: S3Server) -> None:
+    store = open_store(s3_server.url("sf-never-made"), secret=SECRET)
+    with pytest.raises(BucketNotFound) as caught:
+        store.ping()
+    assert str(caught.value) == f"the bucket 'sf-never-made' does not exist at {s3_server.endpoint}"
+    assert caught.value.code == "BUCKET_NOT_FOUND" and caught.value.status == 503
+    with pytest.raises(BucketNotFound, match="the bucket 'sf-never-made' does not exist"):
+        store.read("a/key")
+    with pytest.raises(BucketNotFound, match="the bucket 'sf-never-made' does not exist"):
+        list(store.list("a/"))
+
+
+def test_ensure_without_the_right_to_create_names_the_bucket(s3_server: S3Server) -> None:
+    store = open_store(s3_server.url("sf-not-mine", writer=True), secret=SECRET)
+    assert isinstance(store, S3Store)
+    with pytest.raises(BucketNotFound) as caught:
+        store.ensure_bucket()
+    assert str(caught.value).startswith("the bucket 'sf-not-mine' does not exist at ")
+    assert "these credentials may not create it (AccessDenied)" in str(caught.value)
+    assert "sf-not-mine" not in [b["Name"] for b in s3_server.client().list_buckets()["Buckets"]]
 
 
 def test_wrong_credentials_are_unavailable(s3_server: S3Server) -> None:

@@ -29,6 +29,9 @@ from support.services import service_missing
 
 ACCESS_KEY = "socialflowtest"
 SECRET_KEY = "socialflow-test-secret-key"
+#: An identity that may read and write objects but not administer (create buckets).
+WRITER_KEY = "socialflowwriter"
+WRITER_SECRET = "socialflow-writer-secret-key"
 START_TIMEOUT_S = 60.0
 
 
@@ -41,10 +44,12 @@ class S3Server:
     secret_key: str
     region: str = "us-east-1"
 
-    def url(self, bucket: str) -> str:
-        """An ``s3://`` storage URL for ``bucket`` on this server, credentials included."""
+    def url(self, bucket: str, *, writer: bool = False) -> str:
+        """An ``s3://`` storage URL for ``bucket`` on this server, credentials included (those of
+        the identity that may not create buckets when ``writer``)."""
+        key, secret = (WRITER_KEY, WRITER_SECRET) if writer else (self.access_key, self.secret_key)
         return (
-            f"s3://{quote(self.access_key, safe='')}:{quote(self.secret_key, safe='')}@{bucket}"
+            f"s3://{quote(key, safe='')}:{quote(secret, safe='')}@{bucket}"
             f"?endpoint={quote(self.endpoint, safe=':/')}&region={self.region}"
         )
 
@@ -108,7 +113,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
-    config.write_text(json.dumps({"identities": [identity]}))
+    writer: dict[str, Any] = {
+        "name": "writer",
+        "credentials": [{"accessKey": WRITER_KEY, "secretKey": WRITER_SECRET}],
+        "actions": ["Read", "Write", "List"],
+    }
+    config.write_text(json.dumps({"identities": [identity, writer]}))
     master, volume, filer, s3, admin, debug = _free_ports(6)
     args = [
         str(weed), "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",

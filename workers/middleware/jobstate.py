@@ -1,8 +1,11 @@
 """Records each job's state (queued, running, succeeded, failed with a reason) in the database.
 
 Runs after Dramatiq's Retries middleware has decided a failed message's fate, so a failure is
-recorded as final only when no retry remains. A message whose job already finished (a broker
-redelivery after a worker died between commit and ack) is skipped, so no job runs twice to success.
+recorded as final only when no retry remains. A message is skipped when its job already finished
+(a broker redelivery after a worker died between commit and ack), or when it is not the job's
+current message (the job was sent again after its worker stopped: see
+``control_plane.jobs.recovery``), so no job runs twice. A job whose every attempt began and did
+not end (each time its worker stopped under it) fails instead of starting once more.
 """
 
 from __future__ import annotations
@@ -69,6 +72,20 @@ def record_result(job_id: str, result: Any) -> None:
             job.result = result if isinstance(result, dict) else {"value": result}
 
 
+def _give_up(session: Session, job: Job) -> None:
+    """Fail a job with no attempt left, whose last attempt ended without a word (its worker stopped)
+    or with an error whose retry was then lost with its process."""
+    if job.status == "running":
+        job.error = f"The job's worker stopped while running it, {job.attempts} times; no attempt is left."
+    else:
+        job.error = job.error or f"The job was tried {job.attempts} times; no attempt is left."
+    job.status, job.finished_at = "failed", utcnow()
+    hook = _failure_hooks.get(job.kind)
+    if hook is not None:
+        hook(session, job, INTERNAL_FAILURE)
+    log.error("job %s (%s) failed for good: %s", job.id, job.kind, job.error)
+
+
 def _job_id(message: MessageProxy) -> str | None:
     value = message.kwargs.get("job_id")
     return value if isinstance(value, str) else None
@@ -87,10 +104,24 @@ class JobState(dramatiq.Middleware):
             if job.status in ("succeeded", "failed"):
                 log.info("job %s already %s; redelivered message skipped", job_id, job.status)
                 raise SkipMessage(job_id)
-            job.status = "running"
-            job.attempts += 1
-            job.started_at = utcnow()
-            job.worker = runtime.worker_name()
+            if job.message_id is not None and job.message_id != message.message_id:
+                log.info(
+                    "message %s of job %s was superseded by %s; skipped",
+                    message.message_id,
+                    job_id,
+                    job.message_id,
+                )
+                raise SkipMessage(job_id)
+            exhausted = job.attempts >= job.max_attempts
+            if exhausted:
+                _give_up(session, job)
+            else:
+                job.status = "running"
+                job.attempts += 1
+                job.started_at = utcnow()
+                job.worker = runtime.worker_name()
+        if exhausted:  # raised once the failure is committed
+            raise SkipMessage(job_id)
 
     def after_process_message(
         self,

@@ -244,6 +244,16 @@ def delete_video(video_id: str, principal: PrincipalDep, services: ServicesDep) 
     return Response(status_code=204)
 
 
+@router.post("/{video_id}/retry", status_code=202, response_model=VideoOut)
+def retry_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -> VideoOut:
+    """Run a failed video's processing again, or a stuck one's (its jobs' process stopped). The
+    owner only; 409 ``VIDEO_PROCESSING`` while a job of it is queued or running, 409
+    ``VIDEO_NOT_RETRYABLE`` unless it is failed or processing."""
+    load_visible(services, principal, video_id)
+    services.videos.retry(principal.user.id, video_id)
+    return get_video(video_id, principal, services)
+
+
 @router.post(
     "/{video_id}/playback-tokens",
     status_code=201,
