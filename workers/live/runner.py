@@ -65,7 +65,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     )
     if node is not None:
         sinks.taps.append(node)
-    recordings = RecordingService(services.db, services.store, services.jobs.enqueue)
+    recordings = RecordingService(services.db, services.store, services.jobs.enqueue, services.videos)
     leases = StreamLeases(services.kv)  # ended by the live.sweep job if this process dies
     authorizer = DatabaseAuthorizer(streams, services.store, sinks, recordings.hand_over, leases)
     return Ingest(authorizer, sinks, node)
