@@ -31,6 +31,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.accounts.rotation import record_signing_key
     from control_plane.app import create_app
     from control_plane.core.logs import configure_logging
+    from control_plane.http.clientip import proxy_header_options
     from control_plane.live import LEASE_TTL_S
     from control_plane.services import build_services
     from workers import runtime
@@ -80,7 +81,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         rtmp_ingest = RtmpThread(settings.host, settings.rtmp_port, build_ingest(services)).start()
     log.info("serving", extra={"url": settings.effective_public_url, "embedded": settings.embedded})
     try:
-        uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            **proxy_header_options(settings.trusted_proxies),
+        )
     finally:
         if rtmp_ingest is not None:
             rtmp_ingest.stop()
