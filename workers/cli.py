@@ -123,7 +123,7 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
         check_storage(services.store, settings.effective_storage_url)
         ingest = build_ingest(services)
         port = args.port if args.port is not None else settings.rtmp_port
-        rtmp.run(args.host or settings.host, port, ingest.authorizer, ingest.sinks)
+        rtmp.run(args.host or settings.host, port, ingest.authorizer, ingest.sinks, ingest.limits)
     finally:
         services.close()
     return 0
