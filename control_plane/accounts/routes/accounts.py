@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from control_plane.accounts.models import username_key
 from control_plane.accounts.routes.recovery import EmailTokensDep
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
@@ -81,7 +82,7 @@ def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: 
 @router.post("/auth/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
-    services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
+    services.limiter.hit(LOGIN_PER_ACCOUNT, username_key(body.username))
     pair = services.accounts.login(
         body.username,
         body.password,
