@@ -1,5 +1,5 @@
 """Content-ID on the platform: references, claims, disputes and the policy a claim applies."""
 
-from control_plane.contentid.service import ClaimMatch, ClaimService, claim_hold
+from control_plane.contentid.service import CLAIM_MIN_SECONDS, ClaimMatch, ClaimService, claim_hold
 
-__all__ = ["ClaimMatch", "ClaimService", "claim_hold"]
+__all__ = ["CLAIM_MIN_SECONDS", "ClaimMatch", "ClaimService", "claim_hold"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from control_plane.jobs.models import Job
-from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
+from fingerprint import FingerprintError, MediaFingerprint, fingerprint_file, merge
 from workers import runtime
 from workers.reference_index import ReferenceIndex
 
@@ -58,15 +58,16 @@ def _fingerprint(video_id: str) -> MediaFingerprint:
 
 
 def match(job_id: str) -> dict[str, Any]:
-    """Match an upload against every reference; claims over the threshold apply their policy."""
+    """Match an upload against every reference; the service claims what is long enough once
+    clipped to both videos, and the claims apply their policy."""
     video_id = str(_args(job_id)["video_id"])
     try:
         fp = _fingerprint(video_id)
     except FingerprintError as exc:  # unreadable media is the transcode job's to report
         log.info("no fingerprint for video %s: %s", video_id, exc)
         return {"video_id": video_id, "claims": 0, "skipped": exc.code}
-    found = claims(_reference_index().matcher().match(fp))
-    made = runtime.current().claims.record_matches(video_id, found)
+    found = merge(_reference_index().matcher().match(fp))  # the claim rule is the service's
+    made = runtime.current().claims.record_matches(video_id, found, query_seconds=fp.duration)
     if made is None:
         return {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
     log.info("content-id matched", extra={"video_id": video_id, "claims": made})
