@@ -248,7 +248,7 @@ def cmd_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
             added = library.index_paths(args.paths)
             print(f"indexed {added} new file(s) into {index_dir}", file=sys.stderr)
             return 0
-        for row in library.match_files(args.paths):
+        for row in library.match_files(args.paths, min_duration=args.min_duration):
             print(json.dumps(row), flush=True)
     except FingerprintError as exc:
         raise ConfigError(str(exc)) from None
@@ -304,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp = fp_sub.add_parser(action, help=text)
         sp.add_argument("paths", nargs="+", metavar="PATH")
         sp.add_argument("--index", help="index folder (default: <data dir>/fingerprints)")
+        if action == "match":
+            sp.add_argument(
+                "--min-duration",
+                type=float,
+                default=0.0,
+                metavar="S",
+                help="report only identifications longer than S seconds (default 0: every one; "
+                "platform claims need more than 7)",
+            )
         sp.set_defaults(func=cmd_fingerprint)
 
     demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")
