@@ -81,10 +81,13 @@ def check_declared(declared: Declared, limits: MediaLimits) -> None:
 
     The picture may be turned a quarter by rotation metadata, so either orientation passes here;
     the probe checks the decoded picture exactly. The pixel count is checked on coded pixels,
-    which is what a decoder allocates.
+    which is what a decoder allocates. The duration is believed only from files with video,
+    whose containers record it: for bare audio FFmpeg estimates it from the first frame's bit
+    rate (a 23 s VBR MP3 without a Xing header that opens quietly declares 162 s), so the
+    probe's packet survey, which decodes nothing either, measures it instead.
     """
-    if declared.duration is not None:
-        check_duration(declared.duration, limits, "video" if declared.has_video else "audio")
+    if declared.duration is not None and declared.has_video:
+        check_duration(declared.duration, limits, "video")
     if declared.width is not None and declared.height is not None:
         budget = pixel_budget(limits)
         display_width = declared.display_width or declared.width

@@ -295,3 +295,30 @@ def test_a_declared_frame_rate_or_duration_over_the_limit_is_refused_from_the_he
     with pytest.raises(DurationTooLong, match="The video is 4 s long; the limit is 2 s."):
         check_declared(declared, MediaLimits(max_duration=2.0))
     check_declared(declared, MediaLimits())
+
+
+def test_a_bit_rate_estimate_of_an_audio_files_length_is_not_believed(tmp_path: Path) -> None:
+    """A VBR MP3 without a Xing header that opens with 3 s of silence: FFmpeg estimates its length
+    from the first frame's bit rate, several times too long. The packet survey measures 8 s."""
+    import subprocess
+
+    import av
+    import imageio_ffmpeg
+
+    path = tmp_path / "quiet-start.mp3"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error",
+            "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo:d=3",
+            "-f", "lavfi", "-i", "anoisesrc=color=pink:r=44100:d=5",
+            "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1",
+            "-c:a", "libmp3lame", "-q:a", "0", "-write_xing", "0", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    with av.open(str(path)) as container:
+        assert container.duration is not None and container.duration / 1e6 > 20.0
+    info = probe(path, MediaLimits(max_duration=10.0))
+    assert info.is_audio_only and info.duration == pytest.approx(8.0, abs=0.1)
+    with pytest.raises(DurationTooLong, match="The audio is 8 s long; the limit is 5 s."):
+        probe(path, MediaLimits(max_duration=5.0))
