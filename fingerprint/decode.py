@@ -31,6 +31,12 @@ FRAME_RATE = 2.0
 FRAME_SIZE = 128
 """Longer side (pixels) of the sampled grayscale frames."""
 
+MAX_PICTURE_PIXELS = 7680 * 7680
+"""Most pixels one decoded picture may have (the platform's default upload limit, 7680x7680).
+FFmpeg refuses a larger picture before allocating it, whatever the headers declared, so a small
+file holding an enormous picture fails to decode instead of costing gigabytes."""
+_BOUNDED = {"max_pixels": str(MAX_PICTURE_PIXELS)}
+
 
 @dataclass(frozen=True)
 class AudioSignal:
@@ -58,7 +64,7 @@ class VideoFrames:
 
 def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     try:
-        return av.open(os.fspath(path), mode="r")
+        return av.open(os.fspath(path), mode="r", options=_BOUNDED)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise MediaUnreadable(f"cannot open {os.fspath(path)!r} as media: {exc}") from exc
 
@@ -146,6 +152,7 @@ def sample_frames(
             raise NoFingerprintableStream(f"{os.fspath(path)!r} has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.codec_context.options = dict(_BOUNDED)
         origin = stream.start_time or 0
         next_time = 0.0
         shape: tuple[int, int] | None = None

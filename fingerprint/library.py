@@ -2,7 +2,8 @@
 
 Layout of ``index_dir``::
 
-    names.json          {"format": 1, "next_id": N, "references": {"<id>": {"name", "path"}}}
+    names.json          {"format": 1, "next_id": N, "references": {"<id>": {"name", "path", "duration"}}}
+                        (``duration`` in seconds; libraries indexed before it was kept lack it)
     audio-<shard>.npz   AudioIndex shards (see fingerprint.index)
     video-<shard>.npz   VideoIndex shards (see fingerprint.video_index)
 
@@ -24,7 +25,7 @@ from .errors import FingerprintError, IndexCorrupt, MediaUnreadable
 from .extract import fingerprint_file
 from .index import AudioIndex
 from .matcher import Matcher
-from .matches import CLAIM_MIN_SECONDS, merge
+from .matches import merge
 from .shards import ShardedIndex, audio_shards, video_shards
 from .video_index import VideoIndex
 
@@ -56,7 +57,7 @@ class LocalLibrary:
         self.index_dir = Path(index_dir)
         self.audio: ShardedIndex[AudioIndex] = audio_shards(SHARD_SIZE)
         self.video: ShardedIndex[VideoIndex] = video_shards(SHARD_SIZE)
-        self.references: dict[int, dict[str, str]] = {}
+        self.references: dict[int, dict[str, Any]] = {}
         self._next_id = 0
         self._load()
 
@@ -133,7 +134,7 @@ class LocalLibrary:
                 self.audio.add(ref_id, lm)
             if fp.frames is not None:
                 self.video.add(ref_id, fp.frames)
-            self.references[ref_id] = {"name": path.name, "path": absolute}
+            self.references[ref_id] = {"name": path.name, "path": absolute, "duration": fp.duration}
             known.add(absolute)
             touched.add(self.audio.shard_of(ref_id))
             added += 1
@@ -155,14 +156,17 @@ class LocalLibrary:
         return Matcher(self.audio, self.video)
 
     def match_files(
-        self, files: Iterable[str | os.PathLike[str]], min_duration: float = CLAIM_MIN_SECONDS
+        self, files: Iterable[str | os.PathLike[str]], min_duration: float = 0.0
     ) -> Iterator[dict[str, Any]]:
-        """Yield one dict per merged match longer than ``min_duration`` seconds, per file.
+        """Yield one dict per identification longer than ``min_duration`` seconds, per file.
 
-        Each dict has the claim fields (reference_id, kind, query_start, reference_start,
-        duration, score) plus ``query`` (the path as given) and ``reference`` (the reference's
-        file name). A file without a match yields ``{"query": ..., "reference": None}``; one that
-        cannot be fingerprinted yields that plus ``"error": {"code", "detail"}``.
+        Every merged match the matcher is confident of counts, whatever its length (the 7 s
+        rule decides claims on the platform, not identifications here), clipped to the query
+        and to the reference (see :meth:`Match.within`). Each dict has the claim fields
+        (reference_id, kind, query_start, reference_start, duration, score) plus ``query`` (the
+        path as given) and ``reference`` (the reference's file name). A file without a match
+        yields ``{"query": ..., "reference": None}``; one that cannot be fingerprinted yields
+        that plus ``"error": {"code", "detail"}``.
         """
         matcher = self.matcher()
         for file in files:
@@ -172,7 +176,11 @@ class LocalLibrary:
             except FingerprintError as exc:
                 yield {"query": name, "reference": None, "error": {"code": exc.code, "detail": exc.detail}}
                 continue
-            found = [m for m in merge(matcher.match(fp)) if m.duration > min_duration]
+            found = []
+            for m in merge(matcher.match(fp)):
+                clipped = m.within(fp.duration, self.references.get(m.reference_id, {}).get("duration"))
+                if clipped is not None and clipped.duration > min_duration:
+                    found.append(clipped)
             if not found:
                 yield {"query": name, "reference": None}
             for m in sorted(found, key=lambda m: (m.query_start, m.reference_id)):

@@ -1,12 +1,13 @@
-"""Match results, merging audio and video evidence, and the claim rule."""
+"""Match results, merging audio and video evidence, clipping to the files' bounds, and the claim rule."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 CLAIM_MIN_SECONDS = 7.0
-"""A match longer than this (seconds) becomes a Content-ID claim."""
+"""A match longer than this (seconds), once clipped to both files, becomes a Content-ID claim."""
 MERGE_GAP_SECONDS = 1.0
 """Spans of one reference closer than this in the query are merged."""
 MERGE_OFFSET_SECONDS = 2.0
@@ -43,6 +44,28 @@ class Match:
     def offset(self) -> float:
         """query_start - reference_start (seconds)."""
         return self.query_start - self.reference_start
+
+    def within(self, query_seconds: float | None, reference_seconds: float | None) -> Match | None:
+        """This match cut to where both files have media: query times in 0..``query_seconds``,
+        reference times in 0..``reference_seconds`` (``None``: only 0 bounds that file). Evidence
+        at the edges can reach past them (a frozen first frame matches the reference's first
+        frame half a second early); ``None`` when nothing is left."""
+        cut = max(0.0, -self.query_start, -self.reference_start)
+        end = self.duration
+        if query_seconds is not None:
+            end = min(end, query_seconds - self.query_start)
+        if reference_seconds is not None:
+            end = min(end, reference_seconds - self.reference_start)
+        if end - cut <= 0:
+            return None
+        if cut == 0 and end == self.duration:
+            return self
+        return replace(
+            self,
+            query_start=self.query_start + cut,
+            reference_start=self.reference_start + cut,
+            duration=end - cut,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The claim fields, with times rounded to milliseconds."""
@@ -96,6 +119,13 @@ def merge(matches: list[Match]) -> list[Match]:
     return merged
 
 
-def claims(matches: list[Match]) -> list[Match]:
-    """Merged matches longer than CLAIM_MIN_SECONDS: the ones that become claims."""
-    return [m for m in merge(matches) if m.duration > CLAIM_MIN_SECONDS]
+def claims(
+    matches: list[Match],
+    query_seconds: float | None = None,
+    reference_seconds: Mapping[int, float] | None = None,
+) -> list[Match]:
+    """Merged matches clipped to the query's length and each reference's (seconds, by reference
+    id; see :meth:`Match.within`), kept when still longer than CLAIM_MIN_SECONDS."""
+    lengths = reference_seconds or {}
+    clipped = (m.within(query_seconds, lengths.get(m.reference_id)) for m in merge(matches))
+    return [m for m in clipped if m is not None and m.duration > CLAIM_MIN_SECONDS]

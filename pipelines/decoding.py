@@ -3,8 +3,10 @@
 Times are seconds from the input's origin (the video stream's start time, or the audio's for
 audio-only inputs), so the single pass and every chunked run agree on what "t = 12.0" means. A
 decode error near the readable end (a cut-off tail the probe already reported) ends that
-stream quietly; anywhere else it raises :class:`CorruptMedia`. An error raised by a file
-object's own ``read`` (a blob store that failed) propagates unchanged.
+stream quietly; anywhere else it raises :class:`CorruptMedia`. The video decoder refuses a
+picture with more pixels than the default limits allow or the probe saw, whichever is more, so
+a frame the probe did not decode cannot cost more memory than the limits meant to allow. An
+error raised by a file object's own ``read`` (a blob store that failed) propagates unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from av.container import InputContainer
 from av.stream import Stream
 
 from pipelines.errors import CorruptMedia, format_clock
-from pipelines.media import MediaInfo, MediaInput
+from pipelines.limits import decoder_options, pixel_budget
+from pipelines.media import MediaInfo, MediaInput, MediaLimits
 
 __all__ = ["decode_frames", "open_input"]
 
@@ -28,12 +31,13 @@ log = logging.getLogger(__name__)
 _TAIL_SLACK = 0.5
 
 
-def open_input(src: MediaInput) -> InputContainer:
-    """Open ``src`` for demuxing; a file object is first rewound, so every opening reads it whole."""
+def open_input(src: MediaInput, *, options: dict[str, str] | None = None) -> InputContainer:
+    """Open ``src`` for demuxing (``options`` for FFmpeg, e.g. the decoders' picture bound); a file
+    object is first rewound, so every opening reads it whole."""
     if isinstance(src, str | os.PathLike):
-        return av.open(os.fspath(src), metadata_errors="ignore")
+        return av.open(os.fspath(src), metadata_errors="ignore", options=options)
     src.seek(0)
-    return av.open(src, "r", metadata_errors="ignore")
+    return av.open(src, "r", metadata_errors="ignore", options=options)
 
 
 def decode_frames(
@@ -44,7 +48,8 @@ def decode_frames(
     With ``start`` > 0 the input is first seeked to the keyframe at or before ``start``
     seconds, so early frames may precede ``start``: callers drop what they do not need.
     """
-    with open_input(src) as container:
+    bounded = decoder_options(_frame_budget(info))
+    with open_input(src, options=bounded) as container:
         anchor = info.video or info.audio
         origin = _start(container.streams[anchor.stream_index]) if anchor is not None else 0.0
         wanted: list[Stream] = []
@@ -57,6 +62,8 @@ def decode_frames(
         for stream in wanted:
             if stream.codec_context is not None:
                 stream.codec_context.thread_type = "AUTO"
+        if video and info.video is not None and wanted[0].codec_context is not None:
+            wanted[0].codec_context.options = bounded
         if start > 0:
             try:
                 container.seek(int((start + origin) * 1e6), backward=True, any_frame=False)
@@ -103,6 +110,14 @@ def _damage_unless_tail(when: float, info: MediaInfo, exc: Exception) -> None:
         raise CorruptMedia(
             f"The file is damaged around {format_clock(when)}; it cannot be played from there."
         ) from exc
+
+
+def _frame_budget(info: MediaInfo) -> int | None:
+    """Pixels one decoded picture may have: the default limits' area, or the probed picture's."""
+    default = pixel_budget(MediaLimits())
+    if default is None or info.video is None:
+        return default
+    return max(default, info.video.width * info.video.height)
 
 
 def _start(stream: Stream) -> float:

@@ -6,12 +6,18 @@ decoding) to learn where the readable data really ends, and decodes a few frames
 and at a quarter, half and three quarters of the file. A cut-off tail is salvaged when at least
 ``MIN_SALVAGE_SECONDS`` are readable: the result then reports the readable duration and says so
 in ``warnings``.
+
+Limits come before decoding: the declared picture size, frame rate and duration are checked
+from the headers alone (:mod:`pipelines.declared`), the readable duration right after the packet
+survey, and every decoder is opened with a pixel budget (``max_pixels``), so a file that lies in
+its headers fails to decode instead of allocating a picture larger than the limits allow.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,18 +28,9 @@ from av.container import InputContainer
 from av.stream import Stream
 from av.video.stream import VideoStream
 
-from pipelines.errors import (
-    CorruptMedia,
-    DurationTooLong,
-    EmptyFile,
-    FileTooLarge,
-    FrameRateTooHigh,
-    NoDecodableStream,
-    NotMedia,
-    ResolutionTooHigh,
-    format_clock,
-    format_span,
-)
+from pipelines.declared import check_declared, open_without_decoders, read_declared
+from pipelines.errors import CorruptMedia, EmptyFile, FileTooLarge, NoDecodableStream, NotMedia, format_clock
+from pipelines.limits import check_duration, check_frame_rate, check_picture, decoder_options, pixel_budget
 from pipelines.media import AudioInfo, MediaInfo, MediaInput, MediaLimits, VideoInfo
 from pipelines.survey import DecodeWindow, PacketSurvey, decode_window, sniff_kind, survey_packets
 
@@ -65,8 +62,22 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
         raise EmptyFile()
     if limits.max_bytes is not None and size > limits.max_bytes:
         raise FileTooLarge(f"The file is {size / 1e9:.1f} GB; the limit is {limits.max_bytes / 1e9:.1f} GB.")
+    with _open(file, lambda: open_without_decoders(file)) as headers:
+        declared = read_declared(headers)
+    if declared.format_name == "image2" or declared.format_name.endswith("_pipe"):
+        raise NotMedia("This file is a still picture, not a video or audio file.")
+    check_declared(declared, limits)
+    options = decoder_options(pixel_budget(limits))
+    with _open(file, lambda: av.open(str(file), metadata_errors="ignore", options=options)) as container:
+        info = _inspect(container, str(file), size, limits)
+    _check_limits(info, limits)
+    return info
+
+
+def _open(file: Path, opener: Callable[[], InputContainer]) -> InputContainer:
+    """``opener()``, with an FFmpeg refusal told apart as text, a damaged file or not media."""
     try:
-        container = av.open(str(file), metadata_errors="ignore")
+        return opener()
     except av.error.FFmpegError as exc:
         kind = sniff_kind(file)
         if kind == "text":
@@ -76,10 +87,6 @@ def probe(path: str | os.PathLike[str], limits: MediaLimits | None = None) -> Me
                 f"The file looks like {kind} but it is cut off or damaged, so it cannot be read."
             ) from exc
         raise NotMedia() from exc
-    with container:
-        info = _inspect(container, str(file), size)
-    _check_limits(info, limits)
-    return info
 
 
 def known_or_probed(src: MediaInput, info: MediaInfo | None, limits: MediaLimits | None = None) -> MediaInfo:
@@ -92,9 +99,7 @@ def known_or_probed(src: MediaInput, info: MediaInfo | None, limits: MediaLimits
     return probe(src, limits)
 
 
-def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
-    if container.format.name == "image2" or container.format.name.endswith("_pipe"):
-        raise NotMedia("This file is a still picture, not a video or audio file.")
+def _inspect(container: InputContainer, path: str, size: int, limits: MediaLimits) -> MediaInfo:
     video_stream = next(
         (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
         None,
@@ -119,6 +124,9 @@ def _inspect(container: InputContainer, path: str, size: int) -> MediaInfo:
                 f"The file is cut off after {format_clock(readable)}; too little is left to use."
             )
         warnings.append(f"The file is cut off after {format_clock(readable)}; we kept what we could read.")
+    check_duration(readable, limits, "video" if video_stream is not None else "audio")
+    if video_stream is not None and video_stream.codec_context is not None:
+        video_stream.codec_context.options = decoder_options(pixel_budget(limits))
     start = decode_window(container, streams, survey, 0.0)
     if readable > 2.0:
         for share in _CHECKPOINTS:
@@ -188,23 +196,9 @@ def _audio_info(stream: AudioStream) -> AudioInfo:
 
 
 def _check_limits(info: MediaInfo, limits: MediaLimits) -> None:
-    noun = "audio" if info.is_audio_only else "video"
-    if limits.max_duration is not None and info.duration > limits.max_duration:
-        raise DurationTooLong(
-            f"The {noun} is {format_span(info.duration)} long; "
-            f"the limit is {format_span(limits.max_duration)}."
-        )
+    """The decoded picture, turned upright, and its frame rate (the duration was checked before decoding)."""
     video = info.video
     if video is None:
         return
-    too_wide = limits.max_width is not None and video.display_width > limits.max_width
-    too_high = limits.max_height is not None and video.display_height > limits.max_height
-    if too_wide or too_high:
-        raise ResolutionTooHigh(
-            f"The video is {video.display_width}x{video.display_height} pixels; "
-            f"the limit is {limits.max_width}x{limits.max_height}."
-        )
-    if limits.max_fps is not None and video.fps > limits.max_fps + 0.01:
-        raise FrameRateTooHigh(
-            f"The video has {video.fps:g} frames per second; the limit is {limits.max_fps:g}."
-        )
+    check_picture(video.display_width, video.display_height, limits)
+    check_frame_rate(video.fps, limits)

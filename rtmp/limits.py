@@ -12,6 +12,11 @@ class RtmpLimits:
     """Server limits; the defaults suit OBS and FFmpeg publishers at up to ~50 Mbit/s.
 
     - ``max_connections``: concurrent TCP connections; more are closed on accept.
+    - ``max_connections_per_address``: concurrent connections from one address (an IPv6 address
+      counts as its /64), published or not; more from it are closed on accept.
+    - ``max_unauthenticated``: concurrent connections without an accepted ``publish`` (in the
+      handshake, or connected but not yet publishing); kept well below ``max_connections`` so
+      that connections which never publish cannot take the room of publishers.
     - ``handshake_timeout_s``: C0 to C2 complete.
     - ``publish_timeout_s``: accept to an accepted ``publish`` command.
     - ``idle_timeout_s``: longest wait for the next complete message (and for a send to drain).
@@ -26,6 +31,8 @@ class RtmpLimits:
     """
 
     max_connections: int = 256
+    max_connections_per_address: int = 16
+    max_unauthenticated: int = 64
     handshake_timeout_s: float = 5.0
     publish_timeout_s: float = 15.0
     idle_timeout_s: float = 20.0

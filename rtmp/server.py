@@ -2,8 +2,10 @@
 
 ``RtmpServer(host, port, authorizer, sink_factory, limits)``; ``await start()`` binds (port 0
 picks a free port, read it back from ``port``), ``await stop()`` closes the listener, ends every
-connection and every live session (sinks closed, state ``idle``). Connections beyond
-``limits.max_connections`` are closed at once with a log line.
+connection and every live session (sinks closed, state ``idle``). A connection beyond
+``limits.max_connections``, beyond ``limits.max_connections_per_address`` from its address, or
+beyond ``limits.max_unauthenticated`` connections without an accepted publish is closed at once
+(see :mod:`rtmp.admission`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 
 from pipelines.sinks import SinkFactory
+from rtmp.admission import Admission, address_of
 from rtmp.interfaces import Authorizer
 from rtmp.limits import RtmpLimits
 from rtmp.registry import LiveRegistry
@@ -37,6 +40,7 @@ class RtmpServer:
         self._port = port
         self.limits = limits or RtmpLimits()
         self.registry = LiveRegistry(authorizer, sink_factory, self.limits.reconnect_window_s)
+        self.admission = Admission(self.limits)
         self._server: asyncio.Server | None = None
         self._tasks: dict[asyncio.Task[None], RtmpSession] = {}
 
@@ -50,6 +54,11 @@ class RtmpServer:
         """Connections being served now."""
         return len(self._tasks)
 
+    @property
+    def unauthenticated(self) -> int:
+        """Connections being served that have no accepted publish."""
+        return sum(1 for session in self._tasks.values() if not session.published)
+
     async def start(self) -> None:
         """Bind and start accepting; raises ``OSError`` when the address is taken."""
         if self._server is not None:
@@ -59,13 +68,9 @@ class RtmpServer:
         log.info("rtmp ingest listening on rtmp://%s:%d", self.host, self._port)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._tasks) >= self.limits.max_connections:
-            log.warning(
-                "rtmp: refusing %s: %d connections already",
-                writer.get_extra_info("peername"),
-                len(self._tasks),
-            )
-            writer.close()
+        address = address_of(writer.get_extra_info("peername"))
+        if self.admission.admit(address, len(self._tasks), self.unauthenticated) is not None:
+            writer.transport.abort()
             return
         writer.transport.set_write_buffer_limits(high=self.limits.write_buffer_bytes)
         task = asyncio.current_task()
@@ -78,6 +83,7 @@ class RtmpServer:
                 raise
         finally:
             self._tasks.pop(task, None)
+            self.admission.release(address)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop listening, close every connection and end every live session.

@@ -33,6 +33,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from control_plane.accounts.rotation import record_signing_key
     from control_plane.app import create_app
     from control_plane.core.logs import configure_logging
+    from control_plane.http.clientip import proxy_header_options
     from control_plane.live import LEASE_TTL_S
     from control_plane.services import build_services
     from workers import runtime
@@ -92,7 +93,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     interrupted = False
     try:
-        uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            **proxy_header_options(settings.trusted_proxies),
+        )
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -131,7 +139,7 @@ def cmd_rtmp(args: argparse.Namespace, settings: Settings) -> int:
         check_storage(services.store, settings.effective_storage_url)
         ingest = build_ingest(services)
         port = args.port if args.port is not None else settings.rtmp_port
-        rtmp.run(args.host or settings.host, port, ingest.authorizer, ingest.sinks)
+        rtmp.run(args.host or settings.host, port, ingest.authorizer, ingest.sinks, ingest.limits)
     finally:
         services.close()
     return 0
@@ -258,7 +266,7 @@ def cmd_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
             added = library.index_paths(args.paths)
             print(f"indexed {added} new file(s) into {index_dir}", file=sys.stderr)
             return 0
-        for row in library.match_files(args.paths):
+        for row in library.match_files(args.paths, min_duration=args.min_duration):
             print(json.dumps(row), flush=True)
     except FingerprintError as exc:
         raise ConfigError(str(exc)) from None
@@ -323,6 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp = fp_sub.add_parser(action, help=text)
         sp.add_argument("paths", nargs="+", metavar="PATH")
         sp.add_argument("--index", help="index folder (default: <data dir>/fingerprints)")
+        if action == "match":
+            sp.add_argument(
+                "--min-duration",
+                type=float,
+                default=0.0,
+                metavar="S",
+                help="report only identifications longer than S seconds (default 0: every one; "
+                "platform claims need more than 7)",
+            )
         sp.set_defaults(func=cmd_fingerprint)
 
     demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")

@@ -52,6 +52,7 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
 
     from control_plane.app import create_app
     from control_plane.core import migrate
+    from control_plane.http.clientip import proxy_header_options
     from control_plane.services import build_services
     from workers import runtime
     from workers.broker import broker_for
@@ -73,6 +74,7 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
             host="127.0.0.1",
             port=settings.http_port,
             log_level="warning",
+            **proxy_header_options(settings.trusted_proxies),
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

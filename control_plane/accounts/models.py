@@ -3,16 +3,18 @@ social-login identities, mailed single-use tokens and the audit log of security 
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from control_plane.core.db import Base, UTCDateTime, new_id, utcnow
 
 __all__ = [
     "ROLES",
+    "username_key",
     "User",
     "AuthSession",
     "RefreshToken",
@@ -28,11 +30,23 @@ __all__ = [
 ROLES = ("viewer", "creator", "moderator", "admin")
 
 
+def username_key(username: str) -> str:
+    """What two usernames are compared by: NFKC, case folded, NFKC again (Unicode's NFKC_Casefold
+    as PRECIS usernames compare), so ``alice``, ``ALICE`` and ``Ａｌｉｃｅ`` are one name. Usernames
+    are ASCII today (letters, digits, ``.``, ``_``, ``-``), where this is ``lower()``."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
 class User(Base):
+    """An account. ``username`` is shown as its owner typed it; ``username_key`` (set with it) is
+    unique, so names that differ only by case are one name. A case duplicate made before names
+    were compared this way keeps ``#<id>`` as its key: it signs in by its exact name only."""
+
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(sa.String(32), unique=True, index=True)
+    username_key: Mapped[str] = mapped_column(sa.String(64), unique=True, index=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(16), default="creator")
@@ -40,6 +54,11 @@ class User(Base):
     #: When the user proved they receive mail at ``email``; None until then.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("username")
+    def _keyed(self, _field: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
 
 
 class AuthSession(Base):

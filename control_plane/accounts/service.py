@@ -21,7 +21,7 @@ from control_plane.accounts.errors import (
     TokenReused,
     UsernameTaken,
 )
-from control_plane.accounts.models import AuditEvent, AuthSession, RefreshToken, User
+from control_plane.accounts.models import AuditEvent, AuthSession, RefreshToken, User, username_key
 from control_plane.accounts.passwords import (
     DUMMY_HASH,
     PasswordPolicy,
@@ -34,7 +34,7 @@ from control_plane.accounts.twofactor import TwoFactor
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import BadRequest, NotFound
 
-__all__ = ["AccountService", "TokenPair"]
+__all__ = ["AccountService", "TokenPair", "find_user"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 #: Any character but ``@``, controls and spaces (every Unicode space, spelt out).
 _EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
 EMAIL_RE = re.compile(rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}{{1,189}}\.{_EMAIL_CHAR}{{1,63}}$")
+
+
+def find_user(session: sa.orm.Session, username: str) -> User | None:
+    """The account named ``username`` whatever its case: the exact name first (a case duplicate
+    from before names were compared case-insensitively is reached by its own spelling), then
+    the one whose :func:`username_key` it shares."""
+    exact = session.scalar(sa.select(User).where(User.username == username))
+    if exact is not None:
+        return exact
+    return session.scalar(sa.select(User).where(User.username_key == username_key(username)))
 
 
 @dataclass(frozen=True)
@@ -85,9 +95,7 @@ class AccountService:
                 session.add(user)
         except IntegrityError as exc:
             with self.db.session() as session:
-                taken = session.scalar(
-                    sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
-                )
+                taken = session.scalar(sa.select(User.id).where(User.username_key == username_key(username)))
             if taken:
                 raise UsernameTaken("That username is taken.") from exc
             raise EmailTaken("That email address is already registered.") from exc
@@ -123,9 +131,10 @@ class AccountService:
         otp: str | None = None,
         recovery_code: str | None = None,
     ) -> TokenPair:
-        """Sign in with the password and, for users who turned it on, the second factor."""
+        """Sign in with the password and, for users who turned it on, the second factor.
+        The username is matched whatever its case (see :func:`find_user`)."""
         with self.db.session() as session:
-            user = session.scalar(sa.select(User).where(User.username == username))
+            user = find_user(session, username)
             if user is None:
                 verify_password(DUMMY_HASH, password)
                 self.audit("login.failed", ip=ip, username=username[:64], reason="unknown user")
@@ -349,7 +358,7 @@ class AccountService:
         if role not in ROLES:
             raise BadRequest(f"unknown role {role!r}; one of {', '.join(ROLES)}", code="UNKNOWN_ROLE")
         with self.db.session() as session:
-            user = session.scalar(sa.select(User).where(User.username == username))
+            user = find_user(session, username)
             if user is None:
                 raise BadRequest(f"no user named {username!r}", code="UNKNOWN_USER")
             previous, user.role = user.role, role

@@ -25,11 +25,14 @@ from control_plane.jobs import EnqueueFailed
 from control_plane.videos import Hold, VideoService
 from control_plane.videos.models import Video
 
-__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES"]
+__all__ = ["ClaimMatch", "ClaimService", "claim_hold", "BLOCKING_STATES", "CLAIM_MIN_SECONDS"]
 
 log = logging.getLogger(__name__)
 
 BLOCKING_STATES = ("active", "disputed", "upheld")
+#: The platform's claim rule: a match claims a video when, clipped to both files, it is longer
+#: than this (seconds). ``fingerprint.CLAIM_MIN_SECONDS`` is the matcher library's same default.
+CLAIM_MIN_SECONDS = 7.0
 
 
 class ClaimMatch(Protocol):
@@ -47,6 +50,9 @@ class ClaimMatch(Protocol):
     def duration(self) -> float: ...
     @property
     def score(self) -> float: ...
+    def within(self, query_seconds: float | None, reference_seconds: float | None) -> ClaimMatch | None:
+        """The match cut to both files' lengths (seconds; ``None``: unknown), or None if nothing is left."""
+        ...
 
 
 def _blocking_claim(video_id: Any) -> sa.Exists:
@@ -207,19 +213,29 @@ class ClaimService:
 
     # -- the matching jobs' side ----------------------------------------------------------
 
-    def record_matches(self, video_id: str, found: Sequence[ClaimMatch]) -> int | None:
+    def record_matches(
+        self, video_id: str, found: Sequence[ClaimMatch], *, query_seconds: float | None = None
+    ) -> int | None:
         """Claim ``video_id`` for each match against an active reference of another owner, and
-        settle the video's status. Idempotent: a rerun claims nothing twice. Returns the number
-        of claims made, or None when the video is gone."""
+        settle the video's status. Each match is first clipped to the video (``query_seconds``,
+        or the video's probed duration, whichever is shorter) and to the reference's video, and
+        claims only if still longer than :data:`CLAIM_MIN_SECONDS`. Idempotent: a rerun claims
+        nothing twice. Returns the number of claims made, or None when the video is gone."""
         made = 0
         with self.db.session(exclusive=True) as session:
             video = session.get(Video, video_id, with_for_update=True)
             if video is None:
                 return None
+            known = [s for s in (query_seconds, video.duration) if s is not None]
+            query_bound = min(known) if known else None
             for m in found:
                 reference = session.get(Reference, m.reference_id)
                 if reference is None or reference.status != "active" or reference.owner_id == video.owner_id:
                     continue  # no claim of an owner against their own video
+                referenced = session.get(Video, reference.video_id)
+                clipped = m.within(query_bound, referenced.duration if referenced is not None else None)
+                if clipped is None or clipped.duration <= CLAIM_MIN_SECONDS:
+                    continue
                 existing = session.scalar(
                     sa.select(Claim.id).where(Claim.video_id == video_id, Claim.reference_id == reference.id)
                 )
@@ -229,11 +245,11 @@ class ClaimService:
                     Claim(
                         video_id=video_id,
                         reference_id=reference.id,
-                        kind=m.kind,
-                        query_start=round(m.query_start, 3),
-                        reference_start=round(m.reference_start, 3),
-                        duration=round(m.duration, 3),
-                        score=round(m.score, 4),
+                        kind=clipped.kind,
+                        query_start=round(clipped.query_start, 3),
+                        reference_start=round(clipped.reference_start, 3),
+                        duration=round(clipped.duration, 3),
+                        score=round(clipped.score, 4),
                         policy=reference.policy,
                         status="active",
                     )

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=0, le=65535)
     rtmp_port: int = Field(1935, ge=0, le=65535)
+    #: Concurrent RTMP connections the ingest serves.
+    rtmp_max_connections: int = Field(256, ge=1, le=100_000)
+    #: Concurrent RTMP connections from one address (an IPv6 address counts as its /64).
+    rtmp_max_connections_per_address: int = Field(16, ge=1, le=100_000)
+    #: Concurrent RTMP connections that have not published yet; below ``rtmp_max_connections``.
+    rtmp_max_unauthenticated: int = Field(64, ge=1, le=100_000)
     public_url: str | None = None
     #: Worker threads of the in-process broker on the embedded default.
     embedded_worker_threads: int = Field(2, ge=1, le=64)
@@ -209,6 +215,15 @@ class Settings(BaseSettings):
         if len(v) > 6 or any(not 144 <= rung <= 2160 for rung in v):
             raise ValueError("give at most 6 rungs, each a short side of 144 to 2160 pixels")
         return sorted(set(v), reverse=True)
+
+    @model_validator(mode="after")
+    def _rtmp_room_for_publishers(self) -> Settings:
+        if self.rtmp_max_unauthenticated >= self.rtmp_max_connections:
+            raise ValueError(
+                "SOCIALFLOW_RTMP_MAX_UNAUTHENTICATED must be below SOCIALFLOW_RTMP_MAX_CONNECTIONS, "
+                "or connections that never publish can fill the server"
+            )
+        return self
 
     @model_validator(mode="after")
     def _live_parts_fit(self) -> Settings:

@@ -1,13 +1,20 @@
-"""The client's address, believing X-Forwarded-For only from configured trusted proxies."""
+"""The client's address, believing X-Forwarded-For only from configured trusted proxies.
+
+``SOCIALFLOW_TRUSTED_PROXIES`` alone decides. The HTTP server must not rewrite the peer address
+before :func:`client_ip` sees it: uvicorn does so by default for any peer in
+``FORWARDED_ALLOW_IPS`` (loopback when unset), so a client on the same host could name any
+address it liked. Every entry point starts uvicorn with :func:`proxy_header_options`.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Any
 
 from starlette.requests import Request
 
-__all__ = ["client_ip"]
+__all__ = ["client_ip", "proxy_header_options"]
 
 
 @lru_cache(maxsize=32)
@@ -35,3 +42,12 @@ def client_ip(request: Request, trusted_proxies: list[str]) -> str:
         if not _trusted(hop, networks):
             return hop
     return hops[0] if hops else peer
+
+
+def proxy_header_options(trusted_proxies: list[str]) -> dict[str, Any]:
+    """uvicorn's ``Config`` keywords that agree with :func:`client_ip`: proxy headers off when no
+    proxy is trusted, else believed from exactly ``trusted_proxies`` (so the scheme a trusted
+    proxy forwards, ``X-Forwarded-Proto``, is also seen); ``FORWARDED_ALLOW_IPS`` plays no part."""
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)}

@@ -279,3 +279,73 @@ def test_a_blocked_video_is_finished_work_that_says_why(platform: Platform) -> N
     assert r.status_code == 200
     seen = platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()
     assert (seen["status"], seen["progress"], seen["error"]) == ("ready", 1.0, "audio was resampled")
+
+
+@pytest.mark.slow
+def test_a_copy_that_holds_a_six_second_references_frames_is_not_claimed(
+    platform: Platform, music_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue #13's case: a 6 s reference, and a copy that shows its first picture for 1 s before
+    and its last for 1.5 s after. The frozen frames match the reference's first frame, so the
+    evidence starts half a second before the reference and runs 7.02 s: clipped to the
+    reference it is 6 s, under the 7 s rule."""
+    owner, uploader = platform.user("label"), platform.user("fan")
+    original = make_clip(
+        tmp_path / "six.mp4", music_files["frontiers"], start=30, seconds=6, picture="mandelbrot"
+    )
+    ref_video = upload(platform, owner, original)
+    assert settle(platform, owner, ref_video)["status"] == "ready"
+    r = platform.client.post(
+        "/api/v1/contentid/references", headers=owner, json={"video_id": ref_video, "policy": "block"}
+    )
+    wait_reference(platform, owner, r.json()["id"])
+    held = tmp_path / "held.mp4"
+    subprocess.run(
+        [
+            FFMPEG, "-v", "error", "-y", "-i", str(original),
+            "-vf", "tpad=start_duration=1:start_mode=clone:stop_duration=1.5:stop_mode=clone",
+            "-af", "adelay=1000:all=1,apad=pad_dur=1.5",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(held),
+        ],
+        check=True,
+    )  # fmt: skip
+    copy_id = upload(platform, uploader, held)
+    assert settle(platform, uploader, copy_id)["status"] == "ready"
+    assert platform.client.get(f"/api/v1/videos/{copy_id}/claims", headers=uploader).json() == []
+
+
+def test_claims_are_clipped_to_both_videos_before_the_seven_second_rule(platform: Platform) -> None:
+    import fingerprint
+    from control_plane.contentid import CLAIM_MIN_SECONDS
+    from control_plane.contentid.models import Reference
+    from control_plane.videos.models import Video
+    from fingerprint import Match
+
+    # The platform's rule and the matcher library's default are one number.
+    assert CLAIM_MIN_SECONDS == fingerprint.CLAIM_MIN_SECONDS == 7.0
+
+    def me(headers: dict[str, str]) -> str:
+        return str(platform.client.get("/api/v1/users/me", headers=headers).json()["id"])
+
+    owner, uploader = me(platform.user("label")), me(platform.user("fan"))
+    lengths = {"six": 6.0, "long": 60.0, "other": 60.0}
+    with platform.services.db.session() as session:
+        for name, seconds in lengths.items():
+            session.add(Video(id=name.ljust(32, "0"), owner_id=owner, status="ready", duration=seconds))
+        session.add(Video(id="copy".ljust(32, "0"), owner_id=uploader, status="processing"))
+        session.flush()
+        refs = {name: Reference(video_id=name.ljust(32, "0"), owner_id=owner, policy="block", status="active")
+                for name in lengths}  # fmt: skip
+        session.add_all(refs.values())
+        session.flush()
+        ref_ids = {name: ref.id for name, ref in refs.items()}
+    found = [
+        Match(ref_ids["six"], "video", 0.0, -0.5, 7.02, 1.0),  # 6.0 s once clipped: no claim
+        Match(ref_ids["long"], "audio", 2.0, -0.5, 9.0, 0.8),  # 8.5 s once clipped: a claim
+        Match(ref_ids["other"], "audio", 24.0, 10.0, 9.0, 0.8),  # the copy ends at 30 s: 6 s
+    ]
+    copy_id = "copy".ljust(32, "0")
+    assert platform.services.claims.record_matches(copy_id, found, query_seconds=30.0) == 1
+    (claim,) = platform.client.get(f"/api/v1/videos/{copy_id}/claims", headers=platform.user("fan")).json()
+    assert claim["reference_id"] == ref_ids["long"]
+    assert (claim["query_start"], claim["reference_start"], claim["duration"]) == (2.5, 0.0, 8.5)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.bombs import BOMB_SIDE, peak_rss, picture_bomb
 
 from fingerprint import (
     AUDIO_RATE,
@@ -89,3 +90,24 @@ def test_a_stray_undecodable_packet_is_skipped_as_ffmpeg_does(kit, tmp_path: Pat
 def test_many_undecodable_packets_are_media_unreadable(kit, tmp_path: Path):
     with pytest.raises(MediaUnreadable):
         decode_audio(_damage_mp3(kit, tmp_path, 40))
+
+
+#: Growth of a fingerprinting process's peak memory allowed beyond its imports, MiB; the bomb's
+#: picture alone would need 732 MiB once decoded.
+FINGERPRINT_MEMORY_MIB = 64
+
+
+@pytest.mark.parametrize("declared", [(BOMB_SIDE, BOMB_SIDE), (320, 240)])
+def test_a_picture_bomb_is_unreadable_in_bounded_memory(tmp_path: Path, declared: tuple[int, int]):
+    """Content-ID fingerprints an upload beside its transcode, before any probe: a 747 KB MOV
+    holding a 16000x16000 PNG (whatever its header says) must fail to decode, not allocate it."""
+    bomb = picture_bomb(tmp_path / "bomb.mov", declared=declared)
+    answer = peak_rss(
+        "from fingerprint import MediaUnreadable, fingerprint_file",
+        f"try:\n    fingerprint_file({str(bomb)!r})\n    result = None\n"
+        "except MediaUnreadable as exc:\n    result = exc.code",
+        cwd=tmp_path,
+    )
+    assert answer["result"] == MediaUnreadable.code
+    assert isinstance(answer["peak_mib"], int) and isinstance(answer["base_mib"], int)
+    assert answer["peak_mib"] - answer["base_mib"] < FINGERPRINT_MEMORY_MIB, answer

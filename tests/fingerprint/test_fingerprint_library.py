@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +148,41 @@ def test_media_fingerprint_round_trips_through_bytes(library_media):
     assert audio_only.frames is None and audio_only.duration == 3.0
     with pytest.raises(InvalidFingerprint):
         MediaFingerprint.from_bytes(b"garbage")
+
+
+def _socialflow(*args: str | Path, cwd: Path) -> list[dict]:
+    """Run the ``socialflow`` command; its JSON lines."""
+    command = [str(Path(sys.executable).with_name("socialflow")), *map(str, args)]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_the_command_reports_a_five_second_excerpt_and_filters_by_length(
+    library_media, kit, music, tmp_path: Path
+):
+    """Shorter than the 7 s claim rule, an excerpt is still an identification on the command line."""
+    five = kit.write_wav(tmp_path / "five.wav", kit.excerpt(music["machine_wars"], 3.0, 5.0))
+    index = ("--index", tmp_path / "index")
+    assert _socialflow("fingerprint", "index", library_media["refs"], *index, cwd=tmp_path) == []
+    found, nothing = _socialflow(
+        "fingerprint", "match", five, library_media["unrelated"], *index, cwd=tmp_path
+    )
+    assert found["reference"] == "song.wav" and found["kind"] == "audio"
+    assert 4.0 <= found["duration"] <= 5.0 and abs(found["reference_start"] - 3.0) <= 0.5
+    assert nothing == {"query": str(library_media["unrelated"]), "reference": None}
+    longer = _socialflow("fingerprint", "match", five, "--min-duration", "7", *index, cwd=tmp_path)
+    assert longer == [{"query": str(five), "reference": None}]
+
+
+def test_identifications_are_clipped_to_the_reference(kit, music, tmp_path: Path):
+    """A reference indexed with its length: what is reported never reaches past its end."""
+    reference = kit.write_wav(tmp_path / "ref.wav", kit.excerpt(music["frontiers"], 40.0, 8.0))
+    query = kit.write_wav(tmp_path / "query.wav", kit.excerpt(music["frontiers"], 36.0, 16.0))
+    library = LocalLibrary(tmp_path / "index")
+    library.index_paths([reference])
+    (ref,) = library.references.values()
+    assert ref["duration"] == pytest.approx(8.0, abs=0.01)
+    (row,) = library.match_files([query])
+    assert row["reference"] == "ref.wav" and row["reference_start"] >= 0.0
+    assert row["reference_start"] + row["duration"] <= ref["duration"] + 1e-3

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from fingerprint import (
     CLAIM_MIN_SECONDS,
+    AudioIndex,
     FrameHashes,
     Match,
     Matcher,
     MediaFingerprint,
     VideoIndex,
     claims,
+    fingerprint_file,
     merge,
 )
 from fingerprint.matcher import _credible, _plausible
@@ -114,3 +118,52 @@ def test_plausible_keeps_every_hit_near_a_strong_offset():
 )
 def test_audio_runs_need_votes_length_and_density(votes, seconds, credible):
     assert _credible(votes, seconds) is credible
+
+
+def test_a_match_is_clipped_to_both_files():
+    early = m(1, "video", 0.0, -0.5, 7.02)  # the frozen first frame matched half a second early
+    assert early.within(8.5, 6.0) == m(1, "video", 0.5, 0.0, 6.0)
+    assert early.within(None, None) == m(1, "video", 0.5, 0.0, 6.52)
+    late = m(2, "audio", 3.0, 50.0, 9.0)
+    assert late.within(10.0, 120.0) == m(2, "audio", 3.0, 50.0, 7.0)  # the query ends at 10 s
+    assert late.within(20.0, 55.0) == m(2, "audio", 3.0, 50.0, 5.0)  # the reference ends at 55 s
+    assert late.within(20.0, 120.0) is late
+    assert m(3, "audio", 0.0, 60.0, 5.0).within(None, 59.0) is None  # wholly past the reference
+
+
+def test_the_claim_rule_is_judged_on_the_clipped_length():
+    crossing = m(1, "video", 0.0, -0.5, 7.02)
+    assert claims([crossing]) == []  # no lengths known: time 0 alone leaves 6.52 s
+    assert claims([m(1, "video", 0.0, 0.0, 7.02)], 8.545, {1: 6.037}) == []
+    long = m(2, "audio", 2.0, -0.5, 9.0)
+    assert claims([crossing, long], 30.0, {1: 6.037, 2: 60.0}) == [m(2, "audio", 2.5, 0.0, 8.5)]
+
+
+def test_a_frozen_lead_in_does_not_stretch_a_six_second_reference_into_a_claim(
+    kit, music_files: dict[str, Path], tmp_path: Path
+):
+    """Issue #13's case: a 6 s reference, and a copy that holds its first picture for 1 s before
+    and its last for 1.5 s after. The frozen frames match the reference's first frame, so the
+    video evidence starts half a second before the reference does and runs 7.02 s."""
+    reference, copy = tmp_path / "reference.mp4", tmp_path / "copy.mp4"
+    x264 = ("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
+    kit.ffmpeg(
+        "-ss", "30", "-t", "6", "-i", music_files["frontiers"],
+        "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25", "-t", "6", *x264, reference,
+    )  # fmt: skip
+    kit.ffmpeg(
+        "-i", reference,
+        "-vf", "tpad=start_duration=1:start_mode=clone:stop_duration=1.5:stop_mode=clone",
+        "-af", "adelay=1000:all=1,apad=pad_dur=1.5", *x264, copy,
+    )  # fmt: skip
+    ref_fp, copy_fp = fingerprint_file(reference), fingerprint_file(copy)
+    audio, video = AudioIndex(), VideoIndex()
+    audio.add(1, ref_fp.landmarks())
+    video.add(1, ref_fp.frames)
+    found = Matcher(audio, video).match(copy_fp)
+    (evidence,) = merge(found)
+    assert evidence.reference_start < 0 and evidence.duration > CLAIM_MIN_SECONDS  # as reported
+    clipped = evidence.within(copy_fp.duration, ref_fp.duration)
+    assert clipped is not None and clipped.reference_start == 0.0
+    assert clipped.duration <= ref_fp.duration <= 6.1
+    assert claims(found, copy_fp.duration, {1: ref_fp.duration}) == []

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.bombs import peak_rss, picture_bomb
 
 from pipelines.errors import (
     CorruptMedia,
@@ -244,3 +245,93 @@ def test_raw_elementary_stream_is_refused_with_advice(make_clip: MakeClip, tmp_p
     )
     with pytest.raises(NoDecodableStream, match="raw stream without timing"):
         probe(raw)
+
+
+#: Growth of a probing process's peak memory allowed beyond its imports, MiB. Decoding the bomb's
+#: picture would need 732 MiB; before the limits came first the probe peaked 737 MiB higher.
+PROBE_MEMORY_MIB = 64
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    return {
+        "declared": picture_bomb(folder / "declared.mov"),
+        "hidden": picture_bomb(folder / "hidden.mov", declared=(320, 240)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("declared", ["RESOLUTION_TOO_HIGH", "The video is 16000x16000 pixels; the limit is 7680x7680."]),
+        ("hidden", ["NO_DECODABLE_STREAM", "The file has no video or audio track we can play."]),
+    ],
+)
+def test_a_picture_bomb_is_refused_in_bounded_memory(
+    bombs: dict[str, Path], name: str, refusal: list[str], tmp_path: Path
+) -> None:
+    """A 747 KB MOV holding a 16000x16000 PNG, whose header tells the truth or claims 320x240."""
+    bomb = bombs[name]
+    assert 700_000 < bomb.stat().st_size < 800_000
+    answer = peak_rss(
+        "from pipelines.errors import MediaError\nfrom pipelines.probe import probe",
+        f"try:\n    probe({str(bomb)!r})\n    result = None\n"
+        "except MediaError as exc:\n    result = [exc.code, str(exc)]",
+        cwd=tmp_path,
+    )
+    assert answer["result"] == refusal
+    assert isinstance(answer["peak_mib"], int) and isinstance(answer["base_mib"], int)
+    assert answer["peak_mib"] - answer["base_mib"] < PROBE_MEMORY_MIB, answer
+
+
+def test_a_rotated_picture_passes_the_header_check_and_is_judged_upright(make_clip: MakeClip) -> None:
+    """Headers do not tell the rotation: a coded 320x240 shown 240x320 fits a 240x320 limit."""
+    rotated = make_clip("rot90.mp4", pre_input=["-display_rotation:v:0", "90"])
+    info = probe(rotated, MediaLimits(max_width=240, max_height=320))
+    assert info.video is not None and (info.video.display_width, info.video.display_height) == (240, 320)
+    with pytest.raises(ResolutionTooHigh, match="The video is 240x320 pixels; the limit is 320x240."):
+        probe(rotated, MediaLimits(max_width=320, max_height=240))
+
+
+def test_a_declared_frame_rate_or_duration_over_the_limit_is_refused_from_the_headers(
+    make_clip: MakeClip,
+) -> None:
+    from pipelines.declared import check_declared, open_without_decoders, read_declared
+
+    with open_without_decoders(make_clip("plain.mp4")) as container:
+        declared = read_declared(container)
+    assert (declared.width, declared.height, declared.fps, declared.has_video) == (320, 240, 30.0, True)
+    assert declared.duration == pytest.approx(4.0, abs=0.05)
+    with pytest.raises(FrameRateTooHigh, match="30 frames per second; the limit is 25"):
+        check_declared(declared, MediaLimits(max_fps=25))
+    with pytest.raises(DurationTooLong, match="The video is 4 s long; the limit is 2 s."):
+        check_declared(declared, MediaLimits(max_duration=2.0))
+    check_declared(declared, MediaLimits())
+
+
+def test_a_bit_rate_estimate_of_an_audio_files_length_is_not_believed(tmp_path: Path) -> None:
+    """A VBR MP3 without a Xing header that opens with 3 s of silence: FFmpeg estimates its length
+    from the first frame's bit rate, several times too long. The packet survey measures 8 s."""
+    import subprocess
+
+    import av
+    import imageio_ffmpeg
+
+    path = tmp_path / "quiet-start.mp3"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error",
+            "-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo:d=3",
+            "-f", "lavfi", "-i", "anoisesrc=color=pink:r=44100:d=5",
+            "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1",
+            "-c:a", "libmp3lame", "-q:a", "0", "-write_xing", "0", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    with av.open(str(path)) as container:
+        assert container.duration is not None and container.duration / 1e6 > 20.0
+    info = probe(path, MediaLimits(max_duration=10.0))
+    assert info.is_audio_only and info.duration == pytest.approx(8.0, abs=0.1)
+    with pytest.raises(DurationTooLong, match="The audio is 8 s long; the limit is 5 s."):
+        probe(path, MediaLimits(max_duration=5.0))

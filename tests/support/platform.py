@@ -151,8 +151,13 @@ def live_server(platform: Platform) -> Iterator[str]:
 
     import uvicorn
 
+    from control_plane.http.clientip import proxy_header_options
+
+    proxies = proxy_header_options(platform.services.settings.trusted_proxies)
     server = uvicorn.Server(
-        uvicorn.Config(platform.client.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            platform.client.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", **proxies
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

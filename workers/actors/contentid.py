@@ -11,7 +11,7 @@ from typing import Any
 from control_plane.contentid.keys import fingerprint_key
 from control_plane.jobs.models import Job
 from control_plane.videos import VideoGone
-from fingerprint import FingerprintError, MediaFingerprint, claims, fingerprint_file
+from fingerprint import FingerprintError, MediaFingerprint, fingerprint_file, merge
 from workers import runtime
 from workers.reference_index import ReferenceIndex
 
@@ -56,7 +56,8 @@ def _fingerprint(video_id: str) -> MediaFingerprint:
 
 
 def match(job_id: str) -> dict[str, Any]:
-    """Match an upload against every reference; claims over the threshold apply their policy."""
+    """Match an upload against every reference; the service claims what is long enough once
+    clipped to both videos, and the claims apply their policy."""
     video_id = str(_args(job_id)["video_id"])
     gone = {"video_id": video_id, "claims": 0, "skipped": "VIDEO_GONE"}
     try:
@@ -66,8 +67,8 @@ def match(job_id: str) -> dict[str, Any]:
         return {"video_id": video_id, "claims": 0, "skipped": exc.code}
     except VideoGone:  # deleted before its source could be read
         return gone
-    found = claims(_reference_index().matcher().match(fp))
-    made = runtime.current().claims.record_matches(video_id, found)
+    found = merge(_reference_index().matcher().match(fp))  # the claim rule is the service's
+    made = runtime.current().claims.record_matches(video_id, found, query_seconds=fp.duration)
     if made is None:  # deleted meanwhile: the fingerprint written above may have missed its purge
         runtime.current().store.delete(fingerprint_key(video_id))
         return gone

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from control_plane.core.settings import ConfigError
+from control_plane.core.settings import ConfigError, Settings
 from control_plane.live import (
     RECORDINGS_DIR,
     IceConfig,
@@ -29,7 +29,7 @@ from workers.live.authorizer import DatabaseAuthorizer
 from workers.live.sinks import StoreLiveSinks
 from workers.live.webrtc import WebRtcNode
 
-__all__ = ["Ingest", "build_ingest", "RtmpThread"]
+__all__ = ["Ingest", "build_ingest", "rtmp_limits", "RtmpThread"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class Ingest:
     sinks: StoreLiveSinks
     #: Relays every live session to WHEP viewers and holds WHIP sessions; stopped with the ingest.
     webrtc: WebRtcNode | None = None
+    #: The RTMP server's bounds (``SOCIALFLOW_RTMP_MAX_*``).
+    limits: RtmpLimits = field(default_factory=RtmpLimits)
 
 
 def build_ingest(services: Services, settings: LiveSettings | None = None, *, webrtc: bool = True) -> Ingest:
@@ -68,16 +70,27 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     recordings = RecordingService(services.db, services.store, services.jobs.enqueue, services.videos)
     leases = StreamLeases(services.kv)  # ended by the live.sweep job if this process dies
     authorizer = DatabaseAuthorizer(streams, services.store, sinks, recordings.hand_over, leases)
-    return Ingest(authorizer, sinks, node)
+    return Ingest(authorizer, sinks, node, rtmp_limits(config))
+
+
+def rtmp_limits(settings: Settings) -> RtmpLimits:
+    """The RTMP server's connection caps from ``SOCIALFLOW_RTMP_MAX_*``; the other bounds keep
+    their defaults."""
+    return RtmpLimits(
+        max_connections=settings.rtmp_max_connections,
+        max_connections_per_address=settings.rtmp_max_connections_per_address,
+        max_unauthenticated=settings.rtmp_max_unauthenticated,
+    )
 
 
 class RtmpThread:
-    """An ``RtmpServer`` on its own event loop thread. ``port`` is the bound port after ``start``."""
+    """An ``RtmpServer`` on its own event loop thread. ``port`` is the bound port after ``start``;
+    ``limits`` default to the ingest's (the settings')."""
 
     def __init__(self, host: str, port: int, ingest: Ingest, limits: RtmpLimits | None = None) -> None:
         self.ingest = ingest
         self.loop = asyncio.new_event_loop()
-        self.server = RtmpServer(host, port, ingest.authorizer, ingest.sinks, limits)
+        self.server = RtmpServer(host, port, ingest.authorizer, ingest.sinks, limits or ingest.limits)
         self._thread = threading.Thread(target=self.loop.run_forever, name="rtmp-ingest", daemon=True)
 
     @property

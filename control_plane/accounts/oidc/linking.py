@@ -10,7 +10,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.accounts.models import OidcIdentity, User
+from control_plane.accounts.models import OidcIdentity, User, username_key
 from control_plane.accounts.oidc.client import Identity
 from control_plane.accounts.oidc.errors import (
     OidcAccountExists,
@@ -132,9 +132,7 @@ class IdentityLinks:
         candidates = [base] + [f"{base}-{secrets.randbelow(10_000):04d}" for _ in range(6)]
         candidates.append(f"{base[:16]}-{secrets.token_hex(6)}")
         for candidate in candidates:
-            taken = session.scalar(
-                sa.select(User.id).where(sa.func.lower(User.username) == candidate.lower())
-            )
+            taken = session.scalar(sa.select(User.id).where(User.username_key == username_key(candidate)))
             if taken is None:
                 return candidate
         return f"user-{secrets.token_hex(8)}"

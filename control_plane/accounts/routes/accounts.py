@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from control_plane.accounts.models import username_key
 from control_plane.accounts.routes.recovery import NEW_PASSWORD, WEAK, EmailTokensDep
 from control_plane.accounts.service import EMAIL_RE, USERNAME_RE
 from control_plane.core.ratelimit import Limit
@@ -90,7 +91,7 @@ def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: 
 @router.post("/auth/login", response_model=TokenOut, responses=problems(401, 429))
 def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
-    services.limiter.hit(LOGIN_PER_ACCOUNT, body.username.lower())
+    services.limiter.hit(LOGIN_PER_ACCOUNT, username_key(body.username))
     pair = services.accounts.login(
         body.username,
         body.password,

@@ -3,7 +3,7 @@ tags, category, language, comment policy, age restriction, publication time, cou
 indexes the catalogue's and the live streams' lists read.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
