@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -15,6 +14,7 @@ from support.platform import Platform
 
 from control_plane.contentid.models import Reference
 from control_plane.videos import VideoService
+from fingerprint import Match
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -204,16 +204,9 @@ def test_reupload_is_claimed_blocked_disputed_and_released(
     assert platform.client.get(f"/api/v1/videos/{visual_id}", headers=uploader).json()["status"] == "ready"
 
 
-@dataclass(frozen=True)
-class Found:
+def found(reference_id: int) -> Match:
     """One identification, as the matcher hands it to ``record_matches`` (seconds)."""
-
-    reference_id: int
-    kind: str = "audio"
-    query_start: float = 0.0
-    reference_start: float = 12.0
-    duration: float = 15.0
-    score: float = 0.9
+    return Match(reference_id, "audio", query_start=0.0, reference_start=12.0, duration=15.0, score=0.9)
 
 
 def uploaded(platform: Platform, headers: dict[str, str], title: str) -> str:
@@ -245,7 +238,7 @@ def test_a_blocked_video_is_finished_work_that_says_why(platform: Platform) -> N
     # The claim lands while the transcode is at 37 %: the video stays processing, not blocked.
     copy = uploaded(platform, fan, "copy")
     videos.progressed(copy, 0.37)
-    assert claims.record_matches(copy, [Found(reference_id)]) == 1
+    assert claims.record_matches(copy, [found(reference_id)]) == 1
     seen = platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()
     assert (seen["status"], seen["progress"], seen["error"]) == ("processing", 0.37, None)
 
@@ -264,7 +257,7 @@ def test_a_blocked_video_is_finished_work_that_says_why(platform: Platform) -> N
     late = uploaded(platform, fan, "late")
     videos.finished(late, renditions=[], outputs=outputs, duration=15.0, warnings=["audio was resampled"])
     assert platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()["status"] == "ready"
-    claims.record_matches(late, [Found(reference_id)])
+    claims.record_matches(late, [found(reference_id)])
     seen = platform.client.get(f"/api/v1/videos/{late}", headers=fan).json()
     assert seen["status"] == "blocked" and seen["progress"] == 1.0
     assert seen["error"].startswith("Blocked: ") and seen["error"].endswith("; audio was resampled")
