@@ -12,18 +12,22 @@ from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
 from control_plane.contentid import ClaimService, claim_hold
 from control_plane.core.db import Database
+from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
+from control_plane.search import SearchService, open_backend
+from control_plane.social import Social, build_social
+from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.uploads.service import UploadService
 from control_plane.videos import VideoService
 from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "video_service"]
+__all__ = ["Services", "build_services", "search_service", "video_service"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,10 @@ class Services:
     limiter: RateLimiter
     pubsub: PubSub
     playback: PlaybackTokens
+    #: Where domains announce committed changes and the plane's subscribers listen.
+    events: EventHub
+    social: Social
+    search: SearchService
 
     def close(self) -> None:
         self.pubsub.close()
@@ -58,6 +66,14 @@ class Services:
 def video_service(db: Database, enqueue: Callable[..., object]) -> VideoService:
     """The video domain with the holds other domains put on a video: a blocking Content-ID claim."""
     return VideoService(db, enqueue, holds=(claim_hold,))
+
+
+def search_service(db: Database, events: EventHub) -> SearchService:
+    """Search over this database's index, fed with posts as they are made and deleted."""
+    search = SearchService(db, open_backend(db))
+    events.subscribe(PostCreated, search.post_created)
+    events.subscribe(PostDeleted, search.post_deleted)
+    return search
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
@@ -81,6 +97,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     jobs = JobQueue(db, broker)
 
     videos = video_service(db, jobs.enqueue)
+    events = EventHub()
+    limiter = RateLimiter(kv)
     return Services(
         settings=settings,
         db=db,
@@ -94,7 +112,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         videos=videos,
         uploads=UploadService(db, upload_store_for(store), kv, settings, videos),
         claims=ClaimService(db, jobs.enqueue, videos),
-        limiter=RateLimiter(kv),
+        limiter=limiter,
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
+        events=events,
+        social=build_social(db, events, limiter, settings),
+        search=search_service(db, events),
     )

@@ -4,6 +4,7 @@ pytest_plugins = [
     "support.services",
     "support.s3",
     "support.platform",
+    "support.social",
     "support.music",
     "support.smtp",
     "support.publishers",

@@ -23,6 +23,8 @@ __all__ = [
     "require_role",
     "ServicesDep",
     "PrincipalDep",
+    "optional_principal",
+    "ViewerDep",
 ]
 
 
@@ -78,6 +80,21 @@ def current_principal(request: Request, services: ServicesDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def optional_principal(request: Request, services: ServicesDep) -> Principal | None:
+    """The signed-in caller of a public route, or None for an anonymous one.
+
+    A request without an Authorization header is anonymous; one with a bad or expired token is
+    refused (401) rather than silently served as anonymous, so a client learns its token is dead.
+    """
+    if not request.headers.get("authorization"):
+        return None
+    return current_principal(request, services)
+
+
+#: The caller of a public route: signed in (a Principal) or anonymous (None).
+ViewerDep = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def require_role(role: str) -> Callable[[Principal], Principal]:

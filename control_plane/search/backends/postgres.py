@@ -1,0 +1,95 @@
+"""PostgreSQL full-text search: a weighted ``tsvector`` per document, GIN-indexed.
+
+Each field is indexed twice: stemmed in the document's language (``running`` → ``run``) and as
+written (the ``simple`` configuration), so a query matches a word's other forms and, as you
+type, the start of the word itself (``runn`` finds ``running``). Title weighs A, tags B, body C.
+
+A query does not say its language, so its terms are read in every language the index stems
+(the ``||`` of one ``tsquery`` per configuration): a German query finds German plurals, an
+English one English ones, and the ``simple`` reading finds names that no stemmer knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
+from sqlalchemy.orm import Session
+
+from control_plane.search.backend import Document, SearchBackend
+from control_plane.search.terms import Terms
+
+__all__ = ["LANGUAGES", "PostgresSearch"]
+
+#: ISO 639-1 codes and the PostgreSQL text search configuration that stems each.
+LANGUAGES = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "ru": "russian",
+}
+DEFAULT_CONFIG = "english"
+
+_FIELD = "setweight(to_tsvector(CAST(:config AS regconfig), :{f}) || to_tsvector('simple', :{f}), '{w}')"
+_UPSERT = sa.text(
+    "INSERT INTO search_documents (kind, ref_id, title, tags, body, language, updated_at, document) "
+    "VALUES (:kind, :ref_id, :title, :tags, :body, :language, now(), "
+    + " || ".join(_FIELD.format(f=f, w=w) for f, w in (("title", "A"), ("tags", "B"), ("body", "C")))
+    + ") ON CONFLICT (kind, ref_id) DO UPDATE SET title = EXCLUDED.title, tags = EXCLUDED.tags, "
+    "body = EXCLUDED.body, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at, "
+    "document = EXCLUDED.document"
+)
+_docs = sa.table(
+    "search_documents",
+    sa.column("id", sa.Integer),
+    sa.column("kind", sa.String),
+    sa.column("ref_id", sa.String),
+    sa.column("document", TSVECTOR),
+)
+
+
+def tsquery_text(terms: Terms) -> str:
+    """``a & b & c:*``: every term, the last also as a prefix. Terms hold only word characters."""
+    *whole, last = terms.words
+    return " & ".join([*whole, f"{last}:*"])
+
+
+class PostgresSearch(SearchBackend):
+    def put(self, session: Session, documents: Sequence[Document]) -> None:
+        if not documents:
+            return
+        session.execute(
+            _UPSERT,
+            [
+                {
+                    "kind": d.kind,
+                    "ref_id": d.ref_id,
+                    "title": d.title,
+                    "tags": d.tags,
+                    "body": d.body,
+                    "language": d.language,
+                    "config": LANGUAGES.get(d.language or "", DEFAULT_CONFIG),
+                }
+                for d in documents
+            ],
+        )
+
+    def remove(self, session: Session, kind: str, ref_ids: Sequence[str]) -> None:
+        if ref_ids:
+            session.execute(sa.delete(_docs).where(_docs.c.kind == kind, _docs.c.ref_id.in_(list(ref_ids))))
+
+    def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
+        text = sa.bindparam("tsquery_text", tsquery_text(terms))
+        readings = [sa.func.to_tsquery(sa.cast(sa.literal("simple"), REGCONFIG), text)]
+        readings += [sa.func.to_tsquery(sa.cast(sa.literal(c), REGCONFIG), text) for c in LANGUAGES.values()]
+        query = readings[0]
+        for reading in readings[1:]:
+            query = query.op("||")(reading)
+        return sa.select(
+            _docs.c.ref_id.label("ref_id"), sa.func.ts_rank(_docs.c.document, query).label("rank")
+        ).where(_docs.c.kind == kind, _docs.c.document.op("@@")(query))

@@ -1,0 +1,63 @@
+"""Fixtures for the social domain's tests: the platform on both backends, users, ready videos.
+
+``both`` runs a test twice: on the embedded default (SQLite, in-process key-value store) and on
+PostgreSQL with Redis, the production pair. Videos are made ready by writing their row, because
+what is tested here is what viewers do with a video, not how it was transcoded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from control_plane.core.db import new_id
+from control_plane.core.settings import load_settings
+from control_plane.videos.models import Video
+from support.platform import Platform, embedded
+
+
+@dataclass
+class Member:
+    """A signed-in user of a test platform."""
+
+    username: str
+    id: str
+    headers: dict[str, str]
+
+
+def member(platform: Platform, username: str, *, role: str = "creator") -> Member:
+    headers = platform.user(username, role=role)
+    me = platform.client.get("/api/v1/users/me", headers=headers).json()
+    return Member(username=username, id=me["id"], headers=headers)
+
+
+def ready_video(platform: Platform, owner: Member, *, title: str = "A video", visibility: str = "public") -> str:
+    """A ready video of ``owner`` (its row only); returns its id."""
+    video_id = new_id()
+    with platform.services.db.session() as session:
+        session.add(Video(id=video_id, owner_id=owner.id, title=title, status="ready", visibility=visibility))
+    return video_id
+
+
+def backend_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: object):  # type: ignore[no-untyped-def]
+    if kind == "sqlite":
+        return embedded(tmp_path, **overrides)
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=request.getfixturevalue("postgres_url"),
+        redis_url=request.getfixturevalue("redis_url"),
+        secret_key=secrets.token_urlsafe(48),
+        **overrides,
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def both(
+    request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]
+) -> Platform:
+    """The platform on SQLite, then on PostgreSQL + Redis."""
+    return platform_factory(backend_settings(request.param, tmp_path, request), inprocess_workers=False)
