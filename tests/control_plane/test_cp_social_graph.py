@@ -158,7 +158,9 @@ OPS = st.lists(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS)
-def test_graph_stays_consistent_under_any_sequence(graph_platform: Platform, ops: list[tuple[str, str, str]]) -> None:
+def test_graph_stays_consistent_under_any_sequence(
+    graph_platform: Platform, ops: list[tuple[str, str, str]]
+) -> None:
     services = graph_platform.services
     graph = services.social.graph
     with services.db.session() as session:
