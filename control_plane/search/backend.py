@@ -47,7 +47,7 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
-        """``SELECT ref_id, rank`` of the documents of ``kind`` that match every term."""
+        """``SELECT ref_id, rank`` of the documents of ``kind`` that match every term (at least one)."""
 
 
 def open_backend(db: Database) -> SearchBackend:

@@ -211,9 +211,7 @@ class CommentService:
     @staticmethod
     def _views(session: Session, comments: list[Comment]) -> list[CommentOut]:
         ids = {c.author_id for c in comments}
-        names = dict(
-            session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all()
-        )
+        names = dict(session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all())
         return [
             CommentOut(
                 id=c.id,

@@ -64,9 +64,7 @@ def post_views(session: Session, posts: Sequence[Post], viewer: Viewer) -> list[
         return []
     ids = [p.id for p in posts]
     author_ids = {p.author_id for p in posts}
-    names = dict(
-        session.execute(sa.select(User.id, User.username).where(User.id.in_(author_ids))).all()
-    )
+    names = dict(session.execute(sa.select(User.id, User.username).where(User.id.in_(author_ids))).all())
     tags: dict[str, list[str]] = defaultdict(list)
     for post_id, name in session.execute(
         sa.select(PostTag.post_id, PostTag.name)

@@ -12,6 +12,7 @@ English one English ones, and the ``simple`` reading finds names that no stemmer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from control_plane.search.backend import Document, SearchBackend
 from control_plane.search.terms import Terms
 
-__all__ = ["LANGUAGES", "PostgresSearch"]
+__all__ = ["LANGUAGES", "PostgresSearch", "tsquery"]
 
 #: ISO 639-1 codes and the PostgreSQL text search configuration that stems each.
 LANGUAGES = {
@@ -53,10 +54,26 @@ _docs = sa.table(
 )
 
 
-def tsquery_text(terms: Terms) -> str:
-    """``a & b & c:*``: every term, the last also as a prefix. Terms hold only word characters."""
+def _reading(config: str, text: str) -> sa.ColumnElement[Any]:
+    return sa.func.to_tsquery(sa.cast(sa.literal(config), REGCONFIG), text)
+
+
+def tsquery(terms: Terms) -> sa.ColumnElement[Any]:
+    """The ``tsquery`` of the terms: for each configuration, every term stemmed in it, the last
+    one also read as the start of a word as written (``simple``: stemming a prefix in a foreign
+    language would make ``transco`` find ``transcription``)."""
     *whole, last = terms.words
-    return " & ".join([*whole, f"{last}:*"])
+    prefix = _reading("simple", f"{last}:*")
+    readings = []
+    for config in ("simple", *LANGUAGES.values()):
+        reading = prefix.op("||")(_reading(config, last))
+        if whole:
+            reading = _reading(config, " & ".join(whole)).op("&&")(reading)
+        readings.append(reading)
+    query = readings[0]
+    for reading in readings[1:]:
+        query = query.op("||")(reading)
+    return query
 
 
 class PostgresSearch(SearchBackend):
@@ -84,12 +101,9 @@ class PostgresSearch(SearchBackend):
             session.execute(sa.delete(_docs).where(_docs.c.kind == kind, _docs.c.ref_id.in_(list(ref_ids))))
 
     def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
-        text = sa.bindparam("tsquery_text", tsquery_text(terms))
-        readings = [sa.func.to_tsquery(sa.cast(sa.literal("simple"), REGCONFIG), text)]
-        readings += [sa.func.to_tsquery(sa.cast(sa.literal(c), REGCONFIG), text) for c in LANGUAGES.values()]
-        query = readings[0]
-        for reading in readings[1:]:
-            query = query.op("||")(reading)
-        return sa.select(
-            _docs.c.ref_id.label("ref_id"), sa.func.ts_rank(_docs.c.document, query).label("rank")
-        ).where(_docs.c.kind == kind, _docs.c.document.op("@@")(query))
+        query = tsquery(terms)
+        # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
+        rank = sa.cast(sa.func.ts_rank(_docs.c.document, query), sa.Double())
+        return sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(
+            _docs.c.kind == kind, _docs.c.document.op("@@")(query)
+        )
