@@ -74,6 +74,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     live_sweeper = Periodic(  # ends the live streams of an ingest that died
         "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
     ).start()
+    social_jobs = [  # trending hashtags, and the videos and accounts new to search
+        Periodic(kind, interval, lambda kind=kind: services.jobs.enqueue(kind), services.kv).start()
+        for kind, interval in (
+            ("hashtags.trends", settings.trend_interval),
+            ("search.refresh", settings.search_refresh_interval),
+        )
+    ]
     app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None
     if settings.embedded:
@@ -86,6 +93,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             rtmp_ingest.stop()
         sweeper.stop()
         live_sweeper.stop()
+        for job in social_jobs:
+            job.stop()
         if worker is not None:
             worker.stop()
         services.close()

@@ -67,6 +67,20 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         raise BadRequest("The cursor is not one this list gave out.", code="INVALID_CURSOR") from exc
 
 
+def _fits(value: Any, column: sa.ColumnElement[Any]) -> Any:
+    """``value`` if it has the column's type (a forged cursor could hold anything), else 400."""
+    try:
+        wanted: type = getattr(column.type, "impl_instance", column.type).python_type  # a TypeDecorator's own
+    except NotImplementedError:  # an expression's type (a search rank): a number
+        wanted = float
+    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    naive = isinstance(value, datetime) and value.tzinfo is None
+    if not isinstance(value, wanted) or isinstance(value, bool) or naive or "\x00" in str(value):
+        raise BadRequest("The cursor is not one this list gave out.", code="INVALID_CURSOR")
+    return value
+
+
 @dataclass(frozen=True)
 class PageParams:
     """What the client asked for: ``limit`` items after ``cursor`` (None: from the start)."""
@@ -101,7 +115,10 @@ class Keyset:
         query = query.order_by(*order).limit(page.limit + 1)
         if page.cursor is None:
             return query
-        values = decode_cursor(page.cursor, len(self.columns))
+        values = [
+            _fits(v, c)
+            for v, c in zip(decode_cursor(page.cursor, len(self.columns)), self.columns, strict=True)
+        ]
         bound = sa.tuple_(*(sa.literal(v, c.type) for v, c in zip(values, self.columns, strict=True)))
         here = sa.tuple_(*self.columns)
         return query.where(here > bound if self.ascending else here < bound)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from support.platform import Platform, embedded, start_platform
 from support.social import Member, member
 
-from control_plane.http.pagination import PageParams
+from control_plane.http.pagination import PageParams, encode_cursor
 from control_plane.social.models import Block, Follow, Mute, UserStats
 
 API = "/api/v1/users"
@@ -113,6 +113,14 @@ def test_lists_paginate_without_duplicates_or_gaps(both: Platform) -> None:
     r = both.client.get(f"{API}/star/followers?cursor=not-a-cursor")
     assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR"
     assert both.client.get(f"{API}/star/followers?limit=101").status_code == 422
+    forged = (
+        ["not a time", "x"],
+        [{"t": "2026-01-01T00:00:00"}, "x"],
+        [{"t": "2026-01-01T00:00:00+00:00"}, "\x00"],
+    )
+    for keyset in forged:
+        r = both.client.get(f"{API}/star/followers", params={"cursor": encode_cursor(keyset)})
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR", keyset
     assert star.id
 
 
