@@ -71,7 +71,9 @@ def _fits(value: Any, column: sa.ColumnElement[Any]) -> Any:
     """``value`` if it has the column's type (a forged cursor could hold anything), else 400."""
     try:
         wanted: type = getattr(column.type, "impl_instance", column.type).python_type  # a TypeDecorator's own
-    except NotImplementedError:  # an expression's type (a search rank): a number
+    except NotImplementedError:
+        wanted = object
+    if wanted is object:  # an expression of no declared type: a number (a search rank)
         wanted = float
     if wanted is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

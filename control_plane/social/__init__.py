@@ -47,6 +47,17 @@ class Social:
     likes: LikeService
     trends: TrendService
 
+    def forget_user(self, user_id: str) -> None:
+        """Remove an account from the social domain, keeping every other account's counts right.
+
+        Call it before the account's row is deleted: the foreign keys would remove the rows too,
+        but not lower the counts of the posts, videos and accounts they were counted in.
+        """
+        self.likes.forget(user_id)
+        self.comments.forget(user_id)
+        self.posts.forget(user_id)
+        self.graph.forget(user_id)
+
 
 def build_social(db: Database, events: EventHub, limiter: RateLimiter, settings: Settings) -> Social:
     """The domain's services, with the per-user hourly limits of the settings."""

@@ -127,13 +127,27 @@ class CommentService:
             comment = reachable_comment(session, comment_id, actor)
             if comment.author_id != actor.user_id:
                 comment, _ = self._managed(session, comment_id, actor)
-            visible_replies = session.execute(
-                sa.select(sa.func.count()).where(Comment.parent_id == comment.id, Comment.status == "visible")
-            ).scalar_one()
-            if comment.status == "visible":
-                self._count(session, comment, -1)
-            bump(session, VideoStats, {"video_id": comment.video_id}, comments=-visible_replies)
-            session.delete(comment)
+            self._remove(session, comment)
+
+    def forget(self, user_id: str) -> None:
+        """Delete every comment of an account that is about to go, with the counts they were in."""
+        with self.db.session() as session:
+            for comment_id in (
+                session.execute(sa.select(Comment.id).where(Comment.author_id == user_id)).scalars().all()
+            ):
+                comment = session.get(Comment, comment_id)
+                if comment is not None:  # not already gone with its thread
+                    self._remove(session, comment)
+                    session.flush()
+
+    def _remove(self, session: Session, comment: Comment) -> None:
+        visible_replies = session.execute(
+            sa.select(sa.func.count()).where(Comment.parent_id == comment.id, Comment.status == "visible")
+        ).scalar_one()
+        if comment.status == "visible":
+            self._count(session, comment, -1)
+        bump(session, VideoStats, {"video_id": comment.video_id}, comments=-visible_replies)
+        session.delete(comment)
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
         bump(session, VideoStats, {"video_id": comment.video_id}, comments=delta)

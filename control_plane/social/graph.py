@@ -112,6 +112,26 @@ class GraphService:
             muted = user_named(session, username)
             session.execute(sa.delete(Mute).where(Mute.muter_id == muter_id, Mute.muted_id == muted.id))
 
+    def forget(self, user_id: str) -> None:
+        """Remove an account that is about to go from the graph, lowering the counts of the
+        accounts it followed and of those that followed it."""
+        with self.db.session() as session:
+            followed = session.execute(
+                sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
+            )
+            for other in followed.scalars().all():
+                bump(session, UserStats, {"user_id": other}, followers=-1)
+            followers = session.execute(
+                sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
+            )
+            for other in followers.scalars().all():
+                bump(session, UserStats, {"user_id": other}, following=-1)
+            session.execute(
+                sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
+            )
+            session.execute(sa.delete(Mute).where(sa.or_(Mute.muter_id == user_id, Mute.muted_id == user_id)))
+            session.execute(sa.delete(UserStats).where(UserStats.user_id == user_id))
+
     # -- lists and counts -------------------------------------------------------------------
 
     def followers(

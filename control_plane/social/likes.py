@@ -73,6 +73,22 @@ class LikeService:
             change = _toggle(session, CommentLike, {"comment_id": comment.id, "user_id": user.user_id}, liked)
             add(session, Comment, Comment.id == comment.id, likes=change)
 
+    def forget(self, user_id: str) -> None:
+        """Take back every like of an account that is about to go, lowering the counts."""
+        with self.db.session() as session:
+            for model, subject, counted in (
+                (PostLike, PostLike.post_id, Post),
+                (CommentLike, CommentLike.comment_id, Comment),
+            ):
+                liked = session.execute(sa.delete(model).where(model.user_id == user_id).returning(subject))
+                for subject_id in liked.scalars().all():
+                    add(session, counted, counted.id == subject_id, likes=-1)
+            videos = session.execute(
+                sa.delete(VideoLike).where(VideoLike.user_id == user_id).returning(VideoLike.video_id)
+            )
+            for video_id in videos.scalars().all():
+                bump(session, VideoStats, {"video_id": video_id}, likes=-1)
+
     def _announce(self, change: int, event: Event) -> None:
         if change > 0:
             self.events.publish(event)

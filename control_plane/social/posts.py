@@ -191,19 +191,34 @@ class PostService:
             post = reachable_post(session, post_id, actor.user_id)
             if post.author_id != actor.user_id and not actor.moderator:
                 raise Forbidden("Only the post's author or a moderator can delete it.", code="NOT_AUTHOR")
-            reposts = session.execute(
-                sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)
-            ).all()
-            for repost in [*reposts, post]:
-                bump(session, UserStats, {"user_id": repost.author_id}, posts=-1)
-            tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
-            add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
-            if post.reply_to is not None:
-                add(session, Post, Post.id == post.reply_to, replies=-1)
-            if post.repost_of is not None:
-                add(session, Post, Post.id == post.repost_of, reposts=-1)
-            session.execute(sa.delete(Post).where(Post.repost_of == post.id))
-            session.delete(post)
-        self.events.publish(
-            PostDeleted(post_id=post.id, author_id=post.author_id, reposts=tuple(r.id for r in reposts))
-        )
+            event = self._remove(session, post)
+        self.events.publish(event)
+
+    def forget(self, user_id: str) -> None:
+        """Delete every post of an account that is about to go, lowering the counts of others
+        (the reposts of their posts, the replies they wrote) as a deletion by hand would."""
+        events = []
+        with self.db.session() as session:
+            for post_id in (
+                session.execute(sa.select(Post.id).where(Post.author_id == user_id)).scalars().all()
+            ):
+                post = session.get(Post, post_id)
+                if post is not None:  # not already gone as a repost of one of theirs
+                    events.append(self._remove(session, post))
+                    session.flush()
+        self.events.publish(*events)
+
+    @staticmethod
+    def _remove(session: Session, post: Post) -> PostDeleted:
+        reposts = session.execute(sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)).all()
+        for repost in [*reposts, post]:
+            bump(session, UserStats, {"user_id": repost.author_id}, posts=-1)
+        tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
+        add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
+        if post.reply_to is not None:
+            add(session, Post, Post.id == post.reply_to, replies=-1)
+        if post.repost_of is not None:
+            add(session, Post, Post.id == post.repost_of, reposts=-1)
+        session.execute(sa.delete(Post).where(Post.repost_of == post.id))
+        session.delete(post)
+        return PostDeleted(post_id=post.id, author_id=post.author_id, reposts=tuple(r.id for r in reposts))

@@ -13,6 +13,7 @@ from support.social import member, ready_video
 
 from control_plane.core import migrate
 from control_plane.core.db import Database
+from control_plane.http.pagination import encode_cursor
 from control_plane.search import Document, SearchBackend, open_backend
 from control_plane.search.terms import terms_of
 from control_plane.videos.models import Video
@@ -186,6 +187,8 @@ def test_search_pages_and_bounds(both: Platform) -> None:
         ).json()
         seen += [i["id"] for i in r["items"]]
     assert len(seen) == len(set(seen)) == 5
+    forged = both.client.get("/api/v1/search", params={"q": "heron", "cursor": encode_cursor(["high", "x"])})
+    assert forged.status_code == 400
     assert both.client.get("/api/v1/search", params={"q": "x" * 201}).status_code == 422
     assert both.client.get("/api/v1/search", params={"q": "heron", "type": "bogus"}).status_code == 422
     assert both.client.get("/api/v1/search", params={"q": "&&&"}).json() == {"items": [], "next_cursor": None}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.platform import Platform, embedded
-from support.social import Member, member, ready_video
+from support.social import Member, assert_counts_match_rows, member, ready_video
 
 from control_plane.social.events import CommentWritten
 from control_plane.videos.models import Video
@@ -73,6 +73,7 @@ def test_threads_sorting_and_deleting(both: Platform) -> None:
         both.client.get(f"{API}/comments/{deeper['id']}/replies").status_code == 404
     )  # went with its thread
     assert video_counts(both, video)["comments"] == 0
+    assert_counts_match_rows(both)
 
 
 def test_private_videos_blocks_and_bad_input(both: Platform) -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 from support.platform import Platform, live_server
-from support.social import member, ready_video
+from support.social import assert_counts_match_rows, member, ready_video
 
 from control_plane.social.models import Post, PostLike, VideoLike
 
@@ -84,3 +84,4 @@ def test_fifty_concurrent_likes_and_unlikes_keep_counts_equal_to_rows(both: Plat
             post_rows, post_count, video_rows, video_count = rows_and_counts()
             assert post_count == post_rows and video_count == video_rows
         assert rows_and_counts()[0] < 50  # the unlikes happened too
+        assert_counts_match_rows(both)

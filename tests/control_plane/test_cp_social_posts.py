@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.platform import Platform, embedded
-from support.social import Member, member, ready_video
+from support.social import Member, assert_counts_match_rows, member, ready_video
 
 from control_plane.core.events import Event
 from control_plane.social.events import PostCreated, PostDeleted
@@ -88,6 +88,7 @@ def test_threads_reposts_quotes_and_deleting(both: Platform) -> None:
     with both.services.db.session() as session:
         assert session.query(Post).filter(Post.repost_of == root["id"]).count() == 0
     assert both.client.delete(f"{API}/posts/{quote['id']}", headers=mod.headers).status_code == 204
+    assert_counts_match_rows(both)
 
 
 def test_bad_posts_are_refused_and_change_nothing(both: Platform) -> None:

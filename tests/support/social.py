@@ -66,3 +66,54 @@ def both(
 ) -> Platform:
     """The platform on SQLite, then on PostgreSQL + Redis."""
     return platform_factory(backend_settings(request.param, tmp_path, request), inprocess_workers=False)
+
+
+def assert_counts_match_rows(platform: Platform) -> None:
+    """Every denormalised count of the social domain equals the rows it counts."""
+    import sqlalchemy as sa
+
+    from control_plane.social.models import (
+        Comment,
+        CommentLike,
+        Follow,
+        Post,
+        PostLike,
+        UserStats,
+        VideoLike,
+        VideoStats,
+    )
+
+    def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        return sa.select(sa.func.count()).where(*where).scalar_subquery()
+
+    original = sa.orm.aliased(Post)
+    checks = {
+        "post likes": sa.select(Post.id).where(Post.likes != count(PostLike.post_id == Post.id)),
+        "post replies": sa.select(Post.id).where(Post.replies != count(original.reply_to == Post.id)),
+        "post reposts": sa.select(Post.id).where(Post.reposts != count(original.repost_of == Post.id)),
+        "comment likes": sa.select(Comment.id).where(
+            Comment.likes != count(CommentLike.comment_id == Comment.id)
+        ),
+        "video likes": sa.select(VideoStats.video_id).where(
+            VideoStats.likes != count(VideoLike.video_id == VideoStats.video_id)
+        ),
+        "user followers": sa.select(UserStats.user_id).where(
+            UserStats.followers != count(Follow.followee_id == UserStats.user_id)
+        ),
+        "user following": sa.select(UserStats.user_id).where(
+            UserStats.following != count(Follow.follower_id == UserStats.user_id)
+        ),
+        "user posts": sa.select(UserStats.user_id).where(
+            UserStats.posts != count(original.author_id == UserStats.user_id)
+        ),
+    }
+    visible = sa.orm.aliased(Comment)
+    checks["comment replies"] = sa.select(Comment.id).where(
+        Comment.replies != count(visible.parent_id == Comment.id, visible.status == "visible")
+    )
+    checks["video comments"] = sa.select(VideoStats.video_id).where(
+        VideoStats.comments != count(visible.video_id == VideoStats.video_id, visible.status == "visible")
+    )
+    with platform.services.db.session() as session:
+        wrong = {name: session.execute(query).scalars().all() for name, query in checks.items()}
+    assert not any(wrong.values()), {name: ids for name, ids in wrong.items() if ids}
