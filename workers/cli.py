@@ -7,6 +7,7 @@ line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -75,7 +76,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "live.sweep", LEASE_TTL_S, lambda: services.jobs.enqueue("live.sweep"), services.kv
     ).start()
     social_jobs = [  # trending hashtags, and the videos and accounts new to search
-        Periodic(kind, interval, lambda kind=kind: services.jobs.enqueue(kind), services.kv).start()
+        Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
         for kind, interval in (
             ("hashtags.trends", settings.trend_interval),
             ("search.refresh", settings.search_refresh_interval),

@@ -26,6 +26,7 @@ __all__ = ["Page", "PageParams", "PageDep", "Keyset", "encode_cursor", "decode_c
 
 T = TypeVar("T")
 Row = TypeVar("Row")
+S = TypeVar("S", bound=sa.Select)
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -107,10 +108,11 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 class Keyset:
     """An ordering by ``columns`` (the last one unique), newest or largest first unless ``ascending``."""
 
-    columns: tuple[sa.ColumnElement[Any], ...]
+    #: Columns or ORM attributes.
+    columns: tuple[Any, ...]
     ascending: bool = False
 
-    def apply(self, query: sa.Select[Any], page: PageParams) -> sa.Select[Any]:
+    def apply(self, query: S, page: PageParams) -> S:
         """``query`` ordered by the keyset, after the page's cursor, one row more than the limit
         (the extra row tells whether there is a next page)."""
         order = [c.asc() if self.ascending else c.desc() for c in self.columns]

@@ -21,7 +21,7 @@ class SearchHit(BaseModel):
     type: Literal["video", "channel", "post", "hashtag"]
     id: str
     title: str
-    text: str | None = Field(None, description="a post's text")
-    author: UserBrief | None = Field(None, description="the video's channel or the post's author")
+    text: str | None = Field(default=None, description="a post's text")
+    author: UserBrief | None = Field(default=None, description="the video's channel or the post's author")
     created_at: datetime | None = None
-    posts: int | None = Field(None, description="posts carrying the hashtag")
+    posts: int | None = Field(default=None, description="posts carrying the hashtag")

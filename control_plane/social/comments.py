@@ -211,7 +211,7 @@ class CommentService:
     def _page(
         self,
         keyset: Keyset,
-        query: sa.Select[tuple[Comment]],
+        query: sa.Select[Any],
         viewer: Viewer,
         page: PageParams,
         key: Callable[[Comment], Sequence[Any]],

@@ -211,8 +211,8 @@ class PostService:
     @staticmethod
     def _remove(session: Session, post: Post) -> PostDeleted:
         reposts = session.execute(sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)).all()
-        for repost in [*reposts, post]:
-            bump(session, UserStats, {"user_id": repost.author_id}, posts=-1)
+        for author_id in [*(r.author_id for r in reposts), post.author_id]:
+            bump(session, UserStats, {"user_id": author_id}, posts=-1)
         tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
         add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
         if post.reply_to is not None:

@@ -6,6 +6,8 @@ Each list is cursor-paginated on (created_at, id) and leaves out what is hidden 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from control_plane.core.db import Database
@@ -28,7 +30,7 @@ class Timelines:
         self.db = db
 
     def _page(
-        self, keyset: Keyset, query: sa.Select[tuple[Post]], viewer: Viewer, page: PageParams
+        self, keyset: Keyset, query: sa.Select[Any], viewer: Viewer, page: PageParams
     ) -> tuple[list[PostOut], str | None]:
         with self.db.session() as session:
             rows = (

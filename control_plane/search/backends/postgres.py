@@ -103,7 +103,7 @@ class PostgresSearch(SearchBackend):
     def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
         query = tsquery(terms)
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
-        rank = sa.cast(sa.func.ts_rank(_docs.c.document, query), sa.Double())
+        rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(_docs.c.document, query), sa.Double())
         return sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(
             _docs.c.kind == kind, _docs.c.document.op("@@")(query)
         )

@@ -11,6 +11,7 @@ stored as ``run``) finds it only once the word is complete.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -75,7 +76,7 @@ class SqliteSearch(SearchBackend):
         session.flush()
 
     def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
-        table = sa.literal_column("search_fts")
+        table: sa.ColumnElement[Any] = sa.literal_column("search_fts")
         rank = -sa.func.bm25(table, *WEIGHTS)
         return (
             sa.select(SearchDocument.ref_id.label("ref_id"), rank.label("rank"))
