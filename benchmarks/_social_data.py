@@ -64,7 +64,9 @@ def _zipf_weights(n: int) -> np.ndarray:
 
 
 def _pairs(rng: np.random.Generator, left: int, right: int, count: int, popular_right: bool) -> np.ndarray:
-    """``count`` distinct (left, right) index pairs; right chosen by popularity if asked."""
+    """``count`` distinct (left, right) index pairs (at most half of all there are, on a tiny
+    scale); right chosen by popularity if asked."""
+    count = min(count, left * right // 2)
     found = np.empty((0, 2), dtype=np.int64)
     weights = _zipf_weights(right) if popular_right else None
     while len(found) < count:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 import os
 import random
 import secrets
@@ -62,7 +63,7 @@ RARE = range(3000, 3040)
 def percentile(values: list[float], q: float) -> float:
     """The ``q`` percentile (0..100) of ``values``, nearest rank."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def timed(calls: list[Callable[[], object]], rounds: int) -> dict[str, float]:

@@ -46,8 +46,9 @@ class SearchBackend(ABC):
         """Forget the documents; ids the index does not hold are ignored."""
 
     @abstractmethod
-    def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
-        """``SELECT ref_id, rank`` of the documents of ``kind`` that match every term (at least one)."""
+    def matches(self, session: Session, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
+        """``SELECT ref_id, rank`` of the documents of ``kind`` that match every term (at least
+        one), to run in ``session`` (which a backend may use to prepare it)."""
 
 
 def open_backend(db: Database) -> SearchBackend:

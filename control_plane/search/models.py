@@ -2,8 +2,8 @@
 
 A document is what the index knows of a video, an account or a post: a title, tags and a body,
 weighted in that order, and a language for stemming. PostgreSQL keeps a weighted ``tsvector``
-beside it (column ``document``, GIN-indexed, made by the migration); SQLite keeps an FTS5 table,
-``search_fts``, whose rowids are the documents' ids.
+beside it (column ``document``, with a GIN and a newest-first index per kind, made by the
+migration); SQLite keeps an FTS5 table, ``search_fts``, whose rowids are the documents' ids.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ __all__ = ["KINDS", "SearchDocument", "SearchWatermark"]
 #: The backend-specific parts of the index, which the models do not describe (Alembic's
 #: comparison leaves them alone): SQLite's FTS5 table and its shadow tables, PostgreSQL's column.
 Base.metadata.info.setdefault("unmapped", set()).update(
-    {"table:search_fts*", "column:search_documents.document", "index:ix_search_documents_document"}
+    {
+        "table:search_fts*",
+        "column:search_documents.document",
+        "index:ix_search_documents_document_*",
+        "index:ix_search_documents_newest_*",
+    }
 )
 
 #: What a document is about: a video, an account (a channel) or a post.

@@ -41,12 +41,12 @@ class Finder:
         if not terms:
             return [], None
         index_kind = {"videos": "video", "channels": "user", "posts": "post"}[kind]
-        matches = self.backend.matches(index_kind, terms).subquery()
-        keyset = Keyset((matches.c.rank, matches.c.ref_id))
-        query, hit = {"videos": self._videos, "channels": self._channels, "posts": self._posts}[kind](
-            matches, viewer_id
-        )
         with self.db.session() as session:
+            matches = self.backend.matches(session, index_kind, terms).subquery()
+            keyset = Keyset((matches.c.rank, matches.c.ref_id))
+            query, hit = {"videos": self._videos, "channels": self._channels, "posts": self._posts}[kind](
+                matches, viewer_id
+            )
             rows = session.execute(keyset.apply(query, page)).all()
         items, cursor = keyset.page(rows, page, lambda r: (r.rank, r.ref_id))
         return [hit(r) for r in items], cursor

@@ -87,9 +87,7 @@ class TrendService:
 
     def trending(self, page: PageParams) -> tuple[list[TrendOut], str | None]:
         """The trending tags, highest score first."""
-        query = sa.select(HashtagTrend, Hashtag).join(
-            Hashtag, Hashtag.tag == HashtagTrend.tag
-        )
+        query = sa.select(HashtagTrend, Hashtag).join(Hashtag, Hashtag.tag == HashtagTrend.tag)
         with self.db.session() as session:
             rows = session.execute(TRENDING.apply(query, page)).all()
         items, cursor = TRENDING.page(rows, page, lambda r: (r[0].score, r[0].tag))

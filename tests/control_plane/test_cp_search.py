@@ -32,8 +32,8 @@ class Index:
             self.backend.remove(session, kind, ref_ids)
 
     def find(self, text: str, kind: str = "video") -> list[str]:
-        query = self.backend.matches(kind, terms_of(text)).subquery()
         with self.db.session() as session:
+            query = self.backend.matches(session, kind, terms_of(text)).subquery()
             rows = session.execute(sa.select(query.c.ref_id).order_by(query.c.rank.desc(), query.c.ref_id))
             return list(rows.scalars())
 
@@ -120,6 +120,26 @@ def test_postgres_stems_each_language(tmp_path: Path, postgres_url: str) -> None
     assert index.find("haus") == ["de"]  # German stemming: Häuser -> haus
     assert index.find("cheval") == ["fr"]
     assert index.find("häus") == ["de"]  # as typed, unstemmed
+    db.dispose()
+
+
+@pytest.mark.parametrize("few", [2, 100])
+def test_postgres_ranks_the_newest_matches_whichever_way_it_finds_them(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    from control_plane.search.backends import postgres
+
+    monkeypatch.setattr(postgres, "CANDIDATES", 3)
+    monkeypatch.setattr(postgres, "FEW", few)  # 2: "many" (newest first); 100: "few" (word index)
+    db = Database(postgres_url)
+    migrate.upgrade(db)
+    index = Index(db, open_backend(db))
+    index.put(
+        doc("old-title", "egret"), *(doc(f"new{i}", body="an egret") for i in range(4)), doc("other", "heron")
+    )
+    assert sorted(index.find("egret")) == ["new1", "new2", "new3"]  # the three newest
+    index.put(doc("new4", "Egret egret"))
+    assert index.find("egr")[0] == "new4"
     db.dispose()
 
 

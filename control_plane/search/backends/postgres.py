@@ -12,16 +12,16 @@ English one English ones, and the ``simple`` reading finds names that no stemmer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from control_plane.search.backend import Document, SearchBackend
+from control_plane.search.models import KINDS
 from control_plane.search.terms import Terms
 
-__all__ = ["LANGUAGES", "PostgresSearch", "tsquery"]
+__all__ = ["LANGUAGES", "PostgresSearch", "tsquery_text"]
 
 #: ISO 639-1 codes and the PostgreSQL text search configuration that stems each.
 LANGUAGES = {
@@ -35,8 +35,10 @@ LANGUAGES = {
     "ru": "russian",
 }
 DEFAULT_CONFIG = "english"
-#: The most matches one query ranks (the newest); see ``PostgresSearch.matches``.
-CANDIDATES = 1000
+#: The most matches one query ranks (the newest), and the count under which a query's matches
+#: are all read from the word index; see ``PostgresSearch.matches``.
+CANDIDATES = 200
+FEW = 2000
 
 _FIELD = "setweight(to_tsvector(CAST(:config AS regconfig), :{f}) || to_tsvector('simple', :{f}), '{w}')"
 _UPSERT = sa.text(
@@ -56,29 +58,44 @@ _docs = sa.table(
 )
 
 
-def _reading(config: str, text: str) -> sa.ColumnElement[Any]:
-    # The configuration as a constant of the statement (a cast at run time is not immutable and
-    # would make PostgreSQL compute the query again for every row).
-    assert config.isalpha()
-    return sa.func.to_tsquery(sa.literal_column(f"'{config}'::regconfig", REGCONFIG), text)
+_READINGS = sa.text(
+    "SELECT w.ord, c.cfg, t.lexeme, t.positions[1] "
+    "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, ord) "
+    "CROSS JOIN unnest(CAST(:configs AS text[])) AS c(cfg) "
+    "CROSS JOIN LATERAL unnest(to_tsvector(CAST(c.cfg AS regconfig), w.word)) AS t"
+)
+CONFIGS = ("simple", *LANGUAGES.values())
 
 
-def tsquery(terms: Terms) -> sa.ColumnElement[Any]:
-    """The ``tsquery`` of the terms: for each configuration, every term stemmed in it, the last
-    one also read as the start of a word as written (``simple``: stemming a prefix in a foreign
-    language would make ``transco`` find ``transcription``)."""
-    *whole, last = terms.words
-    prefix = _reading("simple", f"{last}:*")
-    readings = []
-    for config in ("simple", *LANGUAGES.values()):
-        reading = prefix.op("||")(_reading(config, last))
-        if whole:
-            reading = _reading(config, " & ".join(whole)).op("&&")(reading)
-        readings.append(reading)
-    query = readings[0]
-    for reading in readings[1:]:
-        query = query.op("||")(reading)
-    return query
+def _lexeme(text: str, prefix: bool = False) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if prefix else "")
+
+
+def tsquery_text(session: Session, terms: Terms) -> str | None:
+    """The ``tsquery`` of the terms, as text: each term as stemmed by each configuration (the
+    distinct readings, OR-ed), the last one also as the start of a word as written (``simple``;
+    a prefix stemmed in a foreign language would make ``transco`` find ``transcription``); the
+    terms AND-ed. None when no term holds a word PostgreSQL indexes.
+
+    PostgreSQL stems the words (one round trip); the query is then a constant of the statement
+    that runs it, which the planner can weigh against the column's statistics (a rare word is
+    looked up in the GIN index, a very common one read newest first).
+    """
+    found: dict[int, dict[str, list[tuple[int, str]]]] = {}
+    params = {"words": list(terms.words), "configs": list(CONFIGS)}
+    for ordinal, config, lexeme, position in session.execute(_READINGS, params):
+        found.setdefault(ordinal - 1, {}).setdefault(config, []).append((position or 0, lexeme))
+    clauses = []
+    for index in range(len(terms.words)):
+        readings = found.get(index, {})
+        options = sorted({tuple(sorted(lexeme for _, lexeme in r)) for r in readings.values()})
+        alternatives = [" & ".join(_lexeme(lexeme) for lexeme in option) for option in options]
+        if index == len(terms.words) - 1 and readings.get("simple"):
+            typed = [lexeme for _, lexeme in sorted(readings["simple"])]
+            alternatives.append(" & ".join([*map(_lexeme, typed[:-1]), _lexeme(typed[-1], prefix=True)]))
+        if alternatives:
+            clauses.append("(" + " | ".join(f"({a})" for a in alternatives) + ")")
+    return " & ".join(clauses) or None
 
 
 class PostgresSearch(SearchBackend):
@@ -105,17 +122,59 @@ class PostgresSearch(SearchBackend):
         if ref_ids:
             session.execute(sa.delete(_docs).where(_docs.c.kind == kind, _docs.c.ref_id.in_(list(ref_ids))))
 
-    def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
-        """Ranks at most ``CANDIDATES`` matches, the most recently indexed: ``ts_rank`` reads each
-        document's vector, so a word in a third of 200,000 posts would otherwise cost a second."""
-        query = sa.select(tsquery(terms)).scalar_subquery()  # computed once per statement
-        candidates = (
-            sa.select(_docs.c.ref_id, _docs.c.document)
-            .where(_docs.c.kind == kind, _docs.c.document.op("@@")(query))
-            .order_by(_docs.c.id.desc())
-            .limit(CANDIDATES)
-            .subquery()
+    def matches(self, session: Session, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
+        """Ranks the ``CANDIDATES`` most recently indexed matches: ``ts_rank`` reads each
+        document's vector, so ranking a word found in a third of 200,000 posts would take a second.
+
+        Which way finds them fastest depends on how many match, and PostgreSQL's estimate of a
+        prefix is often off by ten times; so the word index is asked first for up to ``FEW``
+        matches. Fewer: those are all, and the newest are ranked. As many: the kind's documents
+        are read newest first until enough match, which stops early for a common word.
+        """
+        text = tsquery_text(session, terms)
+        if text is None:
+            nothing = sa.cast(sa.literal(0.0), sa.Double())
+            return sa.select(_docs.c.ref_id.label("ref_id"), nothing.label("rank")).where(sa.false())
+        # Inline, not bound: a prepared statement's generic plan could not see how rare it is.
+        query = sa.literal_column(_sql_string(text) + "::tsquery", TSQUERY)
+        matching = sa.select(_docs.c.ref_id, _docs.c.document).where(
+            _docs.c.kind == _constant(kind), _docs.c.document.op("@@")(query)
         )
+        few = _from_word_index(session, matching.with_only_columns(_docs.c.id).limit(FEW))
+        if len(few) < FEW:
+            chosen = sa.select(_docs.c.ref_id, _docs.c.document).where(
+                _docs.c.id.in_(sorted(few)[-CANDIDATES:])
+            )
+        else:
+            chosen = matching.order_by(_docs.c.id.desc()).limit(CANDIDATES)
+        candidates = chosen.subquery()
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
         rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(candidates.c.document, query), sa.Double())
         return sa.select(candidates.c.ref_id.label("ref_id"), rank.label("rank"))
+
+
+_SWITCH_OFF = sa.text(
+    "SELECT current_setting('enable_indexscan'), set_config('enable_indexscan', 'off', true)"
+)
+_SET = sa.text("SELECT set_config('enable_indexscan', :value, true)")
+
+
+def _from_word_index(session: Session, ids: sa.Select[tuple[int]]) -> list[int]:
+    """Run ``ids`` with plain index scans off for this one statement, so that PostgreSQL takes the
+    matches from the GIN index (a bitmap scan) rather than walking every document of the kind."""
+    before = session.execute(_SWITCH_OFF).first()[0]  # type: ignore[index]
+    try:
+        return list(session.execute(ids).scalars())
+    finally:
+        session.execute(_SET, {"value": before})
+
+
+def _constant(kind: str) -> sa.ColumnElement[str]:
+    """The kind as a constant of the statement, so that the planner picks the kind's own index."""
+    assert kind in KINDS
+    return sa.literal_column(_sql_string(kind), sa.String())
+
+
+def _sql_string(text: str) -> str:
+    """``text`` as an SQL string constant (standard-conforming strings: only quotes double)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -75,7 +75,7 @@ class SqliteSearch(SearchBackend):
             session.delete(row)
         session.flush()
 
-    def matches(self, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
+    def matches(self, session: Session, kind: str, terms: Terms) -> sa.Select[tuple[str, float]]:
         table: sa.ColumnElement[Any] = sa.literal_column("search_fts")
         rank = -sa.func.bm25(table, *WEIGHTS)
         return (
