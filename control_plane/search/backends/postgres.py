@@ -129,7 +129,8 @@ class PostgresSearch(SearchBackend):
         Which way finds them fastest depends on how many match, and PostgreSQL's estimate of a
         prefix is often off by ten times; so the word index is asked first for up to ``FEW``
         matches. Fewer: those are all, and the newest are ranked. As many: the kind's documents
-        are read newest first until enough match, which stops early for a common word.
+        are read newest first until enough match, which stops early for a common word. Each way
+        is forced (``_ids``) and gives ids, so the statement returned is a plain ``IN``.
         """
         text = tsquery_text(session, terms)
         if text is None:
@@ -140,33 +141,37 @@ class PostgresSearch(SearchBackend):
         matching = sa.select(_docs.c.ref_id, _docs.c.document).where(
             _docs.c.kind == _constant(kind), _docs.c.document.op("@@")(query)
         )
-        few = _from_word_index(session, matching.with_only_columns(_docs.c.id).limit(FEW))
+        ids = matching.with_only_columns(_docs.c.id)
+        few = _ids(session, ids.limit(FEW), without=("indexscan", "seqscan"))  # from the word index
         if len(few) < FEW:
-            chosen = sa.select(_docs.c.ref_id, _docs.c.document).where(
-                _docs.c.id.in_(sorted(few)[-CANDIDATES:])
+            newest = sorted(few)[-CANDIDATES:]
+        else:  # newest first, through the kind's partial index on id
+            newest = _ids(
+                session, ids.order_by(_docs.c.id.desc()).limit(CANDIDATES), without=("bitmapscan", "seqscan")
             )
-        else:
-            chosen = matching.order_by(_docs.c.id.desc()).limit(CANDIDATES)
+        chosen = sa.select(_docs.c.ref_id, _docs.c.document).where(_docs.c.id.in_(newest))
         candidates = chosen.subquery()
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
         rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(candidates.c.document, query), sa.Double())
         return sa.select(candidates.c.ref_id.label("ref_id"), rank.label("rank"))
 
 
-_SWITCH_OFF = sa.text(
-    "SELECT current_setting('enable_indexscan'), set_config('enable_indexscan', 'off', true)"
-)
-_SET = sa.text("SELECT set_config('enable_indexscan', :value, true)")
+PLANNER_SWITCHES = ("indexscan", "bitmapscan", "seqscan")
 
 
-def _from_word_index(session: Session, ids: sa.Select[tuple[int]]) -> list[int]:
-    """Run ``ids`` with plain index scans off for this one statement, so that PostgreSQL takes the
-    matches from the GIN index (a bitmap scan) rather than walking every document of the kind."""
-    before = session.execute(_SWITCH_OFF).first()[0]  # type: ignore[index]
+def _ids(session: Session, query: sa.Select[tuple[int]], *, without: tuple[str, ...]) -> list[int]:
+    """Run ``query`` with the planner's ``enable_<name>`` off for each of ``without``, for this
+    one statement (then as they were): the caller knows which way is fast where PostgreSQL's
+    estimate does not. One round trip to switch them off, one to restore them."""
+    assert set(without) <= set(PLANNER_SWITCHES)
+    names = [f"enable_{name}" for name in without]
+    off = ", ".join(f"current_setting('{n}'), set_config('{n}', 'off', true)" for n in names)
+    before = session.execute(sa.text(f"SELECT {off}")).one()
     try:
-        return list(session.execute(ids).scalars())
+        return list(session.execute(query).scalars())
     finally:
-        session.execute(_SET, {"value": before})
+        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+        session.execute(sa.text(f"SELECT {restore}"), {f"v{i}": before[2 * i] for i in range(len(names))})
 
 
 def _constant(kind: str) -> sa.ColumnElement[str]:
