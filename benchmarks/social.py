@@ -27,6 +27,7 @@ import os
 import random
 import secrets
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -210,7 +211,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     left.legend(fontsize=8)
     grouped_bars(
         right,
-        [p["page"].split(" (")[0] for p in report["pages"]],
+        ["\n".join(textwrap.wrap(p["page"].split(" (")[0], 12)) for p in report["pages"]],
         {"p50": [p["p50_ms"] for p in report["pages"]], "p99": [p["p99_ms"] for p in report["pages"]]},
         ylabel="ms",
         title="Pages (target p99 < 10 ms)",
