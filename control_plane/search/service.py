@@ -37,15 +37,17 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def video_document(video: Video) -> Document:
-    """A video's title, tags, description and language (the last three where the video has them)."""
+    """A video's title, tags, description and language (the last three where the video has them;
+    of a BCP 47 language tag, ``pt-BR``, the language itself, ``pt``)."""
     tags = getattr(video, "tags", None) or []
+    language = getattr(video, "language", None)
     return Document(
         kind="video",
         ref_id=video.id,
         title=video.title or "",
         tags=" ".join(tags),
         body=getattr(video, "description", None) or "",
-        language=getattr(video, "language", None),
+        language=language.split("-")[0].lower()[:8] if language else None,
     )
 
 

@@ -16,6 +16,7 @@ from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.social.audience import Viewer
 from control_plane.social.comments import CommentService
+from control_plane.social.counters import CountWriter, user_stats, video_stats
 from control_plane.social.graph import GraphService
 from control_plane.social.likes import LikeService
 from control_plane.social.posts import Draft, PostService
@@ -59,19 +60,40 @@ class Social:
         self.graph.forget(user_id)
 
 
-def build_social(db: Database, events: EventHub, limiter: RateLimiter, settings: Settings) -> Social:
-    """The domain's services, with the per-user hourly limits of the settings."""
+def build_social(
+    db: Database,
+    events: EventHub,
+    limiter: RateLimiter,
+    settings: Settings,
+    *,
+    user_counts: CountWriter = user_stats,
+    video_counts: CountWriter = video_stats,
+) -> Social:
+    """The domain's services, with the per-user hourly limits of the settings; ``user_counts``
+    and ``video_counts`` keep the counts the domain changes (its own tables by default)."""
 
     def hourly(name: str, count: int, what: str) -> Limit:
         return Limit(name, count, HOUR, message=f"At most {count} {what} an hour; try again in {{retry}} s.")
 
     return Social(
-        graph=GraphService(db, events, limiter, hourly("follow", settings.follow_rate_per_hour, "follows")),
-        posts=PostService(db, events, limiter, hourly("post", settings.post_rate_per_hour, "posts")),
+        graph=GraphService(
+            db,
+            events,
+            limiter,
+            hourly("follow", settings.follow_rate_per_hour, "follows"),
+            user_counts=user_counts,
+        ),
+        posts=PostService(
+            db, events, limiter, hourly("post", settings.post_rate_per_hour, "posts"), user_counts=user_counts
+        ),
         timelines=Timelines(db),
         comments=CommentService(
-            db, events, limiter, hourly("comment", settings.comment_rate_per_hour, "comments")
+            db,
+            events,
+            limiter,
+            hourly("comment", settings.comment_rate_per_hour, "comments"),
+            video_counts=video_counts,
         ),
-        likes=LikeService(db, events),
+        likes=LikeService(db, events, video_counts=video_counts),
         trends=TrendService(db, min_accounts=settings.trend_min_accounts, half_life=settings.trend_half_life),
     )

@@ -23,10 +23,10 @@ from control_plane.core.events import EventHub
 from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.http.pagination import Keyset, PageParams
 from control_plane.social.audience import Viewer, visible_to, visible_video
-from control_plane.social.counters import add, bump
+from control_plane.social.counters import CountWriter, add, video_stats
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import CommentWritten
-from control_plane.social.models import Comment, VideoStats
+from control_plane.social.models import Comment
 from control_plane.social.schemas import CommentOut, UserBrief
 from control_plane.videos.models import Video
 
@@ -42,8 +42,9 @@ THREAD = Keyset((Comment.created_at, Comment.id), ascending=True)
 
 
 def comment_policy(video: Video) -> str:
-    """The video's comments setting: ``enabled`` (the default), ``held`` or ``disabled``."""
-    return str(getattr(video, "comments", None) or "enabled")
+    """The video's comments setting, ``comment_policy``, kept by the catalogue: ``enabled`` (also
+    for a video without one), ``held`` or ``disabled``."""
+    return str(getattr(video, "comment_policy", None) or "enabled")
 
 
 def reachable_comment(session: Session, comment_id: str, viewer: Viewer) -> Comment:
@@ -63,8 +64,17 @@ class CommentService:
     """Owns the comments table and the videos' comment counts; ``limit`` counts every comment
     a user writes (429 past it)."""
 
-    def __init__(self, db: Database, events: EventHub, limiter: RateLimiter, limit: Limit) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventHub,
+        limiter: RateLimiter,
+        limit: Limit,
+        *,
+        video_counts: CountWriter = video_stats,
+    ) -> None:
         self.db = db
+        self.video_counts = video_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -146,11 +156,11 @@ class CommentService:
         ).scalar_one()
         if comment.status == "visible":
             self._count(session, comment, -1)
-        bump(session, VideoStats, {"video_id": comment.video_id}, comments=-visible_replies)
+        self.video_counts(session, comment.video_id, comments=-visible_replies)
         session.delete(comment)
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
-        bump(session, VideoStats, {"video_id": comment.video_id}, comments=delta)
+        self.video_counts(session, comment.video_id, comments=delta)
         if comment.parent_id is not None:
             add(session, Comment, Comment.id == comment.parent_id, replies=delta)
 

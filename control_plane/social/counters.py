@@ -8,13 +8,22 @@ deleted the row being counted, which keeps counters equal to their rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-__all__ = ["add", "bump", "insert_new", "upsert"]
+from control_plane.social.models import UserStats, VideoStats
+
+__all__ = ["CountWriter", "add", "bump", "insert_new", "upsert", "user_stats", "video_stats"]
+
+#: Adds to named counts of one row in the caller's transaction: ``(session, row_id, **deltas)``.
+#: The social domain counts an account's ``followers``, ``following`` and ``posts`` and a video's
+#: ``likes`` and ``comments`` through one of these, handed in at wiring, so that the domain that
+#: shows a count (a profile, a video) may keep it on its own row.
+CountWriter = Callable[..., None]
 
 
 def upsert(session: Session, model: Any) -> Any:
@@ -54,3 +63,13 @@ def add(session: Session, model: Any, where: sa.ColumnElement[bool], **deltas: i
             .values({name: columns[name] + delta for name, delta in deltas.items()})
             .execution_options(synchronize_session=False)
         )
+
+
+def user_stats(session: Session, user_id: str, **deltas: int) -> None:
+    """The default account counts: the social domain's own ``user_stats`` rows."""
+    bump(session, UserStats, {"user_id": user_id}, **deltas)
+
+
+def video_stats(session: Session, video_id: str, **deltas: int) -> None:
+    """The default video counts: the social domain's own ``video_stats`` rows."""
+    bump(session, VideoStats, {"video_id": video_id}, **deltas)

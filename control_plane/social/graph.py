@@ -19,7 +19,7 @@ from control_plane.core.events import EventHub
 from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.http.pagination import Keyset, PageParams
 from control_plane.social.audience import ensure_not_blocked, user_named, visible_to
-from control_plane.social.counters import bump, insert_new
+from control_plane.social.counters import CountWriter, insert_new, user_stats
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import UserBlocked, UserFollowed
 from control_plane.social.models import Block, Follow, Mute, UserStats
@@ -36,8 +36,17 @@ class GraphService:
     ``limit`` counts every follow, block and mute a user makes (429 with Retry-After past it).
     """
 
-    def __init__(self, db: Database, events: EventHub, limiter: RateLimiter, limit: Limit) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventHub,
+        limiter: RateLimiter,
+        limit: Limit,
+        *,
+        user_counts: CountWriter = user_stats,
+    ) -> None:
         self.db = db
+        self.user_counts = user_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -70,10 +79,9 @@ class GraphService:
         if gone.rowcount:  # type: ignore[attr-defined]
             self._count(session, follower_id, followee_id, -1)
 
-    @staticmethod
-    def _count(session: Session, follower_id: str, followee_id: str, delta: int) -> None:
-        bump(session, UserStats, {"user_id": follower_id}, following=delta)
-        bump(session, UserStats, {"user_id": followee_id}, followers=delta)
+    def _count(self, session: Session, follower_id: str, followee_id: str, delta: int) -> None:
+        self.user_counts(session, follower_id, following=delta)
+        self.user_counts(session, followee_id, followers=delta)
 
     # -- blocks and mutes -------------------------------------------------------------------
 
@@ -120,17 +128,16 @@ class GraphService:
                 sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
             )
             for other in followed.scalars().all():
-                bump(session, UserStats, {"user_id": other}, followers=-1)
+                self.user_counts(session, other, followers=-1)
             followers = session.execute(
                 sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
             )
             for other in followers.scalars().all():
-                bump(session, UserStats, {"user_id": other}, following=-1)
+                self.user_counts(session, other, following=-1)
             session.execute(
                 sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
             )
             session.execute(sa.delete(Mute).where(sa.or_(Mute.muter_id == user_id, Mute.muted_id == user_id)))
-            session.execute(sa.delete(UserStats).where(UserStats.user_id == user_id))
 
     # -- lists and counts -------------------------------------------------------------------
 
@@ -174,7 +181,8 @@ class GraphService:
         return [UserItem(id=r.id, username=r.username, since=r.created_at) for r in items], cursor
 
     def counts(self, user_ids: Sequence[str]) -> dict[str, Counts]:
-        """``{user_id: {followers, following, posts}}``; zeros for users with no activity."""
+        """``{user_id: {followers, following, posts}}`` as the default counts (``user_stats``)
+        hold them; zeros for users with no activity."""
         with self.db.session() as session:
             rows = session.execute(
                 sa.select(UserStats).where(UserStats.user_id.in_(list(user_ids)))

@@ -18,7 +18,7 @@ from control_plane.core.db import Database, utcnow
 from control_plane.core.events import Event, EventHub
 from control_plane.social.audience import Viewer, visible_video
 from control_plane.social.comments import reachable_comment
-from control_plane.social.counters import add, bump, insert_new
+from control_plane.social.counters import CountWriter, add, insert_new, video_stats
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import PostLiked, VideoLiked
 from control_plane.social.models import Comment, CommentLike, Post, PostLike, VideoLike, VideoStats
@@ -39,8 +39,9 @@ def _toggle(session: Session, model: Any, row: dict[str, Any], liked: bool) -> i
 class LikeService:
     """Owns the like tables and the ``likes`` counts of posts, comments and videos."""
 
-    def __init__(self, db: Database, events: EventHub) -> None:
+    def __init__(self, db: Database, events: EventHub, *, video_counts: CountWriter = video_stats) -> None:
         self.db = db
+        self.video_counts = video_counts
         self.events = events
 
     def post(self, user: Viewer, post_id: str, liked: bool) -> None:
@@ -60,7 +61,7 @@ class LikeService:
         with self.db.session() as session:
             video = visible_video(session, video_id, user)
             change = _toggle(session, VideoLike, {"video_id": video.id, "user_id": user.user_id}, liked)
-            bump(session, VideoStats, {"video_id": video.id}, likes=change)
+            self.video_counts(session, video.id, likes=change)
         self._announce(change, VideoLiked(video_id=video.id, owner_id=video.owner_id, user_id=user.user_id))
 
     def comment(self, user: Viewer, comment_id: str, liked: bool) -> None:
@@ -87,14 +88,15 @@ class LikeService:
                 sa.delete(VideoLike).where(VideoLike.user_id == user_id).returning(VideoLike.video_id)
             )
             for video_id in videos.scalars().all():
-                bump(session, VideoStats, {"video_id": video_id}, likes=-1)
+                self.video_counts(session, video_id, likes=-1)
 
     def _announce(self, change: int, event: Event) -> None:
         if change > 0:
             self.events.publish(event)
 
     def video_counts(self, video_ids: list[str]) -> dict[str, dict[str, int]]:
-        """``{video_id: {likes, comments}}`` (visible comments); zeros for videos with neither."""
+        """``{video_id: {likes, comments}}`` (visible comments) as the default counts
+        (``video_stats``) hold them; zeros for videos with neither."""
         with self.db.session() as session:
             rows = session.execute(sa.select(VideoStats).where(VideoStats.video_id.in_(video_ids))).scalars()
             found = {r.video_id: {"likes": r.likes, "comments": r.comments} for r in rows}

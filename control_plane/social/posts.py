@@ -20,10 +20,10 @@ from control_plane.core.errors import Conflict, Forbidden
 from control_plane.core.events import EventHub
 from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.social.audience import Viewer, blocked_between, visible_video
-from control_plane.social.counters import add, bump, upsert
+from control_plane.social.counters import CountWriter, add, upsert, user_stats
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import PostCreated, PostDeleted
-from control_plane.social.models import Hashtag, Post, PostMention, PostTag, UserStats
+from control_plane.social.models import Hashtag, Post, PostMention, PostTag
 from control_plane.social.postviews import post_views, reachable_post
 from control_plane.social.schemas import PostOut
 from control_plane.social.text import Parsed, parse
@@ -49,8 +49,17 @@ class Draft:
 class PostService:
     """Makes and deletes posts; ``limit`` counts every post a user makes (429 past it)."""
 
-    def __init__(self, db: Database, events: EventHub, limiter: RateLimiter, limit: Limit) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventHub,
+        limiter: RateLimiter,
+        limit: Limit,
+        *,
+        user_counts: CountWriter = user_stats,
+    ) -> None:
         self.db = db
+        self.user_counts = user_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -78,7 +87,7 @@ class PostService:
                     "The post changed while yours was made; try again.", code="CONCURRENT_CHANGE"
                 ) from exc
             mentioned = self._tag_and_mention(session, post, parsed)
-            bump(session, UserStats, {"user_id": post.author_id}, posts=1)
+            self.user_counts(session, post.author_id, posts=1)
             view = post_views(session, [post], author)[0]
         self.events.publish(
             PostCreated(
@@ -208,11 +217,10 @@ class PostService:
                     session.flush()
         self.events.publish(*events)
 
-    @staticmethod
-    def _remove(session: Session, post: Post) -> PostDeleted:
+    def _remove(self, session: Session, post: Post) -> PostDeleted:
         reposts = session.execute(sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)).all()
         for author_id in [*(r.author_id for r in reposts), post.author_id]:
-            bump(session, UserStats, {"user_id": author_id}, posts=-1)
+            self.user_counts(session, author_id, posts=-1)
         tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
         add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
         if post.reply_to is not None:
