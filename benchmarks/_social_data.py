@@ -102,7 +102,7 @@ def build(db: Database, scale: Scale, *, seed: int = 14) -> Built:
     users, posts, videos = _ids(scale.users, "u"), _ids(scale.posts, "p"), _ids(scale.videos, "v")
     raw = db.engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn: Any = raw.driver_connection
         _copy(
             conn,
             "users",

@@ -138,7 +138,7 @@ def measure_pages(social: Social, built: Built, rounds: int) -> list[dict[str, A
         social.timelines.by_author(username, viewer, PAGE)
 
     pages: dict[str, list[Callable[[], object]]] = {
-        "profile (counts and posts)": [lambda u=u: profile(u) for u in users],
+        "profile (counts and posts)": [functools.partial(profile, u) for u in users],
         "followers of the most followed": [lambda: social.graph.followers(built.star, None, PAGE)],
         "comments, new": [lambda: social.comments.top_level(built.busiest_video, viewer, "new", PAGE)],
         "comments, top": [lambda: social.comments.top_level(built.busiest_video, viewer, "top", PAGE)],

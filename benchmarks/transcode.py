@@ -181,8 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rungs", type=int, help="keep only the top N rungs of each ladder")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the best counts")
     parser.add_argument("--workers", default="1,2", help="chunked mode: worker process counts")
-    parser.add_argument("--pin-cores", action="store_true",
-                        help="chunked mode: one core per worker process, as if each were a one-core machine")
+    parser.add_argument(
+        "--pin-cores",
+        action="store_true",
+        help="chunked mode: one core per worker process, as if each were a one-core machine",
+    )
     parser.add_argument("--chunked-only", action="store_true", help="skip the ladder contenders")
     parser.add_argument("--output", type=Path, help="results folder (overrides the one given)")
     parser.add_argument(

@@ -4,7 +4,6 @@ pytest_plugins = [
     "support.services",
     "support.s3",
     "support.platform",
-    "support.social",
     "support.music",
     "support.smtp",
     "support.publishers",

@@ -16,6 +16,7 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "Conflict",
+    "Unprocessable",
     "PayloadTooLarge",
     "RateLimited",
     "ServiceUnavailable",
@@ -49,6 +50,12 @@ class NotFound(ProblemError):
 
 class Conflict(ProblemError):
     status, code, title = 409, "CONFLICT", "Conflict"
+
+
+class Unprocessable(ProblemError):
+    """Well-formed input that breaks a rule the schema cannot state (a password policy)."""
+
+    status, code, title = 422, "UNPROCESSABLE", "Unprocessable request"
 
 
 class PayloadTooLarge(ProblemError):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from control_plane.accounts.models import User
 from control_plane.core.db import Database
-from control_plane.http.pagination import Keyset, PageParams
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.search.backend import SearchBackend
 from control_plane.search.schemas import SearchHit, SearchType
 from control_plane.search.terms import terms_of
@@ -25,7 +25,7 @@ from control_plane.videos.models import Video
 
 __all__ = ["Finder"]
 
-HASHTAGS = Keyset((Hashtag.posts, Hashtag.tag))
+HASHTAGS = Order("hashtags", (Hashtag.posts, Hashtag.tag))
 Result = tuple[list[SearchHit], str | None]
 
 
@@ -43,19 +43,19 @@ class Finder:
         index_kind = {"videos": "video", "channels": "user", "posts": "post"}[kind]
         with self.db.session() as session:
             matches = self.backend.matches(session, index_kind, terms).subquery()
-            keyset = Keyset((matches.c.rank, matches.c.ref_id))
+            # Each query selects the rank and the id last: the order's columns.
+            order = Order(f"search_{kind}", (matches.c.rank, matches.c.ref_id))
             query, hit = {"videos": self._videos, "channels": self._channels, "posts": self._posts}[kind](
                 matches, viewer_id
             )
-            rows = session.execute(keyset.apply(query, page)).all()
-        items, cursor = keyset.page(rows, page, lambda r: (r.rank, r.ref_id))
-        return [hit(r) for r in items], cursor
+            rows, cursor = keyset_page(session, query, order, page)
+        return [hit(r) for r in rows], cursor
 
     @staticmethod
     def _videos(m: Any, viewer_id: str | None) -> tuple[sa.Select[Any], Any]:
         query = (
             sa.select(
-                m.c.ref_id, m.c.rank, Video.title, Video.created_at, User.id.label("uid"), User.username
+                Video.title, Video.created_at, User.id.label("uid"), User.username, m.c.rank, m.c.ref_id
             )
             .join(Video, Video.id == m.c.ref_id)
             .join(User, User.id == Video.owner_id)
@@ -76,7 +76,7 @@ class Finder:
     @staticmethod
     def _channels(m: Any, viewer_id: str | None) -> tuple[sa.Select[Any], Any]:
         query = (
-            sa.select(m.c.ref_id, m.c.rank, User.username, User.created_at)
+            sa.select(User.username, User.created_at, m.c.rank, m.c.ref_id)
             .join(User, User.id == m.c.ref_id)
             .where(User.is_active.is_(True), visible_to(User.id, viewer_id))
         )
@@ -89,7 +89,7 @@ class Finder:
     @staticmethod
     def _posts(m: Any, viewer_id: str | None) -> tuple[sa.Select[Any], Any]:
         query = (
-            sa.select(m.c.ref_id, m.c.rank, Post.text, Post.created_at, User.id.label("uid"), User.username)
+            sa.select(Post.text, Post.created_at, User.id.label("uid"), User.username, m.c.rank, m.c.ref_id)
             .join(Post, Post.id == m.c.ref_id)
             .join(User, User.id == Post.author_id)
             .where(User.is_active.is_(True), visible_to(Post.author_id, viewer_id))
@@ -108,8 +108,9 @@ class Finder:
         prefix = normalize_tag("".join(terms_of(text).words[:1]))
         if not prefix:
             return [], None
-        query = sa.select(Hashtag).where(Hashtag.tag.startswith(prefix, autoescape=True), Hashtag.posts > 0)
+        query: sa.Select = sa.select(Hashtag.name, *HASHTAGS.columns).where(
+            Hashtag.tag.startswith(prefix, autoescape=True), Hashtag.posts > 0
+        )
         with self.db.session() as session:
-            rows = session.execute(HASHTAGS.apply(query, page)).scalars().all()
-        items, cursor = HASHTAGS.page(rows, page, lambda t: (t.posts, t.tag))
-        return [SearchHit(type="hashtag", id=t.tag, title=t.name, posts=t.posts) for t in items], cursor
+            rows, cursor = keyset_page(session, query, HASHTAGS, page)
+        return [SearchHit(type="hashtag", id=r.tag, title=r.name, posts=r.posts) for r in rows], cursor

@@ -10,7 +10,6 @@ count and a thread's ``replies`` count only visible comments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from control_plane.core.db import Database, new_id, utcnow
 from control_plane.core.errors import Forbidden, NotFound
 from control_plane.core.events import EventHub
 from control_plane.core.ratelimit import Limit, RateLimiter
-from control_plane.http.pagination import Keyset, PageParams
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import Viewer, visible_to, visible_video
 from control_plane.social.counters import CountWriter, add, video_stats
 from control_plane.social.errors import InvalidContent
@@ -34,11 +33,11 @@ __all__ = ["MAX_COMMENT", "CommentService", "comment_policy", "reachable_comment
 
 MAX_COMMENT = 2000  # characters
 Sort = Literal["new", "top"]
-KEYSETS = {
-    "new": Keyset((Comment.created_at, Comment.id)),
-    "top": Keyset((Comment.likes, Comment.created_at, Comment.id)),
+ORDERS = {
+    "new": Order("comments_new", (Comment.created_at, Comment.id)),
+    "top": Order("comments_top", (Comment.likes, Comment.created_at, Comment.id)),
 }
-THREAD = Keyset((Comment.created_at, Comment.id), ascending=True)
+THREAD = Order("comment_thread", (Comment.created_at, Comment.id), descending=False)
 
 
 def comment_policy(video: Video) -> str:
@@ -74,7 +73,7 @@ class CommentService:
         video_counts: CountWriter = video_stats,
     ) -> None:
         self.db = db
-        self.video_counts = video_counts
+        self.count_video = video_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -156,11 +155,11 @@ class CommentService:
         ).scalar_one()
         if comment.status == "visible":
             self._count(session, comment, -1)
-        self.video_counts(session, comment.video_id, comments=-visible_replies)
+        self.count_video(session, comment.video_id, comments=-visible_replies)
         session.delete(comment)
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
-        self.video_counts(session, comment.video_id, comments=delta)
+        self.count_video(session, comment.video_id, comments=delta)
         if comment.parent_id is not None:
             add(session, Comment, Comment.id == comment.parent_id, replies=delta)
 
@@ -205,9 +204,7 @@ class CommentService:
             Comment.parent_id.is_(None) if not held else sa.true(),
             Comment.status == ("held" if held else "visible"),
         )
-        keyset = KEYSETS[sort]
-        key = (lambda c: (c.likes, c.created_at, c.id)) if sort == "top" else (lambda c: (c.created_at, c.id))
-        return self._page(keyset, query, viewer, page, key)
+        return self._page(ORDERS[sort], query, viewer, page)
 
     def thread(
         self, comment_id: str, viewer: Viewer, page: PageParams
@@ -216,21 +213,16 @@ class CommentService:
         with self.db.session() as session:
             reachable_comment(session, comment_id, viewer)
         query = sa.select(Comment).where(Comment.parent_id == comment_id, Comment.status == "visible")
-        return self._page(THREAD, query, viewer, page, lambda c: (c.created_at, c.id))
+        return self._page(THREAD, query, viewer, page)
 
     def _page(
-        self,
-        keyset: Keyset,
-        query: sa.Select[Any],
-        viewer: Viewer,
-        page: PageParams,
-        key: Callable[[Comment], Sequence[Any]],
+        self, order: Order, query: sa.Select[Any], viewer: Viewer, page: PageParams
     ) -> tuple[list[CommentOut], str | None]:
-        query = query.where(visible_to(Comment.author_id, viewer.user_id))
+        """``query`` selects ``Comment``; this adds the order's columns and the viewer's filter."""
+        query = query.add_columns(*order.columns).where(visible_to(Comment.author_id, viewer.user_id))
         with self.db.session() as session:
-            rows = session.execute(keyset.apply(query, page)).scalars().all()
-            items, cursor = keyset.page(rows, page, key)
-            return self._views(session, items), cursor
+            rows, cursor = keyset_page(session, query, order, page)
+            return self._views(session, [r[0] for r in rows]), cursor
 
     @staticmethod
     def _views(session: Session, comments: list[Comment]) -> list[CommentOut]:

@@ -17,7 +17,7 @@ from control_plane.accounts.models import User
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
 from control_plane.core.ratelimit import Limit, RateLimiter
-from control_plane.http.pagination import Keyset, PageParams
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import ensure_not_blocked, user_named, visible_to
 from control_plane.social.counters import CountWriter, insert_new, user_stats
 from control_plane.social.errors import InvalidContent
@@ -28,6 +28,11 @@ from control_plane.social.schemas import UserItem
 __all__ = ["Counts", "GraphService"]
 
 Counts = dict[str, int]
+#: Each list: when the account entered it, then the account (the unique tie-breaker).
+FOLLOWERS = Order("followers", (Follow.created_at, Follow.follower_id))
+FOLLOWING = Order("following", (Follow.created_at, Follow.followee_id))
+BLOCKS = Order("blocks", (Block.created_at, Block.blocked_id))
+MUTES = Order("mutes", (Mute.created_at, Mute.muted_id))
 
 
 class GraphService:
@@ -46,7 +51,7 @@ class GraphService:
         user_counts: CountWriter = user_stats,
     ) -> None:
         self.db = db
-        self.user_counts = user_counts
+        self.count_user = user_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -80,8 +85,8 @@ class GraphService:
             self._count(session, follower_id, followee_id, -1)
 
     def _count(self, session: Session, follower_id: str, followee_id: str, delta: int) -> None:
-        self.user_counts(session, follower_id, following=delta)
-        self.user_counts(session, followee_id, followers=delta)
+        self.count_user(session, follower_id, following=delta)
+        self.count_user(session, followee_id, followers=delta)
 
     # -- blocks and mutes -------------------------------------------------------------------
 
@@ -128,12 +133,12 @@ class GraphService:
                 sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
             )
             for other in followed.scalars().all():
-                self.user_counts(session, other, followers=-1)
+                self.count_user(session, other, followers=-1)
             followers = session.execute(
                 sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
             )
             for other in followers.scalars().all():
-                self.user_counts(session, other, following=-1)
+                self.count_user(session, other, following=-1)
             session.execute(
                 sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
             )
@@ -145,40 +150,40 @@ class GraphService:
         self, username: str, viewer_id: str | None, page: PageParams
     ) -> tuple[list[UserItem], str | None]:
         """Who follows ``username``, most recent first, without accounts hidden from the viewer."""
-        return self._list(username, viewer_id, page, Follow, Follow.followee_id, Follow.follower_id)
+        return self._list(username, viewer_id, page, Follow.followee_id, FOLLOWERS)
 
     def following(
         self, username: str, viewer_id: str | None, page: PageParams
     ) -> tuple[list[UserItem], str | None]:
         """Whom ``username`` follows, most recent first, without accounts hidden from the viewer."""
-        return self._list(username, viewer_id, page, Follow, Follow.follower_id, Follow.followee_id)
+        return self._list(username, viewer_id, page, Follow.follower_id, FOLLOWING)
 
     def blocks(self, user_id: str, page: PageParams) -> tuple[list[UserItem], str | None]:
-        return self._page(page, Block, Block.blocker_id == user_id, Block.blocked_id, None)
+        return self._page(page, Block.blocker_id == user_id, BLOCKS, None)
 
     def mutes(self, user_id: str, page: PageParams) -> tuple[list[UserItem], str | None]:
-        return self._page(page, Mute, Mute.muter_id == user_id, Mute.muted_id, None)
+        return self._page(page, Mute.muter_id == user_id, MUTES, None)
 
     def _list(
-        self, username: str, viewer_id: str | None, page: PageParams, model: Any, owner: Any, other: Any
+        self, username: str, viewer_id: str | None, page: PageParams, owner: Any, order: Order
     ) -> tuple[list[UserItem], str | None]:
         with self.db.session() as session:
             user = user_named(session, username, viewer_id)
-        return self._page(page, model, owner == user.id, other, viewer_id)
+        return self._page(page, owner == user.id, order, viewer_id)
 
     def _page(
-        self, page: PageParams, model: Any, where: sa.ColumnElement[bool], other: Any, viewer_id: str | None
+        self, page: PageParams, where: sa.ColumnElement[bool], order: Order, viewer_id: str | None
     ) -> tuple[list[UserItem], str | None]:
-        keyset = Keyset((model.created_at, other))
-        query = (
-            sa.select(User.id, User.username, model.created_at)
+        """The accounts in the order's second column, with when they entered the list (its first)."""
+        other = order.columns[1]
+        query: sa.Select = (
+            sa.select(User.id, User.username, *order.columns)
             .join(User, User.id == other)
             .where(where, User.is_active.is_(True), visible_to(other, viewer_id))
         )
         with self.db.session() as session:
-            rows = session.execute(keyset.apply(query, page)).all()
-        items, cursor = keyset.page(rows, page, lambda r: (r.created_at, r.id))
-        return [UserItem(id=r.id, username=r.username, since=r.created_at) for r in items], cursor
+            rows, cursor = keyset_page(session, query, order, page)
+        return [UserItem(id=r.id, username=r.username, since=r[2]) for r in rows], cursor
 
     def counts(self, user_ids: Sequence[str]) -> dict[str, Counts]:
         """``{user_id: {followers, following, posts}}`` as the default counts (``user_stats``)

@@ -41,7 +41,7 @@ class LikeService:
 
     def __init__(self, db: Database, events: EventHub, *, video_counts: CountWriter = video_stats) -> None:
         self.db = db
-        self.video_counts = video_counts
+        self.count_video = video_counts
         self.events = events
 
     def post(self, user: Viewer, post_id: str, liked: bool) -> None:
@@ -61,7 +61,7 @@ class LikeService:
         with self.db.session() as session:
             video = visible_video(session, video_id, user)
             change = _toggle(session, VideoLike, {"video_id": video.id, "user_id": user.user_id}, liked)
-            self.video_counts(session, video.id, likes=change)
+            self.count_video(session, video.id, likes=change)
         self._announce(change, VideoLiked(video_id=video.id, owner_id=video.owner_id, user_id=user.user_id))
 
     def comment(self, user: Viewer, comment_id: str, liked: bool) -> None:
@@ -88,7 +88,7 @@ class LikeService:
                 sa.delete(VideoLike).where(VideoLike.user_id == user_id).returning(VideoLike.video_id)
             )
             for video_id in videos.scalars().all():
-                self.video_counts(session, video_id, likes=-1)
+                self.count_video(session, video_id, likes=-1)
 
     def _announce(self, change: int, event: Event) -> None:
         if change > 0:

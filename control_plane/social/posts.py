@@ -59,7 +59,7 @@ class PostService:
         user_counts: CountWriter = user_stats,
     ) -> None:
         self.db = db
-        self.user_counts = user_counts
+        self.count_user = user_counts
         self.events = events
         self.limiter = limiter
         self.limit = limit
@@ -87,7 +87,7 @@ class PostService:
                     "The post changed while yours was made; try again.", code="CONCURRENT_CHANGE"
                 ) from exc
             mentioned = self._tag_and_mention(session, post, parsed)
-            self.user_counts(session, post.author_id, posts=1)
+            self.count_user(session, post.author_id, posts=1)
             view = post_views(session, [post], author)[0]
         self.events.publish(
             PostCreated(
@@ -220,7 +220,7 @@ class PostService:
     def _remove(self, session: Session, post: Post) -> PostDeleted:
         reposts = session.execute(sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)).all()
         for author_id in [*(r.author_id for r in reposts), post.author_id]:
-            self.user_counts(session, author_id, posts=-1)
+            self.count_user(session, author_id, posts=-1)
         tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
         add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
         if post.reply_to is not None:

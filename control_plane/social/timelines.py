@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from control_plane.core.db import Database
-from control_plane.http.pagination import Keyset, PageParams
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import Viewer, user_named
 from control_plane.social.models import Post, PostTag
 from control_plane.social.postviews import listed_for, post_views, reachable_post
@@ -20,9 +20,9 @@ from control_plane.social.text import normalize_tag
 
 __all__ = ["Timelines"]
 
-NEWEST_FIRST = Keyset((Post.created_at, Post.id))
-OLDEST_FIRST = Keyset((Post.created_at, Post.id), ascending=True)
-BY_TAG = Keyset((PostTag.created_at, PostTag.post_id))
+NEWEST_FIRST = Order("posts", (Post.created_at, Post.id))
+OLDEST_FIRST = Order("thread", (Post.created_at, Post.id), descending=False)
+BY_TAG = Order("tagged", (PostTag.created_at, PostTag.post_id))
 
 
 class Timelines:
@@ -30,14 +30,13 @@ class Timelines:
         self.db = db
 
     def _page(
-        self, keyset: Keyset, query: sa.Select[Any], viewer: Viewer, page: PageParams
+        self, order: Order, query: sa.Select[Any], viewer: Viewer, page: PageParams
     ) -> tuple[list[PostOut], str | None]:
+        """``query`` selects ``Post``; this adds the order's columns and the viewer's filter."""
+        query = query.add_columns(*order.columns).where(listed_for(viewer.user_id))
         with self.db.session() as session:
-            rows = (
-                session.execute(keyset.apply(query.where(listed_for(viewer.user_id)), page)).scalars().all()
-            )
-            posts, cursor = keyset.page(rows, page, lambda p: (p.created_at, p.id))
-            return post_views(session, posts, viewer), cursor
+            rows, cursor = keyset_page(session, query, order, page)
+            return post_views(session, [r[0] for r in rows], viewer), cursor
 
     def by_author(self, username: str, viewer: Viewer, page: PageParams) -> tuple[list[PostOut], str | None]:
         """The account's posts, replies and reposts, newest first."""

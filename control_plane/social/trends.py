@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from control_plane.core.db import Database, utcnow
-from control_plane.http.pagination import Keyset, PageParams
+from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.counters import upsert
 from control_plane.social.models import Hashtag, HashtagTrend, PostTag
 from control_plane.social.schemas import TrendOut
@@ -27,7 +27,7 @@ __all__ = ["TrendService", "trend_score"]
 DAY = timedelta(days=1)
 #: A decayed peak below this is no longer a trend; its row is dropped.
 FLOOR = 0.01
-TRENDING = Keyset((HashtagTrend.score, HashtagTrend.tag))
+TRENDING = Order("trending", (HashtagTrend.score, HashtagTrend.tag))
 
 
 def trend_score(observed: int, expected: int, min_accounts: int) -> float:
@@ -87,10 +87,11 @@ class TrendService:
 
     def trending(self, page: PageParams) -> tuple[list[TrendOut], str | None]:
         """The trending tags, highest score first."""
-        query = sa.select(HashtagTrend, Hashtag).join(Hashtag, Hashtag.tag == HashtagTrend.tag)
+        query: sa.Select = sa.select(HashtagTrend, Hashtag, *TRENDING.columns).join(
+            Hashtag, Hashtag.tag == HashtagTrend.tag
+        )
         with self.db.session() as session:
-            rows = session.execute(TRENDING.apply(query, page)).all()
-        items, cursor = TRENDING.page(rows, page, lambda r: (r[0].score, r[0].tag))
+            rows, cursor = keyset_page(session, query, TRENDING, page)
         return [
             TrendOut(
                 tag=trend.tag,
@@ -100,5 +101,5 @@ class TrendService:
                 expected=trend.expected,
                 posts=tag.posts,
             )
-            for trend, tag in items
+            for trend, tag, *_ in rows
         ], cursor

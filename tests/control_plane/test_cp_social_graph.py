@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -111,16 +112,17 @@ def test_lists_paginate_without_duplicates_or_gaps(both: Platform) -> None:
         seen += [i["username"] for i in r["items"]]
     assert seen == ["fan06", "fan05", "fan04", "fan03", "fan02", "fan00"]
     r = both.client.get(f"{API}/star/followers?cursor=not-a-cursor")
-    assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR"
+    assert r.status_code == 422 and r.json()["code"] == "INVALID_CURSOR"
     assert both.client.get(f"{API}/star/followers?limit=101").status_code == 422
-    forged = (
-        ["not a time", "x"],
-        [{"t": "2026-01-01T00:00:00"}, "x"],
-        [{"t": "2026-01-01T00:00:00+00:00"}, "\x00"],
+    forged = (  # well-formed cursors whose values do not fit the list's columns, or another list's
+        encode_cursor("followers", ["not a time", "x"]),
+        encode_cursor("followers", [datetime(2026, 1, 1), "x"]),  # no time zone
+        encode_cursor("followers", [datetime(2026, 1, 1, tzinfo=UTC), "\x00"]),
+        encode_cursor("following", [datetime(2026, 1, 1, tzinfo=UTC), "x"]),
     )
-    for keyset in forged:
-        r = both.client.get(f"{API}/star/followers", params={"cursor": encode_cursor(keyset)})
-        assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR", keyset
+    for cursor in forged:
+        r = both.client.get(f"{API}/star/followers", params={"cursor": cursor})
+        assert r.status_code == 422 and r.json()["code"] == "INVALID_CURSOR", cursor
     assert star.id
 
 

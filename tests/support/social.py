@@ -1,14 +1,13 @@
-"""Fixtures for the social domain's tests: the platform on both backends, users, ready videos.
+"""Helpers of the social domain's tests: settings for either backend, signed-in users, ready
+videos, and a check of every count against its rows.
 
-``both`` runs a test twice: on the embedded default (SQLite, in-process key-value store) and on
-PostgreSQL with Redis, the production pair. Videos are made ready by writing their row, because
-what is tested here is what viewers do with a video, not how it was transcoded.
+Videos are made ready by writing their row, because what is tested here is what viewers do with a
+video, not how it was transcoded.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +57,6 @@ def backend_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest, 
         secret_key=secrets.token_urlsafe(48),
         **overrides,
     )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def both(
-    request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]
-) -> Platform:
-    """The platform on SQLite, then on PostgreSQL + Redis."""
-    return platform_factory(backend_settings(request.param, tmp_path, request), inprocess_workers=False)
 
 
 def assert_counts_match_rows(platform: Platform) -> None:

@@ -12,6 +12,7 @@ English one English ones, and the ``simple`` reading finds names that no stemmer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
@@ -134,7 +135,7 @@ class PostgresSearch(SearchBackend):
         """
         text = tsquery_text(session, terms)
         if text is None:
-            nothing = sa.cast(sa.literal(0.0), sa.Double())
+            nothing: sa.ColumnElement[float] = sa.cast(sa.literal(0.0), sa.Double())
             return sa.select(_docs.c.ref_id.label("ref_id"), nothing.label("rank")).where(sa.false())
         # Inline, not bound: a prepared statement's generic plan could not see how rare it is.
         query = sa.literal_column(_sql_string(text) + "::tsquery", TSQUERY)
@@ -159,7 +160,7 @@ class PostgresSearch(SearchBackend):
 PLANNER_SWITCHES = ("indexscan", "bitmapscan", "seqscan")
 
 
-def _ids(session: Session, query: sa.Select[tuple[int]], *, without: tuple[str, ...]) -> list[int]:
+def _ids(session: Session, query: sa.Select[Any], *, without: tuple[str, ...]) -> list[int]:
     """Run ``query`` with the planner's ``enable_<name>`` off for each of ``without``, for this
     one statement (then as they were): the caller knows which way is fast where PostgreSQL's
     estimate does not. One round trip to switch them off, one to restore them."""
