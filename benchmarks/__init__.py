@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "transcode": "benchmarks.transcode",
     "contentid": "benchmarks.contentid",
     "live": "benchmarks.live",
+    "social": "benchmarks.social",
 }
 
 

@@ -21,7 +21,9 @@ from control_plane.jobs import routes as jobs
 from control_plane.live import WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
+from control_plane.search import routes as search
 from control_plane.services import Services
+from control_plane.social.routes import comments, graph, hashtags, likes, posts
 from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
 from control_plane.videos.routes import catalogue, media, videos
@@ -70,6 +72,12 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         live.router,
         chat.router,
         live.playback,
+        graph.router,
+        posts.router,
+        comments.router,
+        likes.router,
+        hashtags.router,
+        search.router,
     )
     for router in routers:
         app.include_router(router)

@@ -14,12 +14,16 @@ from control_plane.channels.closing import AccountCloser
 from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
 from control_plane.core.db import Database
+from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.search import SearchService, open_backend
+from control_plane.social import Social, build_social
+from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.uploads.service import UploadService
 from control_plane.videos import JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
@@ -27,7 +31,7 @@ from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "video_service"]
+__all__ = ["Services", "build_services", "search_service", "video_service"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,10 @@ class Services:
     catalogue: Catalogue
     #: Closes accounts; each domain that keeps something of a user registers its part (``on_close``).
     closer: AccountCloser
+    #: Where domains announce committed changes and the plane's subscribers listen.
+    events: EventHub
+    social: Social
+    search: SearchService
 
     def close(self) -> None:
         self.pubsub.close()
@@ -72,6 +80,14 @@ def video_service(
     lets it retry (the API's processes hand it their job queue).
     """
     return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+
+
+def search_service(db: Database, events: EventHub) -> SearchService:
+    """Search over this database's index, fed with posts as they are made and deleted."""
+    search = SearchService(db, open_backend(db))
+    events.subscribe(PostCreated, search.post_created)
+    events.subscribe(PostDeleted, search.post_deleted)
+    return search
 
 
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
@@ -111,6 +127,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         channels.remove_rows_of_owner,
     ):
         closer.on_close(remover)
+    events = EventHub()
+    limiter = RateLimiter(kv)
     return Services(
         settings=settings,
         db=db,
@@ -122,10 +140,13 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         videos=videos,
         uploads=uploads,
         claims=claims,
-        limiter=RateLimiter(kv),
+        limiter=limiter,
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
         channels=channels,
         catalogue=Catalogue(db),
         closer=closer,
+        events=events,
+        social=build_social(db, events, limiter, settings),
+        search=search_service(db, events),
     )

@@ -7,6 +7,7 @@ line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -83,6 +84,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         Periodic(
             "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
         ).start(),
+        # trending hashtags, and the videos and accounts new to search
+        *(
+            Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
+            for kind, interval in (
+                ("hashtags.trends", settings.trend_interval),
+                ("search.refresh", settings.search_refresh_interval),
+            )
+        ),
     ]
     app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None

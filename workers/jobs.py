@@ -152,6 +152,24 @@ JOBS: dict[str, JobSpec] = {
             min_backoff=10,
             max_backoff=3600,
         ),
+        # Scores the hashtags used lately (Mastodon's trends); enqueued periodically by the API processes.
+        JobSpec(
+            "hashtags.trends",
+            "workers.actors.social:trends",
+            queue="default",
+            attempts=1,
+            time_limit=300,
+            priority=40,
+        ),
+        # Indexes the videos and accounts changed since its last run; enqueued periodically.
+        JobSpec(
+            "search.refresh",
+            "workers.actors.social:refresh_search",
+            queue="default",
+            attempts=1,
+            time_limit=600,
+            priority=30,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

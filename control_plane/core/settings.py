@@ -188,6 +188,20 @@ class Settings(BaseSettings):
     email_verification_ttl: int = Field(48 * 3600, ge=60)
     #: Seconds a password reset link is valid.
     password_reset_ttl: int = Field(3600, ge=60)
+    #: Posts (replies and reposts included) one user may make per hour.
+    post_rate_per_hour: int = Field(300, ge=1)
+    #: Comments one user may write per hour.
+    comment_rate_per_hour: int = Field(600, ge=1)
+    #: Follows, blocks and mutes one user may make per hour.
+    follow_rate_per_hour: int = Field(400, ge=1)
+    #: Seconds between runs of the trending-hashtags job.
+    trend_interval: float = Field(300.0, ge=1.0)
+    #: Distinct accounts that must use a tag in 24 h before it can trend.
+    trend_min_accounts: int = Field(5, ge=1)
+    #: Seconds for a trending tag's peak score to halve once its use stops growing.
+    trend_half_life: float = Field(7200.0, ge=60.0)
+    #: Seconds between refreshes of the search index from videos and accounts.
+    search_refresh_interval: float = Field(30.0, ge=1.0)
 
     @field_validator("database_url")
     @classmethod

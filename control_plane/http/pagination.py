@@ -106,8 +106,11 @@ class Order:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
     def after(self, values: Sequence[Any]) -> sa.ColumnElement[bool]:
-        """Rows strictly after the row whose sort values are ``values``, as one row comparison."""
-        bound = [sa.bindparam(None, v, type_=c.type) for c, v in zip(self.columns, values, strict=True)]
+        """Rows strictly after the row whose sort values are ``values``, as one row comparison;
+        ``InvalidCursor`` when a value is not of its column's type (a forged cursor)."""
+        bound = [
+            sa.bindparam(None, _fits(v, c), type_=c.type) for c, v in zip(self.columns, values, strict=True)
+        ]
         left, right = sa.tuple_(*self.columns), sa.tuple_(*bound)
         return left < right if self.descending else left > right
 
@@ -128,6 +131,24 @@ def _typed(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise ValueError("bad value")
+
+
+def _fits(value: Any, column: Sortable) -> Any:
+    """``value`` if it has the column's Python type (for a type decorator, its implementation's;
+    a number for an expression of no declared type, a search rank), else ``InvalidCursor``."""
+    try:
+        wanted: type = getattr(column.type, "impl_instance", column.type).python_type
+    except NotImplementedError:
+        wanted = object
+    if wanted is object:
+        wanted = float
+    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    naive = isinstance(value, datetime) and value.tzinfo is None
+    stray_bool = isinstance(value, bool) and wanted is not bool
+    if not isinstance(value, wanted) or stray_bool or naive or "\x00" in str(value):
+        raise InvalidCursor("This cursor is not one this list gave out; start again without it.")
+    return value
 
 
 def encode_cursor(order: str, values: Sequence[Any]) -> str:

@@ -9,8 +9,11 @@ from control_plane.accounts import models as accounts  # noqa: F401
 from control_plane.channels import models as channels  # noqa: F401
 from control_plane.contentid import models as contentid  # noqa: F401
 from control_plane.core.db import Base
+from control_plane.core.migrate import include_object
 from control_plane.jobs import models as jobs  # noqa: F401
 from control_plane.live import models as live  # noqa: F401
+from control_plane.search import models as search  # noqa: F401
+from control_plane.social import models as social  # noqa: F401
 from control_plane.uploads import models as uploads  # noqa: F401
 from control_plane.videos import models as videos  # noqa: F401
 
@@ -24,6 +27,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

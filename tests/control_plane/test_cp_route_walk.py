@@ -40,6 +40,16 @@ PUBLIC = {
     ("GET", "/api/v1/live"): "the streams live now, whose playback is public",
     ("HEAD", "/media/videos/{video_id}/t/{token}/{path}"): "the same",
     ("GET", "/api/v1/live/streams/{stream_id}/chat"): "the chat WebSocket: anyone may read (HTTP: 426)",
+    ("GET", "/api/v1/users/{username}/followers"): "a public profile's followers",
+    ("GET", "/api/v1/users/{username}/following"): "whom a public profile follows",
+    ("GET", "/api/v1/users/{username}/posts"): "a public profile's posts",
+    ("GET", "/api/v1/posts/{post_id}"): "posts are public",
+    ("GET", "/api/v1/posts/{post_id}/replies"): "a public post's thread",
+    ("GET", "/api/v1/videos/{video_id}/comments"): "comments on a public video (404 for any other)",
+    ("GET", "/api/v1/comments/{comment_id}/replies"): "a thread on a public video (404 for any other)",
+    ("GET", "/api/v1/hashtags/trending"): "trends are public",
+    ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
+    ("GET", "/api/v1/search"): "search is public (it finds only public things)",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)

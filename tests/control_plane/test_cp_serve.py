@@ -68,7 +68,12 @@ def test_serve_on_the_embedded_default(tmp_path: Path) -> None:
 
 def check_schema_matches_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": migrate.include_object}
+            ),
+            Base.metadata,
+        )
     assert diff == [], diff
 
 

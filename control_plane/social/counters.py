@@ -1,0 +1,75 @@
+"""Denormalised counters changed atomically in the caller's transaction.
+
+Every change is one statement, ``x = x + delta`` (an upsert where the row may not exist yet), so
+concurrent writers never lose an update: the database serialises them on the row, with no
+read-modify-write in Python. The caller changes a counter only when its own statement inserted or
+deleted the row being counted, which keeps counters equal to their rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from control_plane.social.models import UserStats, VideoStats
+
+__all__ = ["CountWriter", "add", "bump", "insert_new", "upsert", "user_stats", "video_stats"]
+
+#: Adds to named counts of one row in the caller's transaction: ``(session, row_id, **deltas)``.
+#: The social domain counts an account's ``followers``, ``following`` and ``posts`` and a video's
+#: ``likes`` and ``comments`` through one of these, handed in at wiring, so that the domain that
+#: shows a count (a profile, a video) may keep it on its own row.
+CountWriter = Callable[..., None]
+
+
+def upsert(session: Session, model: Any) -> Any:
+    """The dialect's ``INSERT`` into ``model``'s table that knows ``ON CONFLICT`` (PostgreSQL, SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+
+
+def insert_new(session: Session, model: Any, **row: Any) -> bool:
+    """Insert the row unless one with its key exists; True only if this statement inserted it
+    (``RETURNING`` says so on both backends, where a rowcount may not)."""
+    key = model.__table__.primary_key.columns.values()[0]
+    stmt = upsert(session, model).values(**row).on_conflict_do_nothing().returning(key)
+    return session.execute(stmt).first() is not None
+
+
+def bump(session: Session, model: Any, key: dict[str, Any], **deltas: int) -> None:
+    """Add ``deltas`` to the counters of ``model``'s row at ``key`` (its primary key), making the
+    row if it is missing (a row made by a decrement starts at 0)."""
+    deltas = {name: delta for name, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    columns = model.__table__.c
+    stmt = upsert(session, model).values(**key, **{name: max(delta, 0) for name, delta in deltas.items()})
+    changes = {name: columns[name] + delta for name, delta in deltas.items()}
+    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes))
+
+
+def add(session: Session, model: Any, where: sa.ColumnElement[bool], **deltas: int) -> None:
+    """Add ``deltas`` to the counters of the existing rows of ``model`` that match ``where``."""
+    deltas = {name: delta for name, delta in deltas.items() if delta}
+    if deltas:
+        columns = model.__table__.c
+        session.execute(
+            sa.update(model)
+            .where(where)
+            .values({name: columns[name] + delta for name, delta in deltas.items()})
+            .execution_options(synchronize_session=False)
+        )
+
+
+def user_stats(session: Session, user_id: str, **deltas: int) -> None:
+    """The default account counts: the social domain's own ``user_stats`` rows."""
+    bump(session, UserStats, {"user_id": user_id}, **deltas)
+
+
+def video_stats(session: Session, video_id: str, **deltas: int) -> None:
+    """The default video counts: the social domain's own ``video_stats`` rows."""
+    bump(session, VideoStats, {"video_id": video_id}, **deltas)

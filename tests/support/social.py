@@ -1,0 +1,110 @@
+"""Helpers of the social domain's tests: settings for either backend, signed-in users, ready
+videos, and a check of every count against its rows.
+
+Videos are made ready by writing their row, because what is tested here is what viewers do with a
+video, not how it was transcoded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from control_plane.core.db import new_id
+from control_plane.core.settings import load_settings
+from control_plane.videos.models import Video
+from support.platform import Platform, embedded
+
+
+@dataclass
+class Member:
+    """A signed-in user of a test platform."""
+
+    username: str
+    id: str
+    headers: dict[str, str]
+
+
+def member(platform: Platform, username: str, *, role: str = "creator") -> Member:
+    """A new user, signed in. Made through the accounts service rather than the sign-up route,
+    whose per-address limit every test client shares (one address, ``testclient``)."""
+    accounts = platform.services.accounts
+    user = accounts.register(username, f"{username}@example.com", "correct horse battery", role=role)
+    tokens = accounts.start_session(user.id)
+    return Member(username=username, id=user.id, headers={"Authorization": f"Bearer {tokens.access_token}"})
+
+
+def ready_video(
+    platform: Platform, owner: Member, *, title: str = "A video", visibility: str = "public"
+) -> str:
+    """A ready video of ``owner`` (its row only); returns its id."""
+    video_id = new_id()
+    with platform.services.db.session() as session:
+        session.add(Video(id=video_id, owner_id=owner.id, title=title, status="ready", visibility=visibility))
+    return video_id
+
+
+def backend_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: object):  # type: ignore[no-untyped-def]
+    if kind == "sqlite":
+        return embedded(tmp_path, **overrides)
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=request.getfixturevalue("postgres_url"),
+        redis_url=request.getfixturevalue("redis_url"),
+        secret_key=secrets.token_urlsafe(48),
+        **overrides,
+    )
+
+
+def assert_counts_match_rows(platform: Platform) -> None:
+    """Every denormalised count of the social domain equals the rows it counts."""
+    import sqlalchemy as sa
+
+    from control_plane.social.models import (
+        Comment,
+        CommentLike,
+        Follow,
+        Post,
+        PostLike,
+        UserStats,
+        VideoLike,
+        VideoStats,
+    )
+
+    def count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        return sa.select(sa.func.count()).where(*where).scalar_subquery()
+
+    original = sa.orm.aliased(Post)
+    checks = {
+        "post likes": sa.select(Post.id).where(Post.likes != count(PostLike.post_id == Post.id)),
+        "post replies": sa.select(Post.id).where(Post.replies != count(original.reply_to == Post.id)),
+        "post reposts": sa.select(Post.id).where(Post.reposts != count(original.repost_of == Post.id)),
+        "comment likes": sa.select(Comment.id).where(
+            Comment.likes != count(CommentLike.comment_id == Comment.id)
+        ),
+        "video likes": sa.select(VideoStats.video_id).where(
+            VideoStats.likes != count(VideoLike.video_id == VideoStats.video_id)
+        ),
+        "user followers": sa.select(UserStats.user_id).where(
+            UserStats.followers != count(Follow.followee_id == UserStats.user_id)
+        ),
+        "user following": sa.select(UserStats.user_id).where(
+            UserStats.following != count(Follow.follower_id == UserStats.user_id)
+        ),
+        "user posts": sa.select(UserStats.user_id).where(
+            UserStats.posts != count(original.author_id == UserStats.user_id)
+        ),
+    }
+    visible = sa.orm.aliased(Comment)
+    checks["comment replies"] = sa.select(Comment.id).where(
+        Comment.replies != count(visible.parent_id == Comment.id, visible.status == "visible")
+    )
+    checks["video comments"] = sa.select(VideoStats.video_id).where(
+        VideoStats.comments != count(visible.video_id == VideoStats.video_id, visible.status == "visible")
+    )
+    with platform.services.db.session() as session:
+        wrong = {name: session.execute(query).scalars().all() for name, query in checks.items()}
+    assert not any(wrong.values()), {name: ids for name, ids in wrong.items() if ids}
