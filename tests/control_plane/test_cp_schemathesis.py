@@ -42,6 +42,8 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #:   characters, which no JSON Schema states (each 422's description in the document says so).
 #: - 422: a display name or bio with control or formatting characters (Unicode categories no JSON
 #:   Schema pattern of this document can name).
+#: - 422: a post or comment whose text is blank once trimmed, with nothing else to carry (no video,
+#:   no repost): the schema can bound a string's length but not say "not only whitespace".
 #: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
 #:   request is answered 426 Upgrade Required.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
@@ -52,6 +54,8 @@ REFUSED = {
     ("POST", "/api/v1/users/me/password"): "422",
     ("POST", "/reset-password"): "422",
     ("PATCH", "/api/v1/users/me"): "422",
+    ("POST", "/api/v1/posts"): "422",
+    ("POST", "/api/v1/videos/{video_id}/comments"): "422",
     ("GET", "/api/v1/live/streams/{stream_id}/chat"): "426",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]

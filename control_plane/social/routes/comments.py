@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from control_plane.http.deps import PrincipalDep, ServicesDep, ViewerDep
+from control_plane.http.openapi import problems
 from control_plane.http.pagination import Page, PageDep
 from control_plane.social.comments import MAX_COMMENT
 from control_plane.social.routes import Id, Text, viewer_of
@@ -23,7 +24,9 @@ class CommentIn(BaseModel):
     parent_id: str | None = Field(None, pattern="^[0-9a-f]{32}$", description="the comment this replies to")
 
 
-@router.post("/videos/{video_id}/comments", status_code=201, response_model=CommentOut)
+@router.post(
+    "/videos/{video_id}/comments", status_code=201, response_model=CommentOut, responses=problems(403)
+)
 def write(video_id: Id, body: CommentIn, principal: PrincipalDep, services: ServicesDep) -> CommentOut:
     """Comment on a video you can see; ``status`` is ``held`` when the video holds comments for
     review. 403 ``COMMENTS_DISABLED``; 429 past the hourly limit."""
@@ -52,14 +55,14 @@ def thread(comment_id: Id, page: PageDep, viewer: ViewerDep, services: ServicesD
     return Page(items=items, next_cursor=cursor)
 
 
-@router.delete("/comments/{comment_id}", status_code=204, response_class=Response)
+@router.delete("/comments/{comment_id}", status_code=204, response_class=Response, responses=problems(403))
 def delete(comment_id: Id, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Delete a comment and its replies: its author, the video's owner or a moderator."""
     services.social.comments.delete(comment_id, viewer_of(principal))
     return Response(status_code=204)
 
 
-@router.post("/comments/{comment_id}/approve", response_model=CommentOut)
+@router.post("/comments/{comment_id}/approve", response_model=CommentOut, responses=problems(403))
 def approve(comment_id: Id, principal: PrincipalDep, services: ServicesDep) -> CommentOut:
     """Show a held comment: the video's owner or a moderator."""
     return services.social.comments.approve(comment_id, viewer_of(principal))

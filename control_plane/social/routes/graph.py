@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from control_plane.http.deps import PrincipalDep, ServicesDep, ViewerDep
+from control_plane.http.openapi import problems
 from control_plane.http.pagination import Page, PageDep
 from control_plane.social.routes import Username
 from control_plane.social.schemas import UserItem
@@ -12,7 +13,7 @@ from control_plane.social.schemas import UserItem
 router = APIRouter(prefix="/api/v1/users", tags=["social graph"])
 
 
-@router.put("/{username}/follow", status_code=204, response_class=Response)
+@router.put("/{username}/follow", status_code=204, response_class=Response, responses=problems(403))
 def follow(username: Username, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Follow the account (idempotent). 403 ``BLOCKED`` across a block; 429 past the hourly limit."""
     services.social.graph.follow(principal.user.id, username)
@@ -25,7 +26,7 @@ def unfollow(username: Username, principal: PrincipalDep, services: ServicesDep)
     return Response(status_code=204)
 
 
-@router.put("/{username}/block", status_code=204, response_class=Response)
+@router.put("/{username}/block", status_code=204, response_class=Response, responses=problems(403))
 def block(username: Username, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Block the account: the follows between you end both ways and each is hidden from the other."""
     services.social.graph.block(principal.user.id, username)
@@ -38,7 +39,7 @@ def unblock(username: Username, principal: PrincipalDep, services: ServicesDep) 
     return Response(status_code=204)
 
 
-@router.put("/{username}/mute", status_code=204, response_class=Response)
+@router.put("/{username}/mute", status_code=204, response_class=Response, responses=problems(403))
 def mute(username: Username, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Mute the account: its content is hidden from you; it is not told."""
     services.social.graph.mute(principal.user.id, username)

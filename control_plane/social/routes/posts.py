@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from control_plane.http.deps import PrincipalDep, ServicesDep, ViewerDep
+from control_plane.http.openapi import problems
 from control_plane.http.pagination import Page, PageDep
 from control_plane.social.posts import MAX_TEXT, Draft
 from control_plane.social.routes import Id, Text, Username, viewer_of
@@ -28,7 +29,7 @@ class PostIn(BaseModel):
     quote_of: str | None = OptionalId
 
 
-@router.post("/posts", status_code=201, response_model=PostOut)
+@router.post("/posts", status_code=201, response_model=PostOut, responses=problems(403, 404, 409))
 def create_post(body: PostIn, principal: PrincipalDep, services: ServicesDep) -> PostOut:
     """Post, reply, repost or quote; ``#tags`` and ``@mentions`` are read from the text.
     422 for a rule broken (too long, too many tags, more than one reference); 429 past the hourly limit."""
@@ -41,7 +42,7 @@ def get_post(post_id: Id, viewer: ViewerDep, services: ServicesDep) -> PostOut:
     return services.social.posts.get(post_id, viewer_of(viewer))
 
 
-@router.delete("/posts/{post_id}", status_code=204, response_class=Response)
+@router.delete("/posts/{post_id}", status_code=204, response_class=Response, responses=problems(403))
 def delete_post(post_id: Id, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Delete the post, its reposts and its likes: its author or a moderator."""
     services.social.posts.delete(post_id, viewer_of(principal))
