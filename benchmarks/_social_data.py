@@ -106,9 +106,9 @@ def build(db: Database, scale: Scale, *, seed: int = 14) -> Built:
         _copy(
             conn,
             "users",
-            "id, username, email, password_hash, role, is_active, created_at",
+            "id, username, username_key, email, password_hash, role, is_active, created_at",
             (
-                (u, f"user{i}", f"user{i}@bench.test", DUMMY_HASH, "creator", True, START)
+                (u, f"user{i}", f"user{i}", f"user{i}@bench.test", DUMMY_HASH, "creator", True, START)
                 for i, u in enumerate(users)
             ),
         )
