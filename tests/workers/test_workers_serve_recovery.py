@@ -3,6 +3,7 @@ same data dir: the jobs its in-process broker held are sent again and the video 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from support.serve import Serve, make_clip
@@ -34,9 +35,15 @@ def test_jobs_of_a_killed_serve_run_on_the_next_start(tmp_path: Path) -> None:
         video = second.wait_video(headers, video_id, {"ready", "failed"}, timeout=180)
         assert video["status"] == "ready", (video, second.log())
         assert "was stranded by a stopped process; sent again" in second.log()
+        # The video turns ready inside the job; the job's own row is marked a moment later.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = second.jobs(video_id)
+            if all(done[kind].status == "succeeded" for kind in ("video.process", "contentid.match")):
+                break
+            time.sleep(0.2)
     finally:
         second.stop()
-    done = second.jobs(video_id)
     assert done["video.process"].status == "succeeded" and done["contentid.match"].status == "succeeded"
     assert done["video.process"].held_by != first_name
     db = Database(f"sqlite:///{data / 'socialflow.db'}")
