@@ -327,9 +327,15 @@ def load_settings(**overrides: object) -> Settings:
     Raises ConfigError with a single operator-readable line for anything wrong.
     """
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:  # a list or mapping setting whose value is not JSON
+        field = str(exc).partition('field "')[2].partition('"')[0] or "settings"
+        raise ConfigError(
+            f'SOCIALFLOW_{field.upper()}: not valid JSON (a list is written like ["a", "b"])'
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"

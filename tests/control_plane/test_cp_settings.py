@@ -66,3 +66,14 @@ def test_unknown_url_schemes_are_one_clear_line(tmp_path: Path, field: str, valu
     message = str(info.value)
     assert message.startswith(f"SOCIALFLOW_{field.upper()}: unknown")
     assert "\n" not in message
+
+
+def test_a_list_setting_that_is_not_json_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALFLOW_CORS_ORIGINS", "[https://a.example")
+    with pytest.raises(ConfigError) as info:
+        load_settings(data_dir=tmp_path)
+    message = str(info.value)
+    assert message.startswith("SOCIALFLOW_CORS_ORIGINS: not valid JSON")
+    assert "\n" not in message
