@@ -6,6 +6,7 @@ watch time with Content-ID monetize claims, statements, and who may see whose mo
 from __future__ import annotations
 
 import csv
+import time
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -266,3 +267,19 @@ def test_plan_bounds(platform: Platform) -> None:
         r = platform.client.post("/api/v1/creators/me/plans", json=body, headers=alice.headers)
         assert r.status_code == 422, (field, bad)
     assert platform.client.get("/api/v1/users/alice/plans").json()["items"] == []
+
+
+def test_payouts_job_runs_on_the_workers(platform: Platform) -> None:
+    from control_plane.jobs.models import Job
+
+    job = platform.services.jobs.enqueue("payouts.run", args={"month": "2026-11"})
+    deadline = time.monotonic() + 30
+    while True:
+        with platform.services.db.session() as session:
+            row = session.get(Job, job.id)
+            assert row is not None
+            if row.status in ("succeeded", "failed") or time.monotonic() > deadline:
+                break
+        time.sleep(0.05)
+    assert row.status == "succeeded", row.error if hasattr(row, "error") else row
+    assert row.result == {"month": "2026-11", "released": 0, "shared": {}, "paid": 0, "failed": 0}
