@@ -44,7 +44,7 @@ from benchmarks._common import write_json
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
-from control_plane.payments.ledger import PROVIDER, POOL, Ledger
+from control_plane.payments.ledger import POOL, PROVIDER, Ledger
 from control_plane.payments.memberships import Terms
 from control_plane.payments.payouts import PayoutService
 from control_plane.payments.providers import LocalProvider, sign
@@ -75,8 +75,13 @@ def _accounts() -> list[str]:
 def _seed(db: Database) -> None:
     with db.session() as session:
         for account in _accounts():
-            Ledger.post(session, reference=f"seed:{account}", kind="seed", currency="usd",
-                        entries=[(PROVIDER, -SEED), (account, SEED)])  # fmt: skip
+            Ledger.post(
+                session,
+                reference=f"seed:{account}",
+                kind="seed",
+                currency="usd",
+                entries=[(PROVIDER, -SEED), (account, SEED)],
+            )
 
 
 def _pairs(n: int, seed: int) -> list[tuple[str, str, int]]:
@@ -106,22 +111,36 @@ def ledger_transfers(db: Database, n: int, threads: int, tag: str) -> dict[str, 
         with lock:
             k = next(counter)
         with db.session() as session:
-            Ledger.post(session, reference=f"{tag}:{k}", kind="transfer", currency="usd",
-                        entries=[(a, -amount), (b, amount)])  # fmt: skip
+            Ledger.post(
+                session,
+                reference=f"{tag}:{k}",
+                kind="transfer",
+                currency="usd",
+                entries=[(a, -amount), (b, amount)],
+            )
 
     seconds = _run(_pairs(n, hash(tag) & 0xFFFF), threads, transfer)
     with db.session() as session:
         check = Ledger.check(session)
         total = sum(v for (acct, _), v in Ledger.balances(session, _accounts()).items())
-    return {"transfers": n, "threads": threads, "seconds": round(seconds, 3), "per_second": round(n / seconds, 1),
-            "invariant_ok": check.ok and total == SEED * ACCOUNTS}  # fmt: skip
+    return {
+        "transfers": n,
+        "threads": threads,
+        "seconds": round(seconds, 3),
+        "per_second": round(n / seconds, 1),
+        "invariant_ok": check.ok and total == SEED * ACCOUNTS,
+    }
 
 
 def naive_transfers(engine: sa.Engine, n: int, threads: int) -> dict[str, Any]:
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS naive_balances"))
-        conn.execute(sa.text("CREATE TABLE naive_balances (account text PRIMARY KEY, balance bigint NOT NULL)"))
-        conn.execute(sa.text("INSERT INTO naive_balances VALUES (:a, :b)"), [{"a": a, "b": SEED} for a in _accounts()])
+        conn.execute(
+            sa.text("CREATE TABLE naive_balances (account text PRIMARY KEY, balance bigint NOT NULL)")
+        )
+        conn.execute(
+            sa.text("INSERT INTO naive_balances VALUES (:a, :b)"), [{"a": a, "b": SEED} for a in _accounts()]
+        )
     pairs = _pairs(n, 7 + threads)
     expected: dict[str, int] = defaultdict(lambda: SEED)
     for a, b, amount in pairs:
@@ -140,11 +159,18 @@ def naive_transfers(engine: sa.Engine, n: int, threads: int) -> dict[str, Any]:
 
     seconds = _run(pairs, threads, transfer)
     with engine.connect() as conn:
-        final = dict(conn.execute(sa.text("SELECT account, balance FROM naive_balances")).all())
-    wrong = sum(1 for a in _accounts() if final[a] != expected[a])
+        final: dict[str, int] = dict(conn.execute(sa.text("SELECT account, balance FROM naive_balances")).all())
+    wrong = len([a for a in _accounts() if final[a] != expected[a]])
     drift = sum(final.values()) - SEED * ACCOUNTS
-    return {"transfers": n, "threads": threads, "seconds": round(seconds, 3), "per_second": round(n / seconds, 1),
-            "accounts_wrong": wrong, "money_created_or_lost": drift, "invariant_ok": wrong == 0 and drift == 0}  # fmt: skip
+    return {
+        "transfers": n,
+        "threads": threads,
+        "seconds": round(seconds, 3),
+        "per_second": round(n / seconds, 1),
+        "accounts_wrong": wrong,
+        "money_created_or_lost": drift,
+        "invariant_ok": wrong == 0 and drift == 0,
+    }
 
 
 def webhook_events(db: Database, n: int, threads: int) -> dict[str, Any]:
@@ -152,19 +178,38 @@ def webhook_events(db: Database, n: int, threads: int) -> dict[str, Any]:
     provider = LocalProvider(db, secret, "http://127.0.0.1")
     service = WebhookService(db, provider, Terms(), EventHub())
     with db.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO users (id, username, username_key, email, password_hash, role, is_active, created_at) "
-                             "VALUES ('b0', 'benchpayer', 'benchpayer', 'p@example.com', 'x', 'creator', true, now()), "
-                             "('b1', 'benchcreator', 'benchcreator', 'c@example.com', 'x', 'creator', true, now())"))  # fmt: skip
         conn.execute(
-            sa.text("INSERT INTO tips (id, from_id, to_id, amount, currency, status, created_at) "
-                    "SELECT 't' || g, 'b0', 'b1', 500, 'usd', 'pending', now() FROM generate_series(1, :n) g"),
+            sa.text(
+                "INSERT INTO users (id, username, username_key, email, password_hash, role, is_active, "
+                "created_at) "
+                "VALUES ('b0', 'benchpayer', 'benchpayer', 'p@example.com', 'x', 'creator', true, now()), "
+                "('b1', 'benchcreator', 'benchcreator', 'c@example.com', 'x', 'creator', true, now())"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO tips (id, from_id, to_id, amount, currency, status, created_at) "
+                "SELECT 't' || g, 'b0', 'b1', 500, 'usd', 'pending', now() FROM generate_series(1, :n) g"
+            ),
             {"n": n},
-        )  # fmt: skip
+        )
     deliveries = []
     for i in range(1, n + 1):
-        body = {"id": f"evt_bench_{i}", "object": "event", "type": "payment_intent.succeeded", "created": int(time.time()),
-                "data": {"object": {"id": f"pi_bench_{i}", "amount": 500, "currency": "usd", "latest_charge": f"ch_bench_{i}",
-                                    "metadata": {"tip_id": f"t{i}"}}}}  # fmt: skip
+        body = {
+            "id": f"evt_bench_{i}",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": f"pi_bench_{i}",
+                    "amount": 500,
+                    "currency": "usd",
+                    "latest_charge": f"ch_bench_{i}",
+                    "metadata": {"tip_id": f"t{i}"},
+                }
+            },
+        }
         payload = json.dumps(body).encode()
         deliveries.append((payload, sign(payload, secret)))
     rng = random.Random(3)
@@ -181,8 +226,15 @@ def webhook_events(db: Database, n: int, threads: int) -> dict[str, Any]:
     seconds = _run(sent, threads, receive)
     with db.session() as session:
         ok = Ledger.check(session).ok and Ledger.balance(session, "user:b1:pending", "usd") == n * 350
-    return {"deliveries": len(sent), "events": n, "threads": threads, "seconds": round(seconds, 3),
-            "per_second": round(len(sent) / seconds, 1), "outcomes": dict(outcomes), "invariant_ok": ok}  # fmt: skip
+    return {
+        "deliveries": len(sent),
+        "events": n,
+        "threads": threads,
+        "seconds": round(seconds, 3),
+        "per_second": round(len(sent) / seconds, 1),
+        "outcomes": dict(outcomes),
+        "invariant_ok": ok,
+    }
 
 
 def payout_computation(db: Database, creators: int, records: int) -> dict[str, Any]:
@@ -191,14 +243,33 @@ def payout_computation(db: Database, creators: int, records: int) -> dict[str, A
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
-        with cur.copy("COPY users (id, username, username_key, email, password_hash, role, is_active, created_at) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY users (id, username, username_key, email, password_hash, role, is_active, created_at) "
+            "FROM STDIN"
+        ) as copy:
             for c in range(creators):
                 name = f"cr{c:06d}"
-                copy.write_row((f"u{c}", name, name, f"{name}@example.com", "x", "creator", True, "2026-11-01T00:00:00Z"))
-        with cur.copy("COPY videos (id, owner_id, title, status, visibility, progress, created_at, updated_at) FROM STDIN") as copy:
+                copy.write_row(
+                    (f"u{c}", name, name, f"{name}@example.com", "x", "creator", True, "2026-11-01T00:00:00Z")
+                )
+        with cur.copy(
+            "COPY videos (id, owner_id, title, status, visibility, progress, created_at, updated_at) "
+            "FROM STDIN"
+        ) as copy:
             for c in range(creators):
                 for v in range(videos_per_creator):
-                    copy.write_row((f"v{c}_{v}", f"u{c}", "", "ready", "public", 1.0, "2026-11-01T00:00:00Z", "2026-11-01T00:00:00Z"))
+                    copy.write_row(
+                        (
+                            f"v{c}_{v}",
+                            f"u{c}",
+                            "",
+                            "ready",
+                            "public",
+                            1.0,
+                            "2026-11-01T00:00:00Z",
+                            "2026-11-01T00:00:00Z",
+                        )
+                    )
         rng = random.Random(5)
         start_day = date(2026, 11, 1)
         loaded = 0
@@ -206,22 +277,42 @@ def payout_computation(db: Database, creators: int, records: int) -> dict[str, A
             for c in range(creators):
                 for v in range(videos_per_creator):
                     for d in range(days):
-                        copy.write_row((f"v{c}_{v}", (start_day + timedelta(days=d)).isoformat(), rng.randint(1, 3600)))
+                        copy.write_row(
+                            (f"v{c}_{v}", (start_day + timedelta(days=d)).isoformat(), rng.randint(1, 3600))
+                        )
                         loaded += 1
         raw.commit()
     finally:
         raw.close()
     with db.session() as session:
-        Ledger.post(session, reference="bench:pool", kind="seed", currency="usd", entries=[(PROVIDER, -10**9), (POOL, 10**9)])
-    service = PayoutService(db, LocalProvider(db, "whsec_x" * 3, "http://x"), Terms(), EventHub(),
-                            watch_time=RecordedWatchTime(), claims=MonetizeClaims())  # fmt: skip
+        Ledger.post(
+            session,
+            reference="bench:pool",
+            kind="seed",
+            currency="usd",
+            entries=[(PROVIDER, -(10**9)), (POOL, 10**9)],
+        )
+    service = PayoutService(
+        db,
+        LocalProvider(db, "whsec_x" * 3, "http://x"),
+        Terms(),
+        EventHub(),
+        watch_time=RecordedWatchTime(),
+        claims=MonetizeClaims(),
+    )
     start = time.perf_counter()
     shared = service.distribute("2026-11")
     seconds = time.perf_counter() - start
     with db.session() as session:
         ok = Ledger.check(session).ok and Ledger.balance(session, POOL, "usd") == 0
-    return {"creators": creators, "view_records": loaded, "videos": creators * videos_per_creator,
-            "seconds": round(seconds, 3), "shared": shared, "invariant_ok": ok}  # fmt: skip
+    return {
+        "creators": creators,
+        "view_records": loaded,
+        "videos": creators * videos_per_creator,
+        "seconds": round(seconds, 3),
+        "shared": shared,
+        "invariant_ok": ok,
+    }
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -232,28 +323,46 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     labels = ["ledger 1", "ledger 8", "naive 1", "naive 8", "webhooks 8"]
-    values = [results["ledger_1"]["per_second"], results["ledger_8"]["per_second"], results["naive_1"]["per_second"],
-              results["naive_8"]["per_second"], results["webhooks"]["per_second"]]  # fmt: skip
+    values = [
+        results["ledger_1"]["per_second"],
+        results["ledger_8"]["per_second"],
+        results["naive_1"]["per_second"],
+        results["naive_8"]["per_second"],
+        results["webhooks"]["per_second"],
+    ]
     colors = ["#2b6cb0", "#2b6cb0", "#c53030", "#c53030", "#2f855a"]
     left.bar(labels, values, color=colors)
     for i, v in enumerate(values):
         left.text(i, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=8)
     left.set_ylabel("per second")
-    left.set_title(f"transfers and webhook events /s (naive 8: {results['naive_8']['accounts_wrong']} accounts wrong)",
-                   fontsize=9)  # fmt: skip
+    left.set_title(
+        f"transfers and webhook events /s (naive 8: {results['naive_8']['accounts_wrong']} accounts wrong)",
+        fontsize=9,
+    )
     per_core = results["per_core"]
-    right.bar(["ours, per core", "pgledger (M3 laptop)"], [per_core, PGLEDGER_PER_SECOND], color=["#2b6cb0", "#718096"])
+    right.bar(
+        ["ours, per core", "pgledger (M3 laptop)"],
+        [per_core, PGLEDGER_PER_SECOND],
+        color=["#2b6cb0", "#718096"],
+    )
     right.set_title("ledger transfers /s beside pgledger's published figure", fontsize=9)
-    fig.suptitle(f"socialflow bench ledger (scale {results['scale']}); payout run: {results['payouts']['seconds']} s "
-                 f"for {results['payouts']['creators']:,} creators, {results['payouts']['view_records']:,} records", fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"socialflow bench ledger (scale {results['scale']}); payout run: {results['payouts']['seconds']} s "
+        f"for {results['payouts']['creators']:,} creators, {results['payouts']['view_records']:,} records",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
 def main(argv: list[str], output: Path) -> int:
     parser = argparse.ArgumentParser(prog="socialflow bench ledger")
-    parser.add_argument("--postgres", default=os.environ.get("SOCIALFLOW_BENCH_POSTGRES_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))  # fmt: skip
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "SOCIALFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every size (1: the full run)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

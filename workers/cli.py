@@ -97,7 +97,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         ),
         # payments upkeep in this process, whose events hub the notifications listen on: failed and
         # held provider events retried, earnings past their hold released, local renewals
-        Periodic("payments.tick", settings.payments_tick_interval, services.payments.tick, services.kv).start(),
+        Periodic(
+            "payments.tick", settings.payments_tick_interval, services.payments.tick, services.kv
+        ).start(),
     ]
     app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None

@@ -19,8 +19,8 @@ from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.settings import Settings
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
-from control_plane.payments.domain import Payments, build_payments
 from control_plane.jobs.processes import process_name
+from control_plane.payments.domain import Payments, build_payments
 from control_plane.services import video_service
 from control_plane.videos import VideoService
 from storage import BlobStore

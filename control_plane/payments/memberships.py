@@ -118,7 +118,7 @@ class MembershipService:
         """The active plans of a channel, newest first; 404 for a viewer the channel blocked."""
         with self.db.session() as session:
             user = user_named(session, username, viewer_id)
-            query = sa.select(Plan, *NEWEST_PLANS.columns).where(
+            query: sa.Select = sa.select(Plan, *NEWEST_PLANS.columns).where(
                 Plan.creator_id == user.id, Plan.active.is_(True)
             )
             rows, cursor = keyset_page(session, query, NEWEST_PLANS, page)
@@ -208,7 +208,7 @@ class MembershipService:
         self, member_id: str, page: PageParams
     ) -> tuple[list[tuple[Membership, Plan]], str | None]:
         with self.db.session() as session:
-            query = (
+            query: sa.Select = (
                 sa.select(Membership, Plan, *NEWEST_MEMBERSHIPS.columns)
                 .join(Plan, Plan.id == Membership.plan_id)
                 .where(Membership.member_id == member_id)

@@ -108,7 +108,7 @@ class PayoutService:
     def ledger_page(self, user_id: str, page: PageParams) -> tuple[list[dict[str, Any]], str | None]:
         """The user's ledger lines, newest first."""
         with self.db.session() as session:
-            query = (
+            query: sa.Select = (
                 sa.select(LedgerPosting, LedgerTransaction, *NEWEST_POSTINGS.columns)
                 .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
                 .where(LedgerPosting.account.in_([available(user_id), pending(user_id)]))
@@ -118,7 +118,7 @@ class PayoutService:
 
     def payouts_page(self, user_id: str, page: PageParams) -> tuple[list[Payout], str | None]:
         with self.db.session() as session:
-            query = sa.select(Payout, *NEWEST_PAYOUTS.columns).where(Payout.creator_id == user_id)
+            query: sa.Select = sa.select(Payout, *NEWEST_PAYOUTS.columns).where(Payout.creator_id == user_id)
             rows, cursor = keyset_page(session, query, NEWEST_PAYOUTS, page)
             session.expunge_all()
             return [row[0] for row in rows], cursor

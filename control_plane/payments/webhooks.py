@@ -141,7 +141,7 @@ class WebhookService:
     def listed(self, status: str | None, page: PageParams) -> tuple[list[ProviderEvent], str | None]:
         """Events newest first, of one status if given: what admins look at."""
         with self.db.session() as session:
-            query = sa.select(ProviderEvent, *NEWEST_EVENTS.columns)
+            query: sa.Select = sa.select(ProviderEvent, *NEWEST_EVENTS.columns)
             if status:
                 query = query.where(ProviderEvent.status == status)
             rows, cursor = keyset_page(session, query, NEWEST_EVENTS, page)

@@ -6,8 +6,8 @@ watch time with Content-ID monetize claims, statements, and who may see whose mo
 from __future__ import annotations
 
 import csv
-import time
 import io
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -61,7 +61,9 @@ def shift(p: Platform, days: int) -> None:
     from control_plane.payments.models import LocalObject
 
     with p.services.db.session() as session:
-        for obj in session.execute(sa.select(LocalObject).where(LocalObject.kind == "subscription")).scalars():
+        for obj in session.execute(
+            sa.select(LocalObject).where(LocalObject.kind == "subscription")
+        ).scalars():
             data = dict(obj.data)
             for key in ("period_start", "period_end"):
                 data[key] = (datetime.fromisoformat(data[key]) - timedelta(days=days)).isoformat()
@@ -80,7 +82,10 @@ def test_membership_opens_members_only_videos(platform_on: Callable[..., Platfor
     alice, bob, carol = member(p, "alice"), member(p, "bob"), member(p, "carol")
     video = ready_video(p, alice, visibility="members")
     with p.services.db.session() as session:
-        session.execute(sa.text("UPDATE videos SET outputs = :o WHERE id = :v"), {"o": '{"hls": "hls/master.m3u8"}', "v": video})
+        session.execute(
+            sa.text("UPDATE videos SET outputs = :o WHERE id = :v"),
+            {"o": '{"hls": "hls/master.m3u8"}', "v": video},
+        )
     assert p.client.get(f"/api/v1/videos/{video}", headers=bob.headers).status_code == 404
     assert p.client.get(f"/api/v1/videos/{video}").status_code == 404
     assert p.client.get(f"/media/videos/{video}/hls/master.m3u8").status_code == 403
@@ -98,8 +103,14 @@ def test_membership_opens_members_only_videos(platform_on: Callable[..., Platfor
     assert any(isinstance(e, MembershipChanged) and e.status == "active" for e in seen)
     # joining twice is refused; your own channel too
     plan_id = sub_of(p, bob, membership)["plan"]["id"]
-    assert p.client.post("/api/v1/subscriptions", json={"plan_id": plan_id}, headers=bob.headers).status_code == 409
-    assert p.client.post("/api/v1/subscriptions", json={"plan_id": plan_id}, headers=alice.headers).status_code == 403
+    assert (
+        p.client.post("/api/v1/subscriptions", json={"plan_id": plan_id}, headers=bob.headers).status_code
+        == 409
+    )
+    assert (
+        p.client.post("/api/v1/subscriptions", json={"plan_id": plan_id}, headers=alice.headers).status_code
+        == 403
+    )
     ledger_ok(p)
 
 
@@ -136,7 +147,9 @@ def test_renewal_grace_and_cancel_at_period_end(platform_on: Callable[..., Platf
     # a new membership, cancelled at period end, keeps access until then and does not renew
     again = join(p, bob, sub_of(p, bob, membership)["plan"]["id"])
     r = p.client.delete(f"/api/v1/subscriptions/{again}", headers=bob.headers)
-    assert r.status_code == 200 and r.json()["cancel_at_period_end"] is True and r.json()["status"] == "active"
+    assert (
+        r.status_code == 200 and r.json()["cancel_at_period_end"] is True and r.json()["status"] == "active"
+    )
     shift(p, 31)
     local.renew_due()
     assert sub_of(p, bob, again)["status"] == "ended"
@@ -167,12 +180,16 @@ def test_tip_reaches_the_creator_and_refund_reverses_it(platform_on: Callable[..
     p.services.events.subscribe(TipReceived, tips.append)
     alice, bob = member(p, "alice"), member(p, "bob")
     r = p.client.post(
-        "/api/v1/tips", json={"to": "alice", "amount": 1000, "currency": "EUR", "message": "great video"}, headers=bob.headers
+        "/api/v1/tips",
+        json={"to": "alice", "amount": 1000, "currency": "EUR", "message": "great video"},
+        headers=bob.headers,
     )
     assert r.status_code == 201, r.text
     secret = r.json()["client_secret"]
     ref = secret.split("_secret_")[0]
-    wrong = p.client.post(f"/api/v1/payments/local/intents/{ref}/confirm", json={"client_secret": ref + "_secret_x"})
+    wrong = p.client.post(
+        f"/api/v1/payments/local/intents/{ref}/confirm", json={"client_secret": ref + "_secret_x"}
+    )
     assert wrong.status_code == 404 and not tips
     ok = p.client.post(f"/api/v1/payments/local/intents/{ref}/confirm", json={"client_secret": secret})
     assert ok.json() == {"status": "succeeded"}
@@ -214,8 +231,18 @@ def test_payouts_by_watch_time_with_monetize_claims(platform_on: Callable[..., P
         reference = Reference(video_id=song, owner_id=label.id, policy="monetize", status="active")
         session.add(reference)
         session.flush()
-        session.add(Claim(video_id=b_video, reference_id=reference.id, kind="audio", query_start=0,
-                          reference_start=0, duration=30, score=0.9, policy="monetize"))  # fmt: skip
+        session.add(
+            Claim(
+                video_id=b_video,
+                reference_id=reference.id,
+                kind="audio",
+                query_start=0,
+                reference_start=0,
+                duration=30,
+                score=0.9,
+                policy="monetize",
+            )
+        )
     for who in (alice, bob, label):
         link = p.client.post("/api/v1/users/me/payouts/onboarding", headers=who.headers).json()["url"]
         assert p.client.post(path_of(link)).json() == {"status": "enabled"}
@@ -257,12 +284,23 @@ def test_money_is_private(platform_on: Callable[..., Platform]) -> None:
     # a blocked viewer finds neither the channel's plans nor can pay it
     p.client.put("/api/v1/users/bob/block", headers=alice.headers)
     assert p.client.get("/api/v1/users/alice/plans", headers=bob.headers).status_code == 404
-    assert p.client.post("/api/v1/tips", json={"to": "alice", "amount": 500, "currency": "usd"}, headers=bob.headers).status_code == 404
+    assert (
+        p.client.post(
+            "/api/v1/tips", json={"to": "alice", "amount": 500, "currency": "usd"}, headers=bob.headers
+        ).status_code
+        == 404
+    )
 
 
 def test_plan_bounds(platform: Platform) -> None:
     alice = member(platform, "alice")
-    for field, bad in (("amount", 0), ("amount", 10), ("amount", 10**9), ("currency", "xyz"), ("interval", "week")):
+    for field, bad in (
+        ("amount", 0),
+        ("amount", 10),
+        ("amount", 10**9),
+        ("currency", "xyz"),
+        ("interval", "week"),
+    ):
         body = {"name": "Gold", "amount": 500, "currency": "usd", "interval": "month", field: bad}
         r = platform.client.post("/api/v1/creators/me/plans", json=body, headers=alice.headers)
         assert r.status_code == 422, (field, bad)

@@ -45,8 +45,13 @@ class Provider:
         return sum(c["amount"] - c["refunded"] - c["disputed"] for c in self.charges.values())
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=OPS)
 def test_random_sequences_keep_the_invariants(platform: Platform, ops: list[tuple[str, int, int]]) -> None:
     p = platform
@@ -77,8 +82,18 @@ def test_random_sequences_keep_the_invariants(platform: Platform, ops: list[tupl
             with p.services.db.session() as session:
                 session.add(tip)
             charge = f"ch_{new_id()}"
-            send(event("payment_intent.succeeded", {"id": f"pi_{tip.id}", "amount": amount, "currency": "usd",
-                       "latest_charge": charge, "metadata": {"tip_id": tip.id}}))
+            send(
+                event(
+                    "payment_intent.succeeded",
+                    {
+                        "id": f"pi_{tip.id}",
+                        "amount": amount,
+                        "currency": "usd",
+                        "latest_charge": charge,
+                        "metadata": {"tip_id": tip.id},
+                    },
+                )
+            )
             provider.charges[charge] = {"amount": amount, "refunded": 0, "disputed": 0, "open": 0}
         elif op == "refund" and charges:
             charge = charges[pick % len(charges)]
@@ -86,8 +101,17 @@ def test_random_sequences_keep_the_invariants(platform: Platform, ops: list[tupl
             left = c["amount"] - c["refunded"] - c["disputed"]
             if left > 0:
                 c["refunded"] += 1 + pick % left
-                send(event("charge.refunded", {"id": charge, "amount": c["amount"], "amount_refunded": c["refunded"],
-                                               "currency": "usd"}))
+                send(
+                    event(
+                        "charge.refunded",
+                        {
+                            "id": charge,
+                            "amount": c["amount"],
+                            "amount_refunded": c["refunded"],
+                            "currency": "usd",
+                        },
+                    )
+                )
         elif op == "dispute" and charges:
             charge = charges[pick % len(charges)]
             c = provider.charges[charge]
@@ -95,15 +119,33 @@ def test_random_sequences_keep_the_invariants(platform: Platform, ops: list[tupl
             if left > 0 and not c["open"]:
                 c["open"] = 1 + pick % left
                 c["disputed"] += c["open"]
-                send(event("charge.dispute.created", {"id": f"dp_{charge}_{c['disputed']}", "charge": charge,
-                                                      "amount": c["open"], "currency": "usd"}))
+                send(
+                    event(
+                        "charge.dispute.created",
+                        {
+                            "id": f"dp_{charge}_{c['disputed']}",
+                            "charge": charge,
+                            "amount": c["open"],
+                            "currency": "usd",
+                        },
+                    )
+                )
         elif op == "close" and charges:
             charge = charges[pick % len(charges)]
             c = provider.charges[charge]
             if c["open"]:
                 won = pick % 2 == 0
-                send(event("charge.dispute.closed", {"id": f"dp_{charge}_{c['disputed']}", "charge": charge,
-                                                     "amount": c["open"], "status": "won" if won else "lost"}))
+                send(
+                    event(
+                        "charge.dispute.closed",
+                        {
+                            "id": f"dp_{charge}_{c['disputed']}",
+                            "charge": charge,
+                            "amount": c["open"],
+                            "status": "won" if won else "lost",
+                        },
+                    )
+                )
                 if won:
                     c["disputed"] -= c["open"]
                 c["open"] = 0
@@ -128,7 +170,10 @@ def test_random_sequences_keep_the_invariants(platform: Platform, ops: list[tupl
 def _snapshot(p: Platform) -> tuple[int, dict]:
     with p.services.db.session() as session:
         count = session.execute(sa.select(sa.func.count()).select_from(LedgerTransaction)).scalar_one()
-        balances = {a: b for a, _, b in session.execute(sa.text("SELECT account, currency, balance FROM ledger_balances"))}
+        balances = {
+            a: b
+            for a, _, b in session.execute(sa.text("SELECT account, currency, balance FROM ledger_balances"))
+        }
     return count, balances
 
 
@@ -138,14 +183,36 @@ def test_postings_must_balance_and_guarded_accounts_stay_positive(platform: Plat
             Ledger.post(session, reference="x", kind="t", currency="usd", entries=[("a", 1), ("b", -2)])
     with pytest.raises(InsufficientFunds):
         with platform.services.db.session() as session:
-            Ledger.post(session, reference="y", kind="t", currency="usd", entries=[("user:u:available", -1), (PROVIDER, 1)])
+            Ledger.post(
+                session,
+                reference="y",
+                kind="t",
+                currency="usd",
+                entries=[("user:u:available", -1), (PROVIDER, 1)],
+            )
     with platform.services.db.session() as session:
-        assert Ledger.post(session, reference="z", kind="t", currency="usd", entries=[(PROVIDER, -5), ("platform:fees", 5)])
-        assert Ledger.post(session, reference="z", kind="t", currency="usd", entries=[(PROVIDER, -5), ("platform:fees", 5)]) is None
+        assert Ledger.post(
+            session, reference="z", kind="t", currency="usd", entries=[(PROVIDER, -5), ("platform:fees", 5)]
+        )
+        assert (
+            Ledger.post(
+                session,
+                reference="z",
+                kind="t",
+                currency="usd",
+                entries=[(PROVIDER, -5), ("platform:fees", 5)],
+            )
+            is None
+        )
         assert Ledger.check(session).ok and Ledger.balance(session, "platform:fees", "usd") == 5
 
 
-@given(amount=st.integers(0, 10**9), fee=st.integers(0, 10_000), pool=st.integers(0, 10_000), part=st.integers(0, 10**9))
+@given(
+    amount=st.integers(0, 10**9),
+    fee=st.integers(0, 10_000),
+    pool=st.integers(0, 10_000),
+    part=st.integers(0, 10**9),
+)
 def test_splits_add_up(amount: int, fee: int, pool: int, part: int) -> None:
     s = split(amount, fee, pool)
     assert s.total == amount and min(s.creator, s.fee, s.pool) >= 0
@@ -153,7 +220,10 @@ def test_splits_add_up(amount: int, fee: int, pool: int, part: int) -> None:
     assert back.total == min(part, amount) and 0 <= back.creator <= s.creator and back.pool <= s.pool
 
 
-@given(amount=st.integers(0, 10**9), weights=st.dictionaries(st.text(min_size=1, max_size=4), st.integers(0, 10**6), max_size=20))
+@given(
+    amount=st.integers(0, 10**9),
+    weights=st.dictionaries(st.text(min_size=1, max_size=4), st.integers(0, 10**6), max_size=20),
+)
 def test_allocation_loses_no_cent(amount: int, weights: dict[str, int]) -> None:
     shares = allocate(amount, weights)
     assert set(shares) == set(weights)

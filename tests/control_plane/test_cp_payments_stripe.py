@@ -43,13 +43,22 @@ def test_stripe_provider_against_localstripe(
     p = platform_factory(embedded(tmp_path, payments_url=url))
     assert isinstance(p.services.payments.provider, StripeProvider)
     assert "sk_test" not in repr(p.services.settings) and SECRET not in repr(p.services.payments.provider)
-    stripe_api = stripe.StripeClient("sk_test_socialflow", base_addresses={"api": localstripe}, max_network_retries=0)
+    stripe_api = stripe.StripeClient(
+        "sk_test_socialflow", base_addresses={"api": localstripe}, max_network_retries=0
+    )
     alice, bob = member(p, "alice"), member(p, "bob")
     with live_server(p) as base:
-        hook = urllib.parse.urlencode({"url": f"{base}/api/v1/payments/webhooks/stripe", "secret": SECRET}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/webhooks/sf-{tmp_path.name}", data=hook))
-        r = p.client.post("/api/v1/creators/me/plans", json={"name": "Gold", "amount": 500, "currency": "usd",
-                          "interval": "month"}, headers=alice.headers)
+        hook = urllib.parse.urlencode(
+            {"url": f"{base}/api/v1/payments/webhooks/stripe", "secret": SECRET}
+        ).encode()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{localstripe}/_config/webhooks/sf-{tmp_path.name}", data=hook)
+        )
+        r = p.client.post(
+            "/api/v1/creators/me/plans",
+            json={"name": "Gold", "amount": 500, "currency": "usd", "interval": "month"},
+            headers=alice.headers,
+        )
         assert r.status_code == 201, r.text
         plan = p.client.get("/api/v1/users/alice/plans").json()["items"][0]["id"]
         from control_plane.payments.models import Plan
@@ -59,12 +68,18 @@ def test_stripe_provider_against_localstripe(
         assert stripe_api.v1.plans.retrieve(price).amount == 500  # the plan lives at the provider
 
         # a tip through a payment intent, confirmed as Stripe.js would
-        r = p.client.post("/api/v1/tips", json={"to": "alice", "amount": 700, "currency": "usd", "message": "thanks"},
-                          headers=bob.headers)
+        r = p.client.post(
+            "/api/v1/tips",
+            json={"to": "alice", "amount": 700, "currency": "usd", "message": "thanks"},
+            headers=bob.headers,
+        )
         assert r.status_code == 201, r.text
         intent = r.json()["client_secret"].split("_secret_")[0]
         card = stripe_api.v1.payment_methods.create(
-            {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
+            {
+                "type": "card",
+                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+            }
         )
         stripe_api.v1.payment_intents.update(intent, {"payment_method": card.id})
         assert stripe_api.v1.payment_intents.confirm(intent).status == "succeeded"
@@ -83,7 +98,11 @@ def test_stripe_provider_against_localstripe(
             assert pending.status == "pending" and pending.checkout_ref is None
             membership = pending.id
         customer = stripe_api.v1.customers.create(
-            {"email": "bob@example.com", "payment_method": card.id, "invoice_settings": {"default_payment_method": card.id}}
+            {
+                "email": "bob@example.com",
+                "payment_method": card.id,
+                "invoice_settings": {"default_payment_method": card.id},
+            }
         )
         sub = stripe_api.v1.subscriptions.create(
             {"customer": customer.id, "items": [{"plan": price}], "metadata": {"membership_id": membership}}

@@ -38,7 +38,14 @@ def pending_membership(p: Platform) -> tuple[str, str, str]:
     """A creator with a plan and a member whose checkout has not completed: (membership, creator, member)."""
     alice, bob = member(p, "alice"), member(p, "bob")
     with p.services.db.session() as session:
-        plan = Plan(creator_id=alice.id, name="Gold", amount=500, currency="usd", interval="month", provider_ref="plan_gold")
+        plan = Plan(
+            creator_id=alice.id,
+            name="Gold",
+            amount=500,
+            currency="usd",
+            interval="month",
+            provider_ref="plan_gold",
+        )
         session.add(plan)
         session.flush()
         m = Membership(plan_id=plan.id, member_id=bob.id, creator_id=alice.id)
@@ -50,8 +57,15 @@ def pending_membership(p: Platform) -> tuple[str, str, str]:
 def paid_invoice(sub: str, charge: str, amount: int = 500) -> dict:
     return event(
         "invoice.paid",
-        {"id": f"in_{charge}", "object": "invoice", "subscription": sub, "amount_paid": amount, "currency": "usd",
-         "charge": charge, "lines": {"data": [{"period": {"end": int(time.time()) + 30 * 86400}}]}},
+        {
+            "id": f"in_{charge}",
+            "object": "invoice",
+            "subscription": sub,
+            "amount_paid": amount,
+            "currency": "usd",
+            "charge": charge,
+            "lines": {"data": [{"period": {"end": int(time.time()) + 30 * 86400}}]},
+        },
     )
 
 
@@ -66,7 +80,9 @@ def test_bad_signatures_answer_400_and_change_nothing(platform: Platform) -> Non
         "t=1,v1=00",
         "",
     ):
-        r = platform.client.post("/api/v1/payments/webhooks/stripe", content=payload, headers={"Stripe-Signature": header})
+        r = platform.client.post(
+            "/api/v1/payments/webhooks/stripe", content=payload, headers={"Stripe-Signature": header}
+        )
         assert r.status_code == 400 and r.json()["code"] == "WEBHOOK_SIGNATURE_INVALID", header
     r = platform.client.post("/api/v1/payments/webhooks/stripe", content=payload)
     assert r.status_code == 400
@@ -81,17 +97,26 @@ def test_events_before_their_object_are_held_then_applied(platform_on: Callable[
     secret = secret_of(p)
     # the invoice and the subscription arrive before the checkout that links them
     assert deliver(p.client, paid_invoice("sub_1", "ch_1"), secret).json()["status"] == "held"
-    early_refund = event("charge.refunded", {"id": "ch_1", "amount": 500, "amount_refunded": 100, "currency": "usd"})
+    early_refund = event(
+        "charge.refunded", {"id": "ch_1", "amount": 500, "amount_refunded": 100, "currency": "usd"}
+    )
     assert deliver(p.client, early_refund, secret).json()["status"] == "held"
     created = event(
         "customer.subscription.created",
-        {"id": "sub_1", "status": "active", "current_period_end": int(time.time()) + 30 * 86400,
-         "cancel_at_period_end": False, "items": {"data": [{"price": {"id": "plan_gold"}}]}},
+        {
+            "id": "sub_1",
+            "status": "active",
+            "current_period_end": int(time.time()) + 30 * 86400,
+            "cancel_at_period_end": False,
+            "items": {"data": [{"price": {"id": "plan_gold"}}]},
+        },
         created=int(time.time()) - 5,
     )
     assert deliver(p.client, created, secret).json()["status"] == "held"
-    done = event("checkout.session.completed", {"id": "cs_1", "mode": "subscription", "subscription": "sub_1",
-                                                "client_reference_id": membership})
+    done = event(
+        "checkout.session.completed",
+        {"id": "cs_1", "mode": "subscription", "subscription": "sub_1", "client_reference_id": membership},
+    )
     assert deliver(p.client, done, secret).json()["status"] == "applied"
     with p.services.db.session() as session:
         statuses = dict(session.execute(sa.select(ProviderEvent.type, ProviderEvent.status)).all())
@@ -100,7 +125,9 @@ def test_events_before_their_object_are_held_then_applied(platform_on: Callable[
         assert Ledger.balance(session, f"user:{creator}:pending", "usd") == 350 - 70
     assert set(statuses.values()) == {"applied"}
     # an older state of the subscription arriving late does not undo the newer one
-    stale = event("customer.subscription.updated", {"id": "sub_1", "status": "canceled"}, created=int(time.time()) - 60)
+    stale = event(
+        "customer.subscription.updated", {"id": "sub_1", "status": "canceled"}, created=int(time.time()) - 60
+    )
     assert deliver(p.client, stale, secret).json()["status"] == "ignored"
     with p.services.db.session() as session:
         assert session.get(Membership, membership).status == "active"  # type: ignore[union-attr]
@@ -110,8 +137,19 @@ def test_events_before_their_object_are_held_then_applied(platform_on: Callable[
 def test_failing_handler_is_retried_and_shown_to_admins(platform: Platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     membership, creator, _ = pending_membership(platform)
     secret = secret_of(platform)
-    deliver(platform.client, event("checkout.session.completed", {"id": "cs_1", "mode": "subscription",
-                                   "subscription": "sub_1", "client_reference_id": membership}), secret)
+    deliver(
+        platform.client,
+        event(
+            "checkout.session.completed",
+            {
+                "id": "cs_1",
+                "mode": "subscription",
+                "subscription": "sub_1",
+                "client_reference_id": membership,
+            },
+        ),
+        secret,
+    )
 
     def broken(ctx: handlers.Context) -> handlers.Applied:
         raise RuntimeError("the database hiccuped")
@@ -121,7 +159,9 @@ def test_failing_handler_is_retried_and_shown_to_admins(platform: Platform, monk
     r = deliver(platform.client, invoice, secret)
     assert r.status_code == 503 and r.json()["code"] == "WEBHOOK_DEFERRED"
     admin = member(platform, "root", role="admin")
-    failed = platform.client.get("/api/v1/admin/payments/events?status=failed", headers=admin.headers).json()["items"]
+    failed = platform.client.get("/api/v1/admin/payments/events?status=failed", headers=admin.headers).json()[
+        "items"
+    ]
     assert [(e["id"], e["attempts"]) for e in failed] == [(invoice["id"], 1)]
     assert "the database hiccuped" in failed[0]["error"]
     with platform.services.db.session() as session:
@@ -131,7 +171,9 @@ def test_failing_handler_is_retried_and_shown_to_admins(platform: Platform, monk
     assert deliver(platform.client, invoice, secret).json()["status"] == "duplicate"
     with platform.services.db.session() as session:
         assert Ledger.balance(session, f"user:{creator}:pending", "usd") == 350
-    retry = platform.client.post(f"/api/v1/admin/payments/events/{invoice['id']}/retry", headers=admin.headers)
+    retry = platform.client.post(
+        f"/api/v1/admin/payments/events/{invoice['id']}/retry", headers=admin.headers
+    )
     assert retry.json()["status"] == "duplicate"
 
 
@@ -140,10 +182,22 @@ def test_replay_1000_times_concurrently_has_one_effect(platform_on: Callable[...
         return  # SQLite serialises every writer; the race worth testing is PostgreSQL's
     p = platform_on()
     alice, bob = member(p, "alice"), member(p, "bob")
-    r = p.client.post("/api/v1/tips", json={"to": "alice", "amount": 700, "currency": "usd"}, headers=bob.headers)
+    r = p.client.post(
+        "/api/v1/tips", json={"to": "alice", "amount": 700, "currency": "usd"}, headers=bob.headers
+    )
     tip_id, intent = r.json()["id"], r.json()["client_secret"].split("_secret_")[0]
-    body = event("payment_intent.succeeded", {"id": intent, "object": "payment_intent", "amount": 700,
-                 "currency": "usd", "status": "succeeded", "latest_charge": "ch_once", "metadata": {"tip_id": tip_id}})
+    body = event(
+        "payment_intent.succeeded",
+        {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": 700,
+            "currency": "usd",
+            "status": "succeeded",
+            "latest_charge": "ch_once",
+            "metadata": {"tip_id": tip_id},
+        },
+    )
     payload = json.dumps(body).encode()
     header = sign(payload, secret_of(p))
     webhooks = p.services.payments.webhooks

@@ -51,7 +51,10 @@ PUBLIC = {
     ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
     ("GET", "/api/v1/users/{username}/plans"): "a channel's membership plans, like its profile",
-    ("POST", "/api/v1/payments/webhooks/stripe"): "the provider's signature on the raw body is the credential",
+    (
+        "POST",
+        "/api/v1/payments/webhooks/stripe",
+    ): "the provider's signature on the raw body is the credential",
     ("GET", "/api/v1/payments/local/checkout/{ref}"): "the local checkout's unguessable id is the credential",
     ("POST", "/api/v1/payments/local/checkout/{ref}"): "the same (paying on the local checkout page)",
     ("POST", "/api/v1/payments/local/intents/{ref}/confirm"): "the intent's client secret is the credential",

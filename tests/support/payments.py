@@ -26,7 +26,9 @@ from support.services import service_missing
 __all__ = ["deliver", "event", "localstripe"]
 
 
-def event(type_: str, obj: dict[str, Any], *, created: int | None = None, account: str | None = None) -> dict[str, Any]:
+def event(
+    type_: str, obj: dict[str, Any], *, created: int | None = None, account: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": f"evt_{secrets.token_hex(12)}",
         "object": "event",
@@ -60,7 +62,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
     """The base URL of a localstripe server for this session."""
-    exe = shutil.which("localstripe") or shutil.which("localstripe", path=str(__import__("pathlib").Path(sys.executable).parent))
+    exe = shutil.which("localstripe") or shutil.which(
+        "localstripe", path=str(__import__("pathlib").Path(sys.executable).parent)
+    )
     if exe is None:
         service_missing("localstripe")
     port = _free_port()
