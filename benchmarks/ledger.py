@@ -159,7 +159,9 @@ def naive_transfers(engine: sa.Engine, n: int, threads: int) -> dict[str, Any]:
 
     seconds = _run(pairs, threads, transfer)
     with engine.connect() as conn:
-        final: dict[str, int] = dict(conn.execute(sa.text("SELECT account, balance FROM naive_balances")).all())
+        final: dict[str, int] = dict(
+            conn.execute(sa.text("SELECT account, balance FROM naive_balances")).all()
+        )
     wrong = len([a for a in _accounts() if final[a] != expected[a]])
     drift = sum(final.values()) - SEED * ACCOUNTS
     return {
