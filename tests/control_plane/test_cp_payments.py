@@ -10,7 +10,9 @@ import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from support.platform import Platform
 from support.social import Member, member, ready_video
@@ -321,3 +323,23 @@ def test_payouts_job_runs_on_the_workers(platform: Platform) -> None:
         time.sleep(0.05)
     assert row.status == "succeeded", row.error if hasattr(row, "error") else row
     assert row.result == {"month": "2026-11", "released": 0, "shared": {}, "paid": 0, "failed": 0}
+
+
+def test_payments_url_needs_its_key_and_secret_and_hides_them(tmp_path: Path) -> None:
+    from control_plane.core.settings import ConfigError, load_settings
+
+    key, secret = "sk_live_very_secret_key_1234", "whsec_very_secret_signing_5678"
+    for url in (
+        f"stripe://?api_key={key}",
+        f"stripe://?webhook_secret={secret}",
+        f"stripe://?api_key=pk_live_public&webhook_secret={secret}",
+        "paypal://?x=1",
+    ):
+        with pytest.raises(ConfigError) as refused:
+            load_settings(data_dir=tmp_path, payments_url=url)
+        assert key not in str(refused.value) and secret not in str(refused.value)
+    settings = load_settings(
+        data_dir=tmp_path, payments_url=f"stripe://?api_key={key}&webhook_secret={secret}"
+    )
+    assert key not in repr(settings) and secret not in repr(settings) and key not in str(settings)
+    assert load_settings(data_dir=tmp_path, payments_url="local://").payments_url is not None
