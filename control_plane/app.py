@@ -21,6 +21,9 @@ from control_plane.jobs import routes as jobs
 from control_plane.live import WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
+from control_plane.payments.routes import local as payments_local
+from control_plane.payments.routes import money as payments
+from control_plane.payments.routes import webhooks as payment_webhooks
 from control_plane.search import routes as search
 from control_plane.services import Services
 from control_plane.social.routes import comments, graph, hashtags, likes, posts
@@ -78,6 +81,9 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         likes.router,
         hashtags.router,
         search.router,
+        payments.router,
+        payment_webhooks.router,
+        payments_local.router,
     )
     for router in routers:
         app.include_router(router)

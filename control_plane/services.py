@@ -21,11 +21,12 @@ from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.payments.domain import Payments, build_payments, is_member
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.uploads.service import UploadService
-from control_plane.videos import JobLedger, VideoService
+from control_plane.videos import Access, JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
 from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
@@ -60,6 +61,8 @@ class Services:
     events: EventHub
     social: Social
     search: SearchService
+    #: Memberships, tips and payouts on the ledger, with the provider the settings name.
+    payments: Payments
 
     def close(self) -> None:
         self.pubsub.close()
@@ -129,6 +132,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         closer.on_close(remover)
     events = EventHub()
     limiter = RateLimiter(kv)
+    payments = build_payments(db, settings, events)
+    # members-only videos play for the channel's members (and, as always, its owner and moderators)
+    videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
     return Services(
         settings=settings,
         db=db,
@@ -149,4 +155,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         events=events,
         social=build_social(db, events, limiter, settings),
         search=search_service(db, events),
+        payments=payments,
     )

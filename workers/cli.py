@@ -19,6 +19,8 @@ from control_plane.core.settings import ConfigError, Settings, load_settings
 __all__ = ["main"]
 
 log = logging.getLogger("socialflow")
+#: Seconds between runs of the (idempotent) monthly payouts job.
+PAYOUTS_INTERVAL = 6 * 3600.0
 
 
 def _fail(message: str) -> int:
@@ -90,8 +92,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             for kind, interval in (
                 ("hashtags.trends", settings.trend_interval),
                 ("search.refresh", settings.search_refresh_interval),
+                ("payouts.run", PAYOUTS_INTERVAL),
             )
         ),
+        # payments upkeep in this process, whose events hub the notifications listen on: failed and
+        # held provider events retried, earnings past their hold released, local renewals
+        Periodic(
+            "payments.tick", settings.payments_tick_interval, services.payments.tick, services.kv
+        ).start(),
     ]
     app = create_app(services, whip=WhipIngest(services))
     rtmp_ingest = None

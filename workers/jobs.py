@@ -170,6 +170,18 @@ JOBS: dict[str, JobSpec] = {
             time_limit=600,
             priority=30,
         ),
+        # The month's revenue share and creators' payouts; enqueued periodically (idempotent per
+        # creator and month), so a creator onboarded late is paid on a later run.
+        JobSpec(
+            "payouts.run",
+            "workers.actors.payments:run_payouts",
+            queue="default",
+            attempts=5,
+            time_limit=3600,
+            priority=40,
+            min_backoff=60,
+            max_backoff=3600,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

@@ -14,11 +14,13 @@ import dramatiq
 
 from control_plane.contentid import ClaimService
 from control_plane.core.db import Database
+from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.settings import Settings
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from control_plane.jobs.processes import process_name
+from control_plane.payments.domain import Payments, build_payments
 from control_plane.services import video_service
 from control_plane.videos import VideoService
 from storage import BlobStore
@@ -45,6 +47,11 @@ class WorkerContext:
     def videos(self) -> VideoService:
         """The video domain's service, whose follow-up jobs go to this process's broker."""
         return video_service(self.db, self.enqueue, self.store)
+
+    @cached_property
+    def payments(self) -> Payments:
+        """The payments domain of this process (its events reach this process's own hub only)."""
+        return build_payments(self.db, self.settings, EventHub())
 
     @cached_property
     def claims(self) -> ClaimService:

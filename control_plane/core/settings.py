@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from control_plane.payments.config import parse_payments_url
 from storage.errors import SocialFlowError
 
 __all__ = ["ConfigError", "OidcProvider", "Settings", "load_settings", "KNOWN_WEAK_SECRETS"]
@@ -202,6 +203,26 @@ class Settings(BaseSettings):
     trend_half_life: float = Field(7200.0, ge=60.0)
     #: Seconds between refreshes of the search index from videos and accounts.
     search_refresh_interval: float = Field(30.0, ge=1.0)
+    #: The payment provider: ``stripe://?api_key=sk_...&webhook_secret=whsec_...[&api_base=URL]``;
+    #: unset (or ``local://``): the local provider, which moves no money. A secret: never logged.
+    payments_url: SecretStr | None = None
+    #: The platform's share of memberships and tips, in basis points (1/100 of a percent).
+    payments_fee_bps: int = Field(3000, ge=0, le=10_000)
+    #: The part of the platform's share that goes to the pool creators share by watch time (bps).
+    payments_pool_bps: int = Field(5000, ge=0, le=10_000)
+    #: Days a creator's earnings stay pending (refundable) before they become available.
+    payments_hold_days: int = Field(7, ge=0, le=120)
+    #: Days a member keeps access after a renewal fails, while the provider retries the card.
+    payments_grace_days: int = Field(7, ge=0, le=60)
+    #: The smallest payout, in minor units of its currency; smaller balances wait for next month.
+    payments_payout_minimum: int = Field(1000, ge=1)
+    #: The currencies plans and tips may use (ISO 4217, lower case).
+    payments_currencies: list[str] = Field(default_factory=lambda: ["usd", "eur", "gbp", "cad", "aud", "jpy"])
+    #: The largest single plan price or tip, in minor units.
+    payments_max_amount: int = Field(1_000_000, ge=100)
+    #: Seconds between payment maintenance runs: retry failed events, release held earnings,
+    #: renew the local provider's subscriptions.
+    payments_tick_interval: float = Field(300.0, ge=1.0)
 
     @field_validator("database_url")
     @classmethod
@@ -261,6 +282,19 @@ class Settings(BaseSettings):
         if self.webrtc_turn_secret is not None and len(self.webrtc_turn_secret) < 16:
             raise ValueError("webrtc_turn_secret must be at least 16 characters")
         return self
+
+    @field_validator("payments_url")
+    @classmethod
+    def _payments_url(cls, v: SecretStr | None) -> SecretStr | None:
+        parse_payments_url(v.get_secret_value() if v is not None else None)
+        return v
+
+    @field_validator("payments_currencies")
+    @classmethod
+    def _currencies(cls, v: list[str]) -> list[str]:
+        if not v or any(len(c) != 3 or not c.isascii() or not c.isalpha() for c in v):
+            raise ValueError("give ISO 4217 currency codes such as usd, eur")
+        return sorted({c.lower() for c in v})
 
     @field_validator("smtp_url")
     @classmethod

@@ -27,7 +27,7 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5000  # characters
 MAX_TAGS = 15
 MAX_TAG_CHARS = 30
-VISIBILITIES = ("public", "unlisted", "private")
+VISIBILITIES = ("public", "unlisted", "private", "members")
 
 #: Letters, marks and digits of any script, with ``_`` and ``-`` inside (not leading).
 _TAG = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")

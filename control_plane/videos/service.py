@@ -34,7 +34,7 @@ from control_plane.videos.metadata import clean_changes
 from control_plane.videos.models import Video, VideoTag
 from storage import BlobStore
 
-__all__ = ["COUNTS", "Hold", "JobLedger", "Remover", "VideoGone", "VideoService", "VideoSource"]
+__all__ = ["COUNTS", "Access", "Hold", "JobLedger", "Remover", "VideoGone", "VideoService", "VideoSource"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,22 @@ class Hold:
     applies: Callable[[Any], sa.ColumnElement[bool]]
     reason: str
     see: str
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may watch a video of a visibility another domain decides (``members``: payments).
+
+    ``allows(session, video, viewer_id)`` is True when the signed-in viewer may watch; the owner
+    and moderators always may, and anonymous viewers never do.
+    """
+
+    visibility: str
+    allows: Callable[[Session, Video, str], bool]
+
+
+#: Visibilities anyone may watch, signed in or not (``unlisted``: anyone holding the link).
+OPEN = ("public", "unlisted")
 
 
 #: Another domain's part in removing a video: in the removing transaction, delete or release its
@@ -117,6 +133,20 @@ class VideoService:
         self.holds = tuple(holds)
         self.jobs = jobs
         self.removers: list[Remover] = []
+        self.access: dict[str, Access] = {}
+
+    def grant(self, access: Access) -> None:
+        """Register the rule of a visibility another domain decides (at wiring)."""
+        self.access[access.visibility] = access
+
+    def may_watch(self, session: Session, video: Video, viewer_id: str | None) -> bool:
+        """True when the viewer may see and play the ready video by its visibility: anyone for
+        ``public`` and ``unlisted``, the rule registered for its visibility otherwise (``private``
+        has none: the owner, moderators and holders of signed playback tokens only)."""
+        if video.visibility in OPEN:
+            return True
+        rule = self.access.get(video.visibility)
+        return viewer_id is not None and rule is not None and rule.allows(session, video, viewer_id)
 
     def on_remove(self, remover: Remover) -> None:
         """Register another domain's part in removing a video (run in registration order)."""

@@ -50,11 +50,26 @@ PUBLIC = {
     ("GET", "/api/v1/hashtags/trending"): "trends are public",
     ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
+    ("GET", "/api/v1/users/{username}/plans"): "a channel's membership plans, like its profile",
+    (
+        "POST",
+        "/api/v1/payments/webhooks/stripe",
+    ): "the provider's signature on the raw body is the credential",
+    ("GET", "/api/v1/payments/local/checkout/{ref}"): "the local checkout's unguessable id is the credential",
+    ("POST", "/api/v1/payments/local/checkout/{ref}"): "the same (paying on the local checkout page)",
+    ("POST", "/api/v1/payments/local/intents/{ref}/confirm"): "the intent's client secret is the credential",
+    ("POST", "/api/v1/payments/local/onboarding/{ref}"): "the local onboarding link's id is the credential",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
 #: Admin-only routes: a creator must get 403.
-ADMIN_ONLY = {("GET", "/api/v1/admin/audit"), ("POST", "/api/v1/ops/canary")}
+ADMIN_ONLY = {
+    ("GET", "/api/v1/admin/audit"),
+    ("POST", "/api/v1/ops/canary"),
+    ("GET", "/api/v1/admin/payments/events"),
+    ("POST", "/api/v1/admin/payments/events/{event_id}/retry"),
+    ("GET", "/api/v1/admin/payments/report"),
+}
 
 
 def fill(path: str) -> str:

@@ -83,8 +83,11 @@ def signed_video_file(
 def video_file(video_id: str, path: str, request: Request, services: ServicesDep) -> Response:
     """A file of a public or unlisted video."""
     video = ready_video(services, video_id)
-    if video.visibility == "private":
+    if video.visibility in ("private", "members"):
         raise PlaybackDenied(
-            "This video is private: play it through a signed playback URL.", code="PLAYBACK_TOKEN_REQUIRED"
+            f"This video is {video.visibility}-only: play it through a signed playback URL."
+            if video.visibility == "members"
+            else "This video is private: play it through a signed playback URL.",
+            code="PLAYBACK_TOKEN_REQUIRED",
         )
     return serve(services, video_id, path, request, "public", FILE_MAX_AGE)

@@ -41,7 +41,9 @@ OWNER_PREVIEW_TTL = 3600
 #: Changes of a video's metadata, and deletions, per user.
 EDITS_PER_USER = Limit("video_edit", 120, 3600.0)
 DELETES_PER_USER = Limit("video_delete", 120, 3600.0)
-Visibility = Literal["public", "unlisted", "private"]
+Visibility = Literal["public", "unlisted", "private", "members"]
+#: Visibilities whose playback URLs are signed for the viewer (no public URL plays them).
+SIGNED = ("private", "members")
 #: A tag as sent (``#`` and spaces allowed around it); the service bounds the stored form.
 TagIn = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -102,7 +104,9 @@ class VideoPatch(BaseModel):
 
     title: str | None = Field(None, min_length=1, max_length=MAX_TITLE)
     visibility: Visibility | None = Field(
-        None, description="public; unlisted (playable by link); private (signed playback tokens only)"
+        None,
+        description="public; unlisted (playable by link); private (signed playback tokens only); "
+        "members (the channel's paying members and its owner)",
     )
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     tags: list[TagIn] | None = Field(None, max_length=MAX_TAGS, description="replaces the list")
@@ -191,13 +195,16 @@ def manages(principal: Principal | None, video: Video) -> bool:
 
 def load_visible(services: Services, principal: Principal | None, video_id: str) -> Listed:
     """The video if the caller may see it: its owner and moderators always, anyone else (signed
-    in or not) once it is ready and not private. Anything else is 404, so private videos are
-    not revealed."""
+    in or not) once it is ready and not private; a members-only video its channel's members.
+    Anything else is 404, so private and members-only videos are not revealed."""
     with services.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-        if not manages(principal, video) and (video.status != "ready" or video.visibility == "private"):
+        viewer = principal.user.id if principal is not None else None
+        if not manages(principal, video) and (
+            video.status != "ready" or not services.videos.may_watch(session, video, viewer)
+        ):
             raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
         listed = describe(session, [video])[0]
         session.expunge_all()
@@ -212,11 +219,11 @@ def signed(services: Services, listed: Listed, ttl: int, viewer: str) -> tuple[V
 
 @router.get("/{video_id}", response_model=VideoOut)
 def get_video(video_id: str, principal: ViewerDep, services: ServicesDep) -> VideoOut:
-    """Anyone may read a ready public or unlisted video; a private video's owner (or a moderator)
-    gets playback URLs signed for an hour."""
+    """Anyone may read a ready public or unlisted video; a private video's owner (or a moderator),
+    and a members-only video's owner and members, get playback URLs signed for an hour."""
     listed = load_visible(services, principal, video_id)
     video = listed.video
-    if principal is not None and video.visibility == "private" and video.status == "ready":
+    if principal is not None and video.visibility in SIGNED and video.status == "ready":
         return signed(services, listed, OWNER_PREVIEW_TTL, principal.user.id)[0]
     return video_view(services, listed)
 
