@@ -240,14 +240,14 @@ def test_the_master_comes_with_the_third_part(tmp_path: Path) -> None:
     assert "seg0.m4s" in written[master:]
 
 
+AVCC = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04]) + b"\x67SPS" + bytes([1, 0x00, 0x02]) + b"\x68P"
+
+
 def frames_with_audio_late(
     lag_ms: int, *, audio_until_ms: int | None = None
 ) -> list[VideoFrame | AudioFrame]:
     """4 s of 25 fps video (a keyframe every second) and 44.1 kHz AAC sent ``lag_ms`` after the
     video of the same time, as publishers that buffer audio do; no audio after ``audio_until_ms``."""
-    avcc = (
-        bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04]) + b"\x67SPS" + bytes([1, 0x00, 0x02]) + b"\x68P"
-    )
     timed: list[tuple[float, int, VideoFrame | AudioFrame]] = [
         (-1, 0, VideoFrame(0, 0, True, "h264", AVCC, True)),
         (-1, 1, AudioFrame(0, "aac", bytes([0x12, 0x10]), True)),
