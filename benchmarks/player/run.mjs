@@ -1,0 +1,78 @@
+// Drives the real players of `socialflow bench live --player` (see benchmarks/_live_player.py):
+// serves player.html and the pinned players from a local origin, opens one Chromium page per
+// viewer at its time, counts every media request each page makes, and prints one JSON report.
+//
+//   node run.mjs config.json    config: {chromium, viewers: [{name, client, src, openAt}], endAt}
+//   (times in Unix ms; the publisher starts on its own schedule, set by the caller)
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const files = {
+  "/player.html": [join(here, "player.html"), "text/html"],
+  "/reader.js": [join(here, "reader.js"), "text/javascript"],
+  "/hls.js": [join(here, "node_modules/hls.js/dist/hls.min.js"), "text/javascript"],
+  "/shaka-player.js": [join(here, "node_modules/shaka-player/dist/shaka-player.hls.js"), "text/javascript"],
+};
+
+const server = createServer((request, response) => {
+  const found = files[new URL(request.url, "http://page").pathname];
+  if (!found) {
+    response.writeHead(404).end();
+    return;
+  }
+  response.writeHead(200, { "Content-Type": found[1] }).end(readFileSync(found[0]));
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const origin = `http://localhost:${server.address().port}`; // another origin than the stream's
+
+const browser = await chromium.launch({
+  executablePath: config.chromium || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+  ],
+});
+const sleepUntil = (at) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+
+async function watch(viewer) {
+  await sleepUntil(viewer.openAt);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = {};
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/\.(m4s|ts|mp4|aac)$/.test(path)) requests[path] = (requests[path] || 0) + 1;
+  });
+  const url = `${origin}/player.html?client=${viewer.client}&src=${encodeURIComponent(viewer.src)}`;
+  const opened = Date.now();
+  await page.goto(url);
+  await sleepUntil(config.endAt);
+  const stats = await page.evaluate(() => window.benchReport());
+  await context.close();
+  const counts = Object.values(requests);
+  return {
+    name: viewer.name,
+    client: viewer.client,
+    opened,
+    ...stats,
+    mediaRequests: counts.reduce((a, b) => a + b, 0),
+    mediaFiles: counts.length,
+    maxRequestsOfOneFile: counts.length ? Math.max(...counts) : 0,
+    filesRequestedMoreThanTwice: counts.filter((n) => n > 2).length,
+    mostRequested: Object.entries(requests).sort((a, b) => b[1] - a[1]).slice(0, 5),
+  };
+}
+
+try {
+  const results = await Promise.all(config.viewers.map(watch));
+  process.stdout.write(JSON.stringify({ origin, results }) + "\n");
+} finally {
+  await browser.close();
+  server.close();
+}
