@@ -312,7 +312,8 @@ class LlHlsPackager:
                 self.expired += [p.uri for p in old.parts] + [old.uri or ""]
         building = self.playlist.current
         self.playlist.next_part_uri = f"{prefix}part{building.msn}.{len(building.parts)}.m4s"
-        ready = self._parts >= math.ceil(self.playlist.part_hold_back_parts) or bool(self.playlist.segments)
+        enough = self._parts >= math.ceil(self.playlist.part_hold_back_parts)
+        ready = enough and bool(self.playlist.segments)
         if self.variant is None and (ready or self.playlist.ended):
             bandwidth = int(8 * self._bytes / max(self._seconds, 0.001) * 1.2)
             self.variant = Variant.of(self.tracks, bandwidth, self.settings.playlist_name)

@@ -226,18 +226,18 @@ def test_server_control_hold_backs() -> None:
     assert "PART-HOLD-BACK=1.000" in two and "HOLD-BACK=6.000" in two
 
 
-def test_the_master_comes_with_the_third_part(tmp_path: Path) -> None:
-    """A player can start once three parts (PART-HOLD-BACK) are listed: the master is written
-    then, not after the first whole segment, and not at the first part (nothing to play next)."""
-    flv = source(tmp_path, fps=30, rate=48000, gop=60)
-    written = package(flv, tmp_path / "hls", LiveSettings(ladder=False))
+def test_the_master_comes_once_players_can_start(tmp_path: Path) -> None:
+    """A player can start once a whole segment is listed (hls.js plays no playlist without one)
+    and at least three parts (PART-HOLD-BACK) are: the master is written then, and playlists
+    answer "not live yet" before."""
+    flv = source(tmp_path, fps=30, rate=48000, gop=30)
+    written = package(flv, tmp_path / "two-s", LiveSettings(ladder=False))
     master = written.index("master.m3u8")
-    assert [n for n in written[:master] if n.startswith("part")] == [
-        "part0.0.m4s",
-        "part0.1.m4s",
-        "part0.2.m4s",
-    ]
-    assert "seg0.m4s" in written[master:]
+    assert written[master - 2 : master] == ["seg0.m4s", "index.m3u8"]  # with the first segment
+    written = package(flv, tmp_path / "one-s", LiveSettings(ladder=False, segment_target_s=1.0))
+    master = written.index("master.m3u8")
+    before = [n for n in written[:master] if n.startswith(("part", "seg"))]
+    assert before == ["part0.0.m4s", "part0.1.m4s", "seg0.m4s", "part1.0.m4s"]  # two parts are too few
 
 
 AVCC = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04]) + b"\x67SPS" + bytes([1, 0x00, 0x02]) + b"\x68P"
