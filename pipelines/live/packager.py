@@ -6,9 +6,12 @@ order they must be written (parts and segments before the playlists that list th
 - It starts at the first video keyframe after a video configuration record (or at the first
   audio frame when the metadata announces no video); the init segment holds the tracks whose
   configuration arrived by then.
-- A part is cut before it would exceed ``part_target_s``; a segment is cut at the first video
-  keyframe once ``segment_target_s`` have passed. Video drives the cuts (``INDEPENDENT=YES`` on
-  the parts that start with a keyframe).
+- A part is cut before it would exceed ``part_target_s`` and at every video keyframe; a segment
+  is cut at the first video keyframe once ``segment_target_s`` have passed. Video drives the cuts.
+  ``INDEPENDENT=YES`` marks the parts that start with a keyframe: one per GOP, so that a player
+  joining mid-segment starts loading at most one GOP before its start position, not at the
+  segment's start (a GOP that is not a whole number of parts leaves a short part before each
+  keyframe).
 - Audio is cut on its own frame boundaries: a part carries every AAC frame that starts before the
   part's video ends, so its audio ends at or after its video (by less than one frame, 21 ms at
   48 kHz) and the next part's audio continues exactly there (each track's ``tfdt`` is the end of
@@ -238,6 +241,9 @@ class LlHlsPackager:
         scale = driver.track.timescale
         if keyframe and (now - self._segment_start) / scale + _EPSILON_S >= self.settings.segment_target_s:
             self._close(now, close_segment=True)
+            return self._drain(newest=now)
+        if keyframe and driver is self._video:  # every keyframe starts a part: players join there
+            self._close(now, close_segment=False)
             return self._drain(newest=now)
         next_end = now + max(driver.last_duration, driver.ready[-1].duration)
         if (next_end - self._part_start) / scale > self.settings.part_target_s + _EPSILON_S:

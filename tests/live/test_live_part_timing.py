@@ -281,7 +281,7 @@ def test_a_part_waits_for_the_audio_that_covers_it() -> None:
     parts = []
     for names in made:
         parts += [n for n in names if n.startswith("part")]
-    assert parts[:6] == [f"part0.{i}.m4s" for i in range(5)] + ["part1.0.m4s"]
+    assert parts[:7] == [f"part0.{i}.m4s" for i in range(6)] + ["part1.0.m4s"]  # a part per GOP too
 
 
 def test_parts_are_not_held_for_audio_that_stopped() -> None:
@@ -291,7 +291,7 @@ def test_parts_are_not_held_for_audio_that_stopped() -> None:
     where = {n: i for i, names in enumerate(made) for n in names}
     video_at = {f.ts_ms: i for i, f in enumerate(items) if isinstance(f, VideoFrame)}
     # While it might still come, a part waits for the audio one more part of video at most: part
-    # 0.2 (0.96 to 1.44 s) goes out with the first picture 0.5 s after its end.
-    assert where["part0.1.m4s"] == video_at[960] and where["part0.2.m4s"] == video_at[1960]
+    # 0.3 (1.0 to 1.48 s) goes out with the first picture 0.5 s after its end.
+    assert where["part0.1.m4s"] == video_at[960] and where["part0.3.m4s"] == video_at[2000]
     # Once the audio has been silent for a second, each part goes out when its video is complete.
-    assert where["part1.1.m4s"] == video_at[2960] and where["part1.2.m4s"] == video_at[3440]
+    assert where["part1.1.m4s"] == video_at[2960] and where["part1.3.m4s"] == video_at[3480]
