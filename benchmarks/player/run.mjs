@@ -15,8 +15,8 @@ const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const files = {
   "/player.html": [join(here, "player.html"), "text/html"],
   "/reader.js": [join(here, "reader.js"), "text/javascript"],
-  "/hls.js": [join(here, "node_modules/hls.js/dist/hls.min.js"), "text/javascript"],
-  "/shaka-player.js": [join(here, "node_modules/shaka-player/dist/shaka-player.hls.js"), "text/javascript"],
+  "/hls.js": [join(here, "node_modules/hls.js/dist/hls.js"), "text/javascript"],
+  "/shaka-player.js": [join(here, "node_modules/shaka-player/dist/shaka-player.hls.debug.js"), "text/javascript"],
 };
 
 const server = createServer((request, response) => {
