@@ -84,8 +84,12 @@ def viewer_summary(result: dict[str, Any], publish_start_ms: float) -> dict[str,
         summary["most_requested"] = result["mostRequested"][:3]
     if result.get("samples"):
         summary["samples"] = result["samples"][:12]  # [ms open, currentTime, latency, target, buffered end]
+    if result.get("failures"):
+        summary["http_failures"] = result["failures"][:20]
     if result.get("log"):
-        summary["log"] = result["log"][:25]
+        summary["log"] = result["log"][:25] + (
+            ["..."] + result["log"][-40:] if len(result["log"]) > 25 else []
+        )
     return summary
 
 
@@ -112,7 +116,10 @@ def watch_in_players(
         for v in viewers
     ]
     config = workdir / f"{name}-players.json"
-    config.write_text(json.dumps({"chromium": str(CHROMIUM), "viewers": plan, "endAt": end_ms}))
+    until = start_ms + seconds * 1000  # the publisher stops: a player waiting after that is no stall
+    config.write_text(
+        json.dumps({"chromium": str(CHROMIUM), "viewers": plan, "endAt": end_ms, "stallsUntil": until})
+    )
     output = workdir / f"{name}-players.out"
     with output.open("wb") as out, (workdir / f"{name}-players.log").open("wb") as err:
         node = subprocess.Popen(["node", str(PLAYER_DIR / "run.mjs"), str(config)], stdout=out, stderr=err)

@@ -36,6 +36,12 @@ const browser = await chromium.launch({
     "--no-sandbox",
     "--autoplay-policy=no-user-gesture-required",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
+    // No calls out of a closed network (Chromium's background services would try at every start).
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
   ],
 });
 const sleepUntil = (at) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
@@ -45,12 +51,17 @@ async function watch(viewer) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const requests = {};
+  const opened = Date.now();
   page.on("request", (request) => {
     const path = new URL(request.url()).pathname;
     if (/\.(m4s|ts|mp4|aac)$/.test(path)) requests[path] = (requests[path] || 0) + 1;
   });
-  const url = `${origin}/player.html?client=${viewer.client}&src=${encodeURIComponent(viewer.src)}`;
-  const opened = Date.now();
+  const failures = [];
+  const failed = (what) => failures.length < 40 && failures.push(`${Date.now() - opened} ${what}`);
+  page.on("response", (response) => response.status() >= 400 && failed(`${response.status()} ${response.url()}`));
+  page.on("requestfailed", (request) => failed(`failed ${request.failure()?.errorText} ${request.url()}`));
+  const query = `client=${viewer.client}&src=${encodeURIComponent(viewer.src)}&until=${config.stallsUntil}`;
+  const url = `${origin}/player.html?${query}`;
   await page.goto(url);
   await sleepUntil(config.endAt);
   const stats = await page.evaluate(() => window.benchReport());
@@ -66,6 +77,7 @@ async function watch(viewer) {
     maxRequestsOfOneFile: counts.length ? Math.max(...counts) : 0,
     filesRequestedMoreThanTwice: counts.filter((n) => n > 2).length,
     mostRequested: Object.entries(requests).sort((a, b) => b[1] - a[1]).slice(0, 5),
+    failures,
   };
 }
 
