@@ -250,7 +250,7 @@ def run_nginx_in_players(
     command = [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"]
     base = f"http://127.0.0.1:{http_port}/hls/"
     with ServerProcess("nginx-rtmp", command, ready_url=base, log_path=workdir / "player-nginx.log"):
-        viewers = [
+        viewers: list[dict[str, Any]] = [
             {"name": "hlsjs_start", "client": "hlsjs", "src": f"{base}bench.m3u8"},
             {"name": "hlsjs_join", "client": "hlsjs", "src": f"{base}bench.m3u8", "join": True},
         ]
