@@ -54,7 +54,7 @@ async function watch(viewer) {
   const opened = Date.now();
   page.on("request", (request) => {
     const path = new URL(request.url()).pathname;
-    if (/\.(m4s|ts|mp4|aac)$/.test(path)) requests[path] = (requests[path] || 0) + 1;
+    if (/\.(m4s|ts|mp4|aac)$/.test(path)) (requests[path] = requests[path] || []).push(Date.now());
   });
   const failures = [];
   const failed = (what) => failures.length < 40 && failures.push(`${Date.now() - opened} ${what}`);
@@ -66,7 +66,13 @@ async function watch(viewer) {
   await sleepUntil(config.endAt);
   const stats = await page.evaluate(() => window.benchReport());
   await context.close();
-  const counts = Object.values(requests);
+  // Requests of the player that played: a page that restarted its player (a stream not live
+  // yet, a player that gave up) asked again for what the abandoned one had asked for.
+  const since = stats.started || 0;
+  const played = Object.entries(requests)
+    .map(([path, times]) => [path, times.filter((t) => t >= since).length])
+    .filter(([, n]) => n > 0);
+  const counts = played.map(([, n]) => n);
   return {
     name: viewer.name,
     client: viewer.client,
@@ -76,7 +82,7 @@ async function watch(viewer) {
     mediaFiles: counts.length,
     maxRequestsOfOneFile: counts.length ? Math.max(...counts) : 0,
     filesRequestedMoreThanTwice: counts.filter((n) => n > 2).length,
-    mostRequested: Object.entries(requests).sort((a, b) => b[1] - a[1]).slice(0, 5),
+    mostRequested: played.sort((a, b) => b[1] - a[1]).slice(0, 5),
     failures,
   };
 }
