@@ -381,12 +381,16 @@ def plot_players(report: dict[str, Any], path: Path) -> None:
         ("shaka, at start", "shaka_start"),
         ("WHEP", "whep_start"),
     ]
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else value * 1000
+
     figure, axes = plt.subplots(figsize=(12, 4.8))
     grouped_bars(
         axes,
         [name for name, _ in columns],
-        {label: [c.get(key, {}).get("median_s") for _, c in columns] for label, key in viewers},
-        ylabel="median s, displayed minus painted",
+        {label: [ms(c.get(key, {}).get("median_s")) for _, c in columns] for label, key in viewers},
+        ylabel="median ms, displayed minus painted",
         title=f"Glass-to-glass latency in Chromium ({report['seconds']:g} s published, {WIDTH}x{HEIGHT} "
         f"{FPS} fps H.264 + AAC)",
     )
