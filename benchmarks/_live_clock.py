@@ -46,10 +46,11 @@ def read(gray: np.ndarray, now_ms: int) -> int:
 
 class Publisher:
     """Draws the clock ``FPS`` times a second for ``seconds`` and pushes it to ``url``
-    (H.264, zero-latency tuning, a keyframe every ``gop`` frames, no audio)."""
+    (H.264, zero-latency tuning, a keyframe every ``gop`` frames; with ``audio``, a 48 kHz AAC
+    tone as well, interleaved by ffmpeg with the pictures as OBS would send it)."""
 
-    def __init__(self, url: str, seconds: float, gop: int = FPS) -> None:
-        self.url, self.seconds, self.gop = url, seconds, gop
+    def __init__(self, url: str, seconds: float, gop: int = FPS, *, audio: bool = False) -> None:
+        self.url, self.seconds, self.gop, self.audio = url, seconds, gop, audio
         self.process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="clock-publisher", daemon=True)
         self.frames = 0
@@ -58,6 +59,11 @@ class Publisher:
         args = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
             "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-",
+        ]  # fmt: skip
+        if self.audio:
+            args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-shortest"]
+            args += ["-c:a", "aac", "-b:a", "64k"]
+        args += [
             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(self.gop),
             "-pix_fmt", "yuv420p", "-threads", "1", "-f", "flv", self.url,
         ]  # fmt: skip

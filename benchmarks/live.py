@@ -331,6 +331,126 @@ def run_capacity(args: argparse.Namespace, output: Path) -> int:
     return 0
 
 
+def player_targets(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets in real players: hls.js median under 1.5 s for both viewers at 0.5 s
+    parts (the default hold-back), under 1.0 s at the shortest part length measured; no stall
+    and no media file requested more than twice; WHEP under 0.2 s."""
+    cases = report.get("socialflow", [])
+
+    def hlsjs_medians(case: dict[str, Any]) -> list[float | None]:
+        return [case.get(v, {}).get("median_s") for v in ("hlsjs_start", "hlsjs_join")]
+
+    def under(values: list[float | None], limit: float) -> bool | None:
+        return None if not values or any(v is None for v in values) else all(v < limit for v in values)  # type: ignore[operator]
+
+    default = [c for c in cases if c["part_s"] == 0.5 and c["part_hold_back_s"] == 1.5]
+    shortest = min((c["part_s"] for c in cases), default=None)
+    short = [c for c in cases if c["part_s"] == shortest]
+    players = [v for c in cases for k, v in c.items() if k.startswith(("hlsjs", "shaka"))]
+    whep = [c.get("whep_start", {}).get("median_s") for c in cases]
+    return {
+        "hlsjs_under_1_5s_at_0_5s_parts": under([m for c in default for m in hlsjs_medians(c)], 1.5),
+        "hlsjs_under_1s_at_shortest_parts": under([m for c in short for m in hlsjs_medians(c)], 1.0),
+        "shortest_part_s": shortest,
+        "no_stall": all(v.get("stalls", 0) == 0 for v in players) if players else None,
+        "no_file_requested_more_than_twice": all(v.get("max_requests_of_one_file", 0) <= 2 for v in players)
+        if players
+        else None,
+        "whep_under_0_2s": under(whep, 0.2),
+    }
+
+
+def plot_players(report: dict[str, Any], path: Path) -> None:
+    """Median latency (with p90 marks) per case and viewer, ours and nginx-rtmp's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [
+        (f"ours {c['part_s']:g} s parts\nhold-back {c['part_hold_back_s']:g} s", c)
+        for c in report["socialflow"]
+    ]
+    if report.get("nginx_rtmp", {}).get("fragment_s"):
+        columns.append(
+            (f"nginx-rtmp HLS\n{report['nginx_rtmp']['fragment_s']:g} s fragments", report["nginx_rtmp"])
+        )
+    viewers = [
+        ("hls.js, at start", "hlsjs_start"),
+        ("hls.js, joining", "hlsjs_join"),
+        ("shaka, at start", "shaka_start"),
+        ("WHEP", "whep_start"),
+    ]
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else value * 1000
+
+    figure, axes = plt.subplots(figsize=(12, 4.8))
+    grouped_bars(
+        axes,
+        [name for name, _ in columns],
+        {label: [ms(c.get(key, {}).get("median_s")) for _, c in columns] for label, key in viewers},
+        ylabel="median ms, displayed minus painted",
+        title=f"Glass-to-glass latency in Chromium ({report['seconds']:g} s published, {WIDTH}x{HEIGHT} "
+        f"{FPS} fps H.264 + AAC)",
+    )
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def run_players(args: argparse.Namespace, output: Path) -> int:
+    """``--player``: our LL-HLS in hls.js and shaka-player and WHEP, against nginx-rtmp's HLS in
+    the same hls.js (see ``benchmarks._live_player``); writes ``live-player.json`` and ``.png``."""
+    from benchmarks._live_player import ensure_player, run_nginx_in_players, run_ours_in_players
+
+    cases = []
+    for item in args.parts.split(","):
+        part, _, hold = item.strip().partition(":")
+        cases.append((float(part), float(hold or 3)))
+    if not cases or any(not 0.2 <= p <= 1.0 or not 2 <= h <= 10 for p, h in cases):
+        log.error("--parts takes PART[:HOLD-BACK-PARTS] items, parts of 0.2 to 1 s, e.g. 0.5,0.5:2,0.2")
+        return 2
+    ensure_player()
+    workdir = Path(tempfile.mkdtemp(prefix="socialflow-bench-live-player-"))
+    report: dict[str, Any] = {
+        "seconds": args.seconds,
+        "join_after_s": args.join_after,
+        "machine": {"cpus": os.cpu_count(), "load_before": round(os.getloadavg()[0], 2)},
+        "socialflow": [],
+    }
+    status = 0
+    try:
+        for part, hold in cases:
+            report["socialflow"].append(
+                run_ours_in_players(workdir, args.seconds, part, args.join_after, hold)
+            )
+            log.info("ours at %g s parts, hold-back %g parts: done", part, hold)
+        if args.no_peer:
+            report["nginx_rtmp"] = {"skipped": "--no-peer"}
+        else:
+            try:
+                report["nginx_rtmp"] = run_nginx_in_players(
+                    workdir, args.seconds, args.join_after, NGINX_MODULE
+                )
+            except BenchError as exc:
+                log.error("nginx-rtmp: %s", exc)
+                report["nginx_rtmp"] = {"skipped": str(exc)}
+                status = 1
+        report["machine"]["load_after"] = round(os.getloadavg()[0], 2)
+        report["targets"] = player_targets(report)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log.info("kept %s", workdir)
+    write_json(output / "live-player.json", report)
+    plot_players(report, output / "live-player.png")
+    log.info("wrote %s and %s", output / "live-player.json", output / "live-player.png")
+    return status
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialflow bench live", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds published to each system")
@@ -339,6 +459,17 @@ def _parser() -> argparse.ArgumentParser:
         "--segments", default="1,2,4", help="segment lengths in seconds to compare at (WHEP runs at 2 only)"
     )
     parser.add_argument("--output", type=Path, help="results folder")
+    player = parser.add_argument_group("real players (--player: hls.js, shaka-player and WHEP in Chromium)")
+    player.add_argument("--player", action="store_true", help="measure in real players instead")
+    player.add_argument(
+        "--parts",
+        default="0.5,0.5:2,0.2",
+        help="part lengths in seconds to measure, each with its PART-HOLD-BACK in parts after a colon (3)",
+    )
+    player.add_argument(
+        "--join-after", type=float, default=12.0, help="seconds before the second viewer joins"
+    )
+    player.add_argument("--keep", action="store_true", help="keep the work folder (server and player logs)")
     capacity = parser.add_argument_group("capacity (--capacity: streams one machine keeps up with)")
     capacity.add_argument("--capacity", action="store_true", help="measure capacity instead of latency")
     capacity.add_argument("--modes", default="passthrough,ladder", help="passthrough, ladder or both")
@@ -361,6 +492,11 @@ def main(argv: list[str], output: Path) -> int:
     if args.seconds < 3:
         log.error("--seconds must be at least 3")
         return 2
+    if args.player:
+        if args.seconds < args.join_after + 5:
+            log.error("--player needs --seconds at least 5 more than --join-after")
+            return 2
+        return run_players(args, output)
     if args.capacity:
         if args.seconds < 12 or set(args.modes.split(",")) - {"passthrough", "ladder"}:
             log.error("--capacity needs --seconds of at least 12 and --modes among passthrough,ladder")

@@ -18,7 +18,7 @@ from control_plane.http.middleware import (
 from control_plane.http.openapi import describe
 from control_plane.http.problems import install_error_handlers
 from control_plane.jobs import routes as jobs
-from control_plane.live import WhipHost
+from control_plane.live import PlaybackCorsMiddleware, WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
 from control_plane.payments.routes import local as payments_local
@@ -130,6 +130,8 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
             ],
             max_age=600,
         )
+    # Outside the site-wide CORS list: public playback answers any origin, errors included.
+    app.add_middleware(PlaybackCorsMiddleware, prefix="/live/")
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=services.settings.effective_public_url.startswith("https:")
     )

@@ -7,9 +7,11 @@ side's (``workers.live``): it is handed these services, and the plane reaches th
 publishers its own process holds only through ``WhipHost``.
 """
 
+from control_plane.live.cors import PlaybackCorsMiddleware
 from control_plane.live.errors import (
     LivePlaybackNotFound,
     LiveStreamNotFound,
+    NotLiveYet,
     PlaylistAhead,
     PlaylistNotReady,
 )
@@ -61,4 +63,6 @@ __all__ = [
     "LivePlaybackNotFound",
     "PlaylistAhead",
     "PlaylistNotReady",
+    "NotLiveYet",
+    "PlaybackCorsMiddleware",
 ]

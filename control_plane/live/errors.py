@@ -9,8 +9,12 @@ __all__ = [
     "LivePlaybackNotFound",
     "PlaylistAhead",
     "PlaylistNotReady",
+    "NotLiveYet",
     "WebSocketRequired",
 ]
+
+#: Seconds a player is told to wait before asking again for a stream that is not live yet.
+NOT_LIVE_RETRY_S = 1
 
 
 class LiveStreamNotFound(NotFound):
@@ -41,3 +45,13 @@ class PlaylistNotReady(ServiceUnavailable):
     """A blocking reload or a held part request waited its whole timeout: 503."""
 
     code, title = "LIVE_PLAYLIST_TIMEOUT", "Live part not ready in time"
+
+
+class NotLiveYet(ServiceUnavailable):
+    """A playlist of a stream that has not started, or whose first parts are not there yet: 503
+    with ``Retry-After``, which players retry (hls.js retries 5xx answers and gives 4xx up)."""
+
+    code, title = "LIVE_NOT_LIVE_YET", "Not live yet"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(NOT_LIVE_RETRY_S)})

@@ -89,6 +89,12 @@ class StreamService:
         with self.db.session() as session:
             return session.get(LiveStream, stream_id) is not None
 
+    def status(self, stream_id: str) -> str | None:
+        """``idle``, ``live`` or ``ended``; None when there is no such stream."""
+        with self.db.session() as session:
+            row = session.get(LiveStream, stream_id)
+            return row.status if row is not None else None
+
     def rotate_key(self, owner_id: str, stream_id: str) -> str:
         """Replace the key of an owned stream; the old one stops working for new publishes."""
         key = new_stream_key()

@@ -57,7 +57,9 @@ class WebRtcGateway:
         the offer: no such stream is 404, one not live 409, and only then a bad offer 400."""
         view = await asyncio.to_thread(self.streams.view, stream_id)
         if view.status != "live":
-            raise StreamNotLive("The stream is not live; WebRTC playback starts when it does.")
+            raise StreamNotLive(
+                "The stream is not live; WebRTC playback starts when it does.", headers={"Retry-After": "1"}
+            )
         checked_offer(offer)
         reply = await ask(self.services.pubsub, "whep_offer", stream_id, timeout_s=OFFER_TIMEOUT_S, sdp=offer)
         return reply.session, reply.sdp

@@ -6,21 +6,38 @@ order they must be written (parts and segments before the playlists that list th
 - It starts at the first video keyframe after a video configuration record (or at the first
   audio frame when the metadata announces no video); the init segment holds the tracks whose
   configuration arrived by then.
-- A part is cut before it would exceed ``part_target_s``; a segment is cut at the first video
-  keyframe once ``segment_target_s`` have passed. Video drives the cuts; audio samples ride in
-  the part that is open when their duration becomes known (each track has its own ``tfdt``).
+- A part is cut before it would exceed ``part_target_s`` and at every video keyframe; a segment
+  is cut at the first video keyframe once ``segment_target_s`` have passed. Video drives the cuts.
+  ``INDEPENDENT=YES`` marks the parts that start with a keyframe: one per GOP, so that a player
+  joining mid-segment starts loading at most one GOP before its start position, not at the
+  segment's start (a GOP that is not a whole number of parts leaves a short part before each
+  keyframe).
+- Audio is cut on its own frame boundaries: a part carries every AAC frame that starts before the
+  part's video ends, so its audio ends at or after its video (by less than one frame, 21 ms at
+  48 kHz) and the next part's audio continues exactly there (each track's ``tfdt`` is the end of
+  the same track in the part before). A player's buffered range, where audio and video must both
+  be, then reaches the end of every part it loaded: none ends short of the next part's start.
+  A part whose video is complete waits for the audio that covers it (publishers interleave the
+  two a few frames apart), but never longer than one more part of video, and not at all when
+  the audio has stopped coming. Audio that arrived before the first keyframe covers its start.
 - Files: ``init.mp4``, ``part{msn}.{i}.m4s``, ``seg{msn}.m4s`` (its parts concatenated),
-  ``index.m3u8`` (media playlist) and ``master.m3u8`` (written once the first segment exists,
-  unless ``master_name`` is empty: a sink serving a ladder writes the master itself).
+  ``index.m3u8`` (media playlist) and ``master.m3u8``, unless ``master_name`` is empty (a sink
+  serving a ladder writes the master itself). The master is written, and ``variant`` set, as soon
+  as a player can start without stalling: once the playlist holds as many parts as
+  ``PART-HOLD-BACK`` asks a player to stay behind the live edge (three by default), so that a
+  player starting then has that much to play while the next parts come, instead of one part and
+  a stall. Before that, the playback routes answer "not live yet".
   ``name_prefix`` goes before the part and segment names (a rung's ``720p-part3.1.m4s``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.frames import AudioFrame, VideoFrame
@@ -39,11 +56,17 @@ Output = tuple[str, bytes]
 _AAC_FRAME = 1024
 _EPSILON_S = 0.001
 _MAX_GAP_S = 10
+_AUDIO_STALLED_S = 1.0  # audio this far behind the video has stopped coming: parts do not wait
+_EARLY_AUDIO = 16  # AAC frames kept from before the first keyframe (about 0.35 s)
 
 
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
     """Packaging targets in seconds; ``window_segments`` complete segments stay listed.
+
+    ``part_hold_back_parts``: ``PART-HOLD-BACK`` in part targets (at least 2, as RFC 8216bis
+    requires; 3 by default, as it recommends): how far behind the live edge an LL-HLS player
+    starts and stays.
 
     The transcoded ladder (``pipelines.live.ladder``): with ``ladder`` on, an H.264 source gets
     one rung per size in ``rungs`` (short sides in pixels) that is at most 90 % of the source's
@@ -53,6 +76,7 @@ class LiveSettings:
 
     part_target_s: float = 0.5
     segment_target_s: float = 2.0
+    part_hold_back_parts: float = 3.0
     window_segments: int = 6
     playlist_name: str = "index.m3u8"
     master_name: str = "master.m3u8"
@@ -63,6 +87,20 @@ class LiveSettings:
     rung_preset: str = "veryfast"
     rung_threads: int = 1
     rung_queue_frames: int = 30
+
+
+@dataclass(slots=True)
+class _Closed:
+    """A part whose cut is decided: the driving track's samples from ``start`` to ``end`` (ticks
+    of ``scale``), in a segment that started at ``segment_start``."""
+
+    samples: list[Sample]
+    start: int
+    end: int
+    scale: int
+    segment_start: int
+    close_segment: bool
+    runs: list[tuple[int, list[Sample]]] = field(default_factory=list)
 
 
 class LlHlsPackager:
@@ -77,6 +115,7 @@ class LlHlsPackager:
             self.settings.segment_target_s,
             self.settings.init_name,
             self.settings.window_segments,
+            part_hold_back_parts=self.settings.part_hold_back_parts,
         )
         self.metadata: dict[str, Any] = {}
         self.expired: list[str] = []
@@ -87,10 +126,15 @@ class LlHlsPackager:
         self._driver: TrackLane | None = None
         self._sequence = 1
         self._part_start = self._segment_start = 0
+        self._closed: list[_Closed] = []
+        self._early_audio: deque[AudioFrame] = deque(maxlen=_EARLY_AUDIO)
+        self._first_video_dts = 0
         self._segment_parts: list[bytes] = []
         self._master_written = False
-        self._first_segment_bytes = 0
-        self.variant: Variant | None = None  # this rendition's master entry, once a segment exists
+        self._bytes = 0
+        self._seconds = 0.0
+        self._parts = 0
+        self.variant: Variant | None = None  # this rendition's master entry, once players can start
 
     @property
     def started(self) -> bool:
@@ -120,7 +164,7 @@ class LlHlsPackager:
         lane = self._video
         dts = lane.place(frame.ts_ms * 90, step=3600, max_gap=_MAX_GAP_S * VIDEO_TIMESCALE)
         lane.push(Sample(dts, 0, sample_flags(frame.keyframe), frame.cts_ms * 90, frame.data))
-        return outputs + self._maybe_cut(dts, frame.keyframe)
+        return outputs + self._maybe_cut(dts, frame.keyframe) + self._drain(newest=dts)
 
     def add_audio(self, frame: AudioFrame) -> list[Output]:
         if frame.codec != "aac":
@@ -131,22 +175,28 @@ class LlHlsPackager:
             return []
         outputs: list[Output] = []
         if not self.started:
-            if self._audio_config is None or "videocodecid" in self.metadata or self._video_config:
+            if self._audio_config is None:
                 return []
-            assert self._audio_config is not None
+            if "videocodecid" in self.metadata or self._video_config:
+                self._early_audio.append(frame)  # may cover the start of the first keyframe's part
+                return []
             rate = audio_track(1, self._audio_config).timescale
             outputs.append(self._start(with_video=False, first_dts=round(frame.ts_ms * rate / 1000)))
         if self._audio is None:
             return outputs
         lane = self._audio
         rate = lane.track.timescale
-        dts = lane.place(
-            round(frame.ts_ms * rate / 1000), step=_AAC_FRAME, max_gap=_MAX_GAP_S * rate, snap=_AAC_FRAME
-        )
-        lane.push(Sample(dts, 0, KEY_FLAGS, 0, frame.data))
+        ticks = round(frame.ts_ms * rate / 1000)
+        if self._video is not None and lane.latest is None:
+            if (ticks + _AAC_FRAME) * VIDEO_TIMESCALE <= self._first_video_dts * rate:
+                return outputs  # ends before the first picture: nothing of it would be played
+        dts = lane.place(ticks, step=_AAC_FRAME, max_gap=_MAX_GAP_S * rate, snap=_AAC_FRAME)
+        sample = Sample(dts, _AAC_FRAME, KEY_FLAGS, 0, frame.data)
         if self._driver is lane:
+            lane.push(sample)
             return outputs + self._maybe_cut(dts, True)
-        return outputs
+        lane.append(sample)
+        return outputs + self._drain(newest=None)
 
     def finish(self) -> list[Output]:
         """Flush everything and end the playlist; returns [] when the stream never started."""
@@ -156,7 +206,9 @@ class LlHlsPackager:
             if lane is not None:
                 lane.flush(default)
         end = sum((s.duration for s in self._driver.ready), self._part_start)
-        outputs = self._cut(end, close_segment=True) if self._driver.ready else []
+        if self._driver.ready:
+            self._close(end, close_segment=True)
+        outputs = self._drain(newest=None, final=True)
         self.playlist.ended = True
         self.playlist.next_part_uri = None
         outputs.append((self.settings.playlist_name, self.playlist.render().encode()))
@@ -170,12 +222,17 @@ class LlHlsPackager:
             codec, record = self._video_config
             width, height = int(self.metadata.get("width") or 0), int(self.metadata.get("height") or 0)
             self._video = TrackLane(video_track(track_id, codec, record, width, height))
+            self._first_video_dts = first_dts
             track_id += 1
         if self._audio_config is not None:
             self._audio = TrackLane(audio_track(track_id, self._audio_config))
         self._driver = self._video or self._audio
         log.info("live packaging started: %s", ", ".join(t.codec_string for t in self.tracks))
-        return self.settings.init_name, init_segment(self.tracks)
+        output = self.settings.init_name, init_segment(self.tracks)
+        early, self._early_audio = list(self._early_audio), deque(maxlen=_EARLY_AUDIO)
+        for frame in early:
+            self.add_audio(frame)
+        return output
 
     def _maybe_cut(self, now: int, keyframe: bool) -> list[Output]:
         driver = self._driver
@@ -183,44 +240,88 @@ class LlHlsPackager:
             return []
         scale = driver.track.timescale
         if keyframe and (now - self._segment_start) / scale + _EPSILON_S >= self.settings.segment_target_s:
-            return self._cut(now, close_segment=True)
+            self._close(now, close_segment=True)
+            return self._drain(newest=now)
+        if keyframe and driver is self._video:  # every keyframe starts a part: players join there
+            self._close(now, close_segment=False)
+            return self._drain(newest=now)
         next_end = now + max(driver.last_duration, driver.ready[-1].duration)
         if (next_end - self._part_start) / scale > self.settings.part_target_s + _EPSILON_S:
-            return self._cut(now, close_segment=False)
+            self._close(now, close_segment=False)
+            return self._drain(newest=now)
         return []
 
-    def _cut(self, now: int, *, close_segment: bool) -> list[Output]:
+    def _close(self, now: int, *, close_segment: bool) -> None:
+        """Decide a cut at ``now`` (driver ticks): the driver's ready samples make the part."""
         driver = self._driver
         assert driver is not None
-        scale = driver.track.timescale
-        lanes = [lane for lane in (self._video, self._audio) if lane is not None]
-        independent = driver.ready[0].is_sync
-        data = fragment(self._sequence, [(lane.track.track_id, lane.ready) for lane in lanes])
+        closed = _Closed(
+            driver.ready, self._part_start, now, driver.track.timescale, self._segment_start, close_segment
+        )
+        driver.ready = []
+        self._part_start = now
+        if close_segment:
+            self._segment_start = now
+        self._closed.append(closed)
+
+    def _audio_covers(self, closed: _Closed, newest: int | None) -> bool:
+        """Whether the part ``closed`` (cut on video) may go out with the audio there is now."""
+        audio = self._audio
+        if audio is None or self._driver is audio:
+            return True
+        rate = audio.track.timescale
+        if audio.end is not None and audio.end * closed.scale >= closed.end * rate:
+            return True  # the audio reaches the part's end
+        heard = audio.end * closed.scale / rate if audio.end is not None else None
+        if heard is not None and heard < closed.end - _AUDIO_STALLED_S * closed.scale:
+            return True  # the audio has stopped coming: do not hold the video back for it
+        waited = (newest - closed.end) / closed.scale if newest is not None else 0.0
+        return waited >= self.settings.part_target_s  # held for one more part at most
+
+    def _drain(self, *, newest: int | None, final: bool = False) -> list[Output]:
+        """Write the decided parts, in order, whose audio has come (all of them when ``final``)."""
+        outputs: list[Output] = []
+        while self._closed and (final or self._audio_covers(self._closed[0], newest)):
+            closed = self._closed.pop(0)
+            if self._driver is self._audio or self._audio is None:
+                closed.runs = [(self._driver.track.track_id, closed.samples)] if self._driver else []
+            else:
+                audio = self._audio
+                last = final and not self._closed
+                taken = audio.ready if last else audio.take_before(closed.end, closed.scale)
+                if last:
+                    audio.ready = []
+                assert self._video is not None
+                closed.runs = [(self._video.track.track_id, closed.samples), (audio.track.track_id, taken)]
+            outputs += self._write(closed)
+        return outputs
+
+    def _write(self, closed: _Closed) -> list[Output]:
+        data = fragment(self._sequence, closed.runs)
         self._sequence += 1
-        for lane in lanes:
-            lane.ready = []
         current = self.playlist.current
         prefix = self.settings.name_prefix
         name = f"{prefix}part{current.msn}.{len(current.parts)}.m4s"
         outputs: list[Output] = [(name, data)]
         self._segment_parts.append(data)
-        part = Part(name, (now - self._part_start) / scale, independent)
-        self._part_start = now
-        self.playlist.add_part(part, None)
-        if close_segment:
+        duration = (closed.end - closed.start) / closed.scale
+        self._bytes += len(data)
+        self._seconds += duration
+        self._parts += 1
+        self.playlist.add_part(Part(name, duration, closed.samples[0].is_sync), None)
+        if closed.close_segment:
             segment_name = f"{prefix}seg{current.msn}.m4s"
-            segment = b"".join(self._segment_parts)
-            self._first_segment_bytes = self._first_segment_bytes or len(segment)
-            outputs.append((segment_name, segment))
-            self.playlist.close_segment(segment_name, (now - self._segment_start) / scale)
-            self._segment_start, self._segment_parts = now, []
+            outputs.append((segment_name, b"".join(self._segment_parts)))
+            self.playlist.close_segment(segment_name, (closed.end - closed.segment_start) / closed.scale)
+            self._segment_parts = []
             for old in self.playlist.drop_expired():
                 self.expired += [p.uri for p in old.parts] + [old.uri or ""]
         building = self.playlist.current
         self.playlist.next_part_uri = f"{prefix}part{building.msn}.{len(building.parts)}.m4s"
-        if self.variant is None and self.playlist.segments:
-            first = self.playlist.segments[0]
-            bandwidth = int(8 * self._first_segment_bytes / max(first.duration, 0.001) * 1.2)
+        enough = self._parts >= math.ceil(self.playlist.part_hold_back_parts)
+        ready = enough and bool(self.playlist.segments)
+        if self.variant is None and (ready or self.playlist.ended):
+            bandwidth = int(8 * self._bytes / max(self._seconds, 0.001) * 1.2)
             self.variant = Variant.of(self.tracks, bandwidth, self.settings.playlist_name)
         if not self._master_written and self.variant is not None and self.settings.master_name:
             master = render_master(self.tracks, self.variant.bandwidth, self.settings.playlist_name)

@@ -1,7 +1,10 @@
 """The Low-Latency HLS media playlist (RFC 8216bis): model, rendering, blocking reloads.
 
 Durations are seconds. ``started_at`` (Unix seconds, the wall-clock time of the first segment's
-start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment. Parts are listed for the last
+start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment, at that start plus the real
+durations of the segments before it. ``PART-HOLD-BACK`` is ``part_hold_back_parts`` part targets
+(3 by default, at least 2 as the spec requires) and ``HOLD-BACK`` three target durations, the
+target duration covering every listed segment as it really is. Parts are listed for the last
 ``parts_segments`` complete segments and the segment being built; the playlist ends with an
 ``EXT-X-PRELOAD-HINT`` for the next part while live, and with ``EXT-X-ENDLIST`` once ended.
 While live it also reports the other renditions of a ladder (``EXT-X-RENDITION-REPORT``, one per
@@ -73,6 +76,17 @@ class LivePlaylist:
     next_part_uri: str | None = None
     started_at: float | None = None
     reports: tuple[str, ...] = ()
+    part_hold_back_parts: float = 3.0
+
+    @property
+    def part_hold_back_s(self) -> float:
+        """``PART-HOLD-BACK`` in seconds: ``part_hold_back_parts`` part targets (at least two)."""
+        return max(self.part_hold_back_parts, 2.0) * self.part_target_s
+
+    @property
+    def hold_back_s(self) -> float:
+        """``HOLD-BACK`` in seconds, for players without LL-HLS: three target durations."""
+        return 3.0 * self.target_duration
 
     @property
     def target_duration(self) -> int:
@@ -107,7 +121,8 @@ class LivePlaylist:
         ]
         if not self.ended:
             lines.append(
-                f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={3 * self.part_target_s:.3f}"
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+                f"HOLD-BACK={self.hold_back_s:.3f},PART-HOLD-BACK={self.part_hold_back_s:.3f}"
             )
         first = self.segments[0].msn if self.segments else self.current.msn
         lines += [f"#EXT-X-MEDIA-SEQUENCE:{first}", "#EXT-X-INDEPENDENT-SEGMENTS"]

@@ -64,8 +64,8 @@ def test_cuts_parts_and_segments_on_targets() -> None:
     assert {"seg0.m4s", "seg1.m4s", "part0.0.m4s", "part1.4.m4s"} <= expired and "seg2.m4s" not in expired
     for msn in range(5):
         parts = sorted(n for n in files if n.startswith(f"part{msn}."))
-        assert len(parts) == 5  # 4 x 0.48 s + 0.08 s
-        assert files[f"seg{msn}.m4s"] == b"".join(files[f"part{msn}.{i}.m4s"] for i in range(5))
+        assert len(parts) == 6  # 0.48 + 0.48 + 0.04 s, then a part from the keyframe at 1 s, twice
+        assert files[f"seg{msn}.m4s"] == b"".join(files[f"part{msn}.{i}.m4s"] for i in range(6))
 
     data = files["init.mp4"] + b"".join(files[f"seg{m}.m4s"] for m in range(5))
     with av.open(io.BytesIO(data)) as container:
@@ -86,9 +86,10 @@ def test_playlist_while_live_has_parts_and_a_preload_hint() -> None:
     live = m3u8.loads(latest.decode())
     assert not live.is_endlist
     assert [s.uri for s in live.segments] == ["seg0.m4s", None]
-    assert [p.uri for p in live.segments[1].parts] == ["part1.0.m4s", "part1.1.m4s"]
-    assert [p.independent for p in live.segments[0].parts] == ["YES", None, None, None, None]
-    assert live.preload_hint.uri == "part1.2.m4s"
+    assert [p.uri for p in live.segments[1].parts] == ["part1.0.m4s", "part1.1.m4s", "part1.2.m4s"]
+    assert [p.independent for p in live.segments[0].parts] == ["YES", None, None, "YES", None, None]
+    assert [round(p.duration, 2) for p in live.segments[0].parts] == [0.48, 0.48, 0.04, 0.48, 0.48, 0.04]
+    assert live.preload_hint.uri == "part1.3.m4s"
     assert max(p.duration for s in live.segments for p in s.parts) <= 0.5
 
 

@@ -88,8 +88,9 @@ def test_playback_of_unknown_streams_and_files_is_404(platform: Platform) -> Non
     alice = platform.user("alice")
     body = create(platform, alice)
     assert platform.client.get("/live/nope/hls/index.m3u8").json()["code"] == "LIVE_FILE_NOT_FOUND"
-    r = platform.client.get(f"/live/{body['id']}/hls/index.m3u8")
-    assert r.status_code == 404 and r.json()["code"] == "LIVE_FILE_NOT_FOUND"
+    r = platform.client.get(f"/live/{body['id']}/hls/index.m3u8")  # not live yet: players retry
+    assert r.status_code == 503 and r.json()["code"] == "LIVE_NOT_LIVE_YET"
+    assert platform.client.get(f"/live/{body['id']}/hls/seg0.m4s").json()["code"] == "LIVE_FILE_NOT_FOUND"
     assert platform.client.get(f"/live/{body['id']}/hls/..secret").status_code == 404
 
 

@@ -46,7 +46,8 @@ class Ingest:
 
 def build_ingest(services: Services, settings: LiveSettings | None = None, *, webrtc: bool = True) -> Ingest:
     """The authorizer and sink factory over ``services``; recordings enqueue ``live.record``.
-    ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the ladder's rungs.
+    ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the part hold-back,
+    the ladder's rungs.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
     streams = StreamService(services.db)
     config = services.settings
@@ -54,6 +55,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     settings = settings or LiveSettings(
         part_target_s=config.live_part_seconds,
         segment_target_s=config.live_segment_seconds,
+        part_hold_back_parts=config.live_part_hold_back,
         ladder=bool(rungs),  # no rungs: passthrough only
         rungs=rungs,
     )

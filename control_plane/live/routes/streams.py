@@ -39,6 +39,7 @@ from control_plane.http.pagination import Page, PageDep
 from control_plane.http.ranges import blob_response, file_route
 from control_plane.live import (
     LivePlaybackNotFound,
+    NotLiveYet,
     PlaylistAhead,
     PlaylistNotReady,
     StreamService,
@@ -385,7 +386,8 @@ def whep_patch(stream_id: str, session_id: str) -> Response:
         400,
         503,
         s400="_HLS_msn/_HLS_part ahead of the playlist by more than LL-HLS allows",
-        s503="The requested part did not appear within 10 s; Retry-After says when to ask again",
+        s503="Not live yet (a playlist before the stream's first parts: `LIVE_NOT_LIVE_YET`), or the "
+        "requested part did not appear within 10 s; Retry-After says when to ask again",
     ),
 )
 async def live_file(
@@ -397,8 +399,15 @@ async def live_file(
     part: Annotated[int | None, Query(alias="_HLS_part", ge=0)] = None,
     viewer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """A live playback file; blocking reloads and preload-hinted parts wait up to 10 s."""
-    if not FILE_NAME.match(name) or not await asyncio.to_thread(streams_of(services).exists, stream_id):
+    """A live playback file; blocking reloads and preload-hinted parts wait up to 10 s.
+
+    A playlist of a stream that is not live yet (idle, or live without its first parts) answers
+    503 ``LIVE_NOT_LIVE_YET`` with ``Retry-After``, which players retry; every answer here,
+    errors included, carries CORS headers (``control_plane.live.cors``)."""
+    status = (
+        await asyncio.to_thread(streams_of(services).status, stream_id) if FILE_NAME.match(name) else None
+    )
+    if status is None:
         raise LivePlaybackNotFound("No such live playback file.")
     store, prefix = services.store, hls_prefix(stream_id)
     media = media_playlist_of(name, MEDIA_PLAYLIST) or MEDIA_PLAYLIST  # lists ``name``: source or rung
@@ -420,18 +429,22 @@ async def live_file(
         client = request.client.host if request.client else ""
         who = viewer_id(viewer, client, request.headers.get("user-agent", ""))
         await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
+    if name == media and part is not None and msn is None:
+        raise PlaylistAhead("_HLS_part needs _HLS_msn.")
     if name == media and msn is not None:
         text = await held(msn, part)
         return Response(text, media_type=content_type(name), headers={**headers, "Cache-Control": "no-cache"})
     position = part_position(name)
-    if position is not None and not await asyncio.to_thread(store.exists, prefix + name):
-        await held(*position)
+    if position is not None and status == "live" and not await asyncio.to_thread(store.exists, prefix + name):
+        await held(*position)  # only a live stream's parts are worth waiting for
     cache = "no-cache" if name.endswith(".m3u8") else "public, max-age=60"
     try:
         response = await asyncio.to_thread(
             blob_response, store, prefix + name, request, content_type=content_type(name), cache_control=cache
         )
     except BlobNotFound as exc:
+        if name.endswith(".m3u8") and status != "ended":
+            raise NotLiveYet("The stream is not live yet; ask again in a second.") from exc
         raise LivePlaybackNotFound("No such live playback file.") from exc
     response.headers.update(headers)
     return response
