@@ -88,7 +88,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 instance=request.url.path,
             )
         if exc.status >= 500:
-            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+            # An answer that says when to come back (a stream not live yet) is expected, not a fault.
+            expected = "Retry-After" in (exc.headers or {})
+            log.log(
+                logging.INFO if expected else logging.ERROR,
+                "%s on %s %s: %s",
+                exc.code,
+                request.method,
+                request.url.path,
+                exc,
+            )
         return problem_response(
             exc.status, exc.code, exc.summary, exc.detail, instance=request.url.path, headers=exc.headers
         )
