@@ -185,12 +185,11 @@ def build(db: Database, scale: Scale, *, seed: int = 14) -> Built:
     _count(db)
     with db.engine.connect() as conn:
         star = conn.exec_driver_sql(
-            "SELECT u.username FROM user_stats s JOIN users u ON u.id = s.user_id "
-            "ORDER BY s.followers DESC LIMIT 1"
+            "SELECT u.username FROM channels c JOIN users u ON u.id = c.user_id "
+            "ORDER BY c.followers DESC LIMIT 1"
         ).scalar_one()
         busiest = conn.exec_driver_sql(
-            "SELECT s.video_id FROM video_stats s JOIN videos v ON v.id = s.video_id "
-            "WHERE v.visibility = 'public' ORDER BY s.comments DESC LIMIT 1"
+            "SELECT id FROM videos WHERE visibility = 'public' ORDER BY comments DESC LIMIT 1"
         ).scalar_one()
     return Built(users, posts, videos, star, busiest, (datetime.now(UTC) - started).total_seconds())
 
@@ -209,13 +208,15 @@ COUNTS = (
     "WHERE posts.id = c.post_id",
     "INSERT INTO hashtags (tag, name, posts, last_used_at) "
     "SELECT tag, tag, count(*), max(created_at) FROM post_tags GROUP BY tag",
-    "INSERT INTO user_stats (user_id, followers, following, posts) SELECT u.id, "
+    # An account's counts on its channel's row, a video's on its own row: where profiles and
+    # videos read them (``ChannelService.add_counts``, ``VideoService.add_counts``).
+    "INSERT INTO channels (user_id, followers, following, posts, updated_at) SELECT u.id, "
     "(SELECT count(*) FROM follows f WHERE f.followee_id = u.id), "
     "(SELECT count(*) FROM follows f WHERE f.follower_id = u.id), "
-    "(SELECT count(*) FROM posts p WHERE p.author_id = u.id) FROM users u",
-    "INSERT INTO video_stats (video_id, likes, comments) SELECT v.id, "
-    "(SELECT count(*) FROM video_likes l WHERE l.video_id = v.id), "
-    "(SELECT count(*) FROM comments c WHERE c.video_id = v.id) FROM videos v",
+    "(SELECT count(*) FROM posts p WHERE p.author_id = u.id), u.created_at FROM users u",
+    "UPDATE videos v SET "
+    "likes = (SELECT count(*) FROM video_likes l WHERE l.video_id = v.id), "
+    "comments = (SELECT count(*) FROM comments c WHERE c.video_id = v.id AND c.status = 'visible')",
     "ANALYZE",
 )
 

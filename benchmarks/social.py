@@ -38,7 +38,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks._common import grouped_bars, write_json
-from benchmarks._social_data import FULL, VOCABULARY, Built, build
+from benchmarks._social_data import FULL, TAGS, VOCABULARY, Built, Scale, build
+from control_plane.channels.service import ChannelService
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
@@ -48,6 +49,9 @@ from control_plane.core.settings import load_settings
 from control_plane.http.pagination import PageParams
 from control_plane.services import search_service
 from control_plane.social import Social, Viewer, build_social
+from control_plane.videos import VideoService
+from control_plane.videos.catalogue import Catalogue
+from storage import LocalStore
 
 __all__ = ["main", "percentile"]
 
@@ -128,14 +132,16 @@ def measure_search(db: Database, search: Any, rounds: int) -> list[dict[str, Any
     return results
 
 
-def measure_pages(social: Social, built: Built, rounds: int) -> list[dict[str, Any]]:
+def measure_pages(
+    social: Social, channels: ChannelService, catalogue: Catalogue, built: Built, rounds: int
+) -> list[dict[str, Any]]:
     rng = random.Random(3)
     users = [f"user{rng.randrange(len(built.user_ids))}" for _ in range(50)]
     viewer = Viewer(None)
 
     def profile(username: str) -> None:
-        social.graph.counts([built.user_ids[int(username.removeprefix("user"))]])
-        social.timelines.by_author(username, viewer, PAGE)
+        channels.profile(username)  # GET /users/{username}: the channel row, its counts on it
+        social.timelines.by_author(username, viewer, PAGE)  # GET /users/{username}/posts
 
     pages: dict[str, list[Callable[[], object]]] = {
         "profile (counts and posts)": [functools.partial(profile, u) for u in users],
@@ -143,6 +149,10 @@ def measure_pages(social: Social, built: Built, rounds: int) -> list[dict[str, A
         "comments, new": [lambda: social.comments.top_level(built.busiest_video, viewer, "new", PAGE)],
         "comments, top": [lambda: social.comments.top_level(built.busiest_video, viewer, "top", PAGE)],
         "hashtag posts": [lambda: social.timelines.by_tag(f"tag{VOCABULARY[0]}", viewer, PAGE)],
+        "catalogue, latest": [lambda: catalogue.public(PAGE)],
+        "catalogue, popular": [lambda: catalogue.public(PAGE, sort="popular")],
+        "catalogue, a tag": [lambda: catalogue.public(PAGE, tag=TAGS[0])],
+        "catalogue, a channel": [functools.partial(catalogue.public, PAGE, channel=u) for u in users],
     }
     results = []
     for name, calls in pages.items():
@@ -222,6 +232,44 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def run(db: Database, url: str, scale: Scale, args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    """Build, index and measure in the fresh database ``db`` (at ``url``); ``data`` is a scratch
+    folder (the settings' data dir, the avatars' store that no page here reads)."""
+    migrate.upgrade(db)
+    built = build(db, scale)
+    log.info("built %s in %.1f s", scale, built.seconds)
+    events = EventHub()
+    settings = load_settings(
+        data_dir=data, database_url=url, secret_key=secrets.token_urlsafe(48), follow_rate_per_hour=10**9
+    )
+    channels = ChannelService(db, LocalStore(data / "blobs", settings.secret_bytes), lambda *a, **k: None)
+    social = build_social(
+        db,
+        events,
+        RateLimiter(MemoryKeyValue()),
+        settings,
+        user_counts=ChannelService.add_counts,
+        video_counts=VideoService.add_counts,
+    )
+    search = search_service(db, events)
+    started = time.perf_counter()
+    indexed = search.refresh()
+    index_seconds = time.perf_counter() - started
+    with db.engine.begin() as conn:  # what autovacuum would do after such a load
+        conn.exec_driver_sql("ANALYZE")
+    log.info("indexed %s in %.1f s", indexed, index_seconds)
+    return {
+        "benchmark": "social",
+        "scale": vars(scale) | {"factor": args.scale},
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+        "build_seconds": round(built.seconds, 1),
+        "index": {"documents": indexed, "seconds": round(index_seconds, 1)},
+        "search": measure_search(db, search, args.rounds),
+        "pages": measure_pages(social, channels, Catalogue(db), built, args.rounds),
+        "writes": measure_writes(social, built, args.writes),
+    }
+
+
 def main(argv: list[str], output: Path) -> int:
     parser = argparse.ArgumentParser(prog="socialflow bench social", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -243,35 +291,8 @@ def main(argv: list[str], output: Path) -> int:
     url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
     db = Database(url)
     try:
-        migrate.upgrade(db)
-        built = build(db, scale)
-        log.info("built %s in %.1f s", scale, built.seconds)
-        events = EventHub()
         with tempfile.TemporaryDirectory() as data:
-            settings = load_settings(
-                data_dir=Path(data),
-                database_url=url,
-                secret_key=secrets.token_urlsafe(48),
-                follow_rate_per_hour=10**9,
-            )
-        social = build_social(db, events, RateLimiter(MemoryKeyValue()), settings)
-        search = search_service(db, events)
-        started = time.perf_counter()
-        indexed = search.refresh()
-        index_seconds = time.perf_counter() - started
-        with db.engine.begin() as conn:  # what autovacuum would do after such a load
-            conn.exec_driver_sql("ANALYZE")
-        log.info("indexed %s in %.1f s", indexed, index_seconds)
-        report = {
-            "benchmark": "social",
-            "scale": vars(scale) | {"factor": args.scale},
-            "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-            "build_seconds": round(built.seconds, 1),
-            "index": {"documents": indexed, "seconds": round(index_seconds, 1)},
-            "search": measure_search(db, search, args.rounds),
-            "pages": measure_pages(social, built, args.rounds),
-            "writes": measure_writes(social, built, args.writes),
-        }
+            report = run(db, url, scale, args, Path(data))
         write_json(output / "social.json", report)
         plot(report, output / "social.png")
     finally:

@@ -119,16 +119,26 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     videos.on_remove(uploads.video_removed)
     videos.on_remove(claims.video_removed)
     channels = ChannelService(db, store, jobs.enqueue)
+    events = EventHub()
+    limiter = RateLimiter(kv)
+    # The counts the social domain changes are shown on, and kept in, the channel and video rows.
+    social = build_social(
+        db, events, limiter, settings, user_counts=channels.add_counts, video_counts=videos.add_counts
+    )
+    channels.on_relation(social.graph.relationship)
+    search = search_service(db, events)
+    videos.on_remove(social.video_removed)
+    videos.on_remove(search.video_removed)
     closer = AccountCloser(db, accounts, store, jobs.enqueue)
     for remover in (
         StreamService(db).remove_rows_of_owner,  # first: a live stream refuses before anything goes
+        social.forget_user,
+        search.forget_user,
         videos.remove_rows_of_owner,
         uploads.remove_rows_of_owner,
         channels.remove_rows_of_owner,
     ):
         closer.on_close(remover)
-    events = EventHub()
-    limiter = RateLimiter(kv)
     return Services(
         settings=settings,
         db=db,
@@ -147,6 +157,6 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         catalogue=Catalogue(db),
         closer=closer,
         events=events,
-        social=build_social(db, events, limiter, settings),
-        search=search_service(db, events),
+        social=social,
+        search=search,
     )

@@ -1,9 +1,11 @@
 """The social domain's tables: the graph (follows, blocks, mutes), posts with their hashtags and
-mentions, comments on videos, likes, and the counters kept beside them.
+mentions, comments on videos, and likes.
 
-Counters (``likes``, ``replies``, ``followers``...) are denormalised: the service that inserts or
+Counters (``likes``, ``replies``, ``reposts``) are denormalised: the service that inserts or
 deletes a row changes its counter in the same transaction, with an atomic ``x = x + 1``, so they
-equal the rows they count under any concurrency. Foreign keys name the models they reference.
+equal the rows they count under any concurrency. An account's and a video's counts (followers,
+posts, a video's likes and comments) are kept the same way on the channel's and the video's rows,
+by the domains that own them. Foreign keys name the models they reference.
 """
 
 from __future__ import annotations
@@ -30,9 +32,7 @@ __all__ = [
     "PostLike",
     "PostMention",
     "PostTag",
-    "UserStats",
     "VideoLike",
-    "VideoStats",
 ]
 
 
@@ -82,17 +82,6 @@ class Mute(Base):
     muter_id: Mapped[str] = mapped_column(_user(), primary_key=True)
     muted_id: Mapped[str] = mapped_column(_user(), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class UserStats(Base):
-    """A user's counts; the row appears with the first change."""
-
-    __tablename__ = "user_stats"
-
-    user_id: Mapped[str] = mapped_column(_user(), primary_key=True)
-    followers: Mapped[int] = _counter()
-    following: Mapped[int] = _counter()
-    posts: Mapped[int] = _counter()
 
 
 class Post(Base):
@@ -228,13 +217,3 @@ class CommentLike(Base):
     comment_id: Mapped[str] = mapped_column(sa.ForeignKey(Comment.id, ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(_user(), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class VideoStats(Base):
-    """A video's social counts (likes, visible comments); the row appears with the first change."""
-
-    __tablename__ = "video_stats"
-
-    video_id: Mapped[str] = mapped_column(_video(), primary_key=True)
-    likes: Mapped[int] = _counter()
-    comments: Mapped[int] = _counter()

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from support.platform import Platform, embedded
-from support.social import Member, assert_counts_match_rows, member, ready_video
+from support.social import Member, assert_counts_match_rows, member, ready_video, video_counts
 
 from control_plane.social.events import CommentWritten
 from control_plane.videos.models import Video
@@ -26,10 +25,6 @@ def texts(platform: Platform, path: str, headers: dict[str, str] | None = None) 
     r = platform.client.get(path, headers=headers or {})
     assert r.status_code == 200, r.text
     return [c["text"] for c in r.json()["items"]]
-
-
-def video_counts(platform: Platform, video: str) -> dict[str, int]:
-    return platform.services.social.likes.video_counts([video])[video]
 
 
 def test_threads_sorting_and_deleting(both: Platform) -> None:
@@ -111,9 +106,6 @@ def test_private_videos_blocks_and_bad_input(both: Platform) -> None:
     assert both.client.delete(f"{API}/comments/{mine['id']}", headers=owner.headers).status_code == 204
 
 
-@pytest.mark.skipif(
-    not hasattr(Video, "comment_policy"), reason="needs the video's comment_policy (issue #14 part A)"
-)
 def test_held_comments_wait_for_the_owner(both: Platform) -> None:
     owner, ada = member(both, "owner"), member(both, "ada")
     video = ready_video(both, owner)

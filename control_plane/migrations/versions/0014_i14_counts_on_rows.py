@@ -1,0 +1,94 @@
+"""An account's and a video's social counts on the channel's and the video's rows only.
+
+The social domain kept its own copies (``user_stats``: followers, following, posts;
+``video_stats``: likes, comments) while profiles and videos showed the counts of ``channels`` and
+``videos``. Those counts move to the rows that show them (a user with counts and no channel row
+gets one) and the copies go. Downgrading makes the copies again from the rows.
+
+Revision ID: 0014_i14
+Revises: 0013
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014_i14"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+USER_COUNTS = ("followers", "following", "posts")
+VIDEO_COUNTS = ("likes", "comments")
+
+channels = sa.table(
+    "channels",
+    sa.column("user_id", sa.String),
+    sa.column("updated_at", TS),
+    *(sa.column(name, sa.BigInteger) for name in USER_COUNTS),
+)
+videos = sa.table("videos", sa.column("id", sa.String), *(sa.column(n, sa.BigInteger) for n in VIDEO_COUNTS))
+user_stats = sa.table("user_stats", sa.column("user_id", sa.String), *(sa.column(n) for n in USER_COUNTS))
+video_stats = sa.table("video_stats", sa.column("video_id", sa.String), *(sa.column(n) for n in VIDEO_COUNTS))
+
+
+def _copy(
+    target: sa.TableClause, key: str, source: sa.TableClause, source_key: str, names: tuple[str, ...]
+) -> None:
+    """Set ``names`` of each ``target`` row from its ``source`` row (rows without one stay)."""
+    match = source.c[source_key] == target.c[key]
+    op.execute(
+        sa.update(target)
+        .where(sa.exists().where(match))
+        .values({name: sa.select(source.c[name]).where(match).scalar_subquery() for name in names})
+    )
+
+
+def _counter(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer, nullable=False, server_default="0")
+
+
+def upgrade() -> None:
+    now = sa.bindparam("now", datetime.now(UTC), type_=TS)
+    op.execute(
+        sa.insert(channels).from_select(
+            ["user_id", "updated_at"],
+            sa.select(user_stats.c.user_id, now).where(
+                ~sa.exists().where(channels.c.user_id == user_stats.c.user_id)
+            ),
+        )
+    )
+    _copy(channels, "user_id", user_stats, "user_id", USER_COUNTS)
+    _copy(videos, "id", video_stats, "video_id", VIDEO_COUNTS)
+    op.drop_table("video_stats")
+    op.drop_table("user_stats")
+
+
+def downgrade() -> None:
+    op.create_table(
+        "user_stats",
+        sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        *(_counter(name) for name in USER_COUNTS),
+    )
+    op.create_table(
+        "video_stats",
+        sa.Column(
+            "video_id", sa.String(32), sa.ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+        ),
+        *(_counter(name) for name in VIDEO_COUNTS),
+    )
+    op.execute(
+        sa.insert(user_stats).from_select(
+            ["user_id", *USER_COUNTS], sa.select(channels.c.user_id, *(channels.c[n] for n in USER_COUNTS))
+        )
+    )
+    op.execute(
+        sa.insert(video_stats).from_select(
+            ["video_id", *VIDEO_COUNTS], sa.select(videos.c.id, *(videos.c[n] for n in VIDEO_COUNTS))
+        )
+    )
