@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
+import sqlalchemy as sa
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
@@ -23,6 +25,7 @@ from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
+from control_plane.social.audience import hidden_from
 from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.uploads.service import UploadService
 from control_plane.videos import JobLedger, VideoService
@@ -90,6 +93,12 @@ def search_service(db: Database, events: EventHub) -> SearchService:
     return search
 
 
+def hidden_by_social(viewer_id: str, owner: Any) -> sa.ColumnElement[bool]:
+    """A catalogue ``Hide``: the owners the social graph hides from the viewer (a block either
+    way, a mute)."""
+    return owner.in_(hidden_from(viewer_id))
+
+
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     """Open the database, blob store and key-value store that the settings name, around ``broker``.
 
@@ -126,6 +135,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         db, events, limiter, settings, user_counts=channels.add_counts, video_counts=videos.add_counts
     )
     channels.on_relation(social.graph.relationship)
+    catalogue = Catalogue(db)
+    catalogue.on_hide(hidden_by_social)
     search = search_service(db, events)
     videos.on_remove(social.video_removed)
     videos.on_remove(search.video_removed)
@@ -154,7 +165,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
         channels=channels,
-        catalogue=Catalogue(db),
+        catalogue=catalogue,
         closer=closer,
         events=events,
         social=social,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.accounts.models import User
+from control_plane.accounts.models import User, username_key
 from control_plane.core.db import new_id, utcnow
 from control_plane.core.errors import Conflict, Forbidden
 from control_plane.social.audience import Viewer, blocked_between, visible_video
@@ -160,13 +160,9 @@ class PostService(LimitedWriter):
             )
         if not parsed.mentions:
             return ()
-        users = (
-            session.execute(
-                sa.select(User.id).where(User.username.in_(parsed.mentions), User.is_active.is_(True))
-            )
-            .scalars()
-            .all()
-        )
+        keys = {username_key(name) for name in parsed.mentions}  # @Ada mentions ada
+        active = sa.select(User.id).where(User.username_key.in_(keys), User.is_active.is_(True))
+        users = session.execute(active).scalars().all()
         reachable = []
         for user_id in users:
             session.add(PostMention(post_id=post.id, user_id=user_id))

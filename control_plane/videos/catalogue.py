@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from control_plane.accounts.models import User
+from control_plane.accounts.models import User, username_key
 from control_plane.channels.cards import ChannelCard, cards
 from control_plane.core.db import Database
 from control_plane.http.pagination import Order, PageParams, keyset_page
@@ -64,7 +64,7 @@ class Catalogue:
         category: str | None = None,
         viewer_id: str | None = None,
     ) -> tuple[list[Listed], str | None]:
-        """One page of the public catalogue. ``channel`` is a username; ``tag`` is normalised as
+        """One page of the public catalogue. ``channel`` is a username (in any case); ``tag`` is normalised as
         tags are stored, so ``#Cats`` finds ``cats``. An unknown channel or a malformed tag is an
         empty list, not an error."""
         order = SORTS[sort]
@@ -74,7 +74,7 @@ class Catalogue:
             .where(Video.status == "ready", Video.visibility == "public", User.is_active.is_(True))
         )
         if channel is not None:
-            query = query.where(User.username == channel)
+            query = query.where(User.username_key == username_key(channel))
         if category is not None:
             query = query.where(Video.category == category)
         if tag is not None:

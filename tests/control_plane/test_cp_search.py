@@ -4,6 +4,7 @@ FTS5), then the API on both platforms, where private, hidden and deleted things 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from support.platform import Platform
 from support.social import member, ready_video
 
+from control_plane.accounts.models import User
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.http.pagination import encode_cursor
@@ -191,6 +193,36 @@ def test_search_shows_only_what_the_caller_may_see(both: Platform) -> None:
     assert search(both, "kestrel") == [bobs]  # gone at once, before any refresh
     both.services.search.refresh()
     assert search(both, "dawn") == []
+
+
+def test_search_reads_tags_and_profiles_from_their_owners(both: Platform) -> None:
+    """Videos are indexed with the catalogue's tags, accounts with their channel's display name
+    and bio; an edit of either alone (a tag list, a display name) reaches the index at the next
+    refresh, even when other rows moved the refresh's watermark past the edited one's last change."""
+    ada = member(both, "ada")
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    def patch(path: str, body: dict) -> None:
+        r = both.client.patch(f"/api/v1{path}", json=body, headers=ada.headers)
+        assert r.status_code == 200, r.text
+
+    video = ready_video(both, ada, title="Morning flight")
+    patch(f"/videos/{video}", {"tags": ["Ospreys", "lakes"], "description": "over the water"})
+    patch("/users/me", {"display_name": "Peregrine Watcher", "bio": "Counting falcons"})
+    with both.services.db.session() as session:  # made and edited an hour ago...
+        session.execute(sa.update(Video).where(Video.id == video).values(updated_at=long_ago))
+        session.execute(sa.update(User).where(User.id == ada.id).values(created_at=long_ago))
+    ready_video(both, ada, title="Evening")  # ...and newer rows since, which the refresh reads last
+    member(both, "bob")
+    both.services.search.refresh()
+    assert search(both, "ospreys") == [video] and search(both, "water") == [video]
+    assert search(both, "peregrine", "channels") == ["ada"] and search(both, "falcons", "channels") == ["ada"]
+
+    patch(f"/videos/{video}", {"tags": ["kites"]})
+    patch("/users/me", {"display_name": "Harrier"})
+    both.services.search.refresh()
+    assert search(both, "kites") == [video] and search(both, "ospreys") == []
+    assert search(both, "harrier", "channels") == ["ada"] and search(both, "peregrine", "channels") == []
 
 
 def test_search_pages_and_bounds(both: Platform) -> None:
