@@ -38,7 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks._common import grouped_bars, write_json
-from benchmarks._social_data import FULL, TAGS, VOCABULARY, Built, Scale, build
+from benchmarks._social_data import FULL, TAGS, VOCABULARY, Built, Scale, build, described
 from control_plane.channels.service import ChannelService
 from control_plane.core import migrate
 from control_plane.core.db import Database
@@ -233,11 +233,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 def run(db: Database, url: str, scale: Scale, args: argparse.Namespace, data: Path) -> dict[str, Any]:
-    """Build, index and measure in the fresh database ``db`` (at ``url``); ``data`` is a scratch
-    folder (the settings' data dir, the avatars' store that no page here reads)."""
-    migrate.upgrade(db)
-    built = build(db, scale)
-    log.info("built %s in %.1f s", scale, built.seconds)
+    """Build, index and measure in the fresh database ``db`` (at ``url``), or only measure in the
+    one ``--reuse`` names; ``data`` is a scratch folder (the settings' data dir, the avatars'
+    store that no page here reads)."""
     events = EventHub()
     settings = load_settings(
         data_dir=data, database_url=url, secret_key=secrets.token_urlsafe(48), follow_rate_per_hour=10**9
@@ -252,12 +250,22 @@ def run(db: Database, url: str, scale: Scale, args: argparse.Namespace, data: Pa
         video_counts=VideoService.add_counts,
     )
     search = search_service(db, events)
-    started = time.perf_counter()
-    indexed = search.refresh()
-    index_seconds = time.perf_counter() - started
-    with db.engine.begin() as conn:  # what autovacuum would do after such a load
-        conn.exec_driver_sql("ANALYZE")
-    log.info("indexed %s in %.1f s", indexed, index_seconds)
+    indexed: dict[str, int] = {}
+    index_seconds = 0.0
+    if args.reuse:
+        built = described(db, scale)
+    else:
+        migrate.upgrade(db)
+        built = build(db, scale)
+        log.info("built %s in %.1f s", scale, built.seconds)
+        started = time.perf_counter()
+        indexed = search.refresh()
+        index_seconds = time.perf_counter() - started
+        log.info("indexed %s in %.1f s", indexed, index_seconds)
+    # What autovacuum does after such a load (it is on in production): the statistics, the
+    # visibility map, and the GIN indexes' pending lists merged into the indexes.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
     return {
         "benchmark": "social",
         "scale": vars(scale) | {"factor": args.scale},
@@ -267,6 +275,7 @@ def run(db: Database, url: str, scale: Scale, args: argparse.Namespace, data: Pa
         "search": measure_search(db, search, args.rounds),
         "pages": measure_pages(social, channels, Catalogue(db), built, args.rounds),
         "writes": measure_writes(social, built, args.writes),
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -281,13 +290,19 @@ def main(argv: list[str], output: Path) -> int:
     parser.add_argument("--rounds", type=int, default=200, help="timed calls per measurement")
     parser.add_argument("--writes", type=int, default=2000, help="likes and follows per throughput case")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        metavar="NAME",
+        help="measure again in a database an earlier run kept (same --scale; its writes stay in it)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     scale = FULL.times(args.scale) if args.scale != 1.0 else FULL
-    name = f"sf_bench_social_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"sf_bench_social_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
     db = Database(url)
     try:
@@ -297,7 +312,7 @@ def main(argv: list[str], output: Path) -> int:
         plot(report, output / "social.png")
     finally:
         db.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -125,23 +125,29 @@ def test_postgres_stems_each_language(tmp_path: Path, postgres_url: str) -> None
     db.dispose()
 
 
-@pytest.mark.parametrize("few", [2, 100])
+@pytest.mark.parametrize("walked", [3, 1000])
 def test_postgres_ranks_the_newest_matches_whichever_way_it_finds_them(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, few: int
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, walked: int
 ) -> None:
     from control_plane.search.backends import postgres
 
     monkeypatch.setattr(postgres, "CANDIDATES", 3)
-    monkeypatch.setattr(postgres, "FEW", few)  # 2: "many" (newest first); 100: "few" (word index)
+    # 3: the newest documents hold one match, the word index finds the others; 1000: all are read in order.
+    monkeypatch.setattr(postgres, "WALKED", walked)
     db = Database(postgres_url)
     migrate.upgrade(db)
     index = Index(db, open_backend(db))
     index.put(
-        doc("old-title", "egret"), *(doc(f"new{i}", body="an egret") for i in range(4)), doc("other", "heron")
+        doc("old-title", "egret"),
+        *(doc(f"new{i}", body="an egret") for i in range(4)),
+        doc("other", "heron"),
+        doc("newer", "heron"),
     )
     assert sorted(index.find("egret")) == ["new1", "new2", "new3"]  # the three newest
     index.put(doc("new4", "Egret egret"))
     assert index.find("egr")[0] == "new4"
+    assert sorted(index.find("heron egr")) == []
+    assert sorted(index.find("heron", kind="user")) == []
     db.dispose()
 
 

@@ -1,6 +1,6 @@
 """Migration 0014_i14 moves the social domain's copies of the counts (``user_stats``,
 ``video_stats``) onto the channel and video rows that show them, on SQLite and PostgreSQL, and
-its downgrade makes the copies again."""
+its downgrade makes the copies again; on PostgreSQL it bounds the search GIN indexes' pending lists."""
 
 from __future__ import annotations
 
@@ -76,6 +76,18 @@ def test_the_counts_move_onto_the_rows_that_show_them(database: Database) -> Non
     }
     tables = set(sa.inspect(database.engine).get_table_names())
     assert not {"user_stats", "video_stats"} & tables
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.connect() as conn:
+            options = conn.execute(
+                sa.text(
+                    "SELECT relname, reloptions FROM pg_class "
+                    "WHERE relname LIKE 'ix_search_documents_document_%'"
+                )
+            ).all()
+        assert {name: list(o) for name, o in options} == {
+            f"ix_search_documents_document_{kind}": ["gin_pending_list_limit=256"]
+            for kind in ("video", "user", "post")
+        }
 
     config = migrate._config()
     with database.engine.begin() as conn:

@@ -12,7 +12,6 @@ English one English ones, and the ``simple`` reading finds names that no stemmer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
@@ -36,10 +35,10 @@ LANGUAGES = {
     "ru": "russian",
 }
 DEFAULT_CONFIG = "english"
-#: The most matches one query ranks (the newest), and the count under which a query's matches
-#: are all read from the word index; see ``PostgresSearch.matches``.
+#: The most matches one query ranks (the newest), and how many of a kind's newest documents are
+#: read in order before the word index is asked for the rest; see ``PostgresSearch.matches``.
 CANDIDATES = 200
-FEW = 2000
+WALKED = 10_000
 
 _FIELD = "setweight(to_tsvector(CAST(:config AS regconfig), :{f}) || to_tsvector('simple', :{f}), '{w}')"
 _UPSERT = sa.text(
@@ -127,52 +126,42 @@ class PostgresSearch(SearchBackend):
         """Ranks the ``CANDIDATES`` most recently indexed matches: ``ts_rank`` reads each
         document's vector, so ranking a word found in a third of 200,000 posts would take a second.
 
-        Which way finds them fastest depends on how many match, and PostgreSQL's estimate of a
-        prefix is often off by ten times; so the word index is asked first for up to ``FEW``
-        matches. Fewer: those are all, and the newest are ranked. As many: the kind's documents
-        are read newest first until enough match, which stops early for a common word. Each way
-        is forced (``_ids``) and gives ids, so the statement returned is a plain ``IN``.
+        The newest matches come from one statement, in two parts that PostgreSQL runs in turn and
+        stops as soon as it has enough (a ``LIMIT`` over a ``UNION ALL``): first the kind's
+        ``WALKED`` newest documents, read newest first (its partial index on ``id``) and each
+        tested against the query, which finds a common word's newest matches after a few hundred
+        rows; then, only if those held too few, the word's GIN index over the older documents,
+        which costs what the (then rare) word's matches cost. Neither part depends on the
+        planner's estimate of how common the word is (of a prefix it is often ten times off): the
+        first is written so that no word index can serve it (``ts_match_vq``, the function
+        behind ``@@``), the second so that the ``id`` index cannot (``id + 0``).
         """
         text = tsquery_text(session, terms)
         if text is None:
             nothing: sa.ColumnElement[float] = sa.cast(sa.literal(0.0), sa.Double())
             return sa.select(_docs.c.ref_id.label("ref_id"), nothing.label("rank")).where(sa.false())
-        # Inline, not bound: a prepared statement's generic plan could not see how rare it is.
+        # Inline, not bound: the plan is made for this word (and no prepared statement's generic
+        # plan could tell a rare word from a common one).
         query = sa.literal_column(_sql_string(text) + "::tsquery", TSQUERY)
-        matching = sa.select(_docs.c.ref_id, _docs.c.document).where(
-            _docs.c.kind == _constant(kind), _docs.c.document.op("@@")(query)
+        of_kind = _docs.c.kind == _constant(kind)
+        newest = sa.select(sa.func.max(_docs.c.id)).where(of_kind).scalar_subquery()
+        edge = newest - WALKED
+        walked = (
+            sa.select(_docs.c.id)
+            .where(of_kind, _docs.c.id > edge, sa.func.ts_match_vq(_docs.c.document, query))
+            .order_by(_docs.c.id.desc())
         )
-        ids = matching.with_only_columns(_docs.c.id)
-        few = _ids(session, ids.limit(FEW), without=("indexscan", "seqscan"))  # from the word index
-        if len(few) < FEW:
-            newest = sorted(few)[-CANDIDATES:]
-        else:  # newest first, through the kind's partial index on id
-            newest = _ids(
-                session, ids.order_by(_docs.c.id.desc()).limit(CANDIDATES), without=("bitmapscan", "seqscan")
-            )
-        chosen = sa.select(_docs.c.ref_id, _docs.c.document).where(_docs.c.id.in_(newest))
-        candidates = chosen.subquery()
+        older = (
+            sa.select(_docs.c.id)
+            .where(of_kind, _docs.c.id + 0 <= edge, _docs.c.document.op("@@")(query))
+            .order_by((_docs.c.id + 0).desc())
+        )
+        newest_first = sa.union_all(walked, older).subquery()
+        ids = sa.select(newest_first.c.id).limit(CANDIDATES)
+        candidates = sa.select(_docs.c.ref_id, _docs.c.document).where(_docs.c.id.in_(ids)).subquery()
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
         rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(candidates.c.document, query), sa.Double())
         return sa.select(candidates.c.ref_id.label("ref_id"), rank.label("rank"))
-
-
-PLANNER_SWITCHES = ("indexscan", "bitmapscan", "seqscan")
-
-
-def _ids(session: Session, query: sa.Select[Any], *, without: tuple[str, ...]) -> list[int]:
-    """Run ``query`` with the planner's ``enable_<name>`` off for each of ``without``, for this
-    one statement (then as they were): the caller knows which way is fast where PostgreSQL's
-    estimate does not. One round trip to switch them off, one to restore them."""
-    assert set(without) <= set(PLANNER_SWITCHES)
-    names = [f"enable_{name}" for name in without]
-    off = ", ".join(f"current_setting('{n}'), set_config('{n}', 'off', true)" for n in names)
-    before = session.execute(sa.text(f"SELECT {off}")).one()
-    try:
-        return list(session.execute(query).scalars())
-    finally:
-        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
-        session.execute(sa.text(f"SELECT {restore}"), {f"v{i}": before[2 * i] for i in range(len(names))})
 
 
 def _constant(kind: str) -> sa.ColumnElement[str]:

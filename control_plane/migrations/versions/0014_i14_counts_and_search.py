@@ -1,9 +1,15 @@
-"""An account's and a video's social counts on the channel's and the video's rows only.
+"""An account's and a video's social counts on the channel's and the video's rows only; the search
+index's word indexes keep a short pending list.
 
 The social domain kept its own copies (``user_stats``: followers, following, posts;
 ``video_stats``: likes, comments) while profiles and videos showed the counts of ``channels`` and
 ``videos``. Those counts move to the rows that show them (a user with counts and no channel row
 gets one) and the copies go. Downgrading makes the copies again from the rows.
+
+On PostgreSQL, a GIN index adds new entries to a pending list that every search reads through
+until (auto)vacuum or a full list merges it into the index; at the default 4 MB a search for a
+word in 3 % of 200,000 posts took 6.5 ms in the index instead of 2.2 ms. The search indexes'
+lists are kept to 256 kB, so an insert that fills one merges it (a little more work per write).
 
 Revision ID: 0014_i14
 Revises: 0013
@@ -25,6 +31,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 USER_COUNTS = ("followers", "following", "posts")
 VIDEO_COUNTS = ("likes", "comments")
+KINDS = ("video", "user", "post")  # the search index's kinds, each with its own GIN index
 
 channels = sa.table(
     "channels",
@@ -67,9 +74,19 @@ def upgrade() -> None:
     _copy(videos, "id", video_stats, "video_id", VIDEO_COUNTS)
     op.drop_table("video_stats")
     op.drop_table("user_stats")
+    _pending_list("gin_pending_list_limit = 256")
+
+
+def _pending_list(setting: str) -> None:
+    """``SET (setting)`` (or ``RESET (name)``) on the search index's GIN indexes (PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        verb = "RESET" if "=" not in setting else "SET"
+        for kind in KINDS:
+            op.execute(f"ALTER INDEX ix_search_documents_document_{kind} {verb} ({setting})")
 
 
 def downgrade() -> None:
+    _pending_list("gin_pending_list_limit")
     op.create_table(
         "user_stats",
         sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
