@@ -47,6 +47,8 @@ def _video() -> sa.ForeignKey:
 
 
 COMMENT_STATES = ("visible", "held")
+#: The comments a video's list shows: top-level and visible (its partial indexes' condition).
+TOP_LEVEL_SHOWN = sa.text("parent_id IS NULL AND status = 'visible'")
 #: PostgreSQL's ``varchar_pattern_ops`` index for hashtag prefix search, made by the migration.
 Base.metadata.info.setdefault("unmapped", set()).add("index:ix_hashtags_tag_pattern")
 
@@ -178,6 +180,25 @@ class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         sa.Index("ix_comments_video", "video_id", "parent_id", "created_at", "id"),
+        # A video's shown top-level comments in each order the list has, read in index order
+        # (PostgreSQL does not follow ix_comments_video's order past ``parent_id IS NULL``).
+        sa.Index(
+            "ix_comments_video_new",
+            "video_id",
+            "created_at",
+            "id",
+            postgresql_where=TOP_LEVEL_SHOWN,
+            sqlite_where=TOP_LEVEL_SHOWN,
+        ),
+        sa.Index(
+            "ix_comments_video_top",
+            "video_id",
+            "likes",
+            "created_at",
+            "id",
+            postgresql_where=TOP_LEVEL_SHOWN,
+            sqlite_where=TOP_LEVEL_SHOWN,
+        ),
         sa.Index("ix_comments_parent", "parent_id", "created_at", "id"),
     )
 

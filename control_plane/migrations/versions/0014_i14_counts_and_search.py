@@ -11,6 +11,10 @@ until (auto)vacuum or a full list merges it into the index; at the default 4 MB 
 word in 3 % of 200,000 posts took 6.5 ms in the index instead of 2.2 ms. The search indexes'
 lists are kept to 256 kB, so an insert that fills one merges it (a little more work per write).
 
+A video's comment list (top-level, visible comments, newest or most liked first) gets a partial
+index per order: PostgreSQL reads ``ix_comments_video`` in order only up to ``parent_id IS NULL``,
+so it read and sorted every comment of the busiest video (5,359 rows, 12-20 ms) for a page of 20.
+
 Revision ID: 0014_i14
 Revises: 0013
 Create Date: 2026-12-07
@@ -32,6 +36,11 @@ TS = sa.DateTime(timezone=True)
 USER_COUNTS = ("followers", "following", "posts")
 VIDEO_COUNTS = ("likes", "comments")
 KINDS = ("video", "user", "post")  # the search index's kinds, each with its own GIN index
+#: A video's shown (top-level, visible) comments, newest and most liked first, in index order.
+COMMENT_ORDERS = {
+    "ix_comments_video_new": ["video_id", "created_at", "id"],
+    "ix_comments_video_top": ["video_id", "likes", "created_at", "id"],
+}
 
 channels = sa.table(
     "channels",
@@ -75,6 +84,9 @@ def upgrade() -> None:
     op.drop_table("video_stats")
     op.drop_table("user_stats")
     _pending_list("gin_pending_list_limit = 256")
+    shown = sa.text("parent_id IS NULL AND status = 'visible'")
+    for name, columns in COMMENT_ORDERS.items():
+        op.create_index(name, "comments", columns, postgresql_where=shown, sqlite_where=shown)
 
 
 def _pending_list(setting: str) -> None:
@@ -86,6 +98,8 @@ def _pending_list(setting: str) -> None:
 
 
 def downgrade() -> None:
+    for name in COMMENT_ORDERS:
+        op.drop_index(name, "comments")
     _pending_list("gin_pending_list_limit")
     op.create_table(
         "user_stats",
