@@ -74,7 +74,15 @@ class Catalogue:
             .where(Video.status == "ready", Video.visibility == "public", User.is_active.is_(True))
         )
         if channel is not None:
-            query = query.where(User.username_key == username_key(channel))
+            # The owner's id is looked up first and written into the statement (not bound, which a
+            # prepared statement's generic plan would read as "some owner"): planned for that
+            # owner, a channel with thousands of videos is read in index order, its newest or most
+            # viewed first, instead of sorted whole.
+            with self.db.session() as session:
+                owner = session.scalar(sa.select(User.id).where(User.username_key == username_key(channel)))
+            if owner is None:
+                return [], None
+            query = query.where(Video.owner_id == sa.literal(owner, literal_execute=True))
         if category is not None:
             query = query.where(Video.category == category)
         if tag is not None:
