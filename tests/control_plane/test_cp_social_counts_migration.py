@@ -4,11 +4,8 @@ its downgrade makes the copies again; on PostgreSQL it bounds the search GIN ind
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -16,20 +13,6 @@ from control_plane.core import migrate
 from control_plane.core.db import Database
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = (
-        f"sqlite:///{tmp_path / 'm.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    db = Database(url)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 def _rows(db: Database, sql: str) -> set[tuple]:
