@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from support.platform import Platform, embedded
 from support.social import Member, assert_counts_match_rows, member, ready_video, video_counts
 
+from control_plane.core import migrate
+from control_plane.core.db import Database
 from control_plane.social.events import CommentWritten
 from control_plane.videos.models import Video
 
@@ -138,3 +141,27 @@ def test_commenting_is_rate_limited(tmp_path: Path, platform_factory) -> None:  
         comment(platform, ada, video, f"comment {i}")
     r = platform.client.post(f"{API}/videos/{video}/comments", json={"text": "more"}, headers=ada.headers)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_postgres_plans_a_comment_page_for_its_video(postgres_url: str) -> None:
+    """After psycopg has prepared the page's statement (five runs), PostgreSQL still plans it for
+    the video asked (``plan_cache_mode``, set on every connection), not for an average one: a
+    plan for "a video" would sort every comment of the busiest video."""
+    db = Database(postgres_url)
+    migrate.upgrade(db)
+    with db.session() as session:
+        assert session.execute(sa.text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        query = sa.text(
+            "SELECT id FROM comments WHERE video_id = :v AND parent_id IS NULL AND status = :s "
+            "ORDER BY created_at DESC, id DESC LIMIT 20"
+        )
+        for _ in range(8):
+            session.execute(query, {"v": "x" * 32, "s": "visible"}).all()
+        plans = session.execute(
+            sa.text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%comments%'"
+            )
+        ).all()
+    db.dispose()
+    assert plans and all(generic == 0 for generic, _ in plans), plans
