@@ -36,7 +36,7 @@ LANGUAGES = {
 }
 DEFAULT_CONFIG = "english"
 #: The most matches one query ranks (the newest), and how many of a kind's newest documents are
-#: read in order before the word index is asked for the rest; see ``PostgresSearch.matches``.
+#: read in order before the word index is asked for older ones; see ``PostgresSearch.matches``.
 CANDIDATES = 200
 WALKED = 10_000
 
@@ -126,42 +126,76 @@ class PostgresSearch(SearchBackend):
         """Ranks the ``CANDIDATES`` most recently indexed matches: ``ts_rank`` reads each
         document's vector, so ranking a word found in a third of 200,000 posts would take a second.
 
-        The newest matches come from one statement, in two parts that PostgreSQL runs in turn and
-        stops as soon as it has enough (a ``LIMIT`` over a ``UNION ALL``): first the kind's
-        ``WALKED`` newest documents, read newest first (its partial index on ``id``) and each
-        tested against the query, which finds a common word's newest matches after a few hundred
-        rows; then, only if those held too few, the word's GIN index over the older documents,
-        which costs what the (then rare) word's matches cost. Neither part depends on the
-        planner's estimate of how common the word is (of a prefix it is often ten times off): the
-        first is written so that no word index can serve it (``ts_match_vq``, the function
-        behind ``@@``), the second so that the ``id`` index cannot (``id + 0``).
+        The newest matches are found in up to two steps, neither of which follows PostgreSQL's
+        estimate of how common the word is (of a prefix it is often ten times off, and the cost it
+        puts on testing a vector is far below what it takes): first the kind's ``WALKED`` newest
+        documents are read newest first (its partial index on ``id``) and each tested, which
+        finds a common word's newest matches after a few hundred rows and stops; then, only if
+        those held too few, the word's GIN index is asked for the newest of the older documents,
+        with the other ways off for that one statement (``_OLDER``), which costs what the (then
+        rare) word's matches cost. The ids go into the ranking statement as constants.
         """
         text = tsquery_text(session, terms)
         if text is None:
             nothing: sa.ColumnElement[float] = sa.cast(sa.literal(0.0), sa.Double())
             return sa.select(_docs.c.ref_id.label("ref_id"), nothing.label("rank")).where(sa.false())
-        # Inline, not bound: the plan is made for this word (and no prepared statement's generic
-        # plan could tell a rare word from a common one).
-        query = sa.literal_column(_sql_string(text) + "::tsquery", TSQUERY)
-        of_kind = _docs.c.kind == _constant(kind)
-        newest = sa.select(sa.func.max(_docs.c.id)).where(of_kind).scalar_subquery()
-        edge = newest - WALKED
-        walked = (
-            sa.select(_docs.c.id)
-            .where(of_kind, _docs.c.id > edge, sa.func.ts_match_vq(_docs.c.document, query))
-            .order_by(_docs.c.id.desc())
-        )
-        older = (
-            sa.select(_docs.c.id)
-            .where(of_kind, _docs.c.id + 0 <= edge, _docs.c.document.op("@@")(query))
-            .order_by((_docs.c.id + 0).desc())
-        )
-        newest_first = sa.union_all(walked, older).subquery()
-        ids = sa.select(newest_first.c.id).limit(CANDIDATES)
-        candidates = sa.select(_docs.c.ref_id, _docs.c.document).where(_docs.c.id.in_(ids)).subquery()
+        # Inline, not bound: the statements are planned for this word and this kind.
+        query = _sql_string(text) + "::tsquery"
+        of_kind = {"kind": _sql_string(kind), "query": query}
+        newest_first = _NEWEST.format(**of_kind, walked=int(WALKED), limit=int(CANDIDATES))
+        found = session.connection().exec_driver_sql(newest_first).all()
+        newest = found[0].newest if found else None
+        ids = [row.id for row in found if row.id is not None]
+        if newest is not None and len(ids) < CANDIDATES:
+            edge = int(newest) - int(WALKED)
+            ids += _run_without_index_order(
+                session, _OLDER.format(**of_kind, edge=edge, limit=CANDIDATES - len(ids))
+            )
+        tsquery = sa.literal_column(query, TSQUERY)
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
-        rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(candidates.c.document, query), sa.Double())
-        return sa.select(candidates.c.ref_id.label("ref_id"), rank.label("rank"))
+        rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(_docs.c.document, tsquery), sa.Double())
+        chosen = _docs.c.id.in_([sa.literal_column(str(int(i))) for i in ids]) if ids else sa.false()
+        return sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(chosen)
+
+
+#: The kind's newest id, and the ids of the matches among its ``walked`` newest documents, newest
+#: first: its partial index on ``id`` read backwards, each vector tested (``ts_match_vq`` is the
+#: function behind ``@@``, which no word index serves). One row with a null id when none match.
+_NEWEST = (
+    "SELECT m.newest, w.id FROM (SELECT max(id) AS newest FROM search_documents WHERE kind = {kind}) m "
+    "LEFT JOIN LATERAL (SELECT id FROM search_documents WHERE kind = {kind} AND id > m.newest - {walked} "
+    "AND ts_match_vq(document, {query}) ORDER BY id DESC LIMIT {limit}) w ON true"
+)
+#: The newest matches older than the walked documents, from the word's GIN index (with index
+#: scans and sequential scans off, the planner has no other way; ``id + 0`` keeps the primary
+#: key's range out of the bitmap).
+_OLDER = (
+    "SELECT id FROM search_documents WHERE kind = {kind} AND id + 0 <= {edge} AND document @@ {query} "
+    "ORDER BY id DESC LIMIT {limit}"
+)
+
+
+def _run_without_index_order(session: Session, statement: str) -> list[int]:
+    """``statement``'s first column, planned with index and sequential scans off and the two
+    settings as they were afterwards: one round trip (three statements in the simple protocol,
+    which takes no parameters, so every value is written into ``statement``)."""
+    keep = ", ".join(
+        f"set_config('socialflow.{name}', current_setting('{name}'), true), set_config('{name}', 'off', true)"
+        for name in _SWITCHED
+    )
+    restore = ", ".join(
+        f"set_config('{name}', current_setting('socialflow.{name}'), true)" for name in _SWITCHED
+    )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT {keep}; {statement}; SELECT {restore}")
+        cursor.nextset()
+        return [int(row[0]) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+_SWITCHED = ("enable_indexscan", "enable_seqscan")
 
 
 def _constant(kind: str) -> sa.ColumnElement[str]:
