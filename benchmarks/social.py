@@ -9,9 +9,13 @@ routes call:
 * search latency, p50 and p99 in ms, for one term, two terms, a rare term, a very common term and
   a three-letter prefix, over posts and videos, each beside the plain ``ILIKE '%term%'`` query
   the naive code would write (newest first, 20 rows), in the same run;
-* page latency (p50, p99 ms): a profile (counts and first page of posts), the followers of the
-  most followed account, the comments of the busiest video (new and top), a hashtag's posts;
+* page latency (p50, p99 ms): a profile (the channel's row with its counts, and the first page
+  of posts), the followers of the most followed account, the comments of the busiest video (new
+  and top), a hashtag's posts, and catalogue pages (latest, most viewed, a tag, a channel);
 * write throughput (operations per second): likes and follows, from 1 and 8 threads.
+
+After the load the database is vacuumed and analysed, as autovacuum would; ``--reuse NAME``
+measures again in a database a ``--keep`` run left.
 
 Targets (reported, never asserted): search p99 under 50 ms for a common term and under 10 ms
 otherwise; page p99 under 10 ms. Results: ``social.json`` and ``social.png``.
