@@ -3,7 +3,6 @@ FTS5), then the API on both platforms, where private, hidden and deleted things 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,17 +39,11 @@ class Index:
             return list(rows.scalars())
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Index]:
-    url = (
-        f"sqlite:///{tmp_path / 'search.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    db = Database(url)
-    migrate.upgrade(db)
-    yield Index(db, open_backend(db))
-    db.dispose()
+@pytest.fixture
+def index(database: Database) -> Index:
+    """The index of a migrated database, on each backend (the ``database`` fixture)."""
+    migrate.upgrade(database)
+    return Index(database, open_backend(database))
 
 
 def doc(
