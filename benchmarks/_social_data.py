@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from control_plane.core.db import Database
+from control_plane.videos.models import CATEGORIES
 
-__all__ = ["FULL", "Built", "Scale", "VOCABULARY", "build"]
+__all__ = ["FULL", "Built", "Scale", "VOCABULARY", "build", "described"]
 
 ZIPF = 1.05
 SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "zo", "pe", "di", "fu", "ga", "ho", "ju")
@@ -114,15 +115,25 @@ def build(db: Database, scale: Scale, *, seed: int = 14) -> Built:
         )
         owners = rng.choice(scale.users, scale.videos, p=_zipf_weights(scale.users))
         titles = _words(rng, scale.videos, 4)
+        categories = rng.choice(len(CATEGORIES), scale.videos)
         _copy(
             conn,
             "videos",
-            "id, owner_id, title, status, visibility, progress, created_at, updated_at",
+            "id, owner_id, title, status, visibility, progress, category, published_at, created_at, "
+            "updated_at",
             (
-                (v, users[o], t, "ready", "public" if i % 10 else "private", 1.0, s, s)
-                for i, (v, o, t) in enumerate(zip(videos, owners, titles, strict=True))
+                (v, users[o], t, "ready", "public" if i % 10 else "private", 1.0, CATEGORIES[c], s, s, s)
+                for i, (v, o, t, c) in enumerate(zip(videos, owners, titles, categories, strict=True))
                 for s in (_stamp(pick),)
             ),
+        )
+        # About two catalogue tags a video, popular tags more often (the catalogue's and search's).
+        video_tags = _pairs(rng, scale.videos, len(TAGS), 2 * scale.videos, True)
+        _copy(
+            conn,
+            "video_tags",
+            "video_id, tag, position",
+            ((videos[v], TAGS[t], 0) for v, t in np.unique(video_tags, axis=0)),
         )
         authors = rng.choice(scale.users, scale.posts, p=_zipf_weights(scale.users))
         texts = _words(rng, scale.posts, 12)
@@ -183,16 +194,22 @@ def build(db: Database, scale: Scale, *, seed: int = 14) -> Built:
     finally:
         raw.close()
     _count(db)
+    return described(db, scale, (datetime.now(UTC) - started).total_seconds())
+
+
+def described(db: Database, scale: Scale, seconds: float = 0.0) -> Built:
+    """What the measurements need of a database ``build`` filled at ``scale`` (the ids follow from
+    the scale; the most followed account and the busiest video are looked up)."""
     with db.engine.connect() as conn:
         star = conn.exec_driver_sql(
-            "SELECT u.username FROM user_stats s JOIN users u ON u.id = s.user_id "
-            "ORDER BY s.followers DESC LIMIT 1"
+            "SELECT u.username FROM channels c JOIN users u ON u.id = c.user_id "
+            "ORDER BY c.followers DESC LIMIT 1"
         ).scalar_one()
         busiest = conn.exec_driver_sql(
-            "SELECT s.video_id FROM video_stats s JOIN videos v ON v.id = s.video_id "
-            "WHERE v.visibility = 'public' ORDER BY s.comments DESC LIMIT 1"
+            "SELECT id FROM videos WHERE visibility = 'public' ORDER BY comments DESC LIMIT 1"
         ).scalar_one()
-    return Built(users, posts, videos, star, busiest, (datetime.now(UTC) - started).total_seconds())
+    ids = (_ids(scale.users, "u"), _ids(scale.posts, "p"), _ids(scale.videos, "v"))
+    return Built(*ids, star, busiest, seconds)
 
 
 def _rows(
@@ -209,13 +226,15 @@ COUNTS = (
     "WHERE posts.id = c.post_id",
     "INSERT INTO hashtags (tag, name, posts, last_used_at) "
     "SELECT tag, tag, count(*), max(created_at) FROM post_tags GROUP BY tag",
-    "INSERT INTO user_stats (user_id, followers, following, posts) SELECT u.id, "
+    # An account's counts on its channel's row, a video's on its own row: where profiles and
+    # videos read them (``ChannelService.add_counts``, ``VideoService.add_counts``).
+    "INSERT INTO channels (user_id, followers, following, posts, updated_at) SELECT u.id, "
     "(SELECT count(*) FROM follows f WHERE f.followee_id = u.id), "
     "(SELECT count(*) FROM follows f WHERE f.follower_id = u.id), "
-    "(SELECT count(*) FROM posts p WHERE p.author_id = u.id) FROM users u",
-    "INSERT INTO video_stats (video_id, likes, comments) SELECT v.id, "
-    "(SELECT count(*) FROM video_likes l WHERE l.video_id = v.id), "
-    "(SELECT count(*) FROM comments c WHERE c.video_id = v.id) FROM videos v",
+    "(SELECT count(*) FROM posts p WHERE p.author_id = u.id), u.created_at FROM users u",
+    "UPDATE videos v SET "
+    "likes = (SELECT count(*) FROM video_likes l WHERE l.video_id = v.id), "
+    "comments = (SELECT count(*) FROM comments c WHERE c.video_id = v.id AND c.status = 'visible')",
     "ANALYZE",
 )
 

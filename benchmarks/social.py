@@ -9,9 +9,13 @@ routes call:
 * search latency, p50 and p99 in ms, for one term, two terms, a rare term, a very common term and
   a three-letter prefix, over posts and videos, each beside the plain ``ILIKE '%term%'`` query
   the naive code would write (newest first, 20 rows), in the same run;
-* page latency (p50, p99 ms): a profile (counts and first page of posts), the followers of the
-  most followed account, the comments of the busiest video (new and top), a hashtag's posts;
+* page latency (p50, p99 ms): a profile (the channel's row with its counts, and the first page
+  of posts), the followers of the most followed account, the comments of the busiest video (new
+  and top), a hashtag's posts, and catalogue pages (latest, most viewed, a tag, a channel);
 * write throughput (operations per second): likes and follows, from 1 and 8 threads.
+
+After the load the database is vacuumed and analysed, as autovacuum would; ``--reuse NAME``
+measures again in a database a ``--keep`` run left.
 
 Targets (reported, never asserted): search p99 under 50 ms for a common term and under 10 ms
 otherwise; page p99 under 10 ms. Results: ``social.json`` and ``social.png``.
@@ -38,7 +42,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks._common import grouped_bars, write_json
-from benchmarks._social_data import FULL, VOCABULARY, Built, build
+from benchmarks._social_data import FULL, TAGS, VOCABULARY, Built, Scale, build, described
+from control_plane.channels.service import ChannelService
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
@@ -48,6 +53,9 @@ from control_plane.core.settings import load_settings
 from control_plane.http.pagination import PageParams
 from control_plane.services import search_service
 from control_plane.social import Social, Viewer, build_social
+from control_plane.videos import VideoService
+from control_plane.videos.catalogue import Catalogue
+from storage import LocalStore
 
 __all__ = ["main", "percentile"]
 
@@ -128,14 +136,16 @@ def measure_search(db: Database, search: Any, rounds: int) -> list[dict[str, Any
     return results
 
 
-def measure_pages(social: Social, built: Built, rounds: int) -> list[dict[str, Any]]:
+def measure_pages(
+    social: Social, channels: ChannelService, catalogue: Catalogue, built: Built, rounds: int
+) -> list[dict[str, Any]]:
     rng = random.Random(3)
     users = [f"user{rng.randrange(len(built.user_ids))}" for _ in range(50)]
     viewer = Viewer(None)
 
     def profile(username: str) -> None:
-        social.graph.counts([built.user_ids[int(username.removeprefix("user"))]])
-        social.timelines.by_author(username, viewer, PAGE)
+        channels.profile(username)  # GET /users/{username}: the channel row, its counts on it
+        social.timelines.by_author(username, viewer, PAGE)  # GET /users/{username}/posts
 
     pages: dict[str, list[Callable[[], object]]] = {
         "profile (counts and posts)": [functools.partial(profile, u) for u in users],
@@ -143,6 +153,10 @@ def measure_pages(social: Social, built: Built, rounds: int) -> list[dict[str, A
         "comments, new": [lambda: social.comments.top_level(built.busiest_video, viewer, "new", PAGE)],
         "comments, top": [lambda: social.comments.top_level(built.busiest_video, viewer, "top", PAGE)],
         "hashtag posts": [lambda: social.timelines.by_tag(f"tag{VOCABULARY[0]}", viewer, PAGE)],
+        "catalogue, latest": [lambda: catalogue.public(PAGE)],
+        "catalogue, popular": [lambda: catalogue.public(PAGE, sort="popular")],
+        "catalogue, a tag": [lambda: catalogue.public(PAGE, tag=TAGS[0])],
+        "catalogue, a channel": [functools.partial(catalogue.public, PAGE, channel=u) for u in users],
     }
     results = []
     for name, calls in pages.items():
@@ -222,6 +236,53 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def run(db: Database, url: str, scale: Scale, args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    """Build, index and measure in the fresh database ``db`` (at ``url``), or only measure in the
+    one ``--reuse`` names; ``data`` is a scratch folder (the settings' data dir, the avatars'
+    store that no page here reads)."""
+    events = EventHub()
+    settings = load_settings(
+        data_dir=data, database_url=url, secret_key=secrets.token_urlsafe(48), follow_rate_per_hour=10**9
+    )
+    channels = ChannelService(db, LocalStore(data / "blobs", settings.secret_bytes), lambda *a, **k: None)
+    social = build_social(
+        db,
+        events,
+        RateLimiter(MemoryKeyValue()),
+        settings,
+        user_counts=ChannelService.add_counts,
+        video_counts=VideoService.add_counts,
+    )
+    search = search_service(db, events)
+    indexed: dict[str, int] = {}
+    index_seconds = 0.0
+    if args.reuse:
+        built = described(db, scale)
+    else:
+        migrate.upgrade(db)
+        built = build(db, scale)
+        log.info("built %s in %.1f s", scale, built.seconds)
+        started = time.perf_counter()
+        indexed = search.refresh()
+        index_seconds = time.perf_counter() - started
+        log.info("indexed %s in %.1f s", indexed, index_seconds)
+    # What autovacuum does after such a load (it is on in production): the statistics, the
+    # visibility map, and the GIN indexes' pending lists merged into the indexes.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    return {
+        "benchmark": "social",
+        "scale": vars(scale) | {"factor": args.scale},
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+        "build_seconds": round(built.seconds, 1),
+        "index": {"documents": indexed, "seconds": round(index_seconds, 1)},
+        "search": measure_search(db, search, args.rounds),
+        "pages": measure_pages(social, channels, Catalogue(db), built, args.rounds),
+        "writes": measure_writes(social, built, args.writes),
+        "load_average_after": os.getloadavg(),
+    }
+
+
 def main(argv: list[str], output: Path) -> int:
     parser = argparse.ArgumentParser(prog="socialflow bench social", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -233,50 +294,29 @@ def main(argv: list[str], output: Path) -> int:
     parser.add_argument("--rounds", type=int, default=200, help="timed calls per measurement")
     parser.add_argument("--writes", type=int, default=2000, help="likes and follows per throughput case")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        metavar="NAME",
+        help="measure again in a database an earlier run kept (same --scale; its writes stay in it)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     scale = FULL.times(args.scale) if args.scale != 1.0 else FULL
-    name = f"sf_bench_social_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"sf_bench_social_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
     db = Database(url)
     try:
-        migrate.upgrade(db)
-        built = build(db, scale)
-        log.info("built %s in %.1f s", scale, built.seconds)
-        events = EventHub()
         with tempfile.TemporaryDirectory() as data:
-            settings = load_settings(
-                data_dir=Path(data),
-                database_url=url,
-                secret_key=secrets.token_urlsafe(48),
-                follow_rate_per_hour=10**9,
-            )
-        social = build_social(db, events, RateLimiter(MemoryKeyValue()), settings)
-        search = search_service(db, events)
-        started = time.perf_counter()
-        indexed = search.refresh()
-        index_seconds = time.perf_counter() - started
-        with db.engine.begin() as conn:  # what autovacuum would do after such a load
-            conn.exec_driver_sql("ANALYZE")
-        log.info("indexed %s in %.1f s", indexed, index_seconds)
-        report = {
-            "benchmark": "social",
-            "scale": vars(scale) | {"factor": args.scale},
-            "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-            "build_seconds": round(built.seconds, 1),
-            "index": {"documents": indexed, "seconds": round(index_seconds, 1)},
-            "search": measure_search(db, search, args.rounds),
-            "pages": measure_pages(social, built, args.rounds),
-            "writes": measure_writes(social, built, args.writes),
-        }
+            report = run(db, url, scale, args, Path(data))
         write_json(output / "social.json", report)
         plot(report, output / "social.png")
     finally:
         db.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

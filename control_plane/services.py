@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
+import sqlalchemy as sa
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
@@ -24,6 +26,7 @@ from control_plane.live.service import StreamService
 from control_plane.payments.domain import Payments, build_payments, is_member
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
+from control_plane.social.audience import hidden_from
 from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.uploads.service import UploadService
 from control_plane.videos import Access, JobLedger, VideoService
@@ -93,6 +96,12 @@ def search_service(db: Database, events: EventHub) -> SearchService:
     return search
 
 
+def hidden_by_social(viewer_id: str, owner: Any) -> sa.ColumnElement[bool]:
+    """A catalogue ``Hide``: the owners the social graph hides from the viewer (a block either
+    way, a mute)."""
+    return owner.in_(hidden_from(viewer_id))
+
+
 def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     """Open the database, blob store and key-value store that the settings name, around ``broker``.
 
@@ -122,16 +131,28 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     videos.on_remove(uploads.video_removed)
     videos.on_remove(claims.video_removed)
     channels = ChannelService(db, store, jobs.enqueue)
+    events = EventHub()
+    limiter = RateLimiter(kv)
+    # The counts the social domain changes are shown on, and kept in, the channel and video rows.
+    social = build_social(
+        db, events, limiter, settings, user_counts=channels.add_counts, video_counts=videos.add_counts
+    )
+    channels.on_relation(social.graph.relationship)
+    catalogue = Catalogue(db)
+    catalogue.on_hide(hidden_by_social)
+    search = search_service(db, events)
+    videos.on_remove(social.video_removed)
+    videos.on_remove(search.video_removed)
     closer = AccountCloser(db, accounts, store, jobs.enqueue)
     for remover in (
         StreamService(db).remove_rows_of_owner,  # first: a live stream refuses before anything goes
+        social.forget_user,
+        search.forget_user,
         videos.remove_rows_of_owner,
         uploads.remove_rows_of_owner,
         channels.remove_rows_of_owner,
     ):
         closer.on_close(remover)
-    events = EventHub()
-    limiter = RateLimiter(kv)
     payments = build_payments(db, settings, events)
     # members-only videos play for the channel's members (and, as always, its owner and moderators)
     videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
@@ -150,10 +171,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
         channels=channels,
-        catalogue=Catalogue(db),
+        catalogue=catalogue,
         closer=closer,
         events=events,
-        social=build_social(db, events, limiter, settings),
-        search=search_service(db, events),
+        social=social,
+        search=search,
         payments=payments,
     )

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from control_plane.accounts.routes.twofactor import StepUpIn
@@ -148,7 +147,7 @@ def avatar_file(
     name: Annotated[str, Path(max_length=16)],
     request: Request,
     services: ServicesDep,
-) -> StreamingResponse:
+) -> Response:
     """An avatar picture. Its URL changes with every new avatar, so it is cached for good."""
     found = AVATAR_FILE.match(name)
     if found is None or int(found.group(1)) not in SIZES:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from control_plane.accounts.models import User
+from control_plane.accounts.models import User, username_key
 from control_plane.channels.avatar import render_avatar
 from control_plane.channels.cards import avatar_key, avatar_prefix
 from control_plane.channels.models import Channel
@@ -79,12 +79,13 @@ class ChannelService:
     # -- reading ---------------------------------------------------------------------------
 
     def profile(self, username: str, *, viewer_id: str | None = None) -> Profile:
-        """The public profile of an active user; ``NotFound`` otherwise."""
+        """The public profile of an active user, named in any case (``Ada`` is ``ada``, as at
+        sign-in: the ``username_key``); ``NotFound`` otherwise."""
         with self.db.session() as session:
             row = session.execute(
                 sa.select(User, Channel)
                 .outerjoin(Channel, Channel.user_id == User.id)
-                .where(User.username == username, User.is_active.is_(True))
+                .where(User.username_key == username_key(username), User.is_active.is_(True))
             ).first()
             if row is None:
                 raise NotFound("No such channel.", code="CHANNEL_NOT_FOUND")

@@ -37,6 +37,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _postgres_settings(dbapi_conn: Any, _record: Any) -> None:
+    """Plan every statement for its own values. psycopg prepares a statement it has run five times,
+    and PostgreSQL then may switch to a *generic* plan, made for an average value: on the social
+    graph's power-law data that plan sorts all 5,400 comments of the busiest video (55 ms) where
+    one made for that video reads 21 rows of its index (0.05 ms). Replanning costs a fraction of
+    a millisecond, what an unprepared statement pays anyway."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    try:
+        dbapi_conn.execute("SET plan_cache_mode = force_custom_plan")
+    finally:
+        dbapi_conn.autocommit = autocommit
+
+
 class Database:
     """Owns the engine and the session factory of one process."""
 
@@ -52,6 +66,8 @@ class Database:
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "connect", _postgres_settings)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

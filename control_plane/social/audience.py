@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from control_plane.accounts.models import User
+from control_plane.accounts.models import User, username_key
 from control_plane.core.errors import NotFound
 from control_plane.social.errors import Blocked, NoSuchUser
 from control_plane.social.models import Block, Mute
@@ -66,10 +66,10 @@ def blocked_between(session: Session, a: str, b: str) -> bool:
 
 
 def user_named(session: Session, username: str, viewer_id: str | None = None) -> User:
-    """The active user called ``username``; NoSuchUser when there is none, and for a viewer
-    blocked by that user (who must not find them)."""
+    """The active user called ``username`` in any case (its ``username_key``, as at sign-in);
+    NoSuchUser when there is none, and for a viewer blocked by that user (who must not find them)."""
     user = session.execute(
-        sa.select(User).where(User.username == username, User.is_active.is_(True))
+        sa.select(User).where(User.username_key == username_key(username), User.is_active.is_(True))
     ).scalar_one_or_none()
     if user is None:
         raise NoSuchUser()

@@ -16,17 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
-from control_plane.core.db import Database, new_id, utcnow
+from control_plane.core.db import new_id, utcnow
 from control_plane.core.errors import Forbidden, NotFound
-from control_plane.core.events import EventHub
-from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import Viewer, visible_to, visible_video
-from control_plane.social.counters import CountWriter, add, video_stats
+from control_plane.social.counters import add
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import CommentWritten
-from control_plane.social.models import Comment
+from control_plane.social.models import Comment, CommentLike
 from control_plane.social.schemas import CommentOut, UserBrief
+from control_plane.social.writer import LimitedWriter
 from control_plane.videos.models import Video
 
 __all__ = ["MAX_COMMENT", "CommentService", "comment_policy", "reachable_comment"]
@@ -59,24 +58,9 @@ def reachable_comment(session: Session, comment_id: str, viewer: Viewer) -> Comm
     return comment
 
 
-class CommentService:
-    """Owns the comments table and the videos' comment counts; ``limit`` counts every comment
-    a user writes (429 past it)."""
-
-    def __init__(
-        self,
-        db: Database,
-        events: EventHub,
-        limiter: RateLimiter,
-        limit: Limit,
-        *,
-        video_counts: CountWriter = video_stats,
-    ) -> None:
-        self.db = db
-        self.count_video = video_counts
-        self.events = events
-        self.limiter = limiter
-        self.limit = limit
+class CommentService(LimitedWriter):
+    """Owns the comments table; changes the videos' ``comments`` (visible ones) through
+    ``counts``. ``limit`` counts every comment a user writes (429 past it)."""
 
     def write(self, video_id: str, author: Viewer, text: str, parent_id: str | None) -> CommentOut:
         assert author.user_id is not None
@@ -138,16 +122,25 @@ class CommentService:
                 comment, _ = self._managed(session, comment_id, actor)
             self._remove(session, comment)
 
-    def forget(self, user_id: str) -> None:
-        """Delete every comment of an account that is about to go, with the counts they were in."""
-        with self.db.session() as session:
-            for comment_id in (
-                session.execute(sa.select(Comment.id).where(Comment.author_id == user_id)).scalars().all()
-            ):
-                comment = session.get(Comment, comment_id)
-                if comment is not None:  # not already gone with its thread
-                    self._remove(session, comment)
-                    session.flush()
+    def forget(self, session: Session, user_id: str) -> None:
+        """In the caller's transaction, delete every comment of an account that is about to go,
+        with the counts they were in."""
+        for comment_id in (
+            session.execute(sa.select(Comment.id).where(Comment.author_id == user_id)).scalars().all()
+        ):
+            comment = session.get(Comment, comment_id)
+            if comment is not None:  # not already gone with its thread
+                self._remove(session, comment)
+                session.flush()
+
+    @staticmethod
+    def video_removed(session: Session, video: Video) -> None:
+        """In the removing transaction, the comments of a video that goes, with their likes
+        (no count outside the video counts them)."""
+        on_video = sa.select(Comment.id).where(Comment.video_id == video.id).scalar_subquery()
+        session.execute(sa.delete(CommentLike).where(CommentLike.comment_id.in_(on_video)))
+        for replies_first in (Comment.parent_id.is_not(None), sa.true()):
+            session.execute(sa.delete(Comment).where(Comment.video_id == video.id, replies_first))
 
     def _remove(self, session: Session, comment: Comment) -> None:
         visible_replies = session.execute(
@@ -155,11 +148,11 @@ class CommentService:
         ).scalar_one()
         if comment.status == "visible":
             self._count(session, comment, -1)
-        self.count_video(session, comment.video_id, comments=-visible_replies)
+        self.counts(session, comment.video_id, comments=-visible_replies)
         session.delete(comment)
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
-        self.count_video(session, comment.video_id, comments=delta)
+        self.counts(session, comment.video_id, comments=delta)
         if comment.parent_id is not None:
             add(session, Comment, Comment.id == comment.parent_id, replies=delta)
 

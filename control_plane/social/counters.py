@@ -15,14 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from control_plane.social.models import UserStats, VideoStats
-
-__all__ = ["CountWriter", "add", "bump", "insert_new", "upsert", "user_stats", "video_stats"]
+__all__ = ["CountWriter", "add", "insert_new", "upsert"]
 
 #: Adds to named counts of one row in the caller's transaction: ``(session, row_id, **deltas)``.
-#: The social domain counts an account's ``followers``, ``following`` and ``posts`` and a video's
-#: ``likes`` and ``comments`` through one of these, handed in at wiring, so that the domain that
-#: shows a count (a profile, a video) may keep it on its own row.
+#: The social domain changes an account's ``followers``, ``following`` and ``posts`` and a video's
+#: ``likes`` and ``comments`` through one of these, handed in at wiring: the domain that shows a
+#: count keeps it on its own row (``ChannelService.add_counts``, ``VideoService.add_counts``), so
+#: a profile or a video is read with its counts and the social domain keeps no copy.
 CountWriter = Callable[..., None]
 
 
@@ -40,18 +39,6 @@ def insert_new(session: Session, model: Any, **row: Any) -> bool:
     return session.execute(stmt).first() is not None
 
 
-def bump(session: Session, model: Any, key: dict[str, Any], **deltas: int) -> None:
-    """Add ``deltas`` to the counters of ``model``'s row at ``key`` (its primary key), making the
-    row if it is missing (a row made by a decrement starts at 0)."""
-    deltas = {name: delta for name, delta in deltas.items() if delta}
-    if not deltas:
-        return
-    columns = model.__table__.c
-    stmt = upsert(session, model).values(**key, **{name: max(delta, 0) for name, delta in deltas.items()})
-    changes = {name: columns[name] + delta for name, delta in deltas.items()}
-    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes))
-
-
 def add(session: Session, model: Any, where: sa.ColumnElement[bool], **deltas: int) -> None:
     """Add ``deltas`` to the counters of the existing rows of ``model`` that match ``where``."""
     deltas = {name: delta for name, delta in deltas.items() if delta}
@@ -63,13 +50,3 @@ def add(session: Session, model: Any, where: sa.ColumnElement[bool], **deltas: i
             .values({name: columns[name] + delta for name, delta in deltas.items()})
             .execution_options(synchronize_session=False)
         )
-
-
-def user_stats(session: Session, user_id: str, **deltas: int) -> None:
-    """The default account counts: the social domain's own ``user_stats`` rows."""
-    bump(session, UserStats, {"user_id": user_id}, **deltas)
-
-
-def video_stats(session: Session, video_id: str, **deltas: int) -> None:
-    """The default video counts: the social domain's own ``video_stats`` rows."""
-    bump(session, VideoStats, {"video_id": video_id}, **deltas)

@@ -7,27 +7,23 @@ until it is lifted. ``followers`` and ``following`` of each user move with the f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
-from control_plane.core.db import Database
-from control_plane.core.events import EventHub
-from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import ensure_not_blocked, user_named, visible_to
-from control_plane.social.counters import CountWriter, insert_new, user_stats
+from control_plane.social.counters import insert_new
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import UserBlocked, UserFollowed
-from control_plane.social.models import Block, Follow, Mute, UserStats
+from control_plane.social.models import Block, Follow, Mute
 from control_plane.social.schemas import UserItem
+from control_plane.social.writer import LimitedWriter
 
-__all__ = ["Counts", "GraphService"]
+__all__ = ["GraphService"]
 
-Counts = dict[str, int]
 #: Each list: when the account entered it, then the account (the unique tie-breaker).
 FOLLOWERS = Order("followers", (Follow.created_at, Follow.follower_id))
 FOLLOWING = Order("following", (Follow.created_at, Follow.followee_id))
@@ -35,26 +31,10 @@ BLOCKS = Order("blocks", (Block.created_at, Block.blocked_id))
 MUTES = Order("mutes", (Mute.created_at, Mute.muted_id))
 
 
-class GraphService:
-    """Owns the follows, blocks and mutes tables and the users' follow counts.
-
-    ``limit`` counts every follow, block and mute a user makes (429 with Retry-After past it).
+class GraphService(LimitedWriter):
+    """Owns the follows, blocks and mutes tables; changes the accounts' ``followers`` and
+    ``following`` through ``counts``. ``limit`` counts every follow, block and mute a user makes.
     """
-
-    def __init__(
-        self,
-        db: Database,
-        events: EventHub,
-        limiter: RateLimiter,
-        limit: Limit,
-        *,
-        user_counts: CountWriter = user_stats,
-    ) -> None:
-        self.db = db
-        self.count_user = user_counts
-        self.events = events
-        self.limiter = limiter
-        self.limit = limit
 
     # -- follows ----------------------------------------------------------------------------
 
@@ -85,8 +65,11 @@ class GraphService:
             self._count(session, follower_id, followee_id, -1)
 
     def _count(self, session: Session, follower_id: str, followee_id: str, delta: int) -> None:
-        self.count_user(session, follower_id, following=delta)
-        self.count_user(session, followee_id, followers=delta)
+        """Both accounts' counts, in the order of their ids: two follows between the same pair
+        made at once, one each way, take the two rows' locks in the same order."""
+        changes = {follower_id: {"following": delta}, followee_id: {"followers": delta}}
+        for user_id in sorted(changes):
+            self.counts(session, user_id, **changes[user_id])
 
     # -- blocks and mutes -------------------------------------------------------------------
 
@@ -125,26 +108,25 @@ class GraphService:
             muted = user_named(session, username)
             session.execute(sa.delete(Mute).where(Mute.muter_id == muter_id, Mute.muted_id == muted.id))
 
-    def forget(self, user_id: str) -> None:
-        """Remove an account that is about to go from the graph, lowering the counts of the
-        accounts it followed and of those that followed it."""
-        with self.db.session() as session:
-            followed = session.execute(
-                sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
-            )
-            for other in followed.scalars().all():
-                self.count_user(session, other, followers=-1)
-            followers = session.execute(
-                sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
-            )
-            for other in followers.scalars().all():
-                self.count_user(session, other, following=-1)
-            session.execute(
-                sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
-            )
-            session.execute(sa.delete(Mute).where(sa.or_(Mute.muter_id == user_id, Mute.muted_id == user_id)))
+    def forget(self, session: Session, user_id: str) -> None:
+        """In the caller's transaction, remove an account that is about to go from the graph,
+        lowering the counts of the accounts it followed and of those that followed it."""
+        followed = session.execute(
+            sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
+        )
+        for other in sorted(followed.scalars().all()):
+            self.counts(session, other, followers=-1)
+        followers = session.execute(
+            sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
+        )
+        for other in sorted(followers.scalars().all()):
+            self.counts(session, other, following=-1)
+        session.execute(
+            sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
+        )
+        session.execute(sa.delete(Mute).where(sa.or_(Mute.muter_id == user_id, Mute.muted_id == user_id)))
 
-    # -- lists and counts -------------------------------------------------------------------
+    # -- lists -----------------------------------------------------------------------------
 
     def followers(
         self, username: str, viewer_id: str | None, page: PageParams
@@ -185,34 +167,17 @@ class GraphService:
             rows, cursor = keyset_page(session, query, order, page)
         return [UserItem(id=r.id, username=r.username, since=r[2]) for r in rows], cursor
 
-    def counts(self, user_ids: Sequence[str]) -> dict[str, Counts]:
-        """``{user_id: {followers, following, posts}}`` as the default counts (``user_stats``)
-        hold them; zeros for users with no activity."""
-        with self.db.session() as session:
-            rows = session.execute(
-                sa.select(UserStats).where(UserStats.user_id.in_(list(user_ids)))
-            ).scalars()
-            found = {
-                r.user_id: {"followers": r.followers, "following": r.following, "posts": r.posts}
-                for r in rows
-            }
-        zero = {"followers": 0, "following": 0, "posts": 0}
-        return {uid: found.get(uid, dict(zero)) for uid in user_ids}
+    @staticmethod
+    def relationship(session: Session, viewer_id: str, user_id: str) -> dict[str, bool]:
+        """``{is_following, is_blocked, is_muted}`` of the viewer towards ``user_id``, read in the
+        caller's transaction (a profile's ``ChannelService.Relation``)."""
 
-    def relationship(self, viewer_id: str, user_id: str) -> dict[str, bool]:
-        """``{is_following, is_blocked, is_muted}`` of the viewer towards ``user_id`` (profiles)."""
-        with self.db.session() as session:
+        def has(model: Any, *where: sa.ColumnElement[bool]) -> bool:
+            query = sa.select(sa.literal(1)).select_from(model).where(*where).limit(1)
+            return session.execute(query).first() is not None
 
-            def has(model: Any, *where: sa.ColumnElement[bool]) -> bool:
-                return (
-                    session.execute(
-                        sa.select(sa.literal(1)).select_from(model).where(*where).limit(1)
-                    ).first()
-                    is not None
-                )
-
-            return {
-                "is_following": has(Follow, Follow.follower_id == viewer_id, Follow.followee_id == user_id),
-                "is_blocked": has(Block, Block.blocker_id == viewer_id, Block.blocked_id == user_id),
-                "is_muted": has(Mute, Mute.muter_id == viewer_id, Mute.muted_id == user_id),
-            }
+        return {
+            "is_following": has(Follow, Follow.follower_id == viewer_id, Follow.followee_id == user_id),
+            "is_blocked": has(Block, Block.blocker_id == viewer_id, Block.blocked_id == user_id),
+            "is_muted": has(Mute, Mute.muter_id == viewer_id, Mute.muted_id == user_id),
+        }

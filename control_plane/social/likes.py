@@ -18,11 +18,12 @@ from control_plane.core.db import Database, utcnow
 from control_plane.core.events import Event, EventHub
 from control_plane.social.audience import Viewer, visible_video
 from control_plane.social.comments import reachable_comment
-from control_plane.social.counters import CountWriter, add, insert_new, video_stats
+from control_plane.social.counters import CountWriter, add, insert_new
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import PostLiked, VideoLiked
-from control_plane.social.models import Comment, CommentLike, Post, PostLike, VideoLike, VideoStats
+from control_plane.social.models import Comment, CommentLike, Post, PostLike, VideoLike
 from control_plane.social.postviews import reachable_post
+from control_plane.videos.models import Video
 
 __all__ = ["LikeService"]
 
@@ -37,11 +38,12 @@ def _toggle(session: Session, model: Any, row: dict[str, Any], liked: bool) -> i
 
 
 class LikeService:
-    """Owns the like tables and the ``likes`` counts of posts, comments and videos."""
+    """Owns the like tables and the ``likes`` counts of posts and comments; a video's ``likes``
+    it changes through ``counts`` (kept on the video's row)."""
 
-    def __init__(self, db: Database, events: EventHub, *, video_counts: CountWriter = video_stats) -> None:
+    def __init__(self, db: Database, events: EventHub, *, counts: CountWriter) -> None:
         self.db = db
-        self.count_video = video_counts
+        self.counts = counts
         self.events = events
 
     def post(self, user: Viewer, post_id: str, liked: bool) -> None:
@@ -61,7 +63,7 @@ class LikeService:
         with self.db.session() as session:
             video = visible_video(session, video_id, user)
             change = _toggle(session, VideoLike, {"video_id": video.id, "user_id": user.user_id}, liked)
-            self.count_video(session, video.id, likes=change)
+            self.counts(session, video.id, likes=change)
         self._announce(change, VideoLiked(video_id=video.id, owner_id=video.owner_id, user_id=user.user_id))
 
     def comment(self, user: Viewer, comment_id: str, liked: bool) -> None:
@@ -74,30 +76,27 @@ class LikeService:
             change = _toggle(session, CommentLike, {"comment_id": comment.id, "user_id": user.user_id}, liked)
             add(session, Comment, Comment.id == comment.id, likes=change)
 
-    def forget(self, user_id: str) -> None:
-        """Take back every like of an account that is about to go, lowering the counts."""
-        with self.db.session() as session:
-            for model, subject, counted in (
-                (PostLike, PostLike.post_id, Post),
-                (CommentLike, CommentLike.comment_id, Comment),
-            ):
-                liked = session.execute(sa.delete(model).where(model.user_id == user_id).returning(subject))
-                for subject_id in liked.scalars().all():
-                    add(session, counted, counted.id == subject_id, likes=-1)
-            videos = session.execute(
-                sa.delete(VideoLike).where(VideoLike.user_id == user_id).returning(VideoLike.video_id)
-            )
-            for video_id in videos.scalars().all():
-                self.count_video(session, video_id, likes=-1)
+    def forget(self, session: Session, user_id: str) -> None:
+        """In the caller's transaction, take back every like of an account that is about to go,
+        lowering the counts."""
+        for model, subject, counted in (
+            (PostLike, PostLike.post_id, Post),
+            (CommentLike, CommentLike.comment_id, Comment),
+        ):
+            liked = session.execute(sa.delete(model).where(model.user_id == user_id).returning(subject))
+            for subject_id in sorted(liked.scalars().all()):
+                add(session, counted, counted.id == subject_id, likes=-1)
+        videos = session.execute(
+            sa.delete(VideoLike).where(VideoLike.user_id == user_id).returning(VideoLike.video_id)
+        )
+        for video_id in sorted(videos.scalars().all()):
+            self.counts(session, video_id, likes=-1)
+
+    @staticmethod
+    def video_removed(session: Session, video: Video) -> None:
+        """In the removing transaction, the likes of a video that goes."""
+        session.execute(sa.delete(VideoLike).where(VideoLike.video_id == video.id))
 
     def _announce(self, change: int, event: Event) -> None:
         if change > 0:
             self.events.publish(event)
-
-    def video_counts(self, video_ids: list[str]) -> dict[str, dict[str, int]]:
-        """``{video_id: {likes, comments}}`` (visible comments) as the default counts
-        (``video_stats``) hold them; zeros for videos with neither."""
-        with self.db.session() as session:
-            rows = session.execute(sa.select(VideoStats).where(VideoStats.video_id.in_(video_ids))).scalars()
-            found = {r.video_id: {"likes": r.likes, "comments": r.comments} for r in rows}
-        return {vid: found.get(vid, {"likes": 0, "comments": 0}) for vid in video_ids}

@@ -1,9 +1,11 @@
 """The social domain's tables: the graph (follows, blocks, mutes), posts with their hashtags and
-mentions, comments on videos, likes, and the counters kept beside them.
+mentions, comments on videos, and likes.
 
-Counters (``likes``, ``replies``, ``followers``...) are denormalised: the service that inserts or
+Counters (``likes``, ``replies``, ``reposts``) are denormalised: the service that inserts or
 deletes a row changes its counter in the same transaction, with an atomic ``x = x + 1``, so they
-equal the rows they count under any concurrency. Foreign keys name the models they reference.
+equal the rows they count under any concurrency. An account's and a video's counts (followers,
+posts, a video's likes and comments) are kept the same way on the channel's and the video's rows,
+by the domains that own them. Foreign keys name the models they reference.
 """
 
 from __future__ import annotations
@@ -30,9 +32,7 @@ __all__ = [
     "PostLike",
     "PostMention",
     "PostTag",
-    "UserStats",
     "VideoLike",
-    "VideoStats",
 ]
 
 
@@ -47,6 +47,8 @@ def _video() -> sa.ForeignKey:
 
 
 COMMENT_STATES = ("visible", "held")
+#: The comments a video's list shows: top-level and visible (its partial indexes' condition).
+TOP_LEVEL_SHOWN = sa.text("parent_id IS NULL AND status = 'visible'")
 #: PostgreSQL's ``varchar_pattern_ops`` index for hashtag prefix search, made by the migration.
 Base.metadata.info.setdefault("unmapped", set()).add("index:ix_hashtags_tag_pattern")
 
@@ -82,17 +84,6 @@ class Mute(Base):
     muter_id: Mapped[str] = mapped_column(_user(), primary_key=True)
     muted_id: Mapped[str] = mapped_column(_user(), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class UserStats(Base):
-    """A user's counts; the row appears with the first change."""
-
-    __tablename__ = "user_stats"
-
-    user_id: Mapped[str] = mapped_column(_user(), primary_key=True)
-    followers: Mapped[int] = _counter()
-    following: Mapped[int] = _counter()
-    posts: Mapped[int] = _counter()
 
 
 class Post(Base):
@@ -189,6 +180,25 @@ class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         sa.Index("ix_comments_video", "video_id", "parent_id", "created_at", "id"),
+        # A video's shown top-level comments in each order the list has, read in index order
+        # (PostgreSQL does not follow ix_comments_video's order past ``parent_id IS NULL``).
+        sa.Index(
+            "ix_comments_video_new",
+            "video_id",
+            "created_at",
+            "id",
+            postgresql_where=TOP_LEVEL_SHOWN,
+            sqlite_where=TOP_LEVEL_SHOWN,
+        ),
+        sa.Index(
+            "ix_comments_video_top",
+            "video_id",
+            "likes",
+            "created_at",
+            "id",
+            postgresql_where=TOP_LEVEL_SHOWN,
+            sqlite_where=TOP_LEVEL_SHOWN,
+        ),
         sa.Index("ix_comments_parent", "parent_id", "created_at", "id"),
     )
 
@@ -228,13 +238,3 @@ class CommentLike(Base):
     comment_id: Mapped[str] = mapped_column(sa.ForeignKey(Comment.id, ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(_user(), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class VideoStats(Base):
-    """A video's social counts (likes, visible comments); the row appears with the first change."""
-
-    __tablename__ = "video_stats"
-
-    video_id: Mapped[str] = mapped_column(_video(), primary_key=True)
-    likes: Mapped[int] = _counter()
-    comments: Mapped[int] = _counter()

@@ -8,25 +8,25 @@ deletes its reposts and every like of it, and lowers the counts they were part o
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.accounts.models import User
-from control_plane.core.db import Database, new_id, utcnow
+from control_plane.accounts.models import User, username_key
+from control_plane.core.db import new_id, utcnow
 from control_plane.core.errors import Conflict, Forbidden
-from control_plane.core.events import EventHub
-from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.social.audience import Viewer, blocked_between, visible_video
-from control_plane.social.counters import CountWriter, add, upsert, user_stats
+from control_plane.social.counters import add, upsert
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.social.models import Hashtag, Post, PostMention, PostTag
 from control_plane.social.postviews import post_views, reachable_post
 from control_plane.social.schemas import PostOut
 from control_plane.social.text import Parsed, parse
+from control_plane.social.writer import LimitedWriter
 
 __all__ = ["MAX_MENTIONS", "MAX_TAGS", "MAX_TEXT", "Draft", "PostService"]
 
@@ -46,23 +46,9 @@ class Draft:
     quote_of: str | None = None
 
 
-class PostService:
-    """Makes and deletes posts; ``limit`` counts every post a user makes (429 past it)."""
-
-    def __init__(
-        self,
-        db: Database,
-        events: EventHub,
-        limiter: RateLimiter,
-        limit: Limit,
-        *,
-        user_counts: CountWriter = user_stats,
-    ) -> None:
-        self.db = db
-        self.count_user = user_counts
-        self.events = events
-        self.limiter = limiter
-        self.limit = limit
+class PostService(LimitedWriter):
+    """Makes and deletes posts, changing their authors' ``posts`` through ``counts``; ``limit``
+    counts every post a user makes (429 past it)."""
 
     def create(self, author: Viewer, draft: Draft) -> PostOut:
         assert author.user_id is not None
@@ -87,7 +73,7 @@ class PostService:
                     "The post changed while yours was made; try again.", code="CONCURRENT_CHANGE"
                 ) from exc
             mentioned = self._tag_and_mention(session, post, parsed)
-            self.count_user(session, post.author_id, posts=1)
+            self.counts(session, post.author_id, posts=1)
             view = post_views(session, [post], author)[0]
         self.events.publish(
             PostCreated(
@@ -174,13 +160,9 @@ class PostService:
             )
         if not parsed.mentions:
             return ()
-        users = (
-            session.execute(
-                sa.select(User.id).where(User.username.in_(parsed.mentions), User.is_active.is_(True))
-            )
-            .scalars()
-            .all()
-        )
+        keys = {username_key(name) for name in parsed.mentions}  # @Ada mentions ada
+        active = sa.select(User.id).where(User.username_key.in_(keys), User.is_active.is_(True))
+        users = session.execute(active).scalars().all()
         reachable = []
         for user_id in users:
             session.add(PostMention(post_id=post.id, user_id=user_id))
@@ -203,24 +185,23 @@ class PostService:
             event = self._remove(session, post)
         self.events.publish(event)
 
-    def forget(self, user_id: str) -> None:
-        """Delete every post of an account that is about to go, lowering the counts of others
-        (the reposts of their posts, the replies they wrote) as a deletion by hand would."""
+    def forget(self, session: Session, user_id: str) -> list[PostDeleted]:
+        """In the caller's transaction, delete every post of an account that is about to go,
+        lowering the counts of others (the reposts of their posts, the replies they wrote) as a
+        deletion by hand would; the events to publish once it is committed."""
         events = []
-        with self.db.session() as session:
-            for post_id in (
-                session.execute(sa.select(Post.id).where(Post.author_id == user_id)).scalars().all()
-            ):
-                post = session.get(Post, post_id)
-                if post is not None:  # not already gone as a repost of one of theirs
-                    events.append(self._remove(session, post))
-                    session.flush()
-        self.events.publish(*events)
+        for post_id in session.execute(sa.select(Post.id).where(Post.author_id == user_id)).scalars().all():
+            post = session.get(Post, post_id)
+            if post is not None:  # not already gone as a repost of one of theirs
+                events.append(self._remove(session, post))
+                session.flush()
+        return events
 
     def _remove(self, session: Session, post: Post) -> PostDeleted:
         reposts = session.execute(sa.select(Post.id, Post.author_id).where(Post.repost_of == post.id)).all()
-        for author_id in [*(r.author_id for r in reposts), post.author_id]:
-            self.count_user(session, author_id, posts=-1)
+        gone = Counter([*(r.author_id for r in reposts), post.author_id])
+        for author_id in sorted(gone):  # in id order, as every writer of these counts
+            self.counts(session, author_id, posts=-gone[author_id])
         tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
         add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
         if post.reply_to is not None:

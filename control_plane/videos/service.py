@@ -371,6 +371,10 @@ class VideoService:
             if tags is not None:
                 session.execute(sa.delete(VideoTag).where(VideoTag.video_id == video_id))
                 session.add_all(VideoTag(video_id=video_id, tag=t, position=i) for i, t in enumerate(tags))
+            if values or tags is not None:
+                # Any edit, the tags alone included, marks the row: readers of what changed since
+                # (the search index's refresh) find it by ``updated_at``.
+                video.updated_at = utcnow()
 
     @staticmethod
     def add_counts(session: Session, video_id: str, **deltas: int) -> None:
@@ -381,10 +385,12 @@ class VideoService:
             name: getattr(Video, name) + delta for name, delta in count_changes(deltas, COUNTS).items()
         }
         if columns:
+            # A count is not an edit: ``updated_at`` stays (readers of what changed since, such as
+            # the search refresh, would otherwise read a popular video again at every like).
             session.execute(
                 sa.update(Video)
                 .where(Video.id == video_id)
-                .values(**columns)
+                .values(**columns, updated_at=Video.updated_at)
                 .execution_options(synchronize_session=False)
             )
 

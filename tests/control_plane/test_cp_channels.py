@@ -20,10 +20,13 @@ import sqlalchemy as sa
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from support.platform import Platform
+from support.social import member
+from support.social import ready_video as video_row
 from support.videos import ready_video
 
-from control_plane.core.db import Base
+from control_plane.core.db import Base, utcnow
 from control_plane.live import StreamService
+from control_plane.videos.models import Video
 
 PASSWORD = "correct horse battery"
 
@@ -61,6 +64,33 @@ def test_profiles_answer_anyone_and_edits_are_bounded(platform_on: Callable[...,
     assert client.get("/api/v1/users/alice").json()["bio"] == bio  # nothing refused was kept
     cleared = client.patch("/api/v1/users/me", headers=alice, json={"display_name": None}).json()
     assert cleared["display_name"] == "alice" and cleared["bio"] == bio
+
+
+def test_a_profile_answers_to_any_case_and_tells_the_caller_where_they_stand(both: Platform) -> None:
+    ada, bob = member(both, "Ada"), member(both, "bob")
+    client = both.client
+    assert client.put("/api/v1/users/ADA/follow", headers=bob.headers).status_code == 204
+    profiles = [client.get(f"/api/v1/users/{name}", headers=bob.headers) for name in ("Ada", "ada", "ADA")]
+    assert all(r.status_code == 200 for r in profiles), [r.text for r in profiles]
+    assert profiles[0].json() == profiles[1].json() == profiles[2].json()
+    seen = profiles[1].json()
+    assert (seen["id"], seen["username"], seen["followers"]) == (ada.id, "Ada", 1)
+    assert (seen["is_following"], seen["is_blocked"]) == (True, False)
+    assert client.get("/api/v1/users/bob").json()["following"] == 1
+    anonymous = client.get("/api/v1/users/ada").json()
+    assert (anonymous["is_following"], anonymous["is_blocked"]) == (None, None)
+    assert client.put("/api/v1/users/ada/block", headers=bob.headers).status_code == 204
+    seen = client.get("/api/v1/users/aDa", headers=bob.headers).json()
+    assert (seen["is_following"], seen["is_blocked"], seen["followers"]) == (False, True, 0)
+    video = video_row(both, ada, title="Any case")
+    with both.services.db.session() as session:
+        session.execute(sa.update(Video).where(Video.id == video).values(published_at=utcnow()))
+    for name in ("ada", "ADA"):
+        listed = client.get("/api/v1/videos", params={"channel": name}).json()["items"]
+        assert [v["id"] for v in listed] == [video]
+    for who, shown in ((bob, []), (ada, [video])):  # a block hides each from the other
+        listed = client.get("/api/v1/videos", headers=who.headers).json()["items"]
+        assert [v["id"] for v in listed] == shown
 
 
 def test_channel_counts_add_up_under_concurrent_writers(platform_on: Callable[..., Platform]) -> None:

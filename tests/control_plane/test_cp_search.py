@@ -3,7 +3,7 @@ FTS5), then the API on both platforms, where private, hidden and deleted things 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from support.platform import Platform
 from support.social import member, ready_video
 
+from control_plane.accounts.models import User
 from control_plane.core import migrate
 from control_plane.core.db import Database
 from control_plane.http.pagination import encode_cursor
@@ -38,17 +39,11 @@ class Index:
             return list(rows.scalars())
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Index]:
-    url = (
-        f"sqlite:///{tmp_path / 'search.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    db = Database(url)
-    migrate.upgrade(db)
-    yield Index(db, open_backend(db))
-    db.dispose()
+@pytest.fixture
+def index(database: Database) -> Index:
+    """The index of a migrated database, on each backend (the ``database`` fixture)."""
+    migrate.upgrade(database)
+    return Index(database, open_backend(database))
 
 
 def doc(
@@ -123,23 +118,29 @@ def test_postgres_stems_each_language(tmp_path: Path, postgres_url: str) -> None
     db.dispose()
 
 
-@pytest.mark.parametrize("few", [2, 100])
+@pytest.mark.parametrize("walked", [3, 1000])
 def test_postgres_ranks_the_newest_matches_whichever_way_it_finds_them(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, few: int
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, walked: int
 ) -> None:
     from control_plane.search.backends import postgres
 
     monkeypatch.setattr(postgres, "CANDIDATES", 3)
-    monkeypatch.setattr(postgres, "FEW", few)  # 2: "many" (newest first); 100: "few" (word index)
+    # 3: the newest documents hold one match, the word index finds the others; 1000: all are read in order.
+    monkeypatch.setattr(postgres, "WALKED", walked)
     db = Database(postgres_url)
     migrate.upgrade(db)
     index = Index(db, open_backend(db))
     index.put(
-        doc("old-title", "egret"), *(doc(f"new{i}", body="an egret") for i in range(4)), doc("other", "heron")
+        doc("old-title", "egret"),
+        *(doc(f"new{i}", body="an egret") for i in range(4)),
+        doc("other", "heron"),
+        doc("newer", "heron"),
     )
     assert sorted(index.find("egret")) == ["new1", "new2", "new3"]  # the three newest
     index.put(doc("new4", "Egret egret"))
     assert index.find("egr")[0] == "new4"
+    assert sorted(index.find("heron egr")) == []
+    assert sorted(index.find("heron", kind="user")) == []
     db.dispose()
 
 
@@ -191,6 +192,36 @@ def test_search_shows_only_what_the_caller_may_see(both: Platform) -> None:
     assert search(both, "kestrel") == [bobs]  # gone at once, before any refresh
     both.services.search.refresh()
     assert search(both, "dawn") == []
+
+
+def test_search_reads_tags_and_profiles_from_their_owners(both: Platform) -> None:
+    """Videos are indexed with the catalogue's tags, accounts with their channel's display name
+    and bio; an edit of either alone (a tag list, a display name) reaches the index at the next
+    refresh, even when other rows moved the refresh's watermark past the edited one's last change."""
+    ada = member(both, "ada")
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    def patch(path: str, body: dict) -> None:
+        r = both.client.patch(f"/api/v1{path}", json=body, headers=ada.headers)
+        assert r.status_code == 200, r.text
+
+    video = ready_video(both, ada, title="Morning flight")
+    patch(f"/videos/{video}", {"tags": ["Ospreys", "lakes"], "description": "over the water"})
+    patch("/users/me", {"display_name": "Peregrine Watcher", "bio": "Counting falcons"})
+    with both.services.db.session() as session:  # made and edited an hour ago...
+        session.execute(sa.update(Video).where(Video.id == video).values(updated_at=long_ago))
+        session.execute(sa.update(User).where(User.id == ada.id).values(created_at=long_ago))
+    ready_video(both, ada, title="Evening")  # ...and newer rows since, which the refresh reads last
+    member(both, "bob")
+    both.services.search.refresh()
+    assert search(both, "ospreys") == [video] and search(both, "water") == [video]
+    assert search(both, "peregrine", "channels") == ["ada"] and search(both, "falcons", "channels") == ["ada"]
+
+    patch(f"/videos/{video}", {"tags": ["kites"]})
+    patch("/users/me", {"display_name": "Harrier"})
+    both.services.search.refresh()
+    assert search(both, "kites") == [video] and search(both, "ospreys") == []
+    assert search(both, "harrier", "channels") == ["ada"] and search(both, "peregrine", "channels") == []
 
 
 def test_search_pages_and_bounds(both: Platform) -> None:

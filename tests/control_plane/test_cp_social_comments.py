@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import sqlalchemy as sa
 from support.platform import Platform, embedded
-from support.social import Member, assert_counts_match_rows, member, ready_video
+from support.social import Member, assert_counts_match_rows, member, ready_video, video_counts
 
+from control_plane.core import migrate
+from control_plane.core.db import Database
 from control_plane.social.events import CommentWritten
 from control_plane.videos.models import Video
 
@@ -26,10 +28,6 @@ def texts(platform: Platform, path: str, headers: dict[str, str] | None = None) 
     r = platform.client.get(path, headers=headers or {})
     assert r.status_code == 200, r.text
     return [c["text"] for c in r.json()["items"]]
-
-
-def video_counts(platform: Platform, video: str) -> dict[str, int]:
-    return platform.services.social.likes.video_counts([video])[video]
 
 
 def test_threads_sorting_and_deleting(both: Platform) -> None:
@@ -111,9 +109,6 @@ def test_private_videos_blocks_and_bad_input(both: Platform) -> None:
     assert both.client.delete(f"{API}/comments/{mine['id']}", headers=owner.headers).status_code == 204
 
 
-@pytest.mark.skipif(
-    not hasattr(Video, "comment_policy"), reason="needs the video's comment_policy (issue #14 part A)"
-)
 def test_held_comments_wait_for_the_owner(both: Platform) -> None:
     owner, ada = member(both, "owner"), member(both, "ada")
     video = ready_video(both, owner)
@@ -146,3 +141,27 @@ def test_commenting_is_rate_limited(tmp_path: Path, platform_factory) -> None:  
         comment(platform, ada, video, f"comment {i}")
     r = platform.client.post(f"{API}/videos/{video}/comments", json={"text": "more"}, headers=ada.headers)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_postgres_plans_a_comment_page_for_its_video(postgres_url: str) -> None:
+    """After psycopg has prepared the page's statement (five runs), PostgreSQL still plans it for
+    the video asked (``plan_cache_mode``, set on every connection), not for an average one: a
+    plan for "a video" would sort every comment of the busiest video."""
+    db = Database(postgres_url)
+    migrate.upgrade(db)
+    with db.session() as session:
+        assert session.execute(sa.text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        query = sa.text(
+            "SELECT id FROM comments WHERE video_id = :v AND parent_id IS NULL AND status = :s "
+            "ORDER BY created_at DESC, id DESC LIMIT 20"
+        )
+        for _ in range(8):
+            session.execute(query, {"v": "x" * 32, "s": "visible"}).all()
+        plans = session.execute(
+            sa.text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%comments%'"
+            )
+        ).all()
+    db.dispose()
+    assert plans and all(generic == 0 for generic, _ in plans), plans

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 from support.platform import Platform, live_server
-from support.social import assert_counts_match_rows, member, ready_video
+from support.social import assert_counts_match_rows, member, ready_video, video_counts
 
 from control_plane.social.models import Post, PostLike, VideoLike
 
@@ -25,12 +25,12 @@ def test_likes_are_idempotent_and_private_things_stay_hidden(both: Platform) -> 
         assert both.client.put(f"{API}/posts/{post['id']}/like", headers=bob.headers).status_code == 204
         assert both.client.put(f"{API}/videos/{video}/like", headers=bob.headers).status_code == 204
     assert both.client.get(f"{API}/posts/{post['id']}").json()["likes"] == 1
-    assert both.services.social.likes.video_counts([video])[video]["likes"] == 1
+    assert video_counts(both, video)["likes"] == 1
     for _ in range(2):
         assert both.client.delete(f"{API}/posts/{post['id']}/like", headers=bob.headers).status_code == 204
         assert both.client.delete(f"{API}/videos/{video}/like", headers=bob.headers).status_code == 204
     assert both.client.get(f"{API}/posts/{post['id']}").json()["likes"] == 0
-    assert both.services.social.likes.video_counts([video])[video]["likes"] == 0
+    assert video_counts(both, video)["likes"] == 0
     for method in ("PUT", "DELETE"):
         r = both.client.request(method, f"{API}/videos/{private}/like", headers=bob.headers)
         assert r.status_code == 404 and r.json()["code"] == "VIDEO_NOT_FOUND"
@@ -61,7 +61,7 @@ def test_fifty_concurrent_likes_and_unlikes_keep_counts_equal_to_rows(both: Plat
             post_rows,
             post_count,
             video_rows,
-            both.services.social.likes.video_counts([video])[video]["likes"],
+            video_counts(both, video)["likes"],
         )
 
     with live_server(both) as base, httpx.Client(base_url=base, timeout=60) as client:

@@ -3,9 +3,7 @@ made them so keeps the accounts that already differed only by case."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -44,20 +42,6 @@ def test_the_key_is_the_nfkc_case_fold() -> None:
     assert username_key("Alice") == username_key("ALICE") == "alice"
     assert username_key("Ａｌｉｃｅ") == "alice"  # full-width letters, should names ever leave ASCII
     assert username_key("Straße") == username_key("STRASSE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = (
-        f"sqlite:///{tmp_path / 'u.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    db = Database(url)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 def _accounts(db: Database) -> AccountService:

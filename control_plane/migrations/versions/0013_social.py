@@ -7,6 +7,8 @@ Create Date: 2026-12-10
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,11 +20,11 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
-def _user(name: str, **kw: object) -> sa.Column:
+def _user(name: str, **kw: Any) -> sa.Column:
     return sa.Column(name, sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, **kw)
 
 
-def _video(name: str, **kw: object) -> sa.Column:
+def _video(name: str, **kw: Any) -> sa.Column:
     return sa.Column(
         name, sa.String(32), sa.ForeignKey("videos.id", ondelete="CASCADE"), nullable=False, **kw
     )

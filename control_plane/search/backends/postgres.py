@@ -12,7 +12,6 @@ English one English ones, and the ``simple`` reading finds names that no stemmer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
@@ -36,10 +35,10 @@ LANGUAGES = {
     "ru": "russian",
 }
 DEFAULT_CONFIG = "english"
-#: The most matches one query ranks (the newest), and the count under which a query's matches
-#: are all read from the word index; see ``PostgresSearch.matches``.
+#: The most matches one query ranks (the newest), and how many of a kind's newest documents are
+#: read in order before the word index is asked for older ones; see ``PostgresSearch.matches``.
 CANDIDATES = 200
-FEW = 2000
+WALKED = 10_000
 
 _FIELD = "setweight(to_tsvector(CAST(:config AS regconfig), :{f}) || to_tsvector('simple', :{f}), '{w}')"
 _UPSERT = sa.text(
@@ -127,52 +126,76 @@ class PostgresSearch(SearchBackend):
         """Ranks the ``CANDIDATES`` most recently indexed matches: ``ts_rank`` reads each
         document's vector, so ranking a word found in a third of 200,000 posts would take a second.
 
-        Which way finds them fastest depends on how many match, and PostgreSQL's estimate of a
-        prefix is often off by ten times; so the word index is asked first for up to ``FEW``
-        matches. Fewer: those are all, and the newest are ranked. As many: the kind's documents
-        are read newest first until enough match, which stops early for a common word. Each way
-        is forced (``_ids``) and gives ids, so the statement returned is a plain ``IN``.
+        The newest matches are found in up to two steps, neither of which follows PostgreSQL's
+        estimate of how common the word is (of a prefix it is often ten times off, and the cost it
+        puts on testing a vector is far below what it takes): first the kind's ``WALKED`` newest
+        documents are read newest first (its partial index on ``id``) and each tested, which
+        finds a common word's newest matches after a few hundred rows and stops; then, only if
+        those held too few, the word's GIN index is asked for the newest of the older documents,
+        with the other ways off for that one statement (``_OLDER``), which costs what the (then
+        rare) word's matches cost. The ids go into the ranking statement as constants.
         """
         text = tsquery_text(session, terms)
         if text is None:
             nothing: sa.ColumnElement[float] = sa.cast(sa.literal(0.0), sa.Double())
             return sa.select(_docs.c.ref_id.label("ref_id"), nothing.label("rank")).where(sa.false())
-        # Inline, not bound: a prepared statement's generic plan could not see how rare it is.
-        query = sa.literal_column(_sql_string(text) + "::tsquery", TSQUERY)
-        matching = sa.select(_docs.c.ref_id, _docs.c.document).where(
-            _docs.c.kind == _constant(kind), _docs.c.document.op("@@")(query)
-        )
-        ids = matching.with_only_columns(_docs.c.id)
-        few = _ids(session, ids.limit(FEW), without=("indexscan", "seqscan"))  # from the word index
-        if len(few) < FEW:
-            newest = sorted(few)[-CANDIDATES:]
-        else:  # newest first, through the kind's partial index on id
-            newest = _ids(
-                session, ids.order_by(_docs.c.id.desc()).limit(CANDIDATES), without=("bitmapscan", "seqscan")
+        # Inline, not bound: the statements are planned for this word and this kind.
+        query = _sql_string(text) + "::tsquery"
+        of_kind = {"kind": _sql_string(kind), "query": query}
+        newest_first = _NEWEST.format(**of_kind, walked=int(WALKED), limit=int(CANDIDATES))
+        found = session.connection().exec_driver_sql(newest_first).all()
+        newest = found[0].newest if found else None
+        ids = [row.id for row in found if row.id is not None]
+        if newest is not None and len(ids) < CANDIDATES:
+            edge = int(newest) - int(WALKED)
+            ids += _run_without_index_order(
+                session, _OLDER.format(**of_kind, edge=edge, limit=CANDIDATES - len(ids))
             )
-        chosen = sa.select(_docs.c.ref_id, _docs.c.document).where(_docs.c.id.in_(newest))
-        candidates = chosen.subquery()
+        tsquery = sa.literal_column(query, TSQUERY)
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
-        rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(candidates.c.document, query), sa.Double())
-        return sa.select(candidates.c.ref_id.label("ref_id"), rank.label("rank"))
+        rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(_docs.c.document, tsquery), sa.Double())
+        chosen = _docs.c.id.in_([sa.literal_column(str(int(i))) for i in ids]) if ids else sa.false()
+        return sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(chosen)
 
 
-PLANNER_SWITCHES = ("indexscan", "bitmapscan", "seqscan")
+#: The kind's newest id, and the ids of the matches among its ``walked`` newest documents, newest
+#: first: its partial index on ``id`` read backwards, each vector tested (``ts_match_vq`` is the
+#: function behind ``@@``, which no word index serves). One row with a null id when none match.
+_NEWEST = (
+    "SELECT m.newest, w.id FROM (SELECT max(id) AS newest FROM search_documents WHERE kind = {kind}) m "
+    "LEFT JOIN LATERAL (SELECT id FROM search_documents WHERE kind = {kind} AND id > m.newest - {walked} "
+    "AND ts_match_vq(document, {query}) ORDER BY id DESC LIMIT {limit}) w ON true"
+)
+#: The newest matches older than the walked documents, from the word's GIN index (with index
+#: scans and sequential scans off, the planner has no other way; ``id + 0`` keeps the primary
+#: key's range out of the bitmap).
+_OLDER = (
+    "SELECT id FROM search_documents WHERE kind = {kind} AND id + 0 <= {edge} AND document @@ {query} "
+    "ORDER BY id DESC LIMIT {limit}"
+)
 
 
-def _ids(session: Session, query: sa.Select[Any], *, without: tuple[str, ...]) -> list[int]:
-    """Run ``query`` with the planner's ``enable_<name>`` off for each of ``without``, for this
-    one statement (then as they were): the caller knows which way is fast where PostgreSQL's
-    estimate does not. One round trip to switch them off, one to restore them."""
-    assert set(without) <= set(PLANNER_SWITCHES)
-    names = [f"enable_{name}" for name in without]
-    off = ", ".join(f"current_setting('{n}'), set_config('{n}', 'off', true)" for n in names)
-    before = session.execute(sa.text(f"SELECT {off}")).one()
+def _run_without_index_order(session: Session, statement: str) -> list[int]:
+    """``statement``'s first column, planned with index and sequential scans off and the two
+    settings as they were afterwards: one round trip (three statements in the simple protocol,
+    which takes no parameters, so every value is written into ``statement``)."""
+    keep = ", ".join(
+        f"set_config('socialflow.{name}', current_setting('{name}'), true), set_config('{name}', 'off', true)"
+        for name in _SWITCHED
+    )
+    restore = ", ".join(
+        f"set_config('{name}', current_setting('socialflow.{name}'), true)" for name in _SWITCHED
+    )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        return list(session.execute(query).scalars())
+        cursor.execute(f"SELECT {keep}; {statement}; SELECT {restore}")
+        cursor.nextset()
+        return [int(row[0]) for row in cursor.fetchall()]
     finally:
-        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
-        session.execute(sa.text(f"SELECT {restore}"), {f"v{i}": before[2 * i] for i in range(len(names))})
+        cursor.close()
+
+
+_SWITCHED = ("enable_indexscan", "enable_seqscan")
 
 
 def _constant(kind: str) -> sa.ColumnElement[str]:

@@ -1,8 +1,8 @@
 """Payments: plans, memberships, tips, the provider's events, the double-entry ledger, charges,
 connected accounts, payouts, watch-time earnings and the local provider's objects.
 
-Revision ID: 0017_payments
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_payments"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
