@@ -1,0 +1,16 @@
+import { defineConfig } from "vite";
+
+// The build goes into the Python package (../static), served by the control plane at /studio/.
+export default defineConfig({
+  base: "/studio/",
+  build: {
+    outDir: "../static",
+    emptyOutDir: true,
+    assetsDir: "assets",
+    target: "es2022",
+    sourcemap: false,
+    modulePreload: { polyfill: false },
+    reportCompressedSize: false,
+    chunkSizeWarningLimit: 1200,
+  },
+});
