@@ -124,9 +124,10 @@ function fileCard(file: File, meta: Meta, list: HTMLElement, signal: AbortSignal
     },
     async onUploadUrlAvailable() {
       const id = upload.url?.split("/").pop();
-      if (!id || described) return;
-      described = true;
+      if (!id) return;
       card.dataset.video = id;
+      if (described) return;
+      described = true;
       const changes: Record<string, unknown> = { visibility: meta.visibility };
       if (meta.description) changes.description = meta.description;
       if (meta.tags.length) changes.tags = meta.tags;
@@ -151,7 +152,10 @@ function fileCard(file: File, meta: Meta, list: HTMLElement, signal: AbortSignal
       state.textContent = "Uploaded";
       pause.remove();
       const id = upload.url?.split("/").pop();
-      if (id) processing(card, id, signal);
+      if (id) {
+        card.dataset.video = id;
+        processing(card, id, signal);
+      }
     },
   });
   pause.addEventListener("click", () => {
