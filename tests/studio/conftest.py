@@ -138,16 +138,16 @@ def browsing(browser: Any, server: Serve) -> Iterator[Callable[..., Browsing]]:
 
 def sign_up(page: Any, username: str) -> None:
     page.goto("/studio/signup")
-    page.get_by_label("Username").fill(username)
+    page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Email").fill(f"{username}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/studio/upload")
 
 
 def sign_in(page: Any, username: str) -> None:
     page.goto("/studio/signin")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_function("() => !location.pathname.endsWith('/signin')")
