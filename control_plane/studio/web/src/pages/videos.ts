@@ -122,9 +122,9 @@ function row(video: Mine, body: HTMLElement): HTMLElement {
       h("td", {}, v.thumbnail ? h("img", { src: v.thumbnail, alt: "", width: 96, height: 54 }) : h("div", { class: "noimg small" })),
       h("th", { scope: "row" }, v.status === "ready" ? link(`/studio/watch/${v.id}`, v.title) : v.title, h("br"), h("small", {}, `${v.visibility} · ${clock(v.duration)} · ${when(v.created_at)}`)),
       h("td", { class: `status ${v.status}` }, v.status === "processing" ? `processing ${Math.round(v.progress * 100)}%` : v.status, v.error ? h("small", { class: "error" }, h("br"), v.error) : null),
-      h("td", { class: "num" }, String(v.views)),
-      h("td", { class: "num" }, String(v.likes)),
-      h("td", { class: "num" }, String(v.comments)),
+      h("td", { class: "num", "data-label": "Views" }, String(v.views)),
+      h("td", { class: "num", "data-label": "Likes" }, String(v.likes)),
+      h("td", { class: "num", "data-label": "Comments" }, String(v.comments)),
       h(
         "td",
         { class: "actions" },
