@@ -19,7 +19,7 @@ __all__ = ["Asset", "assets", "INDEX"]
 
 INDEX = "index.html"
 #: Types that gain from gzip; pictures and fonts are compressed already.
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/manifest")
+COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/manifest")
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -48,9 +48,11 @@ def _walk(folder: Traversable, prefix: str = "") -> dict[str, Traversable]:
         return found
     for entry in folder.iterdir():
         name = prefix + entry.name
+        if entry.name.startswith("."):  # the build's manifest (.vite/) is for tests, not for clients
+            continue
         if entry.is_dir():
             found.update(_walk(entry, name + "/"))
-        elif entry.is_file() and not entry.name.startswith("."):
+        elif entry.is_file():
             found[name] = entry
     return found
 

@@ -92,7 +92,9 @@ def test_upload_through_the_page_then_play_it_to_the_end(
 
     # The watch page: storyboard thumbnails on the seek bar, a forced quality, played to the end.
     media: list[str] = []
-    page.on("request", lambda r: media.append(r.url.split("/media/videos/")[-1]) if "/media/" in r.url else None)
+    page.on(
+        "request", lambda r: media.append(r.url.split("/media/videos/")[-1]) if "/media/" in r.url else None
+    )
     page.goto(f"/studio/watch/{video_id}")
     video = page.locator(".player video")
     page.wait_for_selector(".player video[data-engine='hls.js']")
@@ -190,7 +192,8 @@ def test_go_live_from_ffmpeg_and_watch_the_whep_preview(
     page.wait_for_selector("video[data-whep=connected]", timeout=30_000)
     preview = page.get_by_label("Live preview")
     page.wait_for_function(
-        "() => { const v = document.querySelector('video[data-whep]'); return v.videoWidth > 0 && v.currentTime > 1; }",
+        "() => { const v = document.querySelector('video[data-whep]');"
+        " return v.videoWidth > 0 && v.currentTime > 1; }",
         timeout=30_000,
     )
     assert preview.evaluate("v => v.videoWidth") == 320
