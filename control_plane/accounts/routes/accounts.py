@@ -131,7 +131,7 @@ def refresh(body: RefreshIn, request: Request, response: Response, services: Ser
     """A new token pair for a refresh token, sent in the body or (browser apps) as the cookie."""
     services.limiter.hit(REFRESH_PER_IP, _ip(request, services))
     from_cookie = body.refresh_token is None
-    token = cookie_token(request) if from_cookie else body.refresh_token
+    token = cookie_token(request) if body.refresh_token is None else body.refresh_token
     pair = services.accounts.refresh(token, ip=_ip(request, services))
     return token_out(pair, response, services.settings, cookie=from_cookie)
 
