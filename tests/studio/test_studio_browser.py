@@ -244,3 +244,19 @@ def test_the_studio_needs_nothing_but_its_server(
     page.wait_for_selector("a:has-text('Sign in')")
     page.goto("/studio/signin")
     page.screenshot(path=artefacts / "phone-signin.png", full_page=True)
+
+
+def test_go_live_from_the_browser_camera_over_whip(browsing: Any, server: Serve, artefacts: Path) -> None:
+    """Chromium's fake camera and microphone publish over WHIP; the stream goes live."""
+    page = browsing().page()
+    sign_up(page, "gina")
+    page.goto("/studio/live")
+    page.get_by_label("Stream title").fill("Gina from the browser")
+    page.get_by_role("button", name="Create stream").click()
+    page.wait_for_url("**/studio/live/*")
+    page.get_by_role("button", name="Go live from this browser").click()
+    page.wait_for_selector("text=Publishing from the camera", timeout=20_000)
+    page.wait_for_selector(".badge[data-status=live]", timeout=30_000)
+    page.screenshot(path=artefacts / "go-live-whip.png", full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector("text=Stopped.")

@@ -106,6 +106,6 @@ export function copyButton(label: string, value: () => string): HTMLButtonElemen
         }
       },
     },
-    `Copy ${label.toLowerCase()}`,
+    `Copy ${label.charAt(0).toLowerCase()}${label.slice(1)}`,
   );
 }
