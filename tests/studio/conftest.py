@@ -85,11 +85,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Browsing:
-    """A browser context on the server: requests elsewhere are aborted and listed in ``left``;
-    uncaught page errors and CSP refusals are listed in ``errors``."""
+    """A browser context on the server (and the origins in ``allow``): requests elsewhere are
+    aborted and listed in ``left``; uncaught page errors and CSP refusals are listed in ``errors``."""
 
-    def __init__(self, browser: Any, server: Serve, **options: Any) -> None:
+    def __init__(self, browser: Any, server: Serve, *, allow: tuple[str, ...] = (), **options: Any) -> None:
         self.origin = server.base
+        self.allowed = {server.base, *allow}
         self.context = browser.new_context(base_url=server.base, **options)
         self.left: list[str] = []
         self.errors: list[str] = []
@@ -97,7 +98,7 @@ class Browsing:
 
     def _guard(self, route: Any) -> None:
         parts = urlsplit(route.request.url)
-        if f"{parts.scheme}://{parts.netloc}" == self.origin or parts.scheme in ("data", "blob"):
+        if f"{parts.scheme}://{parts.netloc}" in self.allowed or parts.scheme in ("data", "blob"):
             route.continue_()
         else:
             self.left.append(route.request.url)
@@ -124,8 +125,8 @@ def browsing(browser: Any, server: Serve) -> Iterator[Callable[..., Browsing]]:
     and each must have stayed on the server, with no page error."""
     opened: list[Browsing] = []
 
-    def open_(**options: Any) -> Browsing:
-        opened.append(Browsing(browser, server, **options))
+    def open_(*, allow: tuple[str, ...] = (), **options: Any) -> Browsing:
+        opened.append(Browsing(browser, server, allow=allow, **options))
         return opened[-1]
 
     yield open_
