@@ -260,3 +260,51 @@ def test_go_live_from_the_browser_camera_over_whip(browsing: Any, server: Serve,
     page.screenshot(path=artefacts / "go-live-whip.png", full_page=True)
     page.get_by_role("button", name="Stop").click()
     page.wait_for_selector("text=Stopped.")
+
+
+def test_a_failed_upload_says_why_and_my_videos_edits_and_deletes(
+    browsing: Any, server: Serve, clip: Path, tmp_path: Path, artefacts: Path
+) -> None:
+    page = browsing().page()
+    sign_up(page, "kim")
+    broken = tmp_path / "holiday.mp4"
+    broken.write_bytes(b"this is not a video at all\n" * 2000)
+    page.set_input_files("#files", str(broken))
+    card = page.locator("li.upload")
+    page.wait_for_selector("li.upload[data-status=failed]", timeout=60_000)
+    reason = card.locator(".error").inner_text()
+    assert reason.strip() and "Traceback" not in reason, reason
+    page.get_by_role("button", name="Retry processing").click()
+    page.wait_for_selector("li.upload[data-status=failed] >> text=Retry processing", timeout=60_000)
+    page.screenshot(path=artefacts / "upload-failed.png", full_page=True)
+    failed_id = card.get_attribute("data-video")
+
+    headers = api_token(server, "kim")
+    ready_id = server.upload(headers, clip.read_bytes())
+    assert server.wait_video(headers, ready_id, {"ready", "failed"}, 120)["status"] == "ready"
+    page.goto("/studio/videos")
+    failed_row, ready_row = (
+        page.locator(f"tr[data-video='{failed_id}']"),
+        page.locator(f"tr[data-video='{ready_id}']"),
+    )
+    assert "failed" in failed_row.inner_text()
+
+    ready_row.get_by_role("button", name="Edit").click()
+    page.get_by_role("form", name="Edit").get_by_label("Title").fill("Renamed in the studio")
+    page.get_by_role("form", name="Edit").get_by_label("Visibility").select_option("unlisted")
+    page.get_by_role("button", name="Save").click()
+    ready_row.locator("text=Renamed in the studio").wait_for()
+    saved = server.video(headers, ready_id)
+    assert (saved["title"], saved["visibility"]) == ("Renamed in the studio", "unlisted")
+
+    ready_row.get_by_role("button", name="Claims").click()
+    page.wait_for_selector("text=No Content-ID claims on this video.")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    failed_row.get_by_role("button", name="Delete").click()
+    assert failed_row.is_visible()  # a dismissed confirmation deletes nothing
+    page.once("dialog", lambda dialog: dialog.accept())
+    failed_row.get_by_role("button", name="Delete").click()
+    failed_row.wait_for(state="detached")
+    assert httpx.get(f"{server.base}/api/v1/videos/{failed_id}", headers=headers).status_code == 404
+    page.screenshot(path=artefacts / "my-videos-edited.png", full_page=True)
