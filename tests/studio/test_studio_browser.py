@@ -308,3 +308,50 @@ def test_a_failed_upload_says_why_and_my_videos_edits_and_deletes(
     failed_row.wait_for(state="detached")
     assert httpx.get(f"{server.base}/api/v1/videos/{failed_id}", headers=headers).status_code == 404
     page.screenshot(path=artefacts / "my-videos-edited.png", full_page=True)
+
+
+def test_a_content_id_claim_is_disputed_from_my_videos(
+    browsing: Any, server: Serve, tmp_path: Path, artefacts: Path
+) -> None:
+    """A rights holder's reference claims a re-upload (the real matcher, on upload); its uploader
+    disputes the claim from the claims row of My videos."""
+    from support.serve import make_clip
+
+    clip = make_clip(tmp_path / "long.mp4", 10, size="320x180")
+    holder = server.user("lena", PASSWORD)
+    original = server.upload(holder, clip.read_bytes())
+    assert server.wait_video(holder, original, {"ready", "failed"}, 120)["status"] == "ready"
+    r = httpx.post(
+        f"{server.base}/api/v1/contentid/references",
+        headers=holder,
+        json={"video_id": original, "policy": "track"},
+    )
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 60
+    while (
+        httpx.get(f"{server.base}/api/v1/contentid/references", headers=holder).json()[0]["status"]
+        != "active"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+    uploader = server.user("milo", PASSWORD)
+    copy = server.upload(uploader, clip.read_bytes())
+    assert server.wait_video(uploader, copy, {"ready", "failed", "blocked"}, 120)["status"] == "ready"
+    deadline = time.monotonic() + 60
+    while not (claims := httpx.get(f"{server.base}/api/v1/videos/{copy}/claims", headers=uploader).json()):
+        assert time.monotonic() < deadline, "no claim"
+        time.sleep(0.5)
+
+    page = browsing().page()
+    sign_in(page, "milo")
+    page.goto("/studio/videos")
+    row = page.locator(f"tr[data-video='{copy}']")
+    row.get_by_role("button", name="Claims").click()
+    claim = page.locator(f"li[data-claim='{claims[0]['id']}']")
+    claim.get_by_label("Why the claim is wrong").fill("I filmed this myself.")
+    claim.get_by_role("button", name="Dispute").click()
+    page.wait_for_selector("text=disputed: I filmed this myself.")
+    page.screenshot(path=artefacts / "my-videos-claim-disputed.png", full_page=True)
+    after = httpx.get(f"{server.base}/api/v1/videos/{copy}/claims", headers=uploader).json()
+    assert (after[0]["status"], after[0]["dispute_reason"]) == ("disputed", "I filmed this myself.")

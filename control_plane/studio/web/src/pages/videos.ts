@@ -93,7 +93,7 @@ async function claims(video: Mine, cell: HTMLElement): Promise<void> {
           `${claim.kind} match at ${clock(claim.query_start)} for ${Math.round(claim.duration)} s · policy ${claim.policy} · ${claim.status}`,
           claim.dispute_reason ? h("small", {}, ` (disputed: ${claim.dispute_reason})`) : null,
         );
-        if (claim.status !== "disputed" && !claim.dispute_reason) {
+        if (claim.status === "active") {
           const reason = h("input", { maxlength: 2000, required: true });
           const form = h("form", { class: "row", "aria-label": "Dispute this claim" }, field("Why the claim is wrong", reason), h("button", { type: "submit" }, "Dispute"));
           form.addEventListener("submit", async (event) => {
