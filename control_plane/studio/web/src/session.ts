@@ -3,7 +3,7 @@
 // reload signs back in with one refresh and nothing secret is ever in localStorage.
 // Refreshes are serialised across tabs with a Web Lock: two tabs never spend one refresh token.
 
-import { API, Problem, problemOf } from "./api";
+import { API, Problem, call, problemOf } from "./api";
 
 export interface Me {
   id: string;
@@ -112,11 +112,9 @@ export const session = {
   async signOut(): Promise<void> {
     if (access) {
       try {
-        await fetch(`${API}/auth/logout`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${access}` },
-          credentials: "same-origin",
-        });
+        // An expired access token is refreshed first, so the server ends the session and
+        // clears the refresh cookie.
+        await call("/auth/logout", { method: "POST" });
       } catch {
         /* signed out here all the same */
       }
