@@ -27,6 +27,7 @@ from control_plane.payments.routes import webhooks as payment_webhooks
 from control_plane.search import routes as search
 from control_plane.services import Services
 from control_plane.social.routes import comments, graph, hashtags, likes, posts
+from control_plane.studio import routes as studio
 from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
 from control_plane.videos.routes import catalogue, media, videos
@@ -84,6 +85,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         payments.router,
         payment_webhooks.router,
         payments_local.router,
+        studio.router,
     )
     for router in routers:
         app.include_router(router)

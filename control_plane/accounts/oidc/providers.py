@@ -104,5 +104,6 @@ def resolve(name: str, provider: OidcProvider, *, public_url: str) -> ProviderCo
         authorization_endpoint=preset.authorization_endpoint,
         token_endpoint=preset.token_endpoint,
         api_base=preset.api_base,
-        allowed_redirects=tuple(provider.allowed_redirects),
+        # The studio's sign-in page, served by this platform, is always a place to come back to.
+        allowed_redirects=(*provider.allowed_redirects, f"{public_url.rstrip('/')}/studio/signin"),
     )

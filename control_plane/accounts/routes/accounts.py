@@ -8,10 +8,13 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from control_plane.accounts import TokenPair
 from control_plane.accounts.models import username_key
+from control_plane.accounts.routes.cookie import clear_refresh_cookie, cookie_token, set_refresh_cookie
 from control_plane.accounts.routes.recovery import NEW_PASSWORD, WEAK, EmailTokensDep
 from control_plane.accounts.service import EMAIL_RE, USERNAME_RE
 from control_plane.core.ratelimit import Limit
+from control_plane.core.settings import Settings
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import PrincipalDep, ServicesDep
 from control_plane.http.openapi import problems
@@ -56,10 +59,20 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$", description="code from the authenticator app")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
+    refresh_cookie: bool = Field(
+        False,
+        description="browser apps: the refresh token comes only as an HttpOnly cookie scoped to "
+        "/api/v1/auth (the body's refresh_token is then empty)",
+    )
 
 
 class RefreshIn(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="left out: the sf_refresh cookie is used, with an X-Requested-With header",
+    )
 
 
 class TokenOut(BaseModel):
@@ -67,6 +80,16 @@ class TokenOut(BaseModel):
     refresh_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
+
+
+def token_out(pair: TokenPair, response: Response, settings: Settings, *, cookie: bool) -> TokenOut:
+    """The answer of a sign-in or refresh; with ``cookie`` the refresh token goes only in the cookie."""
+    if not cookie:
+        return TokenOut(
+            access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+        )
+    set_refresh_cookie(response, pair.refresh_token, settings)
+    return TokenOut(access_token=pair.access_token, refresh_token="", expires_in=pair.expires_in)
 
 
 @router.post(
@@ -89,7 +112,7 @@ def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: 
 
 
 @router.post("/auth/login", response_model=TokenOut, responses=problems(401, 429))
-def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
+def login(body: LoginIn, request: Request, response: Response, services: ServicesDep) -> TokenOut:
     services.limiter.hit(LOGIN_PER_IP, _ip(request, services))
     services.limiter.hit(LOGIN_PER_ACCOUNT, username_key(body.username))
     pair = services.accounts.login(
@@ -100,24 +123,26 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokenOut:
         otp=body.otp,
         recovery_code=body.recovery_code,
     )
-    return TokenOut(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    return token_out(pair, response, services.settings, cookie=body.refresh_cookie)
 
 
 @router.post("/auth/refresh", response_model=TokenOut, responses=problems(401, 429))
-def refresh(body: RefreshIn, request: Request, services: ServicesDep) -> TokenOut:
+def refresh(body: RefreshIn, request: Request, response: Response, services: ServicesDep) -> TokenOut:
+    """A new token pair for a refresh token, sent in the body or (browser apps) as the cookie."""
     services.limiter.hit(REFRESH_PER_IP, _ip(request, services))
-    pair = services.accounts.refresh(body.refresh_token, ip=_ip(request, services))
-    return TokenOut(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    from_cookie = body.refresh_token is None
+    token = cookie_token(request) if body.refresh_token is None else body.refresh_token
+    pair = services.accounts.refresh(token, ip=_ip(request, services))
+    return token_out(pair, response, services.settings, cookie=from_cookie)
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
 def logout(principal: PrincipalDep, request: Request, services: ServicesDep) -> Response:
+    """End this session; its tokens stop working, and the refresh cookie (if any) is cleared."""
     services.accounts.logout(principal.claims, ip=_ip(request, services))
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    clear_refresh_cookie(response, services.settings)
+    return response
 
 
 class SessionOut(BaseModel):

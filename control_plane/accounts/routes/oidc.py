@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from control_plane.accounts.oidc import Completion, OidcService
 from control_plane.accounts.oidc.providers import NAME_RE
 from control_plane.accounts.oidc.service import STATE_TTL, TICKET_TTL
-from control_plane.accounts.routes.accounts import TokenOut
+from control_plane.accounts.routes.accounts import TokenOut, token_out
 from control_plane.core.errors import BadRequest
 from control_plane.core.ratelimit import Limit
 from control_plane.http.clientip import client_ip
@@ -85,6 +85,9 @@ class TicketIn(BaseModel):
     ticket: str = Field(min_length=8, max_length=128)
     otp: str | None = Field(None, pattern=r"^[0-9]{6,8}$", description="code from the authenticator app")
     recovery_code: str | None = Field(None, min_length=8, max_length=32)
+    refresh_cookie: bool = Field(
+        False, description="as for login: the refresh token only as an HttpOnly cookie"
+    )
 
 
 class IdentityOut(BaseModel):
@@ -301,7 +304,9 @@ async def callback_form(
 
 
 @router.post("/auth/oidc/token", response_model=TokenOut, responses=problems(401, 429))
-def redeem(body: TicketIn, request: Request, services: ServicesDep, oidc: OidcDep) -> TokenOut:
+def redeem(
+    body: TicketIn, request: Request, response: Response, services: ServicesDep, oidc: OidcDep
+) -> TokenOut:
     """Turn a callback's ticket into a token pair (with the second factor, if the user has one)."""
     services.limiter.hit(TOKEN_PER_IP, _ip(request, services))
     pair = oidc.redeem(
@@ -311,9 +316,7 @@ def redeem(body: TicketIn, request: Request, services: ServicesDep, oidc: OidcDe
         ip=_ip(request, services),
         user_agent=request.headers.get("user-agent"),
     )
-    return TokenOut(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    return token_out(pair, response, services.settings, cookie=body.refresh_cookie)
 
 
 @router.get("/users/me/identities", response_model=list[IdentityOut])
