@@ -27,6 +27,7 @@ from control_plane.social.routes import comments, graph, hashtags, likes, posts
 from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
 from control_plane.videos.routes import catalogue, media, videos
+from control_plane.views import routes as views
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 
@@ -78,6 +79,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         likes.router,
         hashtags.router,
         search.router,
+        views.router,
     )
     for router in routers:
         app.include_router(router)

@@ -15,6 +15,7 @@ from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
+from control_plane.core.geo import GeoLookup
 from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
@@ -28,10 +29,11 @@ from control_plane.uploads.service import UploadService
 from control_plane.videos import JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
 from control_plane.videos.playback import PlaybackTokens
+from control_plane.views import Rules, ViewService, open_buffer
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "search_service", "video_service"]
+__all__ = ["Services", "build_services", "search_service", "video_service", "view_service"]
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,13 @@ class Services:
     events: EventHub
     social: Social
     search: SearchService
+    #: The viewer's country from their address (geofencing, analytics, recommendations).
+    geo: GeoLookup
+    views: ViewService
 
     def close(self) -> None:
+        self.views.buffer.close()
+        self.geo.close()
         self.pubsub.close()
         self.kv.close()
         self.db.dispose()
@@ -80,6 +87,26 @@ def video_service(
     lets it retry (the API's processes hand it their job queue).
     """
     return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+
+
+def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoService) -> ViewService:
+    """Heartbeats into the buffer the settings name (Redis, else in process), flushed into the
+    video rows through ``videos``; a removed video's sessions go with it."""
+    rules = Rules(
+        min_gap=settings.views_min_heartbeat_gap,
+        window=settings.views_window,
+        session_ttl=int(max(settings.views_session_idle * 2, 600)),
+    )
+    views = ViewService(
+        db,
+        open_buffer(settings.redis_url, rules),
+        kv,
+        VideoService.add_counts,
+        count_after=settings.views_count_after,
+        platform_blocked=settings.geo_blocked_countries,
+    )
+    videos.on_remove(views.video_removed)
+    return views
 
 
 def search_service(db: Database, events: EventHub) -> SearchService:
@@ -129,6 +156,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         closer.on_close(remover)
     events = EventHub()
     limiter = RateLimiter(kv)
+    views = view_service(settings, db, kv, videos)
+    closer.on_close(views.remove_rows_of_owner)
     return Services(
         settings=settings,
         db=db,
@@ -149,4 +178,6 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         events=events,
         social=build_social(db, events, limiter, settings),
         search=search_service(db, events),
+        geo=GeoLookup(settings.geoip_db),
+        views=views,
     )

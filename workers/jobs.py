@@ -170,6 +170,15 @@ JOBS: dict[str, JobSpec] = {
             time_limit=600,
             priority=30,
         ),
+        # Rolls finished watch sessions into retention and prunes old ones; enqueued periodically.
+        JobSpec(
+            "views.rollup",
+            "workers.actors.views:rollup",
+            queue="default",
+            attempts=1,
+            time_limit=1800,
+            priority=40,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

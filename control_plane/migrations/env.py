@@ -16,6 +16,7 @@ from control_plane.search import models as search  # noqa: F401
 from control_plane.social import models as social  # noqa: F401
 from control_plane.uploads import models as uploads  # noqa: F401
 from control_plane.videos import models as videos  # noqa: F401
+from control_plane.views import models as views  # noqa: F401
 
 config = context.config
 connection = config.attributes.get("connection")

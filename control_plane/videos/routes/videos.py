@@ -28,7 +28,7 @@ from control_plane.http.openapi import answers, problems
 from control_plane.http.ranges import blob_response, file_route
 from control_plane.services import Services
 from control_plane.videos.catalogue import Listed, describe
-from control_plane.videos.metadata import MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
+from control_plane.videos.metadata import MAX_BLOCKED_COUNTRIES, MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
 from control_plane.videos.models import Category, CommentPolicy, Video
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
@@ -44,6 +44,7 @@ DELETES_PER_USER = Limit("video_delete", 120, 3600.0)
 Visibility = Literal["public", "unlisted", "private"]
 #: A tag as sent (``#`` and spaces allowed around it); the service bounds the stored form.
 TagIn = Annotated[str, Field(min_length=1, max_length=64)]
+Country = Annotated[str, Field(pattern="^[A-Za-z]{2}$")]
 
 
 class Rendition(BaseModel):
@@ -110,6 +111,9 @@ class VideoPatch(BaseModel):
     language: str | None = Field(None, max_length=35, description="a BCP 47 tag: en, pt-BR")
     comments: CommentPolicy | None = Field(None, description="who sees new comments: enabled, held, disabled")
     age_restricted: bool | None = None
+    blocked_countries: list[Country] | None = Field(
+        None, max_length=MAX_BLOCKED_COUNTRIES, description="ISO 3166-1 alpha-2 codes; replaces the list"
+    )
 
 
 class PlaybackTokenIn(BaseModel):
