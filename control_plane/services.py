@@ -10,6 +10,7 @@ import dramatiq
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
+from control_plane.analytics import AnalyticsService
 from control_plane.channels.closing import AccountCloser
 from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
@@ -24,7 +25,7 @@ from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
-from control_plane.social.events import PostCreated, PostDeleted
+from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
 from control_plane.uploads.service import UploadService
 from control_plane.videos import JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
@@ -65,6 +66,7 @@ class Services:
     #: The viewer's country from their address (geofencing, analytics, recommendations).
     geo: GeoLookup
     views: ViewService
+    analytics: AnalyticsService
 
     def close(self) -> None:
         self.views.buffer.close()
@@ -158,6 +160,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     limiter = RateLimiter(kv)
     views = view_service(settings, db, kv, videos)
     closer.on_close(views.remove_rows_of_owner)
+    analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
+    events.subscribe(UserFollowed, analytics.followed)
     return Services(
         settings=settings,
         db=db,
@@ -180,4 +184,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         search=search_service(db, events),
         geo=GeoLookup(settings.geoip_db),
         views=views,
+        analytics=analytics,
     )

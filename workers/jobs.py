@@ -179,6 +179,15 @@ JOBS: dict[str, JobSpec] = {
             time_limit=1800,
             priority=40,
         ),
+        # Draws a creator's analytics chart into the blob store (the API serves it from there).
+        JobSpec(
+            "analytics.chart",
+            "workers.actors.analytics:chart",
+            queue="default",
+            attempts=2,
+            time_limit=120,
+            priority=20,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

@@ -1,4 +1,5 @@
-"""Views and watch time (sessions, daily watch per country and device, retention, flushes),
+"""Views and watch time (sessions, daily watch per country and device, retention, flushes), the
+subscribers a channel gains and loses per day,
 countries a video is blocked in, and the account's birth date and suspension.
 
 Revision ID: 0019_views
@@ -74,10 +75,24 @@ def upgrade() -> None:
         sa.Column("at", TS, nullable=False),
     )
     op.create_index("ix_view_flushes_at", "view_flushes", ["at"])
+    op.create_table(
+        "channel_daily",
+        sa.Column("owner_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("gained", sa.Integer, nullable=False),
+        sa.Column("lost", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("view_flushes", "watch_retention", "watch_daily", "view_sessions", "video_geoblocks"):
+    for table in (
+        "channel_daily",
+        "view_flushes",
+        "watch_retention",
+        "watch_daily",
+        "view_sessions",
+        "video_geoblocks",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("users") as batch:
         batch.drop_column("suspended_until")
