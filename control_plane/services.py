@@ -23,6 +23,7 @@ from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.moderation import ModerationService, screening_hold
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
@@ -67,6 +68,7 @@ class Services:
     geo: GeoLookup
     views: ViewService
     analytics: AnalyticsService
+    moderation: ModerationService
 
     def close(self) -> None:
         self.views.buffer.close()
@@ -83,12 +85,13 @@ class Services:
 def video_service(
     db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
 ) -> VideoService:
-    """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
+    """The video domain with the holds other domains put on a video: a blocking Content-ID claim,
+    and the automated screening's hold until a moderator decides.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
     lets it retry (the API's processes hand it their job queue).
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+    return VideoService(db, enqueue, store, holds=(claim_hold, screening_hold()), jobs=jobs)
 
 
 def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoService) -> ViewService:
@@ -162,6 +165,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     closer.on_close(views.remove_rows_of_owner)
     analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
     events.subscribe(UserFollowed, analytics.followed)
+    social = build_social(db, events, limiter, settings)
+    moderation = ModerationService(db, events, accounts, videos, social)
     return Services(
         settings=settings,
         db=db,
@@ -180,9 +185,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         catalogue=Catalogue(db),
         closer=closer,
         events=events,
-        social=build_social(db, events, limiter, settings),
+        social=social,
         search=search_service(db, events),
         geo=GeoLookup(settings.geoip_db),
         views=views,
         analytics=analytics,
+        moderation=moderation,
     )

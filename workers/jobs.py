@@ -188,6 +188,15 @@ JOBS: dict[str, JobSpec] = {
             time_limit=120,
             priority=20,
         ),
+        # Pre-screens the posts, comments and videos made or changed since its last run.
+        JobSpec(
+            "moderation.screen",
+            "workers.actors.moderation:screen",
+            queue="default",
+            attempts=1,
+            time_limit=600,
+            priority=30,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",
