@@ -101,8 +101,7 @@ class Screener:
         flagged = 0
         for subject, text in rows:
             why = self.text.check(text)
-            if why is not None:
-                self.flag(subject, hold=subject.type == "video", detail=why)
+            if why is not None and self.flag(subject, hold=subject.type == "video", detail=why):
                 flagged += 1
         with self.db.session() as session:
             session.merge(Watermark(name=name, at=last or since))
@@ -156,12 +155,13 @@ class Screener:
         ]
         return rows, (videos[-1].updated_at if videos else None)
 
-    def flag(self, subject: Subject, *, hold: bool, detail: dict[str, Any]) -> None:
-        """Open (or join) the subject's case with the screening's report; hold a video."""
+    def flag(self, subject: Subject, *, hold: bool, detail: dict[str, Any]) -> bool:
+        """Open (or join) the subject's case with the screening's report, holding a video; False
+        when its open case has the screening's report already (a video held changes again)."""
         with self.db.session(exclusive=True) as session:
             case = open_case(session, subject, "automated", source="screening")
             if _screened(session, case.id):
-                return
+                return False
             session.add(Report(case_id=case.id, reporter_id=None, reason="automated", note=_note(detail)))
             case.held = case.held or hold
             case.detail = {**(case.detail or {}), "screening": detail}
@@ -169,6 +169,7 @@ class Screener:
             score(session, case, subject)
             if case.held and subject.type == "video":
                 self.videos.settle(session, subject.id)
+        return True
 
 
 def _screened(session: Session, case_id: str) -> bool:

@@ -102,6 +102,7 @@ class ModerationService:
             session.add(report)
             session.flush()
             score(session, case, subject)
+            session.flush()
             session.expunge_all()
         return report, case
 
@@ -187,7 +188,9 @@ class ModerationService:
             )
             if row.subject_type == "video" and action != "remove":
                 session.flush()
-                self.videos.settle(session, row.subject_id)
+                self.videos.settle(session, row.subject_id)  # expires what the session holds
+            session.flush()
+            session.refresh(row)
             session.expunge(row)
         if action == "restrict" and restriction == "age":
             self.videos.moderate(case.subject_id, {"age_restricted": True})
@@ -301,6 +304,7 @@ class ModerationService:
                 case.subject_id,
                 case.owner_id,
             )
+            session.flush()
             session.expunge_all()
         if decision == "reverse":
             if action == "restrict" and restriction == "age":
