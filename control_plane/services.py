@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.moderation import ModerationService, screening_hold
+from control_plane.moderation.access import watchable
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
@@ -166,6 +168,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
     events.subscribe(UserFollowed, analytics.followed)
     social = build_social(db, events, limiter, settings)
+    catalogue = Catalogue(db)
+    catalogue.on_screen(functools.partial(watchable, platform_blocked=settings.geo_blocked_countries))
     moderation = ModerationService(db, events, accounts, videos, social)
     return Services(
         settings=settings,
@@ -182,7 +186,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         pubsub=open_pubsub(settings.redis_url),
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
         channels=channels,
-        catalogue=Catalogue(db),
+        catalogue=catalogue,
         closer=closer,
         events=events,
         social=social,

@@ -50,11 +50,18 @@ PUBLIC = {
     ("GET", "/api/v1/hashtags/trending"): "trends are public",
     ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
+    ("POST", "/api/v1/videos/{video_id}/views"): "player heartbeats: anonymous viewers' views count too",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
 #: Admin-only routes: a creator must get 403.
 ADMIN_ONLY = {("GET", "/api/v1/admin/audit"), ("POST", "/api/v1/ops/canary")}
+#: Moderator-only routes: a creator must get 403 too.
+MODERATOR_ONLY = {
+    ("GET", "/api/v1/moderation/queue"),
+    ("POST", "/api/v1/moderation/reports/{report_id}/resolve"),
+    ("POST", "/api/v1/moderation/appeals/{appeal_id}/decide"),
+}
 
 
 def fill(path: str) -> str:
@@ -80,6 +87,7 @@ def test_every_route_demands_authentication(platform: Platform) -> None:
 
 def test_admin_routes_refuse_creators(platform: Platform) -> None:
     creator = platform.user("plain")
-    for method, path in ADMIN_ONLY:
-        r = platform.client.request(method, fill(path), headers=creator)
+    for method, path in ADMIN_ONLY | MODERATOR_ONLY:
+        body = {"action": "dismiss", "decision": "uphold"} if method == "POST" else None
+        r = platform.client.request(method, fill(path), headers=creator, json=body)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path)
