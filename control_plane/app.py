@@ -23,6 +23,7 @@ from control_plane.live import WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
 from control_plane.moderation import routes as moderation
+from control_plane.recommendations import routes as recommendations
 from control_plane.search import routes as search
 from control_plane.services import Services
 from control_plane.social.routes import comments, graph, hashtags, likes, posts
@@ -84,6 +85,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         views.router,
         analytics.router,
         moderation.router,
+        recommendations.router,
     )
     for router in routers:
         app.include_router(router)

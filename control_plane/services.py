@@ -26,6 +26,7 @@ from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.moderation import ModerationService, screening_hold
 from control_plane.moderation.access import watchable
+from control_plane.recommendations import RecommendationService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
@@ -71,6 +72,7 @@ class Services:
     views: ViewService
     analytics: AnalyticsService
     moderation: ModerationService
+    recommendations: RecommendationService
 
     def close(self) -> None:
         self.views.buffer.close()
@@ -195,4 +197,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         views=views,
         analytics=analytics,
         moderation=moderation,
+        recommendations=RecommendationService(db, store, platform_blocked=settings.geo_blocked_countries),
     )

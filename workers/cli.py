@@ -87,7 +87,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # buffered views and watch time into the database (quick, so not a job)
         Periodic("views.flush", settings.views_flush_interval, services.views.flush, services.kv).start(),
         # trending hashtags, the videos and accounts new to search, finished watch sessions, and
-        # the posts, comments and videos to pre-screen
+        # the posts, comments and videos to pre-screen, the recommendation model
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
@@ -95,6 +95,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 ("search.refresh", settings.search_refresh_interval),
                 ("views.rollup", settings.views_rollup_interval),
                 ("moderation.screen", settings.moderation_screen_interval),
+                ("recommendations.train", settings.recommendations_train_interval),
             )
         ),
     ]

@@ -197,6 +197,15 @@ JOBS: dict[str, JobSpec] = {
             time_limit=600,
             priority=30,
         ),
+        # Fits the recommendation model on the latest watching; enqueued periodically.
+        JobSpec(
+            "recommendations.train",
+            "workers.actors.recommendations:train",
+            queue="default",
+            attempts=2,
+            time_limit=3600,
+            priority=60,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

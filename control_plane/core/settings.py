@@ -229,6 +229,10 @@ class Settings(BaseSettings):
     moderation_words: list[str] = Field(default_factory=list)
     #: Probability of offensive language (0..1, the classifier's) above which text is held.
     moderation_text_threshold: float = Field(0.9, ge=0.0, le=1.0)
+    #: Seconds between retrainings of the recommendation model.
+    recommendations_train_interval: float = Field(3600.0, ge=10.0)
+    #: Days of watching the recommendation model learns from.
+    recommendations_days: int = Field(30, ge=1, le=365)
     #: Seconds between runs of the pre-screening of new posts, comments and videos.
     moderation_screen_interval: float = Field(30.0, ge=1.0)
 

@@ -51,6 +51,7 @@ PUBLIC = {
     ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
     ("POST", "/api/v1/videos/{video_id}/views"): "player heartbeats: anonymous viewers' views count too",
+    ("GET", "/api/v1/videos/{video_id}/related"): "what to watch next, for anyone who may see the video",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
