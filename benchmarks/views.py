@@ -10,6 +10,10 @@ database ``--redis`` emptied first):
   ``INSERT ... ON CONFLICT`` of the session per heartbeat;
 * **lag**: seconds from the heartbeat that makes a view count to that view in
   ``GET /api/v1/videos/{id}/analytics`` (polled every 50 ms), a few times;
+* **recommendations**: the offline table (recall@10 and NDCG@10 of popularity, ALS, content only,
+  co-watch and the blend, on ``benchmarks._recs_eval``'s synthetic set split by time; targets:
+  the blend at least 2× popularity on recall@10 and above each of its parts), and the serve time
+  of ``GET /api/v1/recommendations``'s service call over that set (target p99 < 20 ms);
 * **rollup**: seconds to roll the sessions of ``10,000,000 × --scale`` heartbeats (24 a session)
   into the retention histogram (``views.rollup``), beside the naive design's one ``GROUP BY``
   over every raw heartbeat row kept in PostgreSQL, both loaded with COPY.
@@ -337,6 +341,79 @@ def measure_rollup(db: Database, videos: list[str], owner: str, heartbeats: int)
     }
 
 
+# -- recommendations -----------------------------------------------------------------------------
+
+
+def measure_recommendations(db: Database, users: int, items: int, rounds: int) -> dict[str, Any]:
+    """The offline table on the synthetic set, then the service's serve time: the same set loaded
+    as videos and watch sessions, trained by the service, and ``for_user`` timed."""
+    from benchmarks._recs_eval import evaluate, synthesize
+    from control_plane.accounts.models import User
+    from control_plane.moderation.access import Audience
+    from control_plane.recommendations import RecommendationService
+    from control_plane.videos.models import Video
+    from storage import open_store
+
+    data = synthesize(users=users, items=items)
+    offline = evaluate(data)
+    log.info("offline: %s", offline["methods"])
+    owners = [new_id() for _ in range(50)]
+    ids = {item: new_id() for item in data.items}
+    people = {f"u{u}": new_id() for u in range(users)}
+    with db.session() as session:
+        session.add_all(
+            User(id=o, username=f"maker{n}", email=f"maker{n}@example.com", password_hash="x")
+            for n, o in enumerate(owners)
+        )
+        session.flush()
+        session.add_all(
+            Video(id=ids[item], owner_id=owners[n % len(owners)], title=text, status="ready", duration=900.0)
+            for n, (item, text) in enumerate(zip(data.items, data.texts, strict=True))
+        )
+    totals: dict[tuple[str, str], float] = {}
+    for user, item, seconds, _at in data.events:
+        totals[(user, item)] = totals.get((user, item), 0.0) + seconds
+    now = datetime.now(UTC).isoformat()
+    _copy(
+        db,
+        "view_sessions",
+        "id, video_id, owner_id, user_id, country, device, started_at, last_at, watched, max_position,"
+        " heartbeats, counted, rolled",
+        (
+            (uuid.uuid4().hex, ids[item], owners[0], people[user], "US", "desktop", now, now,
+             str(seconds), "5", "3", "t", "f")
+            for (user, item), seconds in totals.items()
+        ),
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as blobs:
+        service = RecommendationService(db, open_store(f"file://{blobs}", secret=b"x" * 32))
+        started = time.perf_counter()
+        size = service.train()
+        train_seconds = time.perf_counter() - started
+        rng = random.Random(7)
+        audiences = [
+            Audience(people[f"u{rng.randrange(users)}"], country="US", adult=True) for _ in range(rounds)
+        ]
+        service.for_user(audiences[0], 20)  # loads the model
+        spent = []
+        for audience in audiences:
+            started = time.perf_counter()
+            service.for_user(audience, 20)
+            spent.append((time.perf_counter() - started) * 1000)
+    spent.sort()
+    return {
+        "offline": offline,
+        "serve": {
+            "model": size,
+            "train_seconds": round(train_seconds, 2),
+            "rounds": rounds,
+            "p50_ms": round(spent[len(spent) // 2], 2),
+            "p99_ms": round(spent[min(len(spent) - 1, int(len(spent) * 0.99))], 2),
+            "target_p99_ms": 20,
+        },
+    }
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -346,7 +423,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
+    figure, (left, right, third) = plt.subplots(1, 3, figsize=(17, 4.6))
     ingest = report["ingestion"]
     grouped_bars(
         left,
@@ -374,6 +451,18 @@ def plot(report: dict[str, Any], path: Path) -> None:
         title=f"Rollup; lag heartbeat → analytics: median {report['lag']['median_s']} s",
     )
     right.legend(fontsize=8)
+    methods = report["recommendations"]["offline"]["methods"]
+    grouped_bars(
+        third,
+        list(methods),
+        {
+            "recall@10 (×1000)": [m["recall@10"] * 1000 for m in methods.values()],
+            "NDCG@10 (×1000)": [m["ndcg@10"] * 1000 for m in methods.values()],
+        },
+        ylabel="× 1000",
+        title=f"Offline evaluation; serve p99 {report['recommendations']['serve']['p99_ms']} ms",
+    )
+    third.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -394,6 +483,11 @@ def main(argv: list[str], output: Path) -> int:
     )
     parser.add_argument("--lag-rounds", type=int, default=3)
     parser.add_argument("--videos", type=int, default=200)
+    parser.add_argument("--recs-users", type=int, default=2000, help="users of the synthetic interaction set")
+    parser.add_argument(
+        "--recs-items", type=int, default=3000, help="videos of the synthetic interaction set"
+    )
+    parser.add_argument("--recs-rounds", type=int, default=300, help="timed recommendation requests")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -450,6 +544,8 @@ def main(argv: list[str], output: Path) -> int:
         log.info("in process: %s", in_process)
         rollup = measure_rollup(db, videos, owner, int(HEARTBEATS_FULL * args.scale))
         log.info("rollup: %s", rollup)
+        recommendations = measure_recommendations(db, args.recs_users, args.recs_items, args.recs_rounds)
+        log.info("recommendations: %s", recommendations["serve"])
         report = {
             "benchmark": "views",
             "date": datetime.now(UTC).date().isoformat(),
@@ -458,6 +554,7 @@ def main(argv: list[str], output: Path) -> int:
             "ingestion": {"http": http, "in_process": in_process, "target_per_second": TARGET_PER_SECOND},
             "lag": lag,
             "rollup": rollup,
+            "recommendations": recommendations,
         }
         write_json(output / "views.json", report)
         plot(report, output / "views.png")

@@ -24,6 +24,7 @@ def test_views_benchmark_runs_and_reports(tmp_path: Path, postgres_server_url: s
     argv = [
         "--postgres", postgres_server_url, "--redis", own, "--scale", "0.0005", "--seconds", "2",
         "--clients", "1", "--concurrency", "4", "--in-process", "200", "--lag-rounds", "1", "--videos", "20",
+        "--recs-users", "120", "--recs-items", "150", "--recs-rounds", "10",
     ]  # fmt: skip
     assert main(argv, out) == 0
     report = json.loads((out / "views.json").read_text())
@@ -33,6 +34,9 @@ def test_views_benchmark_runs_and_reports(tmp_path: Path, postgres_server_url: s
     assert 0 < report["lag"]["median_s"] < 30
     assert report["rollup"]["heartbeats"] == 5000 and report["rollup"]["rolled"] == 5000 // 24
     assert report["rollup"]["naive_groups"] > 0
+    recs = report["recommendations"]
+    assert set(recs["offline"]["methods"]) == {"popularity", "als", "content", "cowatch", "blend"}
+    assert recs["serve"]["model"]["items"] == 150 + 20  # and the ingestion's and recs["serve"]["p99_ms"] > 0
     assert (out / "views.png").read_bytes().startswith(b"\x89PNG")
     admin = sa.create_engine(postgres_server_url)
     with admin.connect() as conn:
