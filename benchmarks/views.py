@@ -256,7 +256,7 @@ def _copy(db: Database, table: str, columns: str, rows: Any) -> None:
     try:
         cursor = raw.cursor()
         buffer = io.StringIO()
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 buffer.write("\t".join(row) + "\n")
                 if buffer.tell() > 1 << 20:

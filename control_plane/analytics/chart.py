@@ -30,13 +30,15 @@ def render(report: Report, kind: str) -> bytes:
         axes.set_ylim(0, 105)
         axes.set_title(f"Audience retention, {report.start} to {report.end}")
     elif kind == "daily":
-        days = [d.day for d in report.daily]
+        days = [d.day.toordinal() for d in report.daily]
         axes.bar(days, [d.views for d in report.daily], color="#3b6ea8", label="views")
         axes.set_ylabel("views")
         hours = axes.twinx()
         hours.plot(days, [d.watch_seconds / 3600 for d in report.daily], color="#d9822b", marker="o")
         hours.set_ylabel("watch hours", color="#d9822b")
         axes.set_title(f"Daily views and watch time, {report.start} to {report.end}")
+        step = max(1, len(days) // 10)
+        axes.set_xticks(days[::step], [d.day.strftime("%b %d") for d in report.daily][::step])
         figure.autofmt_xdate()
     else:
         raise ValueError(f"unknown chart {kind!r}; one of {', '.join(KINDS)}")

@@ -74,6 +74,7 @@ def _out(report: Report, format: str) -> AnalyticsOut | Response:
         daily=[DayOut(day=d.day, views=d.views, watch_seconds=d.watch_seconds) for d in report.daily],
         subscribers_gained=report.subscribers_gained,
         subscribers_lost=report.subscribers_lost,
+        revenue=None,
     )
 
 

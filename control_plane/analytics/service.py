@@ -30,7 +30,8 @@ __all__ = ["AnalyticsService", "Followee", "MAX_DAYS", "date_range"]
 class Followee(Protocol):
     """A follow or unfollow event: whose channel it is about."""
 
-    followee_id: str
+    @property
+    def followee_id(self) -> str: ...
 
 
 #: The longest range a report covers, days.

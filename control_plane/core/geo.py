@@ -37,7 +37,7 @@ def normalize_country(code: str) -> str:
 
 def _packaged_database() -> Path | None:
     try:
-        import _maxminddb_geolite2  # type: ignore[import-not-found]
+        import _maxminddb_geolite2
     except ImportError:
         return None
     path = Path(_maxminddb_geolite2.__file__).parent / "GeoLite2-City.mmdb"

@@ -111,9 +111,8 @@ class ModerationService:
     def queue(self, page: PageParams) -> tuple[list[Case], str | None]:
         """Open cases, highest severity first."""
         with self.db.session() as session:
-            rows, cursor = keyset_page(
-                session, sa.select(Case, *QUEUE.columns).where(Case.status == "open"), QUEUE, page
-            )
+            query: sa.Select = sa.select(Case, *QUEUE.columns).where(Case.status == "open")
+            rows, cursor = keyset_page(session, query, QUEUE, page)
             session.expunge_all()
             return [row[0] for row in rows], cursor
 
@@ -261,7 +260,7 @@ class ModerationService:
 
     def appeals(self, viewer: Viewer, page: PageParams) -> tuple[list[Appeal], str | None]:
         """Moderators: the open appeals, oldest first; anyone else: their own."""
-        query = sa.select(Appeal, *APPEALS.columns)
+        query: sa.Select = sa.select(Appeal, *APPEALS.columns)
         if viewer.moderator:
             query = query.where(Appeal.status == "open")
         else:

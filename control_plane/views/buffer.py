@@ -79,6 +79,10 @@ class Batch:
     sessions: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _key(raw: str) -> tuple[str, str, str, str]:
     video, day, country, device = raw.split("|")
     return video, day, country, device
@@ -320,7 +324,7 @@ class RedisViewBuffer(ViewBuffer):
             beat.session,
             beat.day,
         ]
-        accepted, delta, watched, counted = self._beat(keys=keys, args=args)
+        accepted, delta, watched, counted = self._beat(keys=keys, args=args)  # type: ignore[arg-type]
         return BeatResult(bool(accepted), float(delta), float(watched), bool(counted))
 
     def take(self, token: str) -> bool:
@@ -330,13 +334,13 @@ class RedisViewBuffer(ViewBuffer):
         return bool(self._take(keys=keys, args=[token, self.prefix, repr(time.time())]))
 
     def batches(self) -> list[str]:
-        return [t.decode() for t in self._redis.zrange(self._k("batches"), 0, -1)]
+        return [_text(t) for t in self._redis.zrange(self._k("batches"), 0, -1)]
 
     def load(self, token: str) -> Batch:
         base = self._k(f"taken:{token}:")
         views = self._redis.hgetall(base + "views")
         watch = self._redis.hgetall(base + "watch")
-        dirty = [d.decode() for d in self._redis.smembers(base + "dirty")]
+        dirty = [_text(d) for d in self._redis.smembers(base + "dirty")]
         sessions: list[dict[str, Any]] = []
         for start in range(0, len(dirty), 1000):
             chunk = dirty[start : start + 1000]
@@ -344,13 +348,13 @@ class RedisViewBuffer(ViewBuffer):
             for session in chunk:
                 pipe.hgetall(self._k(f"s:{session}"))
             for session, raw in zip(chunk, pipe.execute(), strict=True):
-                state = _session_state({k.decode(): v.decode() for k, v in raw.items()}, session)
+                state = _session_state({_text(k): _text(v) for k, v in raw.items()}, session)
                 if state is not None:
                     sessions.append(state)
         return Batch(
             token,
-            {_key(k.decode()): int(v) for k, v in views.items()},
-            {_key(k.decode()): float(v) for k, v in watch.items()},
+            {_key(_text(k)): int(v) for k, v in views.items()},
+            {_key(_text(k)): float(v) for k, v in watch.items()},
             sessions,
         )
 

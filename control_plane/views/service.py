@@ -272,9 +272,7 @@ def _owners(session: Session, ids: Collection[str]) -> dict[str, str]:
     ids = list(ids)
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        owners.update(  # type: ignore[arg-type]
-            session.execute(sa.select(Video.id, Video.owner_id).where(Video.id.in_(chunk))).all()
-        )
+        owners.update(session.execute(sa.select(Video.id, Video.owner_id).where(Video.id.in_(chunk))).all())
     return owners
 
 
