@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 MODEL_KEY = "recommendations/model.npz"
 #: Candidates each source contributes before filtering.
 CANDIDATES = 200
+#: Seconds the popular videos of a country and language are kept in process.
+POPULAR_TTL = 60.0
 #: Share of a video's length after which it counts as watched to the end.
 FINISHED = 0.9
 
@@ -72,6 +74,8 @@ class RecommendationService:
         self._etag: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        #: (country, language) → (expires, popular videos); the same for every viewer there.
+        self._popular_cache: dict[tuple[str, str | None], tuple[float, dict[str, float]]] = {}
 
     # -- training ---------------------------------------------------------------------------
 
@@ -198,7 +202,18 @@ class RecommendationService:
 
     def _popular(self, country: str, language: str | None) -> dict[str, float]:
         """Views of the last 7 days per video: in the viewer's country, then everywhere (a
-        tenth as much), a video in the viewer's language counting half again."""
+        tenth as much), a video in the viewer's language counting half again. Kept a minute."""
+        key, now = (country, language), time.monotonic()
+        cached = self._popular_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        popular = self._read_popular(country, language)
+        if len(self._popular_cache) > 10_000:
+            self._popular_cache.clear()
+        self._popular_cache[key] = (now + POPULAR_TTL, popular)
+        return popular
+
+    def _read_popular(self, country: str, language: str | None) -> dict[str, float]:
         since = utcnow().date() - timedelta(days=7)
         views = sa.func.sum(WatchDaily.views)
         out: dict[str, float] = {}
@@ -230,6 +245,15 @@ class RecommendationService:
         return out
 
     def _serve(self, ranked: Sequence[str], audience: Audience, limit: int) -> list[Listed]:
+        """The first ``limit`` of ``ranked`` the audience may watch: the best few times ``limit``
+        are filtered first, the whole list only when too many of them are filtered out."""
+        window = max(limit * 4, 40)
+        listed = self._filtered(ranked[:window], audience, limit)
+        if len(listed) < limit and len(ranked) > window:
+            listed = self._filtered(ranked, audience, limit)
+        return listed
+
+    def _filtered(self, ranked: Sequence[str], audience: Audience, limit: int) -> list[Listed]:
         if not ranked:
             return []
         with self.db.session() as session:
