@@ -184,12 +184,16 @@ class Model:
         return {int(i): float(scores[i]) for i in top}
 
     def cowatched(self, history: Sequence[int]) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for item in history:
-            for neighbour, score in zip(self.neighbours[item], self.similarity[item], strict=True):
-                if neighbour >= 0:
-                    out[int(neighbour)] = out.get(int(neighbour), 0.0) + float(score)
-        return out
+        """The history's co-watch neighbours, each scored by its summed similarity."""
+        if not history:
+            return {}
+        neighbours = self.neighbours[list(history)].ravel()
+        scores = self.similarity[list(history)].ravel()
+        keep = neighbours >= 0
+        items, inverse = np.unique(neighbours[keep], return_inverse=True)
+        summed = np.zeros(len(items), dtype=np.float64)
+        np.add.at(summed, inverse, scores[keep])
+        return dict(zip(items.tolist(), summed.tolist(), strict=True))
 
     def similar_content(self, history: Sequence[int], n: int) -> dict[int, float]:
         if not history or self.content.shape[0] == 0:
