@@ -156,7 +156,7 @@ def resolve(report_id: Id, body: ResolveIn, principal: ModeratorDep, services: S
     return _case(case)
 
 
-@router.post("/moderation/appeals", status_code=201, response_model=AppealOut, responses=problems(409))
+@router.post("/moderation/appeals", status_code=201, response_model=AppealOut, responses=problems(404, 409))
 def appeal(body: AppealIn, principal: PrincipalDep, services: ServicesDep) -> AppealOut:
     """Appeal a decision against your content or account (a suspended account may too)."""
     return _appeal(services.moderation.appeal(principal.user.id, body.case_id, body.text))
