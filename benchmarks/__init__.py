@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "live": "benchmarks.live",
     "social": "benchmarks.social",
     "ledger": "benchmarks.ledger",
+    "views": "benchmarks.views",
 }
 
 

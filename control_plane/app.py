@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
+from control_plane.analytics import routes as analytics
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
 from control_plane.http import blobs, docs, health
@@ -21,9 +22,11 @@ from control_plane.jobs import routes as jobs
 from control_plane.live import PlaybackCorsMiddleware, WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
+from control_plane.moderation import routes as moderation
 from control_plane.payments.routes import local as payments_local
 from control_plane.payments.routes import money as payments
 from control_plane.payments.routes import webhooks as payment_webhooks
+from control_plane.recommendations import routes as recommendations
 from control_plane.search import routes as search
 from control_plane.services import Services
 from control_plane.social.routes import comments, graph, hashtags, likes, posts
@@ -31,6 +34,7 @@ from control_plane.studio import routes as studio
 from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
 from control_plane.videos.routes import catalogue, media, videos
+from control_plane.views import routes as views
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 
@@ -86,6 +90,10 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         payment_webhooks.router,
         payments_local.router,
         studio.router,
+        views.router,
+        analytics.router,
+        moderation.router,
+        recommendations.router,
     )
     for router in routers:
         app.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,30 +13,36 @@ import sqlalchemy as sa
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
+from control_plane.analytics import AnalyticsService
 from control_plane.channels.closing import AccountCloser
 from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
+from control_plane.core.geo import GeoLookup
 from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.moderation import ModerationService, screening_hold
+from control_plane.moderation.access import watchable
 from control_plane.payments.domain import Payments, build_payments, is_member
+from control_plane.recommendations import RecommendationService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.audience import hidden_from
-from control_plane.social.events import PostCreated, PostDeleted
+from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
 from control_plane.uploads.service import UploadService
 from control_plane.videos import Access, JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
 from control_plane.videos.playback import PlaybackTokens
+from control_plane.views import Rules, ViewService, open_buffer
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "search_service", "video_service"]
+__all__ = ["Services", "build_services", "search_service", "video_service", "view_service"]
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +73,16 @@ class Services:
     search: SearchService
     #: Memberships, tips and payouts on the ledger, with the provider the settings name.
     payments: Payments
+    #: The viewer's country from their address (geofencing, analytics, recommendations).
+    geo: GeoLookup
+    views: ViewService
+    analytics: AnalyticsService
+    moderation: ModerationService
+    recommendations: RecommendationService
 
     def close(self) -> None:
+        self.views.buffer.close()
+        self.geo.close()
         self.pubsub.close()
         self.kv.close()
         self.db.dispose()
@@ -80,12 +95,33 @@ class Services:
 def video_service(
     db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
 ) -> VideoService:
-    """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
+    """The video domain with the holds other domains put on a video: a blocking Content-ID claim,
+    and the automated screening's hold until a moderator decides.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
     lets it retry (the API's processes hand it their job queue).
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+    return VideoService(db, enqueue, store, holds=(claim_hold, screening_hold()), jobs=jobs)
+
+
+def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoService) -> ViewService:
+    """Heartbeats into the buffer the settings name (Redis, else in process), flushed into the
+    video rows through ``videos``; a removed video's sessions go with it."""
+    rules = Rules(
+        min_gap=settings.views_min_heartbeat_gap,
+        window=settings.views_window,
+        session_ttl=int(max(settings.views_session_idle * 2, 600)),
+    )
+    views = ViewService(
+        db,
+        open_buffer(settings.redis_url, rules),
+        kv,
+        VideoService.add_counts,
+        count_after=settings.views_count_after,
+        platform_blocked=settings.geo_blocked_countries,
+    )
+    videos.on_remove(views.video_removed)
+    return views
 
 
 def search_service(db: Database, events: EventHub) -> SearchService:
@@ -156,6 +192,12 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     payments = build_payments(db, settings, events)
     # members-only videos play for the channel's members (and, as always, its owner and moderators)
     videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
+    views = view_service(settings, db, kv, videos)
+    closer.on_close(views.remove_rows_of_owner)
+    analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
+    events.subscribe(UserFollowed, analytics.followed)
+    catalogue.on_screen(functools.partial(watchable, platform_blocked=settings.geo_blocked_countries))
+    moderation = ModerationService(db, events, accounts, videos, social)
     return Services(
         settings=settings,
         db=db,
@@ -177,4 +219,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         social=social,
         search=search,
         payments=payments,
+        geo=GeoLookup(settings.geoip_db),
+        views=views,
+        analytics=analytics,
+        moderation=moderation,
+        recommendations=RecommendationService(db, store, platform_blocked=settings.geo_blocked_countries),
     )

@@ -86,13 +86,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         Periodic(
             "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
         ).start(),
-        # trending hashtags, and the videos and accounts new to search
+        # buffered views and watch time into the database (quick, so not a job)
+        Periodic("views.flush", settings.views_flush_interval, services.views.flush, services.kv).start(),
+        # trending hashtags, the videos and accounts new to search, finished watch sessions, and
+        # the posts, comments and videos to pre-screen, the recommendation model
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
                 ("hashtags.trends", settings.trend_interval),
                 ("search.refresh", settings.search_refresh_interval),
                 ("payouts.run", PAYOUTS_INTERVAL),
+                ("views.rollup", settings.views_rollup_interval),
+                ("moderation.screen", settings.moderation_screen_interval),
+                ("recommendations.train", settings.recommendations_train_interval),
             )
         ),
         # payments upkeep in this process, whose events hub the notifications listen on: failed and
@@ -125,6 +131,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             rtmp_ingest.stop()
         for sweeper in sweepers:
             sweeper.stop()
+        try:  # the in-process buffer lives no longer than this process
+            services.views.flush()
+        except Exception:  # the database may be what failed; the log says so
+            log.exception("last flush of views failed")
         if worker is not None and not stop_workers(worker, services.db, settings.shutdown_grace):
             # Threads still run the jobs just handed back: end now, before any of them writes again.
             logging.shutdown()

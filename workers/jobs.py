@@ -182,6 +182,42 @@ JOBS: dict[str, JobSpec] = {
             min_backoff=60,
             max_backoff=3600,
         ),
+        # Rolls finished watch sessions into retention and prunes old ones; enqueued periodically.
+        JobSpec(
+            "views.rollup",
+            "workers.actors.views:rollup",
+            queue="default",
+            attempts=1,
+            time_limit=1800,
+            priority=40,
+        ),
+        # Draws a creator's analytics chart into the blob store (the API serves it from there).
+        JobSpec(
+            "analytics.chart",
+            "workers.actors.analytics:chart",
+            queue="default",
+            attempts=2,
+            time_limit=120,
+            priority=20,
+        ),
+        # Pre-screens the posts, comments and videos made or changed since its last run.
+        JobSpec(
+            "moderation.screen",
+            "workers.actors.moderation:screen",
+            queue="default",
+            attempts=1,
+            time_limit=600,
+            priority=30,
+        ),
+        # Fits the recommendation model on the latest watching; enqueued periodically.
+        JobSpec(
+            "recommendations.train",
+            "workers.actors.recommendations:train",
+            queue="default",
+            attempts=2,
+            time_limit=3600,
+            priority=60,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

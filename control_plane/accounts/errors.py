@@ -14,6 +14,7 @@ __all__ = [
     "EmailTaken",
     "WeakPassword",
     "RoleRequired",
+    "AccountSuspended",
     "OtpRequired",
     "InvalidOtp",
     "TotpState",
@@ -58,6 +59,12 @@ class WeakPassword(Unprocessable):
 
 class RoleRequired(Forbidden):
     code, title = "ROLE_REQUIRED", "Your role does not allow this"
+
+
+class AccountSuspended(Forbidden):
+    """A suspended account may read, sign out and appeal (``POST /api/v1/moderation/appeals``)."""
+
+    code, title = "ACCOUNT_SUSPENDED", "This account is suspended"
 
 
 class OtpRequired(Unauthorized):

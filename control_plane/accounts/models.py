@@ -4,7 +4,7 @@ social-login identities, mailed single-use tokens and the audit log of security 
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +53,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     #: When the user proved they receive mail at ``email``; None until then.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Given at sign-up; None for accounts made before it was asked (they count as not adult).
+    birth_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    #: A moderator's suspension: until then the account may sign in, read and appeal, nothing else.
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @validates("username")

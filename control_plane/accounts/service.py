@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ from control_plane.accounts.passwords import (
 from control_plane.accounts.tokens import AccessClaims, TokenCodec, hash_refresh_token, new_refresh_token
 from control_plane.accounts.twofactor import TwoFactor
 from control_plane.core.db import Database, utcnow
-from control_plane.core.errors import BadRequest, NotFound
+from control_plane.core.errors import BadRequest, NotFound, Unprocessable
 
 __all__ = ["AccountService", "TokenPair", "find_user"]
 
@@ -80,7 +80,15 @@ class AccountService:
         self.twofactor = twofactor
         self.policy = policy or PasswordPolicy()
 
-    def register(self, username: str, email: str, password: str, *, role: str = "creator") -> User:
+    def register(
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        role: str = "creator",
+        birth_date: date | None = None,
+    ) -> User:
         if not USERNAME_RE.fullmatch(username):
             raise BadRequest(
                 "A username has 3 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit.",
@@ -89,7 +97,17 @@ class AccountService:
         if not EMAIL_RE.fullmatch(email):
             raise BadRequest("That is not a valid email address.", code="INVALID_EMAIL")
         self.policy.check(password, username=username, email=email)
-        user = User(username=username, email=email.lower(), password_hash=hash_password(password), role=role)
+        if birth_date is not None and not (
+            utcnow().date() - timedelta(days=130 * 366) < birth_date <= utcnow().date()
+        ):
+            raise Unprocessable("The birth date is in the future or too far back.", code="INVALID_BIRTH_DATE")
+        user = User(
+            username=username,
+            email=email.lower(),
+            password_hash=hash_password(password),
+            role=role,
+            birth_date=birth_date,
+        )
         try:
             with self.db.session() as session:
                 session.add(user)
@@ -242,6 +260,20 @@ class AccountService:
             raise InvalidCredentials("The password is wrong.")
         self._second_factor(session, user_id, otp, recovery_code, ip)
         return user
+
+    def suspend(self, user_id: str, until: datetime | None, *, by: str, reason: str) -> None:
+        """Suspend the account until ``until`` (None lifts a suspension). A suspended account may
+        still sign in, read and appeal; every other request is refused (``control_plane.http.deps``)."""
+        with self.db.session() as session:
+            session.execute(sa.update(User).where(User.id == user_id).values(suspended_until=until))
+            self.audit(
+                "account.suspended" if until else "account.unsuspended",
+                user_id=user_id,
+                session=session,
+                by=by,
+                until=until.isoformat() if until else None,
+                reason=reason[:500],
+            )
 
     def deactivate(self, user_id: str, *, reason: str) -> None:
         """The account stops working at once: no sign-in, every session ended (its tokens fail)."""

@@ -226,6 +226,46 @@ class Settings(BaseSettings):
     #: Seconds between payment maintenance runs: retry failed events, release held earnings,
     #: renew the local provider's subscriptions.
     payments_tick_interval: float = Field(300.0, ge=1.0)
+    #: A MaxMind-format country database (``.mmdb``: GeoLite2/GeoIP2 Country or City, DB-IP);
+    #: unset: the GeoLite2 database shipped in the ``maxminddb-geolite2`` package (2018 data).
+    geoip_db: str | None = None
+    #: Countries (ISO 3166-1 alpha-2, JSON list) where no video is shown at all.
+    geo_blocked_countries: list[str] = Field(default_factory=list)
+    #: Seconds of watching after which a view counts (the whole video when it is shorter).
+    views_count_after: float = Field(10.0, ge=1.0, le=600.0)
+    #: Seconds during which one viewer's views of one video count once.
+    views_window: int = Field(3600, ge=60)
+    #: Heartbeats closer together than this (seconds) are ignored: no player sends them.
+    views_min_heartbeat_gap: float = Field(1.0, ge=0.0, le=60.0)
+    #: Heartbeats one viewer (a user, or an address when anonymous) may send per minute.
+    views_heartbeats_per_minute: int = Field(120, ge=1)
+    #: Seconds between flushes of buffered views and watch time to the database.
+    views_flush_interval: float = Field(5.0, ge=0.1)
+    #: Seconds between rollups of finished sessions into retention (and pruning of old ones).
+    views_rollup_interval: float = Field(600.0, ge=1.0)
+    #: Seconds of silence after which a watch session is finished.
+    views_session_idle: float = Field(1800.0, ge=10.0)
+    #: Days raw watch sessions are kept (aggregates are kept for good).
+    views_raw_retention_days: int = Field(30, ge=1)
+    #: Seconds a rendered analytics chart is served from its cache before it is drawn again.
+    analytics_chart_ttl: int = Field(600, ge=10)
+    #: Words (JSON list) that hold a post, comment or video for review when its text has one.
+    moderation_words: list[str] = Field(default_factory=list)
+    #: Probability of offensive language (0..1, the classifier's) above which text is held.
+    moderation_text_threshold: float = Field(0.9, ge=0.0, le=1.0)
+    #: Seconds between retrainings of the recommendation model.
+    recommendations_train_interval: float = Field(3600.0, ge=10.0)
+    #: Days of watching the recommendation model learns from.
+    recommendations_days: int = Field(30, ge=1, le=365)
+    #: Seconds between runs of the pre-screening of new posts, comments and videos.
+    moderation_screen_interval: float = Field(30.0, ge=1.0)
+
+    @field_validator("geo_blocked_countries")
+    @classmethod
+    def _countries(cls, v: list[str]) -> list[str]:
+        from control_plane.core.geo import normalize_country
+
+        return sorted({normalize_country(code) for code in v})
 
     @field_validator("database_url")
     @classmethod

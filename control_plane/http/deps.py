@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from control_plane.accounts import AccessClaims
-from control_plane.accounts.errors import RoleRequired, TokenInvalid
+from control_plane.accounts.errors import AccountSuspended, RoleRequired, TokenInvalid
 from control_plane.accounts.models import ROLES, User
+from control_plane.core.db import utcnow
 from control_plane.core.errors import Unauthorized
 from control_plane.core.ratelimit import Limit
 from control_plane.http.openapi import declares
@@ -72,10 +73,35 @@ def api_budget(services: Services) -> Limit | None:
     )
 
 
+#: What a suspended account may still do besides reading: sign out and appeal.
+SUSPENDED_MAY = frozenset(
+    {
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/auth/logout-all"),
+        ("POST", "/api/v1/moderation/appeals"),
+    }
+)
+
+
+def refuse_if_suspended(request: Request, user: User) -> None:
+    """A suspended account acts no more: anything but a read, sign-out or appeal is refused."""
+    until = user.suspended_until
+    if until is None or until <= utcnow() or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if (request.method, request.url.path) not in SUSPENDED_MAY:
+        raise AccountSuspended(
+            f"This account is suspended until {until:%Y-%m-%d %H:%M} UTC; "
+            "appeal with POST /api/v1/moderation/appeals."
+        )
+
+
 @declares(401, 429, security="required")
 def current_principal(request: Request, services: ServicesDep) -> Principal:
-    """The signed-in caller; every authenticated request counts against the user's API budget."""
+    """The signed-in caller; every authenticated request counts against the user's API budget.
+    A suspended account's requests other than reads, sign-out and appeals answer 403
+    ``ACCOUNT_SUSPENDED``."""
     user, claims = services.accounts.authenticate(bearer_token(request))
+    refuse_if_suspended(request, user)
     budget = api_budget(services)
     if budget is not None:
         services.limiter.hit(budget, user.id)

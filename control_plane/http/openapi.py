@@ -41,6 +41,7 @@ MEANINGS = {
     423: "Another request is writing to this resource; retry when it ends",
     426: "This path speaks WebSocket only",
     429: "Over a rate limit or the account's API budget; Retry-After says when to try again",
+    451: "Not available in the caller's country",
     460: "Checksum mismatch",
     502: "An upstream service (a sign-in provider) could not be reached",
     503: "A service this needs is unavailable",

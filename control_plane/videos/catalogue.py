@@ -23,10 +23,13 @@ from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.videos.metadata import InvalidMetadata, normalize_tag
 from control_plane.videos.models import Video, VideoTag
 
-__all__ = ["Catalogue", "Hide", "Listed", "SORTS"]
+__all__ = ["Catalogue", "Hide", "Listed", "SORTS", "Screen"]
 
 #: ``(viewer_id, owner id column)`` → an SQL condition, true for owners the viewer must not see.
 Hide = Callable[[str, Any], sa.ColumnElement[bool]]
+#: ``audience`` → an SQL condition over ``videos``, true for the videos the audience may watch
+#: (geofencing and age limits register one; the audience is whatever the route hands in).
+Screen = Callable[[Any], sa.ColumnElement[bool]]
 
 SORTS = {
     "latest": Order("latest", (Video.published_at, Video.id)),
@@ -49,10 +52,15 @@ class Catalogue:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.hides: list[Hide] = []
+        self.screens: list[Screen] = []
 
     def on_hide(self, hide: Hide) -> None:
         """Register a domain that hides some channels from some viewers (blocks, mutes)."""
         self.hides.append(hide)
+
+    def on_screen(self, screen: Screen) -> None:
+        """Register a domain that keeps some videos from some audiences (country, age)."""
+        self.screens.append(screen)
 
     def public(
         self,
@@ -63,10 +71,11 @@ class Catalogue:
         tag: str | None = None,
         category: str | None = None,
         viewer_id: str | None = None,
+        audience: Any = None,
     ) -> tuple[list[Listed], str | None]:
         """One page of the public catalogue. ``channel`` is a username (in any case); ``tag`` is normalised as
         tags are stored, so ``#Cats`` finds ``cats``. An unknown channel or a malformed tag is an
-        empty list, not an error."""
+        empty list, not an error. For an ``audience``, only what every screen lets through."""
         order = SORTS[sort]
         query = (
             sa.select(Video, *order.columns)
@@ -94,6 +103,9 @@ class Catalogue:
         if viewer_id is not None:
             for hide in self.hides:
                 query = query.where(sa.not_(hide(viewer_id, Video.owner_id)))
+        if audience is not None:
+            for screen in self.screens:
+                query = query.where(screen(audience))
         return self._page(query, order, page)
 
     def owned(

@@ -12,12 +12,14 @@ from control_plane.core.errors import BadRequest
 from control_plane.videos.models import CATEGORIES, COMMENT_POLICIES
 
 __all__ = [
+    "MAX_BLOCKED_COUNTRIES",
     "MAX_DESCRIPTION",
     "MAX_TAG_CHARS",
     "MAX_TAGS",
     "MAX_TITLE",
     "VISIBILITIES",
     "clean_changes",
+    "normalize_countries",
     "normalize_language",
     "normalize_tag",
     "normalize_tags",
@@ -27,11 +29,14 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5000  # characters
 MAX_TAGS = 15
 MAX_TAG_CHARS = 30
+#: Countries one video may be blocked in (ISO 3166-1 has 249 codes).
+MAX_BLOCKED_COUNTRIES = 250
 VISIBILITIES = ("public", "unlisted", "private", "members")
 
 #: Letters, marks and digits of any script, with ``_`` and ``-`` inside (not leading).
 _TAG = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
 #: A BCP 47 tag as people write it: a 2-3 letter language and optional subtags (``pt-BR``, ``zh-Hant``).
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$")
 
 
@@ -101,9 +106,23 @@ def clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = None if value is None else _one_of(value, CATEGORIES, name)
         elif name == "language":
             out[name] = None if value is None else normalize_language(value)
+        elif name == "blocked_countries":
+            out[name] = normalize_countries(value or [])
         else:
             raise InvalidMetadata(f"A video has no field {name!r}.")
     return out
+
+
+def normalize_countries(raw: Iterable[str]) -> list[str]:
+    """ISO 3166-1 alpha-2 codes in upper case, duplicates dropped, sorted."""
+    codes = set()
+    for code in raw:
+        if not _COUNTRY.match(code):
+            raise InvalidMetadata(f"A country is an ISO 3166-1 alpha-2 code such as 'FR': {code[:8]!r}.")
+        codes.add(code.upper())
+    if len(codes) > MAX_BLOCKED_COUNTRIES:
+        raise InvalidMetadata(f"A video is blocked in at most {MAX_BLOCKED_COUNTRIES} countries.")
+    return sorted(codes)
 
 
 def _one_of(value: str, allowed: tuple[str, ...], name: str) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "VIDEO_STATES",
     "Video",
     "VideoState",
+    "VideoGeoBlock",
     "VideoTag",
 ]
 
@@ -110,3 +111,13 @@ class VideoTag(Base):
     tag: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     #: The tag's place in the creator's list, so tags come back in the order they were given.
     position: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+
+
+class VideoGeoBlock(Base):
+    """A country where the video must not be shown (its owner's ``blocked_countries``)."""
+
+    __tablename__ = "video_geoblocks"
+
+    video_id: Mapped[str] = mapped_column(sa.ForeignKey(Video.id, ondelete="CASCADE"), primary_key=True)
+    #: ISO 3166-1 alpha-2, upper case.
+    country: Mapped[str] = mapped_column(sa.String(2), primary_key=True)

@@ -31,7 +31,7 @@ from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.core.leftovers import Leftovers
 from control_plane.videos.keys import media_prefix
 from control_plane.videos.metadata import clean_changes
-from control_plane.videos.models import Video, VideoTag
+from control_plane.videos.models import Video, VideoGeoBlock, VideoTag
 from storage import BlobStore
 
 __all__ = ["COUNTS", "Access", "Hold", "JobLedger", "Remover", "VideoGone", "VideoService", "VideoSource"]
@@ -366,15 +366,44 @@ class VideoService:
         with self.db.session() as session:
             video = _owned(session, owner_id, video_id, "change")
             tags = values.pop("tags", None)
+            countries = values.pop("blocked_countries", None)
             for name, value in values.items():
                 setattr(video, name, value)
             if tags is not None:
                 session.execute(sa.delete(VideoTag).where(VideoTag.video_id == video_id))
                 session.add_all(VideoTag(video_id=video_id, tag=t, position=i) for i, t in enumerate(tags))
-            if values or tags is not None:
+            if countries is not None:
+                session.execute(sa.delete(VideoGeoBlock).where(VideoGeoBlock.video_id == video_id))
+                session.add_all(VideoGeoBlock(video_id=video_id, country=c) for c in countries)
+            if values or tags is not None or countries is not None:
                 # Any edit, the tags alone included, marks the row: readers of what changed since
                 # (the search index's refresh) find it by ``updated_at``.
                 video.updated_at = utcnow()
+
+    def moderate(self, video_id: str, changes: Mapping[str, Any]) -> None:
+        """A moderator's change of the video's visibility or age restriction (``restrict``);
+        checked as an owner's change is, without the owner check. ``NotFound`` if gone."""
+        values = clean_changes(changes)
+        if set(values) - {"visibility", "age_restricted"}:
+            raise ValueError("a moderator changes only the visibility and the age restriction")
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None:
+                raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+            for name, value in values.items():
+                setattr(video, name, value)
+            video.updated_at = utcnow()
+
+    def blocked_countries(self, video_id: str) -> list[str]:
+        """The countries the owner blocked the video in, sorted."""
+        with self.db.session() as session:
+            return list(
+                session.scalars(
+                    sa.select(VideoGeoBlock.country)
+                    .where(VideoGeoBlock.video_id == video_id)
+                    .order_by(VideoGeoBlock.country)
+                )
+            )
 
     @staticmethod
     def add_counts(session: Session, video_id: str, **deltas: int) -> None:

@@ -59,6 +59,8 @@ PUBLIC = {
     ("POST", "/api/v1/payments/local/checkout/{ref}"): "the same (paying on the local checkout page)",
     ("POST", "/api/v1/payments/local/intents/{ref}/confirm"): "the intent's client secret is the credential",
     ("POST", "/api/v1/payments/local/onboarding/{ref}"): "the local onboarding link's id is the credential",
+    ("POST", "/api/v1/videos/{video_id}/views"): "player heartbeats: anonymous viewers' views count too",
+    ("GET", "/api/v1/videos/{video_id}/related"): "what to watch next, for anyone who may see the video",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
@@ -69,6 +71,12 @@ ADMIN_ONLY = {
     ("GET", "/api/v1/admin/payments/events"),
     ("POST", "/api/v1/admin/payments/events/{event_id}/retry"),
     ("GET", "/api/v1/admin/payments/report"),
+}
+#: Moderator-only routes: a creator must get 403 too.
+MODERATOR_ONLY = {
+    ("GET", "/api/v1/moderation/queue"),
+    ("POST", "/api/v1/moderation/reports/{report_id}/resolve"),
+    ("POST", "/api/v1/moderation/appeals/{appeal_id}/decide"),
 }
 
 
@@ -95,6 +103,7 @@ def test_every_route_demands_authentication(platform: Platform) -> None:
 
 def test_admin_routes_refuse_creators(platform: Platform) -> None:
     creator = platform.user("plain")
-    for method, path in ADMIN_ONLY:
-        r = platform.client.request(method, fill(path), headers=creator)
+    for method, path in ADMIN_ONLY | MODERATOR_ONLY:
+        body = {"action": "dismiss", "decision": "uphold"} if method == "POST" else None
+        r = platform.client.request(method, fill(path), headers=creator, json=body)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path)

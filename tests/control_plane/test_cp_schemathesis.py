@@ -47,6 +47,8 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #: - 422: a plan's or a tip's amount outside the bounds of its currency, or a currency the platform
 #:   does not take (the settings name them), which no static schema states.
 #: - 400: a webhook delivery without the provider's signature (the fuzzer cannot sign).
+#: - 422: an analytics range whose ``from`` is after its ``to``, or longer than a year (two
+#:   dates in a schema cannot be compared).
 #: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
 #:   request is answered 426 Upgrade Required.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
@@ -63,6 +65,9 @@ REFUSED = {
     ("POST", "/api/v1/creators/me/plans"): "422",
     ("POST", "/api/v1/tips"): "422",
     ("POST", "/api/v1/payments/webhooks/stripe"): "400",
+    ("GET", "/api/v1/videos/{video_id}/analytics"): "422",
+    ("GET", "/api/v1/videos/{video_id}/analytics/chart"): "422",
+    ("GET", "/api/v1/users/me/analytics"): "422",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 

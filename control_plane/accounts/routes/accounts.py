@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -40,6 +40,9 @@ class RegisterIn(BaseModel):
     username: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": USERNAME_RE.pattern})
     email: str = Field(min_length=3, max_length=254, json_schema_extra={"pattern": EMAIL_RE.pattern})
     password: str = Field(min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
+    birth_date: date | None = Field(
+        None, description="YYYY-MM-DD; age-restricted videos are shown only to adults who gave it"
+    )
 
 
 class UserOut(BaseModel):
@@ -52,6 +55,8 @@ class MeOut(UserOut):
     email_verified: bool
     role: str
     created_at: str
+    birth_date: date | None = None
+    suspended_until: datetime | None = Field(None, description="set while a moderator's suspension lasts")
 
 
 class LoginIn(BaseModel):
@@ -102,7 +107,7 @@ def register(body: RegisterIn, request: Request, services: ServicesDep, tokens: 
     """Create the account and mail it a verification link (when this server can send mail)."""
     ip = _ip(request, services)
     services.limiter.hit(REGISTER_PER_IP, ip)
-    user = services.accounts.register(body.username, body.email, body.password)
+    user = services.accounts.register(body.username, body.email, body.password, birth_date=body.birth_date)
     if tokens.outbox.configured:
         try:
             tokens.send_verification(user.id, ip=ip)
@@ -194,4 +199,6 @@ def me(principal: PrincipalDep) -> MeOut:
         email_verified=user.email_verified_at is not None,
         role=user.role,
         created_at=user.created_at.isoformat(),
+        birth_date=user.birth_date,
+        suspended_until=user.suspended_until,
     )

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from control_plane.http.audience import AudienceDep
 from control_plane.http.deps import PrincipalDep, ServicesDep, ViewerDep
 from control_plane.http.pagination import Page, PageDep
 from control_plane.videos.models import Category, VideoState
@@ -18,13 +19,16 @@ router = APIRouter(prefix="/api/v1", tags=["videos"])
 def catalogue(
     services: ServicesDep,
     viewer: ViewerDep,
+    audience: AudienceDep,
     page: PageDep,
     channel: Annotated[str | None, Query(max_length=64, description="a channel's username")] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     category: Category | None = None,
     sort: Literal["latest", "popular"] = "latest",
 ) -> Page[VideoOut]:
-    """Public, ready videos: the latest published first, or the most viewed (``popular``)."""
+    """Public, ready videos: the latest published first, or the most viewed (``popular``);
+    without the videos geofenced from the caller's country, nor age-restricted ones unless the
+    caller is a signed-in adult."""
     listed, cursor = services.catalogue.public(
         page,
         sort=sort,
@@ -32,6 +36,7 @@ def catalogue(
         tag=tag,
         category=category,
         viewer_id=viewer.user.id if viewer else None,
+        audience=audience,
     )
     return Page[VideoOut](items=[video_view(services, item) for item in listed], next_cursor=cursor)
 

@@ -13,9 +13,11 @@ import time
 from fastapi import APIRouter, Request, Response
 
 from control_plane.core.errors import NotFound
+from control_plane.http.clientip import client_ip
 from control_plane.http.deps import ServicesDep
 from control_plane.http.openapi import problems
 from control_plane.http.ranges import blob_response, file_route
+from control_plane.moderation.access import Audience, check_watch
 from control_plane.services import Services
 from control_plane.videos import media_key
 from control_plane.videos.models import Video
@@ -50,6 +52,23 @@ def ready_video(services: Services, video_id: str) -> Video:
         return video
 
 
+def geofence(services: Services, request: Request, video_id: str, *, signed: bool) -> None:
+    """451 from a country the video is blocked in; an age-restricted video plays only through
+    signed URLs (handed to adults by ``GET /videos/{id}``). The video's facts are cached a few
+    seconds, so segment requests cost no query."""
+    facts = services.views.facts(video_id)
+    if facts is None:
+        raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
+    country = services.geo.country(client_ip(request, services.settings.trusted_proxies))
+    check_watch(
+        Audience(None, country=country, adult=signed),
+        owner_id=facts.owner_id,
+        age_restricted=facts.age_restricted,
+        blocked_countries=facts.blocked_countries,
+        platform_blocked=services.settings.geo_blocked_countries,
+    )
+
+
 def serve(
     services: Services, video_id: str, path: str, request: Request, scope: str, max_age: int
 ) -> Response:
@@ -69,17 +88,18 @@ def serve(
 FILE_TYPES = (*MEDIA_TYPES.values(), OCTET_STREAM)
 
 
-@file_route(router, "/videos/{video_id}/t/{token}/{path:path}", *FILE_TYPES, responses=problems(403))
+@file_route(router, "/videos/{video_id}/t/{token}/{path:path}", *FILE_TYPES, responses=problems(403, 451))
 def signed_video_file(
     video_id: str, token: str, path: str, request: Request, services: ServicesDep
 ) -> Response:
     """A file of a video through a signed playback token (any visibility)."""
     expires = services.playback.check(token, video_id)
     ready_video(services, video_id)
+    geofence(services, request, video_id, signed=True)
     return serve(services, video_id, path, request, "private", max(0, expires - int(time.time())))
 
 
-@file_route(router, "/videos/{video_id}/{path:path}", *FILE_TYPES, responses=problems(403))
+@file_route(router, "/videos/{video_id}/{path:path}", *FILE_TYPES, responses=problems(403, 451))
 def video_file(video_id: str, path: str, request: Request, services: ServicesDep) -> Response:
     """A file of a public or unlisted video."""
     video = ready_video(services, video_id)
@@ -90,4 +110,5 @@ def video_file(video_id: str, path: str, request: Request, services: ServicesDep
             else "This video is private: play it through a signed playback URL.",
             code="PLAYBACK_TOKEN_REQUIRED",
         )
+    geofence(services, request, video_id, signed=False)
     return serve(services, video_id, path, request, "public", FILE_MAX_AGE)

@@ -23,12 +23,14 @@ from control_plane.channels.avatar import SIZES as AVATAR_SIZES
 from control_plane.channels.cards import ChannelCard, avatar_urls
 from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.core.ratelimit import Limit
+from control_plane.http.audience import AudienceDep
 from control_plane.http.deps import Principal, PrincipalDep, ServicesDep, ViewerDep
 from control_plane.http.openapi import answers, problems
 from control_plane.http.ranges import blob_response, file_route
+from control_plane.moderation.access import check_watch
 from control_plane.services import Services
 from control_plane.videos.catalogue import Listed, describe
-from control_plane.videos.metadata import MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
+from control_plane.videos.metadata import MAX_BLOCKED_COUNTRIES, MAX_DESCRIPTION, MAX_TAGS, MAX_TITLE
 from control_plane.videos.models import Category, CommentPolicy, Video
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
@@ -46,6 +48,7 @@ Visibility = Literal["public", "unlisted", "private", "members"]
 SIGNED = ("private", "members")
 #: A tag as sent (``#`` and spaces allowed around it); the service bounds the stored form.
 TagIn = Annotated[str, Field(min_length=1, max_length=64)]
+Country = Annotated[str, Field(pattern="^[A-Za-z]{2}$")]
 
 
 class Rendition(BaseModel):
@@ -95,6 +98,9 @@ class VideoOut(BaseModel):
     comments: int = Field(description="how many comments the video has")
     published_at: datetime | None
     created_at: datetime
+    blocked_countries: list[str] = Field(
+        default_factory=list, description="where the video is not shown (its owner and moderators see this)"
+    )
 
 
 class VideoPatch(BaseModel):
@@ -114,6 +120,9 @@ class VideoPatch(BaseModel):
     language: str | None = Field(None, max_length=35, description="a BCP 47 tag: en, pt-BR")
     comments: CommentPolicy | None = Field(None, description="who sees new comments: enabled, held, disabled")
     age_restricted: bool | None = None
+    blocked_countries: list[Country] | None = Field(
+        None, max_length=MAX_BLOCKED_COUNTRIES, description="ISO 3166-1 alpha-2 codes; replaces the list"
+    )
 
 
 class PlaybackTokenIn(BaseModel):
@@ -217,15 +226,41 @@ def signed(services: Services, listed: Listed, ttl: int, viewer: str) -> tuple[V
     return video_view(services, listed, token), token, expires
 
 
-@router.get("/{video_id}", response_model=VideoOut)
-def get_video(video_id: str, principal: ViewerDep, services: ServicesDep) -> VideoOut:
-    """Anyone may read a ready public or unlisted video; a private video's owner (or a moderator),
-    and a members-only video's owner and members, get playback URLs signed for an hour."""
+@router.get("/{video_id}", response_model=VideoOut, responses=problems(403, 451))
+def get_video(video_id: str, principal: ViewerDep, audience: AudienceDep, services: ServicesDep) -> VideoOut:
+    """Anyone may read a ready public or unlisted video; a private video's owner (or a moderator)
+    and a members-only video's owner and members get playback URLs signed for an hour. A video
+    geofenced from the caller's country answers 451 ``GEO_BLOCKED``; an age-restricted one 403
+    ``AGE_RESTRICTED`` unless the caller is a signed-in adult, who gets signed playback URLs (the
+    public media URLs refuse it)."""
     listed = load_visible(services, principal, video_id)
     video = listed.video
-    if principal is not None and video.visibility in SIGNED and video.status == "ready":
-        return signed(services, listed, OWNER_PREVIEW_TTL, principal.user.id)[0]
-    return video_view(services, listed)
+    check_watch(
+        audience,
+        owner_id=video.owner_id,
+        age_restricted=video.age_restricted,
+        blocked_countries=services.videos.blocked_countries(video_id),
+        platform_blocked=services.settings.geo_blocked_countries,
+    )
+    return read_video(services, listed, principal)
+
+
+def read_video(services: Services, listed: Listed, principal: Principal | None) -> VideoOut:
+    """The view the caller gets: signed URLs for a private, members-only or age-restricted ready
+    video (``load_visible`` lets only those who may watch it through), the blocked countries for
+    its owner and moderators."""
+    video = listed.video
+    if (
+        principal is not None
+        and (video.visibility in SIGNED or video.age_restricted)
+        and video.status == "ready"
+    ):
+        out = signed(services, listed, OWNER_PREVIEW_TTL, principal.user.id)[0]
+    else:
+        out = video_view(services, listed)
+    if manages(principal, video):
+        out.blocked_countries = services.videos.blocked_countries(video.id)
+    return out
 
 
 @router.patch("/{video_id}", response_model=VideoOut, responses=problems(403))
@@ -238,7 +273,7 @@ def update_video(video_id: str, body: VideoPatch, principal: PrincipalDep, servi
     if "comments" in changes:
         changes["comment_policy"] = changes.pop("comments")
     services.videos.update(principal.user.id, video_id, changes)
-    return get_video(video_id, principal, services)
+    return read_video(services, load_visible(services, principal, video_id), principal)
 
 
 @router.delete("/{video_id}", status_code=204, response_class=Response)
@@ -258,7 +293,7 @@ def retry_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -
     ``VIDEO_NOT_RETRYABLE`` unless it is failed or processing."""
     load_visible(services, principal, video_id)
     services.videos.retry(principal.user.id, video_id)
-    return get_video(video_id, principal, services)
+    return read_video(services, load_visible(services, principal, video_id), principal)
 
 
 @router.post(

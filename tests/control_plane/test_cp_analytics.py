@@ -1,0 +1,137 @@
+"""Creator analytics on both backends: a video's report from real heartbeats (views, watch time,
+average view duration, retention, countries, devices, daily series), the CSV export, the channel's
+report with subscribers, who may read them, and the PNG chart drawn by a job and cached."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from support.platform import Platform
+from support.social import member, ready_video
+from support.viewing import DESKTOP, GB, PHONE, Clock, play, player
+
+from control_plane.views import ViewRollup
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def watched(platform_on):  # type: ignore[no-untyped-def]
+    """A 30 s video of ada's watched by three viewers: 30 s and 10 s from GB, 20 s on a phone
+    from Germany; flushed, and the sessions rolled into retention."""
+    platform: Platform = platform_on()
+    clock = Clock()
+    clock.now = datetime.now(UTC).timestamp()
+    platform.services.views.clock = clock
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    platform.client.patch(f"{API}/videos/{video}", json={"title": "Thirty seconds"}, headers=ada.headers)
+    from control_plane.videos.models import Video
+
+    with platform.services.db.session() as session:
+        session.get(Video, video).duration = 30.0  # type: ignore[union-attr]
+    play(platform, clock, player(platform, GB), video, "viewer-one", 30, ua=DESKTOP)
+    play(platform, clock, player(platform, "81.2.69.161"), video, "viewer-two", 10, ua=DESKTOP)
+    play(platform, clock, player(platform, "5.9.0.1"), video, "viewer-three", 20, ua=PHONE)
+    platform.services.views.flush()
+    ViewRollup(platform.services.db, idle=1800).run(datetime.now(UTC) + timedelta(days=1))
+    return platform, ada, video
+
+
+def test_a_videos_report(watched) -> None:  # type: ignore[no-untyped-def]
+    platform, ada, video = watched
+    r = platform.client.get(f"{API}/videos/{video}/analytics", headers=ada.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    today = datetime.now(UTC).date()
+    assert report["to"] == today.isoformat() and len(report["daily"]) == 28
+    assert report["views"] == 3 and report["watch_seconds"] == 60.0
+    assert report["average_view_duration"] == 20.0
+    assert report["daily"][-1] == {"day": today.isoformat(), "views": 3, "watch_seconds": 60.0}
+    assert report["countries"] == [
+        {"key": "GB", "views": 2, "watch_seconds": 40.0},
+        {"key": "DE", "views": 1, "watch_seconds": 20.0},
+    ]
+    assert {d["key"]: d["views"] for d in report["devices"]} == {"desktop": 2, "mobile": 1}
+    curve = {p["second"]: p["share"] for p in report["retention"]}
+    assert curve[0] == 1.0 and curve[10] == 1.0 and curve[11] == pytest.approx(2 / 3, abs=1e-3)
+    assert curve[20] == pytest.approx(2 / 3, abs=1e-3) and curve[21] == pytest.approx(1 / 3, abs=1e-3)
+    assert curve[30] == pytest.approx(1 / 3, abs=1e-3)
+    assert report["subscribers_gained"] is None and report["revenue"] is None
+
+
+def test_the_csv_export_and_ranges(watched) -> None:  # type: ignore[no-untyped-def]
+    platform, ada, video = watched
+    today = datetime.now(UTC).date()
+    r = platform.client.get(
+        f"{API}/videos/{video}/analytics",
+        params={"format": "csv", "from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()},
+        headers=ada.headers,
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["day"] for row in rows] == [(today - timedelta(days=i)).isoformat() for i in (2, 1, 0)]
+    assert rows[-1] == {
+        "day": today.isoformat(),
+        "views": "3",
+        "watch_seconds": "60.0",
+        "average_view_duration": "20.0",
+    }
+    for params in (
+        {"from": today.isoformat(), "to": (today - timedelta(days=1)).isoformat()},
+        {"from": (today - timedelta(days=400)).isoformat()},
+    ):
+        r = platform.client.get(f"{API}/videos/{video}/analytics", params=params, headers=ada.headers)
+        assert r.status_code == 422 and r.json()["code"] == "INVALID_RANGE", (params, r.text[:300])
+
+
+def test_who_may_read_analytics(watched) -> None:  # type: ignore[no-untyped-def]
+    platform, ada, video = watched
+    bob = member(platform, "bob")
+    r = platform.client.get(f"{API}/videos/{video}/analytics", headers=bob.headers)
+    assert r.status_code == 403 and r.json()["code"] == "NOT_OWNER"
+    assert platform.client.get(f"{API}/videos/{video}/analytics").status_code == 401
+    assert platform.client.get(f"{API}/videos/{'0' * 32}/analytics", headers=ada.headers).status_code == 404
+    mod = member(platform, "mod", role="moderator")
+    assert platform.client.get(f"{API}/videos/{video}/analytics", headers=mod.headers).json()["views"] == 3
+
+
+def test_the_channels_report_counts_subscribers(watched) -> None:  # type: ignore[no-untyped-def]
+    platform, ada, video = watched
+    other = ready_video(platform, ada)
+    fans = [member(platform, f"fan{i}") for i in range(3)]
+    for fan in fans:
+        assert platform.client.put(f"{API}/users/ada/follow", headers=fan.headers).status_code == 204
+    from control_plane.social.events import UserFollowed
+
+    platform.services.analytics.unfollowed(UserFollowed(follower_id=fans[0].id, followee_id=ada.id))
+    report = platform.client.get(f"{API}/users/me/analytics", headers=ada.headers).json()
+    assert report["views"] == 3 and report["watch_seconds"] == 60.0 and report["retention"] == []
+    assert report["subscribers_gained"] == 3 and report["subscribers_lost"] == 1
+    assert other
+    assert platform.client.get(f"{API}/users/me/analytics", headers=fans[1].headers).json()["views"] == 0
+
+
+def test_charts_are_drawn_by_a_job_and_cached(watched) -> None:  # type: ignore[no-untyped-def]
+    platform, ada, video = watched
+    for kind in ("retention", "daily"):
+        path = f"{API}/videos/{video}/analytics/chart?kind={kind}"
+        first = platform.client.get(path, headers=ada.headers)
+        assert first.status_code == 202 and first.headers["retry-after"] == "2"
+        assert first.json()["status"] == "rendering"
+        import time
+
+        deadline = time.monotonic() + 60
+        while True:
+            r = platform.client.get(path, headers=ada.headers)
+            if r.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert r.content.startswith(b"\x89PNG\r\n\x1a\n")
+        from PIL import Image
+
+        assert Image.open(io.BytesIO(r.content)).size == (1000, 500)

@@ -1,0 +1,187 @@
+"""Views and watch time through the API, on both backends: PeerTube's rules (10 s, once per viewer
+per hour, watch time capped at wall time), bots left out, counts flushed in batches into the
+video row exactly once, sessions rolled into retention, and who may send heartbeats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from support.platform import Platform
+from support.social import member, ready_video
+from support.viewing import DE, GB, PHONE, Clock, beat, play, player
+
+from control_plane.videos.models import Video
+from control_plane.views import ViewRollup
+from control_plane.views.models import ViewFlush, ViewSession, WatchDaily, WatchRetention
+
+API = "/api/v1"
+
+
+def views_of(platform: Platform, video: str) -> int:
+    with platform.services.db.session() as session:
+        return int(session.get(Video, video).views)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def viewing(platform_on):  # type: ignore[no-untyped-def]
+    platform = platform_on()
+    clock = Clock()
+    platform.services.views.clock = clock
+    return platform, clock
+
+
+def test_a_view_counts_after_ten_seconds_once_per_viewer_per_hour(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    gb, de = player(platform, GB), player(platform, DE)
+    first = [beat(gb, video, "session-one", 0, 0).json()]
+    clock.now += 5
+    first.append(beat(gb, video, "session-one", 5, 5).json())
+    assert not any(b["counted"] for b in first)
+    platform.services.views.flush()
+    assert views_of(platform, video) == 0
+    clock.now += 5
+    assert beat(gb, video, "session-one", 10, 10).json() == {"counted": True, "watched_seconds": 10.0}
+    assert play(platform, clock, gb, video, "session-two", 20)["counted"] is False  # same viewer, same hour
+    assert play(platform, clock, de, video, "session-three", 10, ua=PHONE)["counted"] is True
+    assert views_of(platform, video) == 0  # buffered until the flush
+    assert platform.services.views.flush() == 2
+    assert views_of(platform, video) == 2
+    assert platform.client.get(f"{API}/videos/{video}").json()["views"] == 2
+    with platform.services.db.session() as session:
+        daily = {
+            (row.country, row.device): (row.views, row.watch_seconds)
+            for row in session.scalars(sa.select(WatchDaily).where(WatchDaily.video_id == video))
+        }
+    assert daily == {("GB", "desktop"): (1, 30.0), ("DE", "mobile"): (1, 10.0)}
+
+
+def test_short_videos_count_when_watched_whole_and_signed_in_viewers_count_by_account(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    video = ready_video(platform, ada)
+    with platform.services.db.session() as session:
+        session.get(Video, video).duration = 6.0  # type: ignore[union-attr]
+    gb, de = player(platform, GB), player(platform, DE)
+    assert play(platform, clock, gb, video, "short-one", 5, headers=bob.headers)["counted"] is False
+    clock.now -= 3.5  # the player's last heartbeat, at the end of the video, 1.5 s after the one at 5 s
+    assert beat(gb, video, "short-one", 6, 6, headers=bob.headers).json()["counted"] is True
+    clock.now += 60
+    # the same account from another address within the hour: not again
+    assert play(platform, clock, de, video, "short-two", 10, headers=bob.headers)["counted"] is False
+    platform.services.views.flush()
+    assert views_of(platform, video) == 1
+
+
+def test_watch_time_is_capped_at_wall_time_and_bots_are_not_counted(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    gb = player(platform, GB)
+    assert beat(gb, video, "inflater", 0, 0).json()["watched_seconds"] == 0
+    clock.now += 5
+    # claims 1000 s after 5 s of wall time: 5 s and the 1 s of jitter allowed, no more
+    assert beat(gb, video, "inflater", 5, 1000).json() == {"counted": False, "watched_seconds": 6.0}
+    clock.now += 0.2  # faster than any player: ignored
+    assert beat(gb, video, "inflater", 5, 1000).json()["watched_seconds"] == 6.0
+    clock.now += 5
+    assert beat(gb, video, "inflater", 10, 1000).json() == {"counted": True, "watched_seconds": 12.2}
+    # a crawler plays the whole video: nothing recorded
+    assert (
+        play(platform, clock, player(platform, DE), video, "crawler-1", 30, ua="Googlebot/2.1")["counted"]
+        is False
+    )
+    # a single heartbeat never makes a view, whatever it claims
+    assert beat(player(platform, "1.1.1.1"), video, "only-one", 600, 600).json()["counted"] is False
+    platform.services.views.flush()
+    assert views_of(platform, video) == 1
+    with platform.services.db.session() as session:
+        assert session.scalar(sa.select(sa.func.sum(WatchDaily.watch_seconds))) == pytest.approx(12.2)
+        assert {row.device for row in session.scalars(sa.select(ViewSession))} == {"desktop"}
+
+
+def test_who_may_send_heartbeats(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    private = ready_video(platform, ada, visibility="private")
+    r = beat(platform.client, private, "private-1", 0, 0, headers=bob.headers)
+    assert r.status_code == 404 and r.json()["code"] == "VIDEO_NOT_FOUND"
+    assert beat(platform.client, private, "private-1", 0, 0, headers=ada.headers).status_code == 200
+    assert beat(platform.client, "0" * 32, "nothing-1", 0, 0).status_code == 404
+    blocked = ready_video(platform, ada)
+    r = platform.client.patch(
+        f"{API}/videos/{blocked}", json={"blocked_countries": ["gb"]}, headers=ada.headers
+    )
+    assert r.status_code == 200, r.text
+    platform.services.views._facts.clear()
+    r = beat(player(platform, GB), blocked, "geo-1234", 0, 0)
+    assert r.status_code == 451 and r.json()["code"] == "GEO_BLOCKED"
+    assert beat(player(platform, DE), blocked, "geo-1234", 0, 0).status_code == 200
+    restricted = ready_video(platform, ada)
+    platform.client.patch(f"{API}/videos/{restricted}", json={"age_restricted": True}, headers=ada.headers)
+    r = beat(player(platform, DE), restricted, "age-1234", 0, 0)
+    assert r.status_code == 403 and r.json()["code"] == "AGE_RESTRICTED"
+    r = beat(platform.client, video := restricted, "bad session!", 0, 0)
+    assert r.status_code == 422 and video
+
+
+def test_heartbeats_per_viewer_are_rate_limited(platform_on) -> None:  # type: ignore[no-untyped-def]
+    platform = platform_on(views_heartbeats_per_minute=3)
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    codes = [beat(platform.client, video, f"session-{i}", 0, 0).status_code for i in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+
+
+def test_a_flush_is_applied_exactly_once_even_if_it_stopped_half_way(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    views = platform.services.views
+    play(platform, clock, player(platform, GB), video, "crash-one", 10)
+    # a flush took the buffer and committed, then died before forgetting the batch
+    assert views.buffer.take("a" * 32)
+    views._apply("a" * 32)
+    assert views.buffer.batches() == []
+    assert views_of(platform, video) == 1
+    batch_left = "b" * 32
+    play(platform, clock, player(platform, DE), video, "crash-two", 10)
+    assert views.buffer.take(batch_left)  # taken, never applied: the process died
+    with platform.services.db.session() as session:
+        session.add(ViewFlush(token="c" * 32))
+    assert views.buffer.batches() == [batch_left]
+    assert views.flush() == 1
+    assert views.buffer.batches() == []
+    assert views.flush() == 0
+    assert views_of(platform, video) == 2
+
+
+def test_rollup_builds_retention_and_prunes_old_sessions(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    for i, seconds in enumerate((10, 20, 20)):
+        play(platform, clock, player(platform, f"81.2.69.{160 + i}"), video, f"retain-{i}", seconds)
+    platform.services.views.flush()
+    rollup = ViewRollup(platform.services.db, idle=1800, retention_days=30)
+    later = datetime.fromtimestamp(clock.now, UTC) + timedelta(hours=1)
+    assert rollup.run(later) == {"rolled": 3, "expired": 0}
+    with platform.services.db.session() as session:
+        histogram = dict(session.execute(sa.select(WatchRetention.second, WatchRetention.sessions)).all())
+        assert histogram == {10: 1, 20: 2}
+    assert rollup.run(later + timedelta(days=31)) == {"rolled": 0, "expired": 3}
+
+
+def test_deleting_a_video_removes_its_sessions(viewing) -> None:  # type: ignore[no-untyped-def]
+    platform, clock = viewing
+    ada = member(platform, "ada")
+    video = ready_video(platform, ada)
+    play(platform, clock, player(platform, GB), video, "gone-one", 10)
+    platform.services.views.flush()
+    assert platform.client.delete(f"{API}/videos/{video}", headers=ada.headers).status_code == 204
+    with platform.services.db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ViewSession)) == 0
+        assert session.scalar(sa.select(sa.func.sum(WatchDaily.views))) == 1  # kept for payouts

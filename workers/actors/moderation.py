@@ -1,0 +1,17 @@
+"""Automated pre-screening of what was posted, commented or uploaded since the last run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from control_plane.moderation.screening import Screener, TextScreen
+from workers import runtime
+
+__all__ = ["screen"]
+
+
+def screen(job_id: str) -> dict[str, Any]:
+    """Returns how many posts, comments and videos were flagged."""
+    ctx = runtime.current()
+    text = TextScreen(ctx.settings.moderation_words, threshold=ctx.settings.moderation_text_threshold)
+    return {"flagged": Screener(ctx.db, ctx.videos, text).run()}
