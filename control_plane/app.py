@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
+from control_plane.ads import routes as ads
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
 from control_plane.http import blobs, docs, health
@@ -78,6 +79,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         likes.router,
         hashtags.router,
         search.router,
+        ads.router,
     )
     for router in routers:
         app.include_router(router)

@@ -10,6 +10,9 @@ import dramatiq
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
+from control_plane.ads import AdCounters, AdServer, AdService, LocalAdSpend, open_counters
+from control_plane.ads.beacons import BeaconSigner
+from control_plane.ads.viewers import GeoLookup, packaged_geoip_db
 from control_plane.channels.closing import AccountCloser
 from control_plane.channels.service import ChannelService
 from control_plane.contentid import ClaimService, claim_hold
@@ -60,9 +63,16 @@ class Services:
     events: EventHub
     social: Social
     search: SearchService
+    #: Ads: campaigns and creatives (``ads``), decisions and beacons (``ad_server``), and the
+    #: counters they share with the other API processes (Redis in production).
+    ads: AdService
+    ad_server: AdServer
+    ad_counters: AdCounters
 
     def close(self) -> None:
         self.pubsub.close()
+        self.ad_counters.close()
+        self.ad_server.geo.close()
         self.kv.close()
         self.db.dispose()
         try:
@@ -129,6 +139,29 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         closer.on_close(remover)
     events = EventHub()
     limiter = RateLimiter(kv)
+    playback = PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl)
+    ads = AdService(
+        db,
+        LocalAdSpend(),
+        jobs.enqueue,
+        currency=settings.ads_currency,
+        reserve_cpm=settings.ads_reserve_cpm,
+        creator_share=settings.ads_creator_share,
+    )
+    videos.on_remove(ads.video_removed)
+    ad_counters = open_counters(settings.redis_url)
+    ad_server = AdServer(
+        db,
+        ad_counters,
+        BeaconSigner(settings.secret_bytes),
+        playback,
+        GeoLookup(settings.ads_geoip_db or packaged_geoip_db()),
+        public_url=settings.effective_public_url,
+        reserve_cpm=settings.ads_reserve_cpm,
+        refresh_interval=settings.ads_refresh_interval,
+        beacon_ttl=settings.ads_beacon_ttl,
+        skip_after=settings.ads_skip_after,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -142,11 +175,14 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         claims=claims,
         limiter=limiter,
         pubsub=open_pubsub(settings.redis_url),
-        playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
+        playback=playback,
         channels=channels,
         catalogue=Catalogue(db),
         closer=closer,
         events=events,
         social=build_social(db, events, limiter, settings),
         search=search_service(db, events),
+        ads=ads,
+        ad_server=ad_server,
+        ad_counters=ad_counters,
     )

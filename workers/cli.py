@@ -84,6 +84,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         Periodic(
             "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
         ).start(),
+        # the ad counters (Redis, or this process's) into the database, in batches
+        Periodic(
+            "ads.flush",
+            settings.ads_flush_interval,
+            lambda: services.ads.flush(services.ad_counters),
+            services.kv,
+        ).start(),
         # trending hashtags, and the videos and accounts new to search
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
