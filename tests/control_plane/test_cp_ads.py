@@ -38,7 +38,9 @@ def report(platform: Platform, owner_headers: dict[str, str], campaign_id: str) 
     return r.json()
 
 
-def test_campaigns_need_the_advertiser_role_and_keep_their_rules(platform_on: Callable[..., Platform]) -> None:
+def test_campaigns_need_the_advertiser_role_and_keep_their_rules(
+    platform_on: Callable[..., Platform],
+) -> None:
     platform = platform_on()
     client = platform.client
     creator, adv = member(platform, "cara"), advertiser(platform, "acme")
@@ -62,7 +64,12 @@ def test_campaigns_need_the_advertiser_role_and_keep_their_rules(platform_on: Ca
         headers=adv.headers,
         json={
             **body,
-            "targeting": {"countries": ["GB"], "devices": ["mobile"], "audiences": ["free"], "interests": ["music"]},
+            "targeting": {
+                "countries": ["GB"],
+                "devices": ["mobile"],
+                "audiences": ["free"],
+                "interests": ["music"],
+            },
             "frequency_cap": {"impressions": 2, "per_seconds": 3600},
             "brand_safety": {"excluded_categories": ["news"]},
         },
@@ -119,7 +126,9 @@ def test_the_auction_serves_the_best_bid_at_the_second_price_and_beacons_count_o
     assert totals["spent_millis"] == 400 and body["completion_rate"] == 1.0
     earned = platform.client.get("/api/v1/ads/earnings", headers=creator.headers).json()
     assert earned["totals"] == {"USD": 220}  # 55 % of 400 millis
-    assert earned["videos"] == [{"video_id": video_id, "role": "creator", "currency": "USD", "amount_millis": 220}]
+    assert earned["videos"] == [
+        {"video_id": video_id, "role": "creator", "currency": "USD", "amount_millis": 220}
+    ]
     with platform.services.db.session() as session:
         assert session.get(AdCampaign, best).spent_millis == 400
         platform_part = session.scalar(
@@ -180,7 +189,9 @@ def test_targeting_reaches_only_the_viewers_it_names(platform_on: Callable[..., 
     liked = watched_video(platform, creator, category="music")
     with platform.services.db.session() as session:
         session.add(VideoLike(video_id=liked, user_id=fan.id))
-    r = platform.client.put("/api/v1/ads/profile", headers=young.headers, json={"birth_year": datetime.now(UTC).year - 20})
+    r = platform.client.put(
+        "/api/v1/ads/profile", headers=young.headers, json={"birth_year": datetime.now(UTC).year - 20}
+    )
     assert r.status_code == 200
     teens = campaign(platform, adv, targeting={"age_min": 18, "age_max": 24})
     teen_ad = ready_creative(platform, teens, adv)
@@ -206,14 +217,23 @@ def test_brand_safety_blocks_and_claims(platform_on: Callable[..., Platform]) ->
     disputed, monetized = watched_video(platform, creator), watched_video(platform, creator)
     reference_video = watched_video(platform, holder)
     with platform.services.db.session() as session:
-        reference = Reference(video_id=reference_video, owner_id=holder.id, policy="monetize", status="active")
+        reference = Reference(
+            video_id=reference_video, owner_id=holder.id, policy="monetize", status="active"
+        )
         session.add(reference)
         session.flush()
         for video_id, status in ((disputed, "disputed"), (monetized, "active")):
             session.add(
                 Claim(
-                    video_id=video_id, reference_id=reference.id, kind="audio", query_start=0, reference_start=0,
-                    duration=30, score=0.9, policy="monetize", status=status,
+                    video_id=video_id,
+                    reference_id=reference.id,
+                    kind="audio",
+                    query_start=0,
+                    reference_start=0,
+                    duration=30,
+                    score=0.9,
+                    policy="monetize",
+                    status=status,
                 )
             )
     refresh(platform)
@@ -225,7 +245,9 @@ def test_brand_safety_blocks_and_claims(platform_on: Callable[..., Platform]) ->
     assert ping(platform, urls["impression"]) == "counted"
     platform.services.ads.flush(platform.services.ad_counters)
     earned = platform.client.get("/api/v1/ads/earnings", headers=holder.headers).json()
-    assert earned["videos"] == [{"video_id": monetized, "role": "claimant", "currency": "USD", "amount_millis": 27}]  # 55 % of the reserve, 50
+    assert earned["videos"] == [
+        {"video_id": monetized, "role": "claimant", "currency": "USD", "amount_millis": 27}
+    ]  # 55 % of the reserve, 50
     assert platform.client.get("/api/v1/ads/earnings", headers=creator.headers).json()["totals"] == {}
     # Blocks: a viewer who blocked the advertiser never sees its ads; a video they may not see is 404.
     viewer = member(platform, "viewer")

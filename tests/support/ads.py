@@ -85,7 +85,16 @@ def watched_video(platform: Platform, owner: Member, **columns: Any) -> str:
     """A ready public video to put ads before."""
     video_id = new_id()
     with platform.services.db.session() as session:
-        session.add(Video(id=video_id, owner_id=owner.id, title="watch me", status="ready", visibility="public", **columns))
+        session.add(
+            Video(
+                id=video_id,
+                owner_id=owner.id,
+                title="watch me",
+                status="ready",
+                visibility="public",
+                **columns,
+            )
+        )
     return video_id
 
 
@@ -95,7 +104,9 @@ def refresh(platform: Platform) -> None:
     platform.services.ad_server.refresh(force=True)
 
 
-def vast(platform: Platform, video_id: str, headers: dict[str, str] | None = None, ua: str = DESKTOP) -> ET.Element:
+def vast(
+    platform: Platform, video_id: str, headers: dict[str, str] | None = None, ua: str = DESKTOP
+) -> ET.Element:
     """GET the VAST for ``video_id``; checks it against the IAB schema and returns its root."""
     r = platform.client.get(
         "/api/v1/ads/vast", params={"video_id": video_id}, headers={**(headers or {}), "User-Agent": ua}

@@ -26,7 +26,9 @@ def vast_client() -> Callable[[bytes], dict[str, Any]]:
         service_missing("Node.js with npm")
     assert node is not None and npm is not None
     if not (HERE / "node_modules" / "@dailymotion" / "vast-client").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300, capture_output=True)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300, capture_output=True
+        )
 
     def parse(xml: bytes) -> dict[str, Any]:
         done = subprocess.run([node, "parse.mjs"], cwd=HERE, input=xml, capture_output=True, timeout=60)
