@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -36,10 +37,10 @@ def progressive_mp4(video: Path, audio: Path | None, out: Path) -> tuple[int, in
     if audio is not None:
         inputs.append(av.open(str(audio)))
     try:
-        video_in = next((s for s in inputs[0].streams if s.type == "video"), None)
+        video_in = inputs[0].streams.video[0] if inputs[0].streams.video else None
         if video_in is None:
             raise CorruptMedia("the rendition has no video stream")
-        sources = [video_in]
+        sources: list[Any] = [video_in]
         if audio is not None:
             audio_in = next((s for s in inputs[1].streams if s.type == "audio"), None)
             if audio_in is not None:
@@ -52,17 +53,17 @@ def progressive_mp4(video: Path, audio: Path | None, out: Path) -> tuple[int, in
                     if packet.dts is None or packet.size == 0:
                         continue
                     packets.append(packet)
-            packets.sort(key=lambda p: Fraction(p.dts) * p.time_base)
+            packets.sort(key=lambda p: Fraction(p.dts or 0) * p.time_base)
             end = Fraction(0)
             for packet in packets:
                 target = streams[id(packet.stream)]
-                stop = Fraction(packet.pts if packet.pts is not None else packet.dts) * packet.time_base
+                stop = Fraction(packet.pts if packet.pts is not None else packet.dts or 0) * packet.time_base
                 if packet.duration:
                     stop += Fraction(packet.duration) * packet.time_base
                 end = max(end, stop)
                 packet.stream = target
                 output.mux(packet)
-        return video_in.codec_context.width, video_in.codec_context.height, float(end)
+        return video_in.width, video_in.height, float(end)
     finally:
         for container in inputs:
             container.close()

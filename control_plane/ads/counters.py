@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Admission", "AdCounters", "MemoryAdCounters", "RedisAdCounters", "open_counters", "PREVIOUS"]
 
@@ -271,7 +272,7 @@ class RedisAdCounters(AdCounters):
             self._k("spent", day),
             self._k("last", viewer),
         ]
-        args = [
+        args: list[str | int] = [
             a.campaign,
             a.budget_millis,
             -1 if a.daily_millis is None else a.daily_millis,
@@ -293,7 +294,7 @@ class RedisAdCounters(AdCounters):
             self._k("d", a.campaign, day),
             self._k("dirty"),
         ]
-        args = [
+        args: list[str | int] = [
             a.campaign,
             price,
             a.budget_millis,
@@ -327,10 +328,10 @@ class RedisAdCounters(AdCounters):
         pipe.execute()
 
     def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
-        keys = self._redis.spop(self._k("dirty"), limit) or []
+        popped: Any = self._redis.spop(self._k("dirty"), limit) or []
         batches = []
-        for raw in keys:
-            key = raw.decode()
+        for raw in popped:
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
             flat = self._take(keys=[key])
             counts = {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
             _, _, campaign, day = key.split(":", 3)

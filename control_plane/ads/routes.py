@@ -69,9 +69,9 @@ class CampaignIn(Strict):
     cpm_bid: int = Field(ge=1, le=10**7, description="minor units per thousand impressions")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    targeting: TargetingIn = Field(default_factory=TargetingIn)
+    targeting: TargetingIn = Field(default_factory=lambda: TargetingIn.model_validate({}))
     frequency_cap: FrequencyCap | None = None
-    brand_safety: BrandSafety = Field(default_factory=BrandSafety)
+    brand_safety: BrandSafety = Field(default_factory=lambda: BrandSafety())
 
 
 class CampaignPatch(Strict):
@@ -111,7 +111,7 @@ class CampaignOut(BaseModel):
             ends_at=c.ends_at,
             targeting=TargetingIn.model_validate(c.targeting or {}),
             frequency_cap=cap,
-            brand_safety=BrandSafety(excluded_categories=c.excluded_categories or []),
+            brand_safety=BrandSafety.model_validate({"excluded_categories": c.excluded_categories or []}),
             spent=(c.spent_millis or 0) // 1000,
             created_at=c.created_at,
         )
@@ -317,7 +317,10 @@ def review_creative(
 @router.get(
     "/vast",
     response_class=Response,
-    responses=answers(200, VAST_TYPE, description="A VAST 4.2 document, empty when no ad qualifies"),
+    responses={
+        **answers(200, VAST_TYPE, description="A VAST 4.2 document, empty when no ad qualifies"),
+        **problems(404, s404="No such video, or none the caller may see"),
+    },
 )
 def vast(
     request: Request,

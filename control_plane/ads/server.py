@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -370,7 +370,7 @@ class AdServer:
                 age = datetime.fromtimestamp(self.clock(), UTC).year - profile.birth_year
             return ViewerFacts(
                 audiences=frozenset(audiences),
-                interests=frozenset(c for c, _ in seen.most_common(TOP_INTERESTS)),
+                interests=frozenset(c for c, _ in seen.most_common(TOP_INTERESTS) if c),
                 age=age,
                 hidden=hidden,
             )
@@ -418,7 +418,7 @@ class AdServer:
         now_ms = int(now * 1000)
         serving = secrets.token_hex(12)
 
-        def bids():  # type: ignore[no-untyped-def]
+        def bids() -> Iterator[Bid[tuple[CampaignEntry, CreativeEntry]]]:
             for entry in index.candidates(request, now, without=self.spent_mask, keep=self.pacer.keep()):
                 choices = [c for c in entry.creatives if c.id != last]
                 if choices:

@@ -161,7 +161,9 @@ class AdService:
 
     def campaigns(self, user: User, page: PageParams) -> tuple[list[AdCampaign], str | None]:
         with self.db.session() as session:
-            query = sa.select(AdCampaign, *NEWEST.columns).where(AdCampaign.advertiser_id == user.id)
+            query: sa.Select = sa.select(AdCampaign, *NEWEST.columns).where(
+                AdCampaign.advertiser_id == user.id
+            )
             rows, cursor = keyset_page(session, query, NEWEST, page)
             return [row[0] for row in rows], cursor
 
@@ -228,7 +230,9 @@ class AdService:
     def reviews(self, page: PageParams) -> tuple[list[AdCreative], str | None]:
         """Creatives waiting for a moderator, oldest first."""
         with self.db.session() as session:
-            query = sa.select(AdCreative, *OLDEST_PENDING.columns).where(AdCreative.status == "pending")
+            query: sa.Select = sa.select(AdCreative, *OLDEST_PENDING.columns).where(
+                AdCreative.status == "pending"
+            )
             rows, cursor = keyset_page(session, query, OLDEST_PENDING, page)
             return [row[0] for row in rows], cursor
 

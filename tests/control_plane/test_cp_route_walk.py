@@ -50,11 +50,26 @@ PUBLIC = {
     ("GET", "/api/v1/hashtags/trending"): "trends are public",
     ("GET", "/api/v1/hashtags/{tag}/posts"): "a hashtag's public posts",
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
+    ("GET", "/api/v1/ads/vast"): "players ask for the pre-roll of public videos for anyone watching",
+    ("GET", "/api/v1/ads/vmap"): "the ad breaks of a video, for players, like its VAST",
+    ("GET", "/api/v1/ads/beacons/{event}/{token}"): "the signed, single-use tracking URL is the credential",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
 #: Admin-only routes: a creator must get 403.
 ADMIN_ONLY = {("GET", "/api/v1/admin/audit"), ("POST", "/api/v1/ops/canary")}
+#: Routes for advertisers (and those above them): a creator must get 403.
+ADVERTISER_ONLY = {
+    ("POST", "/api/v1/ads/campaigns"),
+    ("GET", "/api/v1/ads/campaigns"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}"),
+    ("PATCH", "/api/v1/ads/campaigns/{campaign_id}"),
+    ("POST", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}/report"),
+}
+#: Routes for moderators: a creator and an advertiser must get 403.
+MODERATOR_ONLY = {("GET", "/api/v1/ads/reviews"), ("POST", "/api/v1/ads/creatives/{creative_id}/review")}
 
 
 def fill(path: str) -> str:
@@ -83,3 +98,16 @@ def test_admin_routes_refuse_creators(platform: Platform) -> None:
     for method, path in ADMIN_ONLY:
         r = platform.client.request(method, fill(path), headers=creator)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path)
+
+
+def test_ad_routes_refuse_the_roles_below_them(platform: Platform) -> None:
+    spec = platform.client.get("/openapi.json").json()
+    creator, adv = platform.user("plainer"), platform.user("adsman", role="advertiser")
+    for (method, path), callers in (
+        *((key, (creator,)) for key in ADVERTISER_ONLY),
+        *((key, (creator, adv)) for key in MODERATOR_ONLY),
+    ):
+        assert method.lower() in spec["paths"][path], (method, path)
+        for caller in callers:
+            r = platform.client.request(method, fill(path), headers=caller, json={})
+            assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path, r.text)

@@ -44,6 +44,9 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #:   Schema pattern of this document can name).
 #: - 422: a post or comment whose text is blank once trimmed, with nothing else to carry (no video,
 #:   no repost): the schema can bound a string's length but not say "not only whitespace".
+#: - 422: a campaign whose bid is below the reserve price, whose currency is not the platform's
+#:   ad currency, whose daily budget is above its budget, whose end is before its start or whose
+#:   age_min is above its age_max: rules between fields, or set by the operator.
 #: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
 #:   request is answered 426 Upgrade Required.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
@@ -57,6 +60,7 @@ REFUSED = {
     ("POST", "/api/v1/posts"): "422",
     ("POST", "/api/v1/videos/{video_id}/comments"): "422",
     ("GET", "/api/v1/live/streams/{stream_id}/chat"): "426",
+    ("POST", "/api/v1/ads/campaigns"): "422",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
