@@ -300,3 +300,28 @@ def test_schedule_and_pause(platform_on: Callable[..., Platform]) -> None:
     platform.client.patch(f"/api/v1/ads/campaigns/{now}", headers=adv.headers, json={"status": "paused"})
     refresh(platform)
     assert served(vast(platform, video_id)) is None
+
+
+def test_vmap_names_the_pre_roll_and_profiles_keep_a_birth_year(platform_on: Callable[..., Platform]) -> None:
+    from xml.etree import ElementTree as ET
+
+    platform = platform_on()
+    viewer = member(platform, "vmapper")
+    r = platform.client.get("/api/v1/ads/vmap", params={"video_id": "abc123"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(r.content)
+    vmap = "{http://www.iab.net/videosuite/vmap}"
+    assert root.tag == f"{vmap}VMAP" and root.get("version") == "1.0"
+    brk = root.find(f"{vmap}AdBreak")
+    assert brk is not None and (brk.get("timeOffset"), brk.get("breakType")) == ("start", "linear")
+    tag = root.find(f"{vmap}AdBreak/{vmap}AdSource/{vmap}AdTagURI")
+    assert tag is not None and tag.get("templateType") == "vast4"
+    assert tag.text == "http://127.0.0.1:8000/api/v1/ads/vast?video_id=abc123&placement=preroll"
+    assert platform.client.get("/api/v1/ads/profile", headers=viewer.headers).json() == {"birth_year": None}
+    r = platform.client.put("/api/v1/ads/profile", headers=viewer.headers, json={"birth_year": 1990})
+    assert r.json() == {"birth_year": 1990}
+    assert platform.client.get("/api/v1/ads/profile", headers=viewer.headers).json() == {"birth_year": 1990}
+    assert platform.client.get("/api/v1/ads/earnings", headers=viewer.headers).json() == {
+        "totals": {},
+        "videos": [],
+    }
