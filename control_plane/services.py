@@ -72,7 +72,7 @@ class Services:
     def close(self) -> None:
         self.pubsub.close()
         self.ad_counters.close()
-        self.ad_server.geo.close()
+        self.ad_server.close()
         self.kv.close()
         self.db.dispose()
         try:

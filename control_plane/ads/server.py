@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -56,12 +57,32 @@ V = TypeVar("V")
 
 
 class TTLCache(Generic[K, V]):
-    """A small LRU whose entries expire after ``ttl`` seconds."""
+    """A small LRU whose entries are fresh for ``ttl`` seconds. A stale entry is still answered
+    while one background thread loads it again (stale-while-revalidate), so only the first
+    request for a key waits for its load; entries unused for ``10 * ttl`` are loaded in line."""
 
     def __init__(self, ttl: float, size: int = 10_000) -> None:
         self.ttl, self.size = ttl, size
         self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: set[K] = set()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _store(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def _reload(self, key: K, load: Callable[[], V]) -> None:
+        try:
+            self._store(key, load())
+        except Exception:  # the stale value stays; the next request tries again
+            log.exception("ads cache reload failed")
+        finally:
+            with self._lock:
+                self._pending.discard(key)
 
     def get(self, key: K, load: Callable[[], V]) -> V:
         now = time.monotonic()
@@ -69,17 +90,24 @@ class TTLCache(Generic[K, V]):
             item = self._items.get(key)
             if item is not None and item[0] > now:
                 return item[1]
+            if item is not None and item[0] + 9 * self.ttl > now:
+                if key not in self._pending:
+                    self._pending.add(key)
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ads-cache")
+                    self._pool.submit(self._reload, key, load)
+                return item[1]
         value = load()
-        with self._lock:
-            self._items[key] = (now + self.ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self._store(key, value)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -301,6 +329,11 @@ class AdServer:
             log.exception("ads index refresh failed")
         finally:
             self._refresh_lock.release()
+
+    def close(self) -> None:
+        self._videos.close()
+        self._viewers.close()
+        self.geo.close()
 
     def forget(self) -> None:
         """Drop every cache, so the next decision reads everything again (tests, operators)."""

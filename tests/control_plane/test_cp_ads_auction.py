@@ -235,3 +235,30 @@ def test_countries_from_the_packaged_maxmind_database() -> None:
     finally:
         geo.close()
     assert GeoLookup(None).country("8.8.8.8") is None
+
+
+def test_facts_caches_answer_stale_values_while_one_reload_runs() -> None:
+    import threading
+
+    from control_plane.ads.server import TTLCache
+
+    cache: TTLCache[str, int] = TTLCache(ttl=0.05)
+    loads: list[int] = []
+    release = threading.Event()
+
+    def load() -> int:
+        loads.append(1)
+        if len(loads) > 1:
+            release.wait(5)
+        return len(loads)
+
+    assert cache.get("k", load) == 1  # the first load is in line
+    time.sleep(0.06)
+    assert cache.get("k", load) == 1 and cache.get("k", load) == 1  # stale, while one reload runs
+    release.set()
+    deadline = time.monotonic() + 5
+    while cache.get("k", load) != 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert len(loads) == 2
+    cache.close()
