@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 from control_plane.ads.models import AdCampaign, AdCreative, AdDailyStats
 from control_plane.ads.server import Viewer
 from control_plane.ads.service import CampaignSpec
-from control_plane.ads.viewers import DEVICES
+from control_plane.ads.vast import vmap_document
 from control_plane.http.clientip import client_ip
 from control_plane.http.deps import Principal, PrincipalDep, ServicesDep, ViewerDep, require_role
 from control_plane.http.openapi import answers, problems
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api/v1/ads", tags=["ads"])
 Advertiser = Depends(require_role("advertiser"))
 Moderator = Depends(require_role("moderator"))
 Id = Annotated[str, Path(min_length=1, max_length=32)]
+#: The device classes of ``viewers.DEVICES``.
 DeviceName = Literal["mobile", "tablet", "tv", "desktop"]
 Audience = Literal["free", "members", "creators"]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -32,7 +33,6 @@ Event = Literal[
     "impression", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete", "skip", "click"
 ]
 VAST_TYPE = "application/xml"
-assert set(DEVICES) == {"mobile", "tablet", "tv", "desktop"}
 
 
 class Strict(BaseModel):
@@ -352,8 +352,6 @@ def vmap(
     video_id: Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")],
 ) -> Response:
     """The ad breaks of ``video_id``: a pre-roll whose ad comes from ``/api/v1/ads/vast``."""
-    from control_plane.ads.vast import vmap_document
-
     url = f"{services.settings.effective_public_url}/api/v1/ads/vast?video_id={video_id}&placement=preroll"
     return Response(vmap_document(url), media_type=VAST_TYPE, headers={"Cache-Control": "no-store"})
 
