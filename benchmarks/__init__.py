@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "social": "benchmarks.social",
     "ledger": "benchmarks.ledger",
     "views": "benchmarks.views",
+    "ads": "benchmarks.ads",
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
+from control_plane.ads import routes as ads
 from control_plane.analytics import routes as analytics
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
@@ -94,6 +95,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         analytics.router,
         moderation.router,
         recommendations.router,
+        ads.router,
     )
     for router in routers:
         app.include_router(router)

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
+from control_plane.ads import AdCounters, AdServer, AdService, LocalAdSpend, open_counters
+from control_plane.ads.beacons import BeaconSigner
 from control_plane.analytics import AnalyticsService
 from control_plane.channels.closing import AccountCloser
 from control_plane.channels.service import ChannelService
@@ -73,17 +75,24 @@ class Services:
     search: SearchService
     #: Memberships, tips and payouts on the ledger, with the provider the settings name.
     payments: Payments
-    #: The viewer's country from their address (geofencing, analytics, recommendations).
+    #: The viewer's country from their address (geofencing, analytics, recommendations, ads).
     geo: GeoLookup
     views: ViewService
     analytics: AnalyticsService
     moderation: ModerationService
     recommendations: RecommendationService
+    #: Ads: campaigns and creatives (``ads``), decisions and beacons (``ad_server``), and the
+    #: counters they share with the other API processes (Redis in production).
+    ads: AdService
+    ad_server: AdServer
+    ad_counters: AdCounters
 
     def close(self) -> None:
         self.views.buffer.close()
         self.geo.close()
         self.pubsub.close()
+        self.ad_counters.close()
+        self.ad_server.close()
         self.kv.close()
         self.db.dispose()
         try:
@@ -198,6 +207,30 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     events.subscribe(UserFollowed, analytics.followed)
     catalogue.on_screen(functools.partial(watchable, platform_blocked=settings.geo_blocked_countries))
     moderation = ModerationService(db, events, accounts, videos, social)
+    geo = GeoLookup(settings.geoip_db)
+    playback = PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl)
+    ads = AdService(
+        db,
+        LocalAdSpend(),
+        jobs.enqueue,
+        currency=settings.ads_currency,
+        reserve_cpm=settings.ads_reserve_cpm,
+        creator_share=settings.ads_creator_share,
+    )
+    videos.on_remove(ads.video_removed)
+    ad_counters = open_counters(settings.redis_url)
+    ad_server = AdServer(
+        db,
+        ad_counters,
+        BeaconSigner(settings.secret_bytes),
+        playback,
+        geo,
+        public_url=settings.effective_public_url,
+        reserve_cpm=settings.ads_reserve_cpm,
+        refresh_interval=settings.ads_refresh_interval,
+        beacon_ttl=settings.ads_beacon_ttl,
+        skip_after=settings.ads_skip_after,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -211,7 +244,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         claims=claims,
         limiter=limiter,
         pubsub=open_pubsub(settings.redis_url),
-        playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
+        playback=playback,
         channels=channels,
         catalogue=catalogue,
         closer=closer,
@@ -219,9 +252,12 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         social=social,
         search=search,
         payments=payments,
-        geo=GeoLookup(settings.geoip_db),
+        geo=geo,
         views=views,
         analytics=analytics,
         moderation=moderation,
         recommendations=RecommendationService(db, store, platform_blocked=settings.geo_blocked_countries),
+        ads=ads,
+        ad_server=ad_server,
+        ad_counters=ad_counters,
     )

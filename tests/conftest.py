@@ -10,4 +10,5 @@ pytest_plugins = [
     "support.publishers",
     "support.turn",
     "support.payments",
+    "support.node_vast",
 ]

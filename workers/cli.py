@@ -88,6 +88,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         ).start(),
         # buffered views and watch time into the database (quick, so not a job)
         Periodic("views.flush", settings.views_flush_interval, services.views.flush, services.kv).start(),
+        # the ad counters (Redis, or this process's) into the database, in batches
+        Periodic(
+            "ads.flush",
+            settings.ads_flush_interval,
+            lambda: services.ads.flush(services.ad_counters),
+            services.kv,
+        ).start(),
         # trending hashtags, the videos and accounts new to search, finished watch sessions, and
         # the posts, comments and videos to pre-screen, the recommendation model
         *(

@@ -218,6 +218,18 @@ JOBS: dict[str, JobSpec] = {
             time_limit=3600,
             priority=60,
         ),
+        # Remuxes an ad creative's renditions into the progressive MP4 that ad players want.
+        JobSpec(
+            "ads.creative",
+            "workers.actors.ads:creative",
+            queue="default",
+            attempts=3,
+            time_limit=300,
+            priority=15,
+            min_backoff=2,
+            max_backoff=60,
+            throws=(MediaError,),
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

@@ -26,8 +26,9 @@ __all__ = [
     "RecoveryCode",
 ]
 
-#: Roles in increasing order of power.
-ROLES = ("viewer", "creator", "moderator", "admin")
+#: Roles in increasing order of power. An advertiser can do what a creator does (an ad's creative
+#: is an ordinary upload) and also run ad campaigns; moderators and admins can do both.
+ROLES = ("viewer", "creator", "advertiser", "moderator", "admin")
 
 
 def username_key(username: str) -> str:

@@ -267,6 +267,22 @@ class Settings(BaseSettings):
 
         return sorted({normalize_country(code) for code in v})
 
+    #: The currency ads are bought in (ISO 4217); every campaign's budget and bid are in it.
+    ads_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    #: The auction's reserve price: the least CPM (minor units per thousand impressions) that wins.
+    ads_reserve_cpm: int = Field(50, ge=1, le=10_000_000)
+    #: The share of ad spend that goes to the creator whose video carried the ad (or to the
+    #: Content-ID claimant who monetizes it); the rest is the platform's.
+    ads_creator_share: float = Field(0.55, ge=0.0, le=1.0)
+    #: Seconds between flushes of the ad counters (Redis, or in-process) to the database.
+    ads_flush_interval: float = Field(10.0, ge=0.5, le=3600.0)
+    #: Seconds between refreshes of each API process's ad decision index and pacing.
+    ads_refresh_interval: float = Field(2.0, ge=0.1, le=600.0)
+    #: Seconds an ad's tracking URLs stay valid after it is served.
+    ads_beacon_ttl: int = Field(3600, ge=60, le=7 * 86_400)
+    #: Seconds into an ad after which the viewer may skip it (0: ads are not skippable).
+    ads_skip_after: float = Field(5.0, ge=0.0, le=60.0)
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, v: str | None) -> str | None:

@@ -6,6 +6,7 @@ from alembic import context
 
 # Every domain's tables, registered on Base.metadata for autogenerate's comparison.
 from control_plane.accounts import models as accounts  # noqa: F401
+from control_plane.ads import models as ads  # noqa: F401
 from control_plane.analytics import models as analytics  # noqa: F401
 from control_plane.channels import models as channels  # noqa: F401
 from control_plane.contentid import models as contentid  # noqa: F401

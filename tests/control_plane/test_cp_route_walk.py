@@ -61,6 +61,9 @@ PUBLIC = {
     ("POST", "/api/v1/payments/local/onboarding/{ref}"): "the local onboarding link's id is the credential",
     ("POST", "/api/v1/videos/{video_id}/views"): "player heartbeats: anonymous viewers' views count too",
     ("GET", "/api/v1/videos/{video_id}/related"): "what to watch next, for anyone who may see the video",
+    ("GET", "/api/v1/ads/vast"): "players ask for the pre-roll of public videos for anyone watching",
+    ("GET", "/api/v1/ads/vmap"): "the ad breaks of a video, for players, like its VAST",
+    ("GET", "/api/v1/ads/beacons/{event}/{token}"): "the signed, single-use tracking URL is the credential",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
@@ -72,11 +75,23 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/admin/payments/events/{event_id}/retry"),
     ("GET", "/api/v1/admin/payments/report"),
 }
-#: Moderator-only routes: a creator must get 403 too.
+#: Routes for advertisers (and those above them): a creator must get 403.
+ADVERTISER_ONLY = {
+    ("POST", "/api/v1/ads/campaigns"),
+    ("GET", "/api/v1/ads/campaigns"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}"),
+    ("PATCH", "/api/v1/ads/campaigns/{campaign_id}"),
+    ("POST", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
+    ("GET", "/api/v1/ads/campaigns/{campaign_id}/report"),
+}
+#: Moderator-only routes: a creator (and an advertiser) must get 403 too.
 MODERATOR_ONLY = {
     ("GET", "/api/v1/moderation/queue"),
     ("POST", "/api/v1/moderation/reports/{report_id}/resolve"),
     ("POST", "/api/v1/moderation/appeals/{appeal_id}/decide"),
+    ("GET", "/api/v1/ads/reviews"),
+    ("POST", "/api/v1/ads/creatives/{creative_id}/review"),
 }
 
 
@@ -107,3 +122,16 @@ def test_admin_routes_refuse_creators(platform: Platform) -> None:
         body = {"action": "dismiss", "decision": "uphold"} if method == "POST" else None
         r = platform.client.request(method, fill(path), headers=creator, json=body)
         assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path)
+
+
+def test_ad_routes_refuse_the_roles_below_them(platform: Platform) -> None:
+    spec = platform.client.get("/openapi.json").json()
+    creator, adv = platform.user("plainer"), platform.user("adsman", role="advertiser")
+    for (method, path), callers in (
+        *((key, (creator,)) for key in ADVERTISER_ONLY),
+        *((key, (creator, adv)) for key in MODERATOR_ONLY),
+    ):
+        assert method.lower() in spec["paths"][path], (method, path)
+        for caller in callers:
+            r = platform.client.request(method, fill(path), headers=caller, json={})
+            assert r.status_code == 403 and r.json()["code"] == "ROLE_REQUIRED", (method, path, r.text)

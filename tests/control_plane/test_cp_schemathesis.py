@@ -49,6 +49,9 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #: - 400: a webhook delivery without the provider's signature (the fuzzer cannot sign).
 #: - 422: an analytics range whose ``from`` is after its ``to``, or longer than a year (two
 #:   dates in a schema cannot be compared).
+#: - 422: a campaign whose bid is below the reserve price, whose currency is not the platform's
+#:   ad currency, whose daily budget is above its budget, whose end is before its start or whose
+#:   age_min is above its age_max: rules between fields, or set by the operator.
 #: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
 #:   request is answered 426 Upgrade Required.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
@@ -68,6 +71,7 @@ REFUSED = {
     ("GET", "/api/v1/videos/{video_id}/analytics"): "422",
     ("GET", "/api/v1/videos/{video_id}/analytics/chart"): "422",
     ("GET", "/api/v1/users/me/analytics"): "422",
+    ("POST", "/api/v1/ads/campaigns"): "422",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
