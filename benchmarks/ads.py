@@ -389,7 +389,7 @@ def main(argv: list[str], output: Path) -> int:
         built = time.perf_counter()
         facts = populate(db, campaigns, rng)
         log.info("ads: %d campaigns written in %.1f s", campaigns, time.perf_counter() - built)
-        ips = addresses(geo, rng, 500) if path else ["127.0.0.1"]
+        ips = addresses(geo, rng, 500) if geo.path else ["127.0.0.1"]
         load = requests(facts, ips, rng, args.decisions)
         ours = server(AdServer, db, counters(), geo, secret)
         index_ms, index_filled = latency(ours, load)
