@@ -1,7 +1,7 @@
 """Moderation: cases with their severity, reports, appeals, video restrictions and the
 pre-screening's watermarks.
 
-Revision ID: 0020_moderation
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_moderation"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
