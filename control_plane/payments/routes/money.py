@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["payments"])
 
 Amount = Annotated[int, Field(ge=1, le=100_000_000, description="minor units (cents)")]
 Currency = Annotated[str, Field(pattern="^[A-Za-z]{3}$", description="ISO 4217, e.g. usd")]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Query(pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 class PlanIn(BaseModel):
