@@ -17,9 +17,11 @@ from support.services import service_missing
 from support.social import Member, member
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The IAB's schema, in the ``shared/`` folder that sits beside the checkout (or beside the
-#: folder of worktrees a checkout may live in).
-XSD_CANDIDATES = [base / "shared" / "specs" / "vast_4.2.xsd" for base in (ROOT.parent, ROOT.parent.parent)]
+#: The IAB's schema: the copy beside the tests, else the ``shared/`` folder beside the checkout.
+XSD_CANDIDATES = [
+    Path(__file__).parent / "specs" / "vast_4.2.xsd",
+    *(base / "shared" / "specs" / "vast_4.2.xsd" for base in (ROOT.parent, ROOT.parent.parent)),
+]
 NS = {"v": "http://www.iab.com/VAST"}
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
