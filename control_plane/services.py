@@ -21,6 +21,8 @@ from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.notifications import Intake, Notifications, build_notifications
+from control_plane.notifications import subscribe as subscribe_notifications
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.events import PostCreated, PostDeleted
@@ -31,7 +33,7 @@ from control_plane.videos.playback import PlaybackTokens
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "search_service", "video_service"]
+__all__ = ["Services", "build_services", "notifications_service", "search_service", "video_service"]
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,10 @@ class Services:
     events: EventHub
     social: Social
     search: SearchService
+    notifications: Notifications
 
     def close(self) -> None:
+        self.notifications.close()
         self.pubsub.close()
         self.kv.close()
         self.db.dispose()
@@ -72,14 +76,28 @@ class Services:
 
 
 def video_service(
-    db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
+    db: Database,
+    enqueue: Callable[..., object],
+    store: BlobStore,
+    jobs: JobLedger | None = None,
+    events: EventHub | None = None,
 ) -> VideoService:
     """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
-    lets it retry (the API's processes hand it their job queue).
+    lets it retry (the API's processes hand it their job queue); ``events`` hears of videos ready
+    and failed.
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs, events=events)
+
+
+def notifications_service(
+    settings: Settings, db: Database, pubsub: PubSub, enqueue: Callable[..., object], events: EventHub
+) -> Notifications:
+    """The notifications domain, its intake subscribed to every source event on ``events``."""
+    notifications = build_notifications(settings, db, pubsub, enqueue)
+    subscribe_notifications(events, Intake(enqueue))
+    return notifications
 
 
 def search_service(db: Database, events: EventHub) -> SearchService:
@@ -110,14 +128,18 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     kv = open_kv(settings.redis_url)
     jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
 
-    videos = video_service(db, jobs.enqueue, store, jobs)
+    events = EventHub()
+    pubsub = open_pubsub(settings.redis_url)
+    notifications = notifications_service(settings, db, pubsub, jobs.enqueue, events)
+    videos = video_service(db, jobs.enqueue, store, jobs, events)
     accounts = AccountService(
         db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
     )
     uploads = UploadService(db, upload_store_for(store), kv, settings, videos)
-    claims = ClaimService(db, jobs.enqueue, videos)
+    claims = ClaimService(db, jobs.enqueue, videos, events=events)
     videos.on_remove(uploads.video_removed)
     videos.on_remove(claims.video_removed)
+    videos.on_remove(notifications.service.video_removed)
     channels = ChannelService(db, store, jobs.enqueue)
     closer = AccountCloser(db, accounts, store, jobs.enqueue)
     for remover in (
@@ -127,7 +149,6 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         channels.remove_rows_of_owner,
     ):
         closer.on_close(remover)
-    events = EventHub()
     limiter = RateLimiter(kv)
     return Services(
         settings=settings,
@@ -141,7 +162,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         uploads=uploads,
         claims=claims,
         limiter=limiter,
-        pubsub=open_pubsub(settings.redis_url),
+        pubsub=pubsub,
         playback=PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl),
         channels=channels,
         catalogue=Catalogue(db),
@@ -149,4 +170,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         events=events,
         social=build_social(db, events, limiter, settings),
         search=search_service(db, events),
+        notifications=notifications,
     )

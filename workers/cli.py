@@ -67,6 +67,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 store=services.store,
                 kv=services.kv,
                 broker=services.broker,
+                pubsub=services.pubsub,
             )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
@@ -84,12 +85,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         Periodic(
             "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
         ).start(),
-        # trending hashtags, and the videos and accounts new to search
+        # trending hashtags, the videos and accounts new to search, notification digests and sweeps
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
                 ("hashtags.trends", settings.trend_interval),
                 ("search.refresh", settings.search_refresh_interval),
+                ("notifications.digests", settings.notification_digest_interval),
+                ("notifications.sweep", settings.notification_sweep_interval),
             )
         ),
     ]

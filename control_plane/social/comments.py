@@ -24,7 +24,7 @@ from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import Viewer, visible_to, visible_video
 from control_plane.social.counters import CountWriter, add, video_stats
 from control_plane.social.errors import InvalidContent
-from control_plane.social.events import CommentWritten
+from control_plane.social.events import CommentDeleted, CommentWritten
 from control_plane.social.models import Comment
 from control_plane.social.schemas import CommentOut, UserBrief
 from control_plane.videos.models import Video
@@ -136,27 +136,39 @@ class CommentService:
             comment = reachable_comment(session, comment_id, actor)
             if comment.author_id != actor.user_id:
                 comment, _ = self._managed(session, comment_id, actor)
-            self._remove(session, comment)
+            event = self._remove(session, comment)
+        self.events.publish(event)
 
     def forget(self, user_id: str) -> None:
         """Delete every comment of an account that is about to go, with the counts they were in."""
+        events = []
         with self.db.session() as session:
             for comment_id in (
                 session.execute(sa.select(Comment.id).where(Comment.author_id == user_id)).scalars().all()
             ):
                 comment = session.get(Comment, comment_id)
                 if comment is not None:  # not already gone with its thread
-                    self._remove(session, comment)
+                    events.append(self._remove(session, comment))
                     session.flush()
+        self.events.publish(*events)
 
-    def _remove(self, session: Session, comment: Comment) -> None:
+    def _remove(self, session: Session, comment: Comment) -> CommentDeleted:
         visible_replies = session.execute(
             sa.select(sa.func.count()).where(Comment.parent_id == comment.id, Comment.status == "visible")
         ).scalar_one()
+        replies = (
+            session.execute(sa.select(Comment.id).where(Comment.parent_id == comment.id)).scalars().all()
+        )
         if comment.status == "visible":
             self._count(session, comment, -1)
         self.count_video(session, comment.video_id, comments=-visible_replies)
         session.delete(comment)
+        return CommentDeleted(
+            comment_id=comment.id,
+            video_id=comment.video_id,
+            author_id=comment.author_id,
+            replies=tuple(replies),
+        )
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
         self.count_video(session, comment.video_id, comments=delta)
