@@ -21,6 +21,7 @@ from control_plane.jobs import routes as jobs
 from control_plane.live import WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
+from control_plane.notifications import routes as notifications
 from control_plane.search import routes as search
 from control_plane.services import Services
 from control_plane.social.routes import comments, graph, hashtags, likes, posts
@@ -78,6 +79,10 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         likes.router,
         hashtags.router,
         search.router,
+        notifications.router,
+        notifications.me,
+        notifications.bells,
+        notifications.push,
     )
     for router in routers:
         app.include_router(router)

@@ -20,7 +20,7 @@ from control_plane.core.db import Database
 from control_plane.core.mail import Outbox
 from control_plane.core.pubsub import PubSub
 from control_plane.core.settings import Settings
-from control_plane.notifications.devices import DeviceService, PushNotConfigured, Pusher
+from control_plane.notifications.devices import DeviceService, Pusher, PushNotConfigured
 from control_plane.notifications.digests import Digests
 from control_plane.notifications.events import ModerationDecided, NotificationRequested, PaymentReceived
 from control_plane.notifications.inbox import Inboxes

@@ -126,7 +126,10 @@ class Composer:
         text = sentence(item["type"], actor, 0, item["subject"][0])
         url = self.unsubscribe_url(to.id, item["type"])
         why = f"You get this mail because you asked to be mailed of this ({item['type']})."
-        plain = f"Hello {to.username},\n\n{text}.\n\nSee your notifications: {self.inbox_url()}\n\n{why}\nUnsubscribe: {url}\n"
+        plain = (
+            f"Hello {to.username},\n\n{text}.\n\nSee your notifications: {self.inbox_url()}\n\n"
+            f"{why}\nUnsubscribe: {url}\n"
+        )
         html = LAYOUT.format(
             body=f"<p>Hello {escape(to.username)},</p><p><strong>{escape(text)}</strong>.</p>"
             f'<p><a href="{escape(self.inbox_url())}">See your notifications</a></p>',

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from control_plane.accounts.models import User
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Unprocessable
 from control_plane.notifications.kinds import CHANNELS, KINDS
@@ -163,13 +164,12 @@ class PreferenceService:
             session.flush()
             return Preferences.of(row)
 
-    def set_channel(self, user_id: str, type_: str | None, channel: str, on: bool) -> None:
-        """Turn one channel of one type (or the digest, ``type_`` None) on or off: the one-click
-        unsubscribe of a mail."""
-        if type_ is None:
-            self.update(user_id, {"digest": "daily" if on else "off"})
-        else:
-            self.update(user_id, {"types": {type_: {channel: on}}})
+    def update_if_exists(self, user_id: str, changes: Mapping[str, Any]) -> None:
+        """:meth:`update` for an account that may have gone since (an old mail's unsubscribe link)."""
+        with self.db.session() as session:
+            if session.get(User, user_id) is None:
+                return
+        self.update(user_id, changes)
 
     # -- conversation mutes and bells ---------------------------------------------------------
 
