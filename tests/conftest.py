@@ -9,4 +9,5 @@ pytest_plugins = [
     "support.smtp",
     "support.publishers",
     "support.turn",
+    "support.webpush",
 ]
