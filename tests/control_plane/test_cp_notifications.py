@@ -23,8 +23,10 @@ from control_plane.videos.models import Video
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def plat(request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]) -> Platform:
-    return notifying_platform(request, tmp_path, platform_factory, notification_fanout_batch=2)
+def plat(
+    request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]
+) -> Platform:
+    return notifying_platform(request.param, request, tmp_path, platform_factory, notification_fanout_batch=2)
 
 
 def post(p: Platform, who: Member, **body: object) -> str:
@@ -44,7 +46,9 @@ def test_likes_and_follows_group_and_regroup(plat: Platform) -> None:
         assert plat.client.put(f"{API}/posts/{first}/like", headers=fan.headers).status_code == 204
         drain(plat)
     (group,) = inbox(plat, ada.headers)
-    assert group["type"] == "like" and group["count"] == 2 and group["text"] == "cyd and 1 other liked your post"
+    assert (
+        group["type"] == "like" and group["count"] == 2 and group["text"] == "cyd and 1 other liked your post"
+    )
     assert group["subject"] == {"type": "post", "id": first} and not group["read"]
     plat.client.put(f"{API}/posts/{first}/like", headers=dee.headers)
     drain(plat)
@@ -57,9 +61,9 @@ def test_likes_and_follows_group_and_regroup(plat: Platform) -> None:
     drain(plat)
     assert [i["id"] for i in inbox(plat, ada.headers)] == [regrouped["id"]]
     # once read, the next like starts a new group
-    assert plat.client.post(f"{API}/notifications/read", json={"up_to": regrouped["id"]}, headers=ada.headers).json() == {
-        "unread": 0
-    }
+    assert plat.client.post(
+        f"{API}/notifications/read", json={"up_to": regrouped["id"]}, headers=ada.headers
+    ).json() == {"unread": 0}
     plat.client.delete(f"{API}/posts/{first}/like", headers=cyd.headers)
     plat.client.put(f"{API}/posts/{first}/like", headers=cyd.headers)
     for fan in (bob, cyd):
@@ -88,10 +92,16 @@ def test_every_social_source_and_removal_with_its_subject(plat: Platform) -> Non
     post(plat, bob, text="quoting", quote_of=first)
     post(plat, bob, text="", repost_of=first)
     post(plat, bob, text="hey @ada")
-    comment = plat.client.post(f"{API}/videos/{video}/comments", json={"text": "nice"}, headers=bob.headers).json()
-    own = plat.client.post(f"{API}/videos/{video}/comments", json={"text": "thanks"}, headers=ada.headers).json()
+    comment = plat.client.post(
+        f"{API}/videos/{video}/comments", json={"text": "nice"}, headers=bob.headers
+    ).json()
+    own = plat.client.post(
+        f"{API}/videos/{video}/comments", json={"text": "thanks"}, headers=ada.headers
+    ).json()
     plat.client.post(
-        f"{API}/videos/{video}/comments", json={"text": "welcome", "parent_id": own["id"]}, headers=bob.headers
+        f"{API}/videos/{video}/comments",
+        json={"text": "welcome", "parent_id": own["id"]},
+        headers=bob.headers,
     )
     plat.client.put(f"{API}/comments/{own['id']}/like", headers=bob.headers)
     plat.client.put(f"{API}/videos/{video}/like", headers=bob.headers)
@@ -148,7 +158,10 @@ def test_reading_is_up_to_an_id_and_never_ahead(plat: Platform) -> None:
         f"{API}/notifications", params={"cursor": page["next_cursor"]}, headers=ada.headers
     ).json()
     assert len(page["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
-    assert plat.client.get(f"{API}/notifications", params={"cursor": "nope"}, headers=ada.headers).status_code == 422
+    assert (
+        plat.client.get(f"{API}/notifications", params={"cursor": "nope"}, headers=ada.headers).status_code
+        == 422
+    )
 
 
 def test_preferences_turn_channels_off_and_refuse_what_is_not_there(plat: Platform) -> None:
@@ -193,7 +206,9 @@ def test_a_muted_conversation_is_quiet_down_its_whole_thread(plat: Platform) -> 
     plat.client.put(f"{API}/posts/{root}/like", headers=bob.headers)
     drain(plat)
     assert types(inbox(plat, ada.headers)) == ["reply"]
-    assert plat.client.delete(f"{API}/notifications/mutes/post/{root}", headers=ada.headers).status_code == 204
+    assert (
+        plat.client.delete(f"{API}/notifications/mutes/post/{root}", headers=ada.headers).status_code == 204
+    )
     post(plat, bob, text="again", reply_to=mine)
     drain(plat)
     assert types(inbox(plat, ada.headers)) == ["reply", "reply"]
@@ -236,8 +251,12 @@ def test_video_claims_payments_and_retention(plat: Platform) -> None:
         video = session.get(Video, video_id)
         assert video is not None
         video.status, video.published_at = "processing", None
-    plat.services.videos.finished(video_id, renditions=[], outputs={"hls": "x.m3u8"}, duration=1.0, warnings=[])
-    plat.services.videos.finished(video_id, renditions=[], outputs={"hls": "x.m3u8"}, duration=1.0, warnings=[])
+    plat.services.videos.finished(
+        video_id, renditions=[], outputs={"hls": "x.m3u8"}, duration=1.0, warnings=[]
+    )
+    plat.services.videos.finished(
+        video_id, renditions=[], outputs={"hls": "x.m3u8"}, duration=1.0, warnings=[]
+    )
     failing = ready_video(plat, ada)
     with plat.services.db.session() as session:
         plat.services.videos.failed(session, failing, "The file has no video stream.")

@@ -23,8 +23,10 @@ WAIT = 20
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def plat(request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]) -> Platform:
-    return notifying_platform(request, tmp_path, platform_factory)
+def plat(
+    request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]
+) -> Platform:
+    return notifying_platform(request.param, request, tmp_path, platform_factory)
 
 
 @contextmanager
@@ -62,7 +64,9 @@ def test_each_new_notification_arrives_with_the_unread_count(plat: Platform) -> 
         plat.client.put(f"{API}/posts/{mine}/like", headers=bob.headers)
         regrouped = receive(ws)
         assert regrouped["replaces"] == like["id"] and regrouped["notification"]["count"] == 2
-        plat.client.post(f"{API}/notifications/read", json={"up_to": regrouped["notification"]["id"]}, headers=ada.headers)
+        plat.client.post(
+            f"{API}/notifications/read", json={"up_to": regrouped["notification"]["id"]}, headers=ada.headers
+        )
         assert receive(ws) == {"event": "unread", "unread": 0}
 
 
@@ -79,11 +83,17 @@ def test_a_reconnecting_client_catches_up_from_the_last_id_it_saw(plat: Platform
         with socket(base, ada, after=last_seen) as ws:
             assert receive(ws) == {"event": "unread", "unread": 3}
             missed = [receive(ws)["notification"] for _ in range(2)]
-            assert [m["id"] for m in missed] == sorted(m["id"] for m in missed) and missed[0]["id"] > last_seen
+            assert [m["id"] for m in missed] == sorted(m["id"] for m in missed) and missed[0][
+                "id"
+            ] > last_seen
             mention(plat, bob, "four @ada")
             live = receive(ws)["notification"]
             assert live["id"] > missed[-1]["id"]
-        assert [i["id"] for i in inbox(plat, ada.headers)][:3] == [live["id"], missed[1]["id"], missed[0]["id"]]
+        assert [i["id"] for i in inbox(plat, ada.headers)][:3] == [
+            live["id"],
+            missed[1]["id"],
+            missed[0]["id"],
+        ]
 
 
 def test_a_token_that_is_not_valid_is_refused(plat: Platform) -> None:

@@ -18,11 +18,15 @@ QUEUES = ("notifications", "notifications-bulk", "default")
 
 
 def notifying_platform(
-    request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform], **overrides: object
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    platform_factory: Callable[..., Platform],
+    **overrides: object,
 ) -> Platform:
-    """The platform on ``request.param``'s backend (SQLite, or PostgreSQL with Redis), with
-    in-process workers running every job."""
-    return platform_factory(backend_settings(request.param, tmp_path, request, **overrides))
+    """The platform on ``kind`` (``sqlite``, or ``postgres`` with Redis), with in-process workers
+    running every job."""
+    return platform_factory(backend_settings(kind, tmp_path, request, **overrides))
 
 
 def drain(platform: Platform, *, timeout_ms: int = 30_000) -> None:
