@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
 from control_plane.core.db import Database
-from control_plane.core.errors import BadRequest
+from control_plane.core.errors import NotFound
 from control_plane.core.mail import Mail, Outbox
 from control_plane.notifications.kinds import KINDS, sentence
 
@@ -36,7 +36,9 @@ UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe"
 DIGEST = "digest"
 
 
-class BadUnsubscribeToken(BadRequest):
+class BadUnsubscribeToken(NotFound):
+    """Answered as 404, like an incomplete mailed link: nothing of that name."""
+
     code = "INVALID_UNSUBSCRIBE_TOKEN"
 
 

@@ -94,7 +94,7 @@ def mark_read(body: ReadIn, principal: PrincipalDep, services: ServicesDep) -> U
 )
 def stream_over_http(
     access_token: Annotated[str | None, Query(max_length=4096)] = None,
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
 ) -> Response:
     """The caller's new notifications, a WebSocket: open this URL with ``ws://`` or ``wss://``."""
     raise WebSocketRequired(
@@ -290,13 +290,13 @@ def _what(scope: str) -> str:
     return "the email digest" if scope == DIGEST else f"emails about {scope.replace('_', ' ')}"
 
 
-@router.get("/unsubscribe", response_class=HTMLResponse, responses=_pages(400))
+@router.get("/unsubscribe", response_class=HTMLResponse, responses=_pages(404))
 def unsubscribe_page(services: ServicesDep, token: Token = None) -> HTMLResponse:
     """The page of a mail's unsubscribe link: one button. Opening it changes nothing."""
     try:
         _, scope = services.notifications.tokens.read(token or "")
     except BadUnsubscribeToken as exc:
-        return page("Unsubscribe", html("<p class=problem>$detail</p>", detail=exc.detail), status=400)
+        return page("Unsubscribe", html("<p class=problem>$detail</p>", detail=exc.detail), status=404)
     body = html(
         '<p>Stop $what?</p><form method="post" action="unsubscribe?token=$token">'
         '<button type="submit">Unsubscribe</button></form>',
@@ -306,13 +306,13 @@ def unsubscribe_page(services: ServicesDep, token: Token = None) -> HTMLResponse
     return page("Unsubscribe", body)
 
 
-@router.post("/unsubscribe", response_class=HTMLResponse, responses=_pages(400))
+@router.post("/unsubscribe", response_class=HTMLResponse, responses=_pages(404))
 def unsubscribe_now(services: ServicesDep, token: Token = None) -> HTMLResponse:
     """One-click unsubscribe (``List-Unsubscribe=One-Click``, RFC 8058), and the page's button."""
     try:
         user_id, scope = services.notifications.tokens.read(token or "")
     except BadUnsubscribeToken as exc:
-        return page("Unsubscribe", html("<p class=problem>$detail</p>", detail=exc.detail), status=400)
+        return page("Unsubscribe", html("<p class=problem>$detail</p>", detail=exc.detail), status=404)
     prefs = services.notifications.preferences
     if scope == DIGEST:
         prefs.update_if_exists(user_id, {"digest": "off"})

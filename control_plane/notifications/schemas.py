@@ -56,7 +56,7 @@ class NotificationOut(BaseModel):
 class ReadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    up_to: int = Field(ge=0, le=2**62, description="every notification with an id up to this one is read")
+    up_to: int = Field(ge=0, le=2**53 - 1, description="every notification with an id up to this one is read")
 
 
 class UnreadOut(BaseModel):

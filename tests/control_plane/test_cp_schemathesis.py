@@ -44,8 +44,11 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #:   Schema pattern of this document can name).
 #: - 422: a post or comment whose text is blank once trimmed, with nothing else to carry (no video,
 #:   no repost): the schema can bound a string's length but not say "not only whitespace".
-#: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
-#:   request is answered 426 Upgrade Required.
+#: - 426: the live chat and the notifications stream are WebSockets; their document operations
+#:   tell the protocol, and a plain HTTP request is answered 426 Upgrade Required.
+#: - 422: a push subscription whose endpoint is not https or whose keys are not P-256 keys (the
+#:   schema bounds the strings; what they must decode to it cannot say), and a notification
+#:   preference naming a time zone the server does not know.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
 #: a cursor is opaque, so any string is schema-valid.
 REFUSED = {
@@ -57,6 +60,9 @@ REFUSED = {
     ("POST", "/api/v1/posts"): "422",
     ("POST", "/api/v1/videos/{video_id}/comments"): "422",
     ("GET", "/api/v1/live/streams/{stream_id}/chat"): "426",
+    ("GET", "/api/v1/notifications/stream"): "426",
+    ("POST", "/api/v1/push/subscriptions"): "422",
+    ("PUT", "/api/v1/users/me/notification-preferences"): "422",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
