@@ -163,29 +163,33 @@ class Inboxes:
         self._publish({"user": user_id, "event": "unread", "unread": count})
         return count
 
-    def announce(self, made: Sequence[tuple[Notification, int | None]]) -> None:
-        """Publish each new notification to its recipient's WebSockets, with the unread count."""
-        if not made:
-            return
+    def messages(
+        self, session: Session, made: Sequence[tuple[Notification, int | None]]
+    ) -> list[dict[str, Any]]:
+        """What to publish of each new notification (in the session that made them, before its
+        commit): the notification as its recipient sees it, with their unread count."""
         by_user: dict[str, list[tuple[Notification, int | None]]] = defaultdict(list)
         for row, replaced in made:
             by_user[row.user_id].append((row, replaced))
+        counts = unread_counts(session, by_user)
         messages = []
-        with self.db.session() as session:
-            counts = unread_counts(session, by_user)
-            for user_id, entries in by_user.items():
-                read = _read_up_to(session, user_id)
-                shown = views(session, [row for row, _ in entries], user_id, read)
-                for view, (_, replaced) in zip(shown, entries, strict=True):
-                    messages.append(
-                        {
-                            "user": user_id,
-                            "event": "notification",
-                            "notification": view,
-                            "unread": counts[user_id],
-                            "replaces": replaced,
-                        }
-                    )
+        for user_id, entries in by_user.items():
+            read = _read_up_to(session, user_id)
+            shown = views(session, [row for row, _ in entries], user_id, read)
+            for view, (_, replaced) in zip(shown, entries, strict=True):
+                messages.append(
+                    {
+                        "user": user_id,
+                        "event": "notification",
+                        "notification": view,
+                        "unread": counts[user_id],
+                        "replaces": replaced,
+                    }
+                )
+        return messages
+
+    def publish(self, messages: Sequence[dict[str, Any]]) -> None:
+        """Publish each message to its recipient's WebSockets (call it after the commit)."""
         for message in messages:
             self._publish(message)
 

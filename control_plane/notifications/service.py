@@ -165,14 +165,15 @@ class NotificationService:
         boxed = [k for k, wants in enumerate(channels) if wants["in_app"]]
         stored: dict[int, int] = {}
         rows = []
-        for k, result in zip(boxed, self._store([keep[k] for k in boxed]), strict=True):
+        results, messages = self._store([keep[k] for k in boxed])
+        for k, result in zip(boxed, results, strict=True):
             if result is None:  # an actor already in the group: nothing new to tell anywhere
                 channels[k] = {"in_app": False, "push": False, "email": False}
                 continue
             rows.append(result)
             stored[k] = result[0].id
         made.notifications = [(row.id, row.user_id, replaced) for row, replaced in rows]
-        self.inboxes.announce(rows)
+        self.inboxes.publish(messages)
         for k, (item, wants) in enumerate(zip(keep, channels, strict=True)):
             note = {**item, "id": stored.get(k)}
             if wants["push"]:
@@ -186,12 +187,14 @@ class NotificationService:
             self.mails(made.mails)
         return made
 
-    def _store(self, items: list[dict[str, Any]]) -> list[tuple[Notification, int | None] | None]:
-        """Insert or regroup each item under its recipient's locked inbox; returns, in the order
+    def _store(
+        self, items: list[dict[str, Any]]
+    ) -> tuple[list[tuple[Notification, int | None] | None], list[dict[str, Any]]]:
+        """Insert or regroup each item under its recipient's locked inbox. Returns, in the order
         of ``items``, each row made with the id of the group it replaced (or None), or None for an
-        item that added nothing (an actor already in its group)."""
+        item that added nothing (an actor already in its group); and the messages to publish."""
         if not items:
-            return []
+            return [], []
         users = sorted({i["user"] for i in items})
         out: list[tuple[Notification, int | None] | None] = []
         with self.db.session(exclusive=True) as session:
@@ -208,7 +211,8 @@ class NotificationService:
             )
             for item in items:
                 out.append(self._one(session, item, read[item["user"]]))
-        return out
+            messages = self.inboxes.messages(session, [r for r in out if r is not None])
+        return out, messages
 
     def _one(
         self, session: Session, item: dict[str, Any], read_up_to: int
@@ -262,7 +266,6 @@ class NotificationService:
         if actor is not None:
             session.add(NotificationActor(notification_id=row.id, actor_id=actor, at=at))
         session.flush()
-        session.expunge(row)
         return row, old.id if old is not None else None
 
     # -- removing --------------------------------------------------------------------------

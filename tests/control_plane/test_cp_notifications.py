@@ -257,6 +257,7 @@ def test_video_claims_payments_and_retention(plat: Platform) -> None:
     plat.services.videos.finished(
         video_id, renditions=[], outputs={"hls": "x.m3u8"}, duration=1.0, warnings=[]
     )
+    drain(plat)
     failing = ready_video(plat, ada)
     with plat.services.db.session() as session:
         plat.services.videos.failed(session, failing, "The file has no video stream.")
