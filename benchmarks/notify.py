@@ -392,6 +392,8 @@ def main(argv: list[str], output: Path) -> int:
                 "1",
                 "--threads",
                 str(args.worker_threads),
+                "--idle-poll",
+                "50",
             ],
             ready_url=f"http://127.0.0.1:{ports[0]}/healthz",
             log_path=work / "worker.log",
