@@ -100,7 +100,7 @@ def _accounts(settings: Any, count: int, prefix: str) -> list[tuple[str, str, st
 
     services = build_services(settings, broker=broker_for(settings))
     try:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": uuid.uuid4().hex,
                 "username": f"{prefix}{i:05d}",
@@ -114,10 +114,10 @@ def _accounts(settings: Any, count: int, prefix: str) -> list[tuple[str, str, st
         ]
         with services.db.session() as session:
             session.execute(sa.insert(User), rows)
-        out = []
+        out: list[tuple[str, str, str]] = []
         for row in rows:
-            tokens = services.accounts.start_session(row["id"])
-            out.append((row["id"], row["username"], tokens.access_token))
+            tokens = services.accounts.start_session(str(row["id"]))
+            out.append((str(row["id"]), str(row["username"]), tokens.access_token))
         return out
     finally:
         services.close()
@@ -279,7 +279,7 @@ def _push_rate(count: int) -> list[dict[str, Any]]:
             per = count // threads
             start = time.perf_counter()
             with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(lambda s: [s.send(device, message) for _ in range(per)], senders))
+                list(pool.map(lambda s, n=per: [s.send(device, message) for _ in range(n)], senders))
             spent = time.perf_counter() - start
             results.append(
                 {"threads": threads, "sends": per * threads, "per_second": round(per * threads / spent, 1)}

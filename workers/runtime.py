@@ -60,7 +60,8 @@ class WorkerContext:
     @cached_property
     def notifications(self) -> Notifications:
         _ = self.events  # builds the domain with its intake subscribed
-        return self.__dict__["notifications"]  # type: ignore[no-any-return]
+        built: Notifications = self.__dict__["notifications"]
+        return built
 
     @cached_property
     def videos(self) -> VideoService:

@@ -86,7 +86,9 @@ class DeviceService:
     ) -> PushSubscription:
         """Register (or move to this user, or renew the keys of) one device."""
         if kind not in self.platforms:
-            raise PushNotConfigured(f"{kind} push is not configured on this server.")
+            raise InvalidSubscription(
+                f"This server does not push to {kind} devices.", code="PUSH_PLATFORM_UNAVAILABLE"
+            )
         if kind == "webpush":
             parts = urlsplit(endpoint)
             secure = parts.scheme == "https" or (

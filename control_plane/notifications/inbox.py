@@ -12,7 +12,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -121,8 +121,11 @@ class Inboxes:
         """One page of the inbox, newest first (only the unread ones with ``unread``)."""
         with self.db.session() as session:
             read = _read_up_to(session, user_id)
-            query = sa.select(Notification, Notification.id).where(
-                Notification.user_id == user_id, _shown(user_id)
+            query = cast(
+                "sa.Select[Any]",
+                sa.select(Notification, Notification.id).where(
+                    Notification.user_id == user_id, _shown(user_id)
+                ),
             )
             if unread:
                 query = query.where(Notification.id > read)

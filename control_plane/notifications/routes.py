@@ -236,12 +236,13 @@ def _out(row: object) -> PushSubscriptionOut:
     )
 
 
-@push.post("/subscriptions", status_code=201, response_model=PushSubscriptionOut, responses=problems(503))
+@push.post("/subscriptions", status_code=201, response_model=PushSubscriptionOut)
 def subscribe(
     body: PushSubscriptionIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> PushSubscriptionOut:
     """Register this device: a browser's PushSubscription, or a mobile app's token. 422 for an
-    endpoint that is not https or keys that are not P-256 keys; 503 where that push is off."""
+    endpoint that is not https, keys that are not P-256 keys, or a kind of device this server
+    does not push to."""
     from control_plane.notifications.devices import InvalidSubscription
 
     if body.platform == "webpush":

@@ -28,6 +28,7 @@ from control_plane.core.db import utcnow
 from control_plane.jobs.models import Job
 from control_plane.notifications.devices import Pusher
 from control_plane.notifications.models import PushSubscription
+from control_plane.notifications.preferences import Preferences
 from control_plane.notifications.push import Device, PushGone, PushMessage, PushRetry, WebPushSender
 
 SUBS = f"{API}/push/subscriptions"
@@ -104,7 +105,7 @@ def test_subscriptions_are_checked_kept_per_device_and_removed_by_endpoint(
         {"platform": "fcm", "token": "abc"},  # not configured here
     ):
         r = plat.client.post(SUBS, json=bad, headers=ada.headers)
-        assert r.status_code in (422, 503), (bad, r.text)
+        assert r.status_code == 422, (bad, r.text)
     # the same device signing in as bob moves to bob
     plat.client.post(SUBS, json={"endpoint": sub["endpoint"], "keys": keys}, headers=bob.headers)
     assert plat.client.get(SUBS, headers=ada.headers).json() == []
@@ -135,10 +136,11 @@ def test_a_dead_push_service_never_blocks_the_producer_and_is_retried(
         return (job, row) if job is not None and job.error and row.failures >= 1 else None
 
     found = wait_until(failed_once, 30)
-    assert found, "the push job did not fail its first attempt"
-    job, row = found  # type: ignore[misc]
+    assert isinstance(found, tuple), "the push job did not fail its first attempt"
+    job: Job = found[0]
+    row: PushSubscription = found[1]
     # the attempt failed, the device's failure is recorded, and the job will try that device again
-    assert "could not be reached" in (row.last_error or "") and "will be tried again" in job.error
+    assert "could not be reached" in (row.last_error or "") and "will be tried again" in (job.error or "")
     assert job.max_attempts == 6 and job.args["devices"] == [[row.id]]
 
 
@@ -182,8 +184,8 @@ def test_a_push_carries_ttl_urgency_topic_and_a_vapid_signature(
     keys = push_service.subscribe(public_key(key))["keys"]
     sender = WebPushSender(key, "mailto:ops@example.com", timeout=5)
     item = {"user": "u1", "type": "like", "subject": ["post", "p1"], "actor": None, "id": 7}
-    prefs = type("P", (), {"push_previews": True})()
-    message = Pusher._message(item, prefs, "ada")  # type: ignore[arg-type]
+    prefs = Preferences()
+    message = Pusher._message(item, prefs, "ada")
     sender.send(Device("webpush", capture, keys["p256dh"], keys["auth"]), message)
     (seen,) = Capture.seen
     headers = {k.lower(): v for k, v in seen["headers"].items()}
@@ -194,7 +196,7 @@ def test_a_push_carries_ttl_urgency_topic_and_a_vapid_signature(
         headers["authorization"].startswith("vapid t=") and f"k={public_key(key)}" in headers["authorization"]
     )
     assert b"ada liked" not in seen["body"]  # encrypted
-    live = Pusher._message({**item, "type": "live", "subject": ["stream", "s1"]}, prefs, "ada")  # type: ignore[arg-type]
+    live = Pusher._message({**item, "type": "live", "subject": ["stream", "s1"]}, prefs, "ada")
     assert (live.ttl, live.urgency, live.topic) == (15 * 60, "high", None)
     for status, error in ((410, PushGone), (404, PushGone), (503, PushRetry), (429, PushRetry)):
         Capture.status = status
@@ -299,7 +301,7 @@ def test_a_dead_mail_server_never_reaches_the_producer(
     ada, bob = verified(p, "ada"), member(p, "bob")
     p.client.put(PREFS, json={"types": {"like": {"email": True}}}, headers=ada.headers)
     like_of(p, ada, bob)  # 204, the mail server down
-    p.services.broker.join("notifications", timeout=30_000, fail_fast=False)  # type: ignore[attr-defined]
+    p.services.broker.join("notifications", timeout=30_000, fail_fast=False)  # type: ignore[call-arg]
     with p.services.db.session() as session:
         kinds = dict(session.execute(sa.select(Job.kind, Job.status)).all())
     assert kinds["notifications.ingest"] == "succeeded" and "email.send" in kinds

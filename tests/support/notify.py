@@ -34,7 +34,7 @@ def drain(platform: Platform, *, timeout_ms: int = 30_000) -> None:
     broker = platform.services.broker
     for _ in range(3):  # ingest -> fan-out -> push: each may enqueue on another queue
         for queue in QUEUES:
-            broker.join(queue, timeout=timeout_ms, fail_fast=False)  # type: ignore[attr-defined]
+            broker.join(queue, timeout=timeout_ms, fail_fast=False)  # type: ignore[call-arg]
 
 
 def inbox(platform: Platform, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
