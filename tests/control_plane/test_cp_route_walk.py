@@ -52,14 +52,8 @@ PUBLIC = {
     ("GET", "/api/v1/search"): "search is public (it finds only public things)",
     ("GET", "/api/v1/notifications/stream"): "the notifications WebSocket: ?access_token= (HTTP: 426)",
     ("GET", "/api/v1/push/vapid-public-key"): "the key browsers subscribe with is public by design",
-    (
-        "GET",
-        "/api/v1/notifications/unsubscribe",
-    ): "a mail's unsubscribe page: the signed token is the credential",
-    (
-        "POST",
-        "/api/v1/notifications/unsubscribe",
-    ): "one-click unsubscribe (RFC 8058): the signed token is the credential",
+    ("GET", "/api/v1/notifications/unsubscribe"): "a mail's unsubscribe page: the token is the credential",
+    ("POST", "/api/v1/notifications/unsubscribe"): "one-click unsubscribe (RFC 8058): the same",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)
