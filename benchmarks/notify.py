@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -49,11 +50,11 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "tests" / "support" / "node"
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The ``q`` percentile (0..100) of ``values``, nearest rank; NaN for none."""
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -65,7 +66,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
-        "--redis", default=os.environ.get("SOCIALFLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+        "--redis",
+        default=os.environ.get("SOCIALFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="a Redis database the run may empty: pub/sub, counters and the broker's queues",
     )
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=500.0, help="events per second")
@@ -334,12 +337,11 @@ def main(argv: list[str], output: Path) -> int:
     name, db_url = _database(args.postgres)
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"sf-bench-notify-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
-    redis_base = args.redis.rsplit("/", 1)[0]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SOCIALFLOW_")},
         "SOCIALFLOW_DATABASE_URL": db_url,
         "SOCIALFLOW_REDIS_URL": args.redis,
-        "SOCIALFLOW_BROKER_URL": f"{redis_base}/{int(args.redis.rsplit('/', 1)[1]) + 1}",
+        "SOCIALFLOW_BROKER_URL": args.redis,  # Dramatiq's keys are its own (dramatiq:*)
         "SOCIALFLOW_STORAGE_URL": f"file://{work / 'blobs'}",
         "SOCIALFLOW_SECRET_KEY": secrets.token_urlsafe(48),
         "SOCIALFLOW_DATA_DIR": str(work / "data"),
@@ -351,8 +353,7 @@ def main(argv: list[str], output: Path) -> int:
     }
     import redis
 
-    for url in (env["SOCIALFLOW_REDIS_URL"], env["SOCIALFLOW_BROKER_URL"]):
-        redis.Redis.from_url(url).flushdb()
+    redis.Redis.from_url(args.redis).flushdb()
     settings = load_settings(
         database_url=db_url,
         redis_url=args.redis,
@@ -392,8 +393,6 @@ def main(argv: list[str], output: Path) -> int:
                 "1",
                 "--threads",
                 str(args.worker_threads),
-                "--idle-poll",
-                "50",
             ],
             ready_url=f"http://127.0.0.1:{ports[0]}/healthz",
             log_path=work / "worker.log",

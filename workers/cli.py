@@ -201,8 +201,6 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         "--threads",
         str(args.threads),
         "--skip-logging",
-        "--worker-timeout",
-        str(max(10, args.idle_poll)),
         "--queues",
         *queues,
     ]
@@ -306,12 +304,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--processes", type=int, default=max(1, (os.cpu_count() or 1)), help="worker processes"
     )
     worker.add_argument("--threads", type=int, default=2, help="threads per process")
-    worker.add_argument(
-        "--idle-poll",
-        type=int,
-        default=1000,
-        help="longest wait, ms, between looks at an idle queue (Redis broker): lower answers sooner",
-    )
     worker.add_argument(
         "--metrics-port",
         type=int,
