@@ -183,12 +183,17 @@ async def _run_clients(
             target = clients[i % len(clients)]
             actor = actors[(i // len(clients)) % len(actors)]
             async with sem:
-                r = await http.put(
-                    f"{bases[i % len(bases)]}/api/v1/users/{target[1]}/follow",
-                    headers={"Authorization": f"Bearer {actor[2]}"},
-                )
-                if r.status_code == 204:
-                    sent_ok += 1
+                for _ in range(3):  # a keep-alive connection the server closed meanwhile: once more
+                    try:
+                        r = await http.put(
+                            f"{bases[i % len(bases)]}/api/v1/users/{target[1]}/follow",
+                            headers={"Authorization": f"Bearer {actor[2]}"},
+                        )
+                    except httpx.TransportError:
+                        continue
+                    if r.status_code == 204:
+                        sent_ok += 1
+                    break
 
         start = time.monotonic()
         requests = []

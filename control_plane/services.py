@@ -21,7 +21,7 @@ from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
-from control_plane.notifications import Intake, Notifications, build_notifications
+from control_plane.notifications import Notifications, build_notifications
 from control_plane.notifications import subscribe as subscribe_notifications
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
@@ -96,7 +96,7 @@ def notifications_service(
 ) -> Notifications:
     """The notifications domain, its intake subscribed to every source event on ``events``."""
     notifications = build_notifications(settings, db, pubsub, enqueue)
-    subscribe_notifications(events, Intake(enqueue))
+    subscribe_notifications(events, notifications.intake)
     return notifications
 
 

@@ -71,6 +71,8 @@ class Notifications:
     composer: Composer
     outbox: Outbox
     dispatcher: Dispatcher
+    #: The events hub's subscriber (``subscribe(events, notifications.intake)``).
+    intake: Intake
     _senders: dict[str, PushSender] | None = field(default=None, repr=False)
 
     @cached_property
@@ -95,6 +97,7 @@ class Notifications:
         )
 
     def close(self) -> None:
+        self.intake.close()
         self.dispatcher.close()
 
 
@@ -163,4 +166,5 @@ def build_notifications(
         composer=composer,
         outbox=outbox,
         dispatcher=Dispatcher(pubsub, channel),
+        intake=Intake(enqueue, window=settings.notification_intake_window),
     )

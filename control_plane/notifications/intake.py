@@ -8,6 +8,8 @@ never reaches it.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -252,23 +254,84 @@ SOURCES: tuple[type[Event], ...] = (
 
 
 class Intake:
-    """The hub subscriber: enqueues one ``notifications.ingest`` job per event that asks for work.
+    """The hub subscriber: enqueues ``notifications.ingest`` jobs with the items events ask for.
 
-    ``enqueue`` is the jobs port. A job queue that cannot be reached loses the event's
-    notifications (logged); the producer's change stands and its request succeeds.
+    Items are gathered for up to ``window`` seconds (or ``max_items``) and sent as one job, so a
+    burst of a thousand likes is a few jobs, not a thousand: the job row, the broker message and
+    the worker's bookkeeping are paid once per batch. ``window`` 0 sends each event's items at
+    once. Items waiting in a window are lost if the process dies within it (logged nowhere: the
+    window is tens of milliseconds); ``flush`` sends them now (``close`` does, at shutdown).
+
+    ``enqueue`` is the jobs port. A job queue that cannot be reached loses those notifications
+    (logged); the producer's change stands and its request succeeds.
     """
 
-    def __init__(self, enqueue: Callable[..., object]) -> None:
+    def __init__(self, enqueue: Callable[..., object], *, window: float = 0.0, max_items: int = 500) -> None:
         self.enqueue = enqueue
+        self.window = window
+        self.max_items = max_items
+        self._pending: list[Item] = []
+        self._since = 0.0
+        self._wake = threading.Condition()
+        #: Held while a batch is taken and sent, so ``flush`` returns only once every item given
+        #: before it is enqueued (none is still on its way from the window's thread).
+        self._sending = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     def __call__(self, event: Event) -> None:
         items = items_of(event)
         if not items:
             return
+        if self.window <= 0:
+            self._send(items)
+            return
+        with self._wake:
+            if not self._pending:
+                self._since = time.monotonic()
+            self._pending.extend(items)
+            full = len(self._pending) >= self.max_items
+            if not full and self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="notifications-intake", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the items waiting in the window now; returns once they are enqueued."""
+        with self._sending:
+            with self._wake:
+                batch, self._pending = self._pending, []
+            if batch:
+                self._send(batch)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                left = self._since + self.window - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+            self.flush()
+
+    def _send(self, items: list[Item]) -> None:
         try:
             self.enqueue("notifications.ingest", args={"items": items})
-        except Exception:  # the producer's change is committed; its notifications are what is lost
-            log.exception("notifications of %s lost: the job queue refused", type(event).__name__)
+        except Exception:  # the producers' changes are committed; their notifications are what is lost
+            log.exception("%d notification items lost: the job queue refused", len(items))
 
 
 def subscribe(events: EventHub, intake: Callable[[Event], object]) -> None:

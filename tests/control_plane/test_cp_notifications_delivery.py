@@ -301,6 +301,7 @@ def test_a_dead_mail_server_never_reaches_the_producer(
     ada, bob = verified(p, "ada"), member(p, "bob")
     p.client.put(PREFS, json={"types": {"like": {"email": True}}}, headers=ada.headers)
     like_of(p, ada, bob)  # 204, the mail server down
+    p.services.notifications.intake.flush()
     p.services.broker.join("notifications", timeout=30_000, fail_fast=False)  # type: ignore[call-arg]
     with p.services.db.session() as session:
         kinds = dict(session.execute(sa.select(Job.kind, Job.status)).all())

@@ -31,9 +31,15 @@ def notifying_platform(
 
 def drain(platform: Platform, *, timeout_ms: int = 30_000) -> None:
     """Wait until every notification job enqueued so far (and those they enqueue) has run."""
+    from workers import runtime
+
     broker = platform.services.broker
-    for _ in range(3):  # ingest -> fan-out -> push: each may enqueue on another queue
-        for queue in QUEUES:
+    for _ in range(3):
+        platform.services.notifications.intake.flush()  # the items waiting in the intake's window
+        worker_side = runtime.current().__dict__.get("notifications")
+        if worker_side is not None:
+            worker_side.intake.flush()
+        for queue in QUEUES:  # ingest -> fan-out -> push: each may enqueue on another queue
             broker.join(queue, timeout=timeout_ms, fail_fast=False)  # type: ignore[call-arg]
 
 
