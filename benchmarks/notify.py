@@ -141,12 +141,20 @@ async def _run_clients(
     received = 0
     connected = 0
     ready = asyncio.Event()
+    opening = asyncio.Semaphore(32)
 
     async def client(index: int, token: str) -> None:
         nonlocal received, connected
         base = bases[index % len(bases)].replace("http", "ws", 1)
-        async with connect(f"{base}/api/v1/notifications/stream?access_token={token}", max_queue=None) as ws:
+        async with opening:  # a few handshakes at a time: each signs in against the database
+            ws = await connect(
+                f"{base}/api/v1/notifications/stream?access_token={token}",
+                max_queue=None,
+                open_timeout=120,
+                ping_interval=None,
+            )
             await ws.recv()  # the unread count
+        async with ws:
             connected += 1
             if connected == len(clients):
                 ready.set()
@@ -161,8 +169,6 @@ async def _run_clients(
     tasks = []
     for i, (_, _, token) in enumerate(clients):
         tasks.append(asyncio.create_task(client(i, token)))
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait([waiter, *tasks], timeout=300, return_when=asyncio.FIRST_COMPLETED)
     failed = [t for t in tasks if t.done() and t.exception() is not None]
