@@ -127,3 +127,15 @@ def test_across_api_processes_through_redis(
         mention(producer, bob)
         got = receive(ws)
         assert got["notification"]["actor"]["username"] == "bob" and got["unread"] == 1
+
+
+def test_the_token_in_a_socket_url_never_reaches_the_log() -> None:
+    import logging
+
+    from control_plane.core.logs import RedactTokens
+
+    line = '%s - "WebSocket /api/v1/notifications/stream?access_token=%s&after=3" [accepted]'
+    record = logging.makeLogRecord({"msg": line, "args": ("127.0.0.1:5", "eyJ.secret.sig")})
+    RedactTokens().filter(record)
+    assert record.getMessage().endswith('stream?access_token=[redacted]&after=3" [accepted]')
+    assert "secret" not in record.getMessage()
