@@ -66,6 +66,7 @@ def test_likes_and_follows_group_and_regroup(plat: Platform) -> None:
     ).json() == {"unread": 0}
     plat.client.delete(f"{API}/posts/{first}/like", headers=cyd.headers)
     plat.client.put(f"{API}/posts/{first}/like", headers=cyd.headers)
+    drain(plat)
     for fan in (bob, cyd):
         plat.client.put(f"{API}/users/ada/follow", headers=fan.headers)
     drain(plat)
@@ -106,18 +107,20 @@ def test_every_social_source_and_removal_with_its_subject(plat: Platform) -> Non
     plat.client.put(f"{API}/comments/{own['id']}/like", headers=bob.headers)
     plat.client.put(f"{API}/videos/{video}/like", headers=bob.headers)
     drain(plat)
+    # events of a burst are ingested by concurrent jobs: compare what was made, not in which order
     items = inbox(plat, ada.headers)
-    assert types(items) == ["like", "like", "reply", "comment", "mention", "repost", "quote", "reply"]
-    assert items[-1]["subject"] == {"type": "post", "id": reply} and items[-1]["actor"]["username"] == "bob"
-    assert items[2]["context"] == {"type": "video", "id": video}
+    assert sorted(types(items)) == ["comment", "like", "like", "mention", "quote", "reply", "reply", "repost"]
+    replies = {i["subject"]["type"]: i for i in items if i["type"] == "reply"}
+    assert replies["post"]["subject"]["id"] == reply and replies["post"]["actor"]["username"] == "bob"
+    assert replies["comment"]["context"] == {"type": "video", "id": video}
     # the reply mentioning ada is a reply only; the comment reply is not also a "comment"
     assert plat.client.delete(f"{API}/comments/{comment['id']}", headers=bob.headers).status_code == 204
     assert plat.client.delete(f"{API}/posts/{reply}", headers=bob.headers).status_code == 204
     drain(plat)
-    assert types(inbox(plat, ada.headers)) == ["like", "like", "reply", "mention", "repost", "quote"]
+    assert sorted(types(inbox(plat, ada.headers))) == ["like", "like", "mention", "quote", "reply", "repost"]
     plat.services.videos.remove(video, by=ada.id)
     drain(plat)
-    assert types(inbox(plat, ada.headers)) == ["mention", "repost", "quote"]
+    assert sorted(types(inbox(plat, ada.headers))) == ["mention", "quote", "repost"]
 
 
 def test_blocked_and_muted_accounts_never_reach_the_inbox(plat: Platform) -> None:
