@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "ledger": "benchmarks.ledger",
     "views": "benchmarks.views",
     "ads": "benchmarks.ads",
+    "notify": "benchmarks.notify",
 }
 
 

@@ -24,6 +24,7 @@ from control_plane.live import PlaybackCorsMiddleware, WhipHost
 from control_plane.live.routes import chat
 from control_plane.live.routes import streams as live
 from control_plane.moderation import routes as moderation
+from control_plane.notifications import routes as notifications
 from control_plane.payments.routes import local as payments_local
 from control_plane.payments.routes import money as payments
 from control_plane.payments.routes import webhooks as payment_webhooks
@@ -96,6 +97,10 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         moderation.router,
         recommendations.router,
         ads.router,
+        notifications.router,
+        notifications.me,
+        notifications.bells,
+        notifications.push,
     )
     for router in routers:
         app.include_router(router)

@@ -30,6 +30,8 @@ from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.moderation import ModerationService, screening_hold
 from control_plane.moderation.access import watchable
+from control_plane.notifications import Notifications, build_notifications
+from control_plane.notifications import subscribe as subscribe_notifications
 from control_plane.payments.domain import Payments, build_payments, is_member
 from control_plane.recommendations import RecommendationService
 from control_plane.search import SearchService, open_backend
@@ -44,7 +46,14 @@ from control_plane.views import Rules, ViewService, open_buffer
 from storage import BlobStore, open_store
 from storage.uploads import upload_store_for
 
-__all__ = ["Services", "build_services", "search_service", "video_service", "view_service"]
+__all__ = [
+    "Services",
+    "build_services",
+    "notifications_service",
+    "search_service",
+    "video_service",
+    "view_service",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +95,10 @@ class Services:
     ads: AdService
     ad_server: AdServer
     ad_counters: AdCounters
+    notifications: Notifications
 
     def close(self) -> None:
+        self.notifications.close()
         self.views.buffer.close()
         self.geo.close()
         self.pubsub.close()
@@ -102,15 +113,20 @@ class Services:
 
 
 def video_service(
-    db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
+    db: Database,
+    enqueue: Callable[..., object],
+    store: BlobStore,
+    jobs: JobLedger | None = None,
+    events: EventHub | None = None,
 ) -> VideoService:
     """The video domain with the holds other domains put on a video: a blocking Content-ID claim,
     and the automated screening's hold until a moderator decides.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
-    lets it retry (the API's processes hand it their job queue).
+    lets it retry (the API's processes hand it their job queue); ``events`` hears of videos ready
+    and failed.
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold, screening_hold()), jobs=jobs)
+    return VideoService(db, enqueue, store, holds=(claim_hold, screening_hold()), jobs=jobs, events=events)
 
 
 def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoService) -> ViewService:
@@ -131,6 +147,15 @@ def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoSe
     )
     videos.on_remove(views.video_removed)
     return views
+
+
+def notifications_service(
+    settings: Settings, db: Database, pubsub: PubSub, enqueue: Callable[..., object], events: EventHub
+) -> Notifications:
+    """The notifications domain, its intake subscribed to every source event on ``events``."""
+    notifications = build_notifications(settings, db, pubsub, enqueue)
+    subscribe_notifications(events, notifications.intake)
+    return notifications
 
 
 def search_service(db: Database, events: EventHub) -> SearchService:
@@ -167,16 +192,19 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     kv = open_kv(settings.redis_url)
     jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
 
-    videos = video_service(db, jobs.enqueue, store, jobs)
+    events = EventHub()
+    pubsub = open_pubsub(settings.redis_url)
+    notifications = notifications_service(settings, db, pubsub, jobs.enqueue, events)
+    videos = video_service(db, jobs.enqueue, store, jobs, events)
     accounts = AccountService(
         db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
     )
     uploads = UploadService(db, upload_store_for(store), kv, settings, videos)
-    claims = ClaimService(db, jobs.enqueue, videos)
+    claims = ClaimService(db, jobs.enqueue, videos, events=events)
     videos.on_remove(uploads.video_removed)
     videos.on_remove(claims.video_removed)
+    videos.on_remove(notifications.service.video_removed)
     channels = ChannelService(db, store, jobs.enqueue)
-    events = EventHub()
     limiter = RateLimiter(kv)
     # The counts the social domain changes are shown on, and kept in, the channel and video rows.
     social = build_social(
@@ -243,7 +271,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         uploads=uploads,
         claims=claims,
         limiter=limiter,
-        pubsub=open_pubsub(settings.redis_url),
+        pubsub=pubsub,
         playback=playback,
         channels=channels,
         catalogue=catalogue,
@@ -260,4 +288,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         ads=ads,
         ad_server=ad_server,
         ad_counters=ad_counters,
+        notifications=notifications,
     )

@@ -11,4 +11,5 @@ pytest_plugins = [
     "support.turn",
     "support.payments",
     "support.node_vast",
+    "support.webpush",
 ]

@@ -69,6 +69,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 store=services.store,
                 kv=services.kv,
                 broker=services.broker,
+                pubsub=services.pubsub,
             )
         )
         worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)
@@ -96,7 +97,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             services.kv,
         ).start(),
         # trending hashtags, the videos and accounts new to search, finished watch sessions, and
-        # the posts, comments and videos to pre-screen, the recommendation model
+        # the posts, comments and videos to pre-screen, the recommendation model, notification
+        # digests and sweeps
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
@@ -106,6 +108,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 ("views.rollup", settings.views_rollup_interval),
                 ("moderation.screen", settings.moderation_screen_interval),
                 ("recommendations.train", settings.recommendations_train_interval),
+                ("notifications.digests", settings.notification_digest_interval),
+                ("notifications.sweep", settings.notification_sweep_interval),
             )
         ),
         # payments upkeep in this process, whose events hub the notifications listen on: failed and

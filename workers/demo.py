@@ -64,7 +64,12 @@ def embedded_platform(data_dir: Path) -> Iterator[tuple[str, Services]]:
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(
-            settings=settings, db=services.db, store=services.store, kv=services.kv, broker=services.broker
+            settings=settings,
+            db=services.db,
+            store=services.store,
+            kv=services.kv,
+            broker=services.broker,
+            pubsub=services.pubsub,
         )
     )
     worker = start_inprocess_workers(services.broker, settings.embedded_worker_threads)

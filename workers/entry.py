@@ -5,6 +5,7 @@ from __future__ import annotations
 from control_plane.core.db import Database
 from control_plane.core.kv import open_kv
 from control_plane.core.logs import configure_logging
+from control_plane.core.pubsub import open_pubsub
 from control_plane.core.settings import load_settings
 from storage import open_store
 from workers import runtime
@@ -22,6 +23,11 @@ def boot() -> None:
     broker = broker_for(settings)
     runtime.configure(
         runtime.WorkerContext(
-            settings=settings, db=db, store=store, kv=open_kv(settings.redis_url), broker=broker
+            settings=settings,
+            db=db,
+            store=store,
+            kv=open_kv(settings.redis_url),
+            broker=broker,
+            pubsub=open_pubsub(settings.redis_url),
         )
     )

@@ -191,6 +191,49 @@ JOBS: dict[str, JobSpec] = {
             time_limit=1800,
             priority=40,
         ),
+        # Turns events into notifications (inbox, WebSockets) and asks for their pushes and mails.
+        JobSpec(
+            "notifications.ingest",
+            "workers.actors.notifications:ingest",
+            queue="notifications",
+            attempts=5,
+            time_limit=120,
+            priority=0,
+            min_backoff=1,
+            max_backoff=60,
+        ),
+        # One batch of a fan-out (a new video to its channel's bells, a stream live to its
+        # followers); enqueues the next batch. Its own queue: a burst never holds up the others.
+        JobSpec(
+            "notifications.fanout",
+            "workers.actors.notifications:fanout",
+            queue="notifications-bulk",
+            attempts=5,
+            time_limit=600,
+            priority=20,
+            min_backoff=2,
+            max_backoff=300,
+        ),
+        # Pushes notifications to their recipients' devices; retries the devices that failed.
+        JobSpec(
+            "notifications.push",
+            "workers.actors.notifications:push",
+            queue="notifications",
+            attempts=6,
+            time_limit=300,
+            priority=5,
+            min_backoff=2,
+            max_backoff=600,
+        ),
+        # Posts the email digests that are due; enqueued periodically by the API processes.
+        JobSpec(
+            "notifications.digests",
+            "workers.actors.notifications:digests",
+            queue="notifications-bulk",
+            attempts=1,
+            time_limit=1800,
+            priority=40,
+        ),
         # Draws a creator's analytics chart into the blob store (the API serves it from there).
         JobSpec(
             "analytics.chart",
@@ -229,6 +272,15 @@ JOBS: dict[str, JobSpec] = {
             min_backoff=2,
             max_backoff=60,
             throws=(MediaError,),
+        ),
+        # Removes notifications past their retention; enqueued periodically by the API processes.
+        JobSpec(
+            "notifications.sweep",
+            "workers.actors.notifications:sweep",
+            queue="notifications-bulk",
+            attempts=1,
+            time_limit=1800,
+            priority=50,
         ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(

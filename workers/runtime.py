@@ -16,12 +16,14 @@ from control_plane.contentid import ClaimService
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, MemoryKeyValue
+from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.settings import Settings
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from control_plane.jobs.processes import process_name
+from control_plane.notifications import Notifications
 from control_plane.payments.domain import Payments, build_payments
-from control_plane.services import video_service
+from control_plane.services import notifications_service, video_service
 from control_plane.videos import VideoService
 from storage import BlobStore
 
@@ -36,6 +38,9 @@ class WorkerContext:
     kv: KeyValue = field(default_factory=MemoryKeyValue)
     #: Where actors enqueue follow-up jobs (the parts of a chunked transcode).
     broker: dramatiq.Broker | None = None
+    #: Where new notifications reach the API processes' WebSockets: the API's own on the
+    #: embedded default (in-process), else one opened on ``SOCIALFLOW_REDIS_URL``.
+    pubsub: PubSub | None = None
 
     def enqueue(self, kind: str, **options: Any) -> Job:
         """Enqueue a follow-up job on this process's broker (see ``control_plane.jobs.enqueue``)."""
@@ -44,9 +49,25 @@ class WorkerContext:
         return enqueue(self.db, self.broker, kind, **options)
 
     @cached_property
+    def events(self) -> EventHub:
+        """This process's events hub: what jobs change is announced here (a video ready, a
+        claim made), and the notifications domain listens."""
+        hub = EventHub()
+        self.__dict__["notifications"] = notifications_service(
+            self.settings, self.db, self.pubsub or open_pubsub(self.settings.redis_url), self.enqueue, hub
+        )
+        return hub
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        _ = self.events  # builds the domain with its intake subscribed
+        built: Notifications = self.__dict__["notifications"]
+        return built
+
+    @cached_property
     def videos(self) -> VideoService:
         """The video domain's service, whose follow-up jobs go to this process's broker."""
-        return video_service(self.db, self.enqueue, self.store)
+        return video_service(self.db, self.enqueue, self.store, events=self.events)
 
     @cached_property
     def payments(self) -> Payments:
@@ -55,7 +76,7 @@ class WorkerContext:
 
     @cached_property
     def claims(self) -> ClaimService:
-        return ClaimService(self.db, self.enqueue, self.videos)
+        return ClaimService(self.db, self.enqueue, self.videos, events=self.events)
 
 
 _context: WorkerContext | None = None

@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
+from control_plane.contentid.events import ClaimDisputed, ClaimMade, ClaimResolved
 from control_plane.contentid.keys import fingerprint_key
 from control_plane.contentid.models import POLICIES, Claim, Reference
-from control_plane.core.db import Database
+from control_plane.core.db import Database, new_id
 from control_plane.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from control_plane.core.events import Event, EventHub
 from control_plane.core.leftovers import Leftovers
 from control_plane.jobs import EnqueueFailed
 from control_plane.videos import Hold, VideoService
@@ -73,10 +75,23 @@ class ClaimService:
     """The only code that changes references and claims, and what a claim does to its video
     (through ``videos``, the video domain's service)."""
 
-    def __init__(self, db: Database, enqueue: Callable[..., object], videos: VideoService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        enqueue: Callable[..., object],
+        videos: VideoService,
+        *,
+        events: EventHub | None = None,
+    ) -> None:
         self.db = db
         self.enqueue = enqueue
         self.videos = videos
+        #: Where claims made, disputed and resolved are announced once committed.
+        self.events = events
+
+    def _announce(self, *events: Event) -> None:
+        if self.events is not None and events:
+            self.events.publish(*events)
 
     def register(self, user: User, video_id: str, policy: str) -> Reference:
         """Register one of the caller's own ready videos as a reference, and index it."""
@@ -174,8 +189,13 @@ class ClaimService:
                 )
             claim.status, claim.dispute_reason = "disputed", reason
             session.flush()
+            reference = session.get(Reference, claim.reference_id)
+            disputed = ClaimDisputed(
+                claim.id, claim.video_id, video.owner_id, reference.owner_id if reference else ""
+            )
             session.expunge(claim)
-            return claim
+        self._announce(disputed)
+        return claim
 
     def resolve(self, user: User, claim_id: str, decision: str, *, is_moderator: bool) -> Claim:
         """The reference owner (or a moderator) upholds or releases a disputed claim."""
@@ -196,9 +216,12 @@ class ClaimService:
             claim.resolved_by = user.id
             session.flush()
             video_id = claim.video_id
+            owner = session.scalar(sa.select(Video.owner_id).where(Video.id == video_id))
+            resolved = ClaimResolved(claim.id, video_id, owner or "", claim.status)
             session.expunge(claim)
             self.videos.settle(session, video_id)
-            return claim
+        self._announce(resolved)
+        return claim
 
     def review_queue(self, user: User, *, is_moderator: bool) -> list[Claim]:
         with self.db.session() as session:
@@ -221,7 +244,7 @@ class ClaimService:
         or the video's probed duration, whichever is shorter) and to the reference's video, and
         claims only if still longer than :data:`CLAIM_MIN_SECONDS`. Idempotent: a rerun claims
         nothing twice. Returns the number of claims made, or None when the video is gone."""
-        made = 0
+        made: list[Event] = []
         with self.db.session(exclusive=True) as session:
             video = session.get(Video, video_id, with_for_update=True)
             if video is None:
@@ -241,23 +264,24 @@ class ClaimService:
                 )
                 if existing is not None:
                     continue
-                session.add(
-                    Claim(
-                        video_id=video_id,
-                        reference_id=reference.id,
-                        kind=clipped.kind,
-                        query_start=round(clipped.query_start, 3),
-                        reference_start=round(clipped.reference_start, 3),
-                        duration=round(clipped.duration, 3),
-                        score=round(clipped.score, 4),
-                        policy=reference.policy,
-                        status="active",
-                    )
+                claim = Claim(
+                    id=new_id(),
+                    video_id=video_id,
+                    reference_id=reference.id,
+                    kind=clipped.kind,
+                    query_start=round(clipped.query_start, 3),
+                    reference_start=round(clipped.reference_start, 3),
+                    duration=round(clipped.duration, 3),
+                    score=round(clipped.score, 4),
+                    policy=reference.policy,
+                    status="active",
                 )
-                made += 1
+                session.add(claim)
+                made.append(ClaimMade(claim.id, video_id, video.owner_id, reference.owner_id, claim.policy))
             session.flush()
             self.videos.settle(session, video_id, transcoded=False)
-        return made
+        self._announce(*made)
+        return len(made)
 
     def video_removed(self, session: Session, video: Video, leftovers: Leftovers) -> None:
         """The video's remover (``VideoService.on_remove``): its fingerprint goes, and if it is a

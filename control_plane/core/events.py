@@ -19,7 +19,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["Event", "EventHub", "Handler"]
 
@@ -71,3 +74,19 @@ class EventHub:
                     handler(event)
                 except Exception:  # the change is committed; one subscriber's bug must not undo it
                     log.exception("subscriber %r failed on %r", handler, event)
+
+    def after_commit(self, session: Session, *events: Event) -> None:
+        """Publish ``events`` once ``session``'s transaction commits, and never if it rolls back:
+        for a change made inside a transaction that the caller (not the service) commits."""
+        from sqlalchemy import event as orm_event
+
+        def publish(_session: Session) -> None:
+            orm_event.remove(session, "after_soft_rollback", forget)
+            self.publish(*events)
+
+        def forget(_session: Session, _transaction: object) -> None:
+            if orm_event.contains(session, "after_commit", publish):
+                orm_event.remove(session, "after_commit", publish)
+
+        orm_event.listen(session, "after_commit", publish, once=True)
+        orm_event.listen(session, "after_soft_rollback", forget, once=True)

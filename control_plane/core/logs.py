@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
-__all__ = ["configure_logging", "request_id_var", "JsonFormatter"]
+__all__ = ["configure_logging", "request_id_var", "JsonFormatter", "RedactTokens"]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -38,9 +39,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+#: A credential in a URL's query: a WebSocket's ``access_token``, a mailed link's ``token``.
+_TOKEN_IN_QUERY = re.compile(r"((?:access_)?token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Blanks credentials carried in URLs (uvicorn names each WebSocket it accepts with its
+    query, which holds the access token) before any line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_IN_QUERY.sub(r"\1[redacted]", message), ()
+        return True
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Install the process-wide log format. Called once by each entry point."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactTokens())
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

@@ -282,6 +282,35 @@ class Settings(BaseSettings):
     ads_beacon_ttl: int = Field(3600, ge=60, le=7 * 86_400)
     #: Seconds into an ad after which the viewer may skip it (0: ads are not skippable).
     ads_skip_after: float = Field(5.0, ge=0.0, le=60.0)
+    #: Seconds a notification is kept; the periodic sweep removes older ones.
+    notification_retention: int = Field(90 * 24 * 3600, ge=3600)
+    #: Seconds between sweeps of old notifications.
+    notification_sweep_interval: float = Field(3600.0, ge=1.0)
+    #: Seconds between looks for digests that are due.
+    notification_digest_interval: float = Field(900.0, ge=1.0)
+    #: Hour of the day (in each person's time zone) from which their digest goes out.
+    notification_digest_hour: int = Field(8, ge=0, le=23)
+    #: Seconds the events of a burst are gathered into one ``notifications.ingest`` job (0: one
+    #: job per event).
+    notification_intake_window: float = Field(0.02, ge=0.0, le=1.0)
+    #: People told per job when a channel's new video or post, or its going live, fans out.
+    notification_fanout_batch: int = Field(500, ge=1, le=10_000)
+    #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated
+    #: once in the data dir. Production without it: Web Push is off.
+    vapid_private_key: str | None = None
+    #: The VAPID contact (``mailto:`` or ``https:``); default: the https public URL, else the mail sender.
+    vapid_subject: str | None = None
+    #: Seconds a push service has to answer one push.
+    push_timeout: float = Field(10.0, ge=0.5, le=120.0)
+    #: Hosts whose plain-http push endpoints are accepted (a push service on loopback for tests);
+    #: every other endpoint must be https.
+    push_insecure_hosts: list[str] = Field(default_factory=list)
+    #: Push subscriptions (devices) one user may have; the oldest goes past it.
+    push_max_devices: int = Field(20, ge=1, le=1000)
+    #: Firebase Cloud Messaging: a service account's JSON key file (mobile push; untested here).
+    fcm_credentials: Path | None = None
+    #: Apple push: ``{"key_file", "key_id", "team_id", "topic", "sandbox"}`` (JSON; untested here).
+    apns: dict[str, str | bool] | None = None
 
     @field_validator("database_url")
     @classmethod

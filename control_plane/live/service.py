@@ -16,9 +16,11 @@ import sqlalchemy as sa
 
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict
+from control_plane.core.events import EventHub
 from control_plane.core.leftovers import Leftovers
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.live.errors import LiveStreamNotFound
+from control_plane.live.events import StreamWentLive
 from control_plane.live.files import stream_prefix
 from control_plane.live.keys import key_hash, key_matches, key_prefix, new_stream_key, well_formed
 from control_plane.live.models import LIVE_EVENTS, LiveEvent, LiveStream
@@ -55,11 +57,13 @@ class StreamView:
 
 
 class StreamService:
-    """Streams in the database. ``max_events`` bounds the events returned by ``view``."""
+    """Streams in the database. ``max_events`` bounds the events returned by ``view``; ``events``
+    hears of each stream going live (``StreamWentLive``) once committed."""
 
-    def __init__(self, db: Database, *, max_events: int = 200) -> None:
+    def __init__(self, db: Database, *, max_events: int = 200, events: EventHub | None = None) -> None:
         self.db = db
         self.max_events = max_events
+        self.events = events
 
     def create(self, owner_id: str, title: str) -> tuple[StreamView, str]:
         """A new idle stream and its key; the key is returned here once and never stored."""
@@ -125,6 +129,7 @@ class StreamService:
         if state not in LIVE_EVENTS:
             raise ValueError(f"unknown live state {state!r}")
         now = utcnow()
+        started = None
         with self.db.session(exclusive=True) as session:
             row = session.get(LiveStream, stream_id, with_for_update=True)
             if row is None:
@@ -133,8 +138,11 @@ class StreamService:
             session.add(LiveEvent(stream_id=stream_id, state=state, at=now))
             if state == "live" and row.status != "live":
                 row.status, row.started_at, row.ended_at = "live", now, None
+                started = StreamWentLive(stream_id, row.owner_id, row.title)
             elif state == "idle" and row.status == "live":
                 row.status, row.ended_at = "ended", now
+        if started is not None and self.events is not None:
+            self.events.publish(started)
 
     def end_unheld(self, held: Callable[[str], bool], *, grace_s: float) -> list[str]:
         """End the live streams that no ingest holds (``held(stream_id)`` is False) and that went

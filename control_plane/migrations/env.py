@@ -15,6 +15,7 @@ from control_plane.core.migrate import include_object
 from control_plane.jobs import models as jobs  # noqa: F401
 from control_plane.live import models as live  # noqa: F401
 from control_plane.moderation import models as moderation  # noqa: F401
+from control_plane.notifications import models as notifications  # noqa: F401
 from control_plane.payments import models as payments  # noqa: F401
 from control_plane.search import models as search  # noqa: F401
 from control_plane.social import models as social  # noqa: F401

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database
-from control_plane.core.events import EventHub
+from control_plane.core.events import Event, EventHub
 from control_plane.core.leftovers import Leftovers
 from control_plane.core.ratelimit import Limit, RateLimiter
 from control_plane.core.settings import Settings
@@ -61,8 +61,8 @@ class Social:
         the counts of the posts, videos and accounts they were counted in. The posts' deletions
         are announced once the account is gone (the leftovers' follow-up work)."""
         self.likes.forget(session, user_id)
-        self.comments.forget(session, user_id)
-        deleted = self.posts.forget(session, user_id)
+        deleted: list[Event] = [*self.comments.forget(session, user_id)]
+        deleted += self.posts.forget(session, user_id)
         self.graph.forget(session, user_id)
         return Leftovers(then=[lambda: self.posts.events.publish(*deleted)] if deleted else [])
 

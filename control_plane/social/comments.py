@@ -22,7 +22,7 @@ from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import Viewer, visible_to, visible_video
 from control_plane.social.counters import add
 from control_plane.social.errors import InvalidContent
-from control_plane.social.events import CommentWritten
+from control_plane.social.events import CommentDeleted, CommentWritten
 from control_plane.social.models import Comment, CommentLike
 from control_plane.social.schemas import CommentOut, UserBrief
 from control_plane.social.writer import LimitedWriter
@@ -120,18 +120,21 @@ class CommentService(LimitedWriter):
             comment = reachable_comment(session, comment_id, actor)
             if comment.author_id != actor.user_id:
                 comment, _ = self._managed(session, comment_id, actor)
-            self._remove(session, comment)
+            event = self._remove(session, comment)
+        self.events.publish(event)
 
-    def forget(self, session: Session, user_id: str) -> None:
+    def forget(self, session: Session, user_id: str) -> list[CommentDeleted]:
         """In the caller's transaction, delete every comment of an account that is about to go,
-        with the counts they were in."""
+        with the counts they were in; returns the deletions to announce once it has committed."""
+        deleted = []
         for comment_id in (
             session.execute(sa.select(Comment.id).where(Comment.author_id == user_id)).scalars().all()
         ):
             comment = session.get(Comment, comment_id)
             if comment is not None:  # not already gone with its thread
-                self._remove(session, comment)
+                deleted.append(self._remove(session, comment))
                 session.flush()
+        return deleted
 
     @staticmethod
     def video_removed(session: Session, video: Video) -> None:
@@ -142,14 +145,23 @@ class CommentService(LimitedWriter):
         for replies_first in (Comment.parent_id.is_not(None), sa.true()):
             session.execute(sa.delete(Comment).where(Comment.video_id == video.id, replies_first))
 
-    def _remove(self, session: Session, comment: Comment) -> None:
+    def _remove(self, session: Session, comment: Comment) -> CommentDeleted:
         visible_replies = session.execute(
             sa.select(sa.func.count()).where(Comment.parent_id == comment.id, Comment.status == "visible")
         ).scalar_one()
+        replies = (
+            session.execute(sa.select(Comment.id).where(Comment.parent_id == comment.id)).scalars().all()
+        )
         if comment.status == "visible":
             self._count(session, comment, -1)
         self.counts(session, comment.video_id, comments=-visible_replies)
         session.delete(comment)
+        return CommentDeleted(
+            comment_id=comment.id,
+            video_id=comment.video_id,
+            author_id=comment.author_id,
+            replies=tuple(replies),
+        )
 
     def _count(self, session: Session, comment: Comment, delta: int) -> None:
         self.counts(session, comment.video_id, comments=delta)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from control_plane.core.events import Event
 
 __all__ = [
+    "CommentDeleted",
+    "CommentLiked",
     "CommentWritten",
     "PostCreated",
     "PostDeleted",
@@ -88,3 +90,21 @@ class CommentWritten(Event):
     author_id: str
     parent_id: str | None = None
     parent_author_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CommentLiked(Event):
+    comment_id: str
+    video_id: str
+    author_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class CommentDeleted(Event):
+    """The comment is gone, and with it ``replies`` (the ids of its replies)."""
+
+    comment_id: str
+    video_id: str
+    author_id: str
+    replies: tuple[str, ...] = ()

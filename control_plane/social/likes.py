@@ -20,7 +20,7 @@ from control_plane.social.audience import Viewer, visible_video
 from control_plane.social.comments import reachable_comment
 from control_plane.social.counters import CountWriter, add, insert_new
 from control_plane.social.errors import InvalidContent
-from control_plane.social.events import PostLiked, VideoLiked
+from control_plane.social.events import CommentLiked, PostLiked, VideoLiked
 from control_plane.social.models import Comment, CommentLike, Post, PostLike, VideoLike
 from control_plane.social.postviews import reachable_post
 from control_plane.videos.models import Video
@@ -75,6 +75,13 @@ class LikeService:
                 raise InvalidContent("A comment waiting for review cannot be liked.", code="COMMENT_HELD")
             change = _toggle(session, CommentLike, {"comment_id": comment.id, "user_id": user.user_id}, liked)
             add(session, Comment, Comment.id == comment.id, likes=change)
+        liked_event = CommentLiked(
+            comment_id=comment.id,
+            video_id=comment.video_id,
+            author_id=comment.author_id,
+            user_id=user.user_id,
+        )
+        self._announce(change, liked_event)
 
     def forget(self, session: Session, user_id: str) -> None:
         """In the caller's transaction, take back every like of an account that is about to go,

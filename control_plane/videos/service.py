@@ -28,7 +28,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from control_plane.core.counts import count_changes
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict, Forbidden, NotFound
+from control_plane.core.events import EventHub
 from control_plane.core.leftovers import Leftovers
+from control_plane.videos.events import VideoFailed, VideoReady
 from control_plane.videos.keys import media_prefix
 from control_plane.videos.metadata import clean_changes
 from control_plane.videos.models import Video, VideoGeoBlock, VideoTag
@@ -126,12 +128,15 @@ class VideoService:
         *,
         holds: Sequence[Hold] = (),
         jobs: JobLedger | None = None,
+        events: EventHub | None = None,
     ) -> None:
         self.db = db
         self.enqueue = enqueue
         self.store = store
         self.holds = tuple(holds)
         self.jobs = jobs
+        #: Where ``VideoReady`` and ``VideoFailed`` are announced once committed (none: not at all).
+        self.events = events
         self.removers: list[Remover] = []
         self.access: dict[str, Access] = {}
 
@@ -301,12 +306,15 @@ class VideoService:
         with self.db.session() as session:
             return session.get(Video, video_id) is not None
 
-    @staticmethod
-    def failed(session: Session, video_id: str, reason: str) -> None:
-        """Processing gave up; ``reason`` is written for the creator."""
+    def failed(self, session: Session, video_id: str, reason: str) -> None:
+        """Processing gave up; ``reason`` is written for the creator (and ``VideoFailed`` told once
+        the caller's transaction commits)."""
         video = session.get(Video, video_id)
         if video is not None:
+            was = video.status
             video.status, video.error = "failed", reason
+            if was != "failed" and self.events is not None:
+                self.events.after_commit(session, VideoFailed(video_id, video.owner_id, reason))
 
     def settle(self, session: Session, video_id: str, *, transcoded: bool | None = None) -> None:
         """Set the status the video's holds call for, in one statement (so that a transcode
@@ -334,6 +342,9 @@ class VideoService:
         published = sa.func.coalesce(
             Video.published_at, sa.case((status == "ready", sa.literal(utcnow(), Video.published_at.type)))
         )
+        unpublished = self.events is not None and session.scalar(
+            sa.select(Video.id).where(Video.id == video_id, Video.published_at.is_(None))
+        )
         session.execute(
             sa.update(Video)
             .where(Video.id == video_id)
@@ -341,6 +352,11 @@ class VideoService:
             .execution_options(synchronize_session=False)
         )
         session.expire_all()
+        if unpublished and self.events is not None:
+            video = session.get(Video, video_id)
+            if video is not None and video.published_at is not None:
+                ready = VideoReady(video.id, video.owner_id, video.visibility, video.title)
+                self.events.after_commit(session, ready)
 
     def hold_on(self, video_id: str) -> Hold | None:
         """The first of the holds that applies to the video now, or None."""

@@ -9,7 +9,7 @@ from control_plane.core.settings import load_settings
 
 PROBLEM = "application/problem+json"
 #: Operations whose refusals are HTML pages (the pages behind mailed links), validation aside.
-HTML_PAGES = {"/verify-email", "/reset-password"}
+HTML_PAGES = {"/verify-email", "/reset-password", "/api/v1/notifications/unsubscribe"}
 
 
 def test_every_error_is_documented_as_problem_json(platform: Platform) -> None:

@@ -64,6 +64,10 @@ PUBLIC = {
     ("GET", "/api/v1/ads/vast"): "players ask for the pre-roll of public videos for anyone watching",
     ("GET", "/api/v1/ads/vmap"): "the ad breaks of a video, for players, like its VAST",
     ("GET", "/api/v1/ads/beacons/{event}/{token}"): "the signed, single-use tracking URL is the credential",
+    ("GET", "/api/v1/notifications/stream"): "the notifications WebSocket: ?access_token= (HTTP: 426)",
+    ("GET", "/api/v1/push/vapid-public-key"): "the key browsers subscribe with is public by design",
+    ("GET", "/api/v1/notifications/unsubscribe"): "a mail's unsubscribe page: the token is the credential",
+    ("POST", "/api/v1/notifications/unsubscribe"): "one-click unsubscribe (RFC 8058): the same",
 }
 #: Path prefixes whose routes are public playback of live streams (viewers need no account).
 PUBLIC_PREFIXES = ("/live/",)

@@ -52,8 +52,11 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #: - 422: a campaign whose bid is below the reserve price, whose currency is not the platform's
 #:   ad currency, whose daily budget is above its budget, whose end is before its start or whose
 #:   age_min is above its age_max: rules between fields, or set by the operator.
-#: - 426: the live chat is a WebSocket; its document operation tells the protocol, and a plain HTTP
-#:   request is answered 426 Upgrade Required.
+#: - 426: the live chat and the notifications stream are WebSockets; their document operations
+#:   tell the protocol, and a plain HTTP request is answered 426 Upgrade Required.
+#: - 422: a push subscription whose endpoint is not https or whose keys are not P-256 keys (the
+#:   schema bounds the strings; what they must decode to it cannot say), and a notification
+#:   preference naming a time zone the server does not know.
 #: Besides these, every paged list refuses a ``cursor`` it did not give out (422 INVALID_CURSOR):
 #: a cursor is opaque, so any string is schema-valid.
 REFUSED = {
@@ -72,6 +75,9 @@ REFUSED = {
     ("GET", "/api/v1/videos/{video_id}/analytics/chart"): "422",
     ("GET", "/api/v1/users/me/analytics"): "422",
     ("POST", "/api/v1/ads/campaigns"): "422",
+    ("GET", "/api/v1/notifications/stream"): "426",
+    ("POST", "/api/v1/push/subscriptions"): "422",
+    ("PUT", "/api/v1/users/me/notification-preferences"): "422",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 

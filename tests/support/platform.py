@@ -108,7 +108,12 @@ def start_platform(settings: Settings, *, inprocess_workers: bool = True) -> Ite
     migrate.upgrade(services.db)
     runtime.configure(
         runtime.WorkerContext(
-            settings=settings, db=services.db, store=services.store, kv=services.kv, broker=services.broker
+            settings=settings,
+            db=services.db,
+            store=services.store,
+            kv=services.kv,
+            broker=services.broker,
+            pubsub=services.pubsub,
         )
     )
     worker = start_inprocess_workers(services.broker, 2) if inprocess_workers else None

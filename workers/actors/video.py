@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from control_plane.jobs.models import Job
-from control_plane.videos import VideoGone, VideoService, media_prefix
+from control_plane.videos import VideoGone, media_prefix
 from pipelines import transcode, use_chunked
 from pipelines.storyboard import StoryboardBuilder
 from pipelines.thumbnails import ThumbnailPicker
@@ -148,4 +148,4 @@ def finish_video(
 @on_final_failure("video.part")
 @on_final_failure("video.finalize")
 def _mark_failed(session: Any, job: Job, reason: str) -> None:
-    VideoService.failed(session, str(job.args.get("video_id")), reason)
+    runtime.current().videos.failed(session, str(job.args.get("video_id")), reason)

@@ -12,11 +12,14 @@ __all__ = ["Mail", "Mailer", "MailError", "MailRejected", "MailNotConfigured"]
 
 @dataclass(frozen=True)
 class Mail:
-    """A plain-text message to one recipient."""
+    """A message to one recipient: plain text, with an HTML alternative when ``html`` is given,
+    and extra ``headers`` (``List-Unsubscribe`` and the like) as (name, value) pairs."""
 
     to: str
     subject: str
     text: str
+    html: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class MailError(ProblemError):

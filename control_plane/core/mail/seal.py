@@ -30,10 +30,22 @@ class MailSeal:
         self._keys = MultiFernet([_fernet(secret), *(_fernet(p) for p in previous)])
 
     def seal(self, mail: Mail) -> str:
-        payload = json.dumps({"to": mail.to, "subject": mail.subject, "text": mail.text})
+        fields: dict[str, object] = {"to": mail.to, "subject": mail.subject, "text": mail.text}
+        if mail.html is not None:
+            fields["html"] = mail.html
+        if mail.headers:
+            fields["headers"] = [list(h) for h in mail.headers]
+        payload = json.dumps(fields)
         return self._keys.encrypt(payload.encode()).decode()
 
     def open(self, sealed: str) -> Mail:
         """Raises InvalidToken if it was not sealed by one of our secrets or was altered."""
         data = json.loads(self._keys.decrypt(sealed.encode()))
-        return Mail(to=str(data["to"]), subject=str(data["subject"]), text=str(data["text"]))
+        html = data.get("html")
+        return Mail(
+            to=str(data["to"]),
+            subject=str(data["subject"]),
+            text=str(data["text"]),
+            html=str(html) if html is not None else None,
+            headers=tuple((str(k), str(v)) for k, v in data.get("headers", [])),
+        )

@@ -75,7 +75,11 @@ class SmtpMailer(Mailer):
         message["Date"] = formatdate(localtime=False)
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or None
         message["Message-ID"] = make_msgid(domain=domain)
+        for name, value in mail.headers:
+            message[name] = value
         message.set_content(mail.text)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
         return message
 
     def send(self, mail: Mail) -> None:
