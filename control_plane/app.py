@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from control_plane.accounts.routes import accounts, admin, oidc, pages, recovery, twofactor
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
+from control_plane.feed import routes as feed
 from control_plane.http import blobs, docs, health
 from control_plane.http.middleware import (
     BodyLimitMiddleware,
@@ -78,6 +79,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         likes.router,
         hashtags.router,
         search.router,
+        feed.router,
     )
     for router in routers:
         app.include_router(router)

@@ -19,6 +19,7 @@ from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
+from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.search import SearchService, open_backend
@@ -60,6 +61,8 @@ class Services:
     events: EventHub
     social: Social
     search: SearchService
+    #: The home feed, subscribed to the posts, videos and follows it spreads.
+    feed: FeedService
 
     def close(self) -> None:
         self.pubsub.close()
@@ -72,14 +75,18 @@ class Services:
 
 
 def video_service(
-    db: Database, enqueue: Callable[..., object], store: BlobStore, jobs: JobLedger | None = None
+    db: Database,
+    enqueue: Callable[..., object],
+    store: BlobStore,
+    jobs: JobLedger | None = None,
+    events: EventHub | None = None,
 ) -> VideoService:
     """The video domain with the holds other domains put on a video: a blocking Content-ID claim.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
-    lets it retry (the API's processes hand it their job queue).
+    lets it retry (the API's processes hand it their job queue); ``events`` hears videos published.
     """
-    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs)
+    return VideoService(db, enqueue, store, holds=(claim_hold,), jobs=jobs, events=events)
 
 
 def search_service(db: Database, events: EventHub) -> SearchService:
@@ -109,8 +116,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     )
     kv = open_kv(settings.redis_url)
     jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
+    events = EventHub()
 
-    videos = video_service(db, jobs.enqueue, store, jobs)
+    videos = video_service(db, jobs.enqueue, store, jobs, events)
     accounts = AccountService(
         db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)
     )
@@ -127,8 +135,9 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         channels.remove_rows_of_owner,
     ):
         closer.on_close(remover)
-    events = EventHub()
     limiter = RateLimiter(kv)
+    feed = build_feed(settings, db, kv, store, jobs.enqueue)
+    subscribe_feed(events, feed)
     return Services(
         settings=settings,
         db=db,
@@ -149,4 +158,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         events=events,
         social=build_social(db, events, limiter, settings),
         search=search_service(db, events),
+        feed=feed,
     )

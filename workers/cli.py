@@ -84,12 +84,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         Periodic(
             "jobs.sweep", settings.worker_heartbeat_timeout / 2, services.jobs.sweep, services.kv
         ).start(),
-        # trending hashtags, and the videos and accounts new to search
+        # trending hashtags, the videos and accounts new to search, the ranked feed's model
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
                 ("hashtags.trends", settings.trend_interval),
                 ("search.refresh", settings.search_refresh_interval),
+                ("feed.train", settings.feed_train_interval),
             )
         ),
     ]

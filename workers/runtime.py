@@ -14,8 +14,10 @@ import dramatiq
 
 from control_plane.contentid import ClaimService
 from control_plane.core.db import Database
+from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.settings import Settings
+from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from control_plane.jobs.processes import process_name
@@ -44,7 +46,19 @@ class WorkerContext:
     @cached_property
     def videos(self) -> VideoService:
         """The video domain's service, whose follow-up jobs go to this process's broker."""
-        return video_service(self.db, self.enqueue, self.store)
+        return video_service(self.db, self.enqueue, self.store, events=self.events)
+
+    @cached_property
+    def feed(self) -> FeedService:
+        """The home feed (its timelines shared with the API on the embedded default)."""
+        return build_feed(self.settings, self.db, self.kv, self.store, self.enqueue)
+
+    @cached_property
+    def events(self) -> EventHub:
+        """This process's events hub: a video a job publishes reaches the feed."""
+        hub = EventHub()
+        subscribe_feed(hub, self.feed)
+        return hub
 
     @cached_property
     def claims(self) -> ClaimService:

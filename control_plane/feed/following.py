@@ -1,0 +1,209 @@
+"""The ``following`` feed: the reader's timeline merged with their pulled authors, newest first,
+and checked against the database on every read.
+
+Sources of one page, each read below the cursor's score:
+
+* the reader's timeline (the store), rebuilt from the database first if it is missing, and the
+  database again for what is older than the oldest entry a trimmed timeline kept;
+* the items of the pulled authors (too many followers to push) the reader follows;
+* with no store at all, the database alone (every followed account's items).
+
+The merged window is then judged: an item whose post or video is gone, whose sharer the reader no
+longer follows or hides (blocks, mutes), whose author is hidden, whose video is not public, or
+that a newer share shows higher up is left out; what can never come back (a deleted item, an
+unfollowed sharer) is also taken out of the timeline, so the next read is cheaper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from control_plane.core.db import Database
+from control_plane.feed.items import ItemIndex
+from control_plane.feed.metrics import PULL_MERGES, REBUILDS, TIMELINE_ENTRIES
+from control_plane.feed.models import FeedItem
+from control_plane.feed.stores import Entry, TimelineStore
+from control_plane.feed.views import Shown
+from control_plane.social.audience import hidden_from
+from control_plane.social.models import Follow
+from control_plane.videos.models import Video
+
+__all__ = ["FollowingFeed", "Window"]
+
+#: Windows read for one page at most (a page cut short by many invalid entries keeps a cursor).
+MAX_ROUNDS = 6
+
+
+@dataclass
+class Window:
+    """Entries of one round, newest first, and where each came from."""
+
+    entries: list[Entry]
+    exhausted: bool
+    from_timeline: set[int] = field(default_factory=set)
+
+
+class FollowingFeed:
+    def __init__(self, db: Database, items: ItemIndex, store: TimelineStore | None) -> None:
+        self.db = db
+        self.items = items
+        self.store = store
+
+    # -- the timeline -----------------------------------------------------------------------
+
+    def rebuild(self, user_id: str) -> None:
+        """Build the user's timeline from the database: the newest ``length`` pushed shares of
+        the accounts they follow, then whatever was shared while it was being built (a fan-out
+        skips a timeline that does not exist yet)."""
+        assert self.store is not None
+        REBUILDS.inc()
+        entries = self.items.shares(user_id, limit=self.store.length)
+        self.store.fill(user_id, entries)
+        newest = max((seq for _, seq in entries), default=0)
+        self.store.merge(user_id, self.items.shares(user_id, after=newest, limit=self.store.length))
+
+    def _window(self, user_id: str, pulled: Sequence[str] | None, before: int | None, want: int) -> Window:
+        if self.store is None:
+            entries = self.items.followed_shares(user_id, before=before, limit=want)
+            return Window(entries, exhausted=len(entries) < want)
+        part = self.store.read(user_id, before, want)
+        if part is None:
+            self.rebuild(user_id)
+            part = self.store.read(user_id, before, want)
+            assert part is not None, "a timeline just built is there"
+        if before is None:
+            TIMELINE_ENTRIES.observe(part.size)
+        timeline = list(part.entries)
+        from_timeline = {s for s, _ in timeline}
+        done = len(timeline) < want
+        if done and part.size >= self.store.length:  # trimmed: the older part is in the database
+            floor = timeline[-1][1] if timeline else before
+            older = self.items.shares(user_id, before=floor, limit=want - len(timeline))
+            done = len(older) < want - len(timeline)
+            timeline += older
+        pulled_entries: list[Entry] = []
+        if pulled:
+            PULL_MERGES.inc()
+            pulled_entries = self.items.by_authors(user_id, pulled, before=before, limit=want)
+        merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
+        exhausted = done and len(pulled_entries) < want and len(merged) <= want
+        return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
+
+    # -- a page -----------------------------------------------------------------------------
+
+    def page(self, user_id: str, before: int | None, limit: int) -> tuple[list[Shown], int | None]:
+        """Up to ``limit`` items with a score below ``before`` and the next page's ``before``
+        (None on the last page)."""
+        pulled = self.items.pulled_followees(user_id) if self.store is not None else None
+        with self.db.session() as session:
+            hidden = set(session.scalars(hidden_from(user_id)))
+        shown: list[Shown] = []
+        bound, rounds = before, 0
+        while len(shown) <= limit and rounds < MAX_ROUNDS:
+            rounds += 1
+            want = max(10, 2 * (limit + 1 - len(shown)))
+            window = self._window(user_id, pulled, bound, want)
+            if not window.entries:
+                break
+            shown += self._judge(user_id, window, hidden)
+            bound = window.entries[-1][1]
+            if window.exhausted:
+                break
+        else:
+            if len(shown) <= limit:  # gave up early: let the reader ask for more
+                return shown, bound
+        if len(shown) > limit:
+            return shown[:limit], int(shown[limit - 1].share.seq)
+        return shown, None
+
+    def judge(self, user_id: str, entries: list[Entry], *, hidden: set[str] | None = None) -> list[Shown]:
+        """``entries`` (newest first) as the reader may see them, without touching the timeline."""
+        if hidden is None:
+            with self.db.session() as session:
+                hidden = set(session.scalars(hidden_from(user_id)))
+        return self._judge(user_id, Window(entries, exhausted=True), hidden, tidy=False)
+
+    def _judge(
+        self,
+        user_id: str,
+        window: Window,
+        hidden: set[str],
+        *,
+        tidy: bool = True,
+    ) -> list[Shown]:
+        rows = self.items.rows([s for s, _ in window.entries] + [k for _, k in window.entries])
+        people = set()
+        for item in rows.values():
+            people.add(item.author_id)
+            if item.reply_to_author_id:
+                people.add(item.reply_to_author_id)
+        follows = self._follows(user_id, people)
+        public = self._public_videos([i.video_id for i in rows.values() if i.video_id])
+        subjects = [s for s, _ in window.entries]
+        best = self.items.latest_shares(subjects, user_id, hidden)
+
+        def reaches(item: FeedItem) -> bool:
+            """The item reaches the reader as a share of someone they follow and see."""
+            return (
+                item.author_id in follows
+                and item.author_id not in hidden
+                and (item.reply_to_author_id is None or item.reply_to_author_id in follows)
+            )
+
+        gone: list[int] = []
+        moved: list[Entry] = []
+        seen: set[int] = set()
+        out: list[Shown] = []
+        for subject_seq, score in window.entries:
+            subject, share = rows.get(subject_seq), rows.get(score)
+            in_timeline = subject_seq in window.from_timeline
+            if subject is None:
+                if in_timeline:
+                    gone.append(subject_seq)
+                continue
+            if subject_seq in seen or best.get(subject_seq, score) > score:
+                continue
+            if share is None or share.subject_seq != subject_seq or not reaches(share):
+                if in_timeline:  # the share that placed it no longer counts
+                    gone.append(subject_seq)
+                    if subject.seq != score and reaches(subject):
+                        moved.append((subject_seq, subject.seq))  # back where the original stands
+                continue
+            if subject.author_id in hidden or (
+                subject.video_id is not None and subject.video_id not in public
+            ):
+                continue  # may come back (unmuted, made public again): the timeline keeps it
+            seen.add(subject_seq)
+            out.append(Shown(subject=subject, share=share))
+        if tidy and self.store is not None and (gone or moved):
+            self.store.remove(user_id, gone)
+            if moved:
+                self.store.merge(user_id, moved)
+        return out
+
+    def _follows(self, user_id: str, people: set[str]) -> set[str]:
+        if not people:
+            return set()
+        with self.db.session() as session:
+            return set(
+                session.scalars(
+                    sa.select(Follow.followee_id).where(
+                        Follow.follower_id == user_id, Follow.followee_id.in_(list(people))
+                    )
+                )
+            )
+
+    def _public_videos(self, video_ids: list[str]) -> set[str]:
+        if not video_ids:
+            return set()
+        with self.db.session() as session:
+            return set(
+                session.scalars(
+                    sa.select(Video.id).where(
+                        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
+                    )
+                )
+            )

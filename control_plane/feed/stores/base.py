@@ -1,0 +1,78 @@
+"""The timeline store: each reader's home timeline, a capped set of compact entries, newest first.
+
+An entry is ``(subject, score)``: ``subject`` is the ``seq`` of the item shown (a post, the
+original of a repost, a video) and ``score`` the ``seq`` of its newest share the reader gets (the
+post itself, or the latest repost of it), so a post reposted by many appears once, where its
+latest repost put it. Scores only grow: adding an older share of a subject keeps the newer.
+
+A timeline is a cache of what the database says. It either exists, holding everything the
+reader's pushed followees shared since it was built (down to ``length`` entries), or is missing,
+and then the reader's next read rebuilds it from the database; pushes never create one, so a
+timeline that exists is never a partial one. A missing timeline is also how an inactive reader
+looks: timelines expire ``ttl`` seconds after their last read.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Entry", "Slice", "TimelineStore"]
+
+#: ``(subject seq, score)``: the score is the seq of the share that put the subject there.
+Entry = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Entries of one timeline below a score, newest first; ``size`` is how many it holds in
+    all, so ``size >= length`` means older entries were trimmed and live in the database only."""
+
+    entries: list[Entry]
+    size: int
+
+
+class TimelineStore(ABC):
+    """Timelines of at most ``length`` entries that expire ``ttl`` seconds after their last read."""
+
+    def __init__(self, *, length: int, ttl: float) -> None:
+        self.length = length
+        self.ttl = ttl
+
+    @abstractmethod
+    def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
+        """Up to ``count`` entries with a score below ``before`` (None: from the newest), and
+        renew the timeline's ``ttl``; None when the user has no timeline (rebuild it)."""
+
+    @abstractmethod
+    def fill(self, user_id: str, entries: Iterable[Entry]) -> None:
+        """Make the user's timeline hold ``entries`` (replacing any), trimmed to ``length``."""
+
+    @abstractmethod
+    def merge(self, user_id: str, entries: Iterable[Entry]) -> bool:
+        """Add ``entries`` to the user's timeline if it exists; False (nothing written) if not."""
+
+    @abstractmethod
+    def push(self, user_ids: Sequence[str], entry: Entry) -> int:
+        """Add ``entry`` to the timelines of ``user_ids`` that exist; how many it was written to."""
+
+    @abstractmethod
+    def scores(self, user_id: str, subjects: Sequence[int]) -> dict[int, int]:
+        """The scores of those of ``subjects`` the user's timeline holds."""
+
+    @abstractmethod
+    def remove(self, user_id: str, subjects: Iterable[int]) -> None:
+        """Take ``subjects`` out of the user's timeline."""
+
+    @abstractmethod
+    def drop(self, user_id: str) -> None:
+        """Forget the user's timeline: their next read rebuilds it."""
+
+    @abstractmethod
+    def size(self, user_id: str) -> int:
+        """Entries in the user's timeline (0 when it is missing)."""
+
+    def bytes_used(self, user_id: str) -> int | None:
+        """Bytes the timeline takes in the store, where the store can tell (Redis ``MEMORY USAGE``)."""
+        return None
