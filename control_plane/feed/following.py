@@ -16,6 +16,7 @@ unfollowed sharer) is also taken out of the timeline, so the next read is cheape
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -157,9 +158,18 @@ class FollowingFeed:
         moved: list[Entry] = []
         seen: set[int] = set()
         out: list[Shown] = []
-        for subject_seq, score in window.entries:
+        bound = window.entries[-1][1] if window.entries and not window.exhausted else 0
+        # newest first; an entry moved back to its original's place is judged in this window
+        # when it still falls within it (below it, the next window reads it from the timeline)
+        queue = [
+            (-score, subject_seq, subject_seq in window.from_timeline)
+            for subject_seq, score in window.entries
+        ]
+        heapq.heapify(queue)
+        while queue:
+            negative, subject_seq, in_timeline = heapq.heappop(queue)
+            score = -negative
             subject, share = rows.get(subject_seq), rows.get(score)
-            in_timeline = subject_seq in window.from_timeline
             if subject is None:
                 if in_timeline:
                     gone.append(subject_seq)
@@ -171,6 +181,8 @@ class FollowingFeed:
                     gone.append(subject_seq)
                     if subject.seq != score and reaches(subject):
                         moved.append((subject_seq, subject.seq))  # back where the original stands
+                        if subject.seq >= bound:
+                            heapq.heappush(queue, (-subject.seq, subject_seq, False))
                 continue
             if subject.author_id in hidden or (
                 subject.video_id is not None and subject.video_id not in public

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -152,7 +153,7 @@ class RankedFeed:
             session.expunge_all()
         return [Shown(subject=i, share=i) for i in items if i.seq not in known]
 
-    def _recheck(self, user_id: str, chosen: list[list[float]]) -> list[Shown]:
+    def _recheck(self, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
         """The items of a stored order that still exist and that the reader may still see."""
         seqs = {int(c[0]) for c in chosen} | {int(c[1]) for c in chosen}
         if not seqs:

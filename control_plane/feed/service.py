@@ -105,9 +105,10 @@ class FeedService:
     def video_published(self, event: VideoPublished) -> None:
         with self.db.session() as session:
             video = session.get(Video, event.video_id)
-            published_at = video.published_at if video is not None else None
-        if published_at is not None:
-            self._spread(self.items.add_video(event.video_id, event.owner_id, published_at), event.video_id)
+            if video is None:
+                return
+            published_at = video.published_at or utcnow()
+        self._spread(self.items.add_video(event.video_id, event.owner_id, published_at), event.video_id)
 
     def _spread(self, item: FeedItem | None, subject: str) -> None:
         if item is None:

@@ -78,7 +78,7 @@ def training_set(
             .order_by(Post.created_at.desc())
             .limit(limit)
         ).all()
-        positives = sorted(likes + answers, key=lambda r: r[2], reverse=True)[:limit]
+        positives = sorted([*likes, *answers], key=lambda r: r[2], reverse=True)[:limit]
         posts = {
             r.id: _Post(
                 r.id,
@@ -138,13 +138,13 @@ def training_set(
         held.append(zlib.crc32(reader.encode()) % 5 == 0)
 
     for reader, post_id, at, kind in positives:
-        post = posts.get(post_id)
-        if post is None:
+        liked = posts.get(post_id)
+        if liked is None:
             continue
         negative = _negative(rng, reader, at, followed.get(reader, []), by_author, timeline, touched)
         if negative is None:
             continue
-        add(reader, post, at, 1, WEIGHT[kind])
+        add(reader, liked, at, 1, WEIGHT[kind])
         add(reader, negative, at, 0, 0)
     return TrainingSet(
         x=np.asarray(rows, dtype=float).reshape(len(rows), 5),

@@ -44,17 +44,17 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
         {p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_(post_ids)))} if post_ids else {}
     )
     views = {v.id: v for v in post_views(session, list(posts.values()), viewer)}
-    videos = {}
+    videos: dict[str, tuple[Video, str]] = {}
     if video_ids:
-        rows = session.execute(
+        found = session.execute(
             sa.select(Video, User.username)
             .join(User, User.id == Video.owner_id)
             .where(Video.id.in_(video_ids))
         )
-        videos = {v.id: (v, name) for v, name in rows}
+        videos = {v.id: (v, name) for v, name in found}
     reposters: dict[str, list[UserBrief]] = defaultdict(list)
     if post_ids:
-        rows = session.execute(
+        shares = session.execute(
             sa.select(Post.repost_of, User.id, User.username)
             .join(User, User.id == Post.author_id)
             .where(
@@ -64,8 +64,8 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
             )
             .order_by(Post.created_at.desc(), Post.id)
         )
-        for original, user_id, username in rows:
-            if len(reposters[original]) < MAX_REPOSTERS:
+        for original, user_id, username in shares:
+            if original is not None and len(reposters[original]) < MAX_REPOSTERS:
                 reposters[original].append(UserBrief(id=user_id, username=username))
     out = []
     for s in shown:
@@ -84,10 +84,10 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
                 )
             )
         else:
-            found = videos.get(s.subject.video_id or "")
-            if found is None:
+            card_of = videos.get(s.subject.video_id or "")
+            if card_of is None:
                 continue
-            video, username = found
+            video, username = card_of
             card = FeedVideo(
                 id=video.id,
                 title=video.title,

@@ -121,7 +121,7 @@ class RedisTimelines(TimelineStore):
         wanted = [s for s in subjects if s]
         if not wanted:
             return {}
-        found = self.redis.zmscore(self.key(user_id), wanted)
+        found = self.redis.zmscore(self.key(user_id), [str(s) for s in wanted])
         return {s: int(v) for s, v in zip(wanted, found, strict=True) if v is not None}
 
     def remove(self, user_id: str, subjects: Iterable[int]) -> None:
