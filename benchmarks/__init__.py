@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "contentid": "benchmarks.contentid",
     "live": "benchmarks.live",
     "social": "benchmarks.social",
+    "feed": "benchmarks.feed",
 }
 
 

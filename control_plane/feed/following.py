@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database
 from control_plane.feed.items import ItemIndex
@@ -29,7 +30,6 @@ from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry, TimelineStore
 from control_plane.feed.views import Shown
 from control_plane.social.audience import hidden_from
-from control_plane.social.models import Follow
 from control_plane.videos.models import Video
 
 __all__ = ["FollowingFeed", "Window"]
@@ -55,24 +55,27 @@ class FollowingFeed:
 
     # -- the timeline -----------------------------------------------------------------------
 
-    def rebuild(self, user_id: str) -> None:
+    def rebuild(self, session: Session, user_id: str) -> None:
         """Build the user's timeline from the database: the newest ``length`` pushed shares of
         the accounts they follow, then whatever was shared while it was being built (a fan-out
         skips a timeline that does not exist yet)."""
         assert self.store is not None
         REBUILDS.inc()
-        entries = self.items.shares(user_id, limit=self.store.length)
+        entries = self.items.shares(session, user_id, limit=self.store.length)
         self.store.fill(user_id, entries)
         newest = max((seq for _, seq in entries), default=0)
-        self.store.merge(user_id, self.items.shares(user_id, after=newest, limit=self.store.length))
+        session.commit()  # a new snapshot: what was shared while the timeline was being filled
+        self.store.merge(user_id, self.items.shares(session, user_id, after=newest, limit=self.store.length))
 
-    def _window(self, user_id: str, pulled: Sequence[str] | None, before: int | None, want: int) -> Window:
+    def _window(
+        self, session: Session, user_id: str, pulled: Sequence[str] | None, before: int | None, want: int
+    ) -> Window:
         if self.store is None:
-            entries = self.items.followed_shares(user_id, before=before, limit=want)
+            entries = self.items.followed_shares(session, user_id, before=before, limit=want)
             return Window(entries, exhausted=len(entries) < want)
         part = self.store.read(user_id, before, want)
         if part is None:
-            self.rebuild(user_id)
+            self.rebuild(session, user_id)
             part = self.store.read(user_id, before, want)
             assert part is not None, "a timeline just built is there"
         if before is None:
@@ -82,34 +85,35 @@ class FollowingFeed:
         done = len(timeline) < want
         if done and part.size >= self.store.length:  # trimmed: the older part is in the database
             floor = timeline[-1][1] if timeline else before
-            older = self.items.shares(user_id, before=floor, limit=want - len(timeline))
+            older = self.items.shares(session, user_id, before=floor, limit=want - len(timeline))
             done = len(older) < want - len(timeline)
             timeline += older
         pulled_entries: list[Entry] = []
         if pulled:
             PULL_MERGES.inc()
-            pulled_entries = self.items.by_authors(user_id, pulled, before=before, limit=want)
+            pulled_entries = self.items.by_authors(session, user_id, pulled, before=before, limit=want)
         merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
         exhausted = done and len(pulled_entries) < want and len(merged) <= want
         return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
 
     # -- a page -----------------------------------------------------------------------------
 
-    def page(self, user_id: str, before: int | None, limit: int) -> tuple[list[Shown], int | None]:
+    def page(
+        self, session: Session, user_id: str, before: int | None, limit: int
+    ) -> tuple[list[Shown], int | None]:
         """Up to ``limit`` items with a score below ``before`` and the next page's ``before``
-        (None on the last page)."""
-        pulled = self.items.pulled_followees(user_id) if self.store is not None else None
-        with self.db.session() as session:
-            hidden = set(session.scalars(hidden_from(user_id)))
+        (None on the last page), read in ``session``."""
+        pulled = self.items.pulled_followees(session, user_id) if self.store is not None else None
+        hidden = set(session.scalars(hidden_from(user_id)))
         shown: list[Shown] = []
         bound, rounds = before, 0
         while len(shown) <= limit and rounds < MAX_ROUNDS:
             rounds += 1
             want = max(10, 2 * (limit + 1 - len(shown)))
-            window = self._window(user_id, pulled, bound, want)
+            window = self._window(session, user_id, pulled, bound, want)
             if not window.entries:
                 break
-            shown += self._judge(user_id, window, hidden)
+            shown += self._judge(session, user_id, window, hidden)
             bound = window.entries[-1][1]
             if window.exhausted:
                 break
@@ -120,31 +124,27 @@ class FollowingFeed:
             return shown[:limit], int(shown[limit - 1].share.seq)
         return shown, None
 
-    def judge(self, user_id: str, entries: list[Entry], *, hidden: set[str] | None = None) -> list[Shown]:
-        """``entries`` (newest first) as the reader may see them, without touching the timeline."""
-        if hidden is None:
-            with self.db.session() as session:
-                hidden = set(session.scalars(hidden_from(user_id)))
-        return self._judge(user_id, Window(entries, exhausted=True), hidden, tidy=False)
-
     def _judge(
         self,
+        session: Session,
         user_id: str,
         window: Window,
         hidden: set[str],
         *,
         tidy: bool = True,
     ) -> list[Shown]:
-        rows = self.items.rows([s for s, _ in window.entries] + [k for _, k in window.entries])
-        people = set()
-        for item in rows.values():
-            people.add(item.author_id)
-            if item.reply_to_author_id:
-                people.add(item.reply_to_author_id)
-        follows = self._follows(user_id, people)
-        public = self._public_videos([i.video_id for i in rows.values() if i.video_id])
-        subjects = [s for s, _ in window.entries]
-        best = self.items.latest_shares(subjects, user_id, hidden)
+        loaded = self.items.rows(
+            session, [s for s, _ in window.entries] + [k for _, k in window.entries], user_id
+        )
+        rows = {seq: found.item for seq, found in loaded.items()}
+        follows = {found.item.author_id for found in loaded.values() if found.author_followed}
+        follows |= {found.item.reply_to_author_id for found in loaded.values() if found.reply_followed}  # type: ignore[misc]
+        public = self._public_videos(session, [i.video_id for i in rows.values() if i.video_id])
+        # only a post reposted has shares besides its own: ask where those stand
+        shared = [
+            s for s, k in window.entries if s != k or ((p := loaded.get(s)) and p.post and p.post.reposts)
+        ]
+        best = self.items.latest_shares(session, shared, user_id, hidden)
 
         def reaches(item: FeedItem) -> bool:
             """The item reaches the reader as a share of someone they follow and see."""
@@ -189,33 +189,17 @@ class FollowingFeed:
             ):
                 continue  # may come back (unmuted, made public again): the timeline keeps it
             seen.add(subject_seq)
-            out.append(Shown(subject=subject, share=share))
+            out.append(Shown(subject=subject, share=share, post=loaded[subject_seq].post))
         if tidy and self.store is not None and (gone or moved):
             self.store.remove(user_id, gone)
             if moved:
                 self.store.merge(user_id, moved)
         return out
 
-    def _follows(self, user_id: str, people: set[str]) -> set[str]:
-        if not people:
-            return set()
-        with self.db.session() as session:
-            return set(
-                session.scalars(
-                    sa.select(Follow.followee_id).where(
-                        Follow.follower_id == user_id, Follow.followee_id.in_(list(people))
-                    )
-                )
-            )
-
-    def _public_videos(self, video_ids: list[str]) -> set[str]:
+    def _public_videos(self, session: Session, video_ids: list[str]) -> set[str]:
         if not video_ids:
             return set()
-        with self.db.session() as session:
-            return set(
-                session.scalars(
-                    sa.select(Video.id).where(
-                        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
-                    )
-                )
-            )
+        query = sa.select(Video.id).where(
+            Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
+        )
+        return set(session.scalars(query))

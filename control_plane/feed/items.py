@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from control_plane.feed.stores import Entry
 from control_plane.social.counters import upsert
 from control_plane.social.models import Follow, Post
 
-__all__ = ["ItemIndex", "followees", "reply_rule"]
+__all__ = ["ItemIndex", "Loaded", "followees", "reply_rule"]
 
 #: Seconds the set of pulled authors is kept before it is read again.
 PULLED_TTL = 30.0
@@ -38,6 +39,17 @@ def reply_rule(user_id: str) -> sa.ColumnElement[bool]:
     """True for the items ``user_id`` may get from the accounts they follow: all but replies to
     accounts they do not follow."""
     return sa.or_(FeedItem.reply_to_author_id.is_(None), FeedItem.reply_to_author_id.in_(followees(user_id)))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An item read for a page: its row, its post (None for a video), and whether the reader
+    follows its author and, for a reply to someone else, the author replied to."""
+
+    item: FeedItem
+    post: Post | None
+    author_followed: bool
+    reply_followed: bool
 
 
 def _entries(rows: Iterable[Any]) -> list[Entry]:
@@ -159,7 +171,13 @@ class ItemIndex:
     # -- reading ----------------------------------------------------------------------------
 
     def shares(
-        self, user_id: str, *, before: int | None = None, after: int | None = None, limit: int
+        self,
+        session: Session,
+        user_id: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int,
     ) -> list[Entry]:
         """The pushed shares of the accounts ``user_id`` follows, newest first: what their
         timeline holds (a rebuild reads it here)."""
@@ -173,10 +191,11 @@ class ItemIndex:
             query = query.where(FeedItem.seq < before)
         if after is not None:
             query = query.where(FeedItem.seq > after)
-        with self.db.session() as session:
-            return _entries(session.execute(query))
+        return _entries(session.execute(query))
 
-    def followed_shares(self, user_id: str, *, before: int | None, limit: int) -> list[Entry]:
+    def followed_shares(
+        self, session: Session, user_id: str, *, before: int | None, limit: int
+    ) -> list[Entry]:
         """Every share of the accounts ``user_id`` follows, pushed or not, newest first: the
         whole feed from the database, when there are no timelines to read."""
         query = (
@@ -187,11 +206,11 @@ class ItemIndex:
         )
         if before is not None:
             query = query.where(FeedItem.seq < before)
-        with self.db.session() as session:
-            return _entries(session.execute(query))
+        return _entries(session.execute(query))
 
     def by_authors(
         self,
+        session: Session,
         user_id: str,
         authors: Sequence[str],
         *,
@@ -213,8 +232,7 @@ class ItemIndex:
             query = query.where(sa.not_(FeedItem.pushed))
         if before is not None:
             query = query.where(FeedItem.seq < before)
-        with self.db.session() as session:
-            return _entries(session.execute(query))
+        return _entries(session.execute(query))
 
     def pulled_authors(self) -> frozenset[str]:
         """The accounts with items that were not pushed (read again every ``PULLED_TTL`` s)."""
@@ -234,22 +252,21 @@ class ItemIndex:
         with self._pulled_lock:
             self._pulled = (0.0, self._pulled[1])
 
-    def pulled_followees(self, user_id: str) -> list[str]:
+    def pulled_followees(self, session: Session, user_id: str) -> list[str]:
         """The accounts ``user_id`` follows whose items are pulled."""
         authors = self.pulled_authors()
         if not authors:
             return []
-        with self.db.session() as session:
-            return list(
-                session.scalars(
-                    sa.select(Follow.followee_id).where(
-                        Follow.follower_id == user_id, Follow.followee_id.in_(list(authors))
-                    )
+        return list(
+            session.scalars(
+                sa.select(Follow.followee_id).where(
+                    Follow.follower_id == user_id, Follow.followee_id.in_(list(authors))
                 )
             )
+        )
 
     def latest_shares(
-        self, subjects: Iterable[int], user_id: str, hidden: Iterable[str] = ()
+        self, session: Session, subjects: Iterable[int], user_id: str, hidden: Iterable[str] = ()
     ) -> dict[int, int]:
         """For each subject, the seq of its newest share by an account ``user_id`` follows and
         does not hide: where the subject belongs in their feed (it is shown there only)."""
@@ -268,19 +285,34 @@ class ItemIndex:
         hidden = list(hidden)
         if hidden:
             query = query.where(FeedItem.author_id.not_in(hidden))
-        with self.db.session() as session:
-            return {int(s): int(m) for s, m in session.execute(query)}
+        return {int(s): int(m) for s, m in session.execute(query)}
 
-    def rows(self, seqs: Iterable[int]) -> dict[int, FeedItem]:
+    def rows(self, session: Session, seqs: Iterable[int], user_id: str) -> dict[int, Loaded]:
+        """The items ``seqs`` with their posts, and whether ``user_id`` follows each author (and
+        the author replied to), in one query."""
         wanted = list(set(seqs))
         if not wanted:
             return {}
-        with self.db.session() as session:
-            found = {i.seq: i for i in session.scalars(sa.select(FeedItem).where(FeedItem.seq.in_(wanted)))}
-            session.expunge_all()
-            return found
 
-    def recent_of(self, author_id: str, limit: int) -> list[Entry]:
+        def followed(column: Any) -> sa.Exists:
+            return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
+
+        query = (
+            sa.select(
+                FeedItem,
+                Post,
+                followed(FeedItem.author_id).label("author_followed"),
+                followed(FeedItem.reply_to_author_id).label("reply_followed"),
+            )
+            .outerjoin(Post, Post.id == FeedItem.post_id)
+            .where(FeedItem.seq.in_(wanted))
+        )
+        return {
+            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed))
+            for item, post, author_followed, reply_followed in session.execute(query)
+        }
+
+    def recent_of(self, session: Session, author_id: str, limit: int) -> list[Entry]:
         """The newest items of one account (a new follower gets them)."""
         query = (
             sa.select(FeedItem.subject_seq, FeedItem.seq)
@@ -288,5 +320,4 @@ class ItemIndex:
             .order_by(FeedItem.seq.desc())
             .limit(limit)
         )
-        with self.db.session() as session:
-            return _entries(session.execute(query))
+        return _entries(session.execute(query))

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database, utcnow
 from control_plane.core.kv import KeyValue
@@ -71,12 +72,12 @@ class RankedFeed:
         return f"feed:ranked:{user_id}:{token}"
 
     def page(
-        self, user_id: str, token: str | None, offset: int, limit: int
+        self, session: Session, user_id: str, token: str | None, offset: int, limit: int
     ) -> tuple[list[Shown], str, int | None]:
         """Items ``offset`` to ``offset + limit`` of the reader's ranked order (``token``; None:
         rank now), the order's token and the next offset (None at the end)."""
         if token is None:
-            order = self._rank(user_id)
+            order = self._rank(session, user_id)
             token = secrets.token_urlsafe(9)
             payload = [[s.subject.seq, s.share.seq, s.score] for s in order]
             self.kv.set(self._key(user_id, token), json.dumps(payload).encode(), ttl=self.ttl)
@@ -86,17 +87,15 @@ class RankedFeed:
                 raise InvalidCursor("This ranked feed's order has expired; start again without a cursor.")
             payload = json.loads(raw)
         chosen = payload[offset : offset + limit]
-        shown = self._recheck(user_id, chosen)
+        shown = self._recheck(session, user_id, chosen)
         following = offset + limit
         return shown, token, following if following < len(payload) else None
 
-    def _rank(self, user_id: str) -> list[Shown]:
-        followed, _ = self.following.page(user_id, None, self.candidates)
-        found = self._discover(user_id, {s.subject.seq for s in followed})
+    def _rank(self, session: Session, user_id: str) -> list[Shown]:
+        followed, _ = self.following.page(session, user_id, None, self.candidates)
+        found = self._discover(session, user_id, {s.subject.seq for s in followed})
         candidates = followed + found
-        now = utcnow()
-        with self.db.session() as session:
-            x = features(session, user_id, candidates, now)
+        x = features(session, user_id, candidates, utcnow())
         return rank(candidates, x, self.model())
 
     def _window_start(self) -> int:
@@ -115,7 +114,7 @@ class RankedFeed:
             self._horizon = (time.monotonic(), seq)
             return seq
 
-    def _discover(self, user_id: str, known: set[int]) -> list[Shown]:
+    def _discover(self, session: Session, user_id: str, known: set[int]) -> list[Shown]:
         """Popular recent posts by accounts that the accounts the reader follows follow."""
         via = (
             sa.select(Follow.followee_id)
@@ -148,34 +147,24 @@ class RankedFeed:
             .order_by((Post.likes + 2 * Post.replies + 3 * Post.reposts).desc(), FeedItem.seq.desc())
             .limit(DISCOVERED)
         )
-        with self.db.session() as session:
-            items = list(session.scalars(query))
-            session.expunge_all()
+        items = list(session.scalars(query))
         return [Shown(subject=i, share=i) for i in items if i.seq not in known]
 
-    def _recheck(self, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
+    def _recheck(self, session: Session, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
         """The items of a stored order that still exist and that the reader may still see."""
         seqs = {int(c[0]) for c in chosen} | {int(c[1]) for c in chosen}
         if not seqs:
             return []
-        with self.db.session() as session:
-            rows = {
-                i.seq: i for i in session.scalars(sa.select(FeedItem).where(FeedItem.seq.in_(list(seqs))))
-            }
-            hidden = set(session.scalars(hidden_from(user_id)))
-            video_ids = [i.video_id for i in rows.values() if i.video_id]
-            public = (
-                set(
-                    session.scalars(
-                        sa.select(Video.id).where(
-                            Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
-                        )
-                    )
-                )
-                if video_ids
-                else set()
+        found = session.scalars(sa.select(FeedItem).where(FeedItem.seq.in_(list(seqs))))
+        rows = {i.seq: i for i in found}
+        hidden = set(session.scalars(hidden_from(user_id)))
+        video_ids = [i.video_id for i in rows.values() if i.video_id]
+        public: set[str] = set()
+        if video_ids:
+            query = sa.select(Video.id).where(
+                Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
             )
-            session.expunge_all()
+            public = set(session.scalars(query))
         out = []
         for subject_seq, share_seq, score in chosen:
             subject, share = rows.get(int(subject_seq)), rows.get(int(share_seq))

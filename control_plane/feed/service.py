@@ -122,7 +122,9 @@ class FeedService:
         """The new followee's recent items join the follower's timeline (if they have one)."""
         if self.store is None or event.followee_id in self.items.pulled_authors():
             return
-        self.store.merge(event.follower_id, self.items.recent_of(event.followee_id, self.store.length))
+        with self.db.session() as session:
+            recent = self.items.recent_of(session, event.followee_id, self.store.length)
+        self.store.merge(event.follower_id, recent)
 
     def user_blocked(self, event: UserBlocked) -> None:
         """Each of the pair stops seeing the other: their timelines are rebuilt on next read."""
@@ -198,20 +200,21 @@ class FeedService:
         """One page of the user's home feed and the next page's cursor (None on the last)."""
         self.seen(user_id)
         READS.labels(algorithm).inc()
-        cursor: str | None = None
-        if algorithm == "following":
-            before = _positive(decode_cursor(page.cursor, "following", 1)[0]) if page.cursor else None
-            shown, after = self.following.page(user_id, before, page.limit)
-            cursor = encode_cursor("following", [after]) if after is not None else None
-        else:
-            token, offset = None, 0
-            if page.cursor:
-                token, offset = decode_cursor(page.cursor, "ranked", 2)
-                if not isinstance(token, str) or len(token) > 32 or _positive(offset + 1) > MAX_OFFSET:
-                    raise InvalidCursor("This cursor is not one this list gave out; start again without it.")
-            shown, token, following = self.ranked.page(user_id, token, offset, page.limit)
-            cursor = encode_cursor("ranked", [token, following]) if following is not None else None
         with self.db.session() as session:
+            if algorithm == "following":
+                before = _positive(decode_cursor(page.cursor, "following", 1)[0]) if page.cursor else None
+                shown, after = self.following.page(session, user_id, before, page.limit)
+                cursor = encode_cursor("following", [after]) if after is not None else None
+            else:
+                token, offset = None, 0
+                if page.cursor:
+                    token, offset = decode_cursor(page.cursor, "ranked", 2)
+                    if not isinstance(token, str) or len(token) > 32 or _positive(offset + 1) > MAX_OFFSET:
+                        raise InvalidCursor(
+                            "This cursor is not one this list gave out; start again without it."
+                        )
+                shown, token, following = self.ranked.page(session, user_id, token, offset, page.limit)
+                cursor = encode_cursor("ranked", [token, following]) if following is not None else None
             return entries(session, shown, Viewer(user_id)), cursor
 
     def seen(self, user_id: str) -> None:

@@ -32,6 +32,8 @@ class Shown:
     subject: FeedItem
     share: FeedItem
     score: float | None = None
+    #: The subject's post, when the read has it already.
+    post: Post | None = None
 
 
 def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[FeedEntry]:
@@ -53,12 +55,13 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
         )
         videos = {v.id: (v, name) for v, name in found}
     reposters: dict[str, list[UserBrief]] = defaultdict(list)
-    if post_ids:
+    reposted = [i for i in post_ids if i in posts and posts[i].reposts]
+    if reposted:
         shares = session.execute(
             sa.select(Post.repost_of, User.id, User.username)
             .join(User, User.id == Post.author_id)
             .where(
-                Post.repost_of.in_(post_ids),
+                Post.repost_of.in_(reposted),
                 Post.author_id.in_(followees(viewer.user_id)),
                 visible_to(Post.author_id, viewer.user_id),
             )
