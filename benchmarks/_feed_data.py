@@ -25,6 +25,7 @@ __all__ = ["FULL", "Built", "Scale", "build"]
 
 ZIPF = 1.0
 DAYS = 7
+SETVAL = "SELECT setval(pg_get_serial_sequence('feed_items', 'seq'), (SELECT max(seq) FROM feed_items))"
 DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$bench$bench"
 
 
@@ -266,9 +267,9 @@ def build(db: Database, scale: Scale, *, push_max_followers: int, seed: int = 15
         raw.close()
     with db.engine.begin() as conn:
         for statement in (
-            "SELECT setval(pg_get_serial_sequence('feed_items', 'seq'), (SELECT max(seq) FROM feed_items))",
-            "UPDATE posts SET likes = c.n FROM (SELECT post_id, count(*) n FROM post_likes GROUP BY post_id) c "
-            "WHERE posts.id = c.post_id",
+            SETVAL,
+            "UPDATE posts SET likes = c.n FROM (SELECT post_id, count(*) n FROM post_likes "
+            "GROUP BY post_id) c WHERE posts.id = c.post_id",
             "UPDATE posts SET reposts = c.n FROM (SELECT repost_of, count(*) n FROM posts WHERE repost_of "
             "IS NOT NULL GROUP BY repost_of) c WHERE posts.id = c.repost_of",
             "UPDATE posts SET replies = c.n FROM (SELECT reply_to, count(*) n FROM posts WHERE reply_to "

@@ -27,6 +27,7 @@ ranked p99 < 50 ms. Results: ``feed.json`` and ``feed.png``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -175,6 +176,10 @@ class Strategy:
 
     def read(self, user_id: str) -> list[Any]:
         return self.feed.read(user_id, "following", PAGE)[0]
+
+
+def ranked_read(feed: FeedService, user_id: str) -> list[Any]:
+    return feed.read(user_id, "ranked", PAGE)[0]
 
 
 def post_now(db: Database, author_id: str) -> str:
@@ -452,9 +457,10 @@ def main(argv: list[str], output: Path) -> int:
                     "fanout": measure_fanout(db, strategy, built, authors),
                 }
                 if kind == "hybrid":
-                    ranked = lambda u: strategy.feed.read(u, "ranked", PAGE)[0]  # noqa: E731
                     result["ranked"] = timed(
-                        ranked, [built.users[u] for u in ordinary[:100]], args.rounds // 2
+                        functools.partial(ranked_read, strategy.feed),
+                        [built.users[u] for u in ordinary[:100]],
+                        args.rounds // 2,
                     )
                     log.info("ranked %s", result["ranked"])
                 strategies[kind] = result
