@@ -168,7 +168,7 @@ def build(db: Database, scale: Scale, *, push_max_followers: int, seed: int = 15
         if repost_of[i] < 0:
             by_author[int(authors[i])].append(i)
     likes: set[tuple[int, int]] = set()
-    like_rows = []
+    like_rows: list[tuple[str, str, datetime]] = []
     readers = [u for u in followees if len(followees[u])]
     favourites = {u: rng.choice(followees[u], min(3, len(followees[u])), replace=False) for u in readers}
     attempts = 0

@@ -239,7 +239,7 @@ def default_encoding_cost(
     client: redis.Redis, strategy: Strategy, built: Built, pushed: np.ndarray, readers: list[int]
 ) -> float:
     """Bytes an entry with Redis's default ``zset-max-listpack-entries`` (128): a skiplist."""
-    previous = client.config_get(LISTPACK)[LISTPACK]
+    previous = str(client.config_get(LISTPACK)[LISTPACK])
     client.config_set(LISTPACK, 128)
     try:
         probe = Strategy(
@@ -398,7 +398,7 @@ def main(argv: list[str], output: Path) -> int:
     db = Database(url)
     client = redis.Redis.from_url(args.redis)
     prefix = f"bench:feed:{uuid.uuid4().hex[:8]}:"
-    previous = client.config_get(LISTPACK)[LISTPACK]
+    previous = str(client.config_get(LISTPACK)[LISTPACK])
     try:
         client.config_set(LISTPACK, 1024)
         migrate.upgrade(db)
