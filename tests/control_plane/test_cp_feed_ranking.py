@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -156,3 +158,13 @@ def test_train_job_fits_and_stores_the_model(platform: Platform) -> None:
     assert stored.auc_recency is not None
     feed._model = (0.0, Model.untrained())  # as after the cache lapses
     assert feed.model().weights == stored.weights
+
+
+def test_train_feed_command_trains_where_the_settings_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workers.cli import main
+
+    monkeypatch.setenv("SOCIALFLOW_DATA_DIR", str(tmp_path / "data"))
+    assert main(["train-feed"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"trained": False, "samples": 0}
