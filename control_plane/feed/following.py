@@ -62,7 +62,7 @@ class FollowingFeed:
         assert self.store is not None
         REBUILDS.inc()
         entries = self.items.shares(session, user_id, limit=self.store.length)
-        self.store.fill(user_id, entries)
+        self.store.fill(user_id, entries, older=len(entries) >= self.store.length)
         newest = max((seq for _, seq in entries), default=0)
         session.commit()  # a new snapshot: what was shared while the timeline was being filled
         self.store.merge(user_id, self.items.shares(session, user_id, after=newest, limit=self.store.length))
@@ -83,7 +83,7 @@ class FollowingFeed:
         timeline = list(part.entries)
         from_timeline = {s for s, _ in timeline}
         done = len(timeline) < want
-        if done and part.size >= self.store.length:  # trimmed: the older part is in the database
+        if done and part.older:  # the older part is in the database
             floor = timeline[-1][1] if timeline else before
             older = self.items.shares(session, user_id, before=floor, limit=want - len(timeline))
             done = len(older) < want - len(timeline)

@@ -323,6 +323,29 @@ def test_pages_hold_still_while_items_arrive(platform_on: Callable[..., Platform
     assert platform.client.get(FEED, params={"algorithm": "best"}, headers=ada.headers).status_code == 422
 
 
+def test_scrolling_past_a_trimmed_timeline_reads_on_in_the_database(
+    platform_on: Callable[..., Platform],
+) -> None:
+    platform = platform_on(feed_timeline_length=20)
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    graph(platform, ada, "follow", "bob")
+    read(platform, ada)
+    for i in range(26):
+        post(platform, bob, f"b{i:02}")
+    fanned_out(platform)
+    assert platform.services.feed.store.size(ada.id) == 20
+    seen, cursor = [], None
+    while True:
+        page = read(platform, ada, cursor=cursor, limit=7)
+        seen += shown(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"b{i:02}" for i in reversed(range(26))]
+    flush_timelines(platform, ada)  # rebuilt from a full page of the database: the same
+    assert texts(platform, ada, limit=100) == seen
+
+
 def test_ranked_scores_keeps_authors_apart_and_discovers(platform_on: Callable[..., Platform]) -> None:
     platform = platform_on()
     ada, bob, cyd, eve = (member(platform, n) for n in ("ada", "bob", "cyd", "eve"))

@@ -37,7 +37,7 @@ def test_a_missing_timeline_is_not_made_by_pushes_or_merges(store: TimelineStore
 def test_an_empty_timeline_exists(store: TimelineStore) -> None:
     store.fill("ada", [])
     part = store.read("ada", None, 10)
-    assert part is not None and part.entries == [] and part.size == 0
+    assert part is not None and part.entries == [] and part.size == 0 and not part.older
     assert store.push(["ada"], (3, 3)) == 1
     assert store.read("ada", None, 10).entries == [(3, 3)]  # type: ignore[union-attr]
 
@@ -46,10 +46,26 @@ def test_entries_newest_first_below_a_score_trimmed_to_length(store: TimelineSto
     store.fill("ada", [(s, s) for s in range(1, 9)])  # 8 entries, length 5: the 5 newest stay
     part = store.read("ada", None, 10)
     assert part is not None and part.entries == [(8, 8), (7, 7), (6, 6), (5, 5), (4, 4)] and part.size == 5
+    assert part.older  # what was trimmed is in the database only
     assert store.read("ada", 7, 2).entries == [(6, 6), (5, 5)]  # type: ignore[union-attr]
     assert store.push(["ada", "nobody"], (20, 20)) == 1
     assert store.read("ada", None, 1).entries == [(20, 20)]  # type: ignore[union-attr]
     assert store.size("ada") == 5  # the oldest went
+
+
+def test_a_timeline_remembers_that_older_entries_were_left_out(store: TimelineStore) -> None:
+    store.fill("ada", [(1, 1), (2, 2)], older=True)  # built from a full page of the database
+    assert store.read("ada", None, 10).older  # type: ignore[union-attr]
+    store.fill("bob", [(s, s) for s in range(1, 6)])
+    assert not store.read("bob", None, 10).older  # type: ignore[union-attr]
+    store.remove("bob", [5])
+    store.push(["bob"], (6, 6))
+    assert not store.read("bob", None, 10).older  # type: ignore[union-attr]
+    store.push(["bob"], (7, 7))  # six entries: the oldest goes
+    part = store.read("bob", None, 10)
+    assert part is not None and part.older and part.size == 5
+    store.remove("bob", [7, 6])  # fewer again, yet older ones are still only in the database
+    assert store.read("bob", None, 10).older  # type: ignore[union-attr]
 
 
 def test_a_subject_is_held_once_at_its_newest_share(store: TimelineStore) -> None:

@@ -27,10 +27,13 @@ Entry = tuple[int, int]
 @dataclass(frozen=True)
 class Slice:
     """Entries of one timeline below a score, newest first; ``size`` is how many it holds in
-    all, so ``size >= length`` means older entries were trimmed and live in the database only."""
+    all; ``older`` is True when the database holds shares older than its oldest entry (it was
+    trimmed, or built from a full page of the database), so a reader scrolling past it reads on
+    there."""
 
     entries: list[Entry]
     size: int
+    older: bool = False
 
 
 class TimelineStore(ABC):
@@ -46,8 +49,9 @@ class TimelineStore(ABC):
         renew the timeline's ``ttl``; None when the user has no timeline (rebuild it)."""
 
     @abstractmethod
-    def fill(self, user_id: str, entries: Iterable[Entry]) -> None:
-        """Make the user's timeline hold ``entries`` (replacing any), trimmed to ``length``."""
+    def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
+        """Make the user's timeline hold ``entries`` (replacing any), trimmed to ``length``;
+        ``older``: the database holds older shares than these."""
 
     @abstractmethod
     def merge(self, user_id: str, entries: Iterable[Entry]) -> bool:

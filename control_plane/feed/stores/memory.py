@@ -6,10 +6,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from control_plane.feed.stores.base import Entry, Slice, TimelineStore
 
 __all__ = ["MemoryTimelines"]
+
+
+@dataclass
+class _Timeline:
+    scores: dict[int, int] = field(default_factory=dict)
+    expires: float = 0.0
+    older: bool = False
 
 
 class MemoryTimelines(TimelineStore):
@@ -18,41 +26,40 @@ class MemoryTimelines(TimelineStore):
     def __init__(self, *, length: int, ttl: float) -> None:
         super().__init__(length=length, ttl=ttl)
         self._lock = threading.Lock()
-        #: user -> ({subject: score}, monotonic expiry)
-        self._timelines: dict[str, tuple[dict[int, int], float]] = {}
+        self._timelines: dict[str, _Timeline] = {}
 
-    def _live(self, user_id: str) -> dict[int, int] | None:
+    def _live(self, user_id: str) -> _Timeline | None:
         found = self._timelines.get(user_id)
-        if found is None:
-            return None
-        if found[1] <= time.monotonic():
+        if found is not None and found.expires <= time.monotonic():
             del self._timelines[user_id]
             return None
-        return found[0]
+        return found
 
-    def _add(self, timeline: dict[int, int], entries: Iterable[Entry]) -> None:
+    def _add(self, timeline: _Timeline, entries: Iterable[Entry]) -> None:
+        scores = timeline.scores
         for subject, score in entries:
-            if timeline.get(subject, -1) < score:
-                timeline[subject] = score
-        if len(timeline) > self.length:
-            for subject, _ in sorted(timeline.items(), key=lambda e: e[1])[: len(timeline) - self.length]:
-                del timeline[subject]
+            if scores.get(subject, -1) < score:
+                scores[subject] = score
+        if len(scores) > self.length:
+            for subject, _ in sorted(scores.items(), key=lambda e: e[1])[: len(scores) - self.length]:
+                del scores[subject]
+            timeline.older = True
 
     def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
         with self._lock:
             timeline = self._live(user_id)
             if timeline is None:
                 return None
-            self._timelines[user_id] = (timeline, time.monotonic() + self.ttl)
-            below = [(s, v) for s, v in timeline.items() if before is None or v < before]
+            timeline.expires = time.monotonic() + self.ttl
+            below = [(s, v) for s, v in timeline.scores.items() if before is None or v < before]
             below.sort(key=lambda e: e[1], reverse=True)
-            return Slice(entries=below[:count], size=len(timeline))
+            return Slice(entries=below[:count], size=len(timeline.scores), older=timeline.older)
 
-    def fill(self, user_id: str, entries: Iterable[Entry]) -> None:
-        timeline: dict[int, int] = {}
+    def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
+        timeline = _Timeline(expires=time.monotonic() + self.ttl, older=older)
         self._add(timeline, entries)
         with self._lock:
-            self._timelines[user_id] = (timeline, time.monotonic() + self.ttl)
+            self._timelines[user_id] = timeline
 
     def merge(self, user_id: str, entries: Iterable[Entry]) -> bool:
         with self._lock:
@@ -74,14 +81,16 @@ class MemoryTimelines(TimelineStore):
 
     def scores(self, user_id: str, subjects: Sequence[int]) -> dict[int, int]:
         with self._lock:
-            timeline = self._live(user_id) or {}
-            return {s: timeline[s] for s in subjects if s in timeline}
+            timeline = self._live(user_id)
+            found = timeline.scores if timeline is not None else {}
+            return {s: found[s] for s in subjects if s in found}
 
     def remove(self, user_id: str, subjects: Iterable[int]) -> None:
         with self._lock:
             timeline = self._live(user_id)
-            for subject in subjects if timeline is not None else ():
-                timeline.pop(subject, None)  # type: ignore[union-attr]
+            if timeline is not None:
+                for subject in subjects:
+                    timeline.scores.pop(subject, None)
 
     def drop(self, user_id: str) -> None:
         with self._lock:
@@ -90,4 +99,4 @@ class MemoryTimelines(TimelineStore):
     def size(self, user_id: str) -> int:
         with self._lock:
             timeline = self._live(user_id)
-            return 0 if timeline is None else len(timeline)
+            return 0 if timeline is None else len(timeline.scores)

@@ -2,8 +2,10 @@
 both small integers, so that with ``zset-max-listpack-entries`` above the timeline length Redis
 keeps each set as a listpack of about 13 bytes an entry (about 105 in the default skiplist).
 
-Every set holds a sentinel, member 0 at score 0, so that a timeline with no entries still exists
-(and is not rebuilt on every read); reads and trims step over it. Writes that must not create a
+Every set holds a sentinel, member 0, so that a timeline with no entries still exists (and is
+not rebuilt on every read); reads and trims step over it. Its score says whether older shares
+than the oldest entry exist in the database: 0 when not, -1 once the timeline was trimmed or
+built from a full page of the database. Writes that must not create a
 timeline (a push, a merge) run as Lua scripts that first check it exists, so a reader whose
 timeline expired gets a whole one rebuilt from the database, never a partial one.
 """
@@ -22,10 +24,13 @@ __all__ = ["RedisTimelines"]
 
 log = logging.getLogger(__name__)
 
-#: Trim to ARGV[1] entries past the sentinel (rank 0).
+#: Trim to ARGV[1] entries past the sentinel (rank 0), marking it when anything goes.
 _TRIM = """
 local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1]) - 1
-if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 1, extra) end
+if extra > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 1, extra)
+  redis.call('ZADD', KEYS[1], 'XX', -1, 0)
+end
 """
 #: ARGV: length, then score, member pairs. Adds to an existing timeline only.
 _MERGE = (
@@ -36,12 +41,12 @@ if #ARGV > 1 then redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, 2)) end
     + _TRIM
     + "return 1"
 )
-#: ARGV: length, ttl in ms, then score, member pairs. Replaces the timeline.
+#: ARGV: length, ttl in ms, the sentinel's score, then score, member pairs. Replaces the timeline.
 _FILL = (
     """
 redis.call('DEL', KEYS[1])
-redis.call('ZADD', KEYS[1], 0, 0)
-if #ARGV > 2 then redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, 3)) end
+redis.call('ZADD', KEYS[1], ARGV[3], 0)
+if #ARGV > 3 then redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, 4)) end
 """
     + _TRIM
     + """
@@ -88,15 +93,20 @@ class RedisTimelines(TimelineStore):
         pipe.pexpire(key, int(self.ttl * 1000))
         pipe.zrevrangebyscore(key, top, "(0", start=0, num=count, withscores=True)
         pipe.zcard(key)
-        alive, rows, size = pipe.execute()
+        pipe.zscore(key, 0)
+        alive, rows, size, sentinel = pipe.execute()
         if not alive:
             return None
-        return Slice(entries=[(int(m), int(s)) for m, s in rows], size=max(0, int(size) - 1))
+        return Slice(
+            entries=[(int(m), int(s)) for m, s in rows],
+            size=max(0, int(size) - 1),
+            older=sentinel is not None and float(sentinel) < 0,
+        )
 
-    def fill(self, user_id: str, entries: Iterable[Entry]) -> None:
+    def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
         flat = _pairs(entries)
         key = self.key(user_id)
-        self._fill(keys=[key], args=[self.length, int(self.ttl * 1000), *flat[:_CHUNK]])
+        self._fill(keys=[key], args=[self.length, int(self.ttl * 1000), -1 if older else 0, *flat[:_CHUNK]])
         for at in range(_CHUNK, len(flat), _CHUNK):
             self._merge(keys=[key], args=[self.length, *flat[at : at + _CHUNK]])
 
