@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     #: Timelines written per batch of a fan-out.
     feed_fanout_batch: int = Field(1000, ge=1, le=100_000)
     #: Items of the following feed that the ranked feed scores (besides those it discovers).
-    feed_ranked_candidates: int = Field(200, ge=20, le=1000)
+    feed_ranked_candidates: int = Field(150, ge=20, le=1000)
     #: Seconds a ranked feed's order is kept for its reader to page through.
     feed_ranked_ttl: float = Field(1800.0, ge=60.0)
     #: Seconds between runs of the ranked feed's training job (``feed.train``).

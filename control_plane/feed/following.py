@@ -29,7 +29,6 @@ from control_plane.feed.metrics import PULL_MERGES, REBUILDS, TIMELINE_ENTRIES
 from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry, TimelineStore
 from control_plane.feed.views import Shown
-from control_plane.social.audience import hidden_from
 from control_plane.videos.models import Video
 
 __all__ = ["FollowingFeed", "Window"]
@@ -104,16 +103,16 @@ class FollowingFeed:
         """Up to ``limit`` items with a score below ``before`` and the next page's ``before``
         (None on the last page), read in ``session``."""
         pulled = self.items.pulled_followees(session, user_id) if self.store is not None else None
-        hidden = set(session.scalars(hidden_from(user_id)))
         shown: list[Shown] = []
         bound, rounds = before, 0
         while len(shown) <= limit and rounds < MAX_ROUNDS:
             rounds += 1
-            want = max(10, 2 * (limit + 1 - len(shown)))
+            missing = limit + 1 - len(shown)
+            want = max(10, missing + missing // 4 + 5)  # a few spare for entries left out
             window = self._window(session, user_id, pulled, bound, want)
             if not window.entries:
                 break
-            shown += self._judge(session, user_id, window, hidden)
+            shown += self._judge(session, user_id, window)
             bound = window.entries[-1][1]
             if window.exhausted:
                 break
@@ -129,7 +128,6 @@ class FollowingFeed:
         session: Session,
         user_id: str,
         window: Window,
-        hidden: set[str],
         *,
         tidy: bool = True,
     ) -> list[Shown]:
@@ -139,12 +137,13 @@ class FollowingFeed:
         rows = {seq: found.item for seq, found in loaded.items()}
         follows = {found.item.author_id for found in loaded.values() if found.author_followed}
         follows |= {found.item.reply_to_author_id for found in loaded.values() if found.reply_followed}  # type: ignore[misc]
+        hidden = {found.item.author_id for found in loaded.values() if found.author_hidden}
         public = self._public_videos(session, [i.video_id for i in rows.values() if i.video_id])
         # only a post reposted has shares besides its own: ask where those stand
         shared = [
             s for s, k in window.entries if s != k or ((p := loaded.get(s)) and p.post and p.post.reposts)
         ]
-        best = self.items.latest_shares(session, shared, user_id, hidden)
+        best = self.items.latest_shares(session, shared, user_id)
 
         def reaches(item: FeedItem) -> bool:
             """The item reaches the reader as a share of someone they follow and see."""

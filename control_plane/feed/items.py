@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from control_plane.core.db import Database
 from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry
+from control_plane.social.audience import hidden_from, visible_to
 from control_plane.social.counters import upsert
 from control_plane.social.models import Follow, Post
 
@@ -43,13 +44,16 @@ def reply_rule(user_id: str) -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Loaded:
-    """An item read for a page: its row, its post (None for a video), and whether the reader
-    follows its author and, for a reply to someone else, the author replied to."""
+    """An item read for a page: its row, its post (None for a video), whether the reader follows
+    its author and, for a reply to someone else, the author replied to, and whether its author
+    is hidden from the reader."""
 
     item: FeedItem
     post: Post | None
     author_followed: bool
     reply_followed: bool
+    #: The author blocked the reader, was blocked or muted by them.
+    author_hidden: bool
 
 
 def _entries(rows: Iterable[Any]) -> list[Entry]:
@@ -58,9 +62,10 @@ def _entries(rows: Iterable[Any]) -> list[Entry]:
 
 class ItemIndex:
     """Owns ``feed_items``. ``push_max_followers``: an author with more followers than this is
-    pulled at read time instead of pushed."""
+    pulled at read time instead of pushed; None pushes every author and pulls nothing, items
+    recorded as pulled before included (pushing to everyone: the benchmark's baseline)."""
 
-    def __init__(self, db: Database, *, push_max_followers: int) -> None:
+    def __init__(self, db: Database, *, push_max_followers: int | None) -> None:
         self.db = db
         self.push_max_followers = push_max_followers
         self._pulled: tuple[float, frozenset[str]] = (0.0, frozenset())
@@ -71,6 +76,8 @@ class ItemIndex:
     def pushes(self, session: Session, author_id: str) -> bool:
         """Whether the author's items are pushed: at most ``push_max_followers`` followers (the
         follows are counted up to one past the threshold, so a star costs no more than anyone)."""
+        if self.push_max_followers is None:
+            return True
         some = (
             sa.select(sa.literal(1))
             .where(Follow.followee_id == author_id)
@@ -183,10 +190,12 @@ class ItemIndex:
         timeline holds (a rebuild reads it here)."""
         query = (
             sa.select(FeedItem.subject_seq, FeedItem.seq)
-            .where(FeedItem.author_id.in_(followees(user_id)), FeedItem.pushed, reply_rule(user_id))
+            .where(FeedItem.author_id.in_(followees(user_id)), reply_rule(user_id))
             .order_by(FeedItem.seq.desc())
             .limit(limit)
         )
+        if self.push_max_followers is not None:
+            query = query.where(FeedItem.pushed)
         if before is not None:
             query = query.where(FeedItem.seq < before)
         if after is not None:
@@ -236,6 +245,8 @@ class ItemIndex:
 
     def pulled_authors(self) -> frozenset[str]:
         """The accounts with items that were not pushed (read again every ``PULLED_TTL`` s)."""
+        if self.push_max_followers is None:
+            return frozenset()
         with self._pulled_lock:
             read_at, authors = self._pulled
             if time.monotonic() - read_at < PULLED_TTL:
@@ -265,9 +276,7 @@ class ItemIndex:
             )
         )
 
-    def latest_shares(
-        self, session: Session, subjects: Iterable[int], user_id: str, hidden: Iterable[str] = ()
-    ) -> dict[int, int]:
+    def latest_shares(self, session: Session, subjects: Iterable[int], user_id: str) -> dict[int, int]:
         """For each subject, the seq of its newest share by an account ``user_id`` follows and
         does not hide: where the subject belongs in their feed (it is shown there only)."""
         wanted = list(set(subjects))
@@ -279,17 +288,15 @@ class ItemIndex:
                 FeedItem.subject_seq.in_(wanted),
                 FeedItem.author_id.in_(followees(user_id)),
                 reply_rule(user_id),
+                visible_to(FeedItem.author_id, user_id),
             )
             .group_by(FeedItem.subject_seq)
         )
-        hidden = list(hidden)
-        if hidden:
-            query = query.where(FeedItem.author_id.not_in(hidden))
         return {int(s): int(m) for s, m in session.execute(query)}
 
     def rows(self, session: Session, seqs: Iterable[int], user_id: str) -> dict[int, Loaded]:
-        """The items ``seqs`` with their posts, and whether ``user_id`` follows each author (and
-        the author replied to), in one query."""
+        """The items ``seqs`` with their posts, whether ``user_id`` follows each author (and the
+        author replied to) and whether the author is hidden from them, in one query."""
         wanted = list(set(seqs))
         if not wanted:
             return {}
@@ -303,13 +310,14 @@ class ItemIndex:
                 Post,
                 followed(FeedItem.author_id).label("author_followed"),
                 followed(FeedItem.reply_to_author_id).label("reply_followed"),
+                FeedItem.author_id.in_(hidden_from(user_id)).label("author_hidden"),
             )
             .outerjoin(Post, Post.id == FeedItem.post_id)
             .where(FeedItem.seq.in_(wanted))
         )
         return {
-            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed))
-            for item, post, author_followed, reply_followed in session.execute(query)
+            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed), bool(hidden))
+            for item, post, author_followed, reply_followed, hidden in session.execute(query)
         }
 
     def recent_of(self, session: Session, author_id: str, limit: int) -> list[Entry]:

@@ -116,17 +116,20 @@ class RankedFeed:
 
     def _discover(self, session: Session, user_id: str, known: set[int]) -> list[Shown]:
         """Popular recent posts by accounts that the accounts the reader follows follow."""
-        via = (
-            sa.select(Follow.followee_id)
-            .where(Follow.follower_id == user_id)
-            .order_by(Follow.created_at.desc())
-            .limit(DISCOVER_VIA)
-            .scalar_subquery()
+        via = list(
+            session.scalars(
+                sa.select(Follow.followee_id)
+                .where(Follow.follower_id == user_id)
+                .order_by(Follow.created_at.desc())
+                .limit(DISCOVER_VIA)
+            )
         )
+        if not via:
+            return []
         authors = (
             sa.select(Follow.followee_id)
             .where(
-                Follow.follower_id.in_(via),
+                Follow.follower_id.in_(via),  # a list: each of their follows is read by its index
                 Follow.followee_id != user_id,
                 Follow.followee_id.not_in(followees(user_id)),
                 Follow.followee_id.not_in(hidden_from(user_id)),
@@ -135,7 +138,7 @@ class RankedFeed:
             .limit(DISCOVER_AUTHORS)
         )
         query = (
-            sa.select(FeedItem)
+            sa.select(FeedItem, Post)
             .join(Post, Post.id == FeedItem.post_id)
             .where(
                 FeedItem.author_id.in_(authors.scalar_subquery()),
@@ -147,16 +150,24 @@ class RankedFeed:
             .order_by((Post.likes + 2 * Post.replies + 3 * Post.reposts).desc(), FeedItem.seq.desc())
             .limit(DISCOVERED)
         )
-        items = list(session.scalars(query))
-        return [Shown(subject=i, share=i) for i in items if i.seq not in known]
+        items = [(row[0], row[1]) for row in session.execute(query)]
+        return [Shown(subject=i, share=i, post=p) for i, p in items if i.seq not in known]
 
     def _recheck(self, session: Session, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
         """The items of a stored order that still exist and that the reader may still see."""
         seqs = {int(c[0]) for c in chosen} | {int(c[1]) for c in chosen}
         if not seqs:
             return []
-        found = session.scalars(sa.select(FeedItem).where(FeedItem.seq.in_(list(seqs))))
-        rows = {i.seq: i for i in found}
+        found = session.execute(
+            sa.select(FeedItem, Post)
+            .outerjoin(Post, Post.id == FeedItem.post_id)
+            .where(FeedItem.seq.in_(list(seqs)))
+        )
+        rows, posts = {}, {}
+        for item, post in found:
+            rows[item.seq] = item
+            if post is not None:
+                posts[post.id] = post
         hidden = set(session.scalars(hidden_from(user_id)))
         video_ids = [i.video_id for i in rows.values() if i.video_id]
         public: set[str] = set()
@@ -172,5 +183,7 @@ class RankedFeed:
                 continue
             if subject.video_id is not None and subject.video_id not in public:
                 continue
-            out.append(Shown(subject=subject, share=share, score=score))
+            out.append(
+                Shown(subject=subject, share=share, score=score, post=posts.get(subject.post_id or ""))
+            )
         return out

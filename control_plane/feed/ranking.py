@@ -66,11 +66,15 @@ def affinity(session: Session, reader_id: str, authors: Sequence[str], now: date
 
 def features(session: Session, reader_id: str, shown: Sequence[Shown], now: datetime) -> np.ndarray:
     """The model's feature rows (``FEATURES`` order) of ``shown`` for the reader, at ``now``."""
-    post_ids = [s.subject.post_id for s in shown if s.subject.post_id]
+    post_ids = [s.subject.post_id for s in shown if s.subject.post_id and s.post is None]
     video_ids = [s.subject.video_id for s in shown if s.subject.video_id]
-    posts = {}
+    posts = {
+        s.post.id: (s.post.likes + 2 * s.post.replies + 3 * s.post.reposts, s.post.video_id is not None)
+        for s in shown
+        if s.post is not None
+    }
     if post_ids:
-        posts = {
+        posts |= {
             r.id: (r.likes + 2 * r.replies + 3 * r.reposts, r.video_id is not None)
             for r in session.execute(
                 sa.select(Post.id, Post.likes, Post.replies, Post.reposts, Post.video_id).where(

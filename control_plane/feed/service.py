@@ -70,7 +70,7 @@ class FeedService:
         enqueue: Callable[..., object],
         store: TimelineStore | None,
         *,
-        push_max_followers: int,
+        push_max_followers: int | None,
         active_days: float,
         batch: int,
         ranked_candidates: int,

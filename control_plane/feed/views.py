@@ -42,9 +42,10 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
     assert viewer.user_id is not None
     post_ids = [s.subject.post_id for s in shown if s.subject.post_id]
     video_ids = [s.subject.video_id for s in shown if s.subject.video_id]
-    posts = (
-        {p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_(post_ids)))} if post_ids else {}
-    )
+    posts = {s.post.id: s.post for s in shown if s.post is not None}
+    missing = [i for i in post_ids if i not in posts]
+    if missing:
+        posts.update({p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_(missing)))})
     views = {v.id: v for v in post_views(session, list(posts.values()), viewer)}
     videos: dict[str, tuple[Video, str]] = {}
     if video_ids:
