@@ -116,6 +116,33 @@ def pull_page(db: Database, user_id: str) -> list[Any]:
         return post_views(session, list(session.scalars(query)), Viewer(user_id))
 
 
+def pull_ids(db: Database, user_id: str) -> list[str]:
+    """The pull-only feed's selection alone: the ids of the first page."""
+    query = (
+        sa.select(Post.id)
+        .join(Follow, Follow.followee_id == Post.author_id)
+        .where(Follow.follower_id == user_id, listed_for(user_id))
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(PAGE.limit)
+    )
+    with db.session() as session:
+        return list(session.scalars(query))
+
+
+def timeline_ids(strategy: Strategy, user_id: str) -> list[tuple[int, int]]:
+    """A push strategy's selection alone: the timeline's first entries, merged with the pulled
+    authors' newest items where the reader follows any (a query only then)."""
+    part = strategy.store.read(user_id, None, PAGE.limit)
+    entries = list(part.entries) if part is not None else []
+    items = strategy.feed.items
+    if items.pulled_authors():
+        with strategy.feed.db.session() as session:
+            pulled = items.pulled_followees(session, user_id)
+            if pulled:
+                entries += items.by_authors(session, user_id, pulled, before=None, limit=PAGE.limit)
+    return sorted(entries, key=lambda e: e[1], reverse=True)[: PAGE.limit]
+
+
 def timeline_of(built: Built, user: int, pushed: np.ndarray) -> list[tuple[int, int]]:
     """What a rebuild would put in ``user``'s timeline, computed in memory (a rebuild per reader
     through the database would dominate the set-up): the newest shares of the pushed accounts
@@ -144,7 +171,7 @@ class Strategy:
         client: redis.Redis,
         prefix: str,
         blobs: Any,
-        threshold: int,
+        threshold: int | None,
         batch: int,
     ) -> None:
         self.name = name
@@ -159,7 +186,7 @@ class Strategy:
             push_max_followers=threshold,
             active_days=14,
             batch=batch,
-            ranked_candidates=200,
+            ranked_candidates=150,
             ranked_ttl=1800,
         )
 
@@ -205,24 +232,34 @@ def publish(db: Database, strategy: Strategy | None, author_id: str) -> dict[str
 
 
 def measure_fanout(
-    db: Database, strategy: Strategy | None, built: Built, authors: list[int]
-) -> dict[str, Any]:
-    ordinary = [publish(db, strategy, built.users[a]) for a in authors]
-    stars = [publish(db, strategy, built.users[s]) for s in built.stars]
-    seconds = [o["seconds"] for o in ordinary]
-    return {
-        "ordinary": {
-            "p50_s": round(percentile(seconds, 50), 4),
-            "p99_s": round(percentile(seconds, 99), 4),
-            "writes_per_post": round(sum(o["written"] for o in ordinary) / len(ordinary), 1),
-            "posts": len(ordinary),
-        },
-        "star": {
-            "seconds": round(max(s["seconds"] for s in stars), 4),
-            "writes_per_post": round(sum(s["written"] for s in stars) / len(stars), 1),
-            "active_followers": max(s["followers"] for s in stars),
-        },
-    }
+    db: Database, strategies: dict[str, Strategy | None], built: Built, authors: list[int]
+) -> dict[str, dict[str, Any]]:
+    """Each author posts once through each strategy in turn; the stars last."""
+    ordinary: dict[str, list[dict[str, float]]] = {name: [] for name in strategies}
+    stars: dict[str, list[dict[str, float]]] = {name: [] for name in strategies}
+    for author in authors:
+        for name, strategy in strategies.items():
+            ordinary[name].append(publish(db, strategy, built.users[author]))
+    for star in built.stars:
+        for name, strategy in strategies.items():
+            stars[name].append(publish(db, strategy, built.users[star]))
+    out = {}
+    for name in strategies:
+        seconds = [o["seconds"] for o in ordinary[name]]
+        out[name] = {
+            "ordinary": {
+                "p50_s": round(percentile(seconds, 50), 4),
+                "p99_s": round(percentile(seconds, 99), 4),
+                "writes_per_post": round(sum(o["written"] for o in ordinary[name]) / len(authors), 1),
+                "posts": len(authors),
+            },
+            "star": {
+                "seconds": round(max(s["seconds"] for s in stars[name]), 4),
+                "writes_per_post": round(sum(s["written"] for s in stars[name]) / len(stars[name]), 1),
+                "active_followers": max(s["followers"] for s in stars[name]),
+            },
+        }
+    return out
 
 
 def memory(client: redis.Redis, strategy: Strategy, users: list[str]) -> float:
@@ -259,38 +296,41 @@ def empties(read: Callable[[str], list[Any]], built: Built, readers: list[int]) 
     )
 
 
-def measure(
-    name: str,
-    read: Callable[[str], list[Any]],
-    built: Built,
-    ordinary: list[int],
-    heavy: list[int],
-    rounds: int,
-) -> dict[str, Any]:
-    ids = [built.users[u] for u in ordinary]
-    heavy_ids = [built.users[u] for u in heavy]
-    result = {
-        "ordinary": timed(read, ids, rounds),
-        "heavy": timed(read, heavy_ids, max(rounds // 2, len(heavy_ids))),
-        "empty_pages": empties(read, built, ordinary + heavy),
-    }
-    log.info("%-6s read ordinary %s heavy %s", name, result["ordinary"], result["heavy"])
-    return result
+def interleaved(
+    reads: dict[str, Callable[[str], list[Any]]], users: list[str], rounds: int
+) -> dict[str, dict[str, float]]:
+    """p50/p99 (ms) of each strategy's first page, the strategies taking turns on the same
+    reader in a rotating order, so that the machine's load falls on all of them alike."""
+    names = list(reads)
+    for user in users:  # warm-up: connections, caches, activity records
+        for name in names:
+            reads[name](user)
+    spent: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        user = users[i % len(users)]
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            started = time.perf_counter()
+            reads[name](user)
+            spent[name].append((time.perf_counter() - started) * 1000)
+    return {name: figures(values) for name, values in spent.items()}
 
 
-def cold(strategy: Strategy, built: Built, readers: list[int]) -> dict[str, Any]:
-    """First pages of readers whose timeline is gone (rebuilt from the database on this read)."""
-    spent, empty = [], 0
+def cold(strategies: list[Strategy], built: Built, readers: list[int]) -> dict[str, dict[str, Any]]:
+    """First pages of readers whose timeline is gone (rebuilt from the database on this read),
+    the strategies taking turns."""
+    spent: dict[str, list[float]] = {s.name: [] for s in strategies}
+    empty = dict.fromkeys(spent, 0)
     posted = set(built.by_author)
-    for r in readers:
+    for i, r in enumerate(readers):
         user = built.users[r]
-        strategy.store.drop(user)
-        started = time.perf_counter()
-        page = strategy.read(user)
-        spent.append((time.perf_counter() - started) * 1000)
-        if not page and any(int(a) in posted for a in built.follows(r)):
-            empty += 1
-    return {**figures(spent), "empty_pages": empty}
+        for strategy in strategies[i % 2 :] + strategies[: i % 2]:
+            strategy.store.drop(user)
+            started = time.perf_counter()
+            page = strategy.read(user)
+            spent[strategy.name].append((time.perf_counter() - started) * 1000)
+            if not page and any(int(a) in posted for a in built.follows(r)):
+                empty[strategy.name] += 1
+    return {name: {**figures(values), "empty_pages": empty[name]} for name, values in spent.items()}
 
 
 def model_check(db: Database) -> dict[str, Any]:
@@ -315,18 +355,26 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
     names = ["pull", "push", "hybrid"]
     s = report["strategies"]
-    figure, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(13, 9))
+    figure, ((a, b, c), (d, e, f)) = plt.subplots(2, 3, figsize=(18, 9))
+    groups = ["ordinary p50", "ordinary p99", "2k-follow p50", "2k-follow p99"]
+    for axes, what, title in (
+        (a, "read", "First page, checked and hydrated (warm)"),
+        (b, "selection", "First page's ids only (warm)"),
+    ):
+        grouped_bars(
+            axes,
+            groups,
+            {
+                n: [s[n][what][k][q] for k in ("ordinary", "heavy") for q in ("p50_ms", "p99_ms")]
+                for n in names
+            },
+            ylabel="ms",
+            title=title,
+        )
+        axes.set_yscale("log")
+        axes.legend(fontsize=8)
     grouped_bars(
-        a,
-        ["ordinary p50", "ordinary p99", "2k-follow p50", "2k-follow p99"],
-        {n: [s[n]["read"][k][q] for k in ("ordinary", "heavy") for q in ("p50_ms", "p99_ms")] for n in names},
-        ylabel="ms",
-        title="Home feed first page (warm)",
-    )
-    a.set_yscale("log")
-    a.legend(fontsize=8)
-    grouped_bars(
-        b,
+        c,
         ["ordinary p50", "ordinary p99", f"star ({report['star_followers']:,} followers)"],
         {
             n: [
@@ -339,10 +387,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ylabel="ms",
         title="Post to every active follower's feed",
     )
-    b.set_yscale("log")
-    b.legend(fontsize=8)
+    c.set_yscale("log")
+    c.legend(fontsize=8)
     grouped_bars(
-        c,
+        d,
         ["ordinary post", "star post"],
         {
             n: [s[n]["fanout"]["ordinary"]["writes_per_post"], s[n]["fanout"]["star"]["writes_per_post"]]
@@ -351,23 +399,39 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ylabel="Redis writes per post",
         title="Write amplification",
     )
-    c.set_yscale("symlog")
-    c.legend(fontsize=8)
+    d.set_yscale("symlog")
+    d.legend(fontsize=8)
     grouped_bars(
-        d,
-        ["compact (listpack)", "Redis default"],
-        {n: [s[n].get("bytes_per_entry"), s[n].get("bytes_per_entry_default")] for n in ("push", "hybrid")},
+        e,
+        ["listpack (1024)", "Redis default (128)"],
+        {"bytes an entry": [s["hybrid"]["bytes_per_entry"], s["hybrid"]["bytes_per_entry_default"]]},
         ylabel="bytes",
         title="Redis memory per timeline entry",
     )
-    d.legend(fontsize=8)
+    grouped_bars(
+        f,
+        ["cold p50", "cold p99", "ranked p50", "ranked p99"],
+        {
+            "push": [s["push"]["cold_read"]["p50_ms"], s["push"]["cold_read"]["p99_ms"], None, None],
+            "hybrid": [
+                s["hybrid"]["cold_read"]["p50_ms"],
+                s["hybrid"]["cold_read"]["p99_ms"],
+                s["hybrid"]["ranked"]["p50_ms"],
+                s["hybrid"]["ranked"]["p99_ms"],
+            ],
+        },
+        ylabel="ms",
+        title="Rebuilt on read (cold) and ranked pages",
+    )
+    f.legend(fontsize=8)
     figure.suptitle(
         f"bench feed: {report['scale']['users']:,} users, {report['graph']['follows']:,} follows, "
-        f"{report['scale']['posts']:,} posts",
+        f"{report['scale']['posts']:,} posts; {report['date']}, shared 2-core machine (load "
+        f"{report['machine']['load_average'][0]:.1f})",
         fontsize=11,
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
@@ -430,46 +494,77 @@ def main(argv: list[str], output: Path) -> int:
                 "strategies": {},
                 "targets": TARGETS,
             }
-            strategies = report["strategies"]
-            strategies["pull"] = {
-                "read": measure(
-                    "pull", lambda u: pull_page(db, u), built, ordinary, built.heavy, args.rounds
-                ),
-                "fanout": measure_fanout(db, None, built, authors),
+            hybrid = Strategy("hybrid", db, client, prefix, blobs, args.push_max_followers, args.batch)
+            push = Strategy("push", db, client, prefix, blobs, None, args.batch)
+            fills = {}
+            for strategy, pushed in ((hybrid, followers <= args.push_max_followers), (push, followers >= 0)):
+                fills[strategy.name] = round(strategy.fill(built, pushed, active), 1)
+                log.info(
+                    "%s: %d timelines filled in %.1f s", strategy.name, len(active), fills[strategy.name]
+                )
+            reads: dict[str, Callable[[str], list[Any]]] = {
+                "pull": functools.partial(pull_page, db),
+                "push": push.read,
+                "hybrid": hybrid.read,
             }
-            for kind, threshold in (("hybrid", args.push_max_followers), ("push", 10**12)):
-                if kind == "push":
-                    with db.engine.begin() as conn:
-                        conn.exec_driver_sql("UPDATE feed_items SET pushed = true WHERE NOT pushed")
-                strategy = Strategy(kind, db, client, prefix, blobs, threshold, args.batch)
-                pushed = followers <= threshold
-                fill_seconds = strategy.fill(built, pushed, active)
-                log.info("%s: %d timelines filled in %.1f s", kind, len(active), fill_seconds)
+            selections: dict[str, Callable[[str], list[Any]]] = {
+                "pull": functools.partial(pull_ids, db),
+                "push": functools.partial(timeline_ids, push),
+                "hybrid": functools.partial(timeline_ids, hybrid),
+            }
+            warm, selected = {}, {}
+            for kind, readers, rounds in (
+                ("ordinary", ordinary, args.rounds),
+                ("heavy", built.heavy, max(args.rounds // 2, 20)),
+            ):
+                ids = [built.users[u] for u in readers]
+                warm[kind] = interleaved(reads, ids, rounds)
+                selected[kind] = interleaved(selections, ids, rounds)
+            log.info("pages %s", warm)
+            log.info("selections %s", selected)
+            colds = cold([hybrid, push], built, ordinary[:100] + built.heavy[:10])
+            log.info("cold reads %s", colds)
+            fanouts = measure_fanout(db, {"pull": None, "push": push, "hybrid": hybrid}, built, authors)
+            log.info("fan-out %s", fanouts)
+            strategies: dict[str, Any] = {}
+            for name in ("pull", "push", "hybrid"):
                 result: dict[str, Any] = {
-                    "timelines": len(active),
-                    "fill_seconds": round(fill_seconds, 1),
-                    "read": measure(kind, strategy.read, built, ordinary, built.heavy, args.rounds),
-                    "bytes_per_entry": memory(client, strategy, [built.users[u] for u in ordinary]),
-                    "bytes_per_entry_default": default_encoding_cost(
-                        client, strategy, built, pushed, ordinary[:50]
-                    ),
-                    "cold_read": cold(strategy, built, ordinary[:100] + built.heavy[:10]),
-                    "fanout": measure_fanout(db, strategy, built, authors),
+                    "read": {kind: warm[kind][name] for kind in warm},
+                    "selection": {kind: selected[kind][name] for kind in selected},
+                    "empty_pages": empties(reads[name], built, ordinary + built.heavy),
+                    "fanout": fanouts[name],
                 }
-                if kind == "hybrid":
-                    result["ranked"] = timed(
-                        functools.partial(ranked_read, strategy.feed),
-                        [built.users[u] for u in ordinary[:100]],
-                        args.rounds // 2,
-                    )
-                    log.info("ranked %s", result["ranked"])
-                strategies[kind] = result
-                log.info("%s fan-out %s", kind, result["fanout"])
+                if name != "pull":
+                    strategy = hybrid if name == "hybrid" else push
+                    result |= {
+                        "timelines": len(active),
+                        "fill_seconds": fills[name],
+                        "bytes_per_entry": memory(client, strategy, [built.users[u] for u in ordinary]),
+                        "cold_read": colds[name],
+                    }
+                strategies[name] = result
+            strategies["hybrid"]["bytes_per_entry_default"] = default_encoding_cost(
+                client, hybrid, built, followers <= args.push_max_followers, ordinary[:50]
+            )
+            strategies["hybrid"]["ranked"] = timed(
+                functools.partial(ranked_read, hybrid.feed),
+                [built.users[u] for u in ordinary[:100]],
+                args.rounds // 2,
+            )
+            log.info("ranked %s", strategies["hybrid"]["ranked"])
+            report["strategies"] = strategies
         report["model"] = model_check(db)
         log.info("model %s", report["model"])
-        h, p = strategies["hybrid"]["read"], strategies["pull"]["read"]
         report["speedup_p99"] = {
-            k: round(p[k]["p99_ms"] / max(h[k]["p99_ms"], 1e-6), 1) for k in ("ordinary", "heavy")
+            what: {
+                k: round(
+                    strategies["pull"][what][k]["p99_ms"]
+                    / max(strategies["hybrid"][what][k]["p99_ms"], 1e-6),
+                    1,
+                )
+                for k in ("ordinary", "heavy")
+            }
+            for what in ("read", "selection")
         }
         write_json(output / "feed.json", report)
         plot(report, output / "feed.png")
