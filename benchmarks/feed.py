@@ -315,6 +315,18 @@ def interleaved(
     return {name: figures(values) for name, values in spent.items()}
 
 
+def agreement(strategy: Strategy, users: list[str]) -> int:
+    """Readers whose first page from the bulk-filled timeline differs from the page after a
+    rebuild through the service (0: the set-up's timelines are the service's own)."""
+    differ = 0
+    for user in users:
+        before = [(e.kind, e.post.id if e.post else None) for e in strategy.read(user)]
+        strategy.store.drop(user)
+        after = [(e.kind, e.post.id if e.post else None) for e in strategy.read(user)]
+        differ += before != after
+    return differ
+
+
 def cold(strategies: list[Strategy], built: Built, readers: list[int]) -> dict[str, dict[str, Any]]:
     """First pages of readers whose timeline is gone (rebuilt from the database on this read),
     the strategies taking turns."""
@@ -491,6 +503,7 @@ def main(argv: list[str], output: Path) -> int:
                 "star_followers": int(followers[built.stars].min()),
                 "push_max_followers": args.push_max_followers,
                 "build_seconds": round(built.seconds, 1),
+                "redis_prefix": prefix,
                 "strategies": {},
                 "targets": TARGETS,
             }
@@ -502,6 +515,9 @@ def main(argv: list[str], output: Path) -> int:
                 log.info(
                     "%s: %d timelines filled in %.1f s", strategy.name, len(active), fills[strategy.name]
                 )
+            checked = [built.users[u] for u in ordinary[:20] + built.heavy[:2]]
+            mismatches = {s.name: agreement(s, checked) for s in (hybrid, push)}
+            log.info("bulk timelines unlike rebuilt ones: %s of %d readers", mismatches, len(checked))
             reads: dict[str, Callable[[str], list[Any]]] = {
                 "pull": functools.partial(pull_page, db),
                 "push": push.read,
@@ -541,6 +557,7 @@ def main(argv: list[str], output: Path) -> int:
                         "fill_seconds": fills[name],
                         "bytes_per_entry": memory(client, strategy, [built.users[u] for u in ordinary]),
                         "cold_read": colds[name],
+                        "fill_unlike_rebuild": mismatches[name],
                     }
                 strategies[name] = result
             strategies["hybrid"]["bytes_per_entry_default"] = default_encoding_cost(
@@ -566,6 +583,7 @@ def main(argv: list[str], output: Path) -> int:
             }
             for what in ("read", "selection")
         }
+        report["machine"]["load_average_end"] = os.getloadavg()
         write_json(output / "feed.json", report)
         plot(report, output / "feed.png")
     finally:
