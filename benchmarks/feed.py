@@ -66,6 +66,8 @@ log = logging.getLogger("benchmarks.feed")
 PAGE = PageParams(limit=20)
 LENGTH = 400
 LISTPACK = "zset-max-listpack-entries"
+#: ``SOCIALFLOW_FEED_PUSH_MAX_FOLLOWERS``'s default, at full scale.
+THRESHOLD = 10_000
 TARGETS = {
     "read_p99_ms": 10.0,
     "read_speedup": 10.0,
@@ -460,17 +462,24 @@ def main(argv: list[str], output: Path) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data set (default 1)")
     parser.add_argument("--rounds", type=int, default=300, help="timed reads per measurement")
     parser.add_argument("--posts", type=int, default=50, help="posts timed per strategy (besides the stars')")
-    parser.add_argument("--push-max-followers", type=int, default=10_000, help="the hybrid's threshold")
+    parser.add_argument(
+        "--push-max-followers",
+        type=int,
+        help="the hybrid's threshold (default: SOCIALFLOW_FEED_PUSH_MAX_FOLLOWERS's 10,000 times --scale, "
+        "so that the same accounts are pulled as at full scale)",
+    )
     parser.add_argument("--batch", type=int, default=1000, help="timelines per fan-out batch")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     scale = FULL.times(args.scale) if args.scale != 1.0 else FULL
-    name = f"sf_bench_feed_{uuid.uuid4().hex[:8]}"
+    if args.push_max_followers is None:
+        args.push_max_followers = max(20, int(THRESHOLD * args.scale))
+    database = f"sf_bench_feed_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
+        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    url = f"{args.postgres.rsplit('/', 1)[0]}/{database}"
     db = Database(url)
     client = redis.Redis.from_url(args.redis)
     prefix = f"bench:feed:{uuid.uuid4().hex[:8]}:"
@@ -483,10 +492,11 @@ def main(argv: list[str], output: Path) -> int:
         log.info("built %s in %.1f s", scale, built.seconds)
         rng = random.Random(9)
         active = [int(u) for u in np.flatnonzero(built.active)]
-        ordinary = rng.sample([u for u in active if u not in set(built.heavy)], min(300, len(active)))
-        authors = rng.sample(
-            [int(a) for a in built.by_author if 0 < followers[a] <= args.push_max_followers], args.posts
-        )
+        heavy = set(built.heavy)
+        readers = [u for u in active if u not in heavy]
+        ordinary = rng.sample(readers, min(300, len(readers)))
+        posters = [int(a) for a in built.by_author if 0 < followers[a] <= args.push_max_followers]
+        authors = rng.sample(posters, min(args.posts, len(posters)))
         with tempfile.TemporaryDirectory() as blobs_dir:
             blobs = open_store(f"file://{blobs_dir}", secret=b"b" * 32)
             report: dict[str, Any] = {
@@ -594,6 +604,6 @@ def main(argv: list[str], output: Path) -> int:
         db.dispose()
         if not args.keep:
             with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
     return 0

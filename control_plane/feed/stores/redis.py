@@ -54,6 +54,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 )
+#: ARGV: length, score, member. Adds the entry to every timeline of KEYS that exists; how many.
+_PUSH = """
+local written = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('ZADD', key, 'GT', ARGV[2], ARGV[3])
+    local extra = redis.call('ZCARD', key) - tonumber(ARGV[1]) - 1
+    if extra > 0 then
+      redis.call('ZREMRANGEBYRANK', key, 1, extra)
+      redis.call('ZADD', key, 'XX', -1, 0)
+    end
+    written = written + 1
+  end
+end
+return written
+"""
 #: Keep a fill's arguments well under Lua's stack limit.
 _CHUNK = 2000
 
@@ -72,6 +88,7 @@ class RedisTimelines(TimelineStore):
         self.prefix = prefix
         self._merge = client.register_script(_MERGE)
         self._fill = client.register_script(_FILL)
+        self._push = client.register_script(_PUSH)
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}{user_id}"
@@ -119,13 +136,13 @@ class RedisTimelines(TimelineStore):
         return found
 
     def push(self, user_ids: Sequence[str], entry: Entry) -> int:
+        """One script call for the whole batch: a fan-out's cost is the timelines it writes, not
+        a round trip or a command each (a single Redis, not a cluster: the keys of one call may
+        sit anywhere)."""
         if not user_ids:
             return 0
-        pipe = self.redis.pipeline(transaction=False)
         subject, score = entry
-        for user_id in user_ids:
-            self._merge(keys=[self.key(user_id)], args=[self.length, score, subject], client=pipe)
-        return sum(int(r) for r in pipe.execute())
+        return int(self._push(keys=[self.key(u) for u in user_ids], args=[self.length, score, subject]))
 
     def scores(self, user_id: str, subjects: Sequence[int]) -> dict[int, int]:
         wanted = [s for s in subjects if s]
