@@ -514,6 +514,7 @@ def main(argv: list[str], output: Path) -> int:
                 "push_max_followers": args.push_max_followers,
                 "build_seconds": round(built.seconds, 1),
                 "redis_prefix": prefix,
+                "database": database,
                 "strategies": {},
                 "targets": TARGETS,
             }

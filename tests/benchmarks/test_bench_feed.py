@@ -40,7 +40,9 @@ def test_feed_benchmark_runs_and_reports(tmp_path: Path, postgres_server_url: st
     assert (out / "feed.png").read_bytes().startswith(b"\x89PNG")
     admin = sa.create_engine(postgres_server_url)
     with admin.connect() as conn:
-        left = conn.execute(sa.text("SELECT count(*) FROM pg_database WHERE datname LIKE 'sf_bench_feed_%'"))
+        left = conn.execute(
+            sa.text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": report["database"]}
+        )
         assert left.scalar_one() == 0
     admin.dispose()
     client = redis.Redis.from_url(redis_url)
