@@ -136,12 +136,9 @@ def timeline_ids(strategy: Strategy, user_id: str) -> list[tuple[int, int]]:
     authors' newest items where the reader follows any (a query only then)."""
     part = strategy.store.read(user_id, None, PAGE.limit)
     entries = list(part.entries) if part is not None else []
-    items = strategy.feed.items
-    if items.pulled_authors():
+    if strategy.feed.items.pulled_authors():
         with strategy.feed.db.session() as session:
-            pulled = items.pulled_followees(session, user_id)
-            if pulled:
-                entries += items.by_authors(session, user_id, pulled, before=None, limit=PAGE.limit)
+            entries += strategy.feed.items.pulled_shares(session, user_id, before=None, limit=PAGE.limit)
     return sorted(entries, key=lambda e: e[1], reverse=True)[: PAGE.limit]
 
 

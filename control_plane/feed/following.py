@@ -17,7 +17,6 @@ unfollowed sharer) is also taken out of the timeline, so the next read is cheape
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -66,9 +65,7 @@ class FollowingFeed:
         session.commit()  # a new snapshot: what was shared while the timeline was being filled
         self.store.merge(user_id, self.items.shares(session, user_id, after=newest, limit=self.store.length))
 
-    def _window(
-        self, session: Session, user_id: str, pulled: Sequence[str] | None, before: int | None, want: int
-    ) -> Window:
+    def _window(self, session: Session, user_id: str, before: int | None, want: int) -> Window:
         if self.store is None:
             entries = self.items.followed_shares(session, user_id, before=before, limit=want)
             return Window(entries, exhausted=len(entries) < want)
@@ -87,10 +84,9 @@ class FollowingFeed:
             older = self.items.shares(session, user_id, before=floor, limit=want - len(timeline))
             done = len(older) < want - len(timeline)
             timeline += older
-        pulled_entries: list[Entry] = []
-        if pulled:
+        pulled_entries = self.items.pulled_shares(session, user_id, before=before, limit=want)
+        if pulled_entries:
             PULL_MERGES.inc()
-            pulled_entries = self.items.by_authors(session, user_id, pulled, before=before, limit=want)
         merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
         exhausted = done and len(pulled_entries) < want and len(merged) <= want
         return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
@@ -102,14 +98,13 @@ class FollowingFeed:
     ) -> tuple[list[Shown], int | None]:
         """Up to ``limit`` items with a score below ``before`` and the next page's ``before``
         (None on the last page), read in ``session``."""
-        pulled = self.items.pulled_followees(session, user_id) if self.store is not None else None
         shown: list[Shown] = []
         bound, rounds = before, 0
         while len(shown) <= limit and rounds < MAX_ROUNDS:
             rounds += 1
             missing = limit + 1 - len(shown)
             want = max(10, missing + missing // 4 + 5)  # a few spare for entries left out
-            window = self._window(session, user_id, pulled, bound, want)
+            window = self._window(session, user_id, bound, want)
             if not window.entries:
                 break
             shown += self._judge(session, user_id, window)

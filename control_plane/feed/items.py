@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -233,32 +233,6 @@ class ItemIndex:
             query = query.where(FeedItem.seq < before)
         return _entries(session.execute(query))
 
-    def by_authors(
-        self,
-        session: Session,
-        user_id: str,
-        authors: Sequence[str],
-        *,
-        before: int | None,
-        limit: int,
-        pulled_only: bool = True,
-    ) -> list[Entry]:
-        """The shares of ``authors`` (accounts ``user_id`` follows), newest first; only those
-        that were not pushed, unless ``pulled_only`` is False."""
-        if not authors:
-            return []
-        query = (
-            sa.select(FeedItem.subject_seq, FeedItem.seq)
-            .where(FeedItem.author_id.in_(list(authors)), reply_rule(user_id))
-            .order_by(FeedItem.seq.desc())
-            .limit(limit)
-        )
-        if pulled_only:
-            query = query.where(sa.not_(FeedItem.pushed))
-        if before is not None:
-            query = query.where(FeedItem.seq < before)
-        return _entries(session.execute(query))
-
     def pulled_authors(self) -> frozenset[str]:
         """The accounts with items that were not pushed (read again every ``PULLED_TTL`` s)."""
         if self.push_max_followers is None:
@@ -279,18 +253,24 @@ class ItemIndex:
         with self._pulled_lock:
             self._pulled = (0.0, self._pulled[1])
 
-    def pulled_followees(self, session: Session, user_id: str) -> list[str]:
-        """The accounts ``user_id`` follows whose items are pulled."""
+    def pulled_shares(self, session: Session, user_id: str, *, before: int | None, limit: int) -> list[Entry]:
+        """The items not pushed of the accounts ``user_id`` follows, newest first, in one query
+        (the accounts followed among the pulled ones are found by the follows' primary key)."""
         authors = self.pulled_authors()
         if not authors:
             return []
-        return list(
-            session.scalars(
-                sa.select(Follow.followee_id).where(
-                    Follow.follower_id == user_id, Follow.followee_id.in_(list(authors))
-                )
-            )
+        followed = sa.select(Follow.followee_id).where(
+            Follow.follower_id == user_id, Follow.followee_id.in_(sorted(authors))
         )
+        query = (
+            sa.select(FeedItem.subject_seq, FeedItem.seq)
+            .where(FeedItem.author_id.in_(followed), sa.not_(FeedItem.pushed), reply_rule(user_id))
+            .order_by(FeedItem.seq.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(FeedItem.seq < before)
+        return _entries(session.execute(query))
 
     def latest_shares(self, session: Session, subjects: Iterable[int], user_id: str) -> dict[int, int]:
         """For each subject, the seq of its newest share by an account ``user_id`` follows and
