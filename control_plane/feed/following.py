@@ -183,7 +183,10 @@ class FollowingFeed:
             ):
                 continue  # may come back (unmuted, made public again): the timeline keeps it
             seen.add(subject_seq)
-            out.append(Shown(subject=subject, share=share, post=loaded[subject_seq].post))
+            found = loaded[subject_seq]
+            out.append(
+                Shown(subject=subject, share=share, post=found.post, author_followed=found.author_followed)
+            )
         if tidy and self.store is not None and (gone or moved):
             self.store.remove(user_id, gone)
             if moved:

@@ -39,7 +39,11 @@ def followees(user_id: str) -> sa.Select[Any]:
 def reply_rule(user_id: str, followed: Any = None) -> sa.ColumnElement[bool]:
     """True for the items ``user_id`` may get from the accounts they follow (``followed``: their
     ids, or by default the query of them): all but replies to accounts they do not follow."""
-    followed = followees(user_id) if followed is None else followed
+    if followed is None:  # a primary-key probe for each reply, not the reader's whole list
+        follows_it = sa.exists().where(
+            Follow.follower_id == user_id, Follow.followee_id == FeedItem.reply_to_author_id
+        )
+        return sa.or_(FeedItem.reply_to_author_id.is_(None), follows_it)
     return sa.or_(FeedItem.reply_to_author_id.is_(None), FeedItem.reply_to_author_id.in_(followed))
 
 

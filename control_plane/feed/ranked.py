@@ -81,13 +81,13 @@ class RankedFeed:
             token = secrets.token_urlsafe(9)
             payload = [[s.subject.seq, s.share.seq, s.score] for s in order]
             self.kv.set(self._key(user_id, token), json.dumps(payload).encode(), ttl=self.ttl)
+            shown = order[offset : offset + limit]  # checked a moment ago
         else:
             raw = self.kv.get(self._key(user_id, token))
             if raw is None:
                 raise InvalidCursor("This ranked feed's order has expired; start again without a cursor.")
             payload = json.loads(raw)
-        chosen = payload[offset : offset + limit]
-        shown = self._recheck(session, user_id, chosen)
+            shown = self._recheck(session, user_id, payload[offset : offset + limit])
         following = offset + limit
         return shown, token, following if following < len(payload) else None
 
@@ -151,7 +151,9 @@ class RankedFeed:
             .limit(DISCOVERED)
         )
         items = [(row[0], row[1]) for row in session.execute(query)]
-        return [Shown(subject=i, share=i, post=p) for i, p in items if i.seq not in known]
+        return [
+            Shown(subject=i, share=i, post=p, author_followed=False) for i, p in items if i.seq not in known
+        ]
 
     def _recheck(self, session: Session, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
         """The items of a stored order that still exist and that the reader may still see."""

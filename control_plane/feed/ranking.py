@@ -42,26 +42,21 @@ def affinity(session: Session, reader_id: str, authors: Sequence[str], now: date
     if not authors:
         return {}
     since = now - timedelta(days=AFFINITY_DAYS)
-    counts: dict[str, int] = {}
-    liked = session.execute(
-        sa.select(Post.author_id, sa.func.count())
+    parent = aliased(Post)
+    liked = (
+        sa.select(Post.author_id.label("author"))
         .join(PostLike, PostLike.post_id == Post.id)
         .where(PostLike.user_id == reader_id, PostLike.created_at >= since, Post.author_id.in_(list(authors)))
-        .group_by(Post.author_id)
     )
-    for author, n in liked:
-        counts[author] = counts.get(author, 0) + int(n)
-    parent = aliased(Post)
-    answered = session.execute(
-        sa.select(parent.author_id, sa.func.count())
+    answered = (
+        sa.select(parent.author_id.label("author"))
         .select_from(Post)
         .join(parent, parent.id == sa.func.coalesce(Post.reply_to, Post.repost_of))
         .where(Post.author_id == reader_id, Post.created_at >= since, parent.author_id.in_(list(authors)))
-        .group_by(parent.author_id)
     )
-    for author, n in answered:
-        counts[author] = counts.get(author, 0) + int(n)
-    return counts
+    both = sa.union_all(liked, answered).subquery()
+    rows = session.execute(sa.select(both.c.author, sa.func.count()).group_by(both.c.author))
+    return {author: int(n) for author, n in rows}
 
 
 def features(session: Session, reader_id: str, shown: Sequence[Shown], now: datetime) -> np.ndarray:
@@ -92,17 +87,16 @@ def features(session: Session, reader_id: str, shown: Sequence[Shown], now: date
         }
     authors = sorted({s.subject.author_id for s in shown})
     liked = affinity(session, reader_id, authors, now)
-    followed = (
-        set(
+    unknown = sorted({s.subject.author_id for s in shown if s.author_followed is None})
+    followed = {s.subject.author_id for s in shown if s.author_followed}
+    if unknown:
+        followed |= set(
             session.scalars(
                 sa.select(Follow.followee_id).where(
-                    Follow.follower_id == reader_id, Follow.followee_id.in_(authors)
+                    Follow.follower_id == reader_id, Follow.followee_id.in_(unknown)
                 )
             )
         )
-        if authors
-        else set()
-    )
     rows = []
     for s in shown:
         if s.subject.post_id is not None:

@@ -34,6 +34,8 @@ class Shown:
     score: float | None = None
     #: The subject's post, when the read has it already.
     post: Post | None = None
+    #: Whether the reader follows the subject's author, when the read knows it already.
+    author_followed: bool | None = None
 
 
 def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[FeedEntry]:
