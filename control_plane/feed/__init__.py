@@ -16,7 +16,7 @@ from control_plane.core.kv import KeyValue
 from control_plane.core.settings import Settings
 from control_plane.feed.model import MODEL_KEY, Model
 from control_plane.feed.service import SEEN_EVERY, Algorithm, FeedService
-from control_plane.feed.stores import TimelineStore, open_timelines
+from control_plane.feed.stores import AUTHORS, TimelineStore, open_timelines
 from control_plane.social.events import PostCreated, UserBlocked, UserFollowed
 from control_plane.videos.events import VideoPublished
 from storage import BlobStore
@@ -35,11 +35,11 @@ def build_feed(
     Timelines lapse two activity writes before a reader stops counting as active, so a fan-out
     never skips a reader whose timeline is still there.
     """
-    store = open_timelines(
-        kv,
-        shared_process=settings.in_process_broker,
-        length=settings.feed_timeline_length,
-        ttl=settings.feed_active_days * DAY - 2 * SEEN_EVERY,
+    ttl = settings.feed_active_days * DAY - 2 * SEEN_EVERY
+    shared = settings.in_process_broker
+    store = open_timelines(kv, shared_process=shared, length=settings.feed_timeline_length, ttl=ttl)
+    authors = open_timelines(
+        kv, shared_process=shared, length=settings.feed_timeline_length, ttl=ttl, prefix=AUTHORS
     )
     return FeedService(
         db,
@@ -47,6 +47,7 @@ def build_feed(
         blobs,
         enqueue,
         store,
+        authors,
         push_max_followers=settings.feed_push_max_followers,
         active_days=settings.feed_active_days,
         batch=settings.feed_fanout_batch,

@@ -16,7 +16,9 @@ unfollowed sharer) is also taken out of the timeline, so the next read is cheape
 
 from __future__ import annotations
 
+import functools
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ from control_plane.core.db import Database
 from control_plane.feed.items import ItemIndex
 from control_plane.feed.metrics import PULL_MERGES, REBUILDS, TIMELINE_ENTRIES
 from control_plane.feed.models import FeedItem
-from control_plane.feed.stores import Entry, TimelineStore
+from control_plane.feed.stores import Entry, Slice, TimelineStore
 from control_plane.feed.views import Shown
 from control_plane.videos.models import Video
 
@@ -46,10 +48,20 @@ class Window:
 
 
 class FollowingFeed:
-    def __init__(self, db: Database, items: ItemIndex, store: TimelineStore | None) -> None:
+    """``store`` keeps the readers' timelines, ``authors`` the pulled authors' (None for both:
+    every page from the database)."""
+
+    def __init__(
+        self,
+        db: Database,
+        items: ItemIndex,
+        store: TimelineStore | None,
+        authors: TimelineStore | None = None,
+    ) -> None:
         self.db = db
         self.items = items
         self.store = store
+        self.authors = authors
 
     # -- the timeline -----------------------------------------------------------------------
 
@@ -65,31 +77,59 @@ class FollowingFeed:
         session.commit()  # a new snapshot: what was shared while the timeline was being filled
         self.store.merge(user_id, self.items.shares(session, user_id, after=newest, limit=self.store.length))
 
-    def _window(self, session: Session, user_id: str, before: int | None, want: int) -> Window:
+    def fill_author(self, session: Session, author_id: str) -> None:
+        """Build a pulled author's timeline from the database (their items not pushed)."""
+        assert self.authors is not None
+        entries = self.items.author_shares(session, author_id, limit=self.authors.length)
+        self.authors.fill(author_id, entries, older=len(entries) >= self.authors.length)
+
+    def window(self, session: Session, user_id: str, before: int | None, want: int) -> Window:
+        """The newest ``want`` entries below ``before`` of the reader's sources, merged: the
+        timeline and the pulled authors' timelines in one round trip, the database past them."""
         if self.store is None:
             entries = self.items.followed_shares(session, user_id, before=before, limit=want)
             return Window(entries, exhausted=len(entries) < want)
-        part = self.store.read(user_id, before, want)
+        pulled = self.items.pulled_followees(session, user_id) if self.authors is not None else []
+        part, parts = self.store.read_with(user_id, self.authors or self.store, pulled, before, want)
         if part is None:
             self.rebuild(session, user_id)
             part = self.store.read(user_id, before, want)
             assert part is not None, "a timeline just built is there"
         if before is None:
             TIMELINE_ENTRIES.observe(part.size)
-        timeline = list(part.entries)
-        from_timeline = {s for s, _ in timeline}
+        timeline = self._with_older(
+            part, before, want, functools.partial(self.items.shares, session, user_id)
+        )
         done = len(timeline) < want
-        if done and part.older:  # the older part is in the database
-            floor = timeline[-1][1] if timeline else before
-            older = self.items.shares(session, user_id, before=floor, limit=want - len(timeline))
-            done = len(older) < want - len(timeline)
-            timeline += older
-        pulled_entries = self.items.pulled_shares(session, user_id, before=before, limit=want)
+        from_timeline = {s for s, _ in part.entries}
+        pulled_entries: list[Entry] = []
+        for author_id, found in zip(pulled, parts, strict=True):
+            assert self.authors is not None
+            if found is None:
+                self.fill_author(session, author_id)
+                found = self.authors.read(author_id, before, want)
+                assert found is not None, "an author timeline just built is there"
+            mine = self._with_older(
+                found, before, want, functools.partial(self.items.author_shares, session, author_id)
+            )
+            done = done and len(mine) < want
+            pulled_entries += mine
         if pulled_entries:
             PULL_MERGES.inc()
         merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
-        exhausted = done and len(pulled_entries) < want and len(merged) <= want
+        exhausted = done and len(merged) <= want
         return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
+
+    @staticmethod
+    def _with_older(
+        part: Slice, before: int | None, want: int, older: Callable[..., list[Entry]]
+    ) -> list[Entry]:
+        """A timeline's entries, and past its end those of the database when it left older ones out."""
+        entries = list(part.entries)
+        if len(entries) < want and part.older:
+            floor = entries[-1][1] if entries else before
+            entries += older(before=floor, limit=want - len(entries))
+        return entries
 
     # -- a page -----------------------------------------------------------------------------
 
@@ -104,7 +144,7 @@ class FollowingFeed:
             rounds += 1
             missing = limit + 1 - len(shown)
             want = max(10, missing + missing // 4 + 5)  # a few spare for entries left out
-            window = self._window(session, user_id, bound, want)
+            window = self.window(session, user_id, bound, want)
             if not window.entries:
                 break
             shown += self._judge(session, user_id, window)

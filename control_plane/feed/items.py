@@ -27,8 +27,11 @@ from control_plane.social.models import Follow, Post
 
 __all__ = ["ItemIndex", "Loaded", "followees", "reply_rule"]
 
-#: Seconds the set of pulled authors is kept before it is read again.
+#: Seconds the set of pulled authors is kept before it is read again, and those a reader follows.
 PULLED_TTL = 30.0
+FOLLOWEES_TTL = 60.0
+#: Readers whose pulled followees one process keeps, at most.
+MAX_READERS = 100_000
 
 
 def followees(user_id: str) -> sa.Select[Any]:
@@ -87,6 +90,7 @@ class ItemIndex:
         self.db = db
         self.push_max_followers = push_max_followers
         self._pulled: tuple[float, frozenset[str]] = (0.0, frozenset())
+        self._followees: dict[str, tuple[float, list[str]]] = {}
         self._pulled_lock = threading.Lock()
 
     # -- recording --------------------------------------------------------------------------
@@ -257,18 +261,41 @@ class ItemIndex:
         with self._pulled_lock:
             self._pulled = (0.0, self._pulled[1])
 
-    def pulled_shares(self, session: Session, user_id: str, *, before: int | None, limit: int) -> list[Entry]:
-        """The items not pushed of the accounts ``user_id`` follows, newest first, in one query
-        (the accounts followed among the pulled ones are found by the follows' primary key)."""
+    def pulled_followees(self, session: Session, user_id: str) -> list[str]:
+        """The pulled accounts ``user_id`` follows (kept ``FOLLOWEES_TTL`` s per reader in this
+        process, and forgotten when they follow someone: ``forget_followees``)."""
         authors = self.pulled_authors()
         if not authors:
             return []
-        followed = sa.select(Follow.followee_id).where(
-            Follow.follower_id == user_id, Follow.followee_id.in_(sorted(authors))
+        now = time.monotonic()
+        with self._pulled_lock:
+            found = self._followees.get(user_id)
+            if found is not None and now - found[0] < FOLLOWEES_TTL:
+                return found[1]
+        followed = list(
+            session.scalars(
+                sa.select(Follow.followee_id).where(
+                    Follow.follower_id == user_id, Follow.followee_id.in_(sorted(authors))
+                )
+            )
         )
+        with self._pulled_lock:
+            if len(self._followees) >= MAX_READERS:
+                self._followees.clear()
+            self._followees[user_id] = (now, followed)
+        return followed
+
+    def forget_followees(self, user_id: str) -> None:
+        with self._pulled_lock:
+            self._followees.pop(user_id, None)
+
+    def author_shares(
+        self, session: Session, author_id: str, *, before: int | None = None, limit: int
+    ) -> list[Entry]:
+        """The items of ``author_id`` that were not pushed, newest first (their author timeline)."""
         query = (
             sa.select(FeedItem.subject_seq, FeedItem.seq)
-            .where(FeedItem.author_id.in_(followed), sa.not_(FeedItem.pushed), reply_rule(user_id))
+            .where(FeedItem.author_id == author_id, sa.not_(FeedItem.pushed))
             .order_by(FeedItem.seq.desc())
             .limit(limit)
         )

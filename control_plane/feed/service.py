@@ -60,7 +60,8 @@ MAX_SEEN = 100_000
 
 class FeedService:
     """``enqueue(kind, *, args, subject)`` is the jobs port; ``blobs`` keeps the ranked model;
-    ``kv`` the ranked orders; ``store`` the timelines (None: every read from the database)."""
+    ``kv`` the ranked orders; ``store`` the readers' timelines and ``authors`` the pulled
+    authors' (None: every read from the database)."""
 
     def __init__(
         self,
@@ -69,6 +70,7 @@ class FeedService:
         blobs: BlobStore,
         enqueue: Callable[..., object],
         store: TimelineStore | None,
+        authors: TimelineStore | None = None,
         *,
         push_max_followers: int | None,
         active_days: float,
@@ -80,10 +82,11 @@ class FeedService:
         self.blobs = blobs
         self.enqueue = enqueue
         self.store = store
+        self.authors = authors
         self.active = timedelta(days=active_days)
         self.batch = batch
         self.items = ItemIndex(db, push_max_followers=push_max_followers)
-        self.following = FollowingFeed(db, self.items, store)
+        self.following = FollowingFeed(db, self.items, store, authors)
         self.ranked = RankedFeed(
             db, self.following, kv, self.model, candidates=ranked_candidates, ttl=ranked_ttl
         )
@@ -115,11 +118,14 @@ class FeedService:
             return
         if not item.pushed:
             self.items.forget_pulled()
+            if self.authors is not None:  # one write, whatever the followers (if read lately)
+                self.authors.merge(item.author_id, [(item.subject_seq, item.seq)])
         elif self.store is not None:
             self.enqueue("feed.fanout", args={"seq": item.seq}, subject=subject)
 
     def user_followed(self, event: UserFollowed) -> None:
         """The new followee's recent items join the follower's timeline (if they have one)."""
+        self.items.forget_followees(event.follower_id)
         if self.store is None or event.followee_id in self.items.pulled_authors():
             return
         with self.db.session() as session:

@@ -246,6 +246,12 @@ def test_heavy_authors_are_pulled_and_merged(platform_on: Callable[..., Platform
             break
     assert seen == ["e3", "e2", "s1", "e1"]
     assert texts(platform, bob) == ["e3", "s1"]  # bob follows star only: e3 reaches him reposted
+    # star's items live once, in star's own timeline, read with each follower's
+    authors = platform.services.feed.authors
+    assert authors is not None and authors.size(star.id) == 2
+    post(platform, star, "s2")
+    assert authors.size(star.id) == 3  # one write, whatever the followers
+    assert texts(platform, ada)[:2] == ["s2", "e3"] and texts(platform, cyd) == ["s2", "e3", "s1"]
 
 
 def test_inactive_readers_are_skipped_then_rebuilt(platform_on: Callable[..., Platform]) -> None:

@@ -81,6 +81,14 @@ def test_a_subject_is_held_once_at_its_newest_share(store: TimelineStore) -> Non
     assert store.read("ada", None, 10) is None
 
 
+def test_a_timeline_is_read_with_others_at_once(store: TimelineStore) -> None:
+    store.fill("ada", [(1, 1), (5, 5)])
+    store.fill("star", [(3, 3), (7, 7)])
+    part, others = store.read_with("ada", store, ["star", "nobody"], 6, 10)
+    assert part is not None and part.entries == [(5, 5), (1, 1)]
+    assert others[0] is not None and others[0].entries == [(3, 3)] and others[1] is None
+
+
 def test_timelines_expire_unless_read() -> None:
     store = MemoryTimelines(length=5, ttl=0.2)
     store.fill("ada", [(1, 1)])

@@ -10,24 +10,38 @@ from control_plane.feed.stores.base import Entry, Slice, TimelineStore
 from control_plane.feed.stores.memory import MemoryTimelines
 from control_plane.feed.stores.redis import RedisTimelines
 
-__all__ = ["Entry", "MemoryTimelines", "RedisTimelines", "Slice", "TimelineStore", "open_timelines"]
+__all__ = [
+    "AUTHORS",
+    "HOME",
+    "Entry",
+    "MemoryTimelines",
+    "RedisTimelines",
+    "Slice",
+    "TimelineStore",
+    "open_timelines",
+]
 
-#: One in-memory store per key-value store, so the API and the in-process workers of one
-#: process (which share their key-value store) share their timelines too.
-_IN_PROCESS: weakref.WeakKeyDictionary[KeyValue, MemoryTimelines] = weakref.WeakKeyDictionary()
+#: In-memory stores per key-value store (and prefix), so the API and the in-process workers of
+#: one process (which share their key-value store) share their timelines too.
+_IN_PROCESS: weakref.WeakKeyDictionary[KeyValue, dict[str, MemoryTimelines]] = weakref.WeakKeyDictionary()
+
+HOME = "feed:home:"
+AUTHORS = "feed:author:"
 
 
-def open_timelines(kv: KeyValue, *, shared_process: bool, length: int, ttl: float) -> TimelineStore | None:
+def open_timelines(
+    kv: KeyValue, *, shared_process: bool, length: int, ttl: float, prefix: str = HOME
+) -> TimelineStore | None:
     """Redis timelines, on the connections of ``kv``, when it is Redis; in-memory ones when the
     workers run in this process (``shared_process``: the embedded default's in-process broker),
     shared by everyone using ``kv``; otherwise None: with workers in other processes and no
     Redis, the feed reads every page from the database."""
     if isinstance(kv, RedisKeyValue):
-        return RedisTimelines(kv.client, length=length, ttl=ttl)
+        return RedisTimelines(kv.client, length=length, ttl=ttl, prefix=prefix)
     if not shared_process:
         return None
-    store = _IN_PROCESS.get(kv)
+    stores = _IN_PROCESS.setdefault(kv, {})
+    store = stores.get(prefix)
     if store is None or store.length != length or store.ttl != ttl:
-        store = MemoryTimelines(length=length, ttl=ttl)
-        _IN_PROCESS[kv] = store
+        store = stores[prefix] = MemoryTimelines(length=length, ttl=ttl)
     return store

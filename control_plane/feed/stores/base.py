@@ -1,5 +1,8 @@
 """The timeline store: each reader's home timeline, a capped set of compact entries, newest first.
 
+The same store keeps the timelines of the pulled authors (their own items, shared by all their
+followers: one write per item instead of one per follower), under another prefix.
+
 An entry is ``(subject, score)``: ``subject`` is the ``seq`` of the item shown (a post, the
 original of a repost, a video) and ``score`` the ``seq`` of its newest share the reader gets (the
 post itself, or the latest repost of it), so a post reposted by many appears once, where its
@@ -47,6 +50,13 @@ class TimelineStore(ABC):
     def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
         """Up to ``count`` entries with a score below ``before`` (None: from the newest), and
         renew the timeline's ``ttl``; None when the user has no timeline (rebuild it)."""
+
+    def read_with(
+        self, user_id: str, others: TimelineStore, other_ids: Sequence[str], before: int | None, count: int
+    ) -> tuple[Slice | None, list[Slice | None]]:
+        """``read`` of the user's timeline and of ``other_ids``' timelines in ``others`` (the
+        pulled authors'), at once where the store can (one Redis round trip)."""
+        return self.read(user_id, before, count), [others.read(o, before, count) for o in other_ids]
 
     @abstractmethod
     def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:

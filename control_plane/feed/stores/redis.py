@@ -103,15 +103,16 @@ class RedisTimelines(TimelineStore):
         value = found.get("zset-max-listpack-entries") if isinstance(found, dict) else None
         return None if value is None else int(value) > self.length
 
-    def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
+    def _queue_read(self, pipe: Any, user_id: str, before: int | None, count: int) -> None:
         key = self.key(user_id)
         top = f"({before}" if before is not None else "+inf"
-        pipe = self.redis.pipeline(transaction=False)
         pipe.pexpire(key, int(self.ttl * 1000))
         pipe.zrevrangebyscore(key, top, "(0", start=0, num=count, withscores=True)
         pipe.zcard(key)
         pipe.zscore(key, 0)
-        alive, rows, size, sentinel = pipe.execute()
+
+    @staticmethod
+    def _slice(alive: Any, rows: Any, size: Any, sentinel: Any) -> Slice | None:
         if not alive:
             return None
         return Slice(
@@ -119,6 +120,24 @@ class RedisTimelines(TimelineStore):
             size=max(0, int(size) - 1),
             older=sentinel is not None and float(sentinel) < 0,
         )
+
+    def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_read(pipe, user_id, before, count)
+        return self._slice(*pipe.execute())
+
+    def read_with(
+        self, user_id: str, others: TimelineStore, other_ids: Sequence[str], before: int | None, count: int
+    ) -> tuple[Slice | None, list[Slice | None]]:
+        if not isinstance(others, RedisTimelines) or others.redis is not self.redis:
+            return super().read_with(user_id, others, other_ids, before, count)
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_read(pipe, user_id, before, count)
+        for other in other_ids:
+            others._queue_read(pipe, other, before, count)
+        found = pipe.execute()
+        slices = [self._slice(*found[at : at + 4]) for at in range(0, len(found), 4)]
+        return slices[0], slices[1:]
 
     def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
         flat = _pairs(entries)
