@@ -70,6 +70,25 @@ for _, key in ipairs(KEYS) do
 end
 return written
 """
+#: ARGV: ttl in ms, the top score (``+inf`` or ``(N``), count. For each of KEYS: nil when the
+#: timeline does not exist, else {size with the sentinel, older flag, entries below the top}.
+_READ = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then
+    out[i] = false
+  else
+    redis.call('PEXPIRE', key, ARGV[1])
+    local rows = redis.call(
+      'ZREVRANGEBYSCORE', key, ARGV[2], '(0', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+    local sentinel = redis.call('ZSCORE', key, 0)
+    local older = 0
+    if sentinel and tonumber(sentinel) < 0 then older = 1 end
+    out[i] = {redis.call('ZCARD', key), older, rows}
+  end
+end
+return out
+"""
 #: Keep a fill's arguments well under Lua's stack limit.
 _CHUNK = 2000
 
@@ -89,6 +108,7 @@ class RedisTimelines(TimelineStore):
         self._merge = client.register_script(_MERGE)
         self._fill = client.register_script(_FILL)
         self._push = client.register_script(_PUSH)
+        self._read = client.register_script(_READ)
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}{user_id}"
@@ -103,40 +123,30 @@ class RedisTimelines(TimelineStore):
         value = found.get("zset-max-listpack-entries") if isinstance(found, dict) else None
         return None if value is None else int(value) > self.length
 
-    def _queue_read(self, pipe: Any, user_id: str, before: int | None, count: int) -> None:
-        key = self.key(user_id)
+    def _read_keys(self, keys: list[str], before: int | None, count: int) -> list[Slice | None]:
         top = f"({before}" if before is not None else "+inf"
-        pipe.pexpire(key, int(self.ttl * 1000))
-        pipe.zrevrangebyscore(key, top, "(0", start=0, num=count, withscores=True)
-        pipe.zcard(key)
-        pipe.zscore(key, 0)
-
-    @staticmethod
-    def _slice(alive: Any, rows: Any, size: Any, sentinel: Any) -> Slice | None:
-        if not alive:
-            return None
-        return Slice(
-            entries=[(int(m), int(s)) for m, s in rows],
-            size=max(0, int(size) - 1),
-            older=sentinel is not None and float(sentinel) < 0,
-        )
+        found = self._read(keys=keys, args=[int(self.ttl * 1000), top, count])
+        slices: list[Slice | None] = []
+        for one in found:
+            if not one:
+                slices.append(None)
+                continue
+            size, older, rows = one
+            pairs = [(int(rows[i]), int(float(rows[i + 1]))) for i in range(0, len(rows), 2)]
+            slices.append(Slice(entries=pairs, size=max(0, int(size) - 1), older=bool(older)))
+        return slices
 
     def read(self, user_id: str, before: int | None, count: int) -> Slice | None:
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_read(pipe, user_id, before, count)
-        return self._slice(*pipe.execute())
+        return self._read_keys([self.key(user_id)], before, count)[0]
 
     def read_with(
         self, user_id: str, others: TimelineStore, other_ids: Sequence[str], before: int | None, count: int
     ) -> tuple[Slice | None, list[Slice | None]]:
-        if not isinstance(others, RedisTimelines) or others.redis is not self.redis:
+        """One script call for the reader's timeline and the pulled authors' (a single Redis:
+        the keys may sit anywhere); each keeps the ttl of its own store."""
+        if not isinstance(others, RedisTimelines) or others.redis is not self.redis or others.ttl != self.ttl:
             return super().read_with(user_id, others, other_ids, before, count)
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_read(pipe, user_id, before, count)
-        for other in other_ids:
-            others._queue_read(pipe, other, before, count)
-        found = pipe.execute()
-        slices = [self._slice(*found[at : at + 4]) for at in range(0, len(found), 4)]
+        slices = self._read_keys([self.key(user_id), *(others.key(o) for o in other_ids)], before, count)
         return slices[0], slices[1:]
 
     def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
