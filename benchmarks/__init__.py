@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "views": "benchmarks.views",
     "ads": "benchmarks.ads",
     "notify": "benchmarks.notify",
+    "feed": "benchmarks.feed",
 }
 
 

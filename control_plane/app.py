@@ -10,6 +10,7 @@ from control_plane.ads import routes as ads
 from control_plane.analytics import routes as analytics
 from control_plane.channels import routes as channels
 from control_plane.contentid import routes as contentid
+from control_plane.feed import routes as feed
 from control_plane.http import blobs, docs, health
 from control_plane.http.middleware import (
     BodyLimitMiddleware,
@@ -101,6 +102,7 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         notifications.me,
         notifications.bells,
         notifications.push,
+        feed.router,
     )
     for router in routers:
         app.include_router(router)

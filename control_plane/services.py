@@ -26,6 +26,7 @@ from control_plane.core.kv import KeyValue, open_kv
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.ratelimit import RateLimiter
 from control_plane.core.settings import Settings
+from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
 from control_plane.moderation import ModerationService, screening_hold
@@ -96,6 +97,8 @@ class Services:
     ad_server: AdServer
     ad_counters: AdCounters
     notifications: Notifications
+    #: The home feed, subscribed to the posts, videos and follows it spreads.
+    feed: FeedService
 
     def close(self) -> None:
         self.notifications.close()
@@ -123,8 +126,8 @@ def video_service(
     and the automated screening's hold until a moderator decides.
 
     Removing videos is the API's: ``build_services`` registers the other domains' removers. ``jobs``
-    lets it retry (the API's processes hand it their job queue); ``events`` hears of videos ready
-    and failed.
+    lets it retry (the API's processes hand it their job queue); ``events`` hears of videos ready,
+    failed and published.
     """
     return VideoService(db, enqueue, store, holds=(claim_hold, screening_hold()), jobs=jobs, events=events)
 
@@ -191,7 +194,6 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     )
     kv = open_kv(settings.redis_url)
     jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
-
     events = EventHub()
     pubsub = open_pubsub(settings.redis_url)
     notifications = notifications_service(settings, db, pubsub, jobs.enqueue, events)
@@ -259,6 +261,8 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         beacon_ttl=settings.ads_beacon_ttl,
         skip_after=settings.ads_skip_after,
     )
+    feed = build_feed(settings, db, kv, store, jobs.enqueue)
+    subscribe_feed(events, feed)
     return Services(
         settings=settings,
         db=db,
@@ -289,4 +293,5 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         ad_server=ad_server,
         ad_counters=ad_counters,
         notifications=notifications,
+        feed=feed,
     )

@@ -98,7 +98,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         ).start(),
         # trending hashtags, the videos and accounts new to search, finished watch sessions, and
         # the posts, comments and videos to pre-screen, the recommendation model, notification
-        # digests and sweeps
+        # digests and sweeps, the ranked feed's model
         *(
             Periodic(kind, interval, functools.partial(services.jobs.enqueue, kind), services.kv).start()
             for kind, interval in (
@@ -110,6 +110,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 ("recommendations.train", settings.recommendations_train_interval),
                 ("notifications.digests", settings.notification_digest_interval),
                 ("notifications.sweep", settings.notification_sweep_interval),
+                ("feed.train", settings.feed_train_interval),
             )
         ),
         # payments upkeep in this process, whose events hub the notifications listen on: failed and
@@ -272,6 +273,29 @@ def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_feed(args: argparse.Namespace, settings: Settings) -> int:
+    """Fit the ranked feed's model now (what the periodic ``feed.train`` job does) and print
+    its figures as JSON."""
+    import json
+
+    from control_plane.core.db import Database
+    from control_plane.core.kv import open_kv
+    from control_plane.feed import build_feed
+    from storage import open_store
+    from workers.startup import check_database
+
+    db = Database(settings.effective_database_url)
+    kv = open_kv(settings.redis_url)
+    try:
+        check_database(db, migrate_if_needed=settings.embedded)
+        store = open_store(settings.effective_storage_url, secret=settings.secret_bytes)
+        print(json.dumps(build_feed(settings, db, kv, store, lambda *a, **k: None).train()))
+    finally:
+        kv.close()
+        db.dispose()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import run_demo
 
@@ -379,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "platform claims need more than 7)",
             )
         sp.set_defaults(func=cmd_fingerprint)
+
+    train = sub.add_parser("train-feed", help="fit the ranked feed's model now; prints its AUC as JSON")
+    train.set_defaults(func=cmd_train_feed)
 
     demo = sub.add_parser("demo", help="an end-to-end run on the embedded default")
     demo.set_defaults(func=cmd_demo, needs_settings=False)

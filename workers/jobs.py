@@ -282,6 +282,26 @@ JOBS: dict[str, JobSpec] = {
             time_limit=1800,
             priority=50,
         ),
+        # Pushes a new post or public video into its author's active followers' home timelines.
+        JobSpec(
+            "feed.fanout",
+            "workers.actors.feed:fanout",
+            queue="feed",
+            attempts=5,
+            time_limit=600,
+            priority=0,
+            min_backoff=1,
+            max_backoff=60,
+        ),
+        # Fits the ranked feed's model on the last 30 days of interactions; enqueued periodically.
+        JobSpec(
+            "feed.train",
+            "workers.actors.feed:train",
+            queue="default",
+            attempts=1,
+            time_limit=1800,
+            priority=60,
+        ),
         # Removes unfinished uploads past their expiry; enqueued periodically by the API processes.
         JobSpec(
             "uploads.sweep",

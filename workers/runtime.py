@@ -18,6 +18,7 @@ from control_plane.core.events import EventHub
 from control_plane.core.kv import KeyValue, MemoryKeyValue
 from control_plane.core.pubsub import PubSub, open_pubsub
 from control_plane.core.settings import Settings
+from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import enqueue
 from control_plane.jobs.models import Job
 from control_plane.jobs.processes import process_name
@@ -50,9 +51,10 @@ class WorkerContext:
 
     @cached_property
     def events(self) -> EventHub:
-        """This process's events hub: what jobs change is announced here (a video ready, a
-        claim made), and the notifications domain listens."""
+        """This process's events hub: what jobs change is announced here (a video ready or
+        published, a claim made), and the notifications domain and the feed listen."""
         hub = EventHub()
+        subscribe_feed(hub, self.feed)
         self.__dict__["notifications"] = notifications_service(
             self.settings, self.db, self.pubsub or open_pubsub(self.settings.redis_url), self.enqueue, hub
         )
@@ -73,6 +75,11 @@ class WorkerContext:
     def payments(self) -> Payments:
         """The payments domain of this process (its events reach this process's own hub only)."""
         return build_payments(self.db, self.settings, EventHub())
+
+    @cached_property
+    def feed(self) -> FeedService:
+        """The home feed (its timelines shared with the API on the embedded default)."""
+        return build_feed(self.settings, self.db, self.kv, self.store, self.enqueue)
 
     @cached_property
     def claims(self) -> ClaimService:

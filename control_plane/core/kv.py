@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
+from typing import Any
 
 __all__ = ["KeyValue", "MemoryKeyValue", "RedisKeyValue", "open_kv"]
 
@@ -129,6 +130,12 @@ class RedisKeyValue(KeyValue):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+
+    @property
+    def client(self) -> Any:
+        """The ``redis.Redis`` client, for a domain that keeps richer structures than bytes (the
+        feed's sorted sets) on the same connections."""
+        return self._redis
 
     def get(self, key: str) -> bytes | None:
         value = self._redis.get(key)

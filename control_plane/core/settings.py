@@ -311,6 +311,20 @@ class Settings(BaseSettings):
     fcm_credentials: Path | None = None
     #: Apple push: ``{"key_file", "key_id", "team_id", "topic", "sandbox"}`` (JSON; untested here).
     apns: dict[str, str | bool] | None = None
+    #: Entries a home timeline keeps (older items are read from the database).
+    feed_timeline_length: int = Field(400, ge=20, le=1000)
+    #: Authors with more followers than this are not pushed into timelines but pulled at read time.
+    feed_push_max_followers: int = Field(10_000, ge=0)
+    #: Days without a feed read after which fan-outs skip a reader and their timeline lapses.
+    feed_active_days: float = Field(14.0, ge=1.0, le=90.0)
+    #: Timelines written per batch of a fan-out.
+    feed_fanout_batch: int = Field(1000, ge=1, le=100_000)
+    #: Items of the following feed that the ranked feed scores (besides those it discovers).
+    feed_ranked_candidates: int = Field(150, ge=20, le=1000)
+    #: Seconds a ranked feed's order is kept for its reader to page through.
+    feed_ranked_ttl: float = Field(1800.0, ge=60.0)
+    #: Seconds between runs of the ranked feed's training job (``feed.train``).
+    feed_train_interval: float = Field(86400.0, ge=60.0)
 
     @field_validator("database_url")
     @classmethod

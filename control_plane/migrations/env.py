@@ -12,6 +12,7 @@ from control_plane.channels import models as channels  # noqa: F401
 from control_plane.contentid import models as contentid  # noqa: F401
 from control_plane.core.db import Base
 from control_plane.core.migrate import include_object
+from control_plane.feed import models as feed  # noqa: F401
 from control_plane.jobs import models as jobs  # noqa: F401
 from control_plane.live import models as live  # noqa: F401
 from control_plane.moderation import models as moderation  # noqa: F401

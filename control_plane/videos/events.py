@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from control_plane.core.events import Event
 
-__all__ = ["VideoFailed", "VideoReady"]
+__all__ = ["VideoFailed", "VideoPublished", "VideoReady"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,11 @@ class VideoFailed(Event):
     video_id: str
     owner_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class VideoPublished(Event):
+    """The video is ready and public: it became ready while public, or public while ready."""
+
+    video_id: str
+    owner_id: str

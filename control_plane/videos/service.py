@@ -30,7 +30,7 @@ from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict, Forbidden, NotFound
 from control_plane.core.events import EventHub
 from control_plane.core.leftovers import Leftovers
-from control_plane.videos.events import VideoFailed, VideoReady
+from control_plane.videos.events import VideoFailed, VideoPublished, VideoReady
 from control_plane.videos.keys import media_prefix
 from control_plane.videos.metadata import clean_changes
 from control_plane.videos.models import Video, VideoGeoBlock, VideoTag
@@ -117,7 +117,7 @@ class VideoService:
     ``enqueue(kind, *, args, owner_id, subject)`` is the jobs port that starts processing;
     ``store`` holds the video's files; ``holds`` are the conditions other domains register to keep
     a video blocked; ``jobs`` tells a retry where the video's jobs stand (needed by :meth:`retry`
-    only).
+    only); ``events`` hears ``VideoPublished`` when a video becomes ready and public.
     """
 
     def __init__(
@@ -135,7 +135,8 @@ class VideoService:
         self.store = store
         self.holds = tuple(holds)
         self.jobs = jobs
-        #: Where ``VideoReady`` and ``VideoFailed`` are announced once committed (none: not at all).
+        #: Where ``VideoReady``, ``VideoFailed`` and ``VideoPublished`` are announced once
+        #: committed (none: not at all).
         self.events = events
         self.removers: list[Remover] = []
         self.access: dict[str, Access] = {}
@@ -294,12 +295,21 @@ class VideoService:
             video = session.get(Video, video_id)
             if video is None:
                 return False
+            was_ready, owner_id = video.status == "ready", video.owner_id
             video.progress, video.renditions, video.outputs = 1.0, renditions, outputs
             video.duration = duration
             video.error = "; ".join(warnings) or None
             session.flush()
             self.settle(session, video_id, transcoded=True)
+            now = session.get(Video, video_id)
+            published = not was_ready and now is not None and _public(now)
+        if published:
+            self._published(video_id, owner_id)
         return True
+
+    def _published(self, video_id: str, owner_id: str) -> None:
+        if self.events is not None:
+            self.events.publish(VideoPublished(video_id=video_id, owner_id=owner_id))
 
     def exists(self, video_id: str) -> bool:
         """Whether the video is still there (a job asks after writing files, see ``remove``)."""
@@ -381,6 +391,7 @@ class VideoService:
         values = clean_changes(changes)
         with self.db.session() as session:
             video = _owned(session, owner_id, video_id, "change")
+            was_public = _public(video)
             tags = values.pop("tags", None)
             countries = values.pop("blocked_countries", None)
             for name, value in values.items():
@@ -395,6 +406,9 @@ class VideoService:
                 # Any edit, the tags alone included, marks the row: readers of what changed since
                 # (the search index's refresh) find it by ``updated_at``.
                 video.updated_at = utcnow()
+            published = not was_public and _public(video)
+        if published:
+            self._published(video_id, owner_id)
 
     def moderate(self, video_id: str, changes: Mapping[str, Any]) -> None:
         """A moderator's change of the video's visibility or age restriction (``restrict``);
@@ -518,6 +532,11 @@ class VideoService:
         latest = self.jobs.states(subject)
         kinds = [kind for kind in RETRIED_KINDS if kind == "video.process" or latest.get(kind) == "failed"]
         self._enqueue(video_id, owner_id, kinds)
+
+
+def _public(video: Video) -> bool:
+    """Ready and public: what followers' feeds show."""
+    return video.status == "ready" and video.visibility == "public"
 
 
 def _owned(session: Session, owner_id: str, video_id: str, verb: str) -> Video:

@@ -1,0 +1,358 @@
+"""The feed's items in the database: recording them as posts and videos appear, and reading the
+shares a reader gets, newest first.
+
+Every query here answers in ``Entry`` form, ``(subject seq, seq)``, as the timelines hold them.
+The reader's sources are the accounts they follow; a reply to someone else reaches only a reader
+who follows that account too (Mastodon's rule), a reply to oneself (a thread) every follower.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from control_plane.core.db import Database
+from control_plane.feed.models import FeedItem
+from control_plane.feed.stores import Entry
+from control_plane.social.audience import hidden_from, visible_to
+from control_plane.social.counters import upsert
+from control_plane.social.models import Follow, Post
+
+__all__ = ["ItemIndex", "Loaded", "followees", "reply_rule"]
+
+#: Seconds the set of pulled authors is kept before it is read again, and those a reader follows.
+PULLED_TTL = 30.0
+FOLLOWEES_TTL = 60.0
+#: Readers whose pulled followees one process keeps, at most.
+MAX_READERS = 100_000
+
+
+def followees(user_id: str) -> sa.Select[Any]:
+    """The ids of the accounts ``user_id`` follows."""
+    return sa.select(Follow.followee_id).where(Follow.follower_id == user_id)
+
+
+def reply_rule(user_id: str, followed: Any = None) -> sa.ColumnElement[bool]:
+    """True for the items ``user_id`` may get from the accounts they follow (``followed``: their
+    ids, or by default the query of them): all but replies to accounts they do not follow."""
+    if followed is None:  # a primary-key probe for each reply, not the reader's whole list
+        follows_it = sa.exists().where(
+            Follow.follower_id == user_id, Follow.followee_id == FeedItem.reply_to_author_id
+        )
+        return sa.or_(FeedItem.reply_to_author_id.is_(None), follows_it)
+    return sa.or_(FeedItem.reply_to_author_id.is_(None), FeedItem.reply_to_author_id.in_(followed))
+
+
+#: Readers following at most this many accounts have their items read author by author (the
+#: list of ids in the query: an index range each); beyond, newest first through the whole table
+#: until enough are found, which is quicker when the accounts followed are that many.
+AUTHORS_LISTED = 300
+
+
+def _followed(session: Session, user_id: str) -> Any:
+    """The accounts ``user_id`` follows, as the best form for the queries below: their ids when
+    there are few, else the query of them."""
+    ids = list(session.scalars(followees(user_id).limit(AUTHORS_LISTED + 1)))
+    return ids if len(ids) <= AUTHORS_LISTED else followees(user_id)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An item read for a page: its row, its post (None for a video), whether the reader follows
+    its author and, for a reply to someone else, the author replied to, and whether its author
+    is hidden from the reader."""
+
+    item: FeedItem
+    post: Post | None
+    author_followed: bool
+    reply_followed: bool
+    #: The author blocked the reader, was blocked or muted by them.
+    author_hidden: bool
+
+
+def _entries(rows: Iterable[Any]) -> list[Entry]:
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+class ItemIndex:
+    """Owns ``feed_items``. ``push_max_followers``: an author with more followers than this is
+    pulled at read time instead of pushed; None pushes every author and pulls nothing, items
+    recorded as pulled before included (pushing to everyone: the benchmark's baseline)."""
+
+    def __init__(self, db: Database, *, push_max_followers: int | None) -> None:
+        self.db = db
+        self.push_max_followers = push_max_followers
+        self._pulled: tuple[float, frozenset[str]] = (0.0, frozenset())
+        self._followees: dict[str, tuple[float, list[str]]] = {}
+        self._pulled_lock = threading.Lock()
+
+    # -- recording --------------------------------------------------------------------------
+
+    def pushes(self, session: Session, author_id: str) -> bool:
+        """Whether the author's items are pushed: at most ``push_max_followers`` followers (the
+        follows are counted up to one past the threshold, so a star costs no more than anyone)."""
+        if self.push_max_followers is None:
+            return True
+        some = (
+            sa.select(sa.literal(1))
+            .where(Follow.followee_id == author_id)
+            .limit(self.push_max_followers + 1)
+            .subquery()
+        )
+        return (
+            int(session.scalar(sa.select(sa.func.count()).select_from(some)) or 0) <= self.push_max_followers
+        )
+
+    def _insert(self, session: Session, **row: Any) -> FeedItem | None:
+        """Insert the item unless its post or video has one; the new row, or None."""
+        key = "post_id" if row.get("post_id") else "video_id"
+        original = row.get("subject_seq") is None
+        values = {**row, "subject_seq": 0 if original else row["subject_seq"]}
+        stmt = upsert(session, FeedItem).values(**values).on_conflict_do_nothing(index_elements=[key])
+        seq = session.execute(stmt.returning(FeedItem.seq)).scalar()
+        if seq is None:
+            return None
+        if original:  # an original is its own subject; its seq is known once it is in
+            session.execute(sa.update(FeedItem).where(FeedItem.seq == seq).values(subject_seq=seq))
+        return session.get(FeedItem, seq)
+
+    def _seq_of_post(self, session: Session, post_id: str) -> int | None:
+        """The seq of a post's item, recording the post if it has none (a post made before the
+        feed, or whose event was missed); None when the post is gone."""
+        found = session.scalar(sa.select(FeedItem.seq).where(FeedItem.post_id == post_id))
+        if found is not None:
+            return int(found)
+        post = session.get(Post, post_id)
+        if post is None:
+            return None
+        item = self._insert(
+            session,
+            post_id=post.id,
+            author_id=post.author_id,
+            subject_seq=None,
+            pushed=self.pushes(session, post.author_id),
+            created_at=post.created_at,
+        )
+        return item.seq if item is not None else self._seq_of_post(session, post_id)
+
+    def add_post(
+        self,
+        post_id: str,
+        author_id: str,
+        *,
+        repost_of: str | None = None,
+        reply_to_author_id: str | None = None,
+    ) -> FeedItem | None:
+        """Record a post, reply or repost; the new item (None if recorded already, or gone)."""
+        with self.db.session() as session:
+            pushed = self.pushes(session, author_id)
+            post = session.get(Post, post_id)
+            if post is None:
+                return None
+            subject = None
+            if repost_of is not None:
+                subject = self._seq_of_post(session, repost_of)
+                if subject is None:
+                    return None
+            item = self._insert(
+                session,
+                post_id=post_id,
+                author_id=author_id,
+                subject_seq=subject,
+                reply_to_author_id=reply_to_author_id if reply_to_author_id != author_id else None,
+                pushed=pushed,
+                created_at=post.created_at,
+            )
+            if item is not None:
+                session.expunge(item)
+            return item
+
+    def add_video(self, video_id: str, owner_id: str, published_at: datetime) -> FeedItem | None:
+        """Record a video made public; the new item (None if it was recorded before)."""
+        with self.db.session() as session:
+            pushed = self.pushes(session, owner_id)
+            item = self._insert(
+                session,
+                video_id=video_id,
+                author_id=owner_id,
+                subject_seq=None,
+                pushed=pushed,
+                created_at=published_at,
+            )
+            if item is not None:
+                session.expunge(item)
+            return item
+
+    def get(self, seq: int) -> FeedItem | None:
+        with self.db.session() as session:
+            item = session.get(FeedItem, seq)
+            if item is not None:
+                session.expunge(item)
+            return item
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def shares(
+        self,
+        session: Session,
+        user_id: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int,
+    ) -> list[Entry]:
+        """The pushed shares of the accounts ``user_id`` follows, newest first: what their
+        timeline holds (a rebuild reads it here)."""
+        followed = _followed(session, user_id)
+        query = (
+            sa.select(FeedItem.subject_seq, FeedItem.seq)
+            .where(FeedItem.author_id.in_(followed), reply_rule(user_id, followed))
+            .order_by(FeedItem.seq.desc())
+            .limit(limit)
+        )
+        if self.push_max_followers is not None:
+            query = query.where(FeedItem.pushed)
+        if before is not None:
+            query = query.where(FeedItem.seq < before)
+        if after is not None:
+            query = query.where(FeedItem.seq > after)
+        return _entries(session.execute(query))
+
+    def followed_shares(
+        self, session: Session, user_id: str, *, before: int | None, limit: int
+    ) -> list[Entry]:
+        """Every share of the accounts ``user_id`` follows, pushed or not, newest first: the
+        whole feed from the database, when there are no timelines to read."""
+        followed = _followed(session, user_id)
+        query = (
+            sa.select(FeedItem.subject_seq, FeedItem.seq)
+            .where(FeedItem.author_id.in_(followed), reply_rule(user_id, followed))
+            .order_by(FeedItem.seq.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(FeedItem.seq < before)
+        return _entries(session.execute(query))
+
+    def pulled_authors(self) -> frozenset[str]:
+        """The accounts with items that were not pushed (read again every ``PULLED_TTL`` s)."""
+        if self.push_max_followers is None:
+            return frozenset()
+        with self._pulled_lock:
+            read_at, authors = self._pulled
+            if time.monotonic() - read_at < PULLED_TTL:
+                return authors
+            with self.db.session() as session:
+                authors = frozenset(
+                    session.scalars(sa.select(FeedItem.author_id).where(sa.not_(FeedItem.pushed)).distinct())
+                )
+            self._pulled = (time.monotonic(), authors)
+            return authors
+
+    def forget_pulled(self) -> None:
+        """Read the pulled authors again at the next call (an item was just recorded unpushed)."""
+        with self._pulled_lock:
+            self._pulled = (0.0, self._pulled[1])
+
+    def pulled_followees(self, session: Session, user_id: str) -> list[str]:
+        """The pulled accounts ``user_id`` follows (kept ``FOLLOWEES_TTL`` s per reader in this
+        process, and forgotten when they follow someone: ``forget_followees``)."""
+        authors = self.pulled_authors()
+        if not authors:
+            return []
+        now = time.monotonic()
+        with self._pulled_lock:
+            found = self._followees.get(user_id)
+            if found is not None and now - found[0] < FOLLOWEES_TTL:
+                return found[1]
+        followed = list(
+            session.scalars(
+                sa.select(Follow.followee_id).where(
+                    Follow.follower_id == user_id, Follow.followee_id.in_(sorted(authors))
+                )
+            )
+        )
+        with self._pulled_lock:
+            if len(self._followees) >= MAX_READERS:
+                self._followees.clear()
+            self._followees[user_id] = (now, followed)
+        return followed
+
+    def forget_followees(self, user_id: str) -> None:
+        with self._pulled_lock:
+            self._followees.pop(user_id, None)
+
+    def author_shares(
+        self, session: Session, author_id: str, *, before: int | None = None, limit: int
+    ) -> list[Entry]:
+        """The items of ``author_id`` that were not pushed, newest first (their author timeline)."""
+        query = (
+            sa.select(FeedItem.subject_seq, FeedItem.seq)
+            .where(FeedItem.author_id == author_id, sa.not_(FeedItem.pushed))
+            .order_by(FeedItem.seq.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(FeedItem.seq < before)
+        return _entries(session.execute(query))
+
+    def latest_shares(self, session: Session, subjects: Iterable[int], user_id: str) -> dict[int, int]:
+        """For each subject, the seq of its newest share by an account ``user_id`` follows and
+        does not hide: where the subject belongs in their feed (it is shown there only)."""
+        wanted = list(set(subjects))
+        if not wanted:
+            return {}
+        query = (
+            sa.select(FeedItem.subject_seq, sa.func.max(FeedItem.seq))
+            .where(
+                FeedItem.subject_seq.in_(wanted),
+                FeedItem.author_id.in_(followees(user_id)),
+                reply_rule(user_id),
+                visible_to(FeedItem.author_id, user_id),
+            )
+            .group_by(FeedItem.subject_seq)
+        )
+        return {int(s): int(m) for s, m in session.execute(query)}
+
+    def rows(self, session: Session, seqs: Iterable[int], user_id: str) -> dict[int, Loaded]:
+        """The items ``seqs`` with their posts, whether ``user_id`` follows each author (and the
+        author replied to) and whether the author is hidden from them, in one query."""
+        wanted = list(set(seqs))
+        if not wanted:
+            return {}
+
+        def followed(column: Any) -> sa.Exists:
+            return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
+
+        query = (
+            sa.select(
+                FeedItem,
+                Post,
+                followed(FeedItem.author_id).label("author_followed"),
+                followed(FeedItem.reply_to_author_id).label("reply_followed"),
+                FeedItem.author_id.in_(hidden_from(user_id)).label("author_hidden"),
+            )
+            .outerjoin(Post, Post.id == FeedItem.post_id)
+            .where(FeedItem.seq.in_(wanted))
+        )
+        return {
+            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed), bool(hidden))
+            for item, post, author_followed, reply_followed, hidden in session.execute(query)
+        }
+
+    def recent_of(self, session: Session, author_id: str, limit: int) -> list[Entry]:
+        """The newest items of one account (a new follower gets them)."""
+        query = (
+            sa.select(FeedItem.subject_seq, FeedItem.seq)
+            .where(FeedItem.author_id == author_id, FeedItem.reply_to_author_id.is_(None))
+            .order_by(FeedItem.seq.desc())
+            .limit(limit)
+        )
+        return _entries(session.execute(query))
