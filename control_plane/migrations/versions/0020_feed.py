@@ -1,8 +1,8 @@
 """The home feed: feed_items (every post, repost and public video under a compact seq) and
 feed_readers (when each reader last read their feed), filled from the posts and videos there are.
 
-Revision ID: 0015_feed
-Revises: 0013
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_feed"
-down_revision = "0013"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
