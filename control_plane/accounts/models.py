@@ -60,6 +60,10 @@ class User(Base):
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    def suspended(self) -> bool:
+        """Whether a moderator's suspension holds now (see ``suspended_until``)."""
+        return self.suspended_until is not None and self.suspended_until > utcnow()
+
     @validates("username")
     def _keyed(self, _field: str, username: str) -> str:
         self.username_key = username_key(username)

@@ -57,7 +57,7 @@ class GeoLookup:
             import maxminddb
 
             self._reader = maxminddb.open_database(str(path))
-            log.info("geo database", extra={"path": str(path)})
+            log.debug("geo database", extra={"path": str(path)})
         self.country = lru_cache(maxsize=4096)(self._country)
 
     def _country(self, address: str) -> str:

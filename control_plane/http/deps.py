@@ -11,7 +11,6 @@ from fastapi import Depends, Request
 from control_plane.accounts import AccessClaims
 from control_plane.accounts.errors import AccountSuspended, RoleRequired, TokenInvalid
 from control_plane.accounts.models import ROLES, User
-from control_plane.core.db import utcnow
 from control_plane.core.errors import Unauthorized
 from control_plane.core.ratelimit import Limit
 from control_plane.http.openapi import declares
@@ -86,7 +85,7 @@ SUSPENDED_MAY = frozenset(
 def refuse_if_suspended(request: Request, user: User) -> None:
     """A suspended account acts no more: anything but a read, sign-out or appeal is refused."""
     until = user.suspended_until
-    if until is None or until <= utcnow() or request.method in ("GET", "HEAD", "OPTIONS"):
+    if until is None or not user.suspended() or request.method in ("GET", "HEAD", "OPTIONS"):
         return
     if (request.method, request.url.path) not in SUSPENDED_MAY:
         raise AccountSuspended(

@@ -131,6 +131,11 @@ def test_a_suspended_account_stops_acting_and_can_appeal(both: Platform) -> None
     assert (
         both.client.put(f"{API}/users/bob/follow", headers=ada.headers).json()["code"] == "ACCOUNT_SUSPENDED"
     )
+    stream = both.client.post(f"{API}/live/streams", json={"title": "Talk"}, headers=bob.headers).json()["id"]
+    token = ada.headers["Authorization"].removeprefix("Bearer ")
+    with both.client.websocket_connect(f"{API}/live/streams/{stream}/chat?access_token={token}") as chat:
+        chat.send_json({"type": "message", "text": "hello"})
+        assert chat.receive_json()["code"] == "ACCOUNT_SUSPENDED"
     me = both.client.get(f"{API}/users/me", headers=ada.headers).json()
     assert me["suspended_until"] is not None  # reads still work
     appeal = both.client.post(

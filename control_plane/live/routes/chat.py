@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from control_plane.accounts.errors import AccountSuspended
 from control_plane.accounts.models import ROLES, User
 from control_plane.core.errors import ProblemError
 from control_plane.http.openapi import problems
@@ -86,6 +87,10 @@ async def chat(websocket: WebSocket, stream_id: str, access_token: str | None = 
             try:
                 if not isinstance(command, dict):
                     raise ProblemError("A chat command is a JSON object.", code="CHAT_BAD_COMMAND")
+                if user is not None and user.suspended():  # as of the connection: it reads, it does not write
+                    raise AccountSuspended(
+                        "This account is suspended: it can read the chat, not write in it."
+                    )
                 await run_in_threadpool(service.handle, stream_id, user, moderator, command)
             except ProblemError as exc:
                 async with sending:
