@@ -8,6 +8,7 @@ default (``stores``); the database (``feed_items``) is the truth they cache. See
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from control_plane.core.db import Database
@@ -16,7 +17,7 @@ from control_plane.core.kv import KeyValue
 from control_plane.core.settings import Settings
 from control_plane.feed.model import MODEL_KEY, Model
 from control_plane.feed.service import SEEN_EVERY, Algorithm, FeedService
-from control_plane.feed.stores import AUTHORS, TimelineStore, open_timelines
+from control_plane.feed.stores import AUTHORS, RedisTimelines, TimelineStore, open_timelines
 from control_plane.social.events import PostCreated, UserBlocked, UserFollowed
 from control_plane.videos.events import VideoPublished
 from storage import BlobStore
@@ -24,6 +25,7 @@ from storage import BlobStore
 __all__ = ["MODEL_KEY", "Algorithm", "FeedService", "Model", "TimelineStore", "build_feed", "subscribe_feed"]
 
 DAY = 86400.0
+log = logging.getLogger(__name__)
 
 
 def build_feed(
@@ -41,6 +43,12 @@ def build_feed(
     authors = open_timelines(
         kv, shared_process=shared, length=settings.feed_timeline_length, ttl=ttl, prefix=AUTHORS
     )
+    if isinstance(store, RedisTimelines) and store.compact_encoding() is False:
+        log.warning(
+            "Redis keeps sorted sets of %d entries as skiplists (about 105 bytes an entry); set "
+            "zset-max-listpack-entries to 1024 for about 13 (docs/feed.md)",
+            settings.feed_timeline_length,
+        )
     return FeedService(
         db,
         kv,
