@@ -22,7 +22,7 @@ from control_plane.core.pubsub import PubSub
 from control_plane.core.settings import Settings
 from control_plane.notifications.devices import DeviceService, Pusher, PushNotConfigured
 from control_plane.notifications.digests import Digests
-from control_plane.notifications.events import ModerationDecided, NotificationRequested, PaymentReceived
+from control_plane.notifications.events import NotificationRequested
 from control_plane.notifications.inbox import Inboxes
 from control_plane.notifications.intake import SOURCES, Intake, items_of, subscribe
 from control_plane.notifications.mail import Composer, Mailbag, UnsubscribeTokens
@@ -36,10 +36,8 @@ from control_plane.notifications.vapid import public_key, subject, vapid_key
 __all__ = [
     "SOURCES",
     "Intake",
-    "ModerationDecided",
     "NotificationRequested",
     "Notifications",
-    "PaymentReceived",
     "Preferences",
     "PushNotConfigured",
     "build_notifications",

@@ -1,16 +1,10 @@
-"""Events other domains publish on the hub to notify someone, for sources that have no event of
-their own yet: payments and tips, moderation decisions, or anything else.
+"""The event a domain publishes on the hub to notify someone of something that has no event of
+its own: ``NotificationRequested`` takes any type of ``control_plane.notifications.kinds``.
 
-Payments (issue #17) and moderation (issue #19) publish these once their change is committed::
-
-    services.events.publish(PaymentReceived(recipient_id=creator, payment_id=p.id, amount=500,
-                                            currency="eur", payer_id=fan, tip=True))
-    services.events.publish(ModerationDecided(user_id=author, subject_type="video",
-                                              subject_id=video.id, action="remove"))
-
-and ``NotificationRequested`` takes any type of ``control_plane.notifications.kinds``. The
-notifications domain turns them into notifications in a job, as it does social events: the
-publisher never waits for a push service or a mail server.
+Payments (``control_plane.payments.events``: ``PaymentReceived``, ``TipReceived``) and
+moderation (``control_plane.moderation.events.ModerationAction``) are heard through their own
+events. The notifications domain turns all of them into notifications in a job, as it does social
+events: the publisher never waits for a push service or a mail server.
 """
 
 from __future__ import annotations
@@ -20,7 +14,7 @@ from typing import Any
 
 from control_plane.core.events import Event
 
-__all__ = ["ModerationDecided", "NotificationRequested", "PaymentReceived"]
+__all__ = ["NotificationRequested"]
 
 
 @dataclass(frozen=True)
@@ -36,25 +30,3 @@ class NotificationRequested(Event):
     context_type: str | None = None
     context_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PaymentReceived(Event):
-    """Money reached ``recipient_id``: a membership payment, or a ``tip`` (integer minor units)."""
-
-    recipient_id: str
-    payment_id: str
-    amount: int
-    currency: str
-    payer_id: str | None = None
-    tip: bool = False
-
-
-@dataclass(frozen=True)
-class ModerationDecided(Event):
-    """A moderator acted on ``user_id``'s content (``action``: remove, restrict, suspend, dismiss)."""
-
-    user_id: str
-    subject_type: str
-    subject_id: str
-    action: str

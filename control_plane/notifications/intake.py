@@ -17,7 +17,9 @@ from control_plane.contentid.events import ClaimDisputed, ClaimMade, ClaimResolv
 from control_plane.core.db import utcnow
 from control_plane.core.events import Event, EventHub
 from control_plane.live.events import StreamWentLive
-from control_plane.notifications.events import ModerationDecided, NotificationRequested, PaymentReceived
+from control_plane.moderation.events import ModerationAction
+from control_plane.notifications.events import NotificationRequested
+from control_plane.payments.events import PaymentReceived, TipReceived
 from control_plane.social.events import (
     CommentDeleted,
     CommentLiked,
@@ -192,23 +194,40 @@ def items_of(event: Event) -> list[Item]:
                     "followers", "live", event.owner_id, ("stream", event.stream_id), {"title": event.title}
                 )
             ]
+        case TipReceived():
+            # The tipper wrote the message for the creator: it is what the tip carries.
+            found = [
+                _tell(
+                    event.creator_id,
+                    "tip",
+                    ("payment", event.tip_id or event.reference),
+                    actor=event.payer_id,
+                    data={"amount": event.amount, "currency": event.currency, "message": event.message},
+                )
+            ]
         case PaymentReceived():
             found = [
                 _tell(
-                    event.recipient_id,
-                    "tip" if event.tip else "payment",
-                    ("payment", event.payment_id),
+                    event.creator_id,
+                    "payment",
+                    ("payment", event.reference),
                     actor=event.payer_id,
-                    data={"amount": event.amount, "currency": event.currency},
+                    data={"amount": event.amount, "currency": event.currency, "kind": event.kind},
                 )
             ]
-        case ModerationDecided():
+        case ModerationAction():
             found = [
                 _tell(
-                    event.user_id,
+                    event.owner_id,
                     "moderation",
                     (event.subject_type, event.subject_id),
-                    data={"action": event.action},
+                    data={
+                        "action": event.action,
+                        "reason": event.reason,
+                        "until": event.until,
+                        "case_id": event.case_id,
+                        "appeal_path": event.appeal_path,
+                    },
                 )
             ]
         case NotificationRequested():
@@ -248,7 +267,7 @@ SOURCES: tuple[type[Event], ...] = (
     ClaimResolved,
     StreamWentLive,
     PaymentReceived,
-    ModerationDecided,
+    ModerationAction,
     NotificationRequested,
 )
 

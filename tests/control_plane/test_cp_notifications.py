@@ -17,8 +17,9 @@ from support.social import Member, member, ready_video
 from control_plane.core.db import utcnow
 from control_plane.jobs.models import Job
 from control_plane.live.service import StreamService
-from control_plane.notifications import PaymentReceived
+from control_plane.moderation.events import ModerationAction
 from control_plane.notifications.models import Notification
+from control_plane.payments.events import TipReceived
 from control_plane.videos.models import Video
 
 
@@ -265,14 +266,23 @@ def test_video_claims_payments_and_retention(plat: Platform) -> None:
     with plat.services.db.session() as session:
         plat.services.videos.failed(session, failing, "The file has no video stream.")
     drain(plat)
-    plat.services.events.publish(PaymentReceived(ada.id, "p1", 500, "eur", payer_id=bob.id, tip=True))
+    plat.services.events.publish(
+        TipReceived(ada.id, bob.id, "tip", 500, "eur", "pi_1", tip_id="t1", message="thanks for the video")
+    )
+    drain(plat)
+    plat.services.events.publish(
+        ModerationAction("case1", ada.id, "video", failing, "restrict", "Age-restricted: graphic scenes.")
+    )
     drain(plat)
     items = inbox(plat, ada.headers)
-    assert types(items) == ["tip", "video_failed", "video_ready"]
-    assert items[0]["data"] == {"amount": 500, "currency": "eur"} and items[0]["text"] == "bob sent you a tip"
-    assert items[1]["data"]["reason"] == "The file has no video stream."
+    assert types(items) == ["moderation", "tip", "video_failed", "video_ready"]
+    assert items[0]["data"]["action"] == "restrict" and items[0]["data"]["case_id"] == "case1"
+    assert items[0]["data"]["reason"] == "Age-restricted: graphic scenes."
+    assert items[1]["data"] == {"amount": 500, "currency": "eur", "message": "thanks for the video"}
+    assert items[1]["text"] == "bob sent you a tip"
+    assert items[2]["data"]["reason"] == "The file has no video stream."
     assert types(inbox(plat, bob.headers)) == ["new_video"]
     with plat.services.db.session() as session:
         session.execute(sa.update(Notification).values(created_at=utcnow() - timedelta(days=100)))
-    assert plat.services.notifications.service.sweep(90 * 24 * 3600) == 4
+    assert plat.services.notifications.service.sweep(90 * 24 * 3600) == 5
     assert inbox(plat, ada.headers) == []
