@@ -274,10 +274,11 @@ def build(db: Database, scale: Scale, *, push_max_followers: int, seed: int = 15
             "IS NOT NULL GROUP BY repost_of) c WHERE posts.id = c.repost_of",
             "UPDATE posts SET replies = c.n FROM (SELECT reply_to, count(*) n FROM posts WHERE reply_to "
             "IS NOT NULL GROUP BY reply_to) c WHERE posts.id = c.reply_to",
-            "INSERT INTO user_stats (user_id, followers, following, posts) SELECT u.id, "
+            # An account's counts live on its channel's row (``ChannelService.add_counts``).
+            "INSERT INTO channels (user_id, followers, following, posts, updated_at) SELECT u.id, "
             "(SELECT count(*) FROM follows f WHERE f.followee_id = u.id), "
             "(SELECT count(*) FROM follows f WHERE f.follower_id = u.id), "
-            "(SELECT count(*) FROM posts p WHERE p.author_id = u.id) FROM users u",
+            "(SELECT count(*) FROM posts p WHERE p.author_id = u.id), u.created_at FROM users u",
             "ANALYZE",
         ):
             conn.exec_driver_sql(statement)
