@@ -94,6 +94,11 @@ def downgrade() -> None:
         "video_geoblocks",
     ):
         op.drop_table(table)
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("suspended_until")
-        batch.drop_column("birth_date")
+    # Not batch mode: on SQLite it would copy ``users`` into a new table and drop the old one,
+    # and the drop deletes every row that references an account (ON DELETE CASCADE: channels,
+    # videos, follows...). SQLite 3.35+ drops a column in place.
+    for column in ("suspended_until", "birth_date"):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE users DROP COLUMN {column}")
+        else:
+            op.drop_column("users", column)
