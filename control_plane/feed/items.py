@@ -142,6 +142,11 @@ class ItemIndex:
         )
         return item.seq if item is not None else self._seq_of_post(session, post_id)
 
+    def has_followers(self, author_id: str) -> bool:
+        with self.db.session() as session:
+            found = session.execute(sa.select(sa.literal(1)).where(Follow.followee_id == author_id).limit(1))
+            return found.first() is not None
+
     def add_post(
         self,
         post_id: str,

@@ -120,7 +120,7 @@ class FeedService:
             self.items.forget_pulled()
             if self.authors is not None:  # one write, whatever the followers (if read lately)
                 self.authors.merge(item.author_id, [(item.subject_seq, item.seq)])
-        elif self.store is not None:
+        elif self.store is not None and self.items.has_followers(item.author_id):
             self.enqueue("feed.fanout", args={"seq": item.seq}, subject=subject)
 
     def user_followed(self, event: UserFollowed) -> None:

@@ -393,3 +393,29 @@ def test_fanout_metrics_are_exposed(platform_on: Callable[..., Platform]) -> Non
         "socialflow_feed_rebuilds_total",
     ):
         assert name in metrics, name
+
+
+def test_a_video_finished_by_a_worker_reaches_followers(platform_on: Callable[..., Platform]) -> None:
+    """The processing job's video service (the workers' own, with their own events hub) tells the
+    feed: a video made ready while public appears in followers' feeds; a private one does not."""
+    from workers import runtime
+
+    platform = platform_on()
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    graph(platform, ada, "follow", "bob")
+    read(platform, ada)
+    ids = {}
+    for title, visibility in (("public clip", "public"), ("private clip", "private")):
+        ids[title] = new_id()
+        with platform.services.db.session() as session:
+            session.add(
+                Video(id=ids[title], owner_id=bob.id, title=title, status="processing", visibility=visibility)
+            )
+        done = runtime.current().videos.finished(
+            ids[title], renditions=[], outputs={"hls": "x"}, duration=3.0, warnings=[]
+        )
+        assert done
+    fanned_out(platform)
+    page = read(platform, ada)
+    assert shown(page) == ["public clip"]
+    assert page["items"][0]["video"]["duration"] == 3.0
