@@ -6,11 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-__all__ = ["upsert"]
+from control_plane.core.settings import ConfigError
+
+__all__ = ["dialect_insert", "upsert"]
 
 CHUNK = 2000
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """The ``INSERT`` into ``model``'s table that knows ``ON CONFLICT``, for the session's
+    database (PostgreSQL or SQLite, the two the platform runs on)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model.__table__)
+    if dialect == "sqlite":
+        return sqlite.insert(model.__table__)
+    raise ConfigError(f"Social Flow runs on PostgreSQL or SQLite, not {dialect}.")
 
 
 def upsert(
@@ -26,14 +40,7 @@ def upsert(
     if not rows:
         return
     table = model.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:  # pragma: no cover - the platform runs on these two
-        raise NotImplementedError(f"upsert on {dialect}")
-    stmt = insert(table)
+    stmt = dialect_insert(session, model)
     changes: dict[str, Any] = {name: table.c[name] + stmt.excluded[name] for name in add}
     changes.update({name: stmt.excluded[name] for name in replace})
     keys = [c.name for c in table.primary_key.columns]

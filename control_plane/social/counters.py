@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from control_plane.core.upsert import dialect_insert
 
 __all__ = ["CountWriter", "add", "insert_new", "upsert"]
 
@@ -27,8 +28,7 @@ CountWriter = Callable[..., None]
 
 def upsert(session: Session, model: Any) -> Any:
     """The dialect's ``INSERT`` into ``model``'s table that knows ``ON CONFLICT`` (PostgreSQL, SQLite)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+    return dialect_insert(session, model)
 
 
 def insert_new(session: Session, model: Any, **row: Any) -> bool:
