@@ -12,10 +12,6 @@ import html
 import json
 import re
 import secrets
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,8 +25,8 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from support.oidc_server import free_port, oidc_provider
 from support.platform import Platform, embedded, production, start_platform
-from support.services import service_missing
 
 from control_plane.accounts.models import AuditEvent, OidcIdentity, User
 from control_plane.accounts.oidc import ProviderClient, resolve
@@ -38,8 +34,6 @@ from control_plane.accounts.oidc.errors import OidcTokenInvalid
 from control_plane.core.db import utcnow
 from control_plane.core.settings import OidcProvider
 
-NPM_DIR = Path.home() / ".cache" / "socialflow" / "oidc-provider"
-SCRIPT = Path(__file__).resolve().parents[1] / "support" / "oidc_provider.mjs"
 PUBLIC = "http://testserver"
 CLIENT_ID, CLIENT_SECRET = "socialflow-test", "a-test-client-secret-of-some-length"
 REDIRECTS = (f"{PUBLIC}/api/v1/auth/oidc/test/callback", f"{PUBLIC}/api/v1/auth/oidc/apple/callback")
@@ -47,57 +41,11 @@ APP = "socialflow-app://signed-in"
 PW = "correct horse battery"
 
 
-def ensure_oidc_provider() -> tuple[str, Path]:
-    """node, and the folder with ``oidc-provider`` installed (once) and our script copied in."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        service_missing("node and npm (for the oidc-provider test server)")
-    assert node and npm
-    if not (NPM_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [npm, "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "oidc-provider@9"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, f"npm install oidc-provider failed:\n{done.stderr[-2000:]}"
-    shutil.copyfile(SCRIPT, NPM_DIR / "oidc_provider.mjs")
-    return node, NPM_DIR
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_provider(port: int, log: Path) -> Iterator[str]:
-    """The provider script on ``port`` (a fresh signing key each start); yields its issuer URL."""
-    node, folder = ensure_oidc_provider()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [node, "oidc_provider.mjs", str(port), CLIENT_ID, CLIENT_SECRET, ",".join(REDIRECTS)],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/.well-known/openid-configuration").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    """The provider script on ``port`` with our client; yields its issuer URL."""
+    with oidc_provider(CLIENT_ID, CLIENT_SECRET, REDIRECTS, log, port) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

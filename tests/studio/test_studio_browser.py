@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import expect
 from support.publishers import Publishers
 from support.serve import Serve
 
@@ -98,8 +99,8 @@ def test_upload_through_the_page_then_play_it_to_the_end(
     page.goto(f"/studio/watch/{video_id}")
     video = page.locator(".player video")
     page.wait_for_selector(".player video[data-engine='hls.js']")
-    options = page.locator("select.quality option")
-    assert options.count() == 3  # Auto, 360p, 240p
+    # The controls join the player once its storyboard has loaded, after the engine is chosen.
+    expect(page.locator("select.quality option")).to_have_count(3)  # Auto, 360p, 240p
     seek = page.get_by_label("Seek")
     box = seek.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from support.locks import held
 from support.services import service_missing
 
 CACHE = Path.home() / ".cache" / "socialflow-test-media"
@@ -22,6 +23,11 @@ TRACKS = ("frontiers", "machine_wars", "time_to_strike")
 
 
 def fetch_music() -> dict[str, Path]:
+    with held("music"):  # test processes side by side download it once
+        return _fetch_music()
+
+
+def _fetch_music() -> dict[str, Path]:
     folder = CACHE / PACKAGE
     wanted = {name: folder / "usr/share/games/asc/music" / f"{name}.mp3" for name in TRACKS}
     if all(p.exists() for p in wanted.values()):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from support.locks import held
 from support.services import service_missing
 
 HERE = Path(__file__).parent / "node-vast"
@@ -25,10 +26,11 @@ def vast_client() -> Callable[[bytes], dict[str, Any]]:
     if node is None or npm is None:
         service_missing("Node.js with npm")
     assert node is not None and npm is not None
-    if not (HERE / "node_modules" / "@dailymotion" / "vast-client").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300, capture_output=True
-        )
+    with held("node-vast"):
+        if not (HERE / "node_modules" / "@dailymotion" / "vast-client").is_dir():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300, capture_output=True
+            )
 
     def parse(xml: bytes) -> dict[str, Any]:
         done = subprocess.run([node, "parse.mjs"], cwd=HERE, input=xml, capture_output=True, timeout=60)

@@ -7,9 +7,13 @@ A test that needs PostgreSQL, Redis or RabbitMQ skips on a laptop without them, 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,13 +68,56 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def _worker_redis(tmp: Path) -> Iterator[str]:
+    """A Redis server of this test process's own on a free port: tests flush and share numbered
+    databases, so processes running side by side (``pytest -n``) must not share one server."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        service_missing("redis-server (one per test process under pytest -n)")
+    assert binary is not None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+            "--logfile",
+            str(tmp / "redis.log"),
+        ],
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 20
+        while not port_open(url, port):
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test Redis, without the rate-limit counters an earlier run left there: every test
     client is ``testclient`` to the limiter, so a run started within a limit's window of another
-    (a local run just before CI) would otherwise begin with its sign-ups partly spent."""
+    (a local run just before CI) would otherwise begin with its sign-ups partly spent. Under
+    ``pytest -n`` the first test process uses it and every other one starts its own."""
     if not port_open(REDIS_URL, 6379):
         service_missing("Redis")
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        yield from _worker_redis(tmp_path_factory.mktemp("redis"))
+        return
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
@@ -80,7 +127,7 @@ def redis_url() -> str:
             client.delete(*stale)
     finally:
         client.close()
-    return REDIS_URL
+    yield REDIS_URL
 
 
 @pytest.fixture(scope="session")

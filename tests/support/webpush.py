@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from support.locks import held
 from support.services import service_missing
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -31,11 +32,16 @@ def ensure_node_packages() -> str:
     if node is None or npm is None:
         service_missing("node and npm (for the web-push-testing push service)")
     assert node and npm
-    if not (NODE_DIR / "node_modules" / "web-push-testing" / "package.json").exists():
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, f"npm ci failed:\n{done.stderr[-2000:]}"
+    with held("node-webpush"):
+        if not (NODE_DIR / "node_modules" / "web-push-testing" / "package.json").exists():
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert done.returncode == 0, f"npm ci failed:\n{done.stderr[-2000:]}"
     return node
 
 
