@@ -155,7 +155,11 @@ class PostgresSearch(SearchBackend):
         # ts_rank is a 4-byte real; as an 8-byte double it survives a trip through a page cursor.
         rank: sa.ColumnElement[float] = sa.cast(sa.func.ts_rank(_docs.c.document, tsquery), sa.Double())
         chosen = _docs.c.id.in_([sa.literal_column(str(int(i))) for i in ids]) if ids else sa.false()
-        return sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(chosen)
+        # Ranked here, in the page's order (rank, then ref_id, both descending), the caller's join
+        # with the live tables reads the candidates in that order and stops at the page's end:
+        # a page of 20 looks up 21 posts and their authors, not all 200 candidates.
+        ranked = sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(chosen)
+        return ranked.order_by(rank.desc(), _docs.c.ref_id.desc())
 
 
 #: The kind's newest id, and the ids of the matches among its ``walked`` newest documents, newest
