@@ -27,10 +27,24 @@ type Listener = (notification: Notification, replaces: number | null) => void;
 const CLOSE_UNAUTHORIZED = 4401;
 const listeners = new Set<Listener>();
 const count = h("span", { class: "count", "data-unread": "0" }, "0");
+/** A bell drawn in SVG (an emoji would need an emoji font). */
+function icon(): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "bell-icon");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M12 2a6 6 0 0 0-6 6v4.6L4.3 16.3A1 1 0 0 0 5.2 18h13.6a1 1 0 0 0 .9-1.7L18 12.6V8a6 6 0 0 0-6-6zm-2.5 17a2.5 2.5 0 0 0 5 0z");
+  svg.append(path);
+  return svg;
+}
 const bell = h(
   "a",
   { href: "/studio/notifications", "data-link": true, class: "bell", "aria-label": "Notifications, 0 unread" },
-  h("span", { "aria-hidden": "true" }, "🔔"),
+  icon() as unknown as HTMLElement,
   count,
 );
 let socket: WebSocket | null = null;

@@ -32,7 +32,7 @@ interface Report {
 const SVG = "http://www.w3.org/2000/svg";
 const W = 600;
 const H = 200;
-const PAD = { left: 44, right: 10, top: 10, bottom: 24 };
+const PAD = { left: 60, right: 10, top: 12, bottom: 30 };
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -51,15 +51,13 @@ function chart(label: string, points: [string, number][], kind: "bars" | "line",
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "chart", "data-points": points.length });
   root.append(svg("title", {}, label));
   for (const v of [0, top / 2, top]) {
-    root.append(
-      svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: "grid" }),
-      svg("text", { x: PAD.left - 4, y: y(v) + 4, "text-anchor": "end" }, format(v)),
-    );
+    root.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: "grid" }));
+    if (v !== top / 2) root.append(svg("text", { x: PAD.left - 4, y: y(v) + 5, "text-anchor": "end" }, format(v)));
   }
   if (points.length) {
     root.append(
-      svg("text", { x: PAD.left, y: H - 6 }, points[0][0]),
-      svg("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end" }, points[points.length - 1][0]),
+      svg("text", { x: PAD.left, y: H - 8 }, points[0][0]),
+      svg("text", { x: W - PAD.right, y: H - 8, "text-anchor": "end" }, points[points.length - 1][0]),
     );
   }
   if (kind === "bars") {
@@ -86,7 +84,7 @@ function slices(caption: string, rows: Slice[]): HTMLElement {
     { class: "videos slices" },
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Key"), h("th", { scope: "col" }, "Views"), h("th", { scope: "col" }, "Watch time"))),
-    h("tbody", {}, ...rows.map((s) => h("tr", {}, h("th", { scope: "row" }, s.key), h("td", { class: "num", "data-label": "Views" }, String(s.views)), h("td", { class: "num", "data-label": "Watch time" }, clock(s.watch_seconds))))),
+    h("tbody", {}, rows.length ? null : h("tr", {}, h("td", { colspan: 3 }, "No views in this period.")), ...rows.map((s) => h("tr", {}, h("th", { scope: "row" }, s.key), h("td", { class: "num", "data-label": "Views" }, String(s.views)), h("td", { class: "num", "data-label": "Watch time" }, clock(s.watch_seconds))))),
   );
 }
 
@@ -103,7 +101,7 @@ export async function render(ctx: PageContext): Promise<void> {
   if (id) {
     heading = "Video analytics";
     void api<{ title: string }>(`/videos/${encodeURIComponent(id)}`).then((v) => {
-      h1.textContent = `Analytics: ${v.title}`;
+      h1.textContent = `Analytics: ${v.title || "untitled video"}`;
     }, () => undefined);
   }
   const h1 = h("h1", {}, heading);
