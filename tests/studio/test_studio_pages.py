@@ -232,6 +232,11 @@ def test_a_preroll_plays_before_the_video_whose_heartbeats_count_a_view_and_anal
     assert owner.locator("svg.chart rect.bar").count() == 2 * 28  # views and watch time a day
     owner.wait_for_selector("h1:has-text('Analytics: ')")
     owner.screenshot(path=artefacts / "analytics.png", full_page=True)
+    with owner.expect_download() as download:
+        owner.get_by_role("button", name="Download CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert len(rows) == 1 + 28 and rows[-1].split(",")[1] == "1", rows[:1] + rows[-1:]
     owner.get_by_role("link", name="Analytics", exact=True).first.click()
     owner.wait_for_selector("h1:has-text('Channel analytics')")
     owner.wait_for_selector("svg.chart >> nth=1")

@@ -215,7 +215,7 @@ export async function mountVideo(
       video.dataset.ad = "playing";
       video.pause();
       const preroll = await ad;
-      if (preroll && !signal.aborted) await preroll.play(frame);
+      if (preroll && !signal.aborted) await preroll.play(frame, video.muted);
       delete video.dataset.ad;
       if (!signal.aborted) void video.play().catch(() => undefined);
     });

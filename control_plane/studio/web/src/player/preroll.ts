@@ -10,8 +10,9 @@ import { call, query } from "../api";
 import { h } from "../dom";
 
 export interface Preroll {
-  /** Play the ad over ``frame``; resolves when it ended, was skipped or failed to play. */
-  play(frame: HTMLElement): Promise<"complete" | "skipped" | "error">;
+  /** Play the ad over ``frame`` (muted like the video when ``muted``); resolves when it ended,
+   * was skipped or failed to play. */
+  play(frame: HTMLElement, muted: boolean): Promise<"complete" | "skipped" | "error">;
 }
 
 interface MediaFile {
@@ -38,14 +39,16 @@ export async function loadPreroll(videoId: string, signal: AbortSignal): Promise
     const media = (creative.mediaFiles as MediaFile[])
       .filter((m) => m.deliveryType === "progressive" && probe.canPlayType(m.mimeType))
       .sort((a, b) => b.width - a.width)[0];
-    if (media) return { play: (frame) => play(frame, ad, creative, media) };
+    if (media) return { play: (frame, muted) => play(frame, ad, creative, media, muted) };
   }
   return null;
 }
 
-function play(frame: HTMLElement, ad: unknown, creative: { duration: number }, media: MediaFile): Promise<"complete" | "skipped" | "error"> {
-  const tracker = new VASTTracker(null as never, ad as never, creative as never);
+function play(frame: HTMLElement, ad: unknown, creative: { duration: number }, media: MediaFile, muted: boolean): Promise<"complete" | "skipped" | "error"> {
+  const tracker = new VASTTracker(null as never, ad as never, creative as never, null, muted);
   const video = h("video", { playsinline: true, src: media.fileURL, "aria-label": "Advertisement", class: "ad-video" });
+  video.muted = muted;
+  video.addEventListener("volumechange", () => tracker.setMuted(video.muted));
   const countdown = h("span", { class: "ad-countdown" }, "Ad");
   const skip = h("button", { type: "button", class: "secondary ad-skip", hidden: true }, "Skip ad");
   const learn = h("button", { type: "button", class: "secondary" }, "Learn more");
@@ -87,6 +90,7 @@ function play(frame: HTMLElement, ad: unknown, creative: { duration: number }, m
     });
     learn.addEventListener("click", () => {
       video.pause();
+      video.controls = true; // to go on with the ad after the advertiser's page
       tracker.click();
     });
     video.play().catch(() => {
