@@ -26,10 +26,14 @@ DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     """This module's server flushes views and ad counters often, so what the browser did shows
-    in the API within a second."""
+    in the API within a second, and makes ads skippable after 1 s (5 s by default)."""
     data = tmp_path_factory.mktemp("studio-pages-serve")
     serve = Serve(
-        data, views_flush_interval="0.5", ads_flush_interval="0.5", ads_refresh_interval="0.2"
+        data,
+        views_flush_interval="0.5",
+        ads_flush_interval="0.5",
+        ads_refresh_interval="0.2",
+        ads_skip_after="1",
     ).start()
     try:
         yield serve
@@ -189,6 +193,10 @@ def test_a_preroll_plays_before_the_video_whose_heartbeats_count_a_view_and_anal
             beats.append(request.post_data or "")
 
     page.on("request", seen)
+    report = f"{server.base}/api/v1/ads/campaigns/{stage.campaign_id}/report"
+    before = httpx.get(report, headers=stage.advertiser).json()["totals"]
+    views = server.video(stage.owner, stage.video_id)["views"]
+    assert views == 0  # so that the analytics below show this test's view
     page.goto(f"/studio/watch/{stage.video_id}")  # signed out: heartbeats and ads are anonymous too
     page.wait_for_selector(".player[data-preroll=ready]")
     page.evaluate(
@@ -211,12 +219,16 @@ def test_a_preroll_plays_before_the_video_whose_heartbeats_count_a_view_and_anal
     assert len(beats) >= 2, beats  # at the start, and at the end of this 4 s clip
 
     # The ads report counts the impression and the completion (flushed every 0.5 s here).
-    report = f"{server.base}/api/v1/ads/campaigns/{stage.campaign_id}/report"
     totals = wait_until(
-        lambda: (t := httpx.get(report, headers=stage.advertiser).json()["totals"])["completes"] == 1 and t,
+        lambda: (
+            (t := httpx.get(report, headers=stage.advertiser).json()["totals"])["completes"]
+            > before["completes"]
+            and t
+        ),
         "the ad's beacons were not counted",
     )
-    assert (totals["impressions"], totals["starts"], totals["completes"]) == (1, 1, 1), totals
+    counted = {k: totals[k] - before[k] for k in ("impressions", "starts", "completes", "skips")}
+    assert counted == {"impressions": 1, "starts": 1, "completes": 1, "skips": 0}, counted
 
     # The heartbeats made a view, with its watch time.
     wait_until(lambda: server.video(stage.owner, stage.video_id)["views"] == 1, "no view was counted")
@@ -242,3 +254,26 @@ def test_a_preroll_plays_before_the_video_whose_heartbeats_count_a_view_and_anal
     owner.wait_for_selector("svg.chart >> nth=1")
     assert owner.inner_text("[data-stat=Views]") == "1"
     owner.screenshot(path=artefacts / "analytics-channel.png", full_page=True)
+
+
+def test_a_preroll_is_skipped_after_its_skip_offset(
+    browsing: Any, server: Serve, stage: Stage, artefacts: Path
+) -> None:
+    page = browsing(user_agent=DESKTOP).page()
+    sign_up(page, "sam")  # signed in: the ads API caps and rotates by account
+    page.goto(f"/studio/watch/{stage.video_id}")
+    page.wait_for_selector(".player[data-preroll=ready]")
+    page.evaluate("() => { const v = document.querySelector('.player video'); v.play().catch(() => {}); }")
+    skip = page.get_by_role("button", name="Skip ad")
+    skip.wait_for()  # shown once the VAST skipoffset (1 s here) has played
+    assert page.evaluate("() => document.querySelector('.ad video').currentTime") >= 1
+    page.screenshot(path=artefacts / "watch-preroll-skip.png")
+    skip.click()
+    page.wait_for_selector(".player[data-ad=skipped]")
+    page.wait_for_function("() => document.querySelector('.player > video').currentTime > 0.3")
+    page.evaluate("() => document.querySelector('.player > video').pause()")  # no view from sam
+    report = f"{server.base}/api/v1/ads/campaigns/{stage.campaign_id}/report"
+    wait_until(
+        lambda: httpx.get(report, headers=stage.advertiser).json()["totals"]["skips"] == 1,
+        "the skip was not counted",
+    )
