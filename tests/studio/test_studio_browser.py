@@ -227,6 +227,10 @@ def test_the_studio_needs_nothing_but_its_server(
         "channel": ("/studio/channel/frank", "h1:has-text('frank')"),
         "search": ("/studio/search?q=frank&type=channels", "a[href='/studio/channel/frank']"),
         "go-live": ("/studio/live", "text=Create stream"),
+        "feed": ("/studio/feed", "text=Nothing here yet"),
+        "notifications": ("/studio/notifications", "li.note[data-type=video_ready]"),
+        "analytics": (f"/studio/videos/{video_id}/analytics", "svg.chart >> nth=2"),
+        "channel-analytics": ("/studio/analytics", "svg.chart >> nth=1"),
     }
     for name, (path, ready) in pages.items():
         page.goto(path)

@@ -1,5 +1,6 @@
 import "./styles.css";
 import { h, link } from "./dom";
+import { mountBell } from "./notify";
 import { navigate, start } from "./router";
 import { type Me, session } from "./session";
 
@@ -9,8 +10,10 @@ function renderNav(me: Me | null): void {
   const items: Node[] = [link("/studio/", "Home")];
   if (me) {
     items.push(
+      link("/studio/feed", "Feed"),
       link("/studio/upload", "Upload"),
       link("/studio/videos", "My videos"),
+      link("/studio/analytics", "Analytics"),
       link("/studio/live", "Go live"),
       link(`/studio/channel/${encodeURIComponent(me.username)}`, me.username),
       h("span", { id: "slot-bell" }),
@@ -31,6 +34,7 @@ function renderNav(me: Me | null): void {
     items.push(link("/studio/signin", "Sign in"), link("/studio/signup", "Sign up"));
   }
   nav.replaceChildren(...items);
+  mountBell(me);
 }
 
 document.querySelector("form.search")?.addEventListener("submit", (event) => {

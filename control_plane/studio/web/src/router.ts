@@ -1,10 +1,7 @@
 // The app's pages: one module each, loaded when first visited, so the first load carries only
-// the shell and the page asked for (the player libraries come with the watch page alone).
-//
-// A page that comes with a later API is one more line here and one module under pages/:
-// feed ("/feed", GET /api/v1/feed), notifications ("/notifications", and the bell, which mounts
-// in the header's #slot-bell), analytics ("/videos/:id/analytics"), and the pre-roll ad, which
-// plugs into the player through player/slots.ts.
+// the shell and the page asked for (the player libraries come with the watch page alone, the
+// VAST client with the first pre-roll). A page for a new API is one more line here and one
+// module under pages/.
 
 import { h } from "./dom";
 import { session } from "./session";
@@ -41,6 +38,10 @@ export const routes: Route[] = [
   { path: "/search", load: () => import("./pages/search") },
   { path: "/live", load: () => import("./pages/golive"), signedIn: true },
   { path: "/live/:id", load: () => import("./pages/golive"), signedIn: true },
+  { path: "/feed", load: () => import("./pages/feed"), signedIn: true },
+  { path: "/notifications", load: () => import("./pages/notifications"), signedIn: true },
+  { path: "/analytics", load: () => import("./pages/analytics"), signedIn: true },
+  { path: "/videos/:id/analytics", load: () => import("./pages/analytics"), signedIn: true },
 ];
 
 function match(pattern: string, path: string): Record<string, string> | null {

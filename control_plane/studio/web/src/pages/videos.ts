@@ -129,6 +129,8 @@ function row(video: Mine, body: HTMLElement): HTMLElement {
         "td",
         { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => editor(video, tr, paint) }, "Edit"),
+        link(`/studio/videos/${v.id}/analytics`, "Analytics"),
+        " ",
         h(
           "button",
           {

@@ -103,7 +103,7 @@ export async function render(ctx: PageContext): Promise<void> {
     stage.append(h("p", { class: "notice" }, `This video is ${video.status}.`, video.error ? ` ${video.error}` : ""));
   } else {
     const { mountVideo } = await import("../player/player");
-    await mountVideo(stage, video, ctx.signal);
+    await mountVideo(stage, video, ctx.signal, { preroll: true });
   }
   const share = `${location.origin}/studio/watch/${video.id}`;
   const shareInput = h("input", { value: share, readonly: true, "aria-label": "Share link", class: "share" });

@@ -1,10 +1,12 @@
 // The VOD player: hls.js where Media Source Extensions exist, the browser's own HLS where it
 // plays HLS natively, dash.js as the fallback for the DASH manifest; a quality menu, a seek
-// bar with storyboard thumbnails, and the slots of player/slots.ts. The libraries load only
-// with this module (the watch page), never with the first page.
+// bar with storyboard thumbnails, the pre-roll ad (player/preroll.ts, its own chunk) and the
+// view heartbeats (player/heartbeats.ts). The libraries load only with this module (the watch
+// page), never with the first page.
 
 import { clock, h } from "../dom";
-import { hooks } from "./slots";
+import { heartbeats } from "./heartbeats";
+import type { Preroll } from "./preroll";
 import { type Tile, loadStoryboard, tileAt } from "./storyboard";
 
 export interface VideoInfo {
@@ -138,8 +140,24 @@ function seekBar(video: HTMLVideoElement, tiles: Tile[]): HTMLElement {
   return h("div", { class: "seek" }, preview, range, time);
 }
 
-/** A player for ``info`` in ``container``; everything stops when ``signal`` aborts. */
-export async function mountVideo(container: HTMLElement, info: VideoInfo, signal: AbortSignal): Promise<HTMLVideoElement> {
+/** Load the VAST for ``videoId`` (and the VAST client with it); null when no ad is to play. */
+async function prerollFor(videoId: string, signal: AbortSignal): Promise<Preroll | null> {
+  try {
+    const { loadPreroll } = await import("./preroll");
+    return await loadPreroll(videoId, signal);
+  } catch {
+    return null; // no ad is better than no video
+  }
+}
+
+/** A player for ``info`` in ``container``; everything stops when ``signal`` aborts.
+ * ``preroll``: ask the ads API for a pre-roll and play it before the first play. */
+export async function mountVideo(
+  container: HTMLElement,
+  info: VideoInfo,
+  signal: AbortSignal,
+  options: { preroll?: boolean } = {},
+): Promise<HTMLVideoElement> {
   const video = h("video", {
     controls: true,
     playsinline: true,
@@ -180,22 +198,29 @@ export async function mountVideo(container: HTMLElement, info: VideoInfo, signal
   const tiles = info.storyboard ? await loadStoryboard(info.storyboard, signal).catch(() => []) : [];
   frame.append(seekBar(video, tiles), controls);
 
-  let started = false;
-  let watched = 0;
-  let last = 0;
-  video.addEventListener("play", async () => {
-    if (started) return;
-    started = true;
-    for (const hook of hooks.beforePlay) await hook(video, info.id);
-  });
-  const beat = window.setInterval(() => {
-    if (video.paused) return;
-    watched += Math.min(5, Math.max(0, video.currentTime - last));
-    last = video.currentTime;
-    for (const hook of hooks.heartbeat) hook(info.id, video.currentTime, watched);
-  }, 5000);
+  heartbeats(video, info.id, signal);
+  if (options.preroll) {
+    const ad = prerollFor(info.id, signal);
+    let first = true;
+    let none = false;
+    void ad.then((preroll) => {
+      none = preroll === null;
+      frame.dataset.preroll = none ? "none" : "ready";
+    });
+    video.addEventListener("play", async () => {
+      if (!first) return;
+      first = false;
+      if (none) return;
+      // Hold the video (and its heartbeats) until the ad has played.
+      video.dataset.ad = "playing";
+      video.pause();
+      const preroll = await ad;
+      if (preroll && !signal.aborted) await preroll.play(frame, video.muted);
+      delete video.dataset.ad;
+      if (!signal.aborted) void video.play().catch(() => undefined);
+    });
+  }
   signal.addEventListener("abort", () => {
-    window.clearInterval(beat);
     engine?.destroy();
   });
   return video;
