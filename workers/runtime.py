@@ -73,8 +73,9 @@ class WorkerContext:
 
     @cached_property
     def payments(self) -> Payments:
-        """The payments domain of this process (its events reach this process's own hub only)."""
-        return build_payments(self.db, self.settings, EventHub())
+        """The payments domain of this process: its events (a payout sent by ``payouts.run``) reach
+        this process's hub, where the notifications intake hears them."""
+        return build_payments(self.db, self.settings, self.events)
 
     @cached_property
     def feed(self) -> FeedService:

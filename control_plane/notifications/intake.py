@@ -19,7 +19,7 @@ from control_plane.core.events import Event, EventHub
 from control_plane.live.events import StreamWentLive
 from control_plane.moderation.events import ModerationAction
 from control_plane.notifications.events import NotificationRequested
-from control_plane.payments.events import PaymentReceived, TipReceived
+from control_plane.payments.events import PaymentReceived, PayoutSent, TipReceived
 from control_plane.social.events import (
     CommentDeleted,
     CommentLiked,
@@ -215,6 +215,15 @@ def items_of(event: Event) -> list[Item]:
                     data={"amount": event.amount, "currency": event.currency, "kind": event.kind},
                 )
             ]
+        case PayoutSent():
+            found = [
+                _tell(
+                    event.creator_id,
+                    "payout",
+                    ("payout", event.payout_id),
+                    data={"amount": event.amount, "currency": event.currency, "month": event.month},
+                )
+            ]
         case ModerationAction():
             found = [
                 _tell(
@@ -267,6 +276,7 @@ SOURCES: tuple[type[Event], ...] = (
     ClaimResolved,
     StreamWentLive,
     PaymentReceived,
+    PayoutSent,
     ModerationAction,
     NotificationRequested,
 )

