@@ -235,7 +235,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     closer.on_close(views.remove_rows_of_owner)
     analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
     events.subscribe(UserFollowed, analytics.followed)
-    catalogue.on_screen(functools.partial(watchable, platform_blocked=settings.geo_blocked_countries))
+    # geofencing and age limits, in every list that shows videos
+    screen = functools.partial(watchable, platform_blocked=settings.geo_blocked_countries)
+    catalogue.on_screen(screen)
+    search.on_screen(screen)
     moderation = ModerationService(db, events, accounts, videos, social)
     geo = GeoLookup(settings.geoip_db)
     playback = PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl)
@@ -263,6 +266,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     )
     feed = build_feed(settings, db, kv, store, jobs.enqueue)
     subscribe_feed(events, feed)
+    feed.on_screen(screen)
     return Services(
         settings=settings,
         db=db,

@@ -176,7 +176,12 @@ def test_screening_holds_a_video_until_a_moderator_decides(both: Platform) -> No
         session.get(Video, bad).outputs = {"hls": "hls/master.m3u8"}  # type: ignore[union-attr]  # transcoded
     both.client.post(f"{API}/posts", json={"text": "Lovely weather for a walk"}, headers=bob.headers)
     both.client.post(f"{API}/posts", json={"text": "Buy grumblecoin today"}, headers=bob.headers)
-    screener = Screener(both.services.db, both.services.videos, TextScreen(["grumblecoin"], threshold=0.9))
+    screener = Screener(
+        both.services.db,
+        both.services.videos,
+        TextScreen(["grumblecoin"], threshold=0.9),
+        both.services.social.holds,
+    )
     assert screener.run() == {"posts": 1, "comments": 0, "videos": 1}
     assert screener.run() == {"posts": 0, "comments": 0, "videos": 0}  # nothing new since
     assert both.client.get(f"{API}/videos/{bad}", headers=ada.headers).json()["status"] == "blocked"
