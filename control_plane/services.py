@@ -38,7 +38,7 @@ from control_plane.recommendations import RecommendationService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.audience import hidden_from
-from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
+from control_plane.social.events import PostCreated, PostDeleted, UserFollowed, UserUnfollowed
 from control_plane.uploads.service import UploadService
 from control_plane.videos import Access, JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
@@ -233,8 +233,11 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
     views = view_service(settings, db, kv, videos)
     closer.on_close(views.remove_rows_of_owner)
-    analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
+    analytics = AnalyticsService(
+        db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl, earnings=payments.earned
+    )
     events.subscribe(UserFollowed, analytics.followed)
+    events.subscribe(UserUnfollowed, analytics.unfollowed)
     # geofencing and age limits, in every list that shows videos
     screen = functools.partial(watchable, platform_blocked=settings.geo_blocked_countries)
     catalogue.on_screen(screen)

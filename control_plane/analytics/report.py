@@ -1,5 +1,6 @@
 """The read side of analytics: a video's or a channel's views, watch time, average view duration,
-retention curve, traffic by country and device, daily series and subscribers, over a date range.
+retention curve, traffic by country and device, daily series and subscribers (per day and in
+all), over a date range.
 
 Views and watch time come from the views domain's ``watch_daily`` (UTC days, so a range is whole
 days); the retention curve from its histogram of finished sessions plus the sessions still
@@ -15,6 +16,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,6 +41,9 @@ class Day:
     day: date
     views: int
     watch_seconds: float
+    #: Channel reports only: subscribers gained and lost that day.
+    gained: int | None = None
+    lost: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ class Report:
     daily: list[Day] = field(default_factory=list)
     subscribers_gained: int | None = None
     subscribers_lost: int | None = None
+    #: Per currency, as the payments domain reports it (``payments.earned.Earned``): filled by
+    #: the service, not read here.
+    revenue: list[Any] = field(default_factory=list)
 
     @property
     def average_view_duration(self) -> float:
@@ -126,12 +134,19 @@ def video_report(session: Session, video_id: str, start: date, end: date, durati
 
 def channel_report(session: Session, owner_id: str, start: date, end: date) -> Report:
     report = _watch(session, WatchDaily.owner_id == owner_id, start, end)
-    gained, lost = session.execute(
-        sa.select(sa.func.sum(ChannelDaily.gained), sa.func.sum(ChannelDaily.lost)).where(
-            ChannelDaily.owner_id == owner_id, ChannelDaily.day >= start, ChannelDaily.day <= end
+    subscribers = {
+        day: (int(gained or 0), int(lost or 0))
+        for day, gained, lost in session.execute(
+            sa.select(ChannelDaily.day, ChannelDaily.gained, ChannelDaily.lost).where(
+                ChannelDaily.owner_id == owner_id, ChannelDaily.day >= start, ChannelDaily.day <= end
+            )
         )
-    ).one()
-    report.subscribers_gained, report.subscribers_lost = int(gained or 0), int(lost or 0)
+    }
+    report.daily = [
+        Day(d.day, d.views, d.watch_seconds, *subscribers.get(d.day, (0, 0))) for d in report.daily
+    ]
+    report.subscribers_gained = sum(g for g, _ in subscribers.values())
+    report.subscribers_lost = sum(lost for _, lost in subscribers.values())
     return report
 
 

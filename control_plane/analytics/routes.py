@@ -34,6 +34,17 @@ class DayOut(BaseModel):
     day: date
     views: int
     watch_seconds: float
+    subscribers_gained: int | None = Field(None, description="channel reports only")
+    subscribers_lost: int | None = Field(None, description="channel reports only")
+
+
+class RevenueOut(BaseModel):
+    currency: str = Field(description="ISO 4217, upper case")
+    total: int = Field(description="minor units")
+    by_kind: dict[str, int] = Field(
+        description="minor units by kind: watch (the watch-time pool's share), membership, tip, and "
+        "the reversals refund, dispute (negative) and dispute_won; a video has watch only"
+    )
 
 
 class SliceOut(BaseModel):
@@ -54,7 +65,10 @@ class AnalyticsOut(BaseModel):
     daily: list[DayOut]
     subscribers_gained: int | None = Field(description="channel reports only")
     subscribers_lost: int | None = Field(description="channel reports only")
-    revenue: int | None = Field(None, description="minor units; null until payments report it")
+    revenue: list[RevenueOut] = Field(
+        description="what the payments ledger recorded over the range, per currency (a video: its "
+        "watch-time earnings; a channel: those, memberships and tips, after fees)"
+    )
 
 
 def _out(report: Report, format: str) -> AnalyticsOut | Response:
@@ -71,10 +85,19 @@ def _out(report: Report, format: str) -> AnalyticsOut | Response:
             SliceOut(key=s.key, views=s.views, watch_seconds=s.watch_seconds) for s in report.countries
         ],
         devices=[SliceOut(key=s.key, views=s.views, watch_seconds=s.watch_seconds) for s in report.devices],
-        daily=[DayOut(day=d.day, views=d.views, watch_seconds=d.watch_seconds) for d in report.daily],
+        daily=[
+            DayOut(
+                day=d.day,
+                views=d.views,
+                watch_seconds=d.watch_seconds,
+                subscribers_gained=d.gained,
+                subscribers_lost=d.lost,
+            )
+            for d in report.daily
+        ],
         subscribers_gained=report.subscribers_gained,
         subscribers_lost=report.subscribers_lost,
-        revenue=None,
+        revenue=[RevenueOut(currency=e.currency, total=e.total, by_kind=e.by_kind) for e in report.revenue],
     )
 
 
@@ -102,8 +125,9 @@ def video_analytics(
     end: To = None,
     format: Format = "json",
 ) -> AnalyticsOut | Response:
-    """Views, watch time, average view duration, retention, traffic by country and device and the
-    daily series of a video, over whole UTC days. The owner or a moderator."""
+    """Views, watch time, average view duration, retention, traffic by country and device, the
+    daily series and the watch-time revenue of a video, over whole UTC days. The owner or a
+    moderator."""
     _owned(services, principal, video_id)
     first, last = date_range(start, end)
     return _out(services.analytics.video(video_id, first, last), format)
@@ -118,7 +142,8 @@ def channel_analytics(
     format: Format = "json",
 ) -> AnalyticsOut | Response:
     """The signed-in creator's channel: every video's views and watch time together, with the
-    subscribers gained and lost."""
+    subscribers gained and lost (in all and per day) and the revenue (watch time, memberships,
+    tips)."""
     first, last = date_range(start, end)
     return _out(services.analytics.channel(principal.user.id, first, last), format)
 
