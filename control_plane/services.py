@@ -29,6 +29,7 @@ from control_plane.core.settings import Settings
 from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.live.viewers import ViewerCounter
 from control_plane.moderation import ModerationService, screening_hold
 from control_plane.moderation.access import watchable
 from control_plane.notifications import Notifications, build_notifications
@@ -233,8 +234,16 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
     views = view_service(settings, db, kv, videos)
     closer.on_close(views.remove_rows_of_owner)
+    peaks = ViewerCounter(kv).peak
     analytics = AnalyticsService(
-        db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl, earnings=payments.earned
+        db,
+        store,
+        kv,
+        jobs.enqueue,
+        chart_ttl=settings.analytics_chart_ttl,
+        earnings=payments.earned,
+        streams=StreamService(db, peaks=peaks),
+        peaks=peaks,
     )
     events.subscribe(UserFollowed, analytics.followed)
     events.subscribe(UserUnfollowed, analytics.unfollowed)

@@ -15,7 +15,7 @@ import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from control_plane.analytics.models import ChannelDaily
 from control_plane.views.models import ViewSession, WatchDaily, WatchRetention
 
-__all__ = ["Day", "Point", "Report", "Slice", "channel_report", "to_csv", "video_report"]
+__all__ = ["Day", "LiveStat", "Point", "Report", "Slice", "channel_report", "to_csv", "video_report"]
 
 #: Points of a retention curve at most (a long video's curve is sampled evenly).
 MAX_POINTS = 200
@@ -53,6 +53,17 @@ class Slice:
     watch_seconds: float
 
 
+@dataclass(frozen=True)
+class LiveStat:
+    """A live stream of a channel's report: when it ran and its peak of concurrent viewers."""
+
+    stream_id: str
+    title: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int
+
+
 @dataclass
 class Report:
     start: date
@@ -68,6 +79,8 @@ class Report:
     #: Per currency, as the payments domain reports it (``payments.earned.Earned``): filled by
     #: the service, not read here.
     revenue: list[Any] = field(default_factory=list)
+    #: Channel reports only: the live streams that started in the range (filled by the service).
+    live: list[LiveStat] = field(default_factory=list)
 
     @property
     def average_view_duration(self) -> float:

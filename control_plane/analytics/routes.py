@@ -3,7 +3,7 @@ as JSON or CSV (``?format=csv``), and PNG charts drawn by a job."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -53,6 +53,14 @@ class SliceOut(BaseModel):
     watch_seconds: float
 
 
+class LiveOut(BaseModel):
+    stream_id: str
+    title: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int = Field(description="the most viewers watching at once")
+
+
 class AnalyticsOut(BaseModel):
     start: date = Field(serialization_alias="from")
     end: date = Field(serialization_alias="to")
@@ -68,6 +76,9 @@ class AnalyticsOut(BaseModel):
     revenue: list[RevenueOut] = Field(
         description="what the payments ledger recorded over the range, per currency (a video: its "
         "watch-time earnings; a channel: those, memberships and tips, after fees)"
+    )
+    live: list[LiveOut] = Field(
+        default_factory=list, description="channel reports only: live streams started in the range"
     )
 
 
@@ -98,6 +109,16 @@ def _out(report: Report, format: str) -> AnalyticsOut | Response:
         subscribers_gained=report.subscribers_gained,
         subscribers_lost=report.subscribers_lost,
         revenue=[RevenueOut(currency=e.currency, total=e.total, by_kind=e.by_kind) for e in report.revenue],
+        live=[
+            LiveOut(
+                stream_id=s.stream_id,
+                title=s.title,
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                peak_viewers=s.peak_viewers,
+            )
+            for s in report.live
+        ],
     )
 
 
@@ -142,8 +163,8 @@ def channel_analytics(
     format: Format = "json",
 ) -> AnalyticsOut | Response:
     """The signed-in creator's channel: every video's views and watch time together, with the
-    subscribers gained and lost (in all and per day) and the revenue (watch time, memberships,
-    tips)."""
+    subscribers gained and lost (in all and per day), the revenue (watch time, memberships,
+    tips) and the peak viewers of its live streams."""
     first, last = date_range(start, end)
     return _out(services.analytics.channel(principal.user.id, first, last), format)
 

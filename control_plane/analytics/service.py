@@ -1,7 +1,8 @@
 """The analytics domain's service: reports over the views domain's figures, charts drawn by a job
 and cached in the blob store, the subscribers a channel gains and loses (from the events hub), and
 revenue as the payments domain reports it (its ``EarnedReport``, handed in: analytics never reads
-the payments tables).
+the payments tables), and the peak viewers of the channel's live streams (from the live domain's
+``StreamService``, likewise).
 
 A chart is asked for by the API: if the blob of its (video, kind, range, period) is there it is
 served, else the ``analytics.chart`` job is enqueued (once per key a minute) and the API answers
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any, Protocol
 
 from control_plane.analytics.chart import render
 from control_plane.analytics.models import ChannelDaily
-from control_plane.analytics.report import Report, channel_report, video_report
+from control_plane.analytics.report import LiveStat, Report, channel_report, video_report
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import NotFound, Unprocessable
 from control_plane.core.kv import KeyValue
@@ -26,7 +28,7 @@ from control_plane.core.upsert import upsert
 from control_plane.videos.models import Video
 from storage import BlobNotFound, BlobStore
 
-__all__ = ["AnalyticsService", "Earnings", "Followee", "MAX_DAYS", "date_range"]
+__all__ = ["AnalyticsService", "Earnings", "Followee", "LiveStreams", "MAX_DAYS", "date_range"]
 
 
 class Earnings(Protocol):
@@ -35,6 +37,12 @@ class Earnings(Protocol):
     def channel(self, user_id: str, start: date, end: date) -> list[Any]: ...
 
     def video(self, video_id: str, owner_id: str, start: date, end: date) -> list[Any]: ...
+
+
+class LiveStreams(Protocol):
+    """A creator's live streams that started in a range (``live.StreamService``)."""
+
+    def started_between(self, owner_id: str, since: datetime, until: datetime) -> list[Any]: ...
 
 
 class Followee(Protocol):
@@ -76,6 +84,8 @@ class AnalyticsService:
         chart_ttl: int = 600,
         clock: Callable[[], float] = time.time,
         earnings: Earnings | None = None,
+        streams: LiveStreams | None = None,
+        peaks: Callable[[str], int] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -84,6 +94,8 @@ class AnalyticsService:
         self.chart_ttl = chart_ttl
         self.clock = clock
         self.earnings = earnings
+        self.streams = streams
+        self.peaks = peaks
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -103,6 +115,21 @@ class AnalyticsService:
             report = channel_report(session, owner_id, start, end)
         if self.earnings is not None:
             report.revenue = self.earnings.channel(owner_id, start, end)
+        if self.streams is not None:
+            since = datetime.combine(start, dtime(), tzinfo=UTC)
+            for stream in self.streams.started_between(
+                owner_id, since, since + timedelta(days=(end - start).days + 1)
+            ):
+                live = self.peaks(stream.id) if self.peaks is not None and stream.status == "live" else 0
+                report.live.append(
+                    LiveStat(
+                        stream_id=stream.id,
+                        title=stream.title,
+                        started_at=stream.started_at,
+                        ended_at=stream.ended_at,
+                        peak_viewers=max(stream.peak_viewers, live),
+                    )
+                )
         return report
 
     # -- charts -----------------------------------------------------------------------------

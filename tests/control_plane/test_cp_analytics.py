@@ -195,3 +195,48 @@ def test_revenue_comes_from_the_payments_domain(platform_on) -> None:  # type: i
     before = platform.client.get(f"{API}/users/me/analytics?to={yesterday}", headers=alice.headers).json()
     assert before["revenue"] == []
     assert platform.client.get(f"{API}/users/me/analytics", headers=bob.headers).json()["revenue"] == []
+
+
+def test_live_streams_keep_their_peak_of_concurrent_viewers(platform_on) -> None:  # type: ignore[no-untyped-def]
+    """The peak of concurrent viewers, counted by API processes at once (threads here, on the
+    real key-value store), shown by the stream's API while live, kept in the database when it
+    ends, and listed in the channel's analytics."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from control_plane.live import StreamService, ViewerCounter
+    from control_plane.live.models import LiveStream
+
+    platform: Platform = platform_on()
+    alice = member(platform, "alice")
+    r = platform.client.post(f"{API}/live/streams", json={"title": "Late show"}, headers=alice.headers)
+    assert r.status_code == 201, r.text
+    stream = r.json()["id"]
+    kv = platform.services.kv
+    streams = StreamService(platform.services.db, peaks=ViewerCounter(kv).peak)
+    streams.record_state(stream, "live")
+    now = [1_000_000.0]
+    counter = ViewerCounter(kv, clock=lambda: now[0])
+    for crowd in (3, 2, 5):  # a bucket of 3 viewers, then 2, then 5
+        for viewer in range(crowd):
+            counter.seen(stream, f"v{viewer}")
+        now[0] += counter.bucket_s
+    assert counter.peak(stream) == 5
+    with ThreadPoolExecutor(8) as pool:  # 160 viewers in one bucket, seen by 8 "processes"
+        list(pool.map(lambda n: [counter.seen(stream, f"w{n}-{i}") for i in range(20)], range(8)))
+    assert counter.peak(stream) == 160
+    got = platform.client.get(f"{API}/live/streams/{stream}", headers=alice.headers).json()
+    assert got["peak_viewers"] == 160 and got["status"] == "live"
+
+    streams.record_state(stream, "idle")
+    with platform.services.db.session() as session:
+        assert session.get(LiveStream, stream).peak_viewers == 160  # type: ignore[union-attr]
+    kv.delete(f"live:{stream}:peak")  # the counters lapse; the database keeps it
+    assert (
+        platform.client.get(f"{API}/live/streams/{stream}", headers=alice.headers).json()["peak_viewers"]
+        == 160
+    )
+    report = platform.client.get(f"{API}/users/me/analytics", headers=alice.headers).json()
+    assert [(s["stream_id"], s["title"], s["peak_viewers"]) for s in report["live"]] == [
+        (stream, "Late show", 160)
+    ]
+    assert report["live"][0]["ended_at"] is not None
