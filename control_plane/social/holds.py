@@ -37,7 +37,7 @@ class ReviewHolds:
             done = session.execute(
                 sa.update(Post).where(Post.id == subject_id, Post.held.is_(False)).values(held=True)
             )
-            return bool(done.rowcount)
+            return bool(done.rowcount)  # type: ignore[attr-defined]
         if subject_type == "comment":
             return self._move(session, subject_id, "visible", SCREENED, -1)
         return False
@@ -48,7 +48,7 @@ class ReviewHolds:
             done = session.execute(
                 sa.update(Post).where(Post.id == subject_id, Post.held.is_(True)).values(held=False)
             )
-            return bool(done.rowcount)
+            return bool(done.rowcount)  # type: ignore[attr-defined]
         if subject_type == "comment":
             return self._move(session, subject_id, SCREENED, "visible", 1)
         return False
