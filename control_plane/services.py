@@ -29,6 +29,7 @@ from control_plane.core.settings import Settings
 from control_plane.feed import FeedService, build_feed, subscribe_feed
 from control_plane.jobs import JobQueue
 from control_plane.live.service import StreamService
+from control_plane.live.viewers import ViewerCounter
 from control_plane.moderation import ModerationService, screening_hold
 from control_plane.moderation.access import watchable
 from control_plane.notifications import Notifications, build_notifications
@@ -38,7 +39,7 @@ from control_plane.recommendations import RecommendationService
 from control_plane.search import SearchService, open_backend
 from control_plane.social import Social, build_social
 from control_plane.social.audience import hidden_from
-from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
+from control_plane.social.events import PostCreated, PostDeleted, UserFollowed, UserUnfollowed
 from control_plane.uploads.service import UploadService
 from control_plane.videos import Access, JobLedger, VideoService
 from control_plane.videos.catalogue import Catalogue
@@ -233,9 +234,23 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     videos.grant(Access("members", lambda session, video, viewer: is_member(session, video.owner_id, viewer)))
     views = view_service(settings, db, kv, videos)
     closer.on_close(views.remove_rows_of_owner)
-    analytics = AnalyticsService(db, store, kv, jobs.enqueue, chart_ttl=settings.analytics_chart_ttl)
+    peaks = ViewerCounter(kv).peak
+    analytics = AnalyticsService(
+        db,
+        store,
+        kv,
+        jobs.enqueue,
+        chart_ttl=settings.analytics_chart_ttl,
+        earnings=payments.earned,
+        streams=StreamService(db, peaks=peaks),
+        peaks=peaks,
+    )
     events.subscribe(UserFollowed, analytics.followed)
-    catalogue.on_screen(functools.partial(watchable, platform_blocked=settings.geo_blocked_countries))
+    events.subscribe(UserUnfollowed, analytics.unfollowed)
+    # geofencing and age limits, in every list that shows videos
+    screen = functools.partial(watchable, platform_blocked=settings.geo_blocked_countries)
+    catalogue.on_screen(screen)
+    search.on_screen(screen)
     moderation = ModerationService(db, events, accounts, videos, social)
     geo = GeoLookup(settings.geoip_db)
     playback = PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl)
@@ -263,6 +278,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     )
     feed = build_feed(settings, db, kv, store, jobs.enqueue)
     subscribe_feed(events, feed)
+    feed.on_screen(screen)
     return Services(
         settings=settings,
         db=db,

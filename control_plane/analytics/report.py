@@ -1,5 +1,6 @@
 """The read side of analytics: a video's or a channel's views, watch time, average view duration,
-retention curve, traffic by country and device, daily series and subscribers, over a date range.
+retention curve, traffic by country and device, daily series and subscribers (per day and in
+all), over a date range.
 
 Views and watch time come from the views domain's ``watch_daily`` (UTC days, so a range is whole
 days); the retention curve from its histogram of finished sessions plus the sessions still
@@ -14,7 +15,8 @@ import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from control_plane.analytics.models import ChannelDaily
 from control_plane.views.models import ViewSession, WatchDaily, WatchRetention
 
-__all__ = ["Day", "Point", "Report", "Slice", "channel_report", "to_csv", "video_report"]
+__all__ = ["Day", "LiveStat", "Point", "Report", "Slice", "channel_report", "to_csv", "video_report"]
 
 #: Points of a retention curve at most (a long video's curve is sampled evenly).
 MAX_POINTS = 200
@@ -39,6 +41,9 @@ class Day:
     day: date
     views: int
     watch_seconds: float
+    #: Channel reports only: subscribers gained and lost that day.
+    gained: int | None = None
+    lost: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,17 @@ class Slice:
     key: str
     views: int
     watch_seconds: float
+
+
+@dataclass(frozen=True)
+class LiveStat:
+    """A live stream of a channel's report: when it ran and its peak of concurrent viewers."""
+
+    stream_id: str
+    title: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int
 
 
 @dataclass
@@ -60,6 +76,11 @@ class Report:
     daily: list[Day] = field(default_factory=list)
     subscribers_gained: int | None = None
     subscribers_lost: int | None = None
+    #: Per currency, as the payments domain reports it (``payments.earned.Earned``): filled by
+    #: the service, not read here.
+    revenue: list[Any] = field(default_factory=list)
+    #: Channel reports only: the live streams that started in the range (filled by the service).
+    live: list[LiveStat] = field(default_factory=list)
 
     @property
     def average_view_duration(self) -> float:
@@ -126,12 +147,19 @@ def video_report(session: Session, video_id: str, start: date, end: date, durati
 
 def channel_report(session: Session, owner_id: str, start: date, end: date) -> Report:
     report = _watch(session, WatchDaily.owner_id == owner_id, start, end)
-    gained, lost = session.execute(
-        sa.select(sa.func.sum(ChannelDaily.gained), sa.func.sum(ChannelDaily.lost)).where(
-            ChannelDaily.owner_id == owner_id, ChannelDaily.day >= start, ChannelDaily.day <= end
+    subscribers = {
+        day: (int(gained or 0), int(lost or 0))
+        for day, gained, lost in session.execute(
+            sa.select(ChannelDaily.day, ChannelDaily.gained, ChannelDaily.lost).where(
+                ChannelDaily.owner_id == owner_id, ChannelDaily.day >= start, ChannelDaily.day <= end
+            )
         )
-    ).one()
-    report.subscribers_gained, report.subscribers_lost = int(gained or 0), int(lost or 0)
+    }
+    report.daily = [
+        Day(d.day, d.views, d.watch_seconds, *subscribers.get(d.day, (0, 0))) for d in report.daily
+    ]
+    report.subscribers_gained = sum(g for g, _ in subscribers.values())
+    report.subscribers_lost = sum(lost for _, lost in subscribers.values())
     return report
 
 

@@ -3,7 +3,7 @@ as JSON or CSV (``?format=csv``), and PNG charts drawn by a job."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -34,12 +34,31 @@ class DayOut(BaseModel):
     day: date
     views: int
     watch_seconds: float
+    subscribers_gained: int | None = Field(None, description="channel reports only")
+    subscribers_lost: int | None = Field(None, description="channel reports only")
+
+
+class RevenueOut(BaseModel):
+    currency: str = Field(description="ISO 4217, upper case")
+    total: int = Field(description="minor units")
+    by_kind: dict[str, int] = Field(
+        description="minor units by kind: watch (the watch-time pool's share), membership, tip, and "
+        "the reversals refund, dispute (negative) and dispute_won; a video has watch only"
+    )
 
 
 class SliceOut(BaseModel):
     key: str = Field(description="an ISO country code (ZZ: unknown), or a device class")
     views: int
     watch_seconds: float
+
+
+class LiveOut(BaseModel):
+    stream_id: str
+    title: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int = Field(description="the most viewers watching at once")
 
 
 class AnalyticsOut(BaseModel):
@@ -54,7 +73,13 @@ class AnalyticsOut(BaseModel):
     daily: list[DayOut]
     subscribers_gained: int | None = Field(description="channel reports only")
     subscribers_lost: int | None = Field(description="channel reports only")
-    revenue: int | None = Field(None, description="minor units; null until payments report it")
+    revenue: list[RevenueOut] = Field(
+        description="what the payments ledger recorded over the range, per currency (a video: its "
+        "watch-time earnings; a channel: those, memberships and tips, after fees)"
+    )
+    live: list[LiveOut] = Field(
+        default_factory=list, description="channel reports only: live streams started in the range"
+    )
 
 
 def _out(report: Report, format: str) -> AnalyticsOut | Response:
@@ -71,10 +96,29 @@ def _out(report: Report, format: str) -> AnalyticsOut | Response:
             SliceOut(key=s.key, views=s.views, watch_seconds=s.watch_seconds) for s in report.countries
         ],
         devices=[SliceOut(key=s.key, views=s.views, watch_seconds=s.watch_seconds) for s in report.devices],
-        daily=[DayOut(day=d.day, views=d.views, watch_seconds=d.watch_seconds) for d in report.daily],
+        daily=[
+            DayOut(
+                day=d.day,
+                views=d.views,
+                watch_seconds=d.watch_seconds,
+                subscribers_gained=d.gained,
+                subscribers_lost=d.lost,
+            )
+            for d in report.daily
+        ],
         subscribers_gained=report.subscribers_gained,
         subscribers_lost=report.subscribers_lost,
-        revenue=None,
+        revenue=[RevenueOut(currency=e.currency, total=e.total, by_kind=e.by_kind) for e in report.revenue],
+        live=[
+            LiveOut(
+                stream_id=s.stream_id,
+                title=s.title,
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                peak_viewers=s.peak_viewers,
+            )
+            for s in report.live
+        ],
     )
 
 
@@ -102,8 +146,9 @@ def video_analytics(
     end: To = None,
     format: Format = "json",
 ) -> AnalyticsOut | Response:
-    """Views, watch time, average view duration, retention, traffic by country and device and the
-    daily series of a video, over whole UTC days. The owner or a moderator."""
+    """Views, watch time, average view duration, retention, traffic by country and device, the
+    daily series and the watch-time revenue of a video, over whole UTC days. The owner or a
+    moderator."""
     _owned(services, principal, video_id)
     first, last = date_range(start, end)
     return _out(services.analytics.video(video_id, first, last), format)
@@ -118,7 +163,8 @@ def channel_analytics(
     format: Format = "json",
 ) -> AnalyticsOut | Response:
     """The signed-in creator's channel: every video's views and watch time together, with the
-    subscribers gained and lost."""
+    subscribers gained and lost (in all and per day), the revenue (watch time, memberships,
+    tips) and the peak viewers of its live streams."""
     first, last = date_range(start, end)
     return _out(services.analytics.channel(principal.user.id, first, last), format)
 

@@ -1,5 +1,8 @@
 """The analytics domain's service: reports over the views domain's figures, charts drawn by a job
-and cached in the blob store, and the subscribers a channel gains and loses (from the events hub).
+and cached in the blob store, the subscribers a channel gains and loses (from the events hub), and
+revenue as the payments domain reports it (its ``EarnedReport``, handed in: analytics never reads
+the payments tables), and the peak viewers of the channel's live streams (from the live domain's
+``StreamService``, likewise).
 
 A chart is asked for by the API: if the blob of its (video, kind, range, period) is there it is
 served, else the ``analytics.chart`` job is enqueued (once per key a minute) and the API answers
@@ -11,12 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
-from typing import Protocol
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, Protocol
 
 from control_plane.analytics.chart import render
 from control_plane.analytics.models import ChannelDaily
-from control_plane.analytics.report import Report, channel_report, video_report
+from control_plane.analytics.report import LiveStat, Report, channel_report, video_report
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import NotFound, Unprocessable
 from control_plane.core.kv import KeyValue
@@ -24,7 +28,21 @@ from control_plane.core.upsert import upsert
 from control_plane.videos.models import Video
 from storage import BlobNotFound, BlobStore
 
-__all__ = ["AnalyticsService", "Followee", "MAX_DAYS", "date_range"]
+__all__ = ["AnalyticsService", "Earnings", "Followee", "LiveStreams", "MAX_DAYS", "date_range"]
+
+
+class Earnings(Protocol):
+    """What creators earned, per currency (``payments.earned.EarnedReport``)."""
+
+    def channel(self, user_id: str, start: date, end: date) -> list[Any]: ...
+
+    def video(self, video_id: str, owner_id: str, start: date, end: date) -> list[Any]: ...
+
+
+class LiveStreams(Protocol):
+    """A creator's live streams that started in a range (``live.StreamService``)."""
+
+    def started_between(self, owner_id: str, since: datetime, until: datetime) -> list[Any]: ...
 
 
 class Followee(Protocol):
@@ -53,7 +71,8 @@ def date_range(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 class AnalyticsService:
-    """``store`` keeps rendered charts; ``enqueue`` is the jobs port; ``chart_ttl`` seconds."""
+    """``store`` keeps rendered charts; ``enqueue`` is the jobs port; ``chart_ttl`` seconds;
+    ``earnings`` the payments domain's revenue (None: reports carry no revenue)."""
 
     def __init__(
         self,
@@ -64,6 +83,9 @@ class AnalyticsService:
         *,
         chart_ttl: int = 600,
         clock: Callable[[], float] = time.time,
+        earnings: Earnings | None = None,
+        streams: LiveStreams | None = None,
+        peaks: Callable[[str], int] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -71,6 +93,9 @@ class AnalyticsService:
         self.enqueue = enqueue
         self.chart_ttl = chart_ttl
         self.clock = clock
+        self.earnings = earnings
+        self.streams = streams
+        self.peaks = peaks
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -79,11 +104,33 @@ class AnalyticsService:
             video = session.get(Video, video_id)
             if video is None:
                 raise NotFound("No such video.", code="VIDEO_NOT_FOUND")
-            return video_report(session, video_id, start, end, video.duration)
+            owner_id = video.owner_id
+            report = video_report(session, video_id, start, end, video.duration)
+        if self.earnings is not None:
+            report.revenue = self.earnings.video(video_id, owner_id, start, end)
+        return report
 
     def channel(self, owner_id: str, start: date, end: date) -> Report:
         with self.db.session() as session:
-            return channel_report(session, owner_id, start, end)
+            report = channel_report(session, owner_id, start, end)
+        if self.earnings is not None:
+            report.revenue = self.earnings.channel(owner_id, start, end)
+        if self.streams is not None:
+            since = datetime.combine(start, dtime(), tzinfo=UTC)
+            for stream in self.streams.started_between(
+                owner_id, since, since + timedelta(days=(end - start).days + 1)
+            ):
+                live = self.peaks(stream.id) if self.peaks is not None and stream.status == "live" else 0
+                report.live.append(
+                    LiveStat(
+                        stream_id=stream.id,
+                        title=stream.title,
+                        started_at=stream.started_at,
+                        ended_at=stream.ended_at,
+                        peak_viewers=max(stream.peak_viewers, live),
+                    )
+                )
+        return report
 
     # -- charts -----------------------------------------------------------------------------
 
@@ -124,7 +171,8 @@ class AnalyticsService:
         self._subscribers(event.followee_id, gained=1)
 
     def unfollowed(self, event: Followee) -> None:
-        """An unfollow event: the followee's channel lost a subscriber today."""
+        """A ``UserUnfollowed`` (an unfollow, or a block that ended the follow): the followee's
+        channel lost a subscriber today."""
         self._subscribers(event.followee_id, lost=1)
 
     def _subscribers(self, owner_id: str, *, gained: int = 0, lost: int = 0) -> None:

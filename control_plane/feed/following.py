@@ -10,8 +10,10 @@ Sources of one page, each read below the cursor's score:
 
 The merged window is then judged: an item whose post or video is gone, whose sharer the reader no
 longer follows or hides (blocks, mutes), whose author is hidden, whose video is not public, or
-that a newer share shows higher up is left out; what can never come back (a deleted item, an
-unfollowed sharer) is also taken out of the timeline, so the next read is cheaper.
+that a newer share shows higher up is left out, and so is a video the reader's audience may not
+watch (``watchable``: geofencing, age limits) and a post held for review (but the reader's own);
+what can never come back (a deleted item, an unfollowed sharer) is also taken out of the
+timeline, so the next read is cheaper.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from control_plane.feed.metrics import PULL_MERGES, REBUILDS, TIMELINE_ENTRIES
 from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry, Slice, TimelineStore
 from control_plane.feed.views import Shown
+from control_plane.social.models import Post
 from control_plane.videos.models import Video
 
-__all__ = ["FollowingFeed", "Window"]
+__all__ = ["FollowingFeed", "Window", "held_from", "public_videos"]
 
 #: Windows read for one page at most (a page cut short by many invalid entries keeps a cursor).
 MAX_ROUNDS = 6
@@ -134,10 +137,17 @@ class FollowingFeed:
     # -- a page -----------------------------------------------------------------------------
 
     def page(
-        self, session: Session, user_id: str, before: int | None, limit: int
+        self,
+        session: Session,
+        user_id: str,
+        before: int | None,
+        limit: int,
+        *,
+        watchable: sa.ColumnElement[bool] | None = None,
     ) -> tuple[list[Shown], int | None]:
         """Up to ``limit`` items with a score below ``before`` and the next page's ``before``
-        (None on the last page), read in ``session``."""
+        (None on the last page), read in ``session``; videos only those ``watchable`` (an SQL
+        condition over ``videos``) lets through."""
         shown: list[Shown] = []
         bound, rounds = before, 0
         while len(shown) <= limit and rounds < MAX_ROUNDS:
@@ -147,7 +157,7 @@ class FollowingFeed:
             window = self.window(session, user_id, bound, want)
             if not window.entries:
                 break
-            shown += self._judge(session, user_id, window)
+            shown += self._judge(session, user_id, window, watchable=watchable)
             bound = window.entries[-1][1]
             if window.exhausted:
                 break
@@ -165,6 +175,7 @@ class FollowingFeed:
         window: Window,
         *,
         tidy: bool = True,
+        watchable: sa.ColumnElement[bool] | None = None,
     ) -> list[Shown]:
         loaded = self.items.rows(
             session, [s for s, _ in window.entries] + [k for _, k in window.entries], user_id
@@ -173,7 +184,7 @@ class FollowingFeed:
         follows = {found.item.author_id for found in loaded.values() if found.author_followed}
         follows |= {found.item.reply_to_author_id for found in loaded.values() if found.reply_followed}  # type: ignore[misc]
         hidden = {found.item.author_id for found in loaded.values() if found.author_hidden}
-        public = self._public_videos(session, [i.video_id for i in rows.values() if i.video_id])
+        public = public_videos(session, [i.video_id for i in rows.values() if i.video_id], watchable)
         # only a post reposted has shares besides its own: ask where those stand
         shared = [
             s for s, k in window.entries if s != k or ((p := loaded.get(s)) and p.post and p.post.reposts)
@@ -218,12 +229,14 @@ class FollowingFeed:
                         if subject.seq >= bound:
                             heapq.heappush(queue, (-subject.seq, subject_seq, False))
                 continue
-            if subject.author_id in hidden or (
-                subject.video_id is not None and subject.video_id not in public
-            ):
-                continue  # may come back (unmuted, made public again): the timeline keeps it
-            seen.add(subject_seq)
             found = loaded[subject_seq]
+            if (
+                subject.author_id in hidden
+                or (subject.video_id is not None and subject.video_id not in public)
+                or held_from(found.post, user_id)
+            ):
+                continue  # may come back (unmuted, made public, released): the timeline keeps it
+            seen.add(subject_seq)
             out.append(
                 Shown(subject=subject, share=share, post=found.post, author_followed=found.author_followed)
             )
@@ -233,10 +246,21 @@ class FollowingFeed:
                 self.store.merge(user_id, moved)
         return out
 
-    def _public_videos(self, session: Session, video_ids: list[str]) -> set[str]:
-        if not video_ids:
-            return set()
-        query = sa.select(Video.id).where(
-            Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
-        )
-        return set(session.scalars(query))
+
+def public_videos(
+    session: Session, video_ids: list[str], watchable: sa.ColumnElement[bool] | None = None
+) -> set[str]:
+    """Those of ``video_ids`` that are ready and public (and ``watchable``, when given)."""
+    if not video_ids:
+        return set()
+    query = sa.select(Video.id).where(
+        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
+    )
+    if watchable is not None:
+        query = query.where(watchable)
+    return set(session.scalars(query))
+
+
+def held_from(post: Post | None, user_id: str) -> bool:
+    """Whether ``post`` is held for review and ``user_id`` is not its author."""
+    return post is not None and post.held and post.author_id != user_id

@@ -6,7 +6,8 @@ pulled authors, already checked) and up to ``DISCOVERED`` popular posts of the l
 accounts followed by accounts the reader follows. The first page ranks them
 (``control_plane.feed.ranking``) and keeps the order in the key-value store for ``ttl`` seconds
 under a random token, which the cursor carries with the offset reached; later pages read that
-order and check each item again (deleted, hidden, no longer public), so what vanished meanwhile
+order and check each item again (deleted, hidden, no longer public or watchable, held for
+review), so what vanished meanwhile
 is left out. A cursor whose order expired is refused (422): start again without it.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database, utcnow
 from control_plane.core.kv import KeyValue
-from control_plane.feed.following import FollowingFeed
+from control_plane.feed.following import FollowingFeed, held_from, public_videos
 from control_plane.feed.items import followees
 from control_plane.feed.model import Model
 from control_plane.feed.models import FeedItem
@@ -34,7 +35,6 @@ from control_plane.feed.views import Shown
 from control_plane.http.pagination import InvalidCursor
 from control_plane.social.audience import hidden_from
 from control_plane.social.models import Follow, Post
-from control_plane.videos.models import Video
 
 __all__ = ["DISCOVERED", "RankedFeed"]
 
@@ -72,12 +72,20 @@ class RankedFeed:
         return f"feed:ranked:{user_id}:{token}"
 
     def page(
-        self, session: Session, user_id: str, token: str | None, offset: int, limit: int
+        self,
+        session: Session,
+        user_id: str,
+        token: str | None,
+        offset: int,
+        limit: int,
+        *,
+        watchable: sa.ColumnElement[bool] | None = None,
     ) -> tuple[list[Shown], str, int | None]:
         """Items ``offset`` to ``offset + limit`` of the reader's ranked order (``token``; None:
-        rank now), the order's token and the next offset (None at the end)."""
+        rank now), the order's token and the next offset (None at the end); videos only those
+        ``watchable`` (an SQL condition over ``videos``) lets through."""
         if token is None:
-            order = self._rank(session, user_id)
+            order = self._rank(session, user_id, watchable)
             token = secrets.token_urlsafe(9)
             payload = [[s.subject.seq, s.share.seq, s.score] for s in order]
             self.kv.set(self._key(user_id, token), json.dumps(payload).encode(), ttl=self.ttl)
@@ -87,12 +95,12 @@ class RankedFeed:
             if raw is None:
                 raise InvalidCursor("This ranked feed's order has expired; start again without a cursor.")
             payload = json.loads(raw)
-            shown = self._recheck(session, user_id, payload[offset : offset + limit])
+            shown = self._recheck(session, user_id, payload[offset : offset + limit], watchable)
         following = offset + limit
         return shown, token, following if following < len(payload) else None
 
-    def _rank(self, session: Session, user_id: str) -> list[Shown]:
-        followed, _ = self.following.page(session, user_id, None, self.candidates)
+    def _rank(self, session: Session, user_id: str, watchable: sa.ColumnElement[bool] | None) -> list[Shown]:
+        followed, _ = self.following.page(session, user_id, None, self.candidates, watchable=watchable)
         found = self._discover(session, user_id, {s.subject.seq for s in followed})
         candidates = followed + found
         x = features(session, user_id, candidates, utcnow())
@@ -146,6 +154,7 @@ class RankedFeed:
                 FeedItem.subject_seq == FeedItem.seq,
                 FeedItem.reply_to_author_id.is_(None),
                 Post.reply_to.is_(None),
+                Post.held.is_(False),
             )
             .order_by((Post.likes + 2 * Post.replies + 3 * Post.reposts).desc(), FeedItem.seq.desc())
             .limit(DISCOVERED)
@@ -155,7 +164,13 @@ class RankedFeed:
             Shown(subject=i, share=i, post=p, author_followed=False) for i, p in items if i.seq not in known
         ]
 
-    def _recheck(self, session: Session, user_id: str, chosen: list[list[Any]]) -> list[Shown]:
+    def _recheck(
+        self,
+        session: Session,
+        user_id: str,
+        chosen: list[list[Any]],
+        watchable: sa.ColumnElement[bool] | None = None,
+    ) -> list[Shown]:
         """The items of a stored order that still exist and that the reader may still see."""
         seqs = {int(c[0]) for c in chosen} | {int(c[1]) for c in chosen}
         if not seqs:
@@ -171,19 +186,15 @@ class RankedFeed:
             if post is not None:
                 posts[post.id] = post
         hidden = set(session.scalars(hidden_from(user_id)))
-        video_ids = [i.video_id for i in rows.values() if i.video_id]
-        public: set[str] = set()
-        if video_ids:
-            query = sa.select(Video.id).where(
-                Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
-            )
-            public = set(session.scalars(query))
+        public = public_videos(session, [i.video_id for i in rows.values() if i.video_id], watchable)
         out = []
         for subject_seq, share_seq, score in chosen:
             subject, share = rows.get(int(subject_seq)), rows.get(int(share_seq))
             if subject is None or share is None or {subject.author_id, share.author_id} & hidden:
                 continue
             if subject.video_id is not None and subject.video_id not in public:
+                continue
+            if held_from(posts.get(subject.post_id or ""), user_id):
                 continue
             out.append(
                 Shown(subject=subject, share=share, score=score, post=posts.get(subject.post_id or ""))

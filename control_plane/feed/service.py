@@ -7,6 +7,10 @@ timelines of the followers who read their feed in the last ``active_days`` days,
 time. A new follow merges the followee's recent items into the follower's timeline; a block
 drops both timelines (rebuilt on their next read). Deletions need no event: an item goes with
 its post or video, and reads leave out (and tidy away) entries whose item is gone.
+
+Reads also leave out what the reader may not see today but may later: a video geofenced in the
+reader's country or age-restricted for them (the *screens* registered with ``on_screen``), and a
+post held for review by the moderators (shown to its author only, and to all once released).
 """
 
 from __future__ import annotations
@@ -90,9 +94,15 @@ class FeedService:
         self.ranked = RankedFeed(
             db, self.following, kv, self.model, candidates=ranked_candidates, ttl=ranked_ttl
         )
+        #: ``audience`` → an SQL condition over ``videos``: those the audience may watch.
+        self.screens: list[Callable[[Any], sa.ColumnElement[bool]]] = []
         self._seen: dict[str, float] = {}
         self._model: tuple[float, Model] = (0.0, Model.untrained())
         self._lock = threading.Lock()
+
+    def on_screen(self, screen: Callable[[Any], sa.ColumnElement[bool]]) -> None:
+        """Register a domain that keeps some videos from some audiences (country, age)."""
+        self.screens.append(screen)
 
     # -- what the hub tells -----------------------------------------------------------------
 
@@ -201,15 +211,17 @@ class FeedService:
     # -- reads ------------------------------------------------------------------------------
 
     def read(
-        self, user_id: str, algorithm: Algorithm, page: PageParams
+        self, user_id: str, algorithm: Algorithm, page: PageParams, *, audience: Any = None
     ) -> tuple[list[FeedEntry], str | None]:
-        """One page of the user's home feed and the next page's cursor (None on the last)."""
+        """One page of the user's home feed and the next page's cursor (None on the last);
+        its videos only those every screen lets ``audience`` watch (None: no screen)."""
         self.seen(user_id)
+        watchable = sa.and_(sa.true(), *(screen(audience) for screen in self.screens if audience is not None))
         READS.labels(algorithm).inc()
         with self.db.session() as session:
             if algorithm == "following":
                 before = _positive(decode_cursor(page.cursor, "following", 1)[0]) if page.cursor else None
-                shown, after = self.following.page(session, user_id, before, page.limit)
+                shown, after = self.following.page(session, user_id, before, page.limit, watchable=watchable)
                 cursor = encode_cursor("following", [after]) if after is not None else None
             else:
                 token, offset = None, 0
@@ -219,7 +231,9 @@ class FeedService:
                         raise InvalidCursor(
                             "This cursor is not one this list gave out; start again without it."
                         )
-                shown, token, following = self.ranked.page(session, user_id, token, offset, page.limit)
+                shown, token, following = self.ranked.page(
+                    session, user_id, token, offset, page.limit, watchable=watchable
+                )
                 cursor = encode_cursor("ranked", [token, following]) if following is not None else None
             return entries(session, shown, Viewer(user_id)), cursor
 

@@ -41,6 +41,8 @@ class LiveStream(Base):
     recording_video_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey(Video.id, ondelete="SET NULL"), nullable=True
     )
+    #: The most viewers watching at once (``ViewerCounter``), kept when the stream ends.
+    peak_viewers: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -54,16 +54,32 @@ class StreamView:
     ended_at: datetime | None
     recording_video_id: str | None
     events: tuple[EventView, ...]
+    #: The most viewers at once, as kept when the stream last ended (0 before).
+    peak_viewers: int = 0
 
 
 class StreamService:
     """Streams in the database. ``max_events`` bounds the events returned by ``view``; ``events``
-    hears of each stream going live (``StreamWentLive``) once committed."""
+    hears of each stream going live (``StreamWentLive``) once committed; ``peaks`` gives a
+    stream's peak of concurrent viewers (``ViewerCounter.peak``), kept in ``peak_viewers`` when
+    the stream ends (None: not kept)."""
 
-    def __init__(self, db: Database, *, max_events: int = 200, events: EventHub | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_events: int = 200,
+        events: EventHub | None = None,
+        peaks: Callable[[str], int] | None = None,
+    ) -> None:
         self.db = db
         self.max_events = max_events
         self.events = events
+        self.peaks = peaks
+
+    def _keep_peak(self, row: LiveStream) -> None:
+        if self.peaks is not None:
+            row.peak_viewers = max(row.peak_viewers or 0, self.peaks(row.id))
 
     def create(self, owner_id: str, title: str) -> tuple[StreamView, str]:
         """A new idle stream and its key; the key is returned here once and never stored."""
@@ -141,6 +157,7 @@ class StreamService:
                 started = StreamWentLive(stream_id, row.owner_id, row.title)
             elif state == "idle" and row.status == "live":
                 row.status, row.ended_at = "ended", now
+                self._keep_peak(row)
         if started is not None and self.events is not None:
             self.events.publish(started)
 
@@ -163,6 +180,7 @@ class StreamService:
                     continue
                 session.add(LiveEvent(stream_id=stream_id, state=LOST, at=now))
                 row.status, row.ended_at = "ended", now
+                self._keep_peak(row)
             ended.append(stream_id)
             log.warning("live stream %s lost its ingest; ended", stream_id, extra={"stream_id": stream_id})
         return ended
@@ -197,6 +215,22 @@ class StreamService:
             LiveStream.status == "live", LiveStream.started_at.is_not(None)
         )
         return self._page(query, BY_START, page)
+
+    def started_between(self, owner_id: str, since: datetime, until: datetime) -> list[StreamView]:
+        """The owner's streams that went live in [``since``, ``until``), oldest first (at most
+        1,000; views without events): creator analytics' live part."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                sa.select(LiveStream)
+                .where(
+                    LiveStream.owner_id == owner_id,
+                    LiveStream.started_at >= since,
+                    LiveStream.started_at < until,
+                )
+                .order_by(LiveStream.started_at, LiveStream.id)
+                .limit(1000)
+            )
+            return [_view(row, ()) for row in rows]
 
     def _page(self, query: sa.Select, order: Order, page: PageParams) -> tuple[list[StreamView], str | None]:
         with self.db.session() as session:
@@ -237,4 +271,5 @@ def _view(row: LiveStream, events: tuple[EventView, ...]) -> StreamView:
         ended_at=row.ended_at,
         recording_video_id=row.recording_video_id,
         events=events,
+        peak_viewers=row.peak_viewers or 0,
     )

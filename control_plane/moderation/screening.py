@@ -3,9 +3,10 @@ operator's word list, by the periodic ``moderation.screen`` job.
 
 Text goes through ``alt-profanity-check`` (a linear SVM over character n-grams whose model ships
 inside the package: no download) and ``SOCIALFLOW_MODERATION_WORDS`` (whole words, case-folded).
-A flagged subject gets a case in the moderators' queue (reason ``automated``); a flagged video is
-also *held*: blocked (``screening_hold``) until a moderator decides. Screening never deletes.
-Posts and comments are queued, not hidden: the social domain has no hidden state for them yet.
+A flagged subject gets a case in the moderators' queue (reason ``automated``) and is *held* until
+a moderator decides: a video blocked (``screening_hold``), a post or comment hidden from everyone
+but its author and moderators (``social.holds``). Screening never deletes; a moderator's
+dismissal releases what it held.
 
 Images and frames: no NSFW classifier ships its weights in a package this project can install,
 so :class:`ImageScreen` is the interface one would implement, and none is wired (README).
@@ -30,6 +31,7 @@ from control_plane.core.db import Database, utcnow
 from control_plane.moderation.models import Report, Watermark
 from control_plane.moderation.service import open_case, score
 from control_plane.moderation.subjects import Subject
+from control_plane.social.holds import ReviewHolds
 from control_plane.social.models import Comment, Post
 from control_plane.videos import VideoService
 from control_plane.videos.models import Video, VideoTag
@@ -79,10 +81,11 @@ class TextScreen:
 class Screener:
     """Runs the text screen over what is new since the last run and flags what it catches."""
 
-    def __init__(self, db: Database, videos: VideoService, text: TextScreen) -> None:
+    def __init__(self, db: Database, videos: VideoService, text: TextScreen, holds: ReviewHolds) -> None:
         self.db = db
         self.videos = videos
         self.text = text
+        self.holds = holds
 
     def run(self, now: datetime | None = None) -> dict[str, int]:
         """Screen new posts, comments and changed videos; returns how many of each were flagged."""
@@ -101,7 +104,7 @@ class Screener:
         flagged = 0
         for subject, text in rows:
             why = self.text.check(text)
-            if why is not None and self.flag(subject, hold=subject.type == "video", detail=why):
+            if why is not None and self.flag(subject, hold=True, detail=why):
                 flagged += 1
         with self.db.session() as session:
             session.merge(Watermark(name=name, at=last or since))
@@ -156,8 +159,9 @@ class Screener:
         return rows, (videos[-1].updated_at if videos else None)
 
     def flag(self, subject: Subject, *, hold: bool, detail: dict[str, Any]) -> bool:
-        """Open (or join) the subject's case with the screening's report, holding a video; False
-        when its open case has the screening's report already (a video held changes again)."""
+        """Open (or join) the subject's case with the screening's report, holding the subject
+        (``hold``); False when its open case has the screening's report already (a video held
+        changes again)."""
         with self.db.session(exclusive=True) as session:
             case = open_case(session, subject, "automated", source="screening")
             if _screened(session, case.id):
@@ -169,6 +173,8 @@ class Screener:
             score(session, case, subject)
             if case.held and subject.type == "video":
                 self.videos.settle(session, subject.id)
+            elif case.held:
+                self.holds.hold(session, subject.type, subject.id)
         return True
 
 

@@ -8,7 +8,8 @@ reported it. It is computed again at each report, so the queue (highest first) s
 
 Decisions act through the owning domain's service, never on its rows: a video is removed by
 ``VideoService.remove(moderator=True)`` and age-restricted by ``VideoService.moderate``; posts and
-comments are deleted by the social services as a moderator; an account is suspended by
+comments are deleted by the social services as a moderator, and a post or comment the screening
+held is released by any other decision (``Social.holds``); an account is suspended by
 ``AccountService.suspend``. Each decision is written to the audit log and published as a
 ``ModerationAction`` (notifications tell the owner, with the reason and the appeal path).
 """
@@ -188,6 +189,8 @@ class ModerationService:
             if row.subject_type == "video" and action != "remove":
                 session.flush()
                 self.videos.settle(session, row.subject_id)  # expires what the session holds
+            elif row.held and action != "remove":
+                self.social.holds.release(session, row.subject_type, row.subject_id)
             session.flush()
             session.refresh(row)
             session.expunge(row)

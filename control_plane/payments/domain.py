@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
 from control_plane.core.settings import Settings
+from control_plane.payments.earned import EarnedReport
 from control_plane.payments.memberships import MembershipService, Terms, is_member
 from control_plane.payments.payouts import PayoutService
 from control_plane.payments.providers import LocalProvider, PaymentProvider, open_provider
@@ -36,6 +37,8 @@ class Payments:
     memberships: MembershipService
     webhooks: WebhookService
     payouts: PayoutService
+    #: What creators earned over a range of days (creator analytics' revenue).
+    earned: EarnedReport
 
     @property
     def local(self) -> LocalProvider | None:
@@ -63,4 +66,5 @@ def build_payments(db: Database, settings: Settings, events: EventHub) -> Paymen
         payouts=PayoutService(
             db, provider, terms, events, watch_time=RecordedWatchTime(), claims=MonetizeClaims()
         ),
+        earned=EarnedReport(db),
     )

@@ -2,11 +2,14 @@
 
 Results are ordered by rank, best first, and cursor-paginated on (rank, id); hashtags by how many
 posts carry them. Only public ready videos of active accounts, active accounts, and posts of
-active accounts come back, never one whose author is hidden from the viewer.
+active accounts come back, never one whose author is hidden from the viewer, never a video the
+viewer's audience may not watch (the registered screens: geofencing, age limits), never a post
+held for review but to its author. A hashtag counts only posts shown to everyone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +22,15 @@ from control_plane.search.schemas import SearchHit, SearchType
 from control_plane.search.terms import terms_of
 from control_plane.social.audience import visible_to
 from control_plane.social.models import Hashtag, Post
+from control_plane.social.postviews import shown_to
 from control_plane.social.schemas import UserBrief
 from control_plane.social.text import normalize_tag
 from control_plane.videos.models import Video
 
-__all__ = ["Finder"]
+__all__ = ["Finder", "Screen"]
+
+#: ``audience`` → an SQL condition over ``videos``, true for the videos the audience may watch.
+Screen = Callable[[Any], sa.ColumnElement[bool]]
 
 HASHTAGS = Order("hashtags", (Hashtag.posts, Hashtag.tag))
 Result = tuple[list[SearchHit], str | None]
@@ -33,8 +40,11 @@ class Finder:
     def __init__(self, db: Database, backend: SearchBackend) -> None:
         self.db = db
         self.backend = backend
+        self.screens: list[Screen] = []
 
-    def search(self, kind: SearchType, text: str, viewer_id: str | None, page: PageParams) -> Result:
+    def search(
+        self, kind: SearchType, text: str, viewer_id: str | None, page: PageParams, *, audience: Any = None
+    ) -> Result:
         if kind == "hashtags":
             return self._hashtags(text, page)
         terms = terms_of(text)
@@ -48,6 +58,9 @@ class Finder:
             query, hit = {"videos": self._videos, "channels": self._channels, "posts": self._posts}[kind](
                 matches, viewer_id
             )
+            if kind == "videos" and audience is not None:
+                for screen in self.screens:
+                    query = query.where(screen(audience))
             rows, cursor = keyset_page(session, query, order, page)
         return [hit(r) for r in rows], cursor
 
@@ -92,7 +105,7 @@ class Finder:
             sa.select(Post.text, Post.created_at, User.id.label("uid"), User.username, m.c.rank, m.c.ref_id)
             .join(Post, Post.id == m.c.ref_id)
             .join(User, User.id == Post.author_id)
-            .where(User.is_active.is_(True), visible_to(Post.author_id, viewer_id))
+            .where(User.is_active.is_(True), visible_to(Post.author_id, viewer_id), shown_to(Post, viewer_id))
         )
 
         def hit(r: Any) -> SearchHit:

@@ -4,7 +4,9 @@ Posts enter and leave the index as they are made and deleted (the service subscr
 social domain's events). Videos and accounts are read by :meth:`SearchService.refresh`, a
 periodic job, from the rows changed since its last run. Whatever the index holds, a query is
 joined with the live tables: only public ready videos, active accounts and existing posts come
-back, never one whose author is hidden from the caller (a block either way, or a mute).
+back, never one whose author is hidden from the caller (a block either way, or a mute), never a
+video the caller's audience may not watch (the *screens* registered with :meth:`SearchService.on_screen`:
+geofencing and age limits), and never a post held for review to anyone but its author.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from control_plane.core.leftovers import Leftovers
 from control_plane.http.pagination import PageParams
 from control_plane.search.backend import Document, SearchBackend
 from control_plane.search.models import SearchDocument, SearchWatermark
-from control_plane.search.queries import Finder, Result
+from control_plane.search.queries import Finder, Result, Screen
 from control_plane.search.schemas import SearchType
 from control_plane.social.events import PostCreated, PostDeleted
 from control_plane.social.models import Post, PostTag
@@ -65,9 +67,16 @@ class SearchService:
         self.backend = backend
         self.finder = Finder(db, backend)
 
-    def search(self, kind: SearchType, text: str, viewer_id: str | None, page: PageParams) -> Result:
-        """One page of results of ``kind`` for the search box's ``text``, as ``viewer_id`` may see them."""
-        return self.finder.search(kind, text, viewer_id, page)
+    def on_screen(self, screen: Screen) -> None:
+        """Register a domain that keeps some videos from some audiences (country, age)."""
+        self.finder.screens.append(screen)
+
+    def search(
+        self, kind: SearchType, text: str, viewer_id: str | None, page: PageParams, *, audience: Any = None
+    ) -> Result:
+        """One page of results of ``kind`` for the search box's ``text``, as ``viewer_id`` may see
+        them; videos only those every screen lets ``audience`` watch (None: no screen)."""
+        return self.finder.search(kind, text, viewer_id, page, audience=audience)
 
     # -- feeding the index ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from control_plane.social.audience import Viewer
 from control_plane.social.comments import CommentService
 from control_plane.social.counters import CountWriter
 from control_plane.social.graph import GraphService
+from control_plane.social.holds import ReviewHolds
 from control_plane.social.likes import LikeService
 from control_plane.social.posts import Draft, PostService
 from control_plane.social.timelines import Timelines
@@ -35,6 +36,7 @@ __all__ = [
     "GraphService",
     "LikeService",
     "PostService",
+    "ReviewHolds",
     "Social",
     "Timelines",
     "TrendService",
@@ -53,6 +55,8 @@ class Social:
     comments: CommentService
     likes: LikeService
     trends: TrendService
+    #: Posts and comments held for the moderators' review (``holds.py``).
+    holds: ReviewHolds
 
     def forget_user(self, session: Session, user_id: str) -> Leftovers:
         """Remove an account from the social domain, keeping every other account's counts right:
@@ -111,4 +115,5 @@ def build_social(
         ),
         likes=LikeService(db, events, counts=video_counts),
         trends=TrendService(db, min_accounts=settings.trend_min_accounts, half_life=settings.trend_half_life),
+        holds=ReviewHolds(video_counts),
     )

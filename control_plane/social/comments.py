@@ -23,6 +23,7 @@ from control_plane.social.audience import Viewer, visible_to, visible_video
 from control_plane.social.counters import add
 from control_plane.social.errors import InvalidContent
 from control_plane.social.events import CommentDeleted, CommentWritten
+from control_plane.social.holds import SCREENED
 from control_plane.social.models import Comment, CommentLike
 from control_plane.social.schemas import CommentOut, UserBrief
 from control_plane.social.writer import LimitedWriter
@@ -47,13 +48,16 @@ def comment_policy(video: Video) -> str:
 
 def reachable_comment(session: Session, comment_id: str, viewer: Viewer) -> Comment:
     """The comment if the viewer may see it and its video (a held one: its author, the video's
-    owner and moderators); 404 otherwise."""
+    owner and moderators; one held by the moderators' review: its author and moderators); 404
+    otherwise."""
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound("No such comment.", code="COMMENT_NOT_FOUND")
     video = visible_video(session, comment.video_id, viewer)
     manager = viewer.moderator or video.owner_id == viewer.user_id
     if comment.status == "held" and not manager and comment.author_id != viewer.user_id:
+        raise NotFound("No such comment.", code="COMMENT_NOT_FOUND")
+    if comment.status == SCREENED and not viewer.moderator and comment.author_id != viewer.user_id:
         raise NotFound("No such comment.", code="COMMENT_NOT_FOUND")
     return comment
 

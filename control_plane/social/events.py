@@ -22,12 +22,21 @@ __all__ = [
     "PostLiked",
     "UserBlocked",
     "UserFollowed",
+    "UserUnfollowed",
     "VideoLiked",
 ]
 
 
 @dataclass(frozen=True)
 class UserFollowed(Event):
+    follower_id: str
+    followee_id: str
+
+
+@dataclass(frozen=True)
+class UserUnfollowed(Event):
+    """A follow ended: the follower unfollowed, or a block between the two ended it."""
+
     follower_id: str
     followee_id: str
 

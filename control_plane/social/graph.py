@@ -17,7 +17,7 @@ from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.audience import ensure_not_blocked, user_named, visible_to
 from control_plane.social.counters import insert_new
 from control_plane.social.errors import InvalidContent
-from control_plane.social.events import UserBlocked, UserFollowed
+from control_plane.social.events import UserBlocked, UserFollowed, UserUnfollowed
 from control_plane.social.models import Block, Follow, Mute
 from control_plane.social.schemas import UserItem
 from control_plane.social.writer import LimitedWriter
@@ -53,16 +53,23 @@ class GraphService(LimitedWriter):
             self.events.publish(UserFollowed(follower_id=follower_id, followee_id=followee.id))
 
     def unfollow(self, follower_id: str, username: str) -> None:
+        """Stop following ``username`` (``UserUnfollowed`` when there was a follow to end)."""
         with self.db.session() as session:
             followee = user_named(session, username)
-            self._unfollow(session, follower_id, followee.id)
+            ended = self._unfollow(session, follower_id, followee.id)
+        if ended:
+            self.events.publish(ended)
 
-    def _unfollow(self, session: Session, follower_id: str, followee_id: str) -> None:
+    def _unfollow(self, session: Session, follower_id: str, followee_id: str) -> UserUnfollowed | None:
+        """End the follow in the caller's transaction; the event to announce once committed, or
+        None when there was no follow."""
         gone = session.execute(
             sa.delete(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
         )
-        if gone.rowcount:  # type: ignore[attr-defined]
-            self._count(session, follower_id, followee_id, -1)
+        if not gone.rowcount:  # type: ignore[attr-defined]
+            return None
+        self._count(session, follower_id, followee_id, -1)
+        return UserUnfollowed(follower_id=follower_id, followee_id=followee_id)
 
     def _count(self, session: Session, follower_id: str, followee_id: str, delta: int) -> None:
         """Both accounts' counts, in the order of their ids: two follows between the same pair
@@ -82,8 +89,16 @@ class GraphService(LimitedWriter):
             if blocked.id == blocker_id:
                 raise InvalidContent("You cannot block yourself.", code="CANNOT_BLOCK_SELF")
             added = insert_new(session, Block, blocker_id=blocker_id, blocked_id=blocked.id)
-            self._unfollow(session, blocker_id, blocked.id)
-            self._unfollow(session, blocked.id, blocker_id)
+            ended = [
+                e
+                for e in (
+                    self._unfollow(session, blocker_id, blocked.id),
+                    self._unfollow(session, blocked.id, blocker_id),
+                )
+                if e is not None
+            ]
+        if ended:
+            self.events.publish(*ended)
         if added:
             self.events.publish(UserBlocked(blocker_id=blocker_id, blocked_id=blocked.id))
 

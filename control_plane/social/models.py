@@ -119,6 +119,9 @@ class Post(Base):
     reposts: Mapped[int] = _counter()
     replies: Mapped[int] = _counter()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: Held for review by the moderators (the automated screening flagged it): shown to its
+    #: author and moderators only until released (``PostService.hold`` / ``release``).
+    held: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class PostTag(Base):

@@ -174,12 +174,16 @@ class PostService(LimitedWriter):
 
     def get(self, post_id: str, viewer: Viewer) -> PostOut:
         with self.db.session() as session:
-            return post_views(session, [reachable_post(session, post_id, viewer.user_id)], viewer)[0]
+            return post_views(
+                session,
+                [reachable_post(session, post_id, viewer.user_id, moderator=viewer.moderator)],
+                viewer,
+            )[0]
 
     def delete(self, post_id: str, actor: Viewer) -> None:
         """Delete the post (its author or a moderator), its reposts and its likes."""
         with self.db.session() as session:
-            post = reachable_post(session, post_id, actor.user_id)
+            post = reachable_post(session, post_id, actor.user_id, moderator=actor.moderator)
             if post.author_id != actor.user_id and not actor.moderator:
                 raise Forbidden("Only the post's author or a moderator can delete it.", code="NOT_AUTHOR")
             event = self._remove(session, post)

@@ -1,7 +1,8 @@
 """Posts as a viewer sees them: which posts a viewer may reach, and their wire form.
 
-A list shows no post whose author is hidden from the viewer (blocked either way, or muted), and
-no repost of such an author's post. A post reached by its id is refused only across a block.
+A list shows no post whose author is hidden from the viewer (blocked either way, or muted), no
+post held for review (``holds.py``) but to its author, and no repost of either. A post reached by
+its id is refused across a block, and while it is held to all but its author and moderators.
 """
 
 from __future__ import annotations
@@ -20,30 +21,43 @@ from control_plane.social.models import Post, PostMention, PostTag
 from control_plane.social.schemas import PostOut, UserBrief, VideoBrief
 from control_plane.videos.models import Video
 
-__all__ = ["listed_for", "post_views", "reachable_post"]
+__all__ = ["listed_for", "post_views", "reachable_post", "shown_to"]
+
+
+def shown_to(post: Any, viewer_id: str | None) -> sa.ColumnElement[bool]:
+    """True for the rows of ``post`` (``Post`` or an alias) not held for review, or the viewer's."""
+    if viewer_id is None:
+        return post.held.is_(False)
+    return sa.or_(post.held.is_(False), post.author_id == viewer_id)
 
 
 def listed_for(viewer_id: str | None) -> sa.ColumnElement[bool]:
     """True for the posts that may appear in the viewer's lists."""
-    if viewer_id is None:
-        return sa.true()
     original = aliased(Post)
     hidden_original = (
         sa.select(original.id)
-        .where(original.id == Post.repost_of, sa.not_(visible_to(original.author_id, viewer_id)))
+        .where(
+            original.id == Post.repost_of,
+            sa.or_(
+                sa.not_(visible_to(original.author_id, viewer_id)), sa.not_(shown_to(original, viewer_id))
+            ),
+        )
         .exists()
     )
-    return sa.and_(visible_to(Post.author_id, viewer_id), sa.not_(hidden_original))
+    return sa.and_(visible_to(Post.author_id, viewer_id), shown_to(Post, viewer_id), sa.not_(hidden_original))
 
 
-def reachable_post(session: Session, post_id: str, viewer_id: str | None) -> Post:
-    """The post, unless it is gone or a block stands between its author and the viewer (404)."""
+def reachable_post(session: Session, post_id: str, viewer_id: str | None, *, moderator: bool = False) -> Post:
+    """The post, unless it is gone, a block stands between its author and the viewer, or it is
+    held for review and the viewer is neither its author nor a moderator (404)."""
     post = session.get(Post, post_id)
     if post is None or (
         viewer_id is not None
         and viewer_id != post.author_id
         and blocked_between(session, viewer_id, post.author_id)
     ):
+        raise NotFound("No such post.", code="POST_NOT_FOUND")
+    if post.held and not moderator and viewer_id != post.author_id:
         raise NotFound("No such post.", code="POST_NOT_FOUND")
     return post
 

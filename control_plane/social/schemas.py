@@ -53,7 +53,9 @@ class CommentOut(BaseModel):
     author: UserBrief
     parent_id: str | None
     text: str
-    status: Literal["visible", "held"] = Field(description="held: waiting for the video owner's review")
+    status: Literal["visible", "held", "screened"] = Field(
+        description="held: waiting for the video owner's review; screened: held for the moderators' review"
+    )
     likes: int
     replies: int
     created_at: datetime

@@ -295,16 +295,11 @@ class VideoService:
             video = session.get(Video, video_id)
             if video is None:
                 return False
-            was_ready, owner_id = video.status == "ready", video.owner_id
             video.progress, video.renditions, video.outputs = 1.0, renditions, outputs
             video.duration = duration
             video.error = "; ".join(warnings) or None
             session.flush()
-            self.settle(session, video_id, transcoded=True)
-            now = session.get(Video, video_id)
-            published = not was_ready and now is not None and _public(now)
-        if published:
-            self._published(video_id, owner_id)
+            self.settle(session, video_id, transcoded=True)  # announces it if it became public
         return True
 
     def _published(self, video_id: str, owner_id: str) -> None:
@@ -335,7 +330,9 @@ class VideoService:
         ``ready``; one whose transcode has not finished leaves ``blocked`` for ``processing`` and
         keeps any other status. ``transcoded=None`` reads it from the video's outputs (a hold that
         lifts later); ``False`` means not known to be (the status still tells).
-        The first time a video is ``ready`` is its ``published_at``.
+        The first time a video is ``ready`` is its ``published_at``. A video that becomes
+        ``ready`` while public (transcoded, or a Content-ID or screening hold lifted) is announced
+        as ``VideoPublished`` once the caller's transaction commits, so followers' feeds get it.
         """
         if transcoded is None:
             video = session.get(Video, video_id)
@@ -355,6 +352,9 @@ class VideoService:
         unpublished = self.events is not None and session.scalar(
             sa.select(Video.id).where(Video.id == video_id, Video.published_at.is_(None))
         )
+        was_ready = self.events is not None and session.scalar(
+            sa.select(Video.id).where(Video.id == video_id, Video.status == "ready")
+        )
         session.execute(
             sa.update(Video)
             .where(Video.id == video_id)
@@ -362,11 +362,13 @@ class VideoService:
             .execution_options(synchronize_session=False)
         )
         session.expire_all()
-        if unpublished and self.events is not None:
+        if self.events is not None and (unpublished or not was_ready):
             video = session.get(Video, video_id)
-            if video is not None and video.published_at is not None:
+            if unpublished and video is not None and video.published_at is not None:
                 ready = VideoReady(video.id, video.owner_id, video.visibility, video.title)
                 self.events.after_commit(session, ready)
+            if not was_ready and video is not None and _public(video):
+                self.events.after_commit(session, VideoPublished(video_id=video.id, owner_id=video.owner_id))
 
     def hold_on(self, video_id: str) -> Hold | None:
         """The first of the holds that applies to the video now, or None."""

@@ -1,14 +1,16 @@
 """Geofencing and age limits on both backends: ``blocked_countries`` per video and the platform's
 list, from the caller's country (its address in the MaxMind-format database), on the API, the
-playback files and the catalogue; age-restricted videos hidden from anonymous viewers and minors
-(birth date at sign-up), shown to adults through signed playback URLs."""
+playback files, the catalogue, search and the home feed; age-restricted videos hidden from
+anonymous viewers and minors (birth date at sign-up), shown to adults through signed playback
+URLs."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from fastapi.testclient import TestClient
 from support.platform import Platform
-from support.social import member, ready_video
+from support.social import Member, member, ready_video
 from support.viewing import DE, GB, player
 
 from control_plane.videos.models import Video
@@ -112,3 +114,62 @@ def test_the_platform_wide_list(platform_on) -> None:  # type: ignore[no-untyped
     assert player(platform, DE).get(f"{API}/videos/{video}").status_code == 451
     assert player(platform, DE).get(f"{API}/videos").json()["items"] == []
     assert player(platform, GB).get(f"{API}/videos/{video}").status_code == 200
+
+
+def published(
+    platform: Platform, owner_headers: dict[str, str], owner_id: str, title: str, **changes: object
+) -> str:
+    """A ready video of ``owner_id`` made public through the video service (followers' feeds get
+    it), with ``changes`` (``blocked_countries``, ``age_restricted``) made first."""
+    video = ready_video(platform, Member("", owner_id, owner_headers), title=title, visibility="private")
+    if changes:
+        r = platform.client.patch(f"{API}/videos/{video}", json=changes, headers=owner_headers)
+        assert r.status_code == 200, r.text
+    platform.services.videos.update(owner_id, video, {"visibility": "public"})
+    return video
+
+
+def found(client: TestClient, path: str, headers: dict[str, str] | None = None) -> set[str]:
+    r = client.get(path, headers=headers or {})
+    assert r.status_code == 200, r.text
+    return {item["id"] for item in r.json()["items"]}
+
+
+def test_search_and_the_feed_keep_fenced_and_age_restricted_videos_out(platform_on) -> None:  # type: ignore[no-untyped-def]
+    platform = platform_on()
+    ada = member(platform, "ada")
+    adult, minor = adult_and_minor(platform)
+    fenced = published(platform, ada.headers, ada.id, "Lighthouse tour one", blocked_countries=["GB"])
+    grown = published(platform, ada.headers, ada.id, "Lighthouse tour two", age_restricted=True)
+    open_video = published(platform, ada.headers, ada.id, "Lighthouse tour three")
+    platform.services.search.refresh()
+    gb, de = player(platform, GB), player(platform, DE)
+    search = f"{API}/search?q=lighthouse&type=videos"
+    assert found(gb, search, adult) == {grown, open_video}
+    assert found(de, search, adult) == {fenced, grown, open_video}
+    assert found(de, search, minor) == found(de, search) == {fenced, open_video}
+    assert found(gb, search, ada.headers) == {fenced, grown, open_video}  # its owner, anywhere
+
+    for headers in (adult, minor):
+        assert platform.client.put(f"{API}/users/ada/follow", headers=headers).status_code == 204
+    later = published(platform, ada.headers, ada.id, "Late night fenced", blocked_countries=["DE"])
+    for algorithm in ("following", "ranked"):
+        feed = f"{API}/feed?algorithm={algorithm}"
+        videos = {
+            item["video"]["id"]
+            for item in gb.get(feed, headers=adult).json()["items"]
+            if item["kind"] == "video"
+        }
+        assert videos == {grown, open_video, later}, algorithm
+        seen_in_de = {
+            item["video"]["id"]
+            for item in de.get(feed, headers=adult).json()["items"]
+            if item["kind"] == "video"
+        }
+        assert seen_in_de == {fenced, grown, open_video}, algorithm
+        for_minor = {
+            item["video"]["id"]
+            for item in gb.get(feed, headers=minor).json()["items"]
+            if item["kind"] == "video"
+        }
+        assert for_minor == {open_video, later}, algorithm

@@ -267,7 +267,8 @@ def test_deleting_a_blocking_reference_releases_the_videos_it_blocked(
         "ultrafast",
     ]
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *source, str(path)], check=True)
-    label, fan = platform.user("label"), platform.user("fan")
+    label, fan, friend = platform.user("label"), platform.user("fan"), platform.user("friend")
+    assert platform.client.put("/api/v1/users/fan/follow", headers=friend).status_code == 204
     original = ready_video(platform, label, path.read_bytes())
     r = platform.client.post(
         "/api/v1/contentid/references", headers=label, json={"video_id": original, "policy": "block"}
@@ -283,3 +284,9 @@ def test_deleting_a_blocking_reference_releases_the_videos_it_blocked(
     assert platform.client.delete(f"/api/v1/videos/{original}", headers=label).status_code == 204
     assert platform.client.get(f"/api/v1/videos/{copy}", headers=fan).json()["status"] == "ready"
     assert platform.client.get(f"/api/v1/videos/{copy}/claims", headers=fan).json() == []
+
+    def in_friends_feed() -> bool:  # released from its hold, the video reaches followers' feeds
+        items = platform.client.get("/api/v1/feed", headers=friend).json()["items"]
+        return any(item["kind"] == "video" and item["video"]["id"] == copy for item in items)
+
+    assert wait_until(in_friends_feed, 20)

@@ -419,3 +419,43 @@ def test_a_video_finished_by_a_worker_reaches_followers(platform_on: Callable[..
     page = read(platform, ada)
     assert shown(page) == ["public clip"]
     assert page["items"][0]["video"]["duration"] == 3.0
+
+
+def test_a_video_released_from_a_screening_hold_reaches_followers(
+    platform_on: Callable[..., Platform],
+) -> None:
+    """A public video the screening held when it finished processing is ``blocked``, out of every
+    feed; the moderator's dismissal makes it ready, and followers' feeds get it then."""
+    from control_plane.moderation.screening import Screener, TextScreen
+
+    platform = platform_on()
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    mod = member(platform, "mod", role="moderator")
+    graph(platform, ada, "follow", "bob")
+    read(platform, ada)
+    video_id = new_id()
+    with platform.services.db.session() as session:
+        session.add(
+            Video(
+                id=video_id,
+                owner_id=bob.id,
+                title="grumblecoin explained",
+                status="processing",
+                visibility="public",
+            )
+        )
+    services = platform.services
+    screener = Screener(services.db, services.videos, TextScreen(["grumblecoin"]), services.social.holds)
+    assert screener.run()["videos"] == 1
+    assert services.videos.finished(video_id, renditions=[], outputs={"hls": "x"}, duration=3.0, warnings=[])
+    fanned_out(platform)
+    assert texts(platform, ada) == []
+    with platform.services.db.session() as session:
+        assert session.get(Video, video_id).status == "blocked"  # type: ignore[union-attr]
+    case = platform.client.get("/api/v1/moderation/queue", headers=mod.headers).json()["items"][0]
+    r = platform.client.post(
+        f"/api/v1/moderation/reports/{case['id']}/resolve", json={"action": "dismiss"}, headers=mod.headers
+    )
+    assert r.status_code == 200, r.text
+    fanned_out(platform)
+    assert texts(platform, ada) == ["grumblecoin explained"]

@@ -1,6 +1,7 @@
 """Moderation through the API on both backends: reports into cases ranked by severity, decisions
 acting through the owning domains (audited, published to the owner), suspension stopping the
-account from acting, appeals, and the automated pre-screening holding a video for review."""
+account from acting, appeals, and the automated pre-screening holding a video, a post or a
+comment for review (hidden from every list but its author's until a moderator releases it)."""
 
 from __future__ import annotations
 
@@ -176,7 +177,12 @@ def test_screening_holds_a_video_until_a_moderator_decides(both: Platform) -> No
         session.get(Video, bad).outputs = {"hls": "hls/master.m3u8"}  # type: ignore[union-attr]  # transcoded
     both.client.post(f"{API}/posts", json={"text": "Lovely weather for a walk"}, headers=bob.headers)
     both.client.post(f"{API}/posts", json={"text": "Buy grumblecoin today"}, headers=bob.headers)
-    screener = Screener(both.services.db, both.services.videos, TextScreen(["grumblecoin"], threshold=0.9))
+    screener = Screener(
+        both.services.db,
+        both.services.videos,
+        TextScreen(["grumblecoin"], threshold=0.9),
+        both.services.social.holds,
+    )
     assert screener.run() == {"posts": 1, "comments": 0, "videos": 1}
     assert screener.run() == {"posts": 0, "comments": 0, "videos": 0}  # nothing new since
     assert both.client.get(f"{API}/videos/{bad}", headers=ada.headers).json()["status"] == "blocked"
@@ -192,3 +198,86 @@ def test_screening_holds_a_video_until_a_moderator_decides(both: Platform) -> No
     )
     assert r.status_code == 200
     assert both.client.get(f"{API}/videos/{bad}").json()["status"] == "ready"
+
+
+def test_screening_holds_posts_and_comments_from_every_list_until_released(both: Platform) -> None:
+    ada, bob, cyd = member(both, "ada"), member(both, "bob"), member(both, "cyd")
+    mod = member(both, "mod", role="moderator")
+    video = ready_video(both, cyd, title="Harbour walk")
+    for who in (ada, cyd):
+        assert both.client.put(f"{API}/users/bob/follow", headers=who.headers).status_code == 204
+    assert both.client.put(f"{API}/users/ada/follow", headers=cyd.headers).status_code == 204
+
+    def write(who, text: str, **refs: str) -> str:  # type: ignore[no-untyped-def]
+        r = both.client.post(f"{API}/posts", json={"text": text, **refs}, headers=who.headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    fine = write(bob, "Lovely weather for a #harbour walk")
+    spam = write(bob, "Buy grumblecoin today #harbour")
+    write(ada, "", repost_of=spam)
+    r = both.client.post(
+        f"{API}/videos/{video}/comments", json={"text": "grumblecoin to the moon"}, headers=ada.headers
+    )
+    assert r.status_code == 201
+    comment = r.json()["id"]
+    kind = both.client.post(f"{API}/videos/{video}/comments", json={"text": "Nice view"}, headers=bob.headers)
+    assert kind.status_code == 201
+    screener = Screener(
+        both.services.db,
+        both.services.videos,
+        TextScreen(["grumblecoin"], threshold=0.9),
+        both.services.social.holds,
+    )
+    assert screener.run() == {"posts": 1, "comments": 1, "videos": 0}
+
+    def lists(who) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+        headers = who.headers if who else {}
+
+        def ids(path: str, key: str = "id") -> list[str]:
+            r = both.client.get(path, headers=headers)
+            assert r.status_code == 200, r.text
+            return [item[key] for item in r.json()["items"]]
+
+        out = {
+            "profile": ids(f"{API}/users/bob/posts"),
+            "hashtag": ids(f"{API}/hashtags/harbour/posts"),
+            "search": ids(f"{API}/search?q=grumblecoin&type=posts"),
+            "comments": ids(f"{API}/videos/{video}/comments"),
+            "reposts": [
+                p["repost_of"]
+                for p in both.client.get(f"{API}/users/ada/posts", headers=headers).json()["items"]
+            ],
+        }
+        if who is not None:
+            feed = both.client.get(f"{API}/feed", headers=headers).json()["items"]
+            out["feed"] = [e["post"]["id"] for e in feed if e["kind"] == "post"]
+        return out
+
+    for who in (cyd, None):  # a follower and the video's owner; anyone
+        held = lists(who)
+        assert spam not in held["profile"] and spam not in held["hashtag"] and fine in held["hashtag"]
+        assert held["search"] == [] and held["reposts"] == []
+        assert comment not in held["comments"] and len(held["comments"]) == 1
+        assert who is None or held["feed"] == [fine]
+    assert both.client.get(f"{API}/posts/{spam}", headers=cyd.headers).status_code == 404
+    assert both.client.get(f"{API}/posts/{spam}").status_code == 404
+    assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 1  # counted only when shown
+    mine = lists(bob)  # the author sees their held post
+    assert spam in mine["profile"] and mine["search"] == [spam]
+    assert both.client.get(f"{API}/posts/{spam}", headers=bob.headers).status_code == 200
+    assert both.client.get(f"{API}/posts/{spam}", headers=mod.headers).status_code == 200
+
+    queue = both.client.get(f"{API}/moderation/queue", headers=mod.headers).json()["items"]
+    cases = {c["subject_type"]: c for c in queue if c["source"] == "screening"}
+    assert cases["post"]["held"] and cases["comment"]["held"]
+    for case in cases.values():
+        r = both.client.post(
+            f"{API}/moderation/reports/{case['id']}/resolve", json={"action": "dismiss"}, headers=mod.headers
+        )
+        assert r.status_code == 200, r.text
+    released = lists(cyd)
+    assert spam in released["profile"] and spam in released["hashtag"] and released["search"] == [spam]
+    assert released["reposts"] == [spam] and comment in released["comments"]
+    assert released["feed"].count(spam) == 1  # once, though bob posted it and ada reposted it
+    assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 2

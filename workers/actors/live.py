@@ -22,6 +22,7 @@ from control_plane.live import (
     RecordingService,
     StreamLeases,
     StreamService,
+    ViewerCounter,
 )
 from workers import runtime
 from workers.live.recovery import recover_recording
@@ -67,7 +68,9 @@ def sweep(job_id: str) -> dict[str, Any]:
         grace_s = float((job.args or {}).get("grace_s", LEASE_TTL_S)) if job is not None else LEASE_TTL_S
     leases = StreamLeases(ctx.kv)
     outcome: dict[str, Any] = {}
-    for stream_id in StreamService(ctx.db).end_unheld(leases.held, grace_s=grace_s):
+    for stream_id in StreamService(ctx.db, peaks=ViewerCounter(ctx.kv).peak).end_unheld(
+        leases.held, grace_s=grace_s
+    ):
         found = recover_recording(
             ctx.store, ctx.settings.data_dir / RECORDINGS_DIR, stream_id, quiet_s=grace_s
         )

@@ -49,7 +49,7 @@ def build_ingest(services: Services, settings: LiveSettings | None = None, *, we
     ``settings`` default to ``SOCIALFLOW_LIVE_*``: part and segment lengths, the part hold-back,
     the ladder's rungs.
     With ``webrtc``, a started ``WebRtcNode`` taps every session and answers WHEP requests."""
-    streams = StreamService(services.db, events=services.events)
+    streams = StreamService(services.db, events=services.events, peaks=ViewerCounter(services.kv).peak)
     config = services.settings
     rungs = tuple(config.live_rungs)
     settings = settings or LiveSettings(

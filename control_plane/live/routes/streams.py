@@ -107,7 +107,8 @@ class StreamOut(BaseModel):
     id: str
     title: str
     status: str
-    viewers: int
+    viewers: int = Field(description="watching now (seen in the last 15 to 30 s)")
+    peak_viewers: int = Field(description="the most viewers watching at once, over the stream's life")
     started_at: datetime | None
     ended_at: datetime | None
     recording_video_id: str | None
@@ -129,6 +130,7 @@ class LiveNow(BaseModel):
     channel: LiveChannel
     started_at: datetime | None
     viewers: int
+    peak_viewers: int
     playback: LivePlayback
 
 
@@ -139,7 +141,7 @@ class KeyOut(BaseModel):
 
 
 def streams_of(services: Services) -> StreamService:
-    return StreamService(services.db)
+    return StreamService(services.db, peaks=ViewerCounter(services.kv).peak)
 
 
 def rtmp_url(services: Services) -> str:
@@ -159,6 +161,7 @@ def stream_out(services: Services, view: StreamView) -> StreamOut:
         title=view.title,
         status=view.status,
         viewers=ViewerCounter(services.kv).count(view.id) if view.status == "live" else 0,
+        peak_viewers=max(view.peak_viewers, ViewerCounter(services.kv).peak(view.id)),
         started_at=view.started_at,
         ended_at=view.ended_at,
         recording_video_id=view.recording_video_id,
@@ -220,6 +223,7 @@ def live_now(services: ServicesDep, page: PageDep) -> Page[LiveNow]:
             ),
             started_at=v.started_at,
             viewers=ViewerCounter(services.kv).count(v.id),
+            peak_viewers=max(v.peak_viewers, ViewerCounter(services.kv).peak(v.id)),
             playback=playback_of(services, v.id),
         )
         for v in views

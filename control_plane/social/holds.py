@@ -1,0 +1,71 @@
+"""Posts and comments held for review by the moderators: the social domain's side of a hold.
+
+The automated screening (``control_plane.moderation.screening``) holds what it flags and a
+moderator's decision releases it (or removes it); both act through :class:`ReviewHolds`, in the
+moderation domain's transaction. A held post (``posts.held``) is shown to its author and to
+moderators only: every list (an account's posts, replies, hashtags, search, the home feed)
+leaves it out for everyone else, and a repost of it too. A held comment (status ``screened``) is
+left out of the video's comments and threads and no longer counted in the video's ``comments``
+nor its thread's ``replies``; its author and moderators still reach it by its id. Releasing puts
+each back where it was: nothing was deleted or moved.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from control_plane.social.counters import CountWriter, add
+from control_plane.social.models import Comment, Post
+
+__all__ = ["SCREENED", "ReviewHolds"]
+
+#: A comment's status while the moderators review it (``visible`` before and after).
+SCREENED = "screened"
+
+
+class ReviewHolds:
+    """``counts`` changes a video's ``comments`` (``VideoService.add_counts``)."""
+
+    def __init__(self, counts: CountWriter) -> None:
+        self.counts = counts
+
+    def hold(self, session: Session, subject_type: str, subject_id: str) -> bool:
+        """Hold a post or comment in the caller's transaction; False when there is nothing to
+        hold (gone, held already, or a comment its video's owner has not approved yet)."""
+        if subject_type == "post":
+            done = session.execute(
+                sa.update(Post).where(Post.id == subject_id, Post.held.is_(False)).values(held=True)
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+        if subject_type == "comment":
+            return self._move(session, subject_id, "visible", SCREENED, -1)
+        return False
+
+    def release(self, session: Session, subject_type: str, subject_id: str) -> bool:
+        """Show a held post or comment again; False when it is not held (or gone)."""
+        if subject_type == "post":
+            done = session.execute(
+                sa.update(Post).where(Post.id == subject_id, Post.held.is_(True)).values(held=False)
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+        if subject_type == "comment":
+            return self._move(session, subject_id, SCREENED, "visible", 1)
+        return False
+
+    def _move(self, session: Session, comment_id: str, before: str, after: str, delta: int) -> bool:
+        """``before`` → ``after`` for the comment, with its counts; one statement decides, so a
+        concurrent hold or release changes the counts once."""
+        done = session.execute(
+            sa.update(Comment)
+            .where(Comment.id == comment_id, Comment.status == before)
+            .values(status=after)
+            .returning(Comment.video_id, Comment.parent_id)
+        ).first()
+        if done is None:
+            return False
+        video_id, parent_id = done
+        self.counts(session, video_id, comments=delta)
+        if parent_id is not None:
+            add(session, Comment, Comment.id == parent_id, replies=delta)
+        return True
