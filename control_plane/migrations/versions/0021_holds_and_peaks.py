@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_i19"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
