@@ -1,7 +1,7 @@
 """Posts held for review (``posts.held``) and the peak of a live stream's concurrent viewers
 (``live_streams.peak_viewers``).
 
-Revision ID: 0021_i19
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-07
 """
