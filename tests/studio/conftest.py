@@ -42,7 +42,7 @@ def need(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     need(CHROMIUM.exists(), "Debian's Chromium (/usr/bin/chromium) is not installed")
     try:
