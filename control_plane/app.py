@@ -59,6 +59,9 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         ),
         docs_url=None,  # served by control_plane.http.docs, from the package instead of a CDN
         redoc_url=None,
+        # The platform's metrics are its own (Prometheus, /metrics); FastAPI's OpenTelemetry hooks
+        # would look up the global providers on every request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.live_whip = whip
