@@ -383,11 +383,23 @@ class RedisViewBuffer(ViewBuffer):
     def beat_many(self, beats: list[Beat]) -> list[BeatResult]:
         if len(beats) == 1:
             return [self.beat(beats[0])]
-        pipe = self._redis.pipeline(transaction=False)
-        for beat in beats:
-            keys, args = self._call(beat)
-            self._beat(keys=keys, args=args, client=pipe)
-        return [self._result(raw) for raw in pipe.execute()]
+        from redis.exceptions import NoScriptError
+
+        calls = [self._call(beat) for beat in beats]
+        for attempt in (1, 2):
+            # EVALSHA itself: a pipeline given the script object would first ask SCRIPT EXISTS, a
+            # round trip of its own on every batch. A server that lost its scripts answers
+            # NOSCRIPT to every one of them; loaded again, the batch is sent again.
+            pipe = self._redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._beat.sha, len(keys), *keys, *args)
+            try:
+                return [self._result(raw) for raw in pipe.execute()]
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self._beat.sha = self._redis.script_load(_BEAT)
+        raise AssertionError("unreachable")
 
     def take(self, token: str) -> bool:
         import time

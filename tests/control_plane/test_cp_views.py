@@ -14,7 +14,7 @@ from support.viewing import DE, GB, PHONE, Clock, beat, play, player
 
 from control_plane.videos.models import Video
 from control_plane.views import Rules, ViewRollup
-from control_plane.views.buffer import Beat
+from control_plane.views.buffer import Beat, RedisViewBuffer
 from control_plane.views.models import ViewFlush, ViewSession, WatchDaily, WatchRetention
 
 API = "/api/v1"
@@ -200,6 +200,10 @@ def test_a_batch_of_beats_applies_each_in_order(viewing) -> None:  # type: ignor
     finally:
         buffer.rules = rules
     assert [r.retry > 0 for r in results] == [False, False, True, True]
+    if isinstance(buffer, RedisViewBuffer):  # a server without the script: loaded, the batch sent again
+        buffer._beat.sha = "0" * 40
+        results = buffer.beat_many([at("s3", t + 80, 0, "a:third"), at("s4", t + 80, 0, "a:fourth")])
+        assert [r.accepted for r in results] == [True, True] and buffer._beat.sha != "0" * 40
 
 
 def test_a_flush_is_applied_exactly_once_even_if_it_stopped_half_way(viewing) -> None:  # type: ignore[no-untyped-def]
