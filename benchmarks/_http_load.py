@@ -89,7 +89,7 @@ def drive(host: str, port: int, connections: int, make: Maker, seconds: float) -
     try:
         import uvloop
 
-        runner: Callable[..., LoadResult] = uvloop.run  # type: ignore[assignment]
+        runner: Callable[..., LoadResult] = uvloop.run
     except ImportError:
         runner = asyncio.run
     return runner(_drive(host, port, connections, make, seconds))

@@ -5,6 +5,7 @@ video row exactly once, sessions rolled into retention, and who may send heartbe
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -183,11 +184,11 @@ def test_a_batch_of_beats_applies_each_in_order(viewing) -> None:  # type: ignor
     once its watch time is reached, a viewer over the per-minute limit is refused."""
     platform, clock = viewing
     buffer = platform.services.views.buffer
-    base = dict(video_id="v" * 32, owner_id="o" * 32, user_id=None, country="GB", device="desktop")
-    base |= dict(day="2027-01-15", threshold=10.0)
+    base: dict[str, Any] = dict(video_id="v" * 32, owner_id="o" * 32, user_id=None, country="GB")
+    base |= dict(device="desktop", day="2027-01-15", threshold=10.0)
 
     def at(session: str, now: float, watched: float, viewer: str = "a:viewer") -> Beat:
-        return Beat(session=session, viewer=viewer, now=now, position=watched, watched=watched, **base)  # type: ignore[arg-type]
+        return Beat(session=session, viewer=viewer, now=now, position=watched, watched=watched, **base)
 
     t = clock.now
     results = buffer.beat_many([at("s1", t, 0), at("s1", t + 0.2, 5), at("s2", t, 0, "a:other")])
