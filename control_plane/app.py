@@ -38,6 +38,7 @@ from control_plane.uploads import routes as uploads
 from control_plane.uploads.middleware import TusHeaderMiddleware
 from control_plane.videos.routes import catalogue, media, videos
 from control_plane.views import routes as views
+from control_plane.views.fastpath import HeartbeatFastPath
 
 __all__ = ["create_app", "UPLOAD_PREFIX"]
 
@@ -58,6 +59,9 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         ),
         docs_url=None,  # served by control_plane.http.docs, from the package instead of a CDN
         redoc_url=None,
+        # The platform's metrics are its own (Prometheus, /metrics); FastAPI's OpenTelemetry hooks
+        # would look up the global providers on every request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.live_whip = whip
@@ -108,6 +112,16 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
         app.include_router(router)
     describe(app, routers, settled=[uploads.document_max_size(services.settings.upload_max_bytes)])
     # Starlette runs the last-added middleware first: request ids wrap everything.
+    # Innermost: player heartbeats, the busiest route, answered ahead of FastAPI's routing.
+    app.add_middleware(
+        HeartbeatFastPath,
+        services=services,
+        route=next(
+            r
+            for r in app.state.api_routes
+            if r.path == "/api/v1/videos/{video_id}/views" and "POST" in r.methods
+        ),
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         limit=services.settings.max_request_body,

@@ -140,6 +140,7 @@ def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoSe
         min_gap=settings.views_min_heartbeat_gap,
         window=settings.views_window,
         session_ttl=int(max(settings.views_session_idle * 2, 600)),
+        per_minute=settings.views_heartbeats_per_minute,
     )
     views = ViewService(
         db,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import random
 import time
-import uuid
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,10 +25,26 @@ __all__ = [
     "HTTP_SECONDS",
 ]
 
+#: Request ids need to be unique, not secret: a seeded generator, not ``uuid4``'s system call a request.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)  # a forked worker draws ids of its own
+
 HTTP_REQUESTS = Counter("socialflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_SECONDS = Histogram(
     "socialflow_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
 )
+
+
+# The labelled children, found once per label set rather than on every request (bounded: route
+# templates, methods and statuses are few).
+@functools.lru_cache(maxsize=4096)
+def _requests(method: str, template: str, status: int) -> Any:
+    return HTTP_REQUESTS.labels(method, template, str(status))
+
+
+@functools.lru_cache(maxsize=4096)
+def _seconds(method: str, template: str) -> Any:
+    return HTTP_SECONDS.labels(method, template)
 
 
 class RequestIdMiddleware:
@@ -39,9 +58,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = (
-            incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
-        )
+        sane = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+        rid = incoming if sane else f"{_ids.getrandbits(128):032x}"
         token = request_id_var.set(rid)
 
         async def send_with_id(message: Message) -> None:
@@ -80,8 +98,8 @@ class HttpMetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_SECONDS.labels(scope["method"], template).observe(time.perf_counter() - started)
+            _requests(scope["method"], template, status).inc()
+            _seconds(scope["method"], template).observe(time.perf_counter() - started)
 
 
 class _TooLarge(PayloadTooLarge):

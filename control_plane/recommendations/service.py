@@ -51,6 +51,9 @@ MODEL_KEY = "recommendations/model.npz"
 CANDIDATES = 200
 #: Seconds the popular videos of a country and language are kept in process.
 POPULAR_TTL = 60.0
+#: Seconds a viewer's (or a video's) ranked candidates are kept in process, and how many are kept.
+RANKED_TTL = 60.0
+RANKED_ENTRIES = 20_000
 #: Share of a video's length after which it counts as watched to the end.
 FINISHED = 0.9
 
@@ -74,6 +77,9 @@ class RecommendationService:
         self._etag: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        #: ("user", id, country, language, model etag) or ("related", video id, country, None,
+        #: model etag) → (expires, ranked candidate ids).
+        self._ranked: dict[tuple[str | None, ...], tuple[float, list[str]]] = {}
         #: (country, language) → (expires, popular videos); the same for every viewer there.
         self._popular_cache: dict[tuple[str, str | None], tuple[float, dict[str, float]]] = {}
 
@@ -116,6 +122,7 @@ class RecommendationService:
         self.store.put(MODEL_KEY, out.getvalue(), content_type="application/octet-stream")
         with self._lock:
             self._checked = 0.0
+        self._ranked.clear()
         return {"items": len(items), "users": len(users), "interactions": int(matrix.nnz)}
 
     def model(self) -> Model | None:
@@ -150,6 +157,15 @@ class RecommendationService:
         """Recommendations for a signed-in viewer."""
         assert audience.user_id is not None
         model = self.model()
+        key = ("user", audience.user_id, audience.country, language, self._etag if model else None)
+        ranked = self._ranked_cache_get(key)
+        if ranked is None:
+            ranked = self._rank_for_user(model, audience, language)
+            self._ranked_cache_put(key, ranked)
+        return self._serve(ranked, audience, limit)
+
+    def _rank_for_user(self, model: Model | None, audience: Audience, language: str | None) -> list[str]:
+        assert audience.user_id is not None
         history = self._history(audience.user_id)
         sources: dict[str, dict[int, float]] = {}
         popular = self._popular(audience.country, language)
@@ -167,23 +183,41 @@ class RecommendationService:
             ranked = self._rank(model, sources)
         else:
             ranked = []
-        ranked += [v for v in sorted(popular, key=lambda v: -popular[v]) if v not in set(ranked)]
-        return self._serve(ranked, audience, limit)
+        return _then_popular(ranked, popular)
 
     def related(self, video_id: str, audience: Audience, limit: int) -> list[Listed]:
         """Videos to watch after ``video_id``: co-watched, similar in content and in taste."""
         model = self.model()
-        ranked: list[str] = []
-        if model is not None and (item := model.item(video_id)) is not None:
-            sources = {
-                "cowatch": model.cowatched([item]),
-                "content": model.similar_content([item], CANDIDATES),
-                "als": model.als_items([item], CANDIDATES),
-            }
-            ranked = self._rank(model, sources)
-        popular = self._popular(audience.country, None)
-        ranked += [v for v in sorted(popular, key=lambda v: -popular[v]) if v not in set(ranked)]
-        return self._serve([v for v in ranked if v != video_id], audience, limit)
+        key = ("related", video_id, audience.country, None, self._etag if model else None)
+        ranked = self._ranked_cache_get(key)
+        if ranked is None:
+            ranked = []
+            if model is not None and (item := model.item(video_id)) is not None:
+                sources = {
+                    "cowatch": model.cowatched([item]),
+                    "content": model.similar_content([item], CANDIDATES),
+                    "als": model.als_items([item], CANDIDATES),
+                }
+                ranked = self._rank(model, sources)
+            popular = self._popular(audience.country, None)
+            ranked = [v for v in _then_popular(ranked, popular) if v != video_id]
+            self._ranked_cache_put(key, ranked)
+        return self._serve(ranked, audience, limit)
+
+    # The candidates, ranked, before any filtering: per viewer (or video) and country, for
+    # ``RANKED_TTL`` seconds and the model they came from. What the viewer may watch (blocks,
+    # mutes, geofences, age, privacy, finished videos) is decided on every request, never cached.
+
+    def _ranked_cache_get(self, key: tuple[str | None, ...]) -> list[str] | None:
+        cached = self._ranked.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return None
+
+    def _ranked_cache_put(self, key: tuple[str | None, ...], ranked: list[str]) -> None:
+        if len(self._ranked) > RANKED_ENTRIES:
+            self._ranked.clear()
+        self._ranked[key] = (time.monotonic() + RANKED_TTL, ranked)
 
     def _rank(self, model: Model, sources: dict[str, dict[int, float]]) -> list[str]:
         scores = self.blend.combine(sources)
@@ -258,7 +292,7 @@ class RecommendationService:
             return []
         with self.db.session() as session:
             query = (
-                sa.select(Video)
+                sa.select(Video.id, Video.owner_id)
                 .join(User, User.id == Video.owner_id)
                 .where(
                     Video.id.in_(list(ranked)),
@@ -277,10 +311,16 @@ class RecommendationService:
                     ViewSession.max_position >= Video.duration * FINISHED,
                 )
                 query = query.where(~sa.exists(finished))
-            videos = {v.id: v for v in session.scalars(query)}
-            order = diversify(
-                [v for v in ranked if v in videos], {v: videos[v].owner_id for v in videos}, limit
-            )
+            # ids and owners only for the whole window; the rows of the few served
+            owners: dict[str, str] = {i: o for i, o in session.execute(query)}
+            order = diversify([v for v in ranked if v in owners], owners, limit)
+            videos = {v.id: v for v in session.scalars(sa.select(Video).where(Video.id.in_(order)))}
             listed = describe(session, [videos[v] for v in order])
             session.expunge_all()
         return listed
+
+
+def _then_popular(ranked: list[str], popular: dict[str, float]) -> list[str]:
+    """``ranked``, then the popular videos it lacks, most popular first."""
+    seen = set(ranked)
+    return ranked + [v for v in sorted(popular, key=lambda v: -popular[v]) if v not in seen]

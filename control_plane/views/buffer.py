@@ -16,6 +16,7 @@ them. A taken batch that was never marked done (the process died) is still liste
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -29,12 +30,14 @@ class Rules:
     """``min_gap``: seconds below which a heartbeat is ignored; ``tolerance``: seconds of watch
     time allowed beyond the wall time between two heartbeats (network jitter); ``window``:
     seconds during which a viewer's view of a video counts once; ``session_ttl``: seconds a
-    silent session is kept."""
+    silent session is kept; ``per_minute``: heartbeats a viewer may send a minute (a sliding
+    window, as ``core.ratelimit``'s; 0: no limit), counted in the same atomic step as the beat."""
 
     min_gap: float = 1.0
     tolerance: float = 1.0
     window: int = 3600
     session_ttl: int = 7200
+    per_minute: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,14 @@ class Beat:
 @dataclass(frozen=True)
 class BeatResult:
     """``accepted`` is False for a heartbeat ignored as too soon; ``delta`` the watch seconds it
-    added; ``watched`` the session's accepted total; ``counted`` whether it made the view count."""
+    added; ``watched`` the session's accepted total; ``counted`` whether it made the view count;
+    ``retry`` above 0: refused, the viewer is over ``Rules.per_minute`` (seconds to wait)."""
 
     accepted: bool
     delta: float
     watched: float
     counted: bool
+    retry: int = 0
 
 
 @dataclass
@@ -83,6 +88,14 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _retry(previous: int, current: int, now: float, per_minute: int) -> int:
+    """Seconds to wait when the sliding-window estimate of the last minute is over the limit, else 0."""
+    elapsed = (now % 60.0) / 60.0
+    if previous * (1.0 - elapsed) + current <= per_minute:
+        return 0
+    return max(1, math.ceil((1.0 - elapsed) * 60.0))
+
+
 def _key(raw: str) -> tuple[str, str, str, str]:
     video, day, country, device = raw.split("|")
     return video, day, country, device
@@ -95,6 +108,10 @@ class ViewBuffer(ABC):
     @abstractmethod
     def beat(self, beat: Beat) -> BeatResult:
         """Apply one heartbeat atomically (see the module's docstring)."""
+
+    def beat_many(self, beats: list[Beat]) -> list[BeatResult]:
+        """:meth:`beat` for each, in order (Redis: one round trip for all)."""
+        return [self.beat(beat) for beat in beats]
 
     @abstractmethod
     def take(self, token: str) -> bool:
@@ -146,12 +163,20 @@ class MemoryViewBuffer(ViewBuffer):
         self._views: dict[str, int] = {}
         self._watch: dict[str, float] = {}
         self._dirty: set[str] = set()
+        self._rate: dict[tuple[str, int], int] = {}
         self._taken: dict[str, tuple[dict[str, int], dict[str, float], dict[str, dict[str, str]]]] = {}
 
     def beat(self, beat: Beat) -> BeatResult:
         rules = self.rules
         with self._lock:
             self._expire(beat.now)
+            if rules.per_minute:
+                minute = int(beat.now // 60)
+                current = self._rate[(beat.viewer, minute)] = self._rate.get((beat.viewer, minute), 0) + 1
+                previous = self._rate.get((beat.viewer, minute - 1), 0)
+                retry = _retry(previous, current, beat.now, rules.per_minute)
+                if retry:
+                    return BeatResult(False, 0.0, 0.0, False, retry)
             state = self._sessions.get(beat.session)
             self._dirty.add(beat.session)
             if state is None:
@@ -193,6 +218,9 @@ class MemoryViewBuffer(ViewBuffer):
             return BeatResult(True, delta, watched, counted)
 
     def _expire(self, now: float) -> None:
+        if len(self._rate) > 10_000:
+            minute = int(now // 60)
+            self._rate = {k: n for k, n in self._rate.items() if k[1] >= minute - 1}
         if len(self._sessions) > 10_000 or len(self._seen) > 10_000:
             ttl = self.rules.session_ttl
             self._sessions = {k: s for k, s in self._sessions.items() if float(s["l"]) + ttl > now}
@@ -231,6 +259,16 @@ _BEAT = """
 local now = tonumber(ARGV[1])
 local pos = tonumber(ARGV[2])
 local reported = tonumber(ARGV[3])
+local limit = tonumber(ARGV[16])
+if limit > 0 then
+  local current = redis.call('INCR', KEYS[6])
+  if current == 1 then redis.call('EXPIRE', KEYS[6], 120) end
+  local previous = tonumber(redis.call('GET', KEYS[7]) or '0')
+  local elapsed = (now % 60) / 60
+  if previous * (1 - elapsed) + current > limit then
+    return {-1, '0', '0', 0, math.max(1, math.ceil((1 - elapsed) * 60))}
+  end
+end
 local s = redis.call('HMGET', KEYS[1], 'l', 'w', 'p', 'k', 'n', 'c', 'd')
 redis.call('SADD', KEYS[5], ARGV[14])
 if not s[1] then
@@ -284,7 +322,8 @@ return moved
 
 
 class RedisViewBuffer(ViewBuffer):
-    """Redis hashes and sets under ``prefix``; each heartbeat and each take is one Lua script."""
+    """Redis hashes and sets under ``prefix``; each heartbeat (its rate limit included) and each
+    take is one Lua script; :meth:`beat_many` sends many heartbeats' scripts in one pipeline."""
 
     def __init__(self, url: str, rules: Rules, *, prefix: str = "views:") -> None:
         import redis
@@ -298,14 +337,17 @@ class RedisViewBuffer(ViewBuffer):
     def _k(self, name: str) -> str:
         return self.prefix + name
 
-    def beat(self, beat: Beat) -> BeatResult:
+    def _call(self, beat: Beat) -> tuple[list[str], list[Any]]:
         rules = self.rules
+        minute = int(beat.now // 60)
         keys = [
             self._k(f"s:{beat.session}"),
             self._k(f"seen:{beat.video_id}:{beat.viewer}"),
             self._k("views"),
             self._k("watch"),
             self._k("dirty"),
+            self._k(f"rl:{beat.viewer}:{minute}"),
+            self._k(f"rl:{beat.viewer}:{minute - 1}"),
         ]
         args = [
             repr(beat.now),
@@ -323,9 +365,41 @@ class RedisViewBuffer(ViewBuffer):
             beat.device,
             beat.session,
             beat.day,
+            rules.per_minute,
         ]
-        accepted, delta, watched, counted = self._beat(keys=keys, args=args)  # type: ignore[arg-type]
+        return keys, args
+
+    @staticmethod
+    def _result(raw: list[Any]) -> BeatResult:
+        accepted, delta, watched, counted, *retry = raw
+        if int(accepted) < 0:
+            return BeatResult(False, 0.0, 0.0, False, int(retry[0]))
         return BeatResult(bool(accepted), float(delta), float(watched), bool(counted))
+
+    def beat(self, beat: Beat) -> BeatResult:
+        keys, args = self._call(beat)
+        return self._result(self._beat(keys=keys, args=args))
+
+    def beat_many(self, beats: list[Beat]) -> list[BeatResult]:
+        if len(beats) == 1:
+            return [self.beat(beats[0])]
+        from redis.exceptions import NoScriptError
+
+        calls = [self._call(beat) for beat in beats]
+        for attempt in (1, 2):
+            # EVALSHA itself: a pipeline given the script object would first ask SCRIPT EXISTS, a
+            # round trip of its own on every batch. A server that lost its scripts answers
+            # NOSCRIPT to every one of them; loaded again, the batch is sent again.
+            pipe = self._redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._beat.sha, len(keys), *keys, *args)
+            try:
+                return [self._result(raw) for raw in pipe.execute()]
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self._beat.sha = self._redis.script_load(_BEAT)
+        raise AssertionError("unreachable")
 
     def take(self, token: str) -> bool:
         import time

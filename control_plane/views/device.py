@@ -3,6 +3,7 @@ classes), and ``bot`` for crawlers and scripts, whose heartbeats are not counted
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["DEVICES", "device_of"]
@@ -22,6 +23,12 @@ _DESKTOP = re.compile(r"windows nt|macintosh|mac os x|x11|linux|cros", re.I)
 
 def device_of(user_agent: str) -> str:
     """One of :data:`DEVICES`, or ``bot``."""
+    if len(user_agent) > 512:  # a real browser's is far shorter; not worth a cache entry
+        return _device_of(user_agent)
+    return _cached(user_agent)
+
+
+def _device_of(user_agent: str) -> str:
     if not user_agent or _BOT.search(user_agent):
         return "bot" if user_agent else "other"
     if _TV.search(user_agent):
@@ -33,3 +40,8 @@ def device_of(user_agent: str) -> str:
     if _DESKTOP.search(user_agent):
         return "desktop"
     return "other"
+
+
+#: Players send a heartbeat every 5 s with the same User-Agent, and a few hundred of them cover
+#: nearly every viewer: five regular expressions a heartbeat become one dictionary lookup.
+_cached = functools.lru_cache(maxsize=4096)(_device_of)

@@ -5,6 +5,7 @@ video row exactly once, sessions rolled into retention, and who may send heartbe
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,8 @@ from support.social import member, ready_video
 from support.viewing import DE, GB, PHONE, Clock, beat, play, player
 
 from control_plane.videos.models import Video
-from control_plane.views import ViewRollup
+from control_plane.views import Rules, ViewRollup
+from control_plane.views.buffer import Beat, RedisViewBuffer
 from control_plane.views.models import ViewFlush, ViewSession, WatchDaily, WatchRetention
 
 API = "/api/v1"
@@ -132,8 +134,77 @@ def test_heartbeats_per_viewer_are_rate_limited(platform_on) -> None:  # type: i
     platform = platform_on(views_heartbeats_per_minute=3)
     ada = member(platform, "ada")
     video = ready_video(platform, ada)
-    codes = [beat(platform.client, video, f"session-{i}", 0, 0).status_code for i in range(5)]
-    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    answers = [beat(platform.client, video, f"session-{i}", 0, 0) for i in range(5)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    refused = answers[3]
+    assert refused.json()["code"] == "RATE_LIMITED" and 1 <= int(refused.headers["Retry-After"]) <= 60
+    # a signed-in player's heartbeats take the FastAPI route: limited by the same count
+    bob = member(platform, "bob")
+    assert beat(platform.client, video, "session-bob", 0, 0, headers=bob.headers).status_code == 200
+
+
+def test_the_short_path_answers_as_the_route_does(viewing) -> None:  # type: ignore[no-untyped-def]
+    """Anonymous JSON heartbeats are answered ahead of FastAPI (``views/fastpath.py``); signed-in
+    ones, bodies that do not validate and other content types go to the route. Both answer alike,
+    under the same middleware (request id, security headers, metrics by route template)."""
+    platform, clock = viewing
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    video = ready_video(platform, ada)
+    private = ready_video(platform, ada, visibility="private")
+    gb = player(platform, GB)
+    short = beat(gb, private, "private-2", 0, 0)  # anonymous: the short path
+    routed = beat(gb, private, "private-2", 0, 0, headers=bob.headers)  # signed in: the route
+    assert short.status_code == routed.status_code == 404
+    assert short.json() == routed.json()
+    assert short.headers["content-type"] == routed.headers["content-type"] == "application/problem+json"
+    ok = beat(gb, video, "short-path-1", 0, 0, headers={"X-Request-ID": "player-42"})
+    assert ok.status_code == 200 and ok.json() == {"counted": False, "watched_seconds": 0.0}
+    assert ok.headers["x-request-id"] == "player-42"
+    assert ok.headers["x-content-type-options"] == "nosniff"
+    assert ok.headers["content-type"] == "application/json"
+    clock.now += 5
+    signed = beat(gb, video, "short-path-2", 0, 0, headers=bob.headers)
+    assert signed.status_code == 200 and signed.json() == {"counted": False, "watched_seconds": 0.0}
+    bad = beat(gb, video, "bad session!", 0, 0)
+    assert bad.status_code == 422 and bad.json()["code"] == "VALIDATION_FAILED"
+    assert bad.json()["errors"][0]["loc"] == ["body", "session"]
+    text = gb.post(
+        f"{API}/videos/{video}/views",
+        content=b'{"session": "plain-text-1", "position": 0, "watched_seconds": 0}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert text.status_code == 422
+    metrics = platform.client.get("/metrics").text
+    assert 'route="/api/v1/videos/{video_id}/views",status="200"' in metrics
+
+
+def test_a_batch_of_beats_applies_each_in_order(viewing) -> None:  # type: ignore[no-untyped-def]
+    """``beat_many`` (one Redis pipeline for the beats of concurrent requests) keeps each beat's
+    rules: the second beat of a session too soon after the first is ignored, the session counts
+    once its watch time is reached, a viewer over the per-minute limit is refused."""
+    platform, clock = viewing
+    buffer = platform.services.views.buffer
+    base: dict[str, Any] = dict(video_id="v" * 32, owner_id="o" * 32, user_id=None, country="GB")
+    base |= dict(device="desktop", day="2027-01-15", threshold=10.0)
+
+    def at(session: str, now: float, watched: float, viewer: str = "a:viewer") -> Beat:
+        return Beat(session=session, viewer=viewer, now=now, position=watched, watched=watched, **base)
+
+    t = clock.now
+    results = buffer.beat_many([at("s1", t, 0), at("s1", t + 0.2, 5), at("s2", t, 0, "a:other")])
+    assert [(r.accepted, r.retry) for r in results] == [(True, 0), (False, 0), (True, 0)]
+    results = buffer.beat_many([at("s1", t + 5, 5), at("s1", t + 10, 10), at("s2", t + 10, 10, "a:other")])
+    assert [(r.watched, r.counted) for r in results] == [(5.0, False), (10.0, True), (10.0, True)]
+    rules, buffer.rules = buffer.rules, Rules(per_minute=2)  # a limit of 2 a minute for this check
+    try:
+        results = buffer.beat_many([at(f"r{i}", t + 70, 0, "a:rapid") for i in range(4)])
+    finally:
+        buffer.rules = rules
+    assert [r.retry > 0 for r in results] == [False, False, True, True]
+    if isinstance(buffer, RedisViewBuffer):  # a server without the script: loaded, the batch sent again
+        buffer._beat.sha = "0" * 40
+        results = buffer.beat_many([at("s3", t + 80, 0, "a:third"), at("s4", t + 80, 0, "a:fourth")])
+        assert [r.accepted for r in results] == [True, True] and buffer._beat.sha != "0" * 40
 
 
 def test_a_flush_is_applied_exactly_once_even_if_it_stopped_half_way(viewing) -> None:  # type: ignore[no-untyped-def]
