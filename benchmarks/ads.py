@@ -45,10 +45,13 @@ from control_plane.ads.counters import AdCounters, MemoryAdCounters, RedisAdCoun
 from control_plane.ads.models import AdCampaign, AdCreative, AdViewerProfile
 from control_plane.ads.server import AdServer, Viewer
 from control_plane.ads.service import AdService
-from control_plane.ads.spend import LocalAdSpend
 from control_plane.core import migrate
 from control_plane.core.db import Database, new_id
 from control_plane.core.geo import UNKNOWN, GeoLookup
+from control_plane.payments.advertising import AdMoney
+from control_plane.payments.memberships import Terms
+from control_plane.payments.providers import LocalProvider
+from control_plane.payments.revenue import MonetizeClaims
 from control_plane.social.models import VideoLike
 from control_plane.videos.models import CATEGORIES, Video
 from control_plane.videos.playback import PlaybackTokens
@@ -403,9 +406,15 @@ def main(argv: list[str], output: Path) -> int:
         }
         tracked = server(AdServer, db, counters(), geo, secret)
         ingest = beacons(tracked, load[: max(50, args.decisions // 3)])
-        service = AdService(
-            db, LocalAdSpend(), lambda *a, **k: None, currency="USD", reserve_cpm=50, creator_share=0.55
+        money = AdMoney(
+            db,
+            LocalProvider(db, "whsec_bench", "http://127.0.0.1:8000"),
+            Terms(),
+            currency="USD",
+            creator_share_bps=5500,
+            claims=MonetizeClaims(),
         )
+        service = AdService(db, money, lambda *a, **k: None, currency="USD", reserve_cpm=50)
         flushed = time.perf_counter()
         batches = service.flush(tracked.counters)
         ingest["flush"] = {"batches": batches, "seconds": round(time.perf_counter() - flushed, 3)}

@@ -6,6 +6,10 @@ to a viewer (budget left, cap slot free, and taking the slot), counting an impre
 serving, charged only within budget) and counting a player event (once, and only after the event
 before it). Redis runs each as a Lua script; the in-process form (the embedded default) runs the
 same logic under one lock. Spend is in millis (a thousandth of a minor unit); times in ms.
+
+Spend is held to two limits in the same step: the campaign's budget (and daily budget), and the
+funds of its advertiser's prepaid balance (``Admission.account`` and ``funds_millis``: what the
+advertiser ever deposited, net of refunds), against the advertiser's spend over all campaigns.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ LAST_AD_TTL_MS = 86_400_000
 @dataclass(frozen=True)
 class Admission:
     """What admitting a campaign needs to know. ``daily`` and ``cap`` are None when unlimited;
-    ``bound`` is the most one impression may cost (the bid, in millis)."""
+    ``bound`` is the most one impression may cost (the bid, in millis). ``account`` is the
+    advertiser whose balance pays, ``funds_millis`` what it ever deposited (net of refunds), None
+    when the advertiser's balance is not checked (the benchmarks' bare counters)."""
 
     campaign: str
     budget_millis: int
@@ -44,6 +50,8 @@ class Admission:
     cap: int | None
     period_ms: int
     bound: int
+    account: str = ""
+    funds_millis: int | None = None
 
 
 class AdCounters(ABC):
@@ -74,8 +82,13 @@ class AdCounters(ABC):
         """Millis spent by every campaign, in all and on ``day``."""
 
     @abstractmethod
-    def seed(self, spent: dict[str, int]) -> None:
-        """Set the total spend of campaigns the counters do not know (after Redis lost them)."""
+    def accounts(self) -> dict[str, int]:
+        """Millis spent by every advertiser, over all their campaigns."""
+
+    @abstractmethod
+    def seed(self, spent: dict[str, int], accounts: dict[str, int] | None = None) -> None:
+        """Set the total spend of campaigns (and advertisers) the counters do not know (after
+        Redis lost them)."""
 
     @abstractmethod
     def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
@@ -99,6 +112,7 @@ class MemoryAdCounters(AdCounters):
         self._caps: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._total: dict[str, int] = defaultdict(int)
         self._daily: dict[tuple[str, str], int] = defaultdict(int)
+        self._accounts: dict[str, int] = defaultdict(int)
         self._beacons: dict[str, set[str]] = defaultdict(set)
         #: When each serving's beacons expire (monotonic-free: the ``now`` of the caller, ms).
         self._expires: dict[str, float] = {}
@@ -111,6 +125,8 @@ class MemoryAdCounters(AdCounters):
         if self._total[a.campaign] + a.bound > a.budget_millis:
             return False
         if a.daily_millis is not None and self._daily[(a.campaign, day)] + a.bound > a.daily_millis:
+            return False
+        if a.funds_millis is not None and self._accounts[a.account] + a.bound > a.funds_millis:
             return False
         if a.cap is not None:
             slots = self._caps[(a.campaign, viewer)]
@@ -140,12 +156,15 @@ class MemoryAdCounters(AdCounters):
             self._expires[serving] = time.monotonic() + ttl_ms / 1000
             delta = self._deltas[(a.campaign, day)]
             delta["impression"] += 1
-            within = self._total[a.campaign] + price <= a.budget_millis and (
-                a.daily_millis is None or self._daily[(a.campaign, day)] + price <= a.daily_millis
+            within = (
+                self._total[a.campaign] + price <= a.budget_millis
+                and (a.daily_millis is None or self._daily[(a.campaign, day)] + price <= a.daily_millis)
+                and (a.funds_millis is None or self._accounts[a.account] + price <= a.funds_millis)
             )
             if not within:
                 return 1
             self._total[a.campaign] += price
+            self._accounts[a.account] += price
             self._daily[(a.campaign, day)] += price
             delta["spent"] += price
             delta[f"v:{video}"] += price
@@ -167,11 +186,18 @@ class MemoryAdCounters(AdCounters):
         with self._lock:
             return dict(self._total), {c: v for (c, d), v in self._daily.items() if d == day}
 
-    def seed(self, spent: dict[str, int]) -> None:
+    def accounts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._accounts)
+
+    def seed(self, spent: dict[str, int], accounts: dict[str, int] | None = None) -> None:
         with self._lock:
             for campaign, millis in spent.items():
                 if campaign not in self._total:
                     self._total[campaign] = millis
+            for account, millis in (accounts or {}).items():
+                if account not in self._accounts:
+                    self._accounts[account] = millis
 
     def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
         with self._lock:
@@ -197,6 +223,8 @@ local bound = tonumber(ARGV[10])
 if total + bound > tonumber(ARGV[2]) then return 0 end
 local daily = tonumber(ARGV[3])
 if daily >= 0 and tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') + bound > daily then return 0 end
+local funds = tonumber(ARGV[12])
+if funds >= 0 and tonumber(redis.call('HGET', KEYS[5], ARGV[11]) or '0') + bound > funds then return 0 end
 local cap = tonumber(ARGV[4])
 if cap >= 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[6]) - tonumber(ARGV[5]))
@@ -220,7 +248,10 @@ redis.call('SADD', KEYS[5], KEYS[4])
 if tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') + price > tonumber(ARGV[3]) then return 1 end
 local daily = tonumber(ARGV[4])
 if daily >= 0 and tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') + price > daily then return 1 end
+local funds = tonumber(ARGV[9])
+if funds >= 0 and tonumber(redis.call('HGET', KEYS[6], ARGV[8]) or '0') + price > funds then return 1 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], price)
+redis.call('HINCRBY', KEYS[6], ARGV[8], price)
 redis.call('HINCRBY', KEYS[3], ARGV[1], price)
 redis.call('PEXPIRE', KEYS[3], ARGV[7])
 redis.call('HINCRBY', KEYS[4], 'spent', price)
@@ -271,6 +302,7 @@ class RedisAdCounters(AdCounters):
             self._k("spent"),
             self._k("spent", day),
             self._k("last", viewer),
+            self._k("accounts"),
         ]
         args: list[str | int] = [
             a.campaign,
@@ -283,6 +315,8 @@ class RedisAdCounters(AdCounters):
             creative,
             LAST_AD_TTL_MS,
             a.bound,
+            a.account,
+            -1 if a.funds_millis is None else a.funds_millis,
         ]
         return bool(self._admit(keys=keys, args=args))
 
@@ -293,6 +327,7 @@ class RedisAdCounters(AdCounters):
             self._k("spent", day),
             self._k("d", a.campaign, day),
             self._k("dirty"),
+            self._k("accounts"),
         ]
         args: list[str | int] = [
             a.campaign,
@@ -302,6 +337,8 @@ class RedisAdCounters(AdCounters):
             video,
             ttl_ms,
             DAY_TTL_MS,
+            a.account,
+            -1 if a.funds_millis is None else a.funds_millis,
         ]
         return int(self._impression(keys=keys, args=args))
 
@@ -319,12 +356,17 @@ class RedisAdCounters(AdCounters):
             {k.decode(): int(v) for k, v in daily.items()},
         )
 
-    def seed(self, spent: dict[str, int]) -> None:
-        if not spent:
+    def accounts(self) -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in self._redis.hgetall(self._k("accounts")).items()}
+
+    def seed(self, spent: dict[str, int], accounts: dict[str, int] | None = None) -> None:
+        if not spent and not accounts:
             return
         pipe = self._redis.pipeline(transaction=False)
         for campaign, millis in spent.items():
             pipe.hsetnx(self._k("spent"), campaign, millis)
+        for account, millis in (accounts or {}).items():
+            pipe.hsetnx(self._k("accounts"), account, millis)
         pipe.execute()
 
     def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:

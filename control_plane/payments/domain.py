@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
 from control_plane.core.settings import Settings
+from control_plane.payments.advertising import AdMoney
 from control_plane.payments.memberships import MembershipService, Terms, is_member
 from control_plane.payments.payouts import PayoutService
 from control_plane.payments.providers import LocalProvider, PaymentProvider, open_provider
@@ -36,6 +37,8 @@ class Payments:
     memberships: MembershipService
     webhooks: WebhookService
     payouts: PayoutService
+    #: Advertisers' prepaid balances and the booking of ad spend.
+    ads: AdMoney
 
     @property
     def local(self) -> LocalProvider | None:
@@ -55,12 +58,19 @@ def build_payments(db: Database, settings: Settings, events: EventHub) -> Paymen
     webhooks = WebhookService(db, provider, terms, events)
     if isinstance(provider, LocalProvider):
         provider.attach(webhooks.receive)
+    claims = MonetizeClaims()
     return Payments(
         provider=provider,
         terms=terms,
         memberships=MembershipService(db, provider, terms),
         webhooks=webhooks,
-        payouts=PayoutService(
-            db, provider, terms, events, watch_time=RecordedWatchTime(), claims=MonetizeClaims()
+        payouts=PayoutService(db, provider, terms, events, watch_time=RecordedWatchTime(), claims=claims),
+        ads=AdMoney(
+            db,
+            provider,
+            terms,
+            currency=settings.ads_currency,
+            creator_share_bps=round(settings.ads_creator_share * 10_000),
+            claims=claims,
         ),
     )
