@@ -357,7 +357,8 @@ class RedisAdCounters(AdCounters):
         )
 
     def accounts(self) -> dict[str, int]:
-        return {k.decode(): int(v) for k, v in self._redis.hgetall(self._k("accounts")).items()}
+        found: Any = self._redis.hgetall(self._k("accounts"))
+        return {k.decode(): int(v) for k, v in found.items()}
 
     def seed(self, spent: dict[str, int], accounts: dict[str, int] | None = None) -> None:
         if not spent and not accounts:

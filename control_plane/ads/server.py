@@ -329,7 +329,9 @@ class AdServer:
             self._signature, self._loaded_at = signature, now
         index = self.index
         total, today = self.counters.spent(time.strftime("%Y-%m-%d", time.gmtime(now)))
-        funds, flushed, accounts = self.funds, {}, {}
+        funds = self.funds
+        flushed: dict[str, int] = {}
+        accounts: dict[str, int] = {}
         if self.spend is not None:
             funds, flushed = funds_of(self.db, self.spend, sorted({e.advertiser_id for e in index.entries}))
             accounts = self.counters.accounts()
