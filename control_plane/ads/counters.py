@@ -122,11 +122,12 @@ class MemoryAdCounters(AdCounters):
         return self._last.get(viewer)
 
     def _open(self, a: Admission, viewer: str, day: str, now_ms: int) -> bool:
-        if self._total[a.campaign] + a.bound > a.budget_millis:
+        # ``get``: a look must not make a zero total appear (seeding fills only unknown ones)
+        if self._total.get(a.campaign, 0) + a.bound > a.budget_millis:
             return False
-        if a.daily_millis is not None and self._daily[(a.campaign, day)] + a.bound > a.daily_millis:
+        if a.daily_millis is not None and self._daily.get((a.campaign, day), 0) + a.bound > a.daily_millis:
             return False
-        if a.funds_millis is not None and self._accounts[a.account] + a.bound > a.funds_millis:
+        if a.funds_millis is not None and self._accounts.get(a.account, 0) + a.bound > a.funds_millis:
             return False
         if a.cap is not None:
             slots = self._caps[(a.campaign, viewer)]
@@ -159,7 +160,7 @@ class MemoryAdCounters(AdCounters):
             within = (
                 self._total[a.campaign] + price <= a.budget_millis
                 and (a.daily_millis is None or self._daily[(a.campaign, day)] + price <= a.daily_millis)
-                and (a.funds_millis is None or self._accounts[a.account] + price <= a.funds_millis)
+                and (a.funds_millis is None or self._accounts.get(a.account, 0) + price <= a.funds_millis)
             )
             if not within:
                 return 1

@@ -262,3 +262,45 @@ def test_facts_caches_answer_stale_values_while_one_reload_runs() -> None:
         time.sleep(0.01)
     assert len(loads) == 2
     cache.close()
+
+
+def test_counters_hold_an_advertisers_campaigns_to_its_funds(counters: AdCounters) -> None:
+    """Two campaigns of one advertiser share its funds: 2,500 millis pay two impressions of 1,000,
+    whichever campaign serves them; another advertiser is not touched."""
+    day, now = "2026-12-07", int(time.time() * 1000)
+    one, two = (
+        Admission(
+            c,
+            budget_millis=10_000,
+            daily_millis=None,
+            cap=None,
+            period_ms=0,
+            bound=1000,
+            account="adv",
+            funds_millis=2500,
+        )
+        for c in ("c1", "c2")
+    )
+    rich = Admission(
+        "c3",
+        budget_millis=10_000,
+        daily_millis=None,
+        cap=None,
+        period_ms=0,
+        bound=1000,
+        account="rich",
+        funds_millis=10_000,
+    )
+    kw = {"video": "vid", "day": day, "ttl_ms": 60_000}
+    assert counters.admit(one, "v", day=day, now_ms=now) and counters.admit(two, "v", day=day, now_ms=now)
+    assert counters.impression("s1", one, price=1000, **kw) == 2
+    assert counters.impression("s2", two, price=1000, **kw) == 2
+    assert not counters.admit(one, "v", day=day, now_ms=now)  # 2000 + a bid of 1000 > 2500
+    assert not counters.admit(two, "v", day=day, now_ms=now)
+    assert counters.impression("s3", two, price=400, **kw) == 2  # a cheaper one still fits
+    assert counters.impression("s4", one, price=400, **kw) == 1  # counted, never charged past the funds
+    assert counters.admit(rich, "v", day=day, now_ms=now)
+    assert counters.accounts() == {"adv": 2400}
+    assert counters.spent(day)[0] == {"c1": 1000, "c2": 1400}
+    counters.seed({}, {"adv": 1, "lost": 900})
+    assert counters.accounts() == {"adv": 2400, "lost": 900}
