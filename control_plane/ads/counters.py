@@ -14,14 +14,24 @@ advertiser ever deposited, net of refunds), against the advertiser's spend over 
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Admission", "AdCounters", "MemoryAdCounters", "RedisAdCounters", "open_counters", "PREVIOUS"]
+__all__ = [
+    "Admission",
+    "AdCounters",
+    "Batch",
+    "MemoryAdCounters",
+    "RedisAdCounters",
+    "open_counters",
+    "PREVIOUS",
+    "STALE_MS",
+]
 
 #: The event a tracked event must follow, for the order a player sends them in.
 PREVIOUS = {
@@ -35,6 +45,23 @@ PREVIOUS = {
 }
 DAY_TTL_MS = 3 * 86_400_000
 LAST_AD_TTL_MS = 86_400_000
+#: A drained batch not acknowledged for this long (its flush died or failed) is drained again,
+#: under the same id, so the database recognises it if it was written.
+STALE_MS = 60_000
+
+
+class Batch(NamedTuple):
+    """Delivery counts of one campaign on one UTC day, taken by a flush under ``id``: event names,
+    ``spent`` and ``v:<video id>`` (millis carried by that video)."""
+
+    campaign: str
+    day: str
+    counts: dict[str, int]
+    id: str
+
+
+def _batch_id() -> str:
+    return secrets.token_hex(12)
 
 
 @dataclass(frozen=True)
@@ -90,10 +117,18 @@ class AdCounters(ABC):
         """Set the total spend of campaigns (and advertisers) the counters do not know (after
         Redis lost them)."""
 
+    #: Milliseconds after which an unacknowledged batch is drained again.
+    stale_ms: int = STALE_MS
+
     @abstractmethod
-    def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
-        """Take up to ``limit`` batches of delivery counts: (campaign, day, {field: n}); fields are
-        the event names, ``spent`` and ``v:<video id>`` (millis carried by that video)."""
+    def drain(self, limit: int = 500) -> list[Batch]:
+        """Take up to ``limit`` batches of delivery counts: first those drained more than
+        ``stale_ms`` ago and never acknowledged (same id), then new ones. A batch stays in flight
+        until :meth:`ack`: a flush that dies loses nothing."""
+
+    @abstractmethod
+    def ack(self, batch: Batch) -> None:
+        """The batch is written: forget it."""
 
     @abstractmethod
     def restore(self, campaign: str, day: str, counts: dict[str, int]) -> None:
@@ -117,6 +152,8 @@ class MemoryAdCounters(AdCounters):
         #: When each serving's beacons expire (monotonic-free: the ``now`` of the caller, ms).
         self._expires: dict[str, float] = {}
         self._deltas: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        #: Batches drained and not acknowledged: id -> (batch, when it was taken, monotonic s).
+        self._inflight: dict[str, tuple[Batch, float]] = {}
 
     def last_ad(self, viewer: str) -> str | None:
         return self._last.get(viewer)
@@ -200,7 +237,7 @@ class MemoryAdCounters(AdCounters):
                 if account not in self._accounts:
                     self._accounts[account] = millis
 
-    def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
+    def drain(self, limit: int = 500) -> list[Batch]:
         with self._lock:
             now = time.monotonic()
             for serving in [s for s, at in self._expires.items() if at <= now]:
@@ -208,8 +245,17 @@ class MemoryAdCounters(AdCounters):
                 del self._expires[serving]
             for key in [k for k, slots in self._caps.items() if not slots]:
                 del self._caps[key]
-            keys = list(self._deltas)[:limit]
-            return [(c, d, dict(self._deltas.pop((c, d)))) for c, d in keys]
+            stale = now - self.stale_ms / 1000
+            taken = [b for b, at in self._inflight.values() if at <= stale][:limit]
+            for c, d in list(self._deltas)[: limit - len(taken)]:
+                taken.append(Batch(c, d, dict(self._deltas.pop((c, d))), _batch_id()))
+            for batch in taken:
+                self._inflight[batch.id] = (batch, now)
+            return taken
+
+    def ack(self, batch: Batch) -> None:
+        with self._lock:
+            self._inflight.pop(batch.id, None)
 
     def restore(self, campaign: str, day: str, counts: dict[str, int]) -> None:
         with self._lock:
@@ -268,9 +314,21 @@ redis.call('SADD', KEYS[3], KEYS[2])
 return 1
 """
 _TAKE = """
-local v = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return v
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[1], KEYS[2])
+return redis.call('HGETALL', KEYS[2])
+"""
+_RETAKE = """
+local at = redis.call('ZSCORE', KEYS[2], KEYS[1])
+if not at or tonumber(at) > tonumber(ARGV[2]) then return false end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], KEYS[1])
+  return false
+end
+redis.call('ZADD', KEYS[2], ARGV[1], KEYS[1])
+return redis.call('HGETALL', KEYS[1])
 """
 
 
@@ -287,6 +345,7 @@ class RedisAdCounters(AdCounters):
         self._impression = self._redis.register_script(_IMPRESSION)
         self._event = self._redis.register_script(_EVENT)
         self._take = self._redis.register_script(_TAKE)
+        self._retake = self._redis.register_script(_RETAKE)
 
     def _k(self, *parts: str) -> str:
         return self.PREFIX + ":".join(parts)
@@ -371,17 +430,35 @@ class RedisAdCounters(AdCounters):
             pipe.hsetnx(self._k("accounts"), account, millis)
         pipe.execute()
 
-    def drain(self, limit: int = 500) -> list[tuple[str, str, dict[str, int]]]:
-        popped: Any = self._redis.spop(self._k("dirty"), limit) or []
-        batches = []
-        for raw in popped:
+    def drain(self, limit: int = 500) -> list[Batch]:
+        now_ms = int(time.time() * 1000)
+        inflight = self._k("inflight")
+        batches: list[Batch] = []
+        stale: Any = self._redis.zrangebyscore(inflight, "-inf", now_ms - self.stale_ms, start=0, num=limit)
+        for raw in stale:  # batches of a flush that died or failed: the same ids again
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            flat = self._take(keys=[key])
-            counts = {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+            flat = self._retake(keys=[key, inflight], args=[now_ms, now_ms - self.stale_ms])
+            if flat:
+                _, _, campaign, day, batch = key.split(":", 4)
+                batches.append(Batch(campaign, day, _counts(flat), batch))
+        popped: Any = self._redis.spop(self._k("dirty"), limit - len(batches)) if len(batches) < limit else []
+        for raw in popped or []:
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
             _, _, campaign, day = key.split(":", 3)
-            if counts:
-                batches.append((campaign, day, counts))
+            batch = _batch_id()
+            flat = self._take(
+                keys=[key, self._k("f", campaign, day, batch), inflight], args=[now_ms, DAY_TTL_MS]
+            )
+            if flat:
+                batches.append(Batch(campaign, day, _counts(flat), batch))
         return batches
+
+    def ack(self, batch: Batch) -> None:
+        key = self._k("f", batch.campaign, batch.day, batch.id)
+        pipe = self._redis.pipeline()
+        pipe.delete(key)
+        pipe.zrem(self._k("inflight"), key)
+        pipe.execute()
 
     def restore(self, campaign: str, day: str, counts: dict[str, int]) -> None:
         key = self._k("d", campaign, day)
@@ -393,6 +470,10 @@ class RedisAdCounters(AdCounters):
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _counts(flat: list[Any]) -> dict[str, int]:
+    return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def open_counters(redis_url: str | None) -> AdCounters:

@@ -30,7 +30,7 @@ from control_plane.ads.errors import (
 )
 from control_plane.ads.models import AdCampaign, AdCreative, AdDailyStats, AdEarning, AdViewerProfile
 from control_plane.ads.spend import AdSpend
-from control_plane.core.db import Database, new_id, utcnow
+from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict
 from control_plane.core.leftovers import Leftovers
 from control_plane.core.upsert import upsert
@@ -304,36 +304,22 @@ class AdService:
         """Move what the counters gathered into the database: each campaign's day of deliveries,
         and its spend onto the ledger through the spend port. Returns the batches written.
 
-        Each drained batch gets an id, and its money is booked under it once: a batch written
-        twice books nothing the second time. Counts that cannot be written go back to the
-        counters, unless the batch's money turns out booked (the commit went through and only
-        its answer was lost); a process that dies between taking a batch and writing it loses
-        that batch (at most ``batches`` campaign-days of one flush).
+        Each drained batch has an id and stays in the counters until it is written and
+        acknowledged. A flush that fails or dies leaves its batches there; a later flush takes them
+        again, under the same ids, once they are stale (``AdCounters.stale_ms``), and a batch
+        whose money was booked already books nothing and counts nothing again.
         """
         written = 0
         while True:
             drained = counters.drain(batches)
             if not drained:
                 return written
-            for campaign_id, day, counts in drained:
-                batch = new_id()
-                try:
-                    self.write(campaign_id, date.fromisoformat(day), counts, batch=batch)
-                except Exception:
-                    if not self._booked(campaign_id, batch):
-                        counters.restore(campaign_id, day, counts)
-                    raise
+            for batch in drained:
+                self.write(batch.campaign, date.fromisoformat(batch.day), batch.counts, batch=batch.id)
+                counters.ack(batch)
                 written += 1
             if len(drained) < batches:
                 return written
-
-    def _booked(self, campaign_id: str, batch: str) -> bool:
-        try:
-            with self.db.session() as session:
-                return self.spend.booked(session, campaign_id, batch)
-        except Exception:  # the database is unreachable: give the counts back, as if not written
-            log.exception("could not learn whether ad batch %s was booked", batch)
-            return False
 
     def write(self, campaign_id: str, day: date, counts: dict[str, int], *, batch: str) -> bool:
         """Add one drained batch (``counts``: event names, ``spent`` and ``v:<video>`` millis) to the

@@ -6,9 +6,10 @@ booked once, an empty balance stops serving (across two API processes on one Red
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -164,6 +165,34 @@ def test_a_batch_is_booked_once(platform_on: Callable[..., Platform]) -> None:
     for i in range(3):
         p.services.ads.write(camp, day, {"spent": 400, f"v:{video_id}": 400}, batch=f"small-{i}")
     assert balances(p, advertiser_account(adv.id)) == [939]  # 1,200 millis so far: one cent
+    ledger_ok(p)
+
+
+def test_a_flush_that_dies_is_taken_again_and_books_once(platform_on: Callable[..., Platform]) -> None:
+    p = platform_on(ads_reserve_cpm=PRICE)
+    adv, creator = advertiser(p, "crashy", funds=1000), member(p, "crashcre")
+    camp = campaign(p, adv, cpm_bid=PRICE)
+    ready_creative(p, camp, adv), ready_creative(p, camp, adv)
+    video_id = video_of(p, creator)
+    refresh(p)
+    counters, ads = p.services.ad_counters, p.services.ads
+    impressions(p, video_id, 2, "crash")
+    (taken,) = counters.drain()  # a flush takes the batch, writes it, and dies before its ack
+    assert ads.write(camp, date.fromisoformat(taken.day), taken.counts, batch=taken.id)
+    impressions(p, video_id, 1, "crash-more")
+    assert ads.flush(counters) == 1  # the new counts; the dead flush's batch is not stale yet
+    counters.stale_ms = 0
+    time.sleep(0.01)
+    assert ads.flush(counters) == 1  # taken again under its id: written already, nothing moves
+    assert balances(p, advertiser_account(adv.id), available(creator.id), ADS) == [940, 33, 27]
+    with p.services.db.session() as session:
+        assert session.get(AdDailyStats, (camp, date.fromisoformat(taken.day))).impressions == 3  # type: ignore[union-attr]
+    impressions(p, video_id, 1, "crash-last")
+    (lost,) = counters.drain()  # a flush takes it and dies before writing: the next one writes it
+    time.sleep(0.01)
+    assert ads.flush(counters) == 1
+    assert balances(p, advertiser_account(adv.id)) == [920]
+    assert ads.flush(counters) == 0 and lost.id
     ledger_ok(p)
 
 
