@@ -3,9 +3,9 @@
 localstripe makes the plan (product and plan), the payment intents of a tip and of an advertiser's
 deposit, the member's customer and subscription, and sends its own signed webhooks
 (``customer.subscription.created``, ``invoice.payment_succeeded``, ``payment_intent.succeeded``)
-to the platform over HTTP. It has no Checkout Sessions and no Connect, so the test subscribes the way Checkout would (a subscription
-whose metadata names the membership) and reports the connected account with a recorded
-``account.updated`` signed with Stripe's scheme.
+to the platform over HTTP. It has no Checkout Sessions and no Connect, so the test subscribes the
+way Checkout would (a subscription whose metadata names the membership) and reports the connected
+account with a recorded ``account.updated`` signed with Stripe's scheme.
 """
 
 from __future__ import annotations
