@@ -136,6 +136,10 @@ def test_prepay_serve_flush_moves_the_money_exactly(platform_on: Callable[..., P
     assert p.client.get("/api/v1/ads/earnings", headers=holder.headers).json()["videos"] == [
         {"video_id": claimed, "role": "claimant", "currency": "USD", "amount": 22}
     ]
+    admin = p.user("moneyadmin", role="admin")
+    platform_report = p.client.get("/api/v1/admin/payments/report", headers=admin).json()
+    assert platform_report["ok"] and platform_report["platform"][ADS] == {"usd": 45}
+    assert platform_report["platform"]["advertisers"] == {"usd": 0}
     report = p.client.get(f"/api/v1/ads/campaigns/{camp}/report", headers=adv.headers).json()
     assert report["charged"] == 100 and report["totals"]["spent"] == 100
     assert report["totals"]["impressions"] == 5
