@@ -1,5 +1,6 @@
 """Ad money moves to the payments ledger: ad_spend_entries (the local spend port's records) goes,
-ad_earnings (what ads on each video earned each user per day, the ledger's breakdown) comes.
+ad_earnings (what ads on each video earned each user per day, the ledger's breakdown) comes, and
+on PostgreSQL a text_pattern_ops index lets a campaign's ledger transactions be found by prefix.
 
 Revision ID: 0021_adledger
 Revises: 0020
@@ -20,6 +21,13 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":  # a campaign's spend: LIKE 'ad:{campaign}:%'
+        op.create_index(
+            "ix_ledger_transactions_reference_prefix",
+            "ledger_transactions",
+            ["reference"],
+            postgresql_ops={"reference": "text_pattern_ops"},
+        )
     op.drop_index("ix_ad_spend_user", table_name="ad_spend_entries")
     op.drop_index("ix_ad_spend_entries_campaign_id", table_name="ad_spend_entries")
     op.drop_table("ad_spend_entries")
@@ -35,6 +43,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_ledger_transactions_reference_prefix", table_name="ledger_transactions")
     op.drop_table("ad_earnings")
     op.create_table(
         "ad_spend_entries",
