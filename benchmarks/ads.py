@@ -45,10 +45,15 @@ from control_plane.ads.counters import AdCounters, MemoryAdCounters, RedisAdCoun
 from control_plane.ads.models import AdCampaign, AdCreative, AdViewerProfile
 from control_plane.ads.server import AdServer, Viewer
 from control_plane.ads.service import AdService
-from control_plane.ads.spend import LocalAdSpend
 from control_plane.core import migrate
 from control_plane.core.db import Database, new_id
 from control_plane.core.geo import UNKNOWN, GeoLookup
+from control_plane.payments.advertising import AdMoney
+from control_plane.payments.advertising import advertiser as advertiser_account
+from control_plane.payments.ledger import PROVIDER, Ledger
+from control_plane.payments.memberships import Terms
+from control_plane.payments.providers import LocalProvider
+from control_plane.payments.revenue import MonetizeClaims
 from control_plane.social.models import VideoLike
 from control_plane.videos.models import CATEGORIES, Video
 from control_plane.videos.playback import PlaybackTokens
@@ -58,6 +63,8 @@ __all__ = ["main"]
 log = logging.getLogger("benchmarks.ads")
 
 FULL_CAMPAIGNS = 10_000
+#: Each advertiser's prepaid balance, minor units: enough that it never stops a campaign here.
+FUNDS = 10**12
 TARGET_P99_MS = 10.0
 COUNTRIES = ["US", "GB", "DE", "FR", "BR", "IN", "JP", "CA", "AU", "IT", "ES", "NL", "MX", "KR", "SE", "PL"]
 USER_AGENTS = [
@@ -184,6 +191,14 @@ def populate(db: Database, campaigns: int, rng: random.Random) -> dict[str, Any]
         session.execute(
             sa.insert(VideoLike), [{"video_id": w, "user_id": v, "created_at": now} for w, v in likes]
         )
+        for a in advertisers:  # prepaid balances that never run out: the check runs, and passes
+            Ledger.post(
+                session,
+                reference=f"bench-deposit:{a}",
+                kind="ad_deposit",
+                currency="usd",
+                entries=[(PROVIDER, -FUNDS), (advertiser_account(a), FUNDS)],
+            )
     return {"videos": [w["id"] for w in watched], "viewers": viewers}
 
 
@@ -212,7 +227,7 @@ def requests(
 
 
 def server(
-    kind: type[AdServer], db: Database, counters: AdCounters, geo: GeoLookup, secret: bytes
+    kind: type[AdServer], db: Database, counters: AdCounters, geo: GeoLookup, secret: bytes, spend: AdMoney
 ) -> AdServer:
     made = kind(
         db,
@@ -223,6 +238,7 @@ def server(
         public_url="http://127.0.0.1:8000",
         reserve_cpm=50,
         refresh_interval=3600.0,
+        spend=spend,
     )
     made.refresh(force=True)
     return made
@@ -391,21 +407,27 @@ def main(argv: list[str], output: Path) -> int:
         log.info("ads: %d campaigns written in %.1f s", campaigns, time.perf_counter() - built)
         ips = addresses(geo, rng, 500) if geo.path else ["127.0.0.1"]
         load = requests(facts, ips, rng, args.decisions)
-        ours = server(AdServer, db, counters(), geo, secret)
+        money = AdMoney(
+            db,
+            LocalProvider(db, "whsec_bench", "http://127.0.0.1:8000"),
+            Terms(),
+            currency="USD",
+            creator_share_bps=5500,
+            claims=MonetizeClaims(),
+        )
+        ours = server(AdServer, db, counters(), geo, secret, money)
         index_ms, index_filled = latency(ours, load)
-        sql = server(SqlAdServer, db, counters(), geo, secret)
+        sql = server(SqlAdServer, db, counters(), geo, secret, money)
         sql_ms, sql_filled = latency(sql, load[: args.sql_decisions])
         log.info("ads: index %s, sql %s", index_ms, sql_ms)
         agreed = agreement(ours, sql, load[:300])
         per_second = {
-            "index": rate(server(AdServer, db, counters(), geo, secret), load, args.seconds),
-            "sql": rate(server(SqlAdServer, db, counters(), geo, secret), load, args.seconds),
+            "index": rate(server(AdServer, db, counters(), geo, secret, money), load, args.seconds),
+            "sql": rate(server(SqlAdServer, db, counters(), geo, secret, money), load, args.seconds),
         }
-        tracked = server(AdServer, db, counters(), geo, secret)
+        tracked = server(AdServer, db, counters(), geo, secret, money)
         ingest = beacons(tracked, load[: max(50, args.decisions // 3)])
-        service = AdService(
-            db, LocalAdSpend(), lambda *a, **k: None, currency="USD", reserve_cpm=50, creator_share=0.55
-        )
+        service = AdService(db, money, lambda *a, **k: None, currency="USD", reserve_cpm=50)
         flushed = time.perf_counter()
         batches = service.flush(tracked.counters)
         ingest["flush"] = {"batches": batches, "seconds": round(time.perf_counter() - flushed, 3)}

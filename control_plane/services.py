@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from control_plane.accounts import AccountService, TokenCodec
 from control_plane.accounts.twofactor import TwoFactor
-from control_plane.ads import AdCounters, AdServer, AdService, LocalAdSpend, open_counters
+from control_plane.ads import AdCounters, AdServer, AdService, open_counters
 from control_plane.ads.beacons import BeaconSigner
 from control_plane.analytics import AnalyticsService
 from control_plane.channels.closing import AccountCloser
@@ -257,11 +257,10 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     playback = PlaybackTokens(settings.secret_bytes, previous, max_ttl=settings.playback_token_max_ttl)
     ads = AdService(
         db,
-        LocalAdSpend(),
+        payments.ads,
         jobs.enqueue,
         currency=settings.ads_currency,
         reserve_cpm=settings.ads_reserve_cpm,
-        creator_share=settings.ads_creator_share,
     )
     videos.on_remove(ads.video_removed)
     ad_counters = open_counters(settings.redis_url)
@@ -276,6 +275,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
         refresh_interval=settings.ads_refresh_interval,
         beacon_ttl=settings.ads_beacon_ttl,
         skip_after=settings.ads_skip_after,
+        spend=payments.ads,
     )
     feed = build_feed(settings, db, kv, store, jobs.enqueue)
     subscribe_feed(events, feed)

@@ -3,7 +3,7 @@
 from control_plane.ads.counters import AdCounters, open_counters
 from control_plane.ads.server import AdServer
 from control_plane.ads.service import MAX_CREATIVE_SECONDS, AdService, CampaignSpec
-from control_plane.ads.spend import AdSpend, LocalAdSpend
+from control_plane.ads.spend import AdSpend
 
 __all__ = [
     "AdCounters",
@@ -11,7 +11,6 @@ __all__ = [
     "AdService",
     "AdSpend",
     "CampaignSpec",
-    "LocalAdSpend",
     "MAX_CREATIVE_SECONDS",
     "open_counters",
 ]

@@ -1,5 +1,5 @@
 """The ads domain's tables: campaigns, their creatives, daily delivery counts, viewers' ad profiles
-and the spend records of the local spend port (until the payments ledger takes them).
+and the per-video breakdown of what ads earned (the money is in the payments ledger).
 
 Money is integer: budgets and bids in the currency's minor units (cents); spend in *millis*, a
 thousandth of a minor unit, so that one impression bought at a CPM of ``c`` minor units costs
@@ -25,8 +25,8 @@ __all__ = [
     "AdCampaign",
     "AdCreative",
     "AdDailyStats",
+    "AdEarning",
     "AdViewerProfile",
-    "AdSpendEntry",
 ]
 
 #: active: may serve; paused: its advertiser stopped it; ended: it can never serve again.
@@ -124,24 +124,16 @@ class AdViewerProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class AdSpendEntry(Base):
-    """One movement recorded by the local spend port: a ``prepay`` of a campaign's budget, a
-    ``charge`` of a campaign's delivered impressions, and its ``share`` to the creator, a
-    Content-ID claimant or the ``platform`` (``user_id`` None). Amounts in millis. The payments
-    ledger replaces these rows when it is wired in (see docs/ads.md)."""
+class AdEarning(Base):
+    """What ads on one video earned one user on one UTC day, in minor units: the breakdown by video
+    of the ledger's ``ads`` transactions (the money itself is in the payments ledger). ``role``:
+    ``creator`` (the video's owner) or ``claimant`` (a Content-ID ``monetize`` claim on it)."""
 
-    __tablename__ = "ad_spend_entries"
-    __table_args__ = (sa.Index("ix_ad_spend_user", "user_id", "kind", "currency"),)
+    __tablename__ = "ad_earnings"
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))
-    campaign_id: Mapped[str | None] = mapped_column(
-        sa.ForeignKey(AdCampaign.id, ondelete="SET NULL"), nullable=True, index=True
-    )
-    user_id: Mapped[str | None] = mapped_column(sa.ForeignKey(User.id, ondelete="SET NULL"), nullable=True)
-    #: For a share: whose video carried the ads, and in what role the user got it (creator, claimant).
-    video_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
-    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
-    currency: Mapped[str] = mapped_column(sa.String(3))
-    amount_millis: Mapped[int] = mapped_column(sa.BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey(User.id, ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -183,6 +183,7 @@ class ReportOut(BaseModel):
     totals: Delivery
     completion_rate: float | None = Field(description="completes per impression")
     click_through_rate: float | None = Field(description="clicks per impression")
+    charged: int = Field(description="minor units the ledger took from your balance for it")
     days: list[DayOut]
 
 
@@ -190,12 +191,28 @@ class EarningOut(BaseModel):
     video_id: str
     role: str = Field(description="creator, or claimant (a Content-ID claim that monetizes the video)")
     currency: str
-    amount_millis: int
+    amount: int = Field(description="minor units credited to your balance on the ledger")
 
 
 class EarningsOut(BaseModel):
-    totals: dict[str, int] = Field(description="millis (thousandths of a minor unit) by currency")
+    totals: dict[str, int] = Field(description="minor units by currency")
     videos: list[EarningOut]
+
+
+class DepositIn(Strict):
+    amount: int = Field(ge=1, le=100_000_000, description="minor units of the ad currency")
+
+
+class DepositOut(BaseModel):
+    id: str
+    client_secret: str = Field(description="confirm the payment with it (Stripe.js, or the local provider)")
+    amount: int
+    currency: str
+
+
+class FundsOut(BaseModel):
+    currency: str
+    balance: int = Field(description="minor units left to spend on ads (the ledger's advertiser balance)")
 
 
 class ProfileIn(Strict):
@@ -214,8 +231,10 @@ def _day_values(d: AdDailyStats) -> dict[str, int]:
 def create_campaign(
     body: CampaignIn, services: ServicesDep, principal: Principal = Advertiser
 ) -> CampaignOut:
-    """Start a campaign; its budget is prepaid at once. Money is in minor units of the platform's
-    ad currency (``SOCIALFLOW_ADS_CURRENCY``); a bid below the reserve price is refused."""
+    """Start a campaign. Money is in minor units of the platform's ad currency
+    (``SOCIALFLOW_ADS_CURRENCY``); a bid below the reserve price is refused. It is paid from your
+    prepaid balance (``POST /api/v1/ads/funds``) as it delivers, and serves only while that covers
+    it."""
     spec = CampaignSpec(
         name=body.name,
         budget=body.budget,
@@ -295,6 +314,7 @@ def campaign_report(campaign_id: Id, services: ServicesDep, principal: Principal
         totals=totals,
         completion_rate=totals.completes / shown if shown else None,
         click_through_rate=totals.clicks / shown if shown else None,
+        charged=report.charged,
         days=[DayOut(day=d.day, **Delivery.of(_day_values(d)).model_dump()) for d in report.days],
     )
 
@@ -380,12 +400,33 @@ def beacon(
 
 @router.get("/earnings", response_model=EarningsOut)
 def earnings(services: ServicesDep, principal: PrincipalDep) -> EarningsOut:
-    """What ads on your videos earned you (your revenue share, or a claimant's), in millis."""
+    """What ads on your videos earned you (your revenue share, or a claimant's), in minor units;
+    it is in your balance and your monthly statement (ledger kind ``ads``)."""
     totals, videos = services.ads.earnings(principal.user)
     return EarningsOut(
         totals=totals,
-        videos=[EarningOut(video_id=v, role=r, currency=c, amount_millis=m) for v, r, c, m in videos],
+        videos=[EarningOut(video_id=v, role=r, currency=c, amount=m) for v, r, c, m in videos],
     )
+
+
+@router.post("/funds", status_code=201, response_model=DepositOut, responses=problems(422, 503))
+def deposit(body: DepositIn, services: ServicesDep, principal: Principal = Advertiser) -> DepositOut:
+    """Prepay ``amount`` into your ad balance: the client confirms the payment with
+    ``client_secret``, and the balance grows when the provider reports it paid."""
+    deposit_id, intent = services.payments.ads.deposit(principal.user.id, body.amount)
+    return DepositOut(
+        id=deposit_id,
+        client_secret=intent.client_secret,
+        amount=body.amount,
+        currency=services.payments.ads.currency,
+    )
+
+
+@router.get("/funds", response_model=FundsOut)
+def funds(services: ServicesDep, principal: Principal = Advertiser) -> FundsOut:
+    """Your prepaid ad balance: campaigns serve only while it covers them."""
+    money = services.payments.ads
+    return FundsOut(currency=money.currency, balance=money.balance(principal.user.id))
 
 
 @router.get("/profile", response_model=ProfileOut)

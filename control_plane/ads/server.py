@@ -30,6 +30,7 @@ from control_plane.ads.counters import AdCounters, Admission
 from control_plane.ads.errors import CampaignNotFound
 from control_plane.ads.index import CampaignEntry, CreativeEntry, DecisionIndex, Pacer, Request
 from control_plane.ads.models import AdCampaign, AdCreative, AdViewerProfile
+from control_plane.ads.spend import AdSpend
 from control_plane.ads.vast import LinearAd, MediaFile, empty_vast, vast_document
 from control_plane.ads.viewers import anonymous_key, device_of
 from control_plane.contentid.models import Claim
@@ -222,7 +223,9 @@ def load_entries(db: Database, now: datetime) -> list[CampaignEntry]:
     return entries
 
 
-def admission(entry: CampaignEntry) -> Admission:
+def admission(entry: CampaignEntry, funds: dict[str, int] | None = None) -> Admission:
+    """The counters' view of a campaign; ``funds`` (advertiser -> millis ever deposited, net) holds
+    it to its advertiser's balance too (an advertiser missing from it has none)."""
     return Admission(
         campaign=entry.id,
         budget_millis=entry.budget_millis,
@@ -230,7 +233,35 @@ def admission(entry: CampaignEntry) -> Admission:
         cap=entry.cap,
         period_ms=entry.period_s * 1000,
         bound=entry.ecpm,
+        account=entry.advertiser_id,
+        funds_millis=None if funds is None else funds.get(entry.advertiser_id, 0),
     )
+
+
+def funds_of(db: Database, spend: AdSpend, advertisers: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """What each advertiser ever deposited (net of refunds), in millis, and what their campaigns'
+    flushes recorded (millis). The deposits are the ledger balance plus the whole minor units the
+    flushes booked from it (``spent_millis // 1000`` per campaign), read in one snapshot so a
+    flush committing in between cannot make them disagree."""
+    if not advertisers:
+        return {}, {}
+    with db.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        rows = session.execute(
+            sa.select(
+                AdCampaign.advertiser_id,
+                sa.func.sum(AdCampaign.spent_millis // 1000),
+                sa.func.sum(AdCampaign.spent_millis),
+            )
+            .where(AdCampaign.advertiser_id.in_(advertisers))
+            .group_by(AdCampaign.advertiser_id)
+        ).all()
+        balances = spend.balances(session, advertisers)
+    booked = {a: int(b or 0) for a, b, _ in rows}
+    flushed = {a: int(f or 0) for a, _, f in rows}
+    funds = {a: (balances.get(a, 0) + booked.get(a, 0)) * 1000 for a in advertisers}
+    return funds, flushed
 
 
 class AdServer:
@@ -251,14 +282,18 @@ class AdServer:
         skip_after: float = 5.0,
         clock: Callable[[], float] = time.time,
         is_member: Callable[[str], bool] = lambda _user_id: False,
+        spend: AdSpend | None = None,
     ) -> None:
         self.db, self.counters, self.signer, self.playback, self.geo = db, counters, signer, playback, geo
         self.public_url = public_url.rstrip("/")
         self.reserve_cpm, self.refresh_interval = reserve_cpm, refresh_interval
         self.beacon_ttl, self.skip_after, self.clock = beacon_ttl, skip_after, clock
-        #: Paying members see the ``members`` audience's ads; the payments domain answers it once
-        #: it is wired (until then nobody is a member).
-        self.is_member = is_member
+        #: Paying members see the ``members`` audience's ads (the payments domain answers).
+        self.is_member = spend.is_member if spend is not None else is_member
+        #: Advertisers' balances hold spend (None: unchecked, for the benchmarks' bare server).
+        self.spend = spend
+        #: Advertiser -> millis ever deposited, refreshed with the index.
+        self.funds: dict[str, int] | None = None if spend is None else {}
         self.pacer = Pacer()
         self.index = DecisionIndex.build([])
         self.spent_mask = 0
@@ -294,18 +329,30 @@ class AdServer:
             self._signature, self._loaded_at = signature, now
         index = self.index
         total, today = self.counters.spent(time.strftime("%Y-%m-%d", time.gmtime(now)))
+        funds = self.funds
+        flushed: dict[str, int] = {}
+        accounts: dict[str, int] = {}
+        if self.spend is not None:
+            funds, flushed = funds_of(self.db, self.spend, sorted({e.advertiser_id for e in index.entries}))
+            accounts = self.counters.accounts()
+            self.funds = funds
         missing = [e.id for e in index.entries if e.id not in total]
-        if missing:  # counters that lost their state (a new Redis) start from what was flushed
+        lost = {a: f for a, f in flushed.items() if a not in accounts and f}
+        if missing or lost:  # counters that lost their state (a new Redis) start from what was flushed
             with self.db.session() as session:
                 rows = session.execute(
                     sa.select(AdCampaign.id, AdCampaign.spent_millis).where(AdCampaign.id.in_(missing))
                 )
-                self.counters.seed({campaign: int(spent) for campaign, spent in rows if spent})
+                self.counters.seed({campaign: int(spent) for campaign, spent in rows if spent}, lost)
         spent = [
             e.id
             for e in index.entries
             if total.get(e.id, 0) + e.ecpm > e.budget_millis
             or (e.daily_millis is not None and today.get(e.id, 0) + e.ecpm > e.daily_millis)
+            or (
+                funds is not None
+                and accounts.get(e.advertiser_id, 0) + e.ecpm > funds.get(e.advertiser_id, 0)
+            )
         ]
         self.pacer.update(index.entries, total, today, now)
         self.spent_mask = index.bits(spent)
@@ -466,11 +513,16 @@ class AdServer:
         def admit(bid: Bid[tuple[CampaignEntry, CreativeEntry]]) -> bool:
             entry, creative = bid.item
             return self.counters.admit(
-                admission(entry), viewer_key, day=day, now_ms=now_ms, take=serving, creative=creative.id
+                admission(entry, self.funds),
+                viewer_key,
+                day=day,
+                now_ms=now_ms,
+                take=serving,
+                creative=creative.id,
             )
 
         def eligible(bid: Bid[tuple[CampaignEntry, CreativeEntry]]) -> bool:
-            return self.counters.admit(admission(bid.item[0]), viewer_key, day=day, now_ms=now_ms)
+            return self.counters.admit(admission(bid.item[0], self.funds), viewer_key, day=day, now_ms=now_ms)
 
         outcome = second_price(bids(), self.reserve_cpm, admit, eligible)
         if outcome is None:
@@ -543,30 +595,34 @@ class AdServer:
 
     def _entry(self, campaign_id: str) -> tuple[Admission, dict[str, str]]:
         entry = self._entries.get(campaign_id)
-        if entry is not None:
-            return admission(entry), {c.id: c.click_url for c in entry.creatives}
+        funds = self.funds
+        if entry is not None and (funds is None or entry.advertiser_id in funds):
+            return admission(entry, funds), {c.id: c.click_url for c in entry.creatives}
         with self.db.session() as session:  # paused or changed since it was served: its row decides
             campaign = session.get(AdCampaign, campaign_id)
             if campaign is None:
                 raise CampaignNotFound("The campaign of this ad is gone.")
-            urls = dict(
-                session.execute(
-                    sa.select(AdCreative.id, AdCreative.click_url).where(
-                        AdCreative.campaign_id == campaign_id
-                    )
-                ).tuples()
+            rows = session.execute(
+                sa.select(AdCreative.id, AdCreative.click_url).where(AdCreative.campaign_id == campaign_id)
             )
-            return (
-                Admission(
-                    campaign=campaign.id,
-                    budget_millis=campaign.budget * 1000,
-                    daily_millis=None if campaign.daily_budget is None else campaign.daily_budget * 1000,
-                    cap=campaign.cap_impressions,
-                    period_ms=(campaign.cap_seconds or 0) * 1000,
-                    bound=campaign.cpm_bid,
-                ),
-                urls,
-            )
+            urls = {creative_id: url for creative_id, url in rows}
+            advertiser_id = campaign.advertiser_id
+        account = None
+        if self.spend is not None:
+            account = funds_of(self.db, self.spend, [advertiser_id])[0].get(advertiser_id, 0)
+        return (
+            Admission(
+                campaign=campaign.id,
+                budget_millis=campaign.budget * 1000,
+                daily_millis=None if campaign.daily_budget is None else campaign.daily_budget * 1000,
+                cap=campaign.cap_impressions,
+                period_ms=(campaign.cap_seconds or 0) * 1000,
+                bound=campaign.cpm_bid,
+                account=advertiser_id,
+                funds_millis=account,
+            ),
+            urls,
+        )
 
     def track(self, event: str, token: str) -> tuple[str, str | None]:
         """Count one beacon: ``counted``, ``repeat`` or ``out_of_order`` (an impression beyond the

@@ -2,8 +2,8 @@
 
 Campaigns and their rules, creatives (an advertiser's own ready video of at most 7.0 s, reviewed
 by a moderator, packaged as a progressive MP4 by the ``ads.creative`` job), viewers' ad profiles,
-the reports, and the flush that moves the live counters' deliveries and spend into the database
-(through the spend port, see ``spend.py``).
+the reports, and the flush that moves the live counters' deliveries into the database and their
+spend onto the payments ledger (through the spend port, see ``spend.py``).
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ from control_plane.ads.errors import (
     CurrencyNotServed,
     NotYourVideo,
 )
-from control_plane.ads.models import AdCampaign, AdCreative, AdDailyStats, AdSpendEntry, AdViewerProfile
+from control_plane.ads.models import AdCampaign, AdCreative, AdDailyStats, AdEarning, AdViewerProfile
 from control_plane.ads.spend import AdSpend
-from control_plane.contentid.models import Claim, Reference
 from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict
 from control_plane.core.leftovers import Leftovers
+from control_plane.core.upsert import upsert
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.videos.models import Video
 
-__all__ = ["AdService", "CampaignSpec", "MAX_CREATIVE_SECONDS", "STAT_FIELDS", "Report", "monetize_claimant"]
+__all__ = ["AdService", "CampaignSpec", "MAX_CREATIVE_SECONDS", "STAT_FIELDS", "Report"]
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +81,8 @@ class Report:
     campaign: AdCampaign
     totals: dict[str, int]
     days: list[AdDailyStats]
-
-
-def monetize_claimant(session: Session, video_id: str) -> str | None:
-    """The rights holder who monetizes the video through a standing Content-ID claim, if any."""
-    return session.scalar(
-        sa.select(Reference.owner_id)
-        .join(Claim, Claim.reference_id == Reference.id)
-        .where(Claim.video_id == video_id, Claim.policy == "monetize", Claim.status.in_(("active", "upheld")))
-        .order_by(Claim.created_at)
-        .limit(1)
-    )
+    #: Minor units the ledger took from the advertiser for the campaign.
+    charged: int = 0
 
 
 class AdService:
@@ -103,15 +94,15 @@ class AdService:
         *,
         currency: str,
         reserve_cpm: int,
-        creator_share: float,
     ) -> None:
         self.db, self.spend, self.enqueue = db, spend, enqueue
-        self.currency, self.reserve_cpm, self.creator_share = currency, reserve_cpm, creator_share
+        self.currency, self.reserve_cpm = currency, reserve_cpm
 
     # -- campaigns --------------------------------------------------------------------------
 
     def create_campaign(self, advertiser: User, spec: CampaignSpec) -> AdCampaign:
-        """Check the campaign's rules, prepay its budget through the spend port, and store it."""
+        """Check the campaign's rules and store it. Its spend is paid from the advertiser's prepaid
+        balance as it is delivered: a campaign serves only while that balance covers it."""
         if spec.currency.upper() != self.currency:
             raise CurrencyNotServed(f"Ads are bought in {self.currency} on this platform.")
         if spec.cpm_bid < self.reserve_cpm:
@@ -145,8 +136,6 @@ class AdService:
         )
         with self.db.session() as session:
             session.add(campaign)
-            session.flush()
-            self.spend.prepay(session, advertiser.id, campaign.id, spec.budget, self.currency)
         return campaign
 
     def _own(self, session: Session, user: User, campaign_id: str, *, moderator: bool = False) -> AdCampaign:
@@ -288,56 +277,61 @@ class AdService:
                     .order_by(AdDailyStats.day)
                 )
             )
+            charged = self.spend.charged(session, campaign_id)
         totals = {column: sum(getattr(d, column) for d in days) for column in STAT_FIELDS.values()}
-        return Report(campaign=campaign, totals=totals, days=days)
+        return Report(campaign=campaign, totals=totals, days=days, charged=charged)
 
     def earnings(self, user: User) -> tuple[dict[str, int], list[tuple[str, str, str, int]]]:
-        """What ``user`` earned from ads: millis by currency, and by (video, role, currency)."""
+        """What ``user`` earned from ads, minor units: by currency, and by (video, role, currency)."""
         with self.db.session() as session:
-            by_currency = self.spend.earned(session, user.id)
             rows = session.execute(
                 sa.select(
-                    AdSpendEntry.video_id,
-                    AdSpendEntry.role,
-                    AdSpendEntry.currency,
-                    sa.func.sum(AdSpendEntry.amount_millis),
+                    AdEarning.video_id, AdEarning.role, AdEarning.currency, sa.func.sum(AdEarning.amount)
                 )
-                .where(AdSpendEntry.user_id == user.id, AdSpendEntry.kind == "share")
-                .group_by(AdSpendEntry.video_id, AdSpendEntry.role, AdSpendEntry.currency)
-                .order_by(AdSpendEntry.video_id)
+                .where(AdEarning.user_id == user.id)
+                .group_by(AdEarning.video_id, AdEarning.role, AdEarning.currency)
+                .order_by(AdEarning.video_id, AdEarning.role)
             )
-            videos = [(str(v or ""), str(r or ""), str(c), int(t or 0)) for v, r, c, t in rows]
+            videos = [(str(v), str(r), str(c), int(t or 0)) for v, r, c, t in rows]
+        by_currency: dict[str, int] = {}
+        for _, _, currency, amount in videos:
+            by_currency[currency] = by_currency.get(currency, 0) + amount
         return by_currency, videos
 
     # -- the flush ------------------------------------------------------------------------------
 
     def flush(self, counters: AdCounters, *, batches: int = 500) -> int:
-        """Move what the counters gathered into the database: each campaign's day of deliveries
-        and spend, and the spend's shares through the spend port. Returns the batches written.
+        """Move what the counters gathered into the database: each campaign's day of deliveries,
+        and its spend onto the ledger through the spend port. Returns the batches written.
 
-        Counts that cannot be written go back to the counters; a process that dies between taking
-        a batch and writing it loses that batch (at most ``batches`` campaign-days of one flush).
+        Each drained batch has an id and stays in the counters until it is written and
+        acknowledged. A flush that fails or dies leaves its batches there; a later flush takes them
+        again, under the same ids, once they are stale (``AdCounters.stale_ms``), and a batch
+        whose money was booked already books nothing and counts nothing again.
         """
         written = 0
         while True:
             drained = counters.drain(batches)
             if not drained:
                 return written
-            for campaign_id, day, counts in drained:
-                try:
-                    self._write(campaign_id, date.fromisoformat(day), counts)
-                except Exception:
-                    counters.restore(campaign_id, day, counts)
-                    raise
+            for batch in drained:
+                self.write(batch.campaign, date.fromisoformat(batch.day), batch.counts, batch=batch.id)
+                counters.ack(batch)
                 written += 1
             if len(drained) < batches:
                 return written
 
-    def _write(self, campaign_id: str, day: date, counts: dict[str, int]) -> None:
+    def write(self, campaign_id: str, day: date, counts: dict[str, int], *, batch: str) -> bool:
+        """Add one drained batch (``counts``: event names, ``spent`` and ``v:<video>`` millis) to the
+        campaign's day and book its spend; False when this batch was written already (or the
+        campaign is gone)."""
         with self.db.session(exclusive=True) as session:
             campaign = session.get(AdCampaign, campaign_id, with_for_update=True)
             if campaign is None:
-                return  # the campaign was deleted with its advertiser: nothing left to count for
+                return False  # deleted with its advertiser: nothing left to count for
+            spent = counts.get("spent", 0)
+            if spent and self.spend.booked(session, campaign_id, batch):
+                return False
             stats = session.get(AdDailyStats, (campaign_id, day), with_for_update=True)
             if stats is None:
                 stats = AdDailyStats(campaign_id=campaign_id, day=day)
@@ -347,35 +341,41 @@ class AdService:
             for event, column in STAT_FIELDS.items():
                 if counts.get(event):
                     setattr(stats, column, getattr(stats, column) + counts[event])
-            spent = counts.get("spent", 0)
             if not spent:
-                return
-            campaign.spent_millis += spent
-            self.spend.charge(session, campaign_id, campaign.advertiser_id, spent, campaign.currency)
-            for key, millis in counts.items():
-                if key.startswith("v:") and millis:
-                    self._share(session, campaign, key[2:], millis)
-
-    def _share(self, session: Session, campaign: AdCampaign, video_id: str, millis: int) -> None:
-        creator_part = int(millis * self.creator_share)
-        video = session.get(Video, video_id)
-        if video is not None and creator_part:
-            claimant = monetize_claimant(session, video_id)
-            user, role = (claimant, "claimant") if claimant else (video.owner_id, "creator")
-            self.spend.share(
-                session, campaign.id, user, creator_part, campaign.currency, video_id=video_id, role=role
+                return True
+            before = campaign.spent_millis
+            campaign.spent_millis = before + spent
+            booking = self.spend.book(
+                session,
+                campaign_id=campaign_id,
+                advertiser_id=campaign.advertiser_id,
+                batch=batch,
+                before_millis=before,
+                spent_millis=spent,
+                videos={key[2:]: n for key, n in counts.items() if key.startswith("v:") and n > 0},
             )
-        else:
-            creator_part = 0
-        self.spend.share(
-            session,
-            campaign.id,
-            None,
-            millis - creator_part,
-            campaign.currency,
-            video_id=video_id,
-            role="platform",
-        )
+            if booking is not None and booking.shares:
+                rows: dict[tuple[str, str, str], int] = {}
+                for share in booking.shares:
+                    key = (share.user_id, share.video_id, share.role)
+                    rows[key] = rows.get(key, 0) + share.amount
+                upsert(
+                    session,
+                    AdEarning,
+                    [
+                        {
+                            "user_id": u,
+                            "video_id": v,
+                            "day": day,
+                            "role": r,
+                            "currency": campaign.currency,
+                            "amount": n,
+                        }
+                        for (u, v, r), n in sorted(rows.items())
+                    ],
+                    add=("amount",),
+                )
+        return True
 
 
 def today(now: datetime | None = None) -> str:

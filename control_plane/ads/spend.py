@@ -1,113 +1,76 @@
-"""Where ad money moves: a small port, so that the payments ledger can take it over.
+"""Where ad money moves: the payments ledger, through a small port the ads domain owns.
 
-``AdSpend`` is what the ads domain asks of money: an advertiser prepays a campaign's budget, a
-flush charges a campaign for the impressions it delivered, and that charge is shared out to the
-creator whose video carried the ads (or the Content-ID claimant who monetizes it) and to the
-platform. ``LocalAdSpend`` records those movements in the ads domain's own ``ad_spend_entries``
-table; nothing here holds a balance. Wiring the payments ledger (issue #17) means an
-implementation whose ``prepay`` moves the budget from the advertiser's balance (refusing when it
-is short) and whose ``charge``/``share`` post ledger entries, handed to ``AdService`` instead.
-Every call runs inside the caller's transaction (``session``), so a flush and its spend records
-commit together. Amounts are millis (a thousandth of the currency's minor unit).
+The ads domain counts impressions and spend (millis, a thousandth of a minor unit); the money is
+the payments domain's. ``AdSpend`` is what the ads domain asks of it, implemented by
+``control_plane.payments.advertising.AdMoney``: the advertisers' prepaid balances (which the
+decision holds spend to, with the campaigns' budgets), the booking of a flushed batch of spend
+(from the advertiser's balance to the creator or monetizing claimant and the platform, once per
+batch), what the ledger took for a campaign, and whether a viewer is a paying member (the
+``members`` audience). ``book`` runs inside the flush's transaction, so the counts and the money
+commit together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from control_plane.ads.models import AdSpendEntry
+__all__ = ["AdSpend", "Booked", "Shared"]
 
-__all__ = ["AdSpend", "LocalAdSpend"]
+
+class Shared(Protocol):
+    """Part of a batch credited to ``user_id`` for ``video_id`` (``role``: creator or claimant)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def video_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+
+
+class Booked(Protocol):
+    """What a batch booked, minor units: taken from the advertiser, the platform's part, shares."""
+
+    @property
+    def amount(self) -> int: ...
+    @property
+    def platform(self) -> int: ...
+    @property
+    def shares(self) -> Sequence[Shared]: ...
 
 
 class AdSpend(Protocol):
-    def prepay(
-        self, session: Session, advertiser_id: str, campaign_id: str, amount: int, currency: str
-    ) -> None:
-        """Set ``amount`` minor units aside for a campaign (its budget) from the advertiser."""
+    def balances(self, session: Session, advertiser_ids: Sequence[str]) -> dict[str, int]:
+        """Prepaid balances of the advertisers, minor units of the ad currency."""
+        ...
 
-    def charge(
-        self, session: Session, campaign_id: str, advertiser_id: str, millis: int, currency: str
-    ) -> None:
-        """The campaign spent ``millis`` on impressions."""
+    def booked(self, session: Session, campaign_id: str, batch: str) -> bool:
+        """Whether the batch ``batch`` of the campaign's spend moved money already."""
+        ...
 
-    def share(
+    def book(
         self,
         session: Session,
-        campaign_id: str,
-        user_id: str | None,
-        millis: int,
-        currency: str,
         *,
-        video_id: str,
-        role: str,
-    ) -> None:
-        """Part of a charge goes to ``user_id`` (``role``: creator or claimant), or with
-        ``user_id`` None to the platform."""
-
-    def earned(self, session: Session, user_id: str) -> dict[str, int]:
-        """Millis a user earned from ads, by currency."""
-
-
-class LocalAdSpend:
-    """Records each movement as a row of ``ad_spend_entries``."""
-
-    def prepay(
-        self, session: Session, advertiser_id: str, campaign_id: str, amount: int, currency: str
-    ) -> None:
-        session.add(
-            AdSpendEntry(
-                kind="prepay",
-                campaign_id=campaign_id,
-                user_id=advertiser_id,
-                currency=currency,
-                amount_millis=amount * 1000,
-            )
-        )
-
-    def charge(
-        self, session: Session, campaign_id: str, advertiser_id: str, millis: int, currency: str
-    ) -> None:
-        session.add(
-            AdSpendEntry(
-                kind="charge",
-                campaign_id=campaign_id,
-                user_id=advertiser_id,
-                currency=currency,
-                amount_millis=millis,
-            )
-        )
-
-    def share(
-        self,
-        session: Session,
         campaign_id: str,
-        user_id: str | None,
-        millis: int,
-        currency: str,
-        *,
-        video_id: str,
-        role: str,
-    ) -> None:
-        session.add(
-            AdSpendEntry(
-                kind="share",
-                campaign_id=campaign_id,
-                user_id=user_id,
-                video_id=video_id,
-                role=role,
-                currency=currency,
-                amount_millis=millis,
-            )
-        )
+        advertiser_id: str,
+        batch: str,
+        before_millis: int,
+        spent_millis: int,
+        videos: Mapping[str, int],
+    ) -> Booked | None:
+        """Move a batch of spend; None when the batch was booked already."""
+        ...
 
-    def earned(self, session: Session, user_id: str) -> dict[str, int]:
-        rows = session.execute(
-            sa.select(AdSpendEntry.currency, sa.func.sum(AdSpendEntry.amount_millis))
-            .where(AdSpendEntry.user_id == user_id, AdSpendEntry.kind == "share")
-            .group_by(AdSpendEntry.currency)
-        )
-        return {currency: int(total or 0) for currency, total in rows}
+    def charged(self, session: Session, campaign_id: str) -> int:
+        """Minor units the ledger took for the campaign."""
+        ...
+
+    def is_member(self, viewer_id: str) -> bool:
+        """Whether the viewer is a paying member of some channel now."""
+        ...

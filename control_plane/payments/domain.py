@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from control_plane.core.db import Database
 from control_plane.core.events import EventHub
 from control_plane.core.settings import Settings
+from control_plane.payments.advertising import AdMoney
 from control_plane.payments.earned import EarnedReport
 from control_plane.payments.memberships import MembershipService, Terms, is_member
 from control_plane.payments.payouts import PayoutService
@@ -39,6 +40,8 @@ class Payments:
     payouts: PayoutService
     #: What creators earned over a range of days (creator analytics' revenue).
     earned: EarnedReport
+    #: Advertisers' prepaid balances and the booking of ad spend.
+    ads: AdMoney
 
     @property
     def local(self) -> LocalProvider | None:
@@ -58,13 +61,20 @@ def build_payments(db: Database, settings: Settings, events: EventHub) -> Paymen
     webhooks = WebhookService(db, provider, terms, events)
     if isinstance(provider, LocalProvider):
         provider.attach(webhooks.receive)
+    claims = MonetizeClaims()
     return Payments(
         provider=provider,
         terms=terms,
         memberships=MembershipService(db, provider, terms),
         webhooks=webhooks,
-        payouts=PayoutService(
-            db, provider, terms, events, watch_time=RecordedWatchTime(), claims=MonetizeClaims()
+        payouts=PayoutService(db, provider, terms, events, watch_time=RecordedWatchTime(), claims=claims),
+        ads=AdMoney(
+            db,
+            provider,
+            terms,
+            currency=settings.ads_currency,
+            creator_share_bps=round(settings.ads_creator_share * 10_000),
+            claims=claims,
         ),
         earned=EarnedReport(db),
     )

@@ -3,7 +3,8 @@ answer to creator analytics' revenue (which never reads these tables itself).
 
 A channel's revenue is every posting to its creator's own accounts (pending and available) over
 the range, by kind: ``watch`` (their share of the watch-time pool, posted when the month's pool is
-shared, Content-ID claims included), ``membership`` and ``tip`` (their part after fees), and the
+shared, Content-ID claims included), ``membership`` and ``tip`` (their part after fees), ``ads``
+(their share of what advertisers spent on ads their videos carried, booked at each flush), and the
 reversals ``refund``, ``dispute`` (negative) and ``dispute_won``. Moves between their own accounts
 (``release``) and payouts are not revenue. A video's revenue is its watch-time earnings that went
 to its creator, dated by the pool's ledger transaction: memberships and tips are the channel's,
@@ -24,7 +25,7 @@ from control_plane.payments.models import Earning, LedgerPosting, LedgerTransact
 __all__ = ["EARNING_KINDS", "Earned", "EarnedReport"]
 
 #: Ledger kinds that change what a creator earned (transfers and payouts do not).
-EARNING_KINDS = ("watch", "membership", "tip", "refund", "dispute", "dispute_won")
+EARNING_KINDS = ("watch", "membership", "tip", "ads", "refund", "dispute", "dispute_won")
 
 
 @dataclass

@@ -18,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from control_plane.accounts.models import User
 from control_plane.core.db import utcnow
 from control_plane.core.events import Event
+from control_plane.payments.advertising import advertiser
 from control_plane.payments.events import MembershipChanged, PaymentReceived, TipReceived
 from control_plane.payments.ledger import (
     FEES,
@@ -178,15 +180,57 @@ def book_payment(
     return True
 
 
+def book_deposit(
+    ctx: Context, *, charge_id: str, intent: str, advertiser_id: str, amount: int, currency: str
+) -> bool:
+    """Record an advertiser's deposit and credit their prepaid balance; False when this charge was
+    booked already. The whole amount is theirs (no fee, no hold): it pays for ads."""
+    session = ctx.session
+    if session.get(Charge, charge_id) is not None:
+        return False
+    session.add(
+        Charge(
+            id=charge_id,
+            intent_ref=intent,
+            kind="ad_deposit",
+            creator_id=advertiser_id,
+            payer_id=advertiser_id,
+            currency=currency,
+            amount=amount,
+            net=amount,
+            fee=0,
+            pool=0,
+            available_at=ctx.now,
+            released=True,
+        )
+    )
+    session.flush()
+    Ledger.post(
+        session,
+        reference=f"charge:{charge_id}",
+        kind="ad_deposit",
+        currency=currency,
+        entries=[(PROVIDER, -amount), (advertiser(advertiser_id), amount)],
+        memo=f"ad deposit {charge_id}",
+    )
+    return True
+
+
+def _holders(charge: Charge) -> list[str]:
+    """Where the payee's part of a charge is taken back from, in order (the last absorbs the rest)."""
+    if charge.kind == "ad_deposit":
+        return [advertiser(charge.creator_id), LOSSES]
+    return [pending(charge.creator_id), available(charge.creator_id), LOSSES]
+
+
 def reverse(ctx: Context, charge: Charge, amount: int, *, reference: str, kind: str) -> None:
     """Take ``amount`` of the charge back to the provider's side, each share in proportion: the
-    creator's from pending, then available, the rest absorbed by the platform (losses)."""
+    creator's from pending, then available (an advertiser's deposit from their balance), the rest
+    absorbed by the platform (losses)."""
     parts = Split(charge.net, charge.fee, charge.pool).part(amount)
     session, currency = ctx.session, charge.currency
     entries = [(PROVIDER, parts.total)]
-    entries += Ledger.drain(
-        session, currency, parts.creator, [pending(charge.creator_id), available(charge.creator_id), LOSSES]
-    )
+    entries += Ledger.drain(session, currency, parts.creator, _holders(charge))
     entries += Ledger.drain(session, currency, parts.fee, [FEES, LOSSES])
     entries += Ledger.drain(session, currency, parts.pool, [POOL, LOSSES])
     Ledger.post(
@@ -325,9 +369,36 @@ def invoice_failed(ctx: Context) -> Applied:
     return Applied(events=[_changed(membership)])
 
 
+def deposit_succeeded(ctx: Context, advertiser_id: str) -> Applied:
+    obj = ctx.obj
+    if ctx.session.get(User, advertiser_id) is None:
+        return Applied("ignored")  # the account is gone
+    charges = (obj.get("charges") or {}).get("data") or [{}]
+    charge_id = _id(obj.get("latest_charge")) or _id(charges[0]) or str(obj["id"])
+    amount = int(obj.get("amount_received") or obj.get("amount") or 0)
+    currency = str(obj.get("currency") or "").lower()
+    if amount > 0:
+        book_deposit(
+            ctx,
+            charge_id=charge_id,
+            intent=str(obj["id"]),
+            advertiser_id=advertiser_id,
+            amount=amount,
+            currency=currency,
+        )
+    return Applied(known=[f"charge:{charge_id}", f"pi:{obj['id']}"])
+
+
 def intent_succeeded(ctx: Context) -> Applied:
     obj = ctx.obj
-    tip_id = (obj.get("metadata") or {}).get("tip_id")
+    metadata = obj.get("metadata") or {}
+    if (
+        not obj.get("invoice")
+        and metadata.get("ad_deposit")
+        and isinstance(metadata.get("advertiser_id"), str)
+    ):
+        return deposit_succeeded(ctx, metadata["advertiser_id"])
+    tip_id = metadata.get("tip_id")
     if obj.get("invoice") or not isinstance(tip_id, str):
         return Applied("ignored")  # a subscription's payment: its invoice.paid books it
     tip = ctx.session.get(Tip, tip_id, with_for_update=True)
@@ -418,7 +489,7 @@ def dispute_closed(ctx: Context) -> Applied:
         currency=charge.currency,
         entries=[
             (PROVIDER, -parts.total),
-            (available(charge.creator_id), parts.creator),
+            (_holders(charge)[-2], parts.creator),
             (FEES, parts.fee),
             (POOL, parts.pool),
         ],

@@ -127,6 +127,12 @@ class ProviderEvent(Base):
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+#: PostgreSQL's ``text_pattern_ops`` index for prefix searches of references (``ad:{campaign}:%``,
+#: a campaign's spend), made by the migration: the default collation keeps ``LIKE`` off the unique
+#: index. SQLite's ledger is small and has none.
+Base.metadata.info.setdefault("unmapped", set()).add("index:ix_ledger_transactions_reference_prefix")
+
+
 class LedgerTransaction(Base):
     """A movement of money: postings that sum to zero, in one currency. Never updated or deleted.
 

@@ -23,7 +23,7 @@ from support.ads import (
 from support.platform import Platform
 from support.social import member
 
-from control_plane.ads.models import AdCampaign, AdSpendEntry
+from control_plane.ads.models import AdCampaign
 from control_plane.ads.server import Viewer
 from control_plane.contentid.models import Claim, Reference
 from control_plane.social.models import Block, VideoLike
@@ -86,9 +86,9 @@ def test_campaigns_need_the_advertiser_role_and_keep_their_rules(
     assert r.json()["status"] == "ended"
     r = client.patch(f"/api/v1/ads/campaigns/{campaign_id}", headers=adv.headers, json={"status": "active"})
     assert r.status_code == 409 and r.json()["code"] == "CAMPAIGN_ENDED"
-    with platform.services.db.session() as session:  # the budget was prepaid through the spend port
-        prepaid = session.scalars(sa.select(AdSpendEntry).where(AdSpendEntry.kind == "prepay")).one()
-        assert (prepaid.user_id, prepaid.amount_millis, prepaid.currency) == (adv.id, 5_000_000, "USD")
+    # A campaign takes nothing from the prepaid balance when it starts: its delivery is paid from it.
+    funds = client.get("/api/v1/ads/funds", headers=adv.headers).json()
+    assert funds == {"currency": "usd", "balance": 1_000_000}
 
 
 def test_the_auction_serves_the_best_bid_at_the_second_price_and_beacons_count_once_in_order(
@@ -124,17 +124,12 @@ def test_the_auction_serves_the_best_bid_at_the_second_price_and_beacons_count_o
     assert (totals["first_quartiles"], totals["midpoints"], totals["third_quartiles"]) == (1, 1, 1)
     # Second price: 400 per thousand impressions, so one impression costs 400 millis.
     assert totals["spent_millis"] == 400 and body["completion_rate"] == 1.0
+    # 400 millis is less than a cent: the ledger books whole cents, the rest carried in the campaign.
+    assert body["charged"] == 0
     earned = platform.client.get("/api/v1/ads/earnings", headers=creator.headers).json()
-    assert earned["totals"] == {"USD": 220}  # 55 % of 400 millis
-    assert earned["videos"] == [
-        {"video_id": video_id, "role": "creator", "currency": "USD", "amount_millis": 220}
-    ]
+    assert earned == {"totals": {}, "videos": []}
     with platform.services.db.session() as session:
         assert session.get(AdCampaign, best).spent_millis == 400
-        platform_part = session.scalar(
-            sa.select(sa.func.sum(AdSpendEntry.amount_millis)).where(AdSpendEntry.role == "platform")
-        )
-        assert platform_part == 180
 
 
 def test_a_lone_bid_pays_the_reserve_and_the_same_ad_never_plays_twice_in_a_row(
@@ -207,9 +202,9 @@ def test_targeting_reaches_only_the_viewers_it_names(platform_on: Callable[..., 
 
 
 def test_brand_safety_blocks_and_claims(platform_on: Callable[..., Platform]) -> None:
-    platform = platform_on()
+    platform = platform_on(ads_reserve_cpm=20_000)  # an impression costs 20 cents
     adv, creator, holder = advertiser(platform, "brand"), member(platform, "cat"), member(platform, "rights")
-    safe = campaign(platform, adv, brand_safety={"excluded_categories": ["news"]})
+    safe = campaign(platform, adv, brand_safety={"excluded_categories": ["news"]}, cpm_bid=20_000)
     ads = {ready_creative(platform, safe, adv), ready_creative(platform, safe, adv)}  # two: no repeat
     plain = watched_video(platform, creator)
     news = watched_video(platform, creator, category="news")
@@ -246,8 +241,8 @@ def test_brand_safety_blocks_and_claims(platform_on: Callable[..., Platform]) ->
     platform.services.ads.flush(platform.services.ad_counters)
     earned = platform.client.get("/api/v1/ads/earnings", headers=holder.headers).json()
     assert earned["videos"] == [
-        {"video_id": monetized, "role": "claimant", "currency": "USD", "amount_millis": 27}
-    ]  # 55 % of the reserve, 50
+        {"video_id": monetized, "role": "claimant", "currency": "USD", "amount": 11}
+    ]  # 55 % of the reserve's 20 cents
     assert platform.client.get("/api/v1/ads/earnings", headers=creator.headers).json()["totals"] == {}
     # Blocks: a viewer who blocked the advertiser never sees its ads; a video they may not see is 404.
     viewer = member(platform, "viewer")

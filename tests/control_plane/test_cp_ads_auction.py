@@ -178,10 +178,15 @@ def test_counters_admit_within_caps_and_budget_and_count_each_beacon_once(counte
     total, today = counters.spent("2026-12-07")
     assert total == {"camp": 2000} and today == {"camp": 2000}
     drained = counters.drain()
-    assert drained == [("camp", "2026-12-07", {"impression": 3, "spent": 2000, "v:vid": 2000, "start": 1})]
+    assert [b[:3] for b in drained] == [
+        ("camp", "2026-12-07", {"impression": 3, "spent": 2000, "v:vid": 2000, "start": 1})
+    ]
+    counters.ack(drained[0])
     assert counters.drain() == []
     counters.restore("camp", "2026-12-07", {"impression": 3})
-    assert counters.drain() == [("camp", "2026-12-07", {"impression": 3})]
+    again = counters.drain()
+    assert [b[:3] for b in again] == [("camp", "2026-12-07", {"impression": 3})]
+    counters.ack(again[0])
     counters.seed({"camp": 1, "other": 700})
     assert counters.spent("x")[0] == {"camp": 2000, "other": 700}
 
@@ -262,3 +267,66 @@ def test_facts_caches_answer_stale_values_while_one_reload_runs() -> None:
         time.sleep(0.01)
     assert len(loads) == 2
     cache.close()
+
+
+def test_counters_hold_an_advertisers_campaigns_to_its_funds(counters: AdCounters) -> None:
+    """Two campaigns of one advertiser share its funds: 2,500 millis pay two impressions of 1,000,
+    whichever campaign serves them; another advertiser is not touched."""
+    day, now = "2026-12-07", int(time.time() * 1000)
+    one, two = (
+        Admission(
+            c,
+            budget_millis=10_000,
+            daily_millis=None,
+            cap=None,
+            period_ms=0,
+            bound=1000,
+            account="adv",
+            funds_millis=2500,
+        )
+        for c in ("c1", "c2")
+    )
+    rich = Admission(
+        "c3",
+        budget_millis=10_000,
+        daily_millis=None,
+        cap=None,
+        period_ms=0,
+        bound=1000,
+        account="rich",
+        funds_millis=10_000,
+    )
+    kw = {"video": "vid", "day": day, "ttl_ms": 60_000}
+    assert counters.admit(one, "v", day=day, now_ms=now) and counters.admit(two, "v", day=day, now_ms=now)
+    assert counters.impression("s1", one, price=1000, **kw) == 2
+    assert counters.impression("s2", two, price=1000, **kw) == 2
+    assert not counters.admit(one, "v", day=day, now_ms=now)  # 2000 + a bid of 1000 > 2500
+    assert not counters.admit(two, "v", day=day, now_ms=now)
+    assert counters.impression("s3", two, price=400, **kw) == 2  # a cheaper one still fits
+    assert counters.impression("s4", one, price=400, **kw) == 1  # counted, never charged past the funds
+    assert counters.admit(rich, "v", day=day, now_ms=now)
+    assert counters.accounts() == {"adv": 2400}
+    assert counters.spent(day)[0] == {"c1": 1000, "c2": 1400}
+    counters.seed({}, {"adv": 1, "lost": 900})
+    assert counters.accounts() == {"adv": 2400, "lost": 900}
+
+
+def test_a_batch_stays_in_flight_until_acknowledged(counters: AdCounters) -> None:
+    """A flush that dies after draining loses nothing: once stale, its batch is drained again under
+    the same id (so the database can recognise it), until it is acknowledged."""
+    a = Admission("camp", budget_millis=10_000, daily_millis=None, cap=None, period_ms=0, bound=1000)
+    assert counters.impression("s1", a, price=700, video="vid", day="2026-12-07", ttl_ms=60_000) == 2
+    (taken,) = counters.drain()
+    assert counters.drain() == []  # in flight, not stale yet
+    counters.stale_ms = 0
+    time.sleep(0.01)
+    (again,) = counters.drain()
+    assert again == taken  # the same batch, the same id
+    assert counters.impression("s2", a, price=300, video="vid", day="2026-12-07", ttl_ms=60_000) == 2
+    counters.ack(again)
+    time.sleep(0.01)
+    (fresh,) = counters.drain()  # only what came after: the acknowledged batch is gone
+    assert fresh.id != taken.id and fresh.counts == {"impression": 1, "spent": 300, "v:vid": 300}
+    counters.ack(fresh)
+    time.sleep(0.01)
+    assert counters.drain() == []

@@ -19,6 +19,7 @@ import redis
 from support.ads import (
     advertiser,
     campaign,
+    fund,
     ready_creative,
     refresh,
     schema,
@@ -82,6 +83,7 @@ def test_a_creative_from_upload_to_a_vast_a_player_reads(
         json={"name": "Lemonade", "budget": 2000, "currency": "USD", "cpm_bid": 600},
     )
     campaign_id = r.json()["id"]
+    fund(platform, adv, 2000)  # the advertiser's prepaid balance pays for it
     creatives = f"/api/v1/ads/campaigns/{campaign_id}/creatives"
     r = client.post(creatives, headers=adv, json={"video_id": long, "click_url": "https://lemon.example/"})
     assert r.status_code == 422 and r.json()["code"] == "CREATIVE_TOO_LONG"

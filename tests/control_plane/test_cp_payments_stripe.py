@@ -1,11 +1,11 @@
 """The Stripe provider, through the official SDK, against localstripe on loopback.
 
-localstripe makes the plan (product and plan), the tip's payment intent, the member's customer and
-subscription, and sends its own signed webhooks (``customer.subscription.created``,
-``invoice.payment_succeeded``, ``payment_intent.succeeded``) to the platform over HTTP. It has no
-Checkout Sessions and no Connect, so the test subscribes the way Checkout would (a subscription
-whose metadata names the membership) and reports the connected account with a recorded
-``account.updated`` signed with Stripe's scheme.
+localstripe makes the plan (product and plan), the payment intents of a tip and of an advertiser's
+deposit, the member's customer and subscription, and sends its own signed webhooks
+(``customer.subscription.created``, ``invoice.payment_succeeded``, ``payment_intent.succeeded``)
+to the platform over HTTP. It has no Checkout Sessions and no Connect, so the test subscribes the
+way Checkout would (a subscription whose metadata names the membership) and reports the connected
+account with a recorded ``account.updated`` signed with Stripe's scheme.
 """
 
 from __future__ import annotations
@@ -89,6 +89,20 @@ def test_stripe_provider_against_localstripe(
                 return session.get(Tip, r.json()["id"]).status == "succeeded"  # type: ignore[union-attr]
 
         assert wait(tipped), "localstripe's payment_intent.succeeded never applied"
+
+        # an advertiser's prepayment: a payment intent like a tip's, credited by its webhook
+        adco = member(p, "adco", role="advertiser")
+        r = p.client.post("/api/v1/ads/funds", json={"amount": 900}, headers=adco.headers)
+        assert r.status_code == 201, r.text
+        deposit = r.json()["client_secret"].split("_secret_")[0]
+        assert stripe_api.v1.payment_intents.retrieve(deposit).metadata["advertiser_id"] == adco.id
+        stripe_api.v1.payment_intents.update(deposit, {"payment_method": card.id})
+        assert stripe_api.v1.payment_intents.confirm(deposit).status == "succeeded"
+
+        def funded() -> bool:
+            return p.client.get("/api/v1/ads/funds", headers=adco.headers).json()["balance"] == 900
+
+        assert wait(funded), "the advertiser's deposit was never credited"
 
         # a membership, subscribed as Checkout does it
         c = p.client.post("/api/v1/subscriptions", json={"plan_id": plan}, headers=bob.headers)

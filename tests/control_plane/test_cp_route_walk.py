@@ -88,6 +88,8 @@ ADVERTISER_ONLY = {
     ("POST", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
     ("GET", "/api/v1/ads/campaigns/{campaign_id}/creatives"),
     ("GET", "/api/v1/ads/campaigns/{campaign_id}/report"),
+    ("POST", "/api/v1/ads/funds"),
+    ("GET", "/api/v1/ads/funds"),
 }
 #: Moderator-only routes: a creator (and an advertiser) must get 403 too.
 MODERATOR_ONLY = {

@@ -45,7 +45,8 @@ SIGN_OUT = ("/api/v1/auth/logout", "/api/v1/auth/logout-all")
 #: - 422: a post or comment whose text is blank once trimmed, with nothing else to carry (no video,
 #:   no repost): the schema can bound a string's length but not say "not only whitespace".
 #: - 422: a plan's or a tip's amount outside the bounds of its currency, or a currency the platform
-#:   does not take (the settings name them), which no static schema states.
+#:   does not take (the settings name them), which no static schema states; likewise an
+#:   advertiser's deposit outside the ad currency's bounds.
 #: - 400: a webhook delivery without the provider's signature (the fuzzer cannot sign).
 #: - 422: an analytics range whose ``from`` is after its ``to``, or longer than a year (two
 #:   dates in a schema cannot be compared).
@@ -70,6 +71,7 @@ REFUSED = {
     ("GET", "/api/v1/live/streams/{stream_id}/chat"): "426",
     ("POST", "/api/v1/creators/me/plans"): "422",
     ("POST", "/api/v1/tips"): "422",
+    ("POST", "/api/v1/ads/funds"): "422",
     ("POST", "/api/v1/payments/webhooks/stripe"): "400",
     ("GET", "/api/v1/videos/{video_id}/analytics"): "422",
     ("GET", "/api/v1/videos/{video_id}/analytics/chart"): "422",

@@ -37,8 +37,24 @@ def schema() -> Any:
     return xmlschema.XMLSchema(str(found))
 
 
-def advertiser(platform: Platform, name: str) -> Member:
-    return member(platform, name, role="advertiser")
+def advertiser(platform: Platform, name: str, *, funds: int = 1_000_000) -> Member:
+    """An advertiser who prepaid ``funds`` minor units into their ad balance (none with 0)."""
+    made = member(platform, name, role="advertiser")
+    if funds:
+        fund(platform, made.headers, funds)
+    return made
+
+
+def fund(platform: Platform, headers: dict[str, str], amount: int) -> str:
+    """Prepay ``amount`` through the local provider: the intent, then the card confirmation whose
+    signed ``payment_intent.succeeded`` credits the balance. The intent's reference."""
+    r = platform.client.post("/api/v1/ads/funds", headers=headers, json={"amount": amount})
+    assert r.status_code == 201, r.text
+    secret = r.json()["client_secret"]
+    ref = secret.split("_secret_")[0]
+    r = platform.client.post(f"/api/v1/payments/local/intents/{ref}/confirm", json={"client_secret": secret})
+    assert r.json() == {"status": "succeeded"}, r.text
+    return str(ref)
 
 
 def campaign(platform: Platform, owner: Member, **fields: Any) -> str:

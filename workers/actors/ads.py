@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from control_plane.ads import AdService, LocalAdSpend
+from control_plane.ads import AdService
 from control_plane.jobs.models import Job
 from control_plane.videos import media_key, media_prefix
 from pipelines.progressive import concatenate, progressive_mp4
@@ -35,11 +35,10 @@ def _service() -> AdService:
     s = ctx.settings
     return AdService(
         ctx.db,
-        LocalAdSpend(),
+        ctx.payments.ads,
         ctx.enqueue,
         currency=s.ads_currency,
         reserve_cpm=s.ads_reserve_cpm,
-        creator_share=s.ads_creator_share,
     )
 
 

@@ -44,7 +44,8 @@ class Report(BaseModel):
     cache_mismatches: list[list[Any]]
     negative_balances: list[list[Any]]
     platform: dict[str, dict[str, int]] = Field(
-        description="{account: {currency: balance}} of platform and external accounts"
+        description="{account: {currency: balance}} of platform and external accounts, and under "
+        "`advertisers` the sum of advertisers' prepaid balances"
     )
     events: dict[str, int] = Field(description="stored provider events by status")
 
@@ -122,10 +123,18 @@ def report(admin: AdminDep, services: ServicesDep) -> Report:
         platform: dict[str, dict[str, int]] = {}
         for account, currency, balance in session.execute(
             sa.select(LedgerBalance.account, LedgerBalance.currency, LedgerBalance.balance).where(
-                sa.not_(LedgerBalance.account.like("user:%"))
+                sa.not_(LedgerBalance.account.like("user:%")),
+                sa.not_(LedgerBalance.account.like("advertiser:%")),
             )
         ):
             platform.setdefault(account, {})[currency] = int(balance)
+        # advertisers' prepaid balances, together: what the platform holds for ads not yet served
+        for currency, total in session.execute(
+            sa.select(LedgerBalance.currency, sa.func.sum(LedgerBalance.balance))
+            .where(LedgerBalance.account.like("advertiser:%"))
+            .group_by(LedgerBalance.currency)
+        ):
+            platform.setdefault("advertisers", {})[currency] = int(total or 0)
         counts = dict(
             session.execute(sa.select(EventRow.status, sa.func.count()).group_by(EventRow.status)).all()
         )
