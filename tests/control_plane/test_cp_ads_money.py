@@ -129,6 +129,8 @@ def test_prepay_serve_flush_moves_the_money_exactly(platform_on: Callable[..., P
     month = datetime.now(UTC).strftime("%Y-%m")
     statement = p.client.get(f"/api/v1/users/me/earnings?month={month}", headers=creator.headers).json()
     assert statement["totals"] == {"usd": {"ads": 33}}
+    analytics = p.client.get("/api/v1/users/me/analytics", headers=creator.headers).json()
+    assert analytics["revenue"] == [{"currency": "usd", "total": 33, "by_kind": {"ads": 33}}]
     assert p.client.get("/api/v1/ads/earnings", headers=creator.headers).json() == {
         "totals": {"USD": 33},
         "videos": [{"video_id": plain, "role": "creator", "currency": "USD", "amount": 33}],
