@@ -66,7 +66,7 @@ class WebhookService:
             session.execute(stmt.on_conflict_do_nothing())
         return self.apply(event["id"])
 
-    def apply(self, event_id: str) -> Outcome:
+    def apply(self, event_id: str, *, again: bool = False) -> Outcome:
         """Apply the stored event unless it is finished with; its outcome."""
         try:
             with self.db.session(exclusive=True) as session:
@@ -80,6 +80,11 @@ class WebhookService:
                 row.attempts += 1
         except Held as held:
             self._mark(event_id, "held", waiting_for=held.key)
+            if not again:
+                # The event that makes the object known may have committed after this handler
+                # looked and before the mark above, and then found nothing waiting for it: one
+                # more try now closes that gap (the row lock makes a second apply a duplicate).
+                return self.apply(event_id, again=True)
             return Outcome(event_id, "held")
         except Exception as exc:  # the handler's changes are rolled back; the event is kept to retry
             log.exception("payment event %s failed", event_id)

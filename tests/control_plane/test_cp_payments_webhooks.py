@@ -8,7 +8,9 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from support.payments import deliver, event
 from support.platform import Platform
@@ -132,6 +134,38 @@ def test_events_before_their_object_are_held_then_applied(platform_on: Callable[
     with p.services.db.session() as session:
         assert session.get(Membership, membership).status == "active"  # type: ignore[union-attr]
         assert Ledger.check(session).ok
+
+
+def test_an_event_held_as_its_object_arrives_is_not_stranded(
+    platform_on: Callable[..., Platform], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkout that makes the subscription known commits after the invoice's handler looked
+    and before the invoice is marked held, so it finds nothing waiting: the invoice must still be
+    applied then, not left held until the periodic retry (seen with localstripe under load)."""
+    p = platform_on()
+    membership, creator, _ = pending_membership(p)
+    secret = secret_of(p)
+    done = event(
+        "checkout.session.completed",
+        {"id": "cs_1", "mode": "subscription", "subscription": "sub_1", "client_reference_id": membership},
+    )
+    webhooks = p.services.payments.webhooks
+    unraced = type(webhooks)._mark
+    raced: list[str] = []
+
+    def mark(self: Any, event_id: str, status: str, **options: Any) -> None:
+        if status == "held" and not raced:
+            raced.append(event_id)
+            payload = json.dumps(done).encode()
+            assert self.receive(payload, sign(payload, secret)).status == "applied"
+        unraced(self, event_id, status, **options)
+
+    monkeypatch.setattr(type(webhooks), "_mark", mark)
+    assert deliver(p.client, paid_invoice("sub_1", "ch_1"), secret).json()["status"] == "applied"
+    assert raced
+    with p.services.db.session() as session:
+        assert set(session.execute(sa.select(ProviderEvent.status)).scalars()) == {"applied"}
+        assert Ledger.balance(session, f"user:{creator}:pending", "usd") == 350
 
 
 def test_failing_handler_is_retried_and_shown_to_admins(platform: Platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
