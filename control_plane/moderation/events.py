@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from control_plane.core.events import Event
 
-__all__ = ["APPEAL_PATH", "AppealDecided", "ModerationAction"]
+__all__ = ["APPEAL_PATH", "AppealDecided", "ContentHeld", "ModerationAction"]
 
 #: Where the owner of acted-on content appeals.
 APPEAL_PATH = "/api/v1/moderation/appeals"
@@ -34,3 +34,12 @@ class AppealDecided(Event):
     case_id: str
     owner_id: str
     decision: str
+
+
+@dataclass(frozen=True)
+class ContentHeld(Event):
+    """The screening held a post or comment for review (``subject_type`` ``post`` or ``comment``):
+    what was told about it (a mention, a reply, a comment) is withdrawn from the inboxes."""
+
+    subject_type: str
+    subject_id: str

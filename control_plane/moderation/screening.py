@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database, utcnow
+from control_plane.core.events import EventHub
+from control_plane.moderation.events import ContentHeld
 from control_plane.moderation.models import Report, Watermark
 from control_plane.moderation.service import open_case, score
 from control_plane.moderation.subjects import Subject
@@ -81,11 +83,19 @@ class TextScreen:
 class Screener:
     """Runs the text screen over what is new since the last run and flags what it catches."""
 
-    def __init__(self, db: Database, videos: VideoService, text: TextScreen, holds: ReviewHolds) -> None:
+    def __init__(
+        self,
+        db: Database,
+        videos: VideoService,
+        text: TextScreen,
+        holds: ReviewHolds,
+        events: EventHub | None = None,
+    ) -> None:
         self.db = db
         self.videos = videos
         self.text = text
         self.holds = holds
+        self.events = events
 
     def run(self, now: datetime | None = None) -> dict[str, int]:
         """Screen new posts, comments and changed videos; returns how many of each were flagged."""
@@ -171,10 +181,13 @@ class Screener:
             case.detail = {**(case.detail or {}), "screening": detail}
             session.flush()
             score(session, case, subject)
+            held = False
             if case.held and subject.type == "video":
                 self.videos.settle(session, subject.id)
             elif case.held:
-                self.holds.hold(session, subject.type, subject.id)
+                held = self.holds.hold(session, subject.type, subject.id)
+        if held and self.events is not None:
+            self.events.publish(ContentHeld(subject.type, subject.id))
         return True
 
 

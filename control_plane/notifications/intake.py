@@ -17,7 +17,7 @@ from control_plane.contentid.events import ClaimDisputed, ClaimMade, ClaimResolv
 from control_plane.core.db import utcnow
 from control_plane.core.events import Event, EventHub
 from control_plane.live.events import StreamWentLive
-from control_plane.moderation.events import ModerationAction
+from control_plane.moderation.events import ContentHeld, ModerationAction
 from control_plane.notifications.events import NotificationRequested
 from control_plane.payments.events import PaymentReceived, PayoutSent, TipReceived
 from control_plane.social.events import (
@@ -224,6 +224,8 @@ def items_of(event: Event) -> list[Item]:
                     data={"amount": event.amount, "currency": event.currency, "month": event.month},
                 )
             ]
+        case ContentHeld():  # held for review: what it told anyone is withdrawn
+            found = [{"remove": [[event.subject_type, event.subject_id]]}]
         case ModerationAction():
             found = [
                 _tell(
@@ -278,6 +280,7 @@ SOURCES: tuple[type[Event], ...] = (
     PaymentReceived,
     PayoutSent,
     ModerationAction,
+    ContentHeld,
     NotificationRequested,
 )
 

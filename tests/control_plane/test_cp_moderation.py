@@ -11,7 +11,7 @@ from support.social import member, ready_video
 
 from control_plane.accounts.models import AuditEvent
 from control_plane.core.events import Event
-from control_plane.moderation.events import ModerationAction
+from control_plane.moderation.events import ContentHeld, ModerationAction
 from control_plane.moderation.screening import Screener, TextScreen
 from control_plane.videos.models import Video
 
@@ -214,7 +214,7 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         return str(r.json()["id"])
 
     fine = write(bob, "Lovely weather for a #harbour walk")
-    spam = write(bob, "Buy grumblecoin today #harbour")
+    spam = write(bob, "Buy grumblecoin today #harbour @cyd")
     write(ada, "", repost_of=spam)
     r = both.client.post(
         f"{API}/videos/{video}/comments", json={"text": "grumblecoin to the moon"}, headers=ada.headers
@@ -223,13 +223,18 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     comment = r.json()["id"]
     kind = both.client.post(f"{API}/videos/{video}/comments", json={"text": "Nice view"}, headers=bob.headers)
     assert kind.status_code == 201
+    heard: list[object] = []
+    both.services.events.subscribe(ContentHeld, heard.append)
     screener = Screener(
         both.services.db,
         both.services.videos,
         TextScreen(["grumblecoin"], threshold=0.9),
         both.services.social.holds,
+        both.services.events,
     )
     assert screener.run() == {"posts": 1, "comments": 1, "videos": 0}
+    # The notifications domain hears of each hold (and withdraws what they told: the intake test).
+    assert sorted(heard, key=str) == [ContentHeld("comment", comment), ContentHeld("post", spam)]
 
     def lists(who) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
         headers = who.headers if who else {}

@@ -10,6 +10,7 @@ import pytest
 from support.waiting import wait_until
 
 from control_plane.core.events import EventHub
+from control_plane.moderation.events import ContentHeld
 from control_plane.notifications import Intake, items_of, subscribe
 from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
 
@@ -44,6 +45,9 @@ def test_what_events_ask_for() -> None:
         ["post", "r1"],
     ]
     assert items_of(UserFollowed(follower_id="a", followee_id="a")) == []  # not of one's own doing
+    # held for review by the screening: what the post or comment told anyone is withdrawn
+    assert items_of(ContentHeld("post", "p2"))[0]["remove"] == [["post", "p2"]]
+    assert items_of(ContentHeld("comment", "c1"))[0]["remove"] == [["comment", "c1"]]
 
 
 def test_a_burst_is_one_job_and_a_window_of_zero_is_one_job_per_event() -> None:

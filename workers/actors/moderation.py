@@ -17,4 +17,4 @@ def screen(job_id: str) -> dict[str, Any]:
     ctx = runtime.current()
     text = TextScreen(ctx.settings.moderation_words, threshold=ctx.settings.moderation_text_threshold)
     holds = ReviewHolds(VideoService.add_counts)
-    return {"flagged": Screener(ctx.db, ctx.videos, text, holds).run()}
+    return {"flagged": Screener(ctx.db, ctx.videos, text, holds, ctx.events).run()}
