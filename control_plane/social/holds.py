@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.social.counters import CountWriter, add
-from control_plane.social.models import Comment, Post
+from control_plane.social.models import Comment, Hashtag, Post, PostTag
 
 __all__ = ["SCREENED", "ReviewHolds"]
 
@@ -34,10 +34,7 @@ class ReviewHolds:
         """Hold a post or comment in the caller's transaction; False when there is nothing to
         hold (gone, held already, or a comment its video's owner has not approved yet)."""
         if subject_type == "post":
-            done = session.execute(
-                sa.update(Post).where(Post.id == subject_id, Post.held.is_(False)).values(held=True)
-            )
-            return bool(done.rowcount)  # type: ignore[attr-defined]
+            return self._post(session, subject_id, False, True, -1)
         if subject_type == "comment":
             return self._move(session, subject_id, "visible", SCREENED, -1)
         return False
@@ -45,13 +42,24 @@ class ReviewHolds:
     def release(self, session: Session, subject_type: str, subject_id: str) -> bool:
         """Show a held post or comment again; False when it is not held (or gone)."""
         if subject_type == "post":
-            done = session.execute(
-                sa.update(Post).where(Post.id == subject_id, Post.held.is_(True)).values(held=False)
-            )
-            return bool(done.rowcount)  # type: ignore[attr-defined]
+            return self._post(session, subject_id, True, False, 1)
         if subject_type == "comment":
             return self._move(session, subject_id, SCREENED, "visible", 1)
         return False
+
+    @staticmethod
+    def _post(session: Session, post_id: str, before: bool, after: bool, delta: int) -> bool:
+        """``held`` ``before`` → ``after``, with the post's hashtags' counts (a tag only held posts
+        carry is not offered by hashtag search); one statement decides, as for comments."""
+        done = session.execute(
+            sa.update(Post).where(Post.id == post_id, Post.held.is_(before)).values(held=after)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            return False
+        tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post_id)).scalars().all()
+        if tags:
+            add(session, Hashtag, Hashtag.tag.in_(sorted(tags)), posts=delta)
+        return True
 
     def _move(self, session: Session, comment_id: str, before: str, after: str, delta: int) -> bool:
         """``before`` → ``after`` for the comment, with its counts; one statement decides, so a

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from control_plane.core.db import Database, utcnow
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.social.counters import upsert
-from control_plane.social.models import Hashtag, HashtagTrend, PostTag
+from control_plane.social.models import Hashtag, HashtagTrend, Post, PostTag
 from control_plane.social.schemas import TrendOut
 
 __all__ = ["TrendService", "trend_score"]
@@ -48,9 +48,10 @@ class TrendService:
 
     def _accounts(self, session: sa.orm.Session, start: datetime, end: datetime) -> dict[str, int]:
         window = sa.and_(PostTag.created_at >= start, PostTag.created_at < end)
+        held = sa.select(Post.id).where(Post.held.is_(True)).scalar_subquery()
         rows = session.execute(
             sa.select(PostTag.tag, sa.func.count(sa.distinct(PostTag.author_id)))
-            .where(window)
+            .where(window, PostTag.post_id.not_in(held))  # a post held for review does not count
             .group_by(PostTag.tag)
         )
         return {tag: int(count) for tag, count in rows}

@@ -265,6 +265,11 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         assert held["search"] == [] and held["reposts"] == []
         assert comment not in held["comments"] and len(held["comments"]) == 1
         assert who is None or held["feed"] == [fine]
+    def tag_count() -> int:
+        r = both.client.get(f"{API}/search", params={"q": "harbour", "type": "hashtags"})
+        return int(r.json()["items"][0]["posts"])
+
+    assert tag_count() == 1  # the held post's tag is not counted while it is held
     assert both.client.get(f"{API}/posts/{spam}", headers=cyd.headers).status_code == 404
     assert both.client.get(f"{API}/posts/{spam}").status_code == 404
     assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 1  # counted only when shown
@@ -286,3 +291,4 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     assert released["reposts"] == [spam] and comment in released["comments"]
     assert released["feed"].count(spam) == 1  # once, though bob posted it and ada reposted it
     assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 2
+    assert tag_count() == 2
