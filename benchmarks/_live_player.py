@@ -82,6 +82,8 @@ def viewer_summary(result: dict[str, Any], publish_start_ms: float) -> dict[str,
         summary["hlsjs_target_latency_s"] = round(result["hlsTargetLatency"], 3)
     if result.get("mostRequested"):
         summary["most_requested"] = result["mostRequested"][:3]
+    if result.get("firstRequests"):
+        summary["first_requests"] = result["firstRequests"]  # [file, ms since opening, ms taken]
     if result.get("samples"):
         summary["samples"] = result["samples"][:12]  # [ms open, currentTime, latency, target, buffered end]
     if result.get("failures"):

@@ -178,12 +178,20 @@ class Variant:
 
 
 def render_multivariant(variants: list[Variant]) -> str:
-    """A multivariant playlist listing ``variants`` in the order given (the source first)."""
+    """A multivariant playlist listing ``variants`` in the order given (the source first).
+
+    Every variant says ``CLOSED-CAPTIONS=NONE``: live renditions carry no CEA-608/708 captions
+    that players should look for. Without it shaka-player probes a segment of the media playlist
+    for captions before it plays, picks the middle one listed, and fails (a ``TypeError``) while
+    that is the segment still being built (parts only, no URI of its own): it could not start a
+    stream until three segments were listed.
+    """
     lines = ["#EXTM3U", "#EXT-X-VERSION:9", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in variants:
         attributes = [f"BANDWIDTH={variant.bandwidth}", f'CODECS="{variant.codecs}"']
         if variant.width:
             attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
+        attributes.append("CLOSED-CAPTIONS=NONE")
         lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", variant.uri]
     return "\n".join(lines) + "\n"
 

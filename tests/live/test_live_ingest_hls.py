@@ -98,6 +98,7 @@ def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher:
     assert variant.stream_info.codecs == "avc1.64000D,mp4a.40.2"
     assert variant.stream_info.resolution == (320, 240)
     assert variant.stream_info.bandwidth > 100_000
+    assert variant.stream_info.closed_captions == "NONE"  # shaka-player probes no segment for them
 
     with av.open(str(sink.recording_path)) as recording:
         assert recording.duration is not None
