@@ -3,7 +3,7 @@
 Durations are seconds. ``started_at`` (Unix seconds, the wall-clock time of the first segment's
 start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment, at that start plus the real
 durations of the segments before it. ``PART-HOLD-BACK`` is ``part_hold_back_parts`` part targets
-(3 by default, at least 2 as the spec requires) and ``HOLD-BACK`` three target durations, the
+(2 by default, the least the spec allows; it recommends 3) and ``HOLD-BACK`` three target durations, the
 target duration covering every listed segment as it really is. Parts are listed for the last
 ``parts_segments`` complete segments and the segment being built; the playlist ends with an
 ``EXT-X-PRELOAD-HINT`` for the next part while live, and with ``EXT-X-ENDLIST`` once ended.
@@ -81,7 +81,7 @@ class LivePlaylist:
     next_part_uri: str | None = None
     started_at: float | None = None
     reports: tuple[str, ...] = ()
-    part_hold_back_parts: float = 3.0
+    part_hold_back_parts: float = 2.0
 
     @property
     def part_hold_back_s(self) -> float:

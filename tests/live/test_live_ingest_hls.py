@@ -51,7 +51,7 @@ def test_ll_hls_while_live_then_ended(live_ingest: LiveIngest, ffmpeg_publisher:
     live = m3u8.loads(sink.playlist)
     assert not live.is_endlist
     assert live.version == 9 and live.target_duration == 2
-    assert live.server_control.can_block_reload == "YES" and live.server_control.part_hold_back == 1.5
+    assert live.server_control.can_block_reload == "YES" and live.server_control.part_hold_back == 1.0
     assert live.part_inf.part_target == 0.5
     assert live.segment_map[0].uri == "init.mp4"
     assert live.preload_hint.hint_type == "PART"
