@@ -82,6 +82,8 @@ def viewer_summary(result: dict[str, Any], publish_start_ms: float) -> dict[str,
         summary["hlsjs_target_latency_s"] = round(result["hlsTargetLatency"], 3)
     if result.get("mostRequested"):
         summary["most_requested"] = result["mostRequested"][:3]
+    if result.get("firstRequests"):
+        summary["first_requests"] = result["firstRequests"]  # [file, ms since opening, ms taken]
     if result.get("samples"):
         summary["samples"] = result["samples"][:12]  # [ms open, currentTime, latency, target, buffered end]
     if result.get("failures"):
@@ -142,7 +144,7 @@ def watch_in_players(
 
 
 def run_ours_in_players(
-    workdir: Path, seconds: float, part_s: float, join_after_s: float, hold_back_parts: float = 3.0
+    workdir: Path, seconds: float, part_s: float, join_after_s: float, hold_back_parts: float = 2.0
 ) -> dict[str, Any]:
     """Our LL-HLS (source rendition, ``part_s`` parts, 2 s segments, ``PART-HOLD-BACK`` of
     ``hold_back_parts`` parts) in hls.js and shaka-player, a viewer at the start and one joining,
@@ -184,7 +186,13 @@ def run_ours_in_players(
         publish = f"rtmp://127.0.0.1:{rtmp_port}/live/{stream['stream_key']}"
         results = watch_in_players(workdir, f"ours-{case}", publish, viewers, seconds, join_after_s)
     hold_back = round(part_s * hold_back_parts, 3)
-    return {"part_s": part_s, "segment_s": 2.0, "part_hold_back_s": hold_back, **results}
+    return {
+        "part_s": part_s,
+        "segment_s": 2.0,
+        "part_hold_back_parts": hold_back_parts,
+        "part_hold_back_s": hold_back,
+        **results,
+    }
 
 
 NGINX_CONF = """load_module {module};

@@ -163,9 +163,10 @@ class Settings(BaseSettings):
     live_segment_seconds: float = Field(2.0, ge=0.5, le=10.0)
     #: Target length of a Low-Latency HLS part, seconds, 0.2 to 2; at most half a segment.
     live_part_seconds: float = Field(0.5, ge=0.2, le=2.0)
-    #: ``PART-HOLD-BACK`` in parts: how far behind the live edge LL-HLS players stay (2 is the
-    #: least RFC 8216bis allows, 3 what it recommends).
-    live_part_hold_back: float = Field(3.0, ge=2.0, le=10.0)
+    #: ``PART-HOLD-BACK`` in parts: how far behind the live edge LL-HLS players stay. 2, the least
+    #: RFC 8216bis allows, by default: hls.js keeps about this plus its start-up (0.3 to 0.5 s),
+    #: under 1.5 s at 0.5 s parts; 3 (what the RFC recommends) leaves more margin against stalls.
+    live_part_hold_back: float = Field(2.0, ge=2.0, le=10.0)
     #: Short sides (pixels) of the transcoded live renditions below each H.264 source (JSON list);
     #: a rung is made only when at most 90 % of the source's short side. Empty: passthrough only.
     live_rungs: list[int] = Field(default_factory=lambda: [720, 480, 360])

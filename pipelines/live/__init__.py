@@ -9,9 +9,11 @@ from pipelines.live.playlist import (
     LivePlaylist,
     Variant,
     media_playlist_of,
+    next_part,
     part_available,
     part_position,
     render_multivariant,
+    wait_for_next_part,
     wait_for_part,
 )
 from pipelines.live.recording import FlvRecorder, seal_recording
@@ -39,6 +41,8 @@ __all__ = [
     "seal_recording",
     "local_writer",
     "wait_for_part",
+    "wait_for_next_part",
+    "next_part",
     "part_available",
     "part_position",
     "LiveError",

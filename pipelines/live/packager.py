@@ -24,7 +24,7 @@ order they must be written (parts and segments before the playlists that list th
   ``index.m3u8`` (media playlist) and ``master.m3u8``, unless ``master_name`` is empty (a sink
   serving a ladder writes the master itself). The master is written, and ``variant`` set, as soon
   as a player can start without stalling: once the playlist holds as many parts as
-  ``PART-HOLD-BACK`` asks a player to stay behind the live edge (three by default), so that a
+  ``PART-HOLD-BACK`` asks a player to stay behind the live edge (two by default), so that a
   player starting then has that much to play while the next parts come, instead of one part and
   a stall. Before that, the playback routes answer "not live yet".
   ``name_prefix`` goes before the part and segment names (a rung's ``720p-part3.1.m4s``).
@@ -64,9 +64,9 @@ _EARLY_AUDIO = 16  # AAC frames kept from before the first keyframe (about 0.35 
 class LiveSettings:
     """Packaging targets in seconds; ``window_segments`` complete segments stay listed.
 
-    ``part_hold_back_parts``: ``PART-HOLD-BACK`` in part targets (at least 2, as RFC 8216bis
-    requires; 3 by default, as it recommends): how far behind the live edge an LL-HLS player
-    starts and stays.
+    ``part_hold_back_parts``: ``PART-HOLD-BACK`` in part targets (2 by default, the least RFC
+    8216bis allows; it recommends 3): how far behind the live edge an LL-HLS player starts and
+    stays.
 
     The transcoded ladder (``pipelines.live.ladder``): with ``ladder`` on, an H.264 source gets
     one rung per size in ``rungs`` (short sides in pixels) that is at most 90 % of the source's
@@ -76,7 +76,7 @@ class LiveSettings:
 
     part_target_s: float = 0.5
     segment_target_s: float = 2.0
-    part_hold_back_parts: float = 3.0
+    part_hold_back_parts: float = 2.0
     window_segments: int = 6
     playlist_name: str = "index.m3u8"
     master_name: str = "master.m3u8"

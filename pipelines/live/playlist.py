@@ -3,7 +3,7 @@
 Durations are seconds. ``started_at`` (Unix seconds, the wall-clock time of the first segment's
 start) adds ``EXT-X-PROGRAM-DATE-TIME`` to every listed segment, at that start plus the real
 durations of the segments before it. ``PART-HOLD-BACK`` is ``part_hold_back_parts`` part targets
-(3 by default, at least 2 as the spec requires) and ``HOLD-BACK`` three target durations, the
+(2 by default, the least the spec allows; it recommends 3) and ``HOLD-BACK`` three target durations, the
 target duration covering every listed segment as it really is. Parts are listed for the last
 ``parts_segments`` complete segments and the segment being built; the playlist ends with an
 ``EXT-X-PRELOAD-HINT`` for the next part while live, and with ``EXT-X-ENDLIST`` once ended.
@@ -11,7 +11,10 @@ While live it also reports the other renditions of a ladder (``EXT-X-RENDITION-R
 name in ``reports``) at its own last part: every rendition is cut at the same parts.
 
 ``wait_for_part`` answers a blocking playlist reload (``_HLS_msn``/``_HLS_part``) from any
-source of the current playlist text, in process or from blob storage, by polling it.
+source of the current playlist text, in process or from blob storage, by polling it;
+``wait_for_next_part`` answers a plain request (no ``_HLS_msn``) with the playlist as it is once
+the part being built is listed, so that a player tuning in starts from a live edge that is not
+already up to one part old (see its docstring).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ __all__ = [
     "part_position",
     "part_available",
     "wait_for_part",
+    "next_part",
+    "wait_for_next_part",
 ]
 
 
@@ -76,7 +81,7 @@ class LivePlaylist:
     next_part_uri: str | None = None
     started_at: float | None = None
     reports: tuple[str, ...] = ()
-    part_hold_back_parts: float = 3.0
+    part_hold_back_parts: float = 2.0
 
     @property
     def part_hold_back_s(self) -> float:
@@ -178,12 +183,20 @@ class Variant:
 
 
 def render_multivariant(variants: list[Variant]) -> str:
-    """A multivariant playlist listing ``variants`` in the order given (the source first)."""
+    """A multivariant playlist listing ``variants`` in the order given (the source first).
+
+    Every variant says ``CLOSED-CAPTIONS=NONE``: live renditions carry no CEA-608/708 captions
+    that players should look for. Without it shaka-player probes a segment of the media playlist
+    for captions before it plays, picks the middle one listed, and fails (a ``TypeError``) while
+    that is the segment still being built (parts only, no URI of its own): it could not start a
+    stream until three segments were listed.
+    """
     lines = ["#EXTM3U", "#EXT-X-VERSION:9", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in variants:
         attributes = [f"BANDWIDTH={variant.bandwidth}", f'CODECS="{variant.codecs}"']
         if variant.width:
             attributes.append(f"RESOLUTION={variant.width}x{variant.height}")
+        attributes.append("CLOSED-CAPTIONS=NONE")
         lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", variant.uri]
     return "\n".join(lines) + "\n"
 
@@ -270,3 +283,62 @@ async def wait_for_part(
         if time.monotonic() >= deadline:
             raise PlaylistTimeout(f"Part {msn}.{part} was not ready within {timeout_s:.1f} s.")
         await asyncio.sleep(poll_s)
+
+
+def next_part(text: str) -> tuple[int, int] | None:
+    """``(msn, part)`` of the part after the last one the live playlist ``text`` lists (the
+    one its preload hint names); None for an ended playlist or one that lists no part."""
+    sequence, complete, parts_of_current, parts = 0, 0, 0, 0
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
+            complete += 1
+            parts_of_current = 0
+        elif line.startswith("#EXT-X-PART:"):
+            parts_of_current += 1
+            parts += 1
+        elif line.startswith("#EXT-X-ENDLIST"):
+            return None
+    return (sequence + complete, parts_of_current) if parts else None
+
+
+def part_target_of(text: str) -> float | None:
+    """The ``PART-TARGET`` of the playlist ``text`` in seconds, None without one."""
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PART-INF:"):
+            for attribute in line.split(":", 1)[1].split(","):
+                key, _, value = attribute.partition("=")
+                if key == "PART-TARGET":
+                    return float(value)
+    return None
+
+
+async def wait_for_next_part(
+    load: Callable[[], str | None | Awaitable[str | None]], *, poll_s: float = 0.02
+) -> str | None:
+    """The live playlist once it lists the part that was being built when called; at most two
+    part targets later, the playlist as it is then. None before the first playlist.
+
+    For a plain request (no ``_HLS_msn``): a player tuning in places itself ``PART-HOLD-BACK``
+    behind the edge of the first playlist it gets, and keeps that distance (hls.js does not
+    catch up). Answered at once, that playlist is up to a part old (half a part on average), and
+    the viewer stays that much further behind the live edge for the whole session; held until the
+    next part (up to one part, once, at tune-in), its edge is the live edge. A player that
+    reloads without ``_HLS_msn`` waits at most a part more per reload. An ended playlist, or one
+    without parts, is answered at once.
+    """
+
+    async def current() -> str | None:
+        loaded = load()
+        return await loaded if inspect.isawaitable(loaded) else loaded
+
+    text = await current()
+    following = next_part(text) if text is not None else None
+    target = part_target_of(text) if text is not None else None
+    if following is None or not target:
+        return text
+    try:
+        return await wait_for_part(current, *following, timeout_s=2 * target, poll_s=poll_s)
+    except PlaylistTimeout:
+        return await current()

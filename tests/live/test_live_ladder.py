@@ -150,6 +150,7 @@ def test_ladder_renditions_align_decode_and_are_listed(source_flv: Path, tmp_pat
         ("240p.m3u8", (320, 240)),
     ]
     assert all(re.fullmatch(r"avc1\.[0-9A-F]{6},mp4a\.40\.2", codecs) for _, _, codecs in listed)
+    assert all(p.stream_info.closed_captions == "NONE" for p in master.playlists)  # as RFC 8216: all
     bandwidths = [p.stream_info.bandwidth for p in master.playlists[1:]]
     assert bandwidths[0] > bandwidths[1] > 0
 

@@ -221,23 +221,30 @@ def test_server_control_hold_backs() -> None:
     control = re.search(r"#EXT-X-SERVER-CONTROL:(.*)", text)
     assert control is not None
     attributes = dict(item.split("=") for item in control.group(1).split(","))
-    assert attributes == {"CAN-BLOCK-RELOAD": "YES", "HOLD-BACK": "3.000", "PART-HOLD-BACK": "0.600"}
-    two = LlHlsPackager(LiveSettings(part_target_s=0.5, part_hold_back_parts=2)).playlist.render()
-    assert "PART-HOLD-BACK=1.000" in two and "HOLD-BACK=6.000" in two
+    assert attributes == {"CAN-BLOCK-RELOAD": "YES", "HOLD-BACK": "3.000", "PART-HOLD-BACK": "0.400"}
+    three = LlHlsPackager(LiveSettings(part_target_s=0.5, part_hold_back_parts=3)).playlist.render()
+    assert "PART-HOLD-BACK=1.500" in three and "HOLD-BACK=6.000" in three
+    below = LlHlsPackager(LiveSettings(part_target_s=0.5, part_hold_back_parts=1)).playlist.render()
+    assert "PART-HOLD-BACK=1.000" in below  # never under two part targets
 
 
 def test_the_master_comes_once_players_can_start(tmp_path: Path) -> None:
     """A player can start once a whole segment is listed (hls.js plays no playlist without one)
-    and at least three parts (PART-HOLD-BACK) are: the master is written then, and playlists
-    answer "not live yet" before."""
+    and at least as many parts as PART-HOLD-BACK asks: the master is written then, and
+    playlists answer "not live yet" before."""
     flv = source(tmp_path, fps=30, rate=48000, gop=30)
     written = package(flv, tmp_path / "two-s", LiveSettings(ladder=False))
     master = written.index("master.m3u8")
     assert written[master - 2 : master] == ["seg0.m4s", "index.m3u8"]  # with the first segment
-    written = package(flv, tmp_path / "one-s", LiveSettings(ladder=False, segment_target_s=1.0))
+    one_s = LiveSettings(ladder=False, segment_target_s=1.0, part_hold_back_parts=3)
+    written = package(flv, tmp_path / "one-s", one_s)
     master = written.index("master.m3u8")
     before = [n for n in written[:master] if n.startswith(("part", "seg"))]
     assert before == ["part0.0.m4s", "part0.1.m4s", "seg0.m4s", "part1.0.m4s"]  # two parts are too few
+    written = package(flv, tmp_path / "one-s-two", LiveSettings(ladder=False, segment_target_s=1.0))
+    master = written.index("master.m3u8")
+    before = [n for n in written[:master] if n.startswith(("part", "seg"))]
+    assert before == ["part0.0.m4s", "part0.1.m4s", "seg0.m4s"]  # the default two parts are enough
 
 
 AVCC = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04]) + b"\x67SPS" + bytes([1, 0x00, 0x02]) + b"\x68P"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,15 @@ from pipelines.live import (
     local_writer,
     part_position,
 )
-from pipelines.live.playlist import LivePlaylist, Part, part_available, wait_for_part
+from pipelines.live.playlist import (
+    LivePlaylist,
+    Part,
+    next_part,
+    part_available,
+    part_target_of,
+    wait_for_next_part,
+    wait_for_part,
+)
 from pipelines.live.tracks import audio_track, parse_audio_specific_config, video_track
 from pipelines.sinks import StreamGrant
 from rtmp.tags import parse_audio, parse_video
@@ -94,6 +103,51 @@ def test_wait_for_part_wakes_when_the_part_arrives() -> None:
     with pytest.raises(BadPlaylistRequest):
         asyncio.run(wait_for_part(playlist.render, None, 1, timeout_s=0.1))
     assert asyncio.run(wait_for_part(lambda: "x", None, None, timeout_s=0)) == "x"
+
+
+def test_next_part_is_the_one_the_preload_hint_names() -> None:
+    playlist = live_playlist()
+    text = playlist.render()
+    assert next_part(text) == (3, 1) and 'PRELOAD-HINT:TYPE=PART,URI="part3.1.m4s"' in text
+    assert part_target_of(text) == 0.5
+    for i in range(1, 4):
+        playlist.add_part(Part(f"part3.{i}.m4s", 0.5, False), None)
+    playlist.close_segment("seg3.m4s", 2.0)
+    assert next_part(playlist.render()) == (4, 0)  # the next segment's first part
+    playlist.ended = True
+    assert next_part(playlist.render()) is None
+    assert next_part("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:4\n#EXTINF:2.0,\nseg4.m4s\n") is None  # no parts
+
+
+def test_a_plain_playlist_request_is_answered_with_the_part_being_built() -> None:
+    """A tuning-in player gets the playlist once the part being built is listed: its start
+    position, PART-HOLD-BACK behind that edge, is then not a part further behind live."""
+    playlist = live_playlist()
+
+    async def tune_in() -> tuple[str | None, float]:
+        async def produce() -> None:
+            await asyncio.sleep(0.3)
+            playlist.add_part(Part("part3.1.m4s", 0.5, False), "part3.2.m4s")
+
+        producer = asyncio.create_task(produce())
+        started = asyncio.get_running_loop().time()
+        text = await wait_for_next_part(playlist.render)
+        waited = asyncio.get_running_loop().time() - started
+        await producer
+        return text, waited
+
+    text, waited = asyncio.run(tune_in())
+    assert text is not None and 'URI="part3.1.m4s"' in text.split("PRELOAD-HINT")[0]
+    assert 0.25 <= waited < 0.9
+    # No part within two part targets (a publisher that paused): the playlist as it is, after 1 s.
+    started = time.monotonic()
+    assert asyncio.run(wait_for_next_part(playlist.render)) == playlist.render()
+    assert 0.9 <= time.monotonic() - started < 2.0
+    playlist.ended = True
+    started = time.monotonic()
+    assert asyncio.run(wait_for_next_part(playlist.render)) == playlist.render()
+    assert time.monotonic() - started < 0.5  # an ended playlist at once
+    assert asyncio.run(wait_for_next_part(lambda: None)) is None  # not live yet
 
 
 def read_tags(path: Path) -> list[tuple[int, int, bytes]]:

@@ -16,9 +16,10 @@ from support.platform import Platform, embedded, live_server, start_platform
 from support.publishers import Publishers
 from support.waiting import wait_until
 
+from control_plane.live.files import hls_prefix
 from workers.live import RtmpThread
 
-SECONDS = 4.0
+SECONDS = 6.0  # long enough to be live through the held plain requests below
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -84,6 +85,13 @@ def test_publish_play_live_then_recording_becomes_ready(
         media_url = f"/live/{stream_id}/hls/index.m3u8"
 
         live = m3u8.loads(http.get(media_url, params={"viewer": "v2"}).text)
+        # A plain request is answered once the part being built is listed, so that a player
+        # tuning in starts PART-HOLD-BACK behind the live edge, not a part further back.
+        for _ in range(2):
+            stored = platform.services.store.read(f"{hls_prefix(stream_id)}index.m3u8").decode()
+            building = m3u8.loads(stored).preload_hint.uri
+            fresh = m3u8.loads(http.get(media_url).text)
+            assert building in [p.uri for s in fresh.segments for p in s.parts] or fresh.is_endlist
         assert not live.is_endlist and live.server_control.can_block_reload == "YES"
         assert live.preload_hint.hint_type == "PART"
         init = http.get(f"/live/{stream_id}/hls/{live.segment_map[0].uri}")

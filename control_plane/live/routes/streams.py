@@ -66,6 +66,7 @@ from pipelines.live import (
     PlaylistTimeout,
     media_playlist_of,
     part_position,
+    wait_for_next_part,
     wait_for_part,
 )
 from pipelines.webrtc.peers import MAX_SDP_BYTES
@@ -403,7 +404,9 @@ async def live_file(
     part: Annotated[int | None, Query(alias="_HLS_part", ge=0)] = None,
     viewer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """A live playback file; blocking reloads and preload-hinted parts wait up to 10 s.
+    """A live playback file; blocking reloads and preload-hinted parts wait up to 10 s, and a
+    plain request for a live media playlist until the part being built is listed (two part
+    targets at most), so that a player tuning in starts from the live edge, not a part behind.
 
     A playlist of a stream that is not live yet (idle, or live without its first parts) answers
     503 ``LIVE_NOT_LIVE_YET`` with ``Retry-After``, which players retry; every answer here,
@@ -435,9 +438,13 @@ async def live_file(
         await asyncio.to_thread(ViewerCounter(services.kv).seen, stream_id, who)
     if name == media and part is not None and msn is None:
         raise PlaylistAhead("_HLS_part needs _HLS_msn.")
+    fresh: str | None = None
     if name == media and msn is not None:
-        text = await held(msn, part)
-        return Response(text, media_type=content_type(name), headers={**headers, "Cache-Control": "no-cache"})
+        fresh = await held(msn, part)
+    elif name == media and status == "live" and request.method == "GET":
+        fresh = await wait_for_next_part(playlist)  # a tuning-in player starts at the live edge
+    if fresh is not None:
+        return Response(fresh, media_type=content_type(name), headers=headers | {"Cache-Control": "no-cache"})
     position = part_position(name)
     if position is not None and status == "live" and not await asyncio.to_thread(store.exists, prefix + name):
         await held(*position)  # only a live stream's parts are worth waiting for
