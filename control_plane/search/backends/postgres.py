@@ -37,7 +37,7 @@ LANGUAGES = {
 DEFAULT_CONFIG = "english"
 #: The most matches one query ranks (the newest), and how many of a kind's newest documents are
 #: read in order before the word index is asked for older ones; see ``PostgresSearch.matches``.
-CANDIDATES = 200
+CANDIDATES = 100
 WALKED = 10_000
 
 _FIELD = "setweight(to_tsvector(CAST(:config AS regconfig), :{f}) || to_tsvector('simple', :{f}), '{w}')"
