@@ -8,6 +8,7 @@ who follows that account too (Mastodon's rule), a reply to oneself (a thread) ev
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable
@@ -18,14 +19,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from control_plane.accounts.models import User
 from control_plane.core.db import Database
 from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry
-from control_plane.social.audience import hidden_from, visible_to
+from control_plane.social.audience import hidden_from
 from control_plane.social.counters import upsert
-from control_plane.social.models import Follow, Post
+from control_plane.social.models import Follow, Post, PostMention, PostTag
+from control_plane.videos.models import Video
 
-__all__ = ["ItemIndex", "Loaded", "followees", "reply_rule"]
+__all__ = [
+    "Item",
+    "ItemIndex",
+    "Loaded",
+    "PostFacts",
+    "VideoFacts",
+    "followees",
+    "public_videos",
+    "reply_rule",
+]
 
 #: Seconds the set of pulled authors is kept before it is read again, and those a reader follows.
 PULLED_TTL = 30.0
@@ -63,18 +75,72 @@ def _followed(session: Session, user_id: str) -> Any:
     return ids if len(ids) <= AUTHORS_LISTED else followees(user_id)
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """An item read for a page: its row, its post (None for a video), whether the reader follows
-    its author and, for a reply to someone else, the author replied to, and whether its author
-    is hidden from the reader."""
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A ``feed_items`` row as a read sees it (a plain object: no ORM identity to track)."""
 
-    item: FeedItem
-    post: Post | None
+    seq: int
+    subject_seq: int
+    author_id: str
+    post_id: str | None
+    video_id: str | None
+    reply_to_author_id: str | None
+    created_at: datetime
+    pushed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """A post's columns as a page reads them with its item, with what its wire form needs: its
+    attached video's brief (``video_*``, None without one) and whether it has tags or mentions."""
+
+    id: str
+    author_id: str
+    text: str
+    video_id: str | None
+    reply_to: str | None
+    repost_of: str | None
+    quote_of: str | None
+    likes: int
+    reposts: int
+    replies: int
+    created_at: datetime
+    held: bool
+    video_title: str | None
+    video_owner_id: str | None
+    video_status: str | None
+    video_visibility: str | None
+    tagged: bool
+    mentions: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFacts:
+    """A video item's card, and whether the reader may see it now (ready, public, watchable)."""
+
+    id: str
+    title: str
+    duration: float | None
+    published_at: datetime | None
+    shown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """An item read for a page: its row, its post (None for a video) or video, its author's
+    name, whether the reader follows its author and, for a reply to someone else, the author
+    replied to, whether its author is hidden from the reader, and (asked for subjects that may
+    have been shared by others) the seq of its newest share the reader gets."""
+
+    item: Item
+    post: PostFacts | None
     author_followed: bool
     reply_followed: bool
     #: The author blocked the reader, was blocked or muted by them.
     author_hidden: bool
+    username: str = ""
+    video: VideoFacts | None = None
+    latest: int | None = None
 
 
 def _entries(rows: Iterable[Any]) -> list[Entry]:
@@ -308,49 +374,82 @@ class ItemIndex:
             query = query.where(FeedItem.seq < before)
         return _entries(session.execute(query))
 
-    def latest_shares(self, session: Session, subjects: Iterable[int], user_id: str) -> dict[int, int]:
-        """For each subject, the seq of its newest share by an account ``user_id`` follows and
-        does not hide: where the subject belongs in their feed (it is shown there only)."""
-        wanted = list(set(subjects))
-        if not wanted:
-            return {}
-        query = (
-            sa.select(FeedItem.subject_seq, sa.func.max(FeedItem.seq))
-            .where(
-                FeedItem.subject_seq.in_(wanted),
-                FeedItem.author_id.in_(followees(user_id)),
-                reply_rule(user_id),
-                visible_to(FeedItem.author_id, user_id),
-            )
-            .group_by(FeedItem.subject_seq)
-        )
-        return {int(s): int(m) for s, m in session.execute(query)}
-
-    def rows(self, session: Session, seqs: Iterable[int], user_id: str) -> dict[int, Loaded]:
-        """The items ``seqs`` with their posts, whether ``user_id`` follows each author (and the
-        author replied to) and whether the author is hidden from them, in one query."""
+    def rows(
+        self,
+        session: Session,
+        seqs: Iterable[int],
+        user_id: str,
+        *,
+        shared: Iterable[int] = (),
+        watchable: sa.ColumnElement[bool] | None = None,
+    ) -> dict[int, Loaded]:
+        """The items ``seqs`` with all a page needs of them, in ONE statement by primary key: the
+        item, its post or video (the video ``shown`` when ready, public and ``watchable``), its
+        author's name, whether ``user_id`` follows the author (and the author replied to) and
+        whether the author is hidden from them; and for the subjects in ``shared``, or whose post
+        was reposted, the seq of their newest share by an account the reader follows and sees
+        (``latest``: where the subject stands in their feed)."""
         wanted = list(set(seqs))
         if not wanted:
             return {}
-
-        def followed(column: Any) -> sa.Exists:
-            return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
-
-        query = (
-            sa.select(
-                FeedItem,
-                Post,
-                followed(FeedItem.author_id).label("author_followed"),
-                followed(FeedItem.reply_to_author_id).label("reply_followed"),
-                FeedItem.author_id.in_(hidden_from(user_id)).label("author_hidden"),
+        params = {"user_id": user_id, "seqs": wanted, "shared": sorted(set(shared))}
+        rows = list(session.execute(_page_rows(), params))
+        # the screens (country, age) only where the page holds a video that is otherwise shown
+        screened = [r.video_id for r in rows if r.v_shown] if watchable is not None else []
+        allowed = public_videos(session, screened, watchable) if screened else set()
+        out: dict[int, Loaded] = {}
+        for r in rows:
+            item = Item(
+                seq=int(r.seq),
+                subject_seq=int(r.subject_seq),
+                author_id=r.author_id,
+                post_id=r.post_id,
+                video_id=r.video_id,
+                reply_to_author_id=r.reply_to_author_id,
+                created_at=r.created_at,
+                pushed=bool(r.pushed),
             )
-            .outerjoin(Post, Post.id == FeedItem.post_id)
-            .where(FeedItem.seq.in_(wanted))
-        )
-        return {
-            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed), bool(hidden))
-            for item, post, author_followed, reply_followed, hidden in session.execute(query)
-        }
+            post = video = None
+            if r.post_id is not None:
+                post = PostFacts(
+                    id=r.post_id,
+                    author_id=r.author_id,
+                    text=r.text,
+                    video_id=r.p_video_id,
+                    reply_to=r.reply_to,
+                    repost_of=r.repost_of,
+                    quote_of=r.quote_of,
+                    likes=r.likes,
+                    reposts=r.reposts,
+                    replies=r.replies,
+                    created_at=r.p_created_at,
+                    held=bool(r.held),
+                    video_title=r.a_title,
+                    video_owner_id=r.a_owner_id,
+                    video_status=r.a_status,
+                    video_visibility=r.a_visibility,
+                    tagged=bool(r.tagged),
+                    mentions=bool(r.mentioned),
+                )
+            elif r.v_title is not None:
+                video = VideoFacts(
+                    id=r.video_id,
+                    title=r.v_title,
+                    duration=r.v_duration,
+                    published_at=r.v_published_at,
+                    shown=bool(r.v_shown) and (watchable is None or r.video_id in allowed),
+                )
+            out[item.seq] = Loaded(
+                item,
+                post,
+                bool(r.author_followed),
+                bool(r.reply_followed),
+                bool(r.author_hidden),
+                username=r.username or "",
+                video=video,
+                latest=None if r.latest is None else int(r.latest),
+            )
+        return out
 
     def recent_of(self, session: Session, author_id: str, limit: int) -> list[Entry]:
         """The newest items of one account (a new follower gets them)."""
@@ -361,3 +460,82 @@ class ItemIndex:
             .limit(limit)
         )
         return _entries(session.execute(query))
+
+
+@functools.cache
+def _page_rows() -> sa.Select[Any]:
+    """The statement of ``ItemIndex.rows`` (built once: its parameters are ``user_id``, ``seqs``
+    and ``shared``); ``v_shown`` is a video item that is ready and public (screens apart)."""
+    user_id = sa.bindparam("user_id", type_=sa.String)
+    fi = FeedItem.__table__
+    posts = Post.__table__
+    attached = sa.orm.aliased(Video, name="attached")
+    share = sa.orm.aliased(FeedItem, name="share")
+
+    def followed(column: Any) -> sa.Exists:
+        return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
+
+    latest = (
+        sa.select(sa.func.max(share.seq))
+        .where(
+            share.subject_seq == fi.c.seq,
+            followed(share.author_id),
+            sa.or_(share.reply_to_author_id.is_(None), followed(share.reply_to_author_id)),
+            share.author_id.not_in(hidden_from(user_id)),  # type: ignore[arg-type]
+        )
+        .scalar_subquery()
+    )
+    maybe_shared = sa.or_(
+        fi.c.seq.in_(sa.bindparam("shared", expanding=True)), sa.func.coalesce(posts.c.reposts, 0) > 0
+    )
+    shown = sa.and_(Video.status == "ready", Video.visibility == "public")
+    return (
+        sa.select(
+            *fi.c,
+            posts.c.text,
+            posts.c.video_id.label("p_video_id"),
+            posts.c.reply_to,
+            posts.c.repost_of,
+            posts.c.quote_of,
+            posts.c.likes,
+            posts.c.reposts,
+            posts.c.replies,
+            posts.c.created_at.label("p_created_at"),
+            posts.c.held,
+            attached.title.label("a_title"),
+            attached.owner_id.label("a_owner_id"),
+            attached.status.label("a_status"),
+            attached.visibility.label("a_visibility"),
+            sa.exists().where(PostTag.post_id == fi.c.post_id).label("tagged"),
+            sa.exists().where(PostMention.post_id == fi.c.post_id).label("mentioned"),
+            Video.title.label("v_title"),
+            Video.duration.label("v_duration"),
+            Video.published_at.label("v_published_at"),
+            sa.case((shown, sa.true()), else_=sa.false()).label("v_shown"),
+            User.username,
+            followed(fi.c.author_id).label("author_followed"),
+            followed(fi.c.reply_to_author_id).label("reply_followed"),
+            fi.c.author_id.in_(hidden_from(user_id)).label("author_hidden"),  # type: ignore[arg-type]
+            sa.case((sa.and_(fi.c.seq == fi.c.subject_seq, maybe_shared), latest)).label("latest"),
+        )
+        .select_from(fi)
+        .outerjoin(posts, posts.c.id == fi.c.post_id)
+        .outerjoin(attached, attached.id == posts.c.video_id)
+        .outerjoin(Video, Video.id == fi.c.video_id)
+        .outerjoin(User, User.id == fi.c.author_id)
+        .where(fi.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+    )
+
+
+def public_videos(
+    session: Session, video_ids: list[str], watchable: sa.ColumnElement[bool] | None = None
+) -> set[str]:
+    """Those of ``video_ids`` that are ready and public (and ``watchable``, when given)."""
+    if not video_ids:
+        return set()
+    query = sa.select(Video.id).where(
+        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
+    )
+    if watchable is not None:
+        query = query.where(watchable)
+    return set(session.scalars(query))
