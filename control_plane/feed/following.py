@@ -91,6 +91,14 @@ class FollowingFeed:
             entries = self.items.followed_shares(session, user_id, before=before, limit=want)
             return Window(entries, exhausted=len(entries) < want)
         pulled = self.items.pulled_followees(session, user_id) if self.authors is not None else []
+        merged = self.store.read_merged(user_id, self.authors or self.store, pulled, before, want)
+        if merged is not None:  # the usual case: every timeline there, none cut short
+            if before is None:
+                TIMELINE_ENTRIES.observe(merged.size)
+            if pulled:
+                PULL_MERGES.inc()
+            exhausted = merged.done and len(merged.entries) <= want
+            return Window(merged.entries, exhausted=exhausted, from_timeline=merged.from_timeline)
         part, parts = self.store.read_with(user_id, self.authors or self.store, pulled, before, want)
         if part is None:
             self.rebuild(session, user_id)

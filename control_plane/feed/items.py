@@ -512,7 +512,8 @@ def _page_rows() -> sa.Select[Any]:
             Video.duration.label("v_duration"),
             Video.published_at.label("v_published_at"),
             sa.case((shown, sa.true()), else_=sa.false()).label("v_shown"),
-            User.username,
+            # scalar subqueries: an index probe each, never a hash over the whole users table
+            sa.select(User.username).where(User.id == fi.c.author_id).scalar_subquery().label("username"),
             followed(fi.c.author_id).label("author_followed"),
             followed(fi.c.reply_to_author_id).label("reply_followed"),
             fi.c.author_id.in_(hidden_from(user_id)).label("author_hidden"),  # type: ignore[arg-type]
@@ -522,7 +523,6 @@ def _page_rows() -> sa.Select[Any]:
         .outerjoin(posts, posts.c.id == fi.c.post_id)
         .outerjoin(attached, attached.id == posts.c.video_id)
         .outerjoin(Video, Video.id == fi.c.video_id)
-        .outerjoin(User, User.id == fi.c.author_id)
         .where(fi.c.seq.in_(sa.bindparam("seqs", expanding=True)))
     )
 
