@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
@@ -393,61 +394,90 @@ class ItemIndex:
         if not wanted:
             return {}
         params = {"user_id": user_id, "seqs": wanted, "shared": sorted(set(shared))}
-        rows = list(session.execute(_page_rows(), params))
+        rows = list(session.execute(_page_rows(session.get_bind().dialect.name), params))
         # the screens (country, age) only where the page holds a video that is otherwise shown
-        screened = [r.video_id for r in rows if r.v_shown] if watchable is not None else []
+        screened = [r.video_id for r in rows if r.v_shown and r.video_id] if watchable is not None else []
         allowed = public_videos(session, screened, watchable) if screened else set()
         out: dict[int, Loaded] = {}
-        for r in rows:
+        for (  # positions, not names: a page's check reads a few hundred rows at most, cheaply
+            seq,
+            post_id,
+            video_id,
+            subject_seq,
+            author_id,
+            reply_to_author_id,
+            pushed,
+            created_at,
+            text,
+            p_video_id,
+            reply_to,
+            repost_of,
+            quote_of,
+            likes,
+            reposts,
+            replies,
+            p_created_at,
+            held,
+            a_title,
+            a_owner_id,
+            a_status,
+            a_visibility,
+            tagged,
+            mentioned,
+            v_title,
+            v_duration,
+            v_published_at,
+            v_shown,
+            username,
+            author_followed,
+            reply_followed,
+            author_hidden,
+            latest,
+        ) in rows:
             item = Item(
-                seq=int(r.seq),
-                subject_seq=int(r.subject_seq),
-                author_id=r.author_id,
-                post_id=r.post_id,
-                video_id=r.video_id,
-                reply_to_author_id=r.reply_to_author_id,
-                created_at=r.created_at,
-                pushed=bool(r.pushed),
+                int(seq),
+                int(subject_seq),
+                author_id,
+                post_id,
+                video_id,
+                reply_to_author_id,
+                created_at,
+                bool(pushed),
             )
             post = video = None
-            if r.post_id is not None:
+            if post_id is not None:
                 post = PostFacts(
-                    id=r.post_id,
-                    author_id=r.author_id,
-                    text=r.text,
-                    video_id=r.p_video_id,
-                    reply_to=r.reply_to,
-                    repost_of=r.repost_of,
-                    quote_of=r.quote_of,
-                    likes=r.likes,
-                    reposts=r.reposts,
-                    replies=r.replies,
-                    created_at=r.p_created_at,
-                    held=bool(r.held),
-                    video_title=r.a_title,
-                    video_owner_id=r.a_owner_id,
-                    video_status=r.a_status,
-                    video_visibility=r.a_visibility,
-                    tagged=bool(r.tagged),
-                    mentions=bool(r.mentioned),
+                    post_id,
+                    author_id,
+                    text,
+                    p_video_id,
+                    reply_to,
+                    repost_of,
+                    quote_of,
+                    likes,
+                    reposts,
+                    replies,
+                    p_created_at,
+                    bool(held),
+                    a_title,
+                    a_owner_id,
+                    a_status,
+                    a_visibility,
+                    bool(tagged),
+                    bool(mentioned),
                 )
-            elif r.v_title is not None:
-                video = VideoFacts(
-                    id=r.video_id,
-                    title=r.v_title,
-                    duration=r.v_duration,
-                    published_at=r.v_published_at,
-                    shown=bool(r.v_shown) and (watchable is None or r.video_id in allowed),
-                )
+            elif v_title is not None:
+                shown = bool(v_shown) and (watchable is None or video_id in allowed)
+                video = VideoFacts(video_id, v_title, v_duration, v_published_at, shown)
             out[item.seq] = Loaded(
                 item,
                 post,
-                bool(r.author_followed),
-                bool(r.reply_followed),
-                bool(r.author_hidden),
-                username=r.username or "",
-                video=video,
-                latest=None if r.latest is None else int(r.latest),
+                bool(author_followed),
+                bool(reply_followed),
+                bool(author_hidden),
+                username or "",
+                video,
+                None if latest is None else int(latest),
             )
         return out
 
@@ -462,10 +492,19 @@ class ItemIndex:
         return _entries(session.execute(query))
 
 
+def _among(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name``: one array parameter on PostgreSQL (the
+    same SQL text for any length, no parameter per value), an expanding ``IN`` elsewhere."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(sa.bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
 @functools.cache
-def _page_rows() -> sa.Select[Any]:
-    """The statement of ``ItemIndex.rows`` (built once: its parameters are ``user_id``, ``seqs``
-    and ``shared``); ``v_shown`` is a video item that is ready and public (screens apart)."""
+def _page_rows(dialect: str) -> sa.Select[Any]:
+    """The statement of ``ItemIndex.rows`` (built once per dialect: its parameters are
+    ``user_id``, ``seqs`` and ``shared``); ``v_shown`` is a video item that is ready and public
+    (screens apart)."""
     user_id = sa.bindparam("user_id", type_=sa.String)
     fi = FeedItem.__table__
     posts = Post.__table__
@@ -485,13 +524,18 @@ def _page_rows() -> sa.Select[Any]:
         )
         .scalar_subquery()
     )
-    maybe_shared = sa.or_(
-        fi.c.seq.in_(sa.bindparam("shared", expanding=True)), sa.func.coalesce(posts.c.reposts, 0) > 0
-    )
+    maybe_shared = sa.or_(_among(fi.c.seq, "shared", dialect), sa.func.coalesce(posts.c.reposts, 0) > 0)
     shown = sa.and_(Video.status == "ready", Video.visibility == "public")
     return (
         sa.select(
-            *fi.c,
+            fi.c.seq,  # the order the reading loop unpacks
+            fi.c.post_id,
+            fi.c.video_id,
+            fi.c.subject_seq,
+            fi.c.author_id,
+            fi.c.reply_to_author_id,
+            fi.c.pushed,
+            fi.c.created_at,
             posts.c.text,
             posts.c.video_id.label("p_video_id"),
             posts.c.reply_to,
@@ -523,7 +567,7 @@ def _page_rows() -> sa.Select[Any]:
         .outerjoin(posts, posts.c.id == fi.c.post_id)
         .outerjoin(attached, attached.id == posts.c.video_id)
         .outerjoin(Video, Video.id == fi.c.video_id)
-        .where(fi.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+        .where(_among(fi.c.seq, "seqs", dialect))
     )
 
 
