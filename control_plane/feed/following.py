@@ -125,9 +125,9 @@ class FollowingFeed:
             pulled_entries += mine
         if pulled_entries:
             PULL_MERGES.inc()
-        merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
-        exhausted = done and len(merged) <= want
-        return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
+        newest = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
+        exhausted = done and len(newest) <= want
+        return Window(newest[:want], exhausted=exhausted, from_timeline=from_timeline)
 
     @staticmethod
     def _with_older(

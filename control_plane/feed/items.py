@@ -496,8 +496,8 @@ def _among(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
     """``column`` is one of the list bound as ``name``: one array parameter on PostgreSQL (the
     same SQL text for any length, no parameter per value), an expanding ``IN`` elsewhere."""
     if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(sa.bindparam(name, expanding=True))  # type: ignore[no-any-return]
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.BigInteger)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 @functools.cache

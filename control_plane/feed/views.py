@@ -103,13 +103,13 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
                 )
             continue
         if s.subject.post_id is not None:
-            view = views.get(s.subject.post_id)
-            if view is None:
+            found_view = views.get(s.subject.post_id)
+            if found_view is None:
                 continue
             out.append(
                 FeedEntry(
                     kind="post",
-                    post=view,
+                    post=found_view,
                     video=None,
                     reposted_by=extras.reposters.get(s.subject.post_id, []),
                     at=at,
@@ -186,11 +186,13 @@ def _extras(
     shares: dict[str, list[tuple[Any, str, str, str]]] = defaultdict(list)
     mentions: dict[str, list[str]] = defaultdict(list)
     for kind, post_id, a, b, at, c in session.execute(query):
+        if post_id is None:
+            continue
         if kind == "t":
             tags[post_id].append((b, a))
         elif kind == "m":
             mentions[post_id].append(a)
-        elif post_id is not None:
+        else:
             shares[post_id].append((at, c, a, b))
     out.tags = {p: [name for _, name in sorted(found)] for p, found in tags.items()}
     out.mentions = {p: sorted(found) for p, found in mentions.items()}
