@@ -86,9 +86,10 @@ class TimelineStore(ABC):
         merged = sorted(
             (e for p in parts if p is not None for e in p.entries), key=lambda e: e[1], reverse=True
         )
+        own = set(mine.entries)
         return Merged(
             entries=merged[:count],
-            from_timeline={s for s, _ in mine.entries},
+            from_timeline={s for s, k in merged[:count] if (s, k) in own},
             size=mine.size,
             done=all(p is not None and len(p.entries) < count for p in parts),
         )
