@@ -43,6 +43,8 @@ __all__ = [
 #: Seconds the set of pulled authors is kept before it is read again, and those a reader follows.
 PULLED_TTL = 30.0
 FOLLOWEES_TTL = 60.0
+#: Reposters named on one entry, at most.
+MAX_REPOSTERS = 3
 #: Readers whose pulled followees one process keeps, at most.
 MAX_READERS = 100_000
 
@@ -142,6 +144,9 @@ class Loaded:
     username: str = ""
     video: VideoFacts | None = None
     latest: int | None = None
+    #: Up to ``MAX_REPOSTERS`` ``(id, username)`` of the accounts the reader follows and sees
+    #: that reposted the post, newest first; None when not read here (the wire form asks).
+    reposters: list[tuple[str, str]] | None = None
 
 
 def _entries(rows: Iterable[Any]) -> list[Entry]:
@@ -394,7 +399,8 @@ class ItemIndex:
         if not wanted:
             return {}
         params = {"user_id": user_id, "seqs": wanted, "shared": sorted(set(shared))}
-        rows = list(session.execute(_page_rows(session.get_bind().dialect.name), params))
+        dialect = session.get_bind().dialect.name
+        rows = list(session.execute(_page_rows(dialect), params))
         # the screens (country, age) only where the page holds a video that is otherwise shown
         screened = [r.video_id for r in rows if r.v_shown and r.video_id] if watchable is not None else []
         allowed = public_videos(session, screened, watchable) if screened else set()
@@ -433,6 +439,7 @@ class ItemIndex:
             reply_followed,
             author_hidden,
             latest,
+            reposters,
         ) in rows:
             item = Item(
                 int(seq),
@@ -478,6 +485,7 @@ class ItemIndex:
                 username or "",
                 video,
                 None if latest is None else int(latest),
+                _reposters(reposters, post, dialect),
             )
         return out
 
@@ -490,6 +498,13 @@ class ItemIndex:
             .limit(limit)
         )
         return _entries(session.execute(query))
+
+
+def _reposters(found: Any, post: PostFacts | None, dialect: str) -> list[tuple[str, str]] | None:
+    """The reposters the statement read (PostgreSQL), as pairs; None where it did not."""
+    if dialect != "postgresql" or post is None:
+        return None
+    return [(str(i), str(name)) for i, name in (found or [])]
 
 
 def _among(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
@@ -525,6 +540,27 @@ def _page_rows(dialect: str) -> sa.Select[Any]:
         .scalar_subquery()
     )
     maybe_shared = sa.or_(_among(fi.c.seq, "shared", dialect), sa.func.coalesce(posts.c.reposts, 0) > 0)
+    reposters: Any = sa.null()
+    if dialect == "postgresql":  # who reposted it, in the same statement (elsewhere: one more query)
+        repost = sa.orm.aliased(Post, name="repost")
+        newest = (
+            sa.select(User.id, User.username)
+            .select_from(repost)
+            .join(User, User.id == repost.author_id)
+            .where(
+                repost.repost_of == posts.c.id,
+                followed(repost.author_id),
+                repost.author_id.not_in(hidden_from(user_id)),  # type: ignore[arg-type]
+            )
+            .order_by(repost.created_at.desc(), repost.id)
+            .limit(MAX_REPOSTERS)
+            .correlate(posts)  # the outer statement's post (a derived table correlates only if told)
+            .subquery("newest")
+        )
+        pairs = sa.func.json_agg(sa.func.json_build_array(newest.c.id, newest.c.username))
+        reposters = sa.case(
+            (posts.c.reposts > 0, sa.select(pairs).select_from(newest).scalar_subquery()),
+        )
     shown = sa.and_(Video.status == "ready", Video.visibility == "public")
     return (
         sa.select(
@@ -562,6 +598,7 @@ def _page_rows(dialect: str) -> sa.Select[Any]:
             followed(fi.c.reply_to_author_id).label("reply_followed"),
             fi.c.author_id.in_(hidden_from(user_id)).label("author_hidden"),  # type: ignore[arg-type]
             sa.case((sa.and_(fi.c.seq == fi.c.subject_seq, maybe_shared), latest)).label("latest"),
+            reposters.label("reposters"),
         )
         .select_from(fi)
         .outerjoin(posts, posts.c.id == fi.c.post_id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.accounts.models import User
 from control_plane.core.db import UTCDateTime
-from control_plane.feed.items import Item, Loaded, PostFacts, followees
+from control_plane.feed.items import MAX_REPOSTERS, Item, Loaded, PostFacts, followees
 from control_plane.feed.models import FeedItem
 from control_plane.feed.schemas import FeedEntry, FeedVideo
 from control_plane.social.audience import LISTED, Viewer, visible_to
@@ -22,9 +22,6 @@ from control_plane.social.schemas import PostOut, UserBrief, VideoBrief
 from control_plane.videos.models import Video
 
 __all__ = ["MAX_REPOSTERS", "Shown", "entries"]
-
-#: Reposters named on one entry, at most.
-MAX_REPOSTERS = 3
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,8 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
         videos = {v.id: (v, name) for v, name in found}
     facts = {s.loaded.post.id: s.loaded.post for s in shown if s.loaded is not None and s.loaded.post}
     reposted = [i for i in post_ids if i in posts and posts[i].reposts]
-    reposted += [i for i, p in facts.items() if p.reposts]
+    read_here = {s.loaded.post.id: s.loaded.reposters for s in shown if s.loaded and s.loaded.post}
+    reposted += [i for i, p in facts.items() if p.reposts and read_here.get(i) is None]
     extras = _extras(
         session,
         user_id,
@@ -81,7 +79,12 @@ def entries(session: Session, shown: Sequence[Shown], viewer: Viewer) -> list[Fe
             post, video = s.loaded.post, s.loaded.video
             if post is not None:
                 view = _post_out(post, s.loaded.username, extras, viewer)
-                reposters = extras.reposters.get(post.id, [])
+                pairs = s.loaded.reposters
+                reposters = (
+                    extras.reposters.get(post.id, [])
+                    if pairs is None
+                    else [UserBrief.model_construct(id=i, username=name) for i, name in pairs]
+                )
                 out.append(
                     FeedEntry.model_construct(
                         kind="post", post=view, video=None, reposted_by=reposters, at=at, score=s.score
