@@ -82,12 +82,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def figures(spent: list[float]) -> dict[str, float]:
-    return {
+def figures(spent: list[float], cpu: float | None = None) -> dict[str, float]:
+    """p50/p99 of ``spent`` (ms) and, given ``cpu`` (this process's CPU seconds over them all),
+    the CPU milliseconds a read cost on average (the client's side: Python, SQLAlchemy, the
+    drivers; the servers' own work is not in it)."""
+    out = {
         "p50_ms": round(percentile(spent, 50), 3),
         "p99_ms": round(percentile(spent, 99), 3),
         "n": len(spent),
     }
+    if cpu is not None:
+        out["cpu_ms"] = round(cpu * 1000 / max(len(spent), 1), 3)
+    return out
 
 
 def timed(call: Callable[[str], object], users: list[str], rounds: int) -> dict[str, float]:
@@ -95,11 +101,13 @@ def timed(call: Callable[[str], object], users: list[str], rounds: int) -> dict[
     for user in users:
         call(user)
     spent = []
+    cpu = 0.0
     for i in range(rounds):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         call(users[i % len(users)])
         spent.append((time.perf_counter() - started) * 1000)
-    return figures(spent)
+        cpu += time.process_time() - used
+    return figures(spent, cpu)
 
 
 # -- the three strategies --------------------------------------------------------------------
@@ -304,13 +312,15 @@ def interleaved(
         for name in names:
             reads[name](user)
     spent: dict[str, list[float]] = {name: [] for name in names}
+    cpu = dict.fromkeys(names, 0.0)
     for i in range(rounds):
         user = users[i % len(users)]
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             reads[name](user)
             spent[name].append((time.perf_counter() - started) * 1000)
-    return {name: figures(values) for name, values in spent.items()}
+            cpu[name] += time.process_time() - used
+    return {name: figures(values, cpu[name]) for name, values in spent.items()}
 
 
 def agreement(strategy: Strategy, users: list[str]) -> int:
@@ -497,7 +507,7 @@ def main(argv: list[str], output: Path) -> int:
             blobs = open_store(f"file://{blobs_dir}", secret=b"b" * 32)
             report: dict[str, Any] = {
                 "benchmark": "feed",
-                "date": "2026-12-07",
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
                 "scale": vars(scale) | {"factor": args.scale},
                 "graph": {
@@ -543,6 +553,7 @@ def main(argv: list[str], output: Path) -> int:
                 ids = [built.users[u] for u in readers]
                 warm[kind] = interleaved(reads, ids, rounds)
                 selected[kind] = interleaved(selections, ids, rounds)
+            report["machine"]["load_during"] = {"reads": os.getloadavg()[0]}
             log.info("pages %s", warm)
             log.info("selections %s", selected)
             colds = cold([hybrid, push], built, ordinary[:100] + built.heavy[:10])
@@ -575,6 +586,7 @@ def main(argv: list[str], output: Path) -> int:
                 [built.users[u] for u in ordinary[:100]],
                 args.rounds // 2,
             )
+            report["machine"]["load_during"]["ranked"] = os.getloadavg()[0]
             log.info("ranked %s", strategies["hybrid"]["ranked"])
             report["strategies"] = strategies
         report["model"] = model_check(db)

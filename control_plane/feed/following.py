@@ -27,13 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database
-from control_plane.feed.items import ItemIndex
+from control_plane.feed.items import Item, ItemIndex, PostFacts, public_videos
 from control_plane.feed.metrics import PULL_MERGES, REBUILDS, TIMELINE_ENTRIES
-from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry, Slice, TimelineStore
 from control_plane.feed.views import Shown
 from control_plane.social.models import Post
-from control_plane.videos.models import Video
 
 __all__ = ["FollowingFeed", "Window", "held_from", "public_videos"]
 
@@ -93,6 +91,14 @@ class FollowingFeed:
             entries = self.items.followed_shares(session, user_id, before=before, limit=want)
             return Window(entries, exhausted=len(entries) < want)
         pulled = self.items.pulled_followees(session, user_id) if self.authors is not None else []
+        merged = self.store.read_merged(user_id, self.authors or self.store, pulled, before, want)
+        if merged is not None:  # the usual case: every timeline there, none cut short
+            if before is None:
+                TIMELINE_ENTRIES.observe(merged.size)
+            if pulled:
+                PULL_MERGES.inc()
+            exhausted = merged.done and len(merged.entries) <= want
+            return Window(merged.entries, exhausted=exhausted, from_timeline=merged.from_timeline)
         part, parts = self.store.read_with(user_id, self.authors or self.store, pulled, before, want)
         if part is None:
             self.rebuild(session, user_id)
@@ -119,9 +125,9 @@ class FollowingFeed:
             pulled_entries += mine
         if pulled_entries:
             PULL_MERGES.inc()
-        merged = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
-        exhausted = done and len(merged) <= want
-        return Window(merged[:want], exhausted=exhausted, from_timeline=from_timeline)
+        newest = sorted(timeline + pulled_entries, key=lambda e: e[1], reverse=True)
+        exhausted = done and len(newest) <= want
+        return Window(newest[:want], exhausted=exhausted, from_timeline=from_timeline)
 
     @staticmethod
     def _with_older(
@@ -177,21 +183,21 @@ class FollowingFeed:
         tidy: bool = True,
         watchable: sa.ColumnElement[bool] | None = None,
     ) -> list[Shown]:
+        # only a post reposted has shares besides its own: the statement asks where those stand
         loaded = self.items.rows(
-            session, [s for s, _ in window.entries] + [k for _, k in window.entries], user_id
+            session,
+            [s for s, _ in window.entries] + [k for _, k in window.entries],
+            user_id,
+            shared=[s for s, k in window.entries if s != k],
+            watchable=watchable,
         )
         rows = {seq: found.item for seq, found in loaded.items()}
         follows = {found.item.author_id for found in loaded.values() if found.author_followed}
         follows |= {found.item.reply_to_author_id for found in loaded.values() if found.reply_followed}  # type: ignore[misc]
         hidden = {found.item.author_id for found in loaded.values() if found.author_hidden}
-        public = public_videos(session, [i.video_id for i in rows.values() if i.video_id], watchable)
-        # only a post reposted has shares besides its own: ask where those stand
-        shared = [
-            s for s, k in window.entries if s != k or ((p := loaded.get(s)) and p.post and p.post.reposts)
-        ]
-        best = self.items.latest_shares(session, shared, user_id)
+        best = {seq: found.latest for seq, found in loaded.items() if found.latest is not None}
 
-        def reaches(item: FeedItem) -> bool:
+        def reaches(item: Item) -> bool:
             """The item reaches the reader as a share of someone they follow and see."""
             return (
                 item.author_id in follows
@@ -232,13 +238,19 @@ class FollowingFeed:
             found = loaded[subject_seq]
             if (
                 subject.author_id in hidden
-                or (subject.video_id is not None and subject.video_id not in public)
+                or (subject.video_id is not None and (found.video is None or not found.video.shown))
                 or held_from(found.post, user_id)
             ):
                 continue  # may come back (unmuted, made public, released): the timeline keeps it
             seen.add(subject_seq)
             out.append(
-                Shown(subject=subject, share=share, post=found.post, author_followed=found.author_followed)
+                Shown(
+                    subject=subject,
+                    share=share,
+                    post=found.post,
+                    author_followed=found.author_followed,
+                    loaded=found,
+                )
             )
         if tidy and self.store is not None and (gone or moved):
             self.store.remove(user_id, gone)
@@ -247,20 +259,6 @@ class FollowingFeed:
         return out
 
 
-def public_videos(
-    session: Session, video_ids: list[str], watchable: sa.ColumnElement[bool] | None = None
-) -> set[str]:
-    """Those of ``video_ids`` that are ready and public (and ``watchable``, when given)."""
-    if not video_ids:
-        return set()
-    query = sa.select(Video.id).where(
-        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
-    )
-    if watchable is not None:
-        query = query.where(watchable)
-    return set(session.scalars(query))
-
-
-def held_from(post: Post | None, user_id: str) -> bool:
+def held_from(post: Post | PostFacts | None, user_id: str) -> bool:
     """Whether ``post`` is held for review and ``user_id`` is not its author."""
     return post is not None and post.held and post.author_id != user_id

@@ -8,6 +8,7 @@ who follows that account too (Mastodon's rule), a reply to oneself (a thread) ev
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable
@@ -16,20 +17,34 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from control_plane.accounts.models import User
 from control_plane.core.db import Database
 from control_plane.feed.models import FeedItem
 from control_plane.feed.stores import Entry
-from control_plane.social.audience import hidden_from, visible_to
+from control_plane.social.audience import hidden_from
 from control_plane.social.counters import upsert
-from control_plane.social.models import Follow, Post
+from control_plane.social.models import Follow, Post, PostMention, PostTag
+from control_plane.videos.models import Video
 
-__all__ = ["ItemIndex", "Loaded", "followees", "reply_rule"]
+__all__ = [
+    "Item",
+    "ItemIndex",
+    "Loaded",
+    "PostFacts",
+    "VideoFacts",
+    "followees",
+    "public_videos",
+    "reply_rule",
+]
 
 #: Seconds the set of pulled authors is kept before it is read again, and those a reader follows.
 PULLED_TTL = 30.0
 FOLLOWEES_TTL = 60.0
+#: Reposters named on one entry, at most.
+MAX_REPOSTERS = 3
 #: Readers whose pulled followees one process keeps, at most.
 MAX_READERS = 100_000
 
@@ -63,18 +78,75 @@ def _followed(session: Session, user_id: str) -> Any:
     return ids if len(ids) <= AUTHORS_LISTED else followees(user_id)
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """An item read for a page: its row, its post (None for a video), whether the reader follows
-    its author and, for a reply to someone else, the author replied to, and whether its author
-    is hidden from the reader."""
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A ``feed_items`` row as a read sees it (a plain object: no ORM identity to track)."""
 
-    item: FeedItem
-    post: Post | None
+    seq: int
+    subject_seq: int
+    author_id: str
+    post_id: str | None
+    video_id: str | None
+    reply_to_author_id: str | None
+    created_at: datetime
+    pushed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """A post's columns as a page reads them with its item, with what its wire form needs: its
+    attached video's brief (``video_*``, None without one) and whether it has tags or mentions."""
+
+    id: str
+    author_id: str
+    text: str
+    video_id: str | None
+    reply_to: str | None
+    repost_of: str | None
+    quote_of: str | None
+    likes: int
+    reposts: int
+    replies: int
+    created_at: datetime
+    held: bool
+    video_title: str | None
+    video_owner_id: str | None
+    video_status: str | None
+    video_visibility: str | None
+    tagged: bool
+    mentions: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFacts:
+    """A video item's card, and whether the reader may see it now (ready, public, watchable)."""
+
+    id: str
+    title: str
+    duration: float | None
+    published_at: datetime | None
+    shown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """An item read for a page: its row, its post (None for a video) or video, its author's
+    name, whether the reader follows its author and, for a reply to someone else, the author
+    replied to, whether its author is hidden from the reader, and (asked for subjects that may
+    have been shared by others) the seq of its newest share the reader gets."""
+
+    item: Item
+    post: PostFacts | None
     author_followed: bool
     reply_followed: bool
     #: The author blocked the reader, was blocked or muted by them.
     author_hidden: bool
+    username: str = ""
+    video: VideoFacts | None = None
+    latest: int | None = None
+    #: Up to ``MAX_REPOSTERS`` ``(id, username)`` of the accounts the reader follows and sees
+    #: that reposted the post, newest first; None when not read here (the wire form asks).
+    reposters: list[tuple[str, str]] | None = None
 
 
 def _entries(rows: Iterable[Any]) -> list[Entry]:
@@ -308,49 +380,114 @@ class ItemIndex:
             query = query.where(FeedItem.seq < before)
         return _entries(session.execute(query))
 
-    def latest_shares(self, session: Session, subjects: Iterable[int], user_id: str) -> dict[int, int]:
-        """For each subject, the seq of its newest share by an account ``user_id`` follows and
-        does not hide: where the subject belongs in their feed (it is shown there only)."""
-        wanted = list(set(subjects))
-        if not wanted:
-            return {}
-        query = (
-            sa.select(FeedItem.subject_seq, sa.func.max(FeedItem.seq))
-            .where(
-                FeedItem.subject_seq.in_(wanted),
-                FeedItem.author_id.in_(followees(user_id)),
-                reply_rule(user_id),
-                visible_to(FeedItem.author_id, user_id),
-            )
-            .group_by(FeedItem.subject_seq)
-        )
-        return {int(s): int(m) for s, m in session.execute(query)}
-
-    def rows(self, session: Session, seqs: Iterable[int], user_id: str) -> dict[int, Loaded]:
-        """The items ``seqs`` with their posts, whether ``user_id`` follows each author (and the
-        author replied to) and whether the author is hidden from them, in one query."""
+    def rows(
+        self,
+        session: Session,
+        seqs: Iterable[int],
+        user_id: str,
+        *,
+        shared: Iterable[int] = (),
+        watchable: sa.ColumnElement[bool] | None = None,
+    ) -> dict[int, Loaded]:
+        """The items ``seqs`` with all a page needs of them, in ONE statement by primary key: the
+        item, its post or video (the video ``shown`` when ready, public and ``watchable``), its
+        author's name, whether ``user_id`` follows the author (and the author replied to) and
+        whether the author is hidden from them; and for the subjects in ``shared``, or whose post
+        was reposted, the seq of their newest share by an account the reader follows and sees
+        (``latest``: where the subject stands in their feed)."""
         wanted = list(set(seqs))
         if not wanted:
             return {}
-
-        def followed(column: Any) -> sa.Exists:
-            return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
-
-        query = (
-            sa.select(
-                FeedItem,
-                Post,
-                followed(FeedItem.author_id).label("author_followed"),
-                followed(FeedItem.reply_to_author_id).label("reply_followed"),
-                FeedItem.author_id.in_(hidden_from(user_id)).label("author_hidden"),
+        params = {"user_id": user_id, "seqs": wanted, "shared": sorted(set(shared))}
+        dialect = session.get_bind().dialect.name
+        rows = list(session.execute(_page_rows(dialect), params))
+        # the screens (country, age) only where the page holds a video that is otherwise shown
+        screened = [r.video_id for r in rows if r.v_shown and r.video_id] if watchable is not None else []
+        allowed = public_videos(session, screened, watchable) if screened else set()
+        out: dict[int, Loaded] = {}
+        for (  # positions, not names: a page's check reads a few hundred rows at most, cheaply
+            seq,
+            post_id,
+            video_id,
+            subject_seq,
+            author_id,
+            reply_to_author_id,
+            pushed,
+            created_at,
+            text,
+            p_video_id,
+            reply_to,
+            repost_of,
+            quote_of,
+            likes,
+            reposts,
+            replies,
+            p_created_at,
+            held,
+            a_title,
+            a_owner_id,
+            a_status,
+            a_visibility,
+            tagged,
+            mentioned,
+            v_title,
+            v_duration,
+            v_published_at,
+            v_shown,
+            username,
+            author_followed,
+            reply_followed,
+            author_hidden,
+            latest,
+            reposters,
+        ) in rows:
+            item = Item(
+                int(seq),
+                int(subject_seq),
+                author_id,
+                post_id,
+                video_id,
+                reply_to_author_id,
+                created_at,
+                bool(pushed),
             )
-            .outerjoin(Post, Post.id == FeedItem.post_id)
-            .where(FeedItem.seq.in_(wanted))
-        )
-        return {
-            item.seq: Loaded(item, post, bool(author_followed), bool(reply_followed), bool(hidden))
-            for item, post, author_followed, reply_followed, hidden in session.execute(query)
-        }
+            post = video = None
+            if post_id is not None:
+                post = PostFacts(
+                    post_id,
+                    author_id,
+                    text,
+                    p_video_id,
+                    reply_to,
+                    repost_of,
+                    quote_of,
+                    likes,
+                    reposts,
+                    replies,
+                    p_created_at,
+                    bool(held),
+                    a_title,
+                    a_owner_id,
+                    a_status,
+                    a_visibility,
+                    bool(tagged),
+                    bool(mentioned),
+                )
+            elif v_title is not None:
+                shown = bool(v_shown) and (watchable is None or video_id in allowed)
+                video = VideoFacts(video_id, v_title, v_duration, v_published_at, shown)
+            out[item.seq] = Loaded(
+                item,
+                post,
+                bool(author_followed),
+                bool(reply_followed),
+                bool(author_hidden),
+                username or "",
+                video,
+                None if latest is None else int(latest),
+                _reposters(reposters, post, dialect),
+            )
+        return out
 
     def recent_of(self, session: Session, author_id: str, limit: int) -> list[Entry]:
         """The newest items of one account (a new follower gets them)."""
@@ -361,3 +498,125 @@ class ItemIndex:
             .limit(limit)
         )
         return _entries(session.execute(query))
+
+
+def _reposters(found: Any, post: PostFacts | None, dialect: str) -> list[tuple[str, str]] | None:
+    """The reposters the statement read (PostgreSQL), as pairs; None where it did not."""
+    if dialect != "postgresql" or post is None:
+        return None
+    return [(str(i), str(name)) for i, name in (found or [])]
+
+
+def _among(column: Any, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name``: one array parameter on PostgreSQL (the
+    same SQL text for any length, no parameter per value), an expanding ``IN`` elsewhere."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.BigInteger)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+@functools.cache
+def _page_rows(dialect: str) -> sa.Select[Any]:
+    """The statement of ``ItemIndex.rows`` (built once per dialect: its parameters are
+    ``user_id``, ``seqs`` and ``shared``); ``v_shown`` is a video item that is ready and public
+    (screens apart)."""
+    user_id = sa.bindparam("user_id", type_=sa.String)
+    fi = FeedItem.__table__
+    posts = Post.__table__
+    attached = sa.orm.aliased(Video, name="attached")
+    share = sa.orm.aliased(FeedItem, name="share")
+
+    def followed(column: Any) -> sa.Exists:
+        return sa.exists().where(Follow.follower_id == user_id, Follow.followee_id == column)
+
+    latest = (
+        sa.select(sa.func.max(share.seq))
+        .where(
+            share.subject_seq == fi.c.seq,
+            followed(share.author_id),
+            sa.or_(share.reply_to_author_id.is_(None), followed(share.reply_to_author_id)),
+            share.author_id.not_in(hidden_from(user_id)),  # type: ignore[arg-type]
+        )
+        .scalar_subquery()
+    )
+    maybe_shared = sa.or_(_among(fi.c.seq, "shared", dialect), sa.func.coalesce(posts.c.reposts, 0) > 0)
+    reposters: Any = sa.null()
+    if dialect == "postgresql":  # who reposted it, in the same statement (elsewhere: one more query)
+        repost = sa.orm.aliased(Post, name="repost")
+        newest = (
+            sa.select(User.id, User.username)
+            .select_from(repost)
+            .join(User, User.id == repost.author_id)
+            .where(
+                repost.repost_of == posts.c.id,
+                followed(repost.author_id),
+                repost.author_id.not_in(hidden_from(user_id)),  # type: ignore[arg-type]
+            )
+            .order_by(repost.created_at.desc(), repost.id)
+            .limit(MAX_REPOSTERS)
+            .correlate(posts)  # the outer statement's post (a derived table correlates only if told)
+            .subquery("newest")
+        )
+        pairs = sa.func.json_agg(sa.func.json_build_array(newest.c.id, newest.c.username))
+        reposters = sa.case(
+            (posts.c.reposts > 0, sa.select(pairs).select_from(newest).scalar_subquery()),
+        )
+    shown = sa.and_(Video.status == "ready", Video.visibility == "public")
+    return (
+        sa.select(
+            fi.c.seq,  # the order the reading loop unpacks
+            fi.c.post_id,
+            fi.c.video_id,
+            fi.c.subject_seq,
+            fi.c.author_id,
+            fi.c.reply_to_author_id,
+            fi.c.pushed,
+            fi.c.created_at,
+            posts.c.text,
+            posts.c.video_id.label("p_video_id"),
+            posts.c.reply_to,
+            posts.c.repost_of,
+            posts.c.quote_of,
+            posts.c.likes,
+            posts.c.reposts,
+            posts.c.replies,
+            posts.c.created_at.label("p_created_at"),
+            posts.c.held,
+            attached.title.label("a_title"),
+            attached.owner_id.label("a_owner_id"),
+            attached.status.label("a_status"),
+            attached.visibility.label("a_visibility"),
+            sa.exists().where(PostTag.post_id == fi.c.post_id).label("tagged"),
+            sa.exists().where(PostMention.post_id == fi.c.post_id).label("mentioned"),
+            Video.title.label("v_title"),
+            Video.duration.label("v_duration"),
+            Video.published_at.label("v_published_at"),
+            sa.case((shown, sa.true()), else_=sa.false()).label("v_shown"),
+            # scalar subqueries: an index probe each, never a hash over the whole users table
+            sa.select(User.username).where(User.id == fi.c.author_id).scalar_subquery().label("username"),
+            followed(fi.c.author_id).label("author_followed"),
+            followed(fi.c.reply_to_author_id).label("reply_followed"),
+            fi.c.author_id.in_(hidden_from(user_id)).label("author_hidden"),  # type: ignore[arg-type]
+            sa.case((sa.and_(fi.c.seq == fi.c.subject_seq, maybe_shared), latest)).label("latest"),
+            reposters.label("reposters"),
+        )
+        .select_from(fi)
+        .outerjoin(posts, posts.c.id == fi.c.post_id)
+        .outerjoin(attached, attached.id == posts.c.video_id)
+        .outerjoin(Video, Video.id == fi.c.video_id)
+        .where(_among(fi.c.seq, "seqs", dialect))
+    )
+
+
+def public_videos(
+    session: Session, video_ids: list[str], watchable: sa.ColumnElement[bool] | None = None
+) -> set[str]:
+    """Those of ``video_ids`` that are ready and public (and ``watchable``, when given)."""
+    if not video_ids:
+        return set()
+    query = sa.select(Video.id).where(
+        Video.id.in_(video_ids), Video.status == "ready", Video.visibility == "public"
+    )
+    if watchable is not None:
+        query = query.where(watchable)
+    return set(session.scalars(query))

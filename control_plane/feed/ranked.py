@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from control_plane.core.db import Database, utcnow
 from control_plane.core.kv import KeyValue
-from control_plane.feed.following import FollowingFeed, held_from, public_videos
+from control_plane.feed.following import FollowingFeed, held_from
 from control_plane.feed.items import followees
 from control_plane.feed.model import Model
 from control_plane.feed.models import FeedItem
-from control_plane.feed.ranking import features, rank
+from control_plane.feed.ranking import affinity, features, rank
 from control_plane.feed.views import Shown
 from control_plane.http.pagination import InvalidCursor
 from control_plane.social.audience import hidden_from
@@ -46,6 +46,10 @@ DISCOVER_VIA = 50
 DISCOVER_AUTHORS = 500
 #: Seconds the oldest item seq of the discovery window is kept.
 HORIZON_TTL = 300.0
+#: Seconds a reader's discovered candidates (checked again on every read) and their affinity
+#: per author are kept in the key-value store.
+DISCOVER_TTL = 300.0
+AFFINITY_TTL = 600.0
 
 
 class RankedFeed:
@@ -101,10 +105,54 @@ class RankedFeed:
 
     def _rank(self, session: Session, user_id: str, watchable: sa.ColumnElement[bool] | None) -> list[Shown]:
         followed, _ = self.following.page(session, user_id, None, self.candidates, watchable=watchable)
-        found = self._discover(session, user_id, {s.subject.seq for s in followed})
+        found = self._discovered(session, user_id, {s.subject.seq for s in followed}, watchable)
         candidates = followed + found
-        x = features(session, user_id, candidates, utcnow())
+        now = utcnow()
+        x = features(session, user_id, candidates, now, liked=self._affinity(session, user_id, now))
         return rank(candidates, x, self.model())
+
+    def _affinity(self, session: Session, user_id: str, now: datetime) -> dict[str, int]:
+        """The reader's affinity per author (``ranking.affinity``), kept ``AFFINITY_TTL`` s in
+        the key-value store: it moves with the reader's likes, replies and reposts over 30
+        days, not from one read to the next."""
+        key = f"feed:affinity:{user_id}"
+        raw = self.kv.get(key)
+        if raw is not None:
+            return dict(json.loads(raw))
+        liked = affinity(session, user_id, None, now)
+        self.kv.set(key, json.dumps(liked).encode(), ttl=AFFINITY_TTL)
+        return liked
+
+    def _discovered(
+        self, session: Session, user_id: str, known: set[int], watchable: sa.ColumnElement[bool] | None
+    ) -> list[Shown]:
+        """The discovered candidates (``_discover``, kept ``DISCOVER_TTL`` s per reader in the
+        key-value store), checked now with the page's own statement: gone, hidden, held for
+        review, no longer public are left out."""
+        key = f"feed:discover:{user_id}"
+        raw = self.kv.get(key)
+        if raw is not None:
+            seqs = [int(s) for s in json.loads(raw)]
+        else:
+            seqs = self._discover(session, user_id)
+            self.kv.set(key, json.dumps(seqs).encode(), ttl=DISCOVER_TTL)
+        seqs = [s for s in seqs if s not in known]
+        loaded = self.following.items.rows(session, seqs, user_id, watchable=watchable)
+        out = []
+        for seq in seqs:
+            found = loaded.get(seq)
+            if found is None or found.post is None or found.author_hidden or held_from(found.post, user_id):
+                continue
+            out.append(
+                Shown(
+                    subject=found.item,
+                    share=found.item,
+                    post=found.post,
+                    author_followed=found.author_followed,
+                    loaded=found,
+                )
+            )
+        return out
 
     def _window_start(self) -> int:
         """The seq of the oldest item made in the discovery window (cached)."""
@@ -122,8 +170,9 @@ class RankedFeed:
             self._horizon = (time.monotonic(), seq)
             return seq
 
-    def _discover(self, session: Session, user_id: str, known: set[int]) -> list[Shown]:
-        """Popular recent posts by accounts that the accounts the reader follows follow."""
+    def _discover(self, session: Session, user_id: str) -> list[int]:
+        """The seqs of popular recent posts by accounts that the accounts the reader follows
+        follow, most engaging first."""
         via = list(
             session.scalars(
                 sa.select(Follow.followee_id)
@@ -146,7 +195,7 @@ class RankedFeed:
             .limit(DISCOVER_AUTHORS)
         )
         query = (
-            sa.select(FeedItem, Post)
+            sa.select(FeedItem.seq)
             .join(Post, Post.id == FeedItem.post_id)
             .where(
                 FeedItem.author_id.in_(authors.scalar_subquery()),
@@ -159,10 +208,7 @@ class RankedFeed:
             .order_by((Post.likes + 2 * Post.replies + 3 * Post.reposts).desc(), FeedItem.seq.desc())
             .limit(DISCOVERED)
         )
-        items = [(row[0], row[1]) for row in session.execute(query)]
-        return [
-            Shown(subject=i, share=i, post=p, author_followed=False) for i, p in items if i.seq not in known
-        ]
+        return [int(seq) for seq in session.scalars(query)]
 
     def _recheck(
         self,
@@ -171,32 +217,20 @@ class RankedFeed:
         chosen: list[list[Any]],
         watchable: sa.ColumnElement[bool] | None = None,
     ) -> list[Shown]:
-        """The items of a stored order that still exist and that the reader may still see."""
+        """The items of a stored order that still exist and that the reader may still see (one
+        statement, the following feed's own)."""
         seqs = {int(c[0]) for c in chosen} | {int(c[1]) for c in chosen}
-        if not seqs:
-            return []
-        found = session.execute(
-            sa.select(FeedItem, Post)
-            .outerjoin(Post, Post.id == FeedItem.post_id)
-            .where(FeedItem.seq.in_(list(seqs)))
-        )
-        rows, posts = {}, {}
-        for item, post in found:
-            rows[item.seq] = item
-            if post is not None:
-                posts[post.id] = post
-        hidden = set(session.scalars(hidden_from(user_id)))
-        public = public_videos(session, [i.video_id for i in rows.values() if i.video_id], watchable)
+        loaded = self.following.items.rows(session, seqs, user_id, watchable=watchable)
         out = []
         for subject_seq, share_seq, score in chosen:
-            subject, share = rows.get(int(subject_seq)), rows.get(int(share_seq))
-            if subject is None or share is None or {subject.author_id, share.author_id} & hidden:
+            subject, share = loaded.get(int(subject_seq)), loaded.get(int(share_seq))
+            if subject is None or share is None or subject.author_hidden or share.author_hidden:
                 continue
-            if subject.video_id is not None and subject.video_id not in public:
+            if subject.item.video_id is not None and (subject.video is None or not subject.video.shown):
                 continue
-            if held_from(posts.get(subject.post_id or ""), user_id):
+            if held_from(subject.post, user_id):
                 continue
             out.append(
-                Shown(subject=subject, share=share, score=score, post=posts.get(subject.post_id or ""))
+                Shown(subject=subject.item, share=share.item, score=score, post=subject.post, loaded=subject)
             )
         return out

@@ -23,11 +23,22 @@ from control_plane.feed.views import Shown
 from control_plane.social.models import Follow, Post, PostLike
 from control_plane.videos.models import Video
 
-__all__ = ["AFFINITY_DAYS", "MAX_RUN", "WEIGHTS", "diversify", "features", "rank", "recency"]
+__all__ = [
+    "AFFINITY_AUTHORS",
+    "AFFINITY_DAYS",
+    "MAX_RUN",
+    "WEIGHTS",
+    "diversify",
+    "features",
+    "rank",
+    "recency",
+]
 
 #: Weights of recency, engagement, affinity and the learned probability in the score.
 WEIGHTS = (0.35, 0.2, 0.2, 0.25)
 AFFINITY_DAYS = 30
+#: Authors whose affinity is kept per reader, at most (those the reader interacts with most).
+AFFINITY_AUTHORS = 1000
 #: Items of one author in a row, at most.
 MAX_RUN = 2
 
@@ -37,30 +48,46 @@ def recency(age_seconds: float) -> float:
     return float(2.0 ** (-max(age_seconds, 0.0) / 3600.0 / HALF_LIFE_HOURS))
 
 
-def affinity(session: Session, reader_id: str, authors: Sequence[str], now: datetime) -> dict[str, int]:
-    """The reader's likes, replies and reposts of each author's posts in the last 30 days."""
-    if not authors:
+def affinity(
+    session: Session, reader_id: str, authors: Sequence[str] | None, now: datetime
+) -> dict[str, int]:
+    """The reader's likes, replies and reposts of each author's posts in the last 30 days (of
+    ``authors``; None: of every author, at most ``AFFINITY_AUTHORS``, the most interacted with)."""
+    if authors is not None and not authors:
         return {}
     since = now - timedelta(days=AFFINITY_DAYS)
     parent = aliased(Post)
     liked = (
         sa.select(Post.author_id.label("author"))
         .join(PostLike, PostLike.post_id == Post.id)
-        .where(PostLike.user_id == reader_id, PostLike.created_at >= since, Post.author_id.in_(list(authors)))
+        .where(PostLike.user_id == reader_id, PostLike.created_at >= since)
     )
     answered = (
         sa.select(parent.author_id.label("author"))
         .select_from(Post)
         .join(parent, parent.id == sa.func.coalesce(Post.reply_to, Post.repost_of))
-        .where(Post.author_id == reader_id, Post.created_at >= since, parent.author_id.in_(list(authors)))
+        .where(Post.author_id == reader_id, Post.created_at >= since)
     )
+    if authors is not None:
+        liked = liked.where(Post.author_id.in_(list(authors)))
+        answered = answered.where(parent.author_id.in_(list(authors)))
     both = sa.union_all(liked, answered).subquery()
-    rows = session.execute(sa.select(both.c.author, sa.func.count()).group_by(both.c.author))
-    return {author: int(n) for author, n in rows}
+    count = sa.func.count()
+    query = sa.select(both.c.author, count).group_by(both.c.author)
+    if authors is None:
+        query = query.order_by(count.desc(), both.c.author).limit(AFFINITY_AUTHORS)
+    return {author: int(n) for author, n in session.execute(query)}
 
 
-def features(session: Session, reader_id: str, shown: Sequence[Shown], now: datetime) -> np.ndarray:
-    """The model's feature rows (``FEATURES`` order) of ``shown`` for the reader, at ``now``."""
+def features(
+    session: Session,
+    reader_id: str,
+    shown: Sequence[Shown],
+    now: datetime,
+    liked: dict[str, int] | None = None,
+) -> np.ndarray:
+    """The model's feature rows (``FEATURES`` order) of ``shown`` for the reader, at ``now``;
+    ``liked``: the reader's affinity per author, when known already (else read here)."""
     post_ids = [s.subject.post_id for s in shown if s.subject.post_id and s.post is None]
     video_ids = [s.subject.video_id for s in shown if s.subject.video_id]
     posts = {
@@ -85,8 +112,8 @@ def features(session: Session, reader_id: str, shown: Sequence[Shown], now: date
                 sa.select(Video.id, Video.likes, Video.comments).where(Video.id.in_(video_ids))
             )
         }
-    authors = sorted({s.subject.author_id for s in shown})
-    liked = affinity(session, reader_id, authors, now)
+    if liked is None:
+        liked = affinity(session, reader_id, sorted({s.subject.author_id for s in shown}), now)
     unknown = sorted({s.subject.author_id for s in shown if s.author_followed is None})
     followed = {s.subject.author_id for s in shown if s.author_followed}
     if unknown:
@@ -127,7 +154,11 @@ def rank(shown: Sequence[Shown], x: np.ndarray, model: Model) -> list[Shown]:
     w = WEIGHTS
     scores = w[0] * r + w[1] * e + w[2] * a + w[3] * p
     order = sorted(range(len(shown)), key=lambda i: (-scores[i], -shown[i].share.seq))
-    scored = [Shown(shown[i].subject, shown[i].share, round(float(scores[i]), 6)) for i in order]
+    scored = [
+        Shown(s.subject, s.share, round(float(scores[i]), 6), s.post, s.author_followed, s.loaded)
+        for i in order
+        for s in (shown[i],)
+    ]
     return diversify(scored, lambda s: s.subject.author_id)
 
 

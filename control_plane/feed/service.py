@@ -219,6 +219,10 @@ class FeedService:
         watchable = sa.and_(sa.true(), *(screen(audience) for screen in self.screens if audience is not None))
         READS.labels(algorithm).inc()
         with self.db.session() as session:
+            if self.db.engine.dialect.name == "postgresql":
+                # a page reads; each of its few statements is whole by itself (the check and the
+                # wire form are one), so no BEGIN and COMMIT round trips around them
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             if algorithm == "following":
                 before = _positive(decode_cursor(page.cursor, "following", 1)[0]) if page.cursor else None
                 shown, after = self.following.page(session, user_id, before, page.limit, watchable=watchable)

@@ -375,6 +375,10 @@ def test_ranked_scores_keeps_authors_apart_and_discovers(platform_on: Callable[.
         if authors[i] == authors[i + 1] == authors[i + 2]:
             assert set(authors[i:]) == {authors[i]}, authors
     assert page["next_cursor"] is None
+    # the discovered posts are kept a while per reader, but checked on every read: one deleted
+    # is gone from the next ranked page at once
+    assert platform.client.delete(f"/api/v1/posts/{popular}", headers=eve.headers).status_code == 204
+    assert "eve's hit" not in texts(platform, ada, algorithm="ranked")
 
 
 def test_fanout_metrics_are_exposed(platform_on: Callable[..., Platform]) -> None:

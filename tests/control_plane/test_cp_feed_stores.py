@@ -89,12 +89,33 @@ def test_a_timeline_is_read_with_others_at_once(store: TimelineStore) -> None:
     assert others[0] is not None and others[0].entries == [(3, 3)] and others[1] is None
 
 
+def test_timelines_are_merged_at_once_and_cut_to_the_count(store: TimelineStore) -> None:
+    """The page's read: the reader's and the pulled authors' entries merged newest first, only
+    ``count`` of them, with those of the reader's own timeline marked; None whenever the caller
+    must read them one by one (a timeline missing, or cut short while older shares exist)."""
+    store.fill("ada", [(1, 1), (5, 5), (9, 9)])
+    store.fill("star", [(3, 3), (7, 7), (8, 8)])
+    store.fill("moon", [(2, 2), (6, 6)])
+    merged = store.read_merged("ada", store, ["star", "moon"], None, 3)
+    assert merged is not None and merged.entries == [(9, 9), (8, 8), (7, 7)]
+    assert merged.from_timeline == {9} and merged.size == 3
+    assert not merged.done  # ada's and star's have as many as asked: more may lie below
+    below = store.read_merged("ada", store, ["star", "moon"], 6, 10)
+    assert below is not None and below.entries == [(5, 5), (3, 3), (2, 2), (1, 1)] and below.done
+    assert below.from_timeline == {5, 1}
+    assert store.read_merged("ada", store, ["star", "nobody"], None, 4) is None
+    store.fill("old", [(4, 4)], older=True)  # fewer than asked, and older ones in the database
+    assert store.read_merged("ada", store, ["old"], None, 4) is None
+    full = store.read_merged("ada", store, ["old"], None, 1)  # enough: nothing older is needed
+    assert full is not None and full.entries == [(9, 9)]
+
+
 def test_timelines_expire_unless_read() -> None:
-    store = MemoryTimelines(length=5, ttl=0.2)
+    store = MemoryTimelines(length=5, ttl=1.0)  # room for a loaded machine's late wake-ups
     store.fill("ada", [(1, 1)])
     store.fill("bob", [(1, 1)])
     for _ in range(4):
-        time.sleep(0.1)
+        time.sleep(0.3)
         assert store.read("ada", None, 1) is not None  # each read renews it
     assert store.read("bob", None, 1) is None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import weakref
 
 from control_plane.core.kv import KeyValue, RedisKeyValue
-from control_plane.feed.stores.base import Entry, Slice, TimelineStore
+from control_plane.feed.stores.base import Entry, Merged, Slice, TimelineStore
 from control_plane.feed.stores.memory import MemoryTimelines
 from control_plane.feed.stores.redis import RedisTimelines
 
@@ -14,6 +14,7 @@ __all__ = [
     "AUTHORS",
     "HOME",
     "Entry",
+    "Merged",
     "MemoryTimelines",
     "RedisTimelines",
     "Slice",

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Entry", "Slice", "TimelineStore"]
+__all__ = ["Entry", "Merged", "Slice", "TimelineStore"]
 
 #: ``(subject seq, score)``: the score is the seq of the share that put the subject there.
 Entry = tuple[int, int]
@@ -37,6 +37,19 @@ class Slice:
     entries: list[Entry]
     size: int
     older: bool = False
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The newest entries of several timelines at once (the reader's and their pulled authors'),
+    newest first: ``from_timeline`` are the subjects that came from the reader's own timeline,
+    ``size`` is how many it holds, ``done`` is True when every timeline had fewer entries
+    below the top than were asked for (none left out)."""
+
+    entries: list[Entry]
+    from_timeline: set[int]
+    size: int
+    done: bool
 
 
 class TimelineStore(ABC):
@@ -57,6 +70,29 @@ class TimelineStore(ABC):
         """``read`` of the user's timeline and of ``other_ids``' timelines in ``others`` (the
         pulled authors'), at once where the store can (one Redis round trip)."""
         return self.read(user_id, before, count), [others.read(o, before, count) for o in other_ids]
+
+    def read_merged(
+        self, user_id: str, others: TimelineStore, other_ids: Sequence[str], before: int | None, count: int
+    ) -> Merged | None:
+        """The newest ``count`` entries below ``before`` of the user's timeline and of
+        ``other_ids``' in ``others``, merged (in one round trip where the store can); None when
+        one of them is missing, or ends before ``count`` entries while the database holds older
+        ones (the caller then reads them one by one, ``read_with``)."""
+        mine, theirs = self.read_with(user_id, others, other_ids, before, count)
+        parts = [mine, *theirs]
+        if any(p is None or (p.older and len(p.entries) < count) for p in parts):
+            return None
+        assert mine is not None
+        merged = sorted(
+            (e for p in parts if p is not None for e in p.entries), key=lambda e: e[1], reverse=True
+        )
+        own = set(mine.entries)
+        return Merged(
+            entries=merged[:count],
+            from_timeline={s for s, k in merged[:count] if (s, k) in own},
+            size=mine.size,
+            done=all(p is not None and len(p.entries) < count for p in parts),
+        )
 
     @abstractmethod
     def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from control_plane.feed.stores.base import Entry, Slice, TimelineStore
+from control_plane.feed.stores.base import Entry, Merged, Slice, TimelineStore
 
 __all__ = ["RedisTimelines"]
 
@@ -89,6 +89,43 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+#: ARGV as ``_READ``. The entries of all KEYS below the top, merged newest first, cut to count:
+#: {0} when a timeline does not exist or ends short of count while older shares exist (read
+#: them one by one), else {size of KEYS[1] with the sentinel, 1 when every timeline had fewer
+#: than count entries, {subject, score, 1 if from KEYS[1] else 0, ...}}.
+_READ_MERGED = """
+local count = tonumber(ARGV[3])
+local all = {}
+local done = 1
+local size = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then return {0} end
+  redis.call('PEXPIRE', key, ARGV[1])
+  local rows = redis.call(
+    'ZREVRANGEBYSCORE', key, ARGV[2], '(0', 'WITHSCORES', 'LIMIT', 0, count)
+  local n = #rows / 2
+  if n >= count then
+    done = 0
+  else
+    local sentinel = redis.call('ZSCORE', key, 0)
+    if sentinel and tonumber(sentinel) < 0 then return {0} end
+  end
+  if i == 1 then size = redis.call('ZCARD', key) end
+  local mine = 0
+  if i == 1 then mine = 1 end
+  for j = 1, #rows, 2 do
+    all[#all + 1] = {tonumber(rows[j]), tonumber(rows[j + 1]), mine}
+  end
+end
+if #KEYS > 1 then table.sort(all, function(a, b) return a[2] > b[2] end) end
+local flat = {}
+for j = 1, math.min(#all, count) do
+  flat[#flat + 1] = all[j][1]
+  flat[#flat + 1] = all[j][2]
+  flat[#flat + 1] = all[j][3]
+end
+return {1, size, done, flat}
+"""
 #: Keep a fill's arguments well under Lua's stack limit.
 _CHUNK = 2000
 
@@ -109,6 +146,7 @@ class RedisTimelines(TimelineStore):
         self._fill = client.register_script(_FILL)
         self._push = client.register_script(_PUSH)
         self._read = client.register_script(_READ)
+        self._read_merged = client.register_script(_READ_MERGED)
 
     def key(self, user_id: str) -> str:
         return f"{self.prefix}{user_id}"
@@ -148,6 +186,23 @@ class RedisTimelines(TimelineStore):
             return super().read_with(user_id, others, other_ids, before, count)
         slices = self._read_keys([self.key(user_id), *(others.key(o) for o in other_ids)], before, count)
         return slices[0], slices[1:]
+
+    def read_merged(
+        self, user_id: str, others: TimelineStore, other_ids: Sequence[str], before: int | None, count: int
+    ) -> Merged | None:
+        """One script call that merges the timelines in Redis and answers only the ``count``
+        newest entries (a reader following 50 pulled authors gets 20 entries, not 50 × 20)."""
+        if not isinstance(others, RedisTimelines) or others.redis is not self.redis or others.ttl != self.ttl:
+            return super().read_merged(user_id, others, other_ids, before, count)
+        top = f"({before}" if before is not None else "+inf"
+        keys = [self.key(user_id), *(others.key(o) for o in other_ids)]
+        found = self._read_merged(keys=keys, args=[int(self.ttl * 1000), top, count])
+        if not found or not int(found[0]):
+            return None
+        _, size, done, flat = found
+        entries = [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 3)]
+        mine = {int(flat[i]) for i in range(0, len(flat), 3) if int(flat[i + 2])}
+        return Merged(entries=entries, from_timeline=mine, size=max(0, int(size) - 1), done=bool(int(done)))
 
     def fill(self, user_id: str, entries: Iterable[Entry], *, older: bool = False) -> None:
         flat = _pairs(entries)
