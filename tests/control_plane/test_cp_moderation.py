@@ -265,6 +265,7 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         assert held["search"] == [] and held["reposts"] == []
         assert comment not in held["comments"] and len(held["comments"]) == 1
         assert who is None or held["feed"] == [fine]
+
     def tag_count() -> int:
         r = both.client.get(f"{API}/search", params={"q": "harbour", "type": "hashtags"})
         return int(r.json()["items"][0]["posts"])
