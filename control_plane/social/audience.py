@@ -23,6 +23,7 @@ __all__ = [
     "blocked_between",
     "ensure_not_blocked",
     "hidden_from",
+    "hidden_pairs",
     "user_named",
     "visible_to",
     "visible_video",
@@ -40,13 +41,38 @@ class Viewer:
         self.moderator = moderator
 
 
-def hidden_from(viewer_id: str) -> sa.CompoundSelect:
-    """The ids of the accounts whose content ``viewer_id`` must not see."""
+def hidden_from(viewer_id: str | sa.ColumnElement[str]) -> sa.CompoundSelect:
+    """The ids of the accounts whose content ``viewer_id`` must not see (a user id, or a column
+    holding one, for a subquery correlated to each row's viewer)."""
     return sa.union(
         sa.select(Block.blocked_id).where(Block.blocker_id == viewer_id),
         sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
         sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
     )
+
+
+def hidden_pairs(session: Session, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of the (viewer, author) pairs where the author is hidden from the viewer (a block
+    either way, or the viewer's mute): two statements for any number of pairs."""
+    if not pairs:
+        return set()
+    viewers, authors = {v for v, _ in pairs}, {a for _, a in pairs}
+    found: set[tuple[str, str]] = set()
+    blocks = session.execute(
+        sa.select(Block.blocker_id, Block.blocked_id).where(
+            sa.or_(
+                sa.and_(Block.blocker_id.in_(viewers), Block.blocked_id.in_(authors)),
+                sa.and_(Block.blocked_id.in_(viewers), Block.blocker_id.in_(authors)),
+            )
+        )
+    )
+    for a, b in blocks:
+        found |= {(a, b), (b, a)}
+    mutes = session.execute(
+        sa.select(Mute.muter_id, Mute.muted_id).where(Mute.muter_id.in_(viewers), Mute.muted_id.in_(authors))
+    )
+    found |= {(a, b) for a, b in mutes}
+    return found & pairs
 
 
 def visible_to(author: sa.ColumnElement[Any] | Any, viewer_id: str | None) -> sa.ColumnElement[bool]:
