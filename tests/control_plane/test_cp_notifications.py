@@ -16,6 +16,7 @@ from support.platform import Platform
 from support.social import Member, member, ready_video
 
 from control_plane.core.db import utcnow
+from control_plane.core.pubsub import MemoryPubSub
 from control_plane.jobs.models import Job
 from control_plane.live.service import StreamService
 from control_plane.moderation.events import ModerationAction
@@ -290,10 +291,11 @@ def test_video_claims_payments_and_retention(plat: Platform) -> None:
     assert inbox(plat, ada.headers) == []
 
 
-class _Published:
+class _Published(MemoryPubSub):
     """A pub/sub that keeps what is published (the ingest's messages to the WebSockets)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: list[dict] = []
 
     def publish(self, channel: str, message: str) -> None:
@@ -312,7 +314,7 @@ def test_one_batch_on_one_group_makes_one_row_and_one_message(plat: Platform) ->
     (group,) = inbox(plat, ada.headers)
     assert plat.client.put(f"{API}/users/fay/block", headers=ada.headers).status_code in (200, 204)
     published = _Published()
-    service = NotificationService(plat.services.db, published, lambda *a, **k: None)  # type: ignore[arg-type]
+    service = NotificationService(plat.services.db, published, lambda *a, **k: None)
 
     def like(actor: Member) -> dict:
         return {"user": ada.id, "type": "like", "actor": actor.id, "subject": ["post", first]}
