@@ -23,7 +23,7 @@ from control_plane.core.pubsub import PubSub
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.notifications.kinds import sentence
 from control_plane.notifications.models import Inbox, Notification, NotificationActor
-from control_plane.social.audience import hidden_from, hidden_pairs
+from control_plane.social.audience import hidden_from, hidden_pairs, hides
 
 __all__ = ["Inboxes", "UNREAD_CAP", "unread_counts"]
 
@@ -44,7 +44,12 @@ def _shown(viewer_id: str | sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     actors = sa.select(NotificationActor.notification_id).where(
         NotificationActor.notification_id == Notification.id
     )
-    visible = actors.where(NotificationActor.actor_id.not_in(hidden_from(viewer_id)))
+    if isinstance(viewer_id, str):
+        visible = actors.where(NotificationActor.actor_id.not_in(hidden_from(viewer_id)))
+    else:
+        # Per row, probes of the keys of the notification's actors, blocks and mutes. OFFSET 0
+        # keeps PostgreSQL from hashing the visible actors of every notification there is.
+        visible = actors.where(~hides(viewer_id, NotificationActor.actor_id)).offset(0)
     return sa.or_(~actors.exists(), visible.exists())
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ensure_not_blocked",
     "hidden_from",
     "hidden_pairs",
+    "hides",
     "user_named",
     "visible_to",
     "visible_video",
@@ -41,13 +42,22 @@ class Viewer:
         self.moderator = moderator
 
 
-def hidden_from(viewer_id: str | sa.ColumnElement[str]) -> sa.CompoundSelect:
-    """The ids of the accounts whose content ``viewer_id`` must not see (a user id, or a column
-    holding one, for a subquery correlated to each row's viewer)."""
+def hidden_from(viewer_id: str) -> sa.CompoundSelect:
+    """The ids of the accounts whose content ``viewer_id`` must not see."""
     return sa.union(
         sa.select(Block.blocked_id).where(Block.blocker_id == viewer_id),
         sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
         sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
+    )
+
+
+def hides(viewer: sa.ColumnElement[str], author: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """True where ``author`` is hidden from ``viewer`` (both columns, of each row): a block either
+    way or the viewer's mute, as EXISTS probes of those tables' primary keys."""
+    return sa.or_(
+        sa.exists().where(Block.blocker_id == viewer, Block.blocked_id == author),
+        sa.exists().where(Block.blocker_id == author, Block.blocked_id == viewer),
+        sa.exists().where(Mute.muter_id == viewer, Mute.muted_id == author),
     )
 
 
