@@ -78,12 +78,13 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--worker-threads", type=int, default=8)
     parser.add_argument(
         "--via",
-        choices=("service", "api"),
-        default="service",
-        help="make the follows through the social domain's service in --generators processes of"
-        " their own (the event path alone), or through the API processes (PUT .../follow)",
+        choices=("events", "service", "api"),
+        default="events",
+        help="events: publish UserFollowed events to the notifications intake of --generators"
+        " processes (the notification path alone, no follow is written); service: follows through"
+        " the social domain's service in those processes; api: follows through the API processes",
     )
-    parser.add_argument("--generators", type=int, default=4, help="processes making follows (--via service)")
+    parser.add_argument("--generators", type=int, default=4, help="generator processes (events, service)")
     return parser.parse_args(argv)
 
 
@@ -135,11 +136,18 @@ def _accounts(settings: Any, count: int, prefix: str) -> list[tuple[str, str, st
 
 
 def _generate(
-    overrides: dict[str, Any], pairs: list[tuple[str, str]], rate: float, out: Any, go: Any
+    overrides: dict[str, Any],
+    pairs: list[tuple[str, str, str]],
+    rate: float,
+    out: Any,
+    go: Any,
+    via: str = "service",
 ) -> None:
-    """One generator process (``--via service``): each (actor id, target username) a follow through
-    ``SocialGraph.follow`` at a steady ``rate``, from a pool of threads; the commit's event goes
-    through this process's own notifications intake to the broker, as in an API process. Puts
+    """One generator process: each (actor id, target id, target username) at a steady ``rate``
+    either a follow through ``SocialGraph.follow`` from a pool of threads (``service``: the commit's
+    event goes through this process's hub, the notifications intake among its subscribers, as in
+    an API process), or a ``UserFollowed`` event handed to this process's notifications intake
+    alone (``events``: what the intake does after a follow's commit, without the follow). Puts
     ``"ready"`` on ``out`` once started, waits for ``go``, then puts ``(follows made, seconds spent)``."""
     from control_plane.core.settings import load_settings
     from control_plane.services import build_services
@@ -160,14 +168,26 @@ def _generate(
             log.warning("a follow failed", exc_info=True)
 
     try:
-        with ThreadPoolExecutor(16) as pool:
+        if via == "events":
+            from control_plane.social.events import UserFollowed
+
             start = time.monotonic()
-            for i, (actor, target) in enumerate(pairs):
+            for i, (actor, target_id, _) in enumerate(pairs):
                 delay = start + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(follow, actor, target)
-        spent = time.monotonic() - start
+                services.notifications.intake(UserFollowed(follower_id=actor, followee_id=target_id))
+                made += 1
+            spent = time.monotonic() - start
+        else:
+            with ThreadPoolExecutor(16) as pool:
+                start = time.monotonic()
+                for i, (actor, _, target) in enumerate(pairs):
+                    delay = start + i / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    pool.submit(follow, actor, target)
+            spent = time.monotonic() - start
     finally:
         services.close()  # sends what the intake still holds
     out.put((made, spent))
@@ -230,7 +250,7 @@ async def _run_clients(
     total = int(rate * seconds)
     sem = asyncio.Semaphore(128)
     sent_ok = 0
-    if generate is not None:  # --via service: other processes make the follows
+    if generate is not None:  # --via events or service: other processes make them
         sent_ok, sending = await asyncio.to_thread(generate, total)
     else:
         sent_ok, sending = await _follow_through_api(bases, clients, actors, rate, total, sem, httpx)
@@ -300,8 +320,9 @@ def _generators(
     actors: list[tuple[str, str, str]],
     rate: float,
     processes: int,
+    via: str,
 ) -> Any:
-    """``--via service``: a function making ``total`` follows at ``rate`` in ``processes``
+    """``--via events`` or ``service``: a function making ``total`` follows at ``rate`` in ``processes``
     generator processes started together; returns (follows made, seconds the slowest took)."""
     import multiprocessing
 
@@ -309,10 +330,13 @@ def _generators(
         ctx = multiprocessing.get_context("spawn")
         out, go = ctx.Queue(), ctx.Event()
         pairs = [
-            (actors[(i // len(clients)) % len(actors)][0], clients[i % len(clients)][1]) for i in range(total)
+            (actors[(i // len(clients)) % len(actors)][0], *clients[i % len(clients)][:2])
+            for i in range(total)
         ]
         procs = [
-            ctx.Process(target=_generate, args=(overrides, pairs[k::processes], rate / processes, out, go))
+            ctx.Process(
+                target=_generate, args=(overrides, pairs[k::processes], rate / processes, out, go, via)
+            )
             for k in range(processes)
         ]
         for proc in procs:
@@ -530,8 +554,8 @@ def main(argv: list[str], output: Path) -> int:
                     rate,
                     args.seconds,
                     lambda: sum(tree_rss(p) for p in pids),
-                    _generators(overrides, clients, actors, rate, args.generators)
-                    if args.via == "service"
+                    _generators(overrides, clients, actors, rate, args.generators, args.via)
+                    if args.via != "api"
                     else None,
                 )
             )
@@ -549,7 +573,7 @@ def main(argv: list[str], output: Path) -> int:
                 "worker_threads": args.worker_threads,
                 "scale": args.scale,
                 "via": args.via,
-                "generators": args.generators if args.via == "service" else 0,
+                "generators": args.generators if args.via != "api" else 0,
             },
             "delivery": {
                 **result,
