@@ -76,6 +76,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies --clients and --rate")
     parser.add_argument("--pushes", type=int, default=400, help="Web Push sends to measure")
     parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument(
+        "--intake-window", type=float, default=None, help="SOCIALFLOW_NOTIFICATION_INTAKE_WINDOW (s)"
+    )
     parser.add_argument(
         "--via",
         choices=("events", "service", "api"),
@@ -500,6 +504,9 @@ def main(argv: list[str], output: Path) -> int:
         "public_url": env["SOCIALFLOW_PUBLIC_URL"],
         "follow_rate_per_hour": 1_000_000,
     }
+    if args.intake_window is not None:
+        env["SOCIALFLOW_NOTIFICATION_INTAKE_WINDOW"] = str(args.intake_window)
+        overrides["notification_intake_window"] = args.intake_window
     settings = load_settings(**overrides)
     db = Database(db_url)
     migrate.upgrade(db)
@@ -528,7 +535,7 @@ def main(argv: list[str], output: Path) -> int:
                 "--queues",
                 "notifications,notifications-bulk",
                 "--processes",
-                "1",
+                str(args.worker_processes),
                 "--threads",
                 str(args.worker_threads),
             ],
@@ -571,6 +578,8 @@ def main(argv: list[str], output: Path) -> int:
                 "seconds": args.seconds,
                 "api_processes": 2,
                 "worker_threads": args.worker_threads,
+                "worker_processes": args.worker_processes,
+                "intake_window": args.intake_window,
                 "scale": args.scale,
                 "via": args.via,
                 "generators": args.generators if args.via != "api" else 0,
