@@ -38,7 +38,7 @@ SHOWN_ACTORS = 3
 CATCH_UP = 200
 
 
-def _shown(viewer_id: str | sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+def _shown(viewer_id: Any) -> sa.ColumnElement[bool]:
     """Notifications with no actor (a video ready), or with at least one actor visible to the viewer
     (a user id, or a column holding one: each row's own recipient)."""
     actors = sa.select(NotificationActor.notification_id).where(

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -255,7 +255,7 @@ class NotificationService:
                 entry.id = new_id
             moved = [{"old": e.replaces, "new": e.id} for e in entries if e.replaces is not None]
             if moved:
-                actors_table = NotificationActor.__table__
+                actors_table = cast(sa.Table, NotificationActor.__table__)
                 session.execute(
                     sa.update(actors_table)
                     .where(actors_table.c.notification_id == sa.bindparam("old"))
@@ -273,7 +273,7 @@ class NotificationService:
                 for actor, at in e.new_actors
             ]
             if new_actors:
-                session.execute(sa.insert(NotificationActor.__table__), new_actors)
+                session.execute(sa.insert(cast(sa.Table, NotificationActor.__table__)), new_actors)
             made = [(e.notification(), e.replaces) for e in entries]
             messages = self.inboxes.messages(session, made, read)
         return [e.id if e is not None else None for e in slot_of], made, messages
@@ -348,7 +348,7 @@ def _unread_groups(
         )
         .group_by(Notification.user_id, Notification.group_key)
     ).all()
-    found = {(u, k): int(i) for u, k, i in rows if (u, k) in wanted}
+    found = {(u, str(k)): int(i) for u, k, i in rows if (u, k) in wanted}
     actors: dict[int, list[str]] = defaultdict(list)
     if found:
         for notification_id, actor_id in session.execute(

@@ -51,7 +51,7 @@ def hidden_from(viewer_id: str) -> sa.CompoundSelect:
     )
 
 
-def hides(viewer: sa.ColumnElement[str], author: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+def hides(viewer: Any, author: Any) -> sa.ColumnElement[bool]:
     """True where ``author`` is hidden from ``viewer`` (both columns, of each row): a block either
     way or the viewer's mute, as EXISTS probes of those tables' primary keys."""
     return sa.or_(
