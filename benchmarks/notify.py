@@ -76,6 +76,19 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies --clients and --rate")
     parser.add_argument("--pushes", type=int, default=400, help="Web Push sends to measure")
     parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument(
+        "--intake-window", type=float, default=None, help="SOCIALFLOW_NOTIFICATION_INTAKE_WINDOW (s)"
+    )
+    parser.add_argument(
+        "--via",
+        choices=("events", "service", "api"),
+        default="events",
+        help="events: publish UserFollowed events to the notifications intake of --generators"
+        " processes (the notification path alone, no follow is written); service: follows through"
+        " the social domain's service in those processes; api: follows through the API processes",
+    )
+    parser.add_argument("--generators", type=int, default=4, help="generator processes (events, service)")
     return parser.parse_args(argv)
 
 
@@ -126,6 +139,64 @@ def _accounts(settings: Any, count: int, prefix: str) -> list[tuple[str, str, st
         services.close()
 
 
+def _generate(
+    overrides: dict[str, Any],
+    pairs: list[tuple[str, str, str]],
+    rate: float,
+    out: Any,
+    go: Any,
+    via: str = "service",
+) -> None:
+    """One generator process: each (actor id, target id, target username) at a steady ``rate``
+    either a follow through ``SocialGraph.follow`` from a pool of threads (``service``: the commit's
+    event goes through this process's hub, the notifications intake among its subscribers, as in
+    an API process), or a ``UserFollowed`` event handed to this process's notifications intake
+    alone (``events``: what the intake does after a follow's commit, without the follow). Puts
+    ``"ready"`` on ``out`` once started, waits for ``go``, then puts ``(follows made, seconds spent)``."""
+    from control_plane.core.settings import load_settings
+    from control_plane.services import build_services
+    from workers.broker import broker_for
+
+    settings = load_settings(**overrides)
+    services = build_services(settings, broker=broker_for(settings))
+    made = 0
+    out.put("ready")
+    go.wait(120)
+
+    def follow(actor: str, target: str) -> None:
+        nonlocal made
+        try:
+            services.social.graph.follow(actor, target)
+            made += 1
+        except Exception:
+            log.warning("a follow failed", exc_info=True)
+
+    try:
+        if via == "events":
+            from control_plane.social.events import UserFollowed
+
+            start = time.monotonic()
+            for i, (actor, target_id, _) in enumerate(pairs):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                services.notifications.intake(UserFollowed(follower_id=actor, followee_id=target_id))
+                made += 1
+            spent = time.monotonic() - start
+        else:
+            with ThreadPoolExecutor(16) as pool:
+                start = time.monotonic()
+                for i, (actor, _, target) in enumerate(pairs):
+                    delay = start + i / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    pool.submit(follow, actor, target)
+            spent = time.monotonic() - start
+    finally:
+        services.close()  # sends what the intake still holds
+    out.put((made, spent))
+
+
 async def _run_clients(
     bases: list[str],
     clients: list[tuple[str, str, str]],
@@ -133,6 +204,7 @@ async def _run_clients(
     rate: float,
     seconds: float,
     before_rss: Any,
+    generate: Any = None,
 ) -> dict[str, Any]:
     import httpx
     from websockets.asyncio.client import connect
@@ -182,6 +254,39 @@ async def _run_clients(
     total = int(rate * seconds)
     sem = asyncio.Semaphore(128)
     sent_ok = 0
+    if generate is not None:  # --via events or service: other processes make them
+        sent_ok, sending = await asyncio.to_thread(generate, total)
+    else:
+        sent_ok, sending = await _follow_through_api(bases, clients, actors, rate, total, sem, httpx)
+    deadline = time.monotonic() + 30
+    while received < sent_ok and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        "connected": connected,
+        "connected_rss": connected_rss,
+        "events_sent": sent_ok,
+        "events_asked": total,
+        "sending_seconds": round(sending, 2),
+        "achieved_rate": round(sent_ok / sending, 1) if sending else None,
+        "received": received,
+        "latencies": latencies,
+    }
+
+
+async def _follow_through_api(
+    bases: list[str],
+    clients: list[tuple[str, str, str]],
+    actors: list[tuple[str, str, str]],
+    rate: float,
+    total: int,
+    sem: asyncio.Semaphore,
+    httpx: Any,
+) -> tuple[int, float]:
+    """``--via api``: ``total`` follows at ``rate`` through the API processes, in turn."""
+    sent_ok = 0
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=128)) as http:
 
         async def follow(i: int) -> None:
@@ -210,22 +315,46 @@ async def _run_clients(
             requests.append(asyncio.create_task(follow(i)))
         await asyncio.gather(*requests)
         sending = time.monotonic() - start
-    deadline = time.monotonic() + 30
-    while received < sent_ok and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return {
-        "connected": connected,
-        "connected_rss": connected_rss,
-        "events_sent": sent_ok,
-        "events_asked": total,
-        "sending_seconds": round(sending, 2),
-        "achieved_rate": round(sent_ok / sending, 1) if sending else None,
-        "received": received,
-        "latencies": latencies,
-    }
+    return sent_ok, sending
+
+
+def _generators(
+    overrides: dict[str, Any],
+    clients: list[tuple[str, str, str]],
+    actors: list[tuple[str, str, str]],
+    rate: float,
+    processes: int,
+    via: str,
+) -> Any:
+    """``--via events`` or ``service``: a function making ``total`` follows at ``rate`` in ``processes``
+    generator processes started together; returns (follows made, seconds the slowest took)."""
+    import multiprocessing
+
+    def generate(total: int) -> tuple[int, float]:
+        ctx = multiprocessing.get_context("spawn")
+        out, go = ctx.Queue(), ctx.Event()
+        pairs = [
+            (actors[(i // len(clients)) % len(actors)][0], *clients[i % len(clients)][:2])
+            for i in range(total)
+        ]
+        procs = [
+            ctx.Process(
+                target=_generate, args=(overrides, pairs[k::processes], rate / processes, out, go, via)
+            )
+            for k in range(processes)
+        ]
+        for proc in procs:
+            proc.start()
+        for _ in procs:
+            if out.get(timeout=300) != "ready":
+                raise BenchError("a generator process did not start")
+        go.set()
+        results = [out.get(timeout=total / rate * 10 + 120) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=60)
+        return sum(r[0] for r in results), max(r[1] for r in results)
+
+    return generate
 
 
 def _job_times(db_url: str) -> dict[str, Any]:
@@ -365,15 +494,20 @@ def main(argv: list[str], output: Path) -> int:
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
-    settings = load_settings(
-        database_url=db_url,
-        redis_url=args.redis,
-        broker_url=env["SOCIALFLOW_BROKER_URL"],
-        storage_url=env["SOCIALFLOW_STORAGE_URL"],
-        secret_key=env["SOCIALFLOW_SECRET_KEY"],
-        data_dir=work / "data",
-        public_url=env["SOCIALFLOW_PUBLIC_URL"],
-    )
+    overrides: dict[str, Any] = {
+        "database_url": db_url,
+        "redis_url": args.redis,
+        "broker_url": env["SOCIALFLOW_BROKER_URL"],
+        "storage_url": env["SOCIALFLOW_STORAGE_URL"],
+        "secret_key": env["SOCIALFLOW_SECRET_KEY"],
+        "data_dir": work / "data",
+        "public_url": env["SOCIALFLOW_PUBLIC_URL"],
+        "follow_rate_per_hour": 1_000_000,
+    }
+    if args.intake_window is not None:
+        env["SOCIALFLOW_NOTIFICATION_INTAKE_WINDOW"] = str(args.intake_window)
+        overrides["notification_intake_window"] = args.intake_window
+    settings = load_settings(**overrides)
     db = Database(db_url)
     migrate.upgrade(db)
     db.dispose()
@@ -401,7 +535,7 @@ def main(argv: list[str], output: Path) -> int:
                 "--queues",
                 "notifications,notifications-bulk",
                 "--processes",
-                "1",
+                str(args.worker_processes),
                 "--threads",
                 str(args.worker_threads),
             ],
@@ -427,6 +561,9 @@ def main(argv: list[str], output: Path) -> int:
                     rate,
                     args.seconds,
                     lambda: sum(tree_rss(p) for p in pids),
+                    _generators(overrides, clients, actors, rate, args.generators, args.via)
+                    if args.via != "api"
+                    else None,
                 )
             )
         result["ingest_jobs"] = _job_times(db_url)
@@ -441,7 +578,11 @@ def main(argv: list[str], output: Path) -> int:
                 "seconds": args.seconds,
                 "api_processes": 2,
                 "worker_threads": args.worker_threads,
+                "worker_processes": args.worker_processes,
+                "intake_window": args.intake_window,
                 "scale": args.scale,
+                "via": args.via,
+                "generators": args.generators if args.via != "api" else 0,
             },
             "delivery": {
                 **result,

@@ -10,7 +10,7 @@ import asyncio
 import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 __all__ = ["PubSub", "MemoryPubSub", "RedisPubSub", "open_pubsub"]
 
@@ -20,6 +20,11 @@ QUEUE_LIMIT = 256  # messages a slow subscriber may fall behind before it loses 
 class PubSub(ABC):
     @abstractmethod
     def publish(self, channel: str, message: str) -> None: ...
+
+    def publish_many(self, channel: str, messages: Sequence[str]) -> None:
+        """Publish each of ``messages`` in order (one round trip where the backend can)."""
+        for message in messages:
+            self.publish(channel, message)
 
     @abstractmethod
     def subscribe(self, channel: str, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
@@ -76,6 +81,15 @@ class RedisPubSub(PubSub):
 
     def publish(self, channel: str, message: str) -> None:
         self._redis.publish(channel, message)
+
+    def publish_many(self, channel: str, messages: Sequence[str]) -> None:
+        if len(messages) == 1:
+            self._redis.publish(channel, messages[0])
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for message in messages:
+            pipe.publish(channel, message)
+        pipe.execute()
 
     async def subscribe(self, channel: str, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
         import redis.asyncio as aioredis

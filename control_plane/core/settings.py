@@ -293,7 +293,7 @@ class Settings(BaseSettings):
     notification_digest_hour: int = Field(8, ge=0, le=23)
     #: Seconds the events of a burst are gathered into one ``notifications.ingest`` job (0: one
     #: job per event).
-    notification_intake_window: float = Field(0.02, ge=0.0, le=1.0)
+    notification_intake_window: float = Field(0.05, ge=0.0, le=1.0)
     #: People told per job when a channel's new video or post, or its going live, fans out.
     notification_fanout_batch: int = Field(500, ge=1, le=10_000)
     #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from control_plane.core.pubsub import PubSub
 from control_plane.http.pagination import Order, PageParams, keyset_page
 from control_plane.notifications.kinds import sentence
 from control_plane.notifications.models import Inbox, Notification, NotificationActor
-from control_plane.social.audience import hidden_from
+from control_plane.social.audience import hidden_from, hidden_pairs, hides
 
 __all__ = ["Inboxes", "UNREAD_CAP", "unread_counts"]
 
@@ -38,12 +38,18 @@ SHOWN_ACTORS = 3
 CATCH_UP = 200
 
 
-def _shown(viewer_id: str) -> sa.ColumnElement[bool]:
-    """Notifications with no actor (a video ready), or with at least one actor visible to the viewer."""
+def _shown(viewer_id: Any) -> sa.ColumnElement[bool]:
+    """Notifications with no actor (a video ready), or with at least one actor visible to the viewer
+    (a user id, or a column holding one: each row's own recipient)."""
     actors = sa.select(NotificationActor.notification_id).where(
         NotificationActor.notification_id == Notification.id
     )
-    visible = actors.where(NotificationActor.actor_id.not_in(hidden_from(viewer_id)))
+    if isinstance(viewer_id, str):
+        visible = actors.where(NotificationActor.actor_id.not_in(hidden_from(viewer_id)))
+    else:
+        # Per row, probes of the keys of the notification's actors, blocks and mutes. OFFSET 0
+        # keeps PostgreSQL from hashing the visible actors of every notification there is.
+        visible = actors.where(~hides(viewer_id, NotificationActor.actor_id)).offset(0)
     return sa.or_(~actors.exists(), visible.exists())
 
 
@@ -52,18 +58,34 @@ def _read_up_to(session: Session, user_id: str) -> int:
 
 
 def unread_counts(session: Session, user_ids: Iterable[str]) -> dict[str, int]:
-    """Each user's unread notifications that are shown, up to ``UNREAD_CAP``."""
-    counts = {}
-    for user_id in set(user_ids):
-        read = _read_up_to(session, user_id)
-        unread = (
+    """Each user's unread notifications that are shown, up to ``UNREAD_CAP``: one statement for
+    them all (each inbox's count is a scalar subquery over its own unread range)."""
+    users = sorted(set(user_ids))
+    if not users:
+        return {}
+    unread = (
+        sa.select(Notification.id)
+        .where(
+            Notification.user_id == Inbox.user_id,
+            Notification.id > Inbox.read_up_to,
+            _shown(Inbox.user_id),
+        )
+        .correlate(Inbox)
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    count = sa.select(sa.func.count()).select_from(unread).scalar_subquery()
+    found = dict(session.execute(sa.select(Inbox.user_id, count).where(Inbox.user_id.in_(users))).all())
+    missing = [u for u in users if u not in found]
+    for user_id in missing:  # no inbox row yet: nothing was ever read
+        unread_all = (
             sa.select(Notification.id)
-            .where(Notification.user_id == user_id, Notification.id > read, _shown(user_id))
+            .where(Notification.user_id == user_id, _shown(user_id))
             .limit(UNREAD_CAP)
             .subquery()
         )
-        counts[user_id] = session.scalar(sa.select(sa.func.count()).select_from(unread)) or 0
-    return counts
+        found[user_id] = session.scalar(sa.select(sa.func.count()).select_from(unread_all)) or 0
+    return {u: int(found[u] or 0) for u in users}
 
 
 def views(
@@ -84,27 +106,54 @@ def views(
         )
         for notification_id, user_id, username in found:
             actors[notification_id].append({"id": user_id, "username": username})
+    return [_view(row, actors.get(row.id, []), read_up_to) for row in rows]
+
+
+def views_for_many(
+    session: Session, rows: Sequence[Notification], read_up_to: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """``views`` of rows of many recipients at once (each seen by its own recipient): two
+    statements whatever their number, the actors and which of them are hidden from whom."""
+    ids = [r.id for r in rows]
+    actors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    if ids:
+        found = session.execute(
+            sa.select(NotificationActor.notification_id, User.id, User.username)
+            .join(User, User.id == NotificationActor.actor_id)
+            .where(NotificationActor.notification_id.in_(ids))
+            .order_by(NotificationActor.at.desc(), User.id)
+        )
+        for notification_id, user_id, username in found:
+            actors[notification_id].append((user_id, username))
+    recipient = {r.id: r.user_id for r in rows}
+    hidden = hidden_pairs(session, {(recipient[n], a) for n, who in actors.items() for a, _ in who})
     out = []
     for row in rows:
-        who = actors.get(row.id, [])
-        first = who[0] if who else None
-        count = max(len(who), 1)
-        out.append(
-            {
-                "id": row.id,
-                "type": row.type,
-                "actor": first,
-                "actors": who[:SHOWN_ACTORS],
-                "subject": {"type": row.subject_type, "id": row.subject_id},
-                "context": {"type": row.context_type, "id": row.context_id} if row.context_type else None,
-                "count": count,
-                "read": row.id <= read_up_to,
-                "created_at": row.created_at.isoformat(),
-                "text": sentence(row.type, first["username"] if first else None, count - 1, row.subject_type),
-                "data": row.data or {},
-            }
-        )
+        who = [
+            {"id": a, "username": name}
+            for a, name in actors.get(row.id, [])
+            if (row.user_id, a) not in hidden
+        ]
+        out.append(_view(row, who, read_up_to.get(row.user_id, 0)))
     return out
+
+
+def _view(row: Notification, who: list[dict[str, str]], read_up_to: int) -> dict[str, Any]:
+    first = who[0] if who else None
+    count = max(len(who), 1)
+    return {
+        "id": row.id,
+        "type": row.type,
+        "actor": first,
+        "actors": who[:SHOWN_ACTORS],
+        "subject": {"type": row.subject_type, "id": row.subject_id},
+        "context": {"type": row.context_type, "id": row.context_id} if row.context_type else None,
+        "count": count,
+        "read": row.id <= read_up_to,
+        "created_at": row.created_at.isoformat(),
+        "text": sentence(row.type, first["username"] if first else None, count - 1, row.subject_type),
+        "data": row.data or {},
+    }
 
 
 class Inboxes:
@@ -167,34 +216,42 @@ class Inboxes:
         return count
 
     def messages(
-        self, session: Session, made: Sequence[tuple[Notification, int | None]]
+        self,
+        session: Session,
+        made: Sequence[tuple[Notification, int | None]],
+        read_up_to: Mapping[str, int] | None = None,
     ) -> list[dict[str, Any]]:
         """What to publish of each new notification (in the session that made them, before its
-        commit): the notification as its recipient sees it, with their unread count."""
-        by_user: dict[str, list[tuple[Notification, int | None]]] = defaultdict(list)
-        for row, replaced in made:
-            by_user[row.user_id].append((row, replaced))
-        counts = unread_counts(session, by_user)
-        messages = []
-        for user_id, entries in by_user.items():
-            read = _read_up_to(session, user_id)
-            shown = views(session, [row for row, _ in entries], user_id, read)
-            for view, (_, replaced) in zip(shown, entries, strict=True):
-                messages.append(
-                    {
-                        "user": user_id,
-                        "event": "notification",
-                        "notification": view,
-                        "unread": counts[user_id],
-                        "replaces": replaced,
-                    }
-                )
-        return messages
+        commit): the notification as its recipient sees it, with their unread count. A few
+        statements for the whole batch, whatever the number of recipients."""
+        if not made:
+            return []
+        users = {row.user_id for row, _ in made}
+        counts = unread_counts(session, users)
+        if read_up_to is None:
+            query = sa.select(Inbox.user_id, Inbox.read_up_to).where(Inbox.user_id.in_(users))
+            read_up_to = dict(session.execute(query).all())
+        shown = views_for_many(session, [row for row, _ in made], read_up_to)
+        return [
+            {
+                "user": row.user_id,
+                "event": "notification",
+                "notification": view,
+                "unread": counts[row.user_id],
+                "replaces": replaced,
+            }
+            for view, (row, replaced) in zip(shown, made, strict=True)
+        ]
 
     def publish(self, messages: Sequence[dict[str, Any]]) -> None:
-        """Publish each message to its recipient's WebSockets (call it after the commit)."""
-        for message in messages:
-            self._publish(message)
+        """Publish each message to its recipient's WebSockets (call it after the commit): each
+        encoded once, all in one round trip to Redis."""
+        if not messages:
+            return
+        try:
+            self.pubsub.publish_many(self.channel, [json.dumps(m, separators=(",", ":")) for m in messages])
+        except Exception:  # the notifications are stored: clients catch up from the list or on reconnect
+            log.warning("notifications not published to the WebSockets", exc_info=True)
 
     def _publish(self, message: dict[str, Any]) -> None:
         try:

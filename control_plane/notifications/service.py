@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,7 +41,8 @@ from control_plane.notifications.models import (
     NotificationActor,
     PushSubscription,
 )
-from control_plane.social.models import Block, Follow, Mute, Post
+from control_plane.social.audience import hidden_pairs
+from control_plane.social.models import Follow, Post
 
 __all__ = ["Made", "NotificationService"]
 
@@ -145,7 +146,7 @@ class NotificationService:
             return made
         with self.db.session() as session:
             prefs = preferences.load(session, (i["user"] for i in items))
-            hidden = _hidden(session, {(i["user"], i["actor"]) for i in items if i.get("actor")})
+            hidden = hidden_pairs(session, {(i["user"], i["actor"]) for i in items if i.get("actor")})
             items = [i for i in items if (i["user"], i.get("actor")) not in hidden]
             _resolve_threads(session, items)
             muted = _muted(session, items)
@@ -164,14 +165,12 @@ class NotificationService:
             return made
         boxed = [k for k, wants in enumerate(channels) if wants["in_app"]]
         stored: dict[int, int] = {}
-        rows = []
-        results, messages = self._store([keep[k] for k in boxed])
-        for k, result in zip(boxed, results, strict=True):
-            if result is None:  # an actor already in the group: nothing new to tell anywhere
+        slots, rows, messages = self._store([keep[k] for k in boxed])
+        for k, slot in zip(boxed, slots, strict=True):
+            if slot is None:  # an actor already in the group: nothing new to tell anywhere
                 channels[k] = {"in_app": False, "push": False, "email": False}
                 continue
-            rows.append(result)
-            stored[k] = result[0].id
+            stored[k] = slot
         made.notifications = [(row.id, row.user_id, replaced) for row, replaced in rows]
         self.inboxes.publish(messages)
         for k, (item, wants) in enumerate(zip(keep, channels, strict=True)):
@@ -189,15 +188,25 @@ class NotificationService:
 
     def _store(
         self, items: list[dict[str, Any]]
-    ) -> tuple[list[tuple[Notification, int | None] | None], list[dict[str, Any]]]:
-        """Insert or regroup each item under its recipient's locked inbox. Returns, in the order
-        of ``items``, each row made with the id of the group it replaced (or None), or None for an
-        item that added nothing (an actor already in its group); and the messages to publish."""
+    ) -> tuple[list[int | None], list[tuple[Notification, int | None]], list[dict[str, Any]]]:
+        """Insert or regroup the items under their recipients' locked inboxes, set-based: a few
+        statements for the batch whatever its size (the inboxes, the unread groups and their
+        actors read at once; the new rows, the actors moved, the groups replaced and the new
+        actors written at once). Items of the batch on one group make one row: it carries their
+        actors and replaces the unread group there was, at the place of the last of them.
+
+        Returns, in the order of ``items``, the id of the row each item is in (None for an item
+        that added nothing: an actor already in its group); the rows made, each with the id of
+        the group it replaced (or None), in the order they were made; and the messages to publish."""
         if not items:
-            return [], []
+            return [], [], []
         users = sorted({i["user"] for i in items})
-        out: list[tuple[Notification, int | None] | None] = []
         with self.db.session(exclusive=True) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # The batch's unread counts are one statement whose estimated cost grows with the
+                # recipients; past jit_above_cost PostgreSQL spent 50-100 ms compiling it (JIT) to
+                # save nothing on a few index probes (EXPLAIN ANALYZE, docs/notifications.md).
+                session.execute(sa.text("SET LOCAL jit = off"))
             session.execute(
                 _insert(session, Inbox).values([{"user_id": u} for u in users]).on_conflict_do_nothing()
             )
@@ -209,64 +218,65 @@ class NotificationService:
                     .with_for_update()
                 ).all()
             )
-            for item in items:
-                out.append(self._one(session, item, read[item["user"]]))
-            messages = self.inboxes.messages(session, [r for r in out if r is not None])
-        return out, messages
-
-    def _one(
-        self, session: Session, item: dict[str, Any], read_up_to: int
-    ) -> tuple[Notification, int | None] | None:
-        kind = KINDS[item["type"]]
-        subject_type, subject_id = item["subject"]
-        context = item.get("context") or (None, None)
-        actor, at = item.get("actor"), _time(item.get("at"))
-        group_key = f"{item['type']}:{subject_type}:{subject_id}"[:120] if kind.groups else None
-        old: Notification | None = None
-        if group_key is not None:
-            old = session.scalars(
-                sa.select(Notification)
-                .where(
-                    Notification.user_id == item["user"],
-                    Notification.group_key == group_key,
-                    Notification.id > read_up_to,
+            keys = [_group_key(item) for item in items]
+            groups = _unread_groups(session, {(i["user"], k) for i, k in zip(items, keys, strict=True) if k})
+            # what the batch makes: one entry per new row, in the order of its last item
+            entries: list[_Entry] = []
+            by_group: dict[tuple[str, str], _Entry] = {}
+            slot_of: list[_Entry | None] = []
+            for item, key in zip(items, keys, strict=True):
+                actor, at = item.get("actor"), _time(item.get("at"))
+                entry = by_group.get((item["user"], key)) if key else None
+                if entry is None and key:
+                    old = groups.get((item["user"], key))
+                    entry = _Entry(item, key, at, replaces=old[0] if old else None)
+                    entry.actors = set(old[1]) if old else set()
+                    by_group[(item["user"], key)] = entry
+                elif entry is None:
+                    entry = _Entry(item, None, at, replaces=None)
+                if key and actor is not None and actor in entry.actors:
+                    slot_of.append(None)  # liked, unliked and liked again: nothing new to say
+                    continue
+                if actor is not None:
+                    entry.actors.add(actor)
+                    entry.new_actors.append((actor, at))
+                entry.item, entry.at = item, at
+                if entry in entries:
+                    entries.remove(entry)
+                entries.append(entry)
+                slot_of.append(entry)
+            if not entries:
+                return [None] * len(items), [], []
+            ids = session.scalars(
+                sa.insert(Notification).returning(Notification.id, sort_by_parameter_order=True),
+                [e.row() for e in entries],
+            ).all()
+            for entry, new_id in zip(entries, ids, strict=True):
+                entry.id = new_id
+            moved = [{"old": e.replaces, "new": e.id} for e in entries if e.replaces is not None]
+            if moved:
+                actors_table = cast(sa.Table, NotificationActor.__table__)
+                session.execute(
+                    sa.update(actors_table)
+                    .where(actors_table.c.notification_id == sa.bindparam("old"))
+                    .values(notification_id=sa.bindparam("new")),
+                    moved,
                 )
-                .order_by(Notification.id.desc())
-                .limit(1)
-            ).first()
-            if old is not None and actor is not None:
-                already = session.scalar(
-                    sa.select(sa.literal(1)).where(
-                        NotificationActor.notification_id == old.id, NotificationActor.actor_id == actor
-                    )
+                session.execute(
+                    sa.delete(Notification)
+                    .where(Notification.id.in_([m["old"] for m in moved]))
+                    .execution_options(synchronize_session=False)
                 )
-                if already:
-                    return None  # liked, unliked and liked again: nothing new to say
-        row = Notification(
-            user_id=item["user"],
-            type=item["type"],
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            context_type=context[0],
-            context_id=context[1],
-            group_key=group_key,
-            data=item.get("data") or {},
-            created_at=at,
-        )
-        session.add(row)
-        session.flush()
-        if old is not None:
-            session.execute(
-                sa.update(NotificationActor)
-                .where(NotificationActor.notification_id == old.id)
-                .values(notification_id=row.id)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(sa.delete(Notification).where(Notification.id == old.id))
-        if actor is not None:
-            session.add(NotificationActor(notification_id=row.id, actor_id=actor, at=at))
-        session.flush()
-        return row, old.id if old is not None else None
+            new_actors = [
+                {"notification_id": e.id, "actor_id": actor, "at": at}
+                for e in entries
+                for actor, at in e.new_actors
+            ]
+            if new_actors:
+                session.execute(sa.insert(cast(sa.Table, NotificationActor.__table__)), new_actors)
+            made = [(e.notification(), e.replaces) for e in entries]
+            messages = self.inboxes.messages(session, made, read)
+        return [e.id if e is not None else None for e in slot_of], made, messages
 
     # -- removing --------------------------------------------------------------------------
 
@@ -314,28 +324,69 @@ class NotificationService:
             return unread_counts(session, [user_id])[user_id]
 
 
-def _hidden(session: Session, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (recipient, actor) pairs where the actor is hidden from the recipient: a block either
-    way, or the recipient's mute."""
-    if not pairs:
-        return set()
-    users, actors = {u for u, _ in pairs}, {a for _, a in pairs}
-    found: set[tuple[str, str]] = set()
-    blocks = session.execute(
-        sa.select(Block.blocker_id, Block.blocked_id).where(
-            sa.or_(
-                sa.and_(Block.blocker_id.in_(users), Block.blocked_id.in_(actors)),
-                sa.and_(Block.blocked_id.in_(users), Block.blocker_id.in_(actors)),
-            )
+def _group_key(item: dict[str, Any]) -> str | None:
+    if not KINDS[item["type"]].groups:
+        return None
+    subject_type, subject_id = item["subject"]
+    return f"{item['type']}:{subject_type}:{subject_id}"[:120]
+
+
+def _unread_groups(
+    session: Session, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, list[str]]]:
+    """The unread group of each (recipient, group key) there is one for: its id and its actors,
+    two statements for them all (the recipients' inbox rows are locked)."""
+    if not wanted:
+        return {}
+    rows = session.execute(
+        sa.select(Notification.user_id, Notification.group_key, sa.func.max(Notification.id))
+        .join(Inbox, Inbox.user_id == Notification.user_id)
+        .where(
+            Notification.user_id.in_({u for u, _ in wanted}),
+            Notification.group_key.in_({k for _, k in wanted}),
+            Notification.id > Inbox.read_up_to,
         )
-    )
-    for a, b in blocks:
-        found |= {(a, b), (b, a)}
-    mutes = session.execute(
-        sa.select(Mute.muter_id, Mute.muted_id).where(Mute.muter_id.in_(users), Mute.muted_id.in_(actors))
-    )
-    found |= {(a, b) for a, b in mutes}
-    return found & pairs
+        .group_by(Notification.user_id, Notification.group_key)
+    ).all()
+    found = {(u, str(k)): int(i) for u, k, i in rows if (u, k) in wanted}
+    actors: dict[int, list[str]] = defaultdict(list)
+    if found:
+        for notification_id, actor_id in session.execute(
+            sa.select(NotificationActor.notification_id, NotificationActor.actor_id).where(
+                NotificationActor.notification_id.in_(found.values())
+            )
+        ):
+            actors[notification_id].append(actor_id)
+    return {pair: (i, actors[i]) for pair, i in found.items()}
+
+
+class _Entry:
+    """One row the batch makes: the latest of its items, its actors (all, and those new)."""
+
+    def __init__(self, item: dict[str, Any], key: str | None, at: datetime, replaces: int | None) -> None:
+        self.item, self.key, self.at, self.replaces = item, key, at, replaces
+        self.actors: set[str] = set()
+        self.new_actors: list[tuple[str, datetime]] = []
+        self.id = 0
+
+    def row(self) -> dict[str, Any]:
+        subject_type, subject_id = self.item["subject"]
+        context = self.item.get("context") or (None, None)
+        return {
+            "user_id": self.item["user"],
+            "type": self.item["type"],
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "context_type": context[0],
+            "context_id": context[1],
+            "group_key": self.key,
+            "data": self.item.get("data") or {},
+            "created_at": self.at,
+        }
+
+    def notification(self) -> Notification:
+        """The row as made (not attached to any session)."""
+        return Notification(id=self.id, **self.row())
 
 
 def _resolve_threads(session: Session, items: list[dict[str, Any]]) -> None:

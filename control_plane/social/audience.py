@@ -23,6 +23,8 @@ __all__ = [
     "blocked_between",
     "ensure_not_blocked",
     "hidden_from",
+    "hidden_pairs",
+    "hides",
     "user_named",
     "visible_to",
     "visible_video",
@@ -47,6 +49,40 @@ def hidden_from(viewer_id: str) -> sa.CompoundSelect:
         sa.select(Block.blocker_id).where(Block.blocked_id == viewer_id),
         sa.select(Mute.muted_id).where(Mute.muter_id == viewer_id),
     )
+
+
+def hides(viewer: Any, author: Any) -> sa.ColumnElement[bool]:
+    """True where ``author`` is hidden from ``viewer`` (both columns, of each row): a block either
+    way or the viewer's mute, as EXISTS probes of those tables' primary keys."""
+    return sa.or_(
+        sa.exists().where(Block.blocker_id == viewer, Block.blocked_id == author),
+        sa.exists().where(Block.blocker_id == author, Block.blocked_id == viewer),
+        sa.exists().where(Mute.muter_id == viewer, Mute.muted_id == author),
+    )
+
+
+def hidden_pairs(session: Session, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of the (viewer, author) pairs where the author is hidden from the viewer (a block
+    either way, or the viewer's mute): two statements for any number of pairs."""
+    if not pairs:
+        return set()
+    viewers, authors = {v for v, _ in pairs}, {a for _, a in pairs}
+    found: set[tuple[str, str]] = set()
+    blocks = session.execute(
+        sa.select(Block.blocker_id, Block.blocked_id).where(
+            sa.or_(
+                sa.and_(Block.blocker_id.in_(viewers), Block.blocked_id.in_(authors)),
+                sa.and_(Block.blocked_id.in_(viewers), Block.blocker_id.in_(authors)),
+            )
+        )
+    )
+    for a, b in blocks:
+        found |= {(a, b), (b, a)}
+    mutes = session.execute(
+        sa.select(Mute.muter_id, Mute.muted_id).where(Mute.muter_id.in_(viewers), Mute.muted_id.in_(authors))
+    )
+    found |= {(a, b) for a, b in mutes}
+    return found & pairs
 
 
 def visible_to(author: sa.ColumnElement[Any] | Any, viewer_id: str | None) -> sa.ColumnElement[bool]:

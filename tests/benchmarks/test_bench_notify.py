@@ -19,11 +19,15 @@ def test_percentile() -> None:
 
 
 @pytest.mark.slow
-def test_notify_benchmark_runs_and_reports(tmp_path: Path, postgres_server_url: str, redis_url: str) -> None:
+@pytest.mark.parametrize("via", ["events", "api"])
+def test_notify_benchmark_runs_and_reports(
+    tmp_path: Path, postgres_server_url: str, redis_url: str, via: str
+) -> None:
     ensure_node_packages()
     out = tmp_path / "results"
     out.mkdir()
     argv = ["--postgres", postgres_server_url, "--redis", redis_url, "--clients", "4", "--rate", "4"]
+    argv += ["--via", via, "--generators", "1"]
     assert main([*argv, "--seconds", "1", "--pushes", "8", "--worker-threads", "2"], out) == 0
     report = json.loads((out / "notify.json").read_text())
     delivery = report["delivery"]

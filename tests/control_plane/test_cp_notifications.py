@@ -4,6 +4,7 @@ preferences, conversation mutes, bells with batched fan-out, retention."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -15,10 +16,12 @@ from support.platform import Platform
 from support.social import Member, member, ready_video
 
 from control_plane.core.db import utcnow
+from control_plane.core.pubsub import MemoryPubSub
 from control_plane.jobs.models import Job
 from control_plane.live.service import StreamService
 from control_plane.moderation.events import ModerationAction
 from control_plane.notifications.models import Notification
+from control_plane.notifications.service import NotificationService
 from control_plane.payments.events import TipReceived
 from control_plane.videos.models import Video
 
@@ -286,3 +289,50 @@ def test_video_claims_payments_and_retention(plat: Platform) -> None:
         session.execute(sa.update(Notification).values(created_at=utcnow() - timedelta(days=100)))
     assert plat.services.notifications.service.sweep(90 * 24 * 3600) == 5
     assert inbox(plat, ada.headers) == []
+
+
+class _Published(MemoryPubSub):
+    """A pub/sub that keeps what is published (the ingest's messages to the WebSockets)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[dict] = []
+
+    def publish(self, channel: str, message: str) -> None:
+        self.messages.append(json.loads(message))
+
+
+def test_one_batch_on_one_group_makes_one_row_and_one_message(plat: Platform) -> None:
+    """Items of one ingest batch on one group (a burst of likes) make one row, which replaces the
+    unread group there was and carries every actor; an actor already in it adds nothing; the row
+    is placed where the last of them was, after the batch's other rows for that person; a hidden
+    actor is neither stored nor named."""
+    ada, bob, cyd, dee, eve, fay = (member(plat, n) for n in ("ada", "bob", "cyd", "dee", "eve", "fay"))
+    first = post(plat, ada)
+    plat.client.put(f"{API}/posts/{first}/like", headers=bob.headers)
+    drain(plat)
+    (group,) = inbox(plat, ada.headers)
+    assert plat.client.put(f"{API}/users/fay/block", headers=ada.headers).status_code in (200, 204)
+    published = _Published()
+    service = NotificationService(plat.services.db, published, lambda *a, **k: None)
+
+    def like(actor: Member) -> dict:
+        return {"user": ada.id, "type": "like", "actor": actor.id, "subject": ["post", first]}
+
+    follow = {"user": ada.id, "type": "follow", "actor": cyd.id, "subject": ["user", ada.id]}
+    made = service.ingest([like(cyd), like(bob), follow, like(fay), like(dee), like(eve)])
+    (follow_id, _, none), (like_id, _, replaced) = made.notifications
+    assert none is None and replaced == group["id"] and group["id"] < follow_id < like_id
+    assert [(m["notification"]["id"], m["replaces"], m["unread"]) for m in published.messages] == [
+        (follow_id, None, 2),
+        (like_id, group["id"], 2),
+    ]
+    assert published.messages[1]["notification"]["text"] == "eve and 3 others liked your post"
+    items = inbox(plat, ada.headers)
+    expected = [(like_id, "like", 4), (follow_id, "follow", 1)]
+    assert [(i["id"], i["type"], i["count"]) for i in items] == expected
+    assert [a["username"] for a in items[0]["actors"]] == ["eve", "dee", "cyd"]
+    with plat.services.db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 2
+    # the same actors again, in a later batch: nothing new
+    assert service.ingest([like(dee), like(bob)]).notifications == []

@@ -139,3 +139,16 @@ def test_the_token_in_a_socket_url_never_reaches_the_log() -> None:
     RedactTokens().filter(record)
     assert record.getMessage().endswith('stream?access_token=[redacted]&after=3" [accepted]')
     assert "secret" not in record.getMessage()
+
+
+def test_the_recipient_is_read_from_the_head_of_a_message_and_anything_else_decoded() -> None:
+    import json
+
+    from control_plane.notifications.stream import recipient
+
+    message = json.dumps({"user": "ab12", "event": "unread", "unread": 1}, separators=(",", ":"))
+    assert recipient(message) == "ab12"
+    assert recipient(json.dumps({"event": "unread", "user": "cd34"})) == "cd34"
+    assert recipient('{"user":"a\\"b","event":"x"}') == 'a"b'
+    for other in ('{"event":"x"}', "not json", '{"user":3}'):
+        assert recipient(other) is None
