@@ -77,6 +77,12 @@ def stage(server: Serve, clip: Path) -> Stage:
     for headers, vid in ((owner, video_id), (adv, ad_video)):
         assert server.wait_video(headers, vid, {"ready", "failed"}, 120)["status"] == "ready"
     api = f"{server.base}/api/v1/ads"
+    # adam prepays his ad balance through the local payments provider (a campaign spends from it)
+    r = httpx.post(f"{api}/funds", headers=adv, json={"amount": 100_000})
+    assert r.status_code == 201, r.text
+    secret = r.json()["client_secret"]
+    confirm = f"{server.base}/api/v1/payments/local/intents/{secret.split('_secret_')[0]}/confirm"
+    assert httpx.post(confirm, json={"client_secret": secret}).json() == {"status": "succeeded"}
     r = httpx.post(
         f"{api}/campaigns",
         headers=adv,
