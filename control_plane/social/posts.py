@@ -207,7 +207,8 @@ class PostService(LimitedWriter):
         for author_id in sorted(gone):  # in id order, as every writer of these counts
             self.counts(session, author_id, posts=-gone[author_id])
         tags = session.execute(sa.select(PostTag.tag).where(PostTag.post_id == post.id)).scalars().all()
-        add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
+        if not post.held:  # a held post left its tags' counts when it was held (ReviewHolds)
+            add(session, Hashtag, Hashtag.tag.in_(tags), posts=-1)
         if post.reply_to is not None:
             add(session, Post, Post.id == post.reply_to, replies=-1)
         if post.repost_of is not None:

@@ -293,3 +293,8 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     assert released["feed"].count(spam) == 1  # once, though bob posted it and ada reposted it
     assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 2
     assert tag_count() == 2
+    # a held post that its author deletes leaves its tag's count once (when held), not twice
+    spam2 = write(bob, "More grumblecoin #harbour")
+    assert screener.run()["posts"] == 1 and tag_count() == 2
+    assert both.client.delete(f"{API}/posts/{spam2}", headers=bob.headers).status_code == 204
+    assert tag_count() == 2

@@ -157,7 +157,7 @@ class PostgresSearch(SearchBackend):
         chosen = _docs.c.id.in_([sa.literal_column(str(int(i))) for i in ids]) if ids else sa.false()
         # Ranked here, in the page's order (rank, then ref_id, both descending), the caller's join
         # with the live tables reads the candidates in that order and stops at the page's end:
-        # a page of 20 looks up 21 posts and their authors, not all 200 candidates.
+        # a page of 20 looks up 21 posts and their authors, not every candidate.
         ranked = sa.select(_docs.c.ref_id.label("ref_id"), rank.label("rank")).where(chosen)
         return ranked.order_by(rank.desc(), _docs.c.ref_id.desc())
 
