@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from support.platform import Platform
-from support.social import Member, member
+from support.social import Member, member, video_row
 from support.waiting import wait_until
 
 from control_plane.core.db import new_id, utcnow
@@ -181,18 +181,7 @@ def test_deleted_posts_and_private_videos_disappear(platform_on: Callable[..., P
     gone = post(platform, bob, "soon gone")
     post(platform, cyd, "", repost_of=gone)
     post(platform, bob, "stays")
-    video_id = new_id()
-    with platform.services.db.session() as session:
-        session.add(
-            Video(
-                id=video_id,
-                owner_id=bob.id,
-                title="clip",
-                status="ready",
-                visibility="private",
-                published_at=utcnow(),
-            )
-        )
+    video_id = video_row(platform, bob, title="clip", visibility="private", published_at=utcnow())
     platform.services.videos.update(bob.id, video_id, {"visibility": "public"})  # published now
     fanned_out(platform)
     page = read(platform, ada)
@@ -437,17 +426,7 @@ def test_a_video_released_from_a_screening_hold_reaches_followers(
     mod = member(platform, "mod", role="moderator")
     graph(platform, ada, "follow", "bob")
     read(platform, ada)
-    video_id = new_id()
-    with platform.services.db.session() as session:
-        session.add(
-            Video(
-                id=video_id,
-                owner_id=bob.id,
-                title="grumblecoin explained",
-                status="processing",
-                visibility="public",
-            )
-        )
+    video_id = video_row(platform, bob, title="grumblecoin explained", status="processing")
     services = platform.services
     screener = Screener(services.db, services.videos, TextScreen(["grumblecoin"]), services.social.holds)
     assert screener.run()["videos"] == 1

@@ -11,10 +11,9 @@ from xml.etree import ElementTree as ET
 
 from control_plane.ads.models import AdCreative
 from control_plane.core.db import new_id
-from control_plane.videos.models import Video
 from support.platform import Platform
 from support.services import service_missing
-from support.social import Member, member
+from support.social import Member, member, video_row
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The IAB's schema: the copy beside the tests, else the ``shared/`` folder beside the checkout.
@@ -68,21 +67,17 @@ def campaign(platform: Platform, owner: Member, **fields: Any) -> str:
 def ready_creative(platform: Platform, campaign_id: str, owner: Member, *, duration: float = 6.0) -> str:
     """An approved, packaged creative of ``campaign_id`` whose video row is ready (no media files:
     what these tests check is the decision, not playback)."""
-    video_id, creative_id = new_id(), new_id()
+    video_id = video_row(
+        platform,
+        owner,
+        title="ad",
+        visibility="private",
+        duration=duration,
+        outputs={"hls": "master.m3u8"},
+        renditions=[{"width": 320, "height": 180, "bitrate": 400_000, "codec": "avc1"}],
+    )
+    creative_id = new_id()
     with platform.services.db.session() as session:
-        session.add(
-            Video(
-                id=video_id,
-                owner_id=owner.id,
-                title="ad",
-                status="ready",
-                visibility="private",
-                duration=duration,
-                outputs={"hls": "master.m3u8"},
-                renditions=[{"width": 320, "height": 180, "bitrate": 400_000, "codec": "avc1"}],
-            )
-        )
-        session.flush()
         session.add(
             AdCreative(
                 id=creative_id,
@@ -101,19 +96,7 @@ def ready_creative(platform: Platform, campaign_id: str, owner: Member, *, durat
 
 def watched_video(platform: Platform, owner: Member, **columns: Any) -> str:
     """A ready public video to put ads before."""
-    video_id = new_id()
-    with platform.services.db.session() as session:
-        session.add(
-            Video(
-                id=video_id,
-                owner_id=owner.id,
-                title="watch me",
-                status="ready",
-                visibility="public",
-                **columns,
-            )
-        )
-    return video_id
+    return video_row(platform, owner, **{"title": "watch me", **columns})
 
 
 def refresh(platform: Platform) -> None:

@@ -37,14 +37,21 @@ def member(platform: Platform, username: str, *, role: str = "creator") -> Membe
     return Member(username=username, id=user.id, headers={"Authorization": f"Bearer {tokens.access_token}"})
 
 
+def video_row(platform: Platform, owner: Member, **columns: object) -> str:
+    """A video row of ``owner`` (no media files), ready and public unless ``columns`` say
+    otherwise; returns its id."""
+    video_id = new_id()
+    values = {"title": "A video", "status": "ready", "visibility": "public", **columns}
+    with platform.services.db.session() as session:
+        session.add(Video(id=video_id, owner_id=owner.id, **values))
+    return video_id
+
+
 def ready_video(
     platform: Platform, owner: Member, *, title: str = "A video", visibility: str = "public"
 ) -> str:
     """A ready video of ``owner`` (its row only); returns its id."""
-    video_id = new_id()
-    with platform.services.db.session() as session:
-        session.add(Video(id=video_id, owner_id=owner.id, title=title, status="ready", visibility=visibility))
-    return video_id
+    return video_row(platform, owner, title=title, visibility=visibility)
 
 
 def backend_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: object):  # type: ignore[no-untyped-def]
