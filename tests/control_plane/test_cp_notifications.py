@@ -151,9 +151,11 @@ def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat
     release makes them again, once, through the same checks (a block or mute since, preferences)."""
     ada, bob, cyd, dee, eve = (member(plat, n) for n in ("ada", "bob", "cyd", "dee", "eve"))
     mod = member(plat, "mod", role="moderator")
+    assert plat.client.put(f"{API}/users/bob/bell", headers=ada.headers).status_code == 204
     video = ready_video(plat, cyd)
     first = post(plat, ada, text="first")
     reply = post(plat, bob, text="grumblecoin for @ada @dee @eve", reply_to=first)
+    news = post(plat, bob, text="grumblecoin news")  # to bob's bells
     comments = f"{API}/videos/{video}/comments"
     top = plat.client.post(comments, json={"text": "thanks"}, headers=ada.headers).json()["id"]
     spam = plat.client.post(
@@ -162,7 +164,7 @@ def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat
     drain(plat)
     told = {who.username: sorted(types(inbox(plat, who.headers))) for who in (ada, cyd, dee, eve)}
     assert told == {
-        "ada": ["reply", "reply"],
+        "ada": ["new_post", "reply", "reply"],
         "cyd": ["comment", "comment"],
         "dee": ["mention"],
         "eve": ["mention"],
@@ -174,7 +176,7 @@ def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat
         plat.services.social.holds,
         plat.services.events,
     )
-    assert screener.run() == {"posts": 1, "comments": 1, "videos": 0}
+    assert screener.run() == {"posts": 2, "comments": 1, "videos": 0}
     drain(plat)
     assert [types(inbox(plat, w.headers)) for w in (ada, dee, eve)] == [[], [], []]
     assert [i["actor"]["username"] for i in inbox(plat, cyd.headers)] == ["ada"]  # bob's went
@@ -191,17 +193,18 @@ def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat
     heard: list[ContentReleased] = []
     plat.services.events.subscribe(ContentReleased, heard.append)
     queue = plat.client.get(f"{API}/moderation/queue", headers=mod.headers).json()["items"]
-    assert {c["subject_id"] for c in queue} == {reply, spam}
+    assert {c["subject_id"] for c in queue} == {reply, news, spam}
     for case in queue:
         resolve = f"{API}/moderation/reports/{case['id']}/resolve"
         assert plat.client.post(resolve, json={"action": "dismiss"}, headers=mod.headers).status_code == 200
         assert plat.client.post(resolve, json={"action": "dismiss"}, headers=mod.headers).status_code == 409
     drain(plat)
     assert sorted((e.subject_type, e.subject_id) for e in heard) == sorted(
-        [("post", reply), ("comment", spam)]
+        [("post", reply), ("post", news), ("comment", spam)]
     )
     items = inbox(plat, ada.headers)
     assert sorted((i["type"], i["subject"]["type"], i["subject"]["id"]) for i in items) == [
+        ("new_post", "post", news),
         ("reply", "comment", spam),
         ("reply", "post", reply),
     ]
@@ -210,7 +213,7 @@ def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat
     assert [i["actor"]["username"] for i in inbox(plat, cyd.headers)] == ["ada"]
     assert screener.run() == {"posts": 0, "comments": 0, "videos": 0}  # nothing new: told once
     drain(plat)
-    assert len(inbox(plat, ada.headers)) == 2
+    assert len(inbox(plat, ada.headers)) == 3
 
 
 def test_reading_is_up_to_an_id_and_never_ahead(plat: Platform) -> None:
