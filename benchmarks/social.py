@@ -142,6 +142,7 @@ def measure_pages(
     rng = random.Random(3)
     users = [f"user{rng.randrange(len(built.user_ids))}" for _ in range(50)]
     viewer = Viewer(None)
+    member = Viewer(built.user_ids[0])
 
     def profile(username: str) -> None:
         channels.profile(username)  # GET /users/{username}: the channel row, its counts on it
@@ -152,6 +153,13 @@ def measure_pages(
         "followers of the most followed": [lambda: social.graph.followers(built.star, None, PAGE)],
         "comments, new": [lambda: social.comments.top_level(built.busiest_video, viewer, "new", PAGE)],
         "comments, top": [lambda: social.comments.top_level(built.busiest_video, viewer, "top", PAGE)],
+        # signed in, the author's own comments waiting for a review are read too (a second query)
+        "comments, new, signed in": [
+            lambda: social.comments.top_level(built.busiest_video, member, "new", PAGE)
+        ],
+        "comments, top, signed in": [
+            lambda: social.comments.top_level(built.busiest_video, member, "top", PAGE)
+        ],
         "hashtag posts": [lambda: social.timelines.by_tag(f"tag{VOCABULARY[0]}", viewer, PAGE)],
         "catalogue, latest": [lambda: catalogue.public(PAGE)],
         "catalogue, popular": [lambda: catalogue.public(PAGE, sort="popular")],

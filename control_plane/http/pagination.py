@@ -199,8 +199,8 @@ def keyset_merge(
 ) -> tuple[list[Any], str | None]:
     """``keyset_page`` over the rows of several ``queries`` (disjoint, each selecting the same
     things, the order's columns last) as one list: each query reads its own page, by its own
-    index, and the pages are merged in ``order``. For a list that shows a few rows of one kind
-    among many of another without one condition that no index serves."""
+    index, and the pages are merged in ``order``. For a list that no one indexed condition
+    selects: a few rows of one kind shown among many of another."""
     after = None
     if page.cursor is not None:
         after = order.after(decode_cursor(page.cursor, order.name, len(order.columns)))
