@@ -11,7 +11,8 @@ routes call:
   the naive code would write (newest first, 20 rows), in the same run;
 * page latency (p50, p99 ms): a profile (the channel's row with its counts, and the first page
   of posts), the followers of the most followed account, the comments of the busiest video (new
-  and top), a hashtag's posts, and catalogue pages (latest, most viewed, a tag, a channel);
+  and top, anonymous and signed in), a hashtag's posts, and catalogue pages (latest, most viewed,
+  a tag, a channel);
 * write throughput (operations per second): likes and follows, from 1 and 8 threads.
 
 After the load the database is vacuumed and analysed, as autovacuum would; ``--reuse NAME``
