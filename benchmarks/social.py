@@ -11,7 +11,8 @@ routes call:
   the naive code would write (newest first, 20 rows), in the same run;
 * page latency (p50, p99 ms): a profile (the channel's row with its counts, and the first page
   of posts), the followers of the most followed account, the comments of the busiest video (new
-  and top), a hashtag's posts, and catalogue pages (latest, most viewed, a tag, a channel);
+  and top, anonymous and signed in), a hashtag's posts, and catalogue pages (latest, most viewed,
+  a tag, a channel);
 * write throughput (operations per second): likes and follows, from 1 and 8 threads.
 
 After the load the database is vacuumed and analysed, as autovacuum would; ``--reuse NAME``
@@ -142,6 +143,7 @@ def measure_pages(
     rng = random.Random(3)
     users = [f"user{rng.randrange(len(built.user_ids))}" for _ in range(50)]
     viewer = Viewer(None)
+    member = Viewer(built.user_ids[0])
 
     def profile(username: str) -> None:
         channels.profile(username)  # GET /users/{username}: the channel row, its counts on it
@@ -152,6 +154,13 @@ def measure_pages(
         "followers of the most followed": [lambda: social.graph.followers(built.star, None, PAGE)],
         "comments, new": [lambda: social.comments.top_level(built.busiest_video, viewer, "new", PAGE)],
         "comments, top": [lambda: social.comments.top_level(built.busiest_video, viewer, "top", PAGE)],
+        # signed in, the author's own comments waiting for a review are read too (a second query)
+        "comments, new, signed in": [
+            lambda: social.comments.top_level(built.busiest_video, member, "new", PAGE)
+        ],
+        "comments, top, signed in": [
+            lambda: social.comments.top_level(built.busiest_video, member, "top", PAGE)
+        ],
         "hashtag posts": [lambda: social.timelines.by_tag(f"tag{VOCABULARY[0]}", viewer, PAGE)],
         "catalogue, latest": [lambda: catalogue.public(PAGE)],
         "catalogue, popular": [lambda: catalogue.public(PAGE, sort="popular")],

@@ -229,4 +229,5 @@ def _post_out(post: PostFacts, username: str, extras: _Extras, viewer: Viewer) -
         reposts=post.reposts,
         replies=post.replies,
         created_at=post.created_at,
+        held=post.held,
     )

@@ -41,6 +41,7 @@ __all__ = [
     "PageDep",
     "decode_cursor",
     "encode_cursor",
+    "keyset_merge",
     "keyset_page",
     "page_params",
 ]
@@ -187,6 +188,28 @@ def keyset_page(
     if page.cursor is not None:
         query = query.where(order.after(decode_cursor(page.cursor, order.name, len(order.columns))))
     rows = list(session.execute(query.order_by(*order.order_by()).limit(page.limit + 1)))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    cursor = encode_cursor(order.name, sort_values(rows[-1], order)) if more and rows else None
+    return rows, cursor
+
+
+def keyset_merge(
+    session: Session, queries: Sequence[sa.Select[Any]], order: Order, page: PageParams
+) -> tuple[list[Any], str | None]:
+    """``keyset_page`` over the rows of several ``queries`` (disjoint, each selecting the same
+    things, the order's columns last) as one list: each query reads its own page, by its own
+    index, and the pages are merged in ``order``. For a list that no one indexed condition
+    selects: a few rows of one kind shown among many of another."""
+    after = None
+    if page.cursor is not None:
+        after = order.after(decode_cursor(page.cursor, order.name, len(order.columns)))
+    rows: list[Any] = []
+    for query in queries:
+        if after is not None:
+            query = query.where(after)
+        rows += session.execute(query.order_by(*order.order_by()).limit(page.limit + 1))
+    rows.sort(key=lambda row: tuple(sort_values(row, order)), reverse=order.descending)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     cursor = encode_cursor(order.name, sort_values(rows[-1], order)) if more and rows else None

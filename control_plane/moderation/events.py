@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from control_plane.core.events import Event
+from control_plane.social.events import CommentWritten, PostCreated
 
-__all__ = ["APPEAL_PATH", "AppealDecided", "ContentHeld", "ModerationAction"]
+__all__ = ["APPEAL_PATH", "AppealDecided", "ContentHeld", "ContentReleased", "ModerationAction"]
 
 #: Where the owner of acted-on content appeals.
 APPEAL_PATH = "/api/v1/moderation/appeals"
@@ -43,3 +44,16 @@ class ContentHeld(Event):
 
     subject_type: str
     subject_id: str
+
+
+@dataclass(frozen=True)
+class ContentReleased(Event):
+    """A moderator's decision released a post or comment the screening held (published once, by
+    the decision that cleared the hold). ``announcement`` is what it tells now that it is shown
+    (the social domain's ``PostCreated`` or ``CommentWritten``, built as it stands at release):
+    the notifications its hold withdrew are made again from it, and nothing else re-runs (the
+    feed, search and hashtags read the hold themselves)."""
+
+    subject_type: str
+    subject_id: str
+    announcement: PostCreated | CommentWritten

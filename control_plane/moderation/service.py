@@ -11,7 +11,9 @@ Decisions act through the owning domain's service, never on its rows: a video is
 comments are deleted by the social services as a moderator, and a post or comment the screening
 held is released by any other decision (``Social.holds``); an account is suspended by
 ``AccountService.suspend``. Each decision is written to the audit log and published as a
-``ModerationAction`` (notifications tell the owner, with the reason and the appeal path).
+``ModerationAction`` (notifications tell the owner, with the reason and the appeal path); a
+release of a held post or comment is published once, as ``ContentReleased``, so what its hold
+withdrew (mentions, replies, comments) is told now.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from control_plane.core.db import Database, utcnow
 from control_plane.core.errors import Conflict, NotFound
 from control_plane.core.events import EventHub
 from control_plane.http.pagination import Order, PageParams, keyset_page
-from control_plane.moderation.events import AppealDecided, ModerationAction
+from control_plane.moderation.events import AppealDecided, ContentReleased, ModerationAction
 from control_plane.moderation.models import Appeal, Case, Report, VideoRestriction
 from control_plane.moderation.subjects import REASONS, Subject, reach_factor, subject_of
 from control_plane.social import Social
@@ -165,6 +167,7 @@ class ModerationService:
             detail["until"] = until.isoformat()
         elif action != "dismiss":
             raise Conflict(f"Unknown action {action!r}.", code="ACTION_NOT_APPLICABLE")
+        released: ContentReleased | None = None
         with self.db.session(exclusive=True) as session:
             row = session.get(Case, case.id, with_for_update=True)
             if row is None or row.status != "open":
@@ -190,10 +193,14 @@ class ModerationService:
                 session.flush()
                 self.videos.settle(session, row.subject_id)  # expires what the session holds
             elif row.held and action != "remove":
-                self.social.holds.release(session, row.subject_type, row.subject_id)
+                told = self.social.holds.release(session, row.subject_type, row.subject_id)
+                if told is not None:
+                    released = ContentReleased(row.subject_type, row.subject_id, told)
             session.flush()
             session.refresh(row)
             session.expunge(row)
+        if released is not None:
+            self.events.publish(released)
         if action == "restrict" and restriction == "age":
             self.videos.moderate(case.subject_id, {"age_restricted": True})
         if action == "suspend":

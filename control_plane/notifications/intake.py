@@ -17,7 +17,7 @@ from control_plane.contentid.events import ClaimDisputed, ClaimMade, ClaimResolv
 from control_plane.core.db import utcnow
 from control_plane.core.events import Event, EventHub
 from control_plane.live.events import StreamWentLive
-from control_plane.moderation.events import ContentHeld, ModerationAction
+from control_plane.moderation.events import ContentHeld, ContentReleased, ModerationAction
 from control_plane.notifications.events import NotificationRequested
 from control_plane.payments.events import PaymentReceived, PayoutSent, TipReceived
 from control_plane.social.events import (
@@ -226,6 +226,8 @@ def items_of(event: Event) -> list[Item]:
             ]
         case ContentHeld():  # held for review: what it told anyone is withdrawn
             found = [{"remove": [[event.subject_type, event.subject_id]]}]
+        case ContentReleased():  # released: told now, as its announcement would have been
+            found = items_of(event.announcement)
         case ModerationAction():
             found = [
                 _tell(
@@ -281,6 +283,7 @@ SOURCES: tuple[type[Event], ...] = (
     PayoutSent,
     ModerationAction,
     ContentHeld,
+    ContentReleased,
     NotificationRequested,
 )
 

@@ -63,12 +63,13 @@ class Social:
         the account closer's part of the domain (an ``OwnerRemover``), run in its transaction
         before the account's row goes. The foreign keys would remove the rows too, but not lower
         the counts of the posts, videos and accounts they were counted in. The posts' deletions
-        are announced once the account is gone (the leftovers' follow-up work)."""
+        and the follows it ended (a ``UserUnfollowed`` for each account it followed, which lost a
+        subscriber) are announced once the account is gone (the leftovers' follow-up work)."""
         self.likes.forget(session, user_id)
-        deleted: list[Event] = [*self.comments.forget(session, user_id)]
-        deleted += self.posts.forget(session, user_id)
-        self.graph.forget(session, user_id)
-        return Leftovers(then=[lambda: self.posts.events.publish(*deleted)] if deleted else [])
+        announced: list[Event] = [*self.comments.forget(session, user_id)]
+        announced += self.posts.forget(session, user_id)
+        announced += self.graph.forget(session, user_id)
+        return Leftovers(then=[lambda: self.posts.events.publish(*announced)] if announced else [])
 
     def video_removed(self, session: Session, video: Video, leftovers: Leftovers) -> None:
         """The domain's part in removing a video (a ``VideoService`` remover): its comments, their

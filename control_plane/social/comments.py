@@ -6,6 +6,10 @@ a new comment does: ``enabled`` shows it, ``held`` keeps it for the owner's revi
 own comments are shown), ``disabled`` refuses it. A comment is deleted by its author, the video's
 owner or a moderator; deleting a top-level comment deletes its replies. The video's ``comments``
 count and a thread's ``replies`` count only visible comments.
+
+A comment waiting for a review (the owner's ``held``, the moderators' ``screened``) is shown to
+its author among the visible ones, in its place and with its ``status``, as YouTube shows an
+author their own pending comment; nobody else sees it in a list.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from sqlalchemy.orm import Session
 from control_plane.accounts.models import User
 from control_plane.core.db import new_id, utcnow
 from control_plane.core.errors import Forbidden, NotFound
-from control_plane.http.pagination import Order, PageParams, keyset_page
+from control_plane.http.pagination import Order, PageParams, keyset_merge
+from control_plane.social.announce import comment_written
 from control_plane.social.audience import Viewer, visible_to, visible_video
 from control_plane.social.counters import add
 from control_plane.social.errors import InvalidContent
@@ -181,19 +186,7 @@ class CommentService(LimitedWriter):
 
     @staticmethod
     def _event(session: Session, comment: Comment, video: Video) -> CommentWritten:
-        parent_author = None
-        if comment.parent_id is not None:
-            parent_author = session.execute(
-                sa.select(Comment.author_id).where(Comment.id == comment.parent_id)
-            ).scalar_one_or_none()
-        return CommentWritten(
-            comment_id=comment.id,
-            video_id=video.id,
-            video_owner_id=video.owner_id,
-            author_id=comment.author_id,
-            parent_id=comment.parent_id,
-            parent_author_id=parent_author,
-        )
+        return comment_written(session, comment, video.owner_id)
 
     # -- lists ------------------------------------------------------------------------------
 
@@ -208,29 +201,53 @@ class CommentService(LimitedWriter):
                 raise Forbidden(
                     "Only the video's owner or a moderator reviews comments.", code="NOT_VIDEO_OWNER"
                 )
-        query = sa.select(Comment).where(
-            Comment.video_id == video_id,
-            Comment.parent_id.is_(None) if not held else sa.true(),
-            Comment.status == ("held" if held else "visible"),
-        )
-        return self._page(ORDERS[sort], query, viewer, page)
+        if held:
+            query = sa.select(Comment).where(Comment.video_id == video_id, Comment.status == "held")
+            return self._page(ORDERS[sort], query, viewer, page)
+        on_video = (Comment.video_id == video_id, Comment.parent_id.is_(None))
+        query = sa.select(Comment).where(*on_video, Comment.status == "visible")
+        return self._page(ORDERS[sort], query, viewer, page, self._pending(viewer, *on_video))
 
     def thread(
         self, comment_id: str, viewer: Viewer, page: PageParams
     ) -> tuple[list[CommentOut], str | None]:
-        """The visible replies to a top-level comment, oldest first."""
+        """The visible replies to a top-level comment (and the viewer's own waiting for a
+        review), oldest first."""
         with self.db.session() as session:
-            reachable_comment(session, comment_id, viewer)
+            video_id = reachable_comment(session, comment_id, viewer).video_id
         query = sa.select(Comment).where(Comment.parent_id == comment_id, Comment.status == "visible")
-        return self._page(THREAD, query, viewer, page)
+        pending = self._pending(viewer, Comment.video_id == video_id, Comment.parent_id == comment_id)
+        return self._page(THREAD, query, viewer, page, pending)
+
+    @staticmethod
+    def _pending(viewer: Viewer, *where: sa.ColumnElement[bool]) -> sa.Select[Any] | None:
+        """The viewer's own comments among ``where`` that wait for a review, the video owner's
+        (``held``) or the moderators' (``screened``): not ``visible``, the condition of
+        ``ix_comments_pending`` as written (SQLite uses a partial index only for its own terms)."""
+        if viewer.user_id is None:
+            return None
+        return sa.select(Comment).where(
+            Comment.author_id == viewer.user_id, Comment.status != "visible", *where
+        )
 
     def _page(
-        self, order: Order, query: sa.Select[Any], viewer: Viewer, page: PageParams
+        self,
+        order: Order,
+        query: sa.Select[Any],
+        viewer: Viewer,
+        page: PageParams,
+        pending: sa.Select[Any] | None = None,
     ) -> tuple[list[CommentOut], str | None]:
-        """``query`` selects ``Comment``; this adds the order's columns and the viewer's filter."""
-        query = query.add_columns(*order.columns).where(visible_to(Comment.author_id, viewer.user_id))
+        """``query`` selects ``Comment``; this adds the order's columns and the viewer's filter,
+        and merges in ``pending`` (the viewer's own comments waiting for a review), each read by
+        its own index."""
+        queries = [q for q in (query, pending) if q is not None]
+        shown = [
+            q.add_columns(*order.columns).where(visible_to(Comment.author_id, viewer.user_id))
+            for q in queries
+        ]
         with self.db.session() as session:
-            rows, cursor = keyset_page(session, query, order, page)
+            rows, cursor = keyset_merge(session, shown, order, page)
             return self._views(session, [r[0] for r in rows]), cursor
 
     @staticmethod

@@ -123,14 +123,18 @@ class GraphService(LimitedWriter):
             muted = user_named(session, username)
             session.execute(sa.delete(Mute).where(Mute.muter_id == muter_id, Mute.muted_id == muted.id))
 
-    def forget(self, session: Session, user_id: str) -> None:
+    def forget(self, session: Session, user_id: str) -> list[UserUnfollowed]:
         """In the caller's transaction, remove an account that is about to go from the graph,
-        lowering the counts of the accounts it followed and of those that followed it."""
+        lowering the counts of the accounts it followed and of those that followed it; returns an
+        unfollow of each account it followed, to announce once committed (each of their channels
+        lost a subscriber: analytics counts it)."""
         followed = session.execute(
             sa.delete(Follow).where(Follow.follower_id == user_id).returning(Follow.followee_id)
         )
+        ended = []
         for other in sorted(followed.scalars().all()):
             self.counts(session, other, followers=-1)
+            ended.append(UserUnfollowed(follower_id=user_id, followee_id=other))
         followers = session.execute(
             sa.delete(Follow).where(Follow.followee_id == user_id).returning(Follow.follower_id)
         )
@@ -140,6 +144,7 @@ class GraphService(LimitedWriter):
             sa.delete(Block).where(sa.or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
         )
         session.execute(sa.delete(Mute).where(sa.or_(Mute.muter_id == user_id, Mute.muted_id == user_id)))
+        return ended
 
     # -- lists -----------------------------------------------------------------------------
 

@@ -6,8 +6,11 @@ moderation domain's transaction. A held post (``posts.held``) is shown to its au
 moderators only: every list (an account's posts, replies, hashtags, search, the home feed)
 leaves it out for everyone else, and a repost of it too. A held comment (status ``screened``) is
 left out of the video's comments and threads and no longer counted in the video's ``comments``
-nor its thread's ``replies``; its author and moderators still reach it by its id. Releasing puts
-each back where it was: nothing was deleted or moved.
+nor its thread's ``replies``; its author still sees it in the lists (``status`` ``screened``) and
+moderators reach it by its id. Releasing puts each back where it was: nothing was deleted or
+moved. What it told anyone (a mention, a reply, a comment) was withdrawn when it was held
+(``ContentHeld``); a release hands back the announcement it makes once shown
+(``announce.py``), for the moderation domain to publish as ``ContentReleased``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from control_plane.social.announce import comment_written, post_created
 from control_plane.social.counters import CountWriter, add
+from control_plane.social.events import CommentWritten, PostCreated
 from control_plane.social.models import Comment, Hashtag, Post, PostTag
+from control_plane.videos.models import Video
 
 __all__ = ["SCREENED", "ReviewHolds"]
 
@@ -39,13 +45,21 @@ class ReviewHolds:
             return self._move(session, subject_id, "visible", SCREENED, -1)
         return False
 
-    def release(self, session: Session, subject_type: str, subject_id: str) -> bool:
-        """Show a held post or comment again; False when it is not held (or gone)."""
-        if subject_type == "post":
-            return self._post(session, subject_id, True, False, 1)
-        if subject_type == "comment":
-            return self._move(session, subject_id, SCREENED, "visible", 1)
-        return False
+    def release(
+        self, session: Session, subject_type: str, subject_id: str
+    ) -> PostCreated | CommentWritten | None:
+        """Show a held post or comment again, in the caller's transaction; what it announces now
+        that it is shown (to publish once committed), or None when it is not held (or gone)."""
+        if subject_type == "post" and self._post(session, subject_id, True, False, 1):
+            post = session.get(Post, subject_id)
+            assert post is not None
+            return post_created(session, post)
+        if subject_type == "comment" and self._move(session, subject_id, SCREENED, "visible", 1):
+            comment = session.get(Comment, subject_id)
+            assert comment is not None
+            owner = session.scalar(sa.select(Video.owner_id).where(Video.id == comment.video_id))
+            return comment_written(session, comment, str(owner))
+        return None
 
     @staticmethod
     def _post(session: Session, post_id: str, before: bool, after: bool, delta: int) -> bool:

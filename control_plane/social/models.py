@@ -49,6 +49,9 @@ def _video() -> sa.ForeignKey:
 COMMENT_STATES = ("visible", "held")
 #: The comments a video's list shows: top-level and visible (its partial indexes' condition).
 TOP_LEVEL_SHOWN = sa.text("parent_id IS NULL AND status = 'visible'")
+#: The comments waiting for a review (the owner's or the moderators'), shown only to their authors
+#: among the visible ones: few, so their index is small.
+PENDING = sa.text("status <> 'visible'")
 #: PostgreSQL's ``varchar_pattern_ops`` index for hashtag prefix search, made by the migration.
 Base.metadata.info.setdefault("unmapped", set()).add("index:ix_hashtags_tag_pattern")
 
@@ -203,6 +206,13 @@ class Comment(Base):
             sqlite_where=TOP_LEVEL_SHOWN,
         ),
         sa.Index("ix_comments_parent", "parent_id", "created_at", "id"),
+        sa.Index(
+            "ix_comments_pending",
+            "author_id",
+            "video_id",
+            postgresql_where=PENDING,
+            sqlite_where=PENDING,
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
@@ -212,7 +222,7 @@ class Comment(Base):
         sa.ForeignKey("comments.id", ondelete="CASCADE"), nullable=True
     )
     text: Mapped[str] = mapped_column(sa.Text)
-    #: ``visible``, or ``held`` for the video owner's review.
+    #: ``visible``, ``held`` for the video owner's review or ``screened`` for the moderators'.
     status: Mapped[str] = mapped_column(sa.String(8), default="visible")
     likes: Mapped[int] = _counter()
     replies: Mapped[int] = _counter()

@@ -112,6 +112,7 @@ def post_views(session: Session, posts: Sequence[Post], viewer: Viewer) -> list[
             reposts=p.reposts,
             replies=p.replies,
             created_at=p.created_at,
+            held=p.held,
         )
         for p in posts
     ]

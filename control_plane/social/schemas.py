@@ -28,7 +28,8 @@ class VideoBrief(BaseModel):
 
 class PostOut(BaseModel):
     """A post. ``hashtags`` are the tags as first written, ``mentions`` the usernames of the
-    accounts mentioned; ``video`` is null when the caller cannot see the video (or it is gone)."""
+    accounts mentioned; ``video`` is null when the caller cannot see the video (or it is gone).
+    ``held``: held for the moderators' review, so shown only to its author (and moderators)."""
 
     id: str
     author: UserBrief
@@ -43,6 +44,9 @@ class PostOut(BaseModel):
     reposts: int
     replies: int
     created_at: datetime
+    held: bool = Field(
+        False, description="held for the moderators' review: only its author and moderators see it"
+    )
 
 
 class CommentOut(BaseModel):
@@ -54,7 +58,10 @@ class CommentOut(BaseModel):
     parent_id: str | None
     text: str
     status: Literal["visible", "held", "screened"] = Field(
-        description="held: waiting for the video owner's review; screened: held for the moderators' review"
+        description=(
+            "held: waiting for the video owner's review; screened: held for the moderators' review "
+            "(both shown to the comment's author only)"
+        )
     )
     likes: int
     replies: int

@@ -1,6 +1,6 @@
 """Creator analytics on both backends: a video's report from real heartbeats (views, watch time,
 average view duration, retention, countries, devices, daily series), the CSV export, the channel's
-report with subscribers (gained, and lost by unfollows and blocks, per day), revenue from the
+report with subscribers (gained, and lost by unfollows, blocks and closed accounts, per day), revenue from the
 payments domain, who may read them, and the PNG chart drawn by a job and cached."""
 
 from __future__ import annotations
@@ -124,6 +124,30 @@ def test_the_channels_report_counts_subscribers(watched) -> None:  # type: ignor
     assert report["daily"][0]["subscribers_lost"] == 0
     assert other
     assert platform.client.get(f"{API}/users/me/analytics", headers=fans[1].headers).json()["views"] == 0
+
+
+def test_a_closed_account_is_a_subscriber_lost_by_each_channel_it_followed(platform_on) -> None:  # type: ignore[no-untyped-def]
+    platform: Platform = platform_on()
+    ada, bob, cyd, fan = (member(platform, name) for name in ("ada", "bob", "cyd", "fan"))
+    for followee in ("ada", "bob"):
+        assert platform.client.put(f"{API}/users/{followee}/follow", headers=fan.headers).status_code == 204
+    assert platform.client.put(f"{API}/users/fan/follow", headers=cyd.headers).status_code == 204
+    assert platform.client.put(f"{API}/users/ada/follow", headers=cyd.headers).status_code == 204
+
+    def subscribers(who) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+        report = platform.client.get(f"{API}/users/me/analytics", headers=who.headers).json()
+        followers = platform.client.get(f"{API}/users/{who.username}").json()["followers"]
+        return report["subscribers_gained"], report["subscribers_lost"], followers
+
+    assert subscribers(ada) == (2, 0, 2) and subscribers(bob) == (1, 0, 1)
+    r = platform.client.request(
+        "DELETE", f"{API}/users/me", json={"password": "correct horse battery"}, headers=fan.headers
+    )
+    assert r.status_code == 204, r.text
+    # each channel it followed lost one subscriber today, and its follower count dropped
+    assert subscribers(ada) == (2, 1, 1) and subscribers(bob) == (1, 1, 0)
+    assert subscribers(cyd) == (0, 0, 0)  # it followed cyd's channel; following none of it is lost
+    assert platform.client.get(f"{API}/users/cyd").json()["following"] == 1
 
 
 def test_charts_are_drawn_by_a_job_and_cached(watched) -> None:  # type: ignore[no-untyped-def]

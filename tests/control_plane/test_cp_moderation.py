@@ -11,8 +11,10 @@ from support.social import member, ready_video
 
 from control_plane.accounts.models import AuditEvent
 from control_plane.core.events import Event
+from control_plane.http.pagination import PageParams
 from control_plane.moderation.events import ContentHeld, ModerationAction
 from control_plane.moderation.screening import Screener, TextScreen
+from control_plane.social.trends import TrendService
 from control_plane.videos.models import Video
 
 API = "/api/v1"
@@ -214,8 +216,9 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         return str(r.json()["id"])
 
     fine = write(bob, "Lovely weather for a #harbour walk")
-    spam = write(bob, "Buy grumblecoin today #harbour @cyd")
+    spam = write(bob, "Buy grumblecoin today #harbour #coinrush @cyd")
     write(ada, "", repost_of=spam)
+    write(mod, "Off to the #coinrush meetup")  # a second account on the held post's tag
     r = both.client.post(
         f"{API}/videos/{video}/comments", json={"text": "grumblecoin to the moon"}, headers=ada.headers
     )
@@ -223,6 +226,13 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     comment = r.json()["id"]
     kind = both.client.post(f"{API}/videos/{video}/comments", json={"text": "Nice view"}, headers=bob.headers)
     assert kind.status_code == 201
+    r = both.client.post(
+        f"{API}/videos/{video}/comments",
+        json={"text": "grumblecoin, bob", "parent_id": kind.json()["id"]},
+        headers=ada.headers,
+    )
+    assert r.status_code == 201
+    reply = r.json()["id"]
     heard: list[object] = []
     both.services.events.subscribe(ContentHeld, heard.append)
     screener = Screener(
@@ -232,9 +242,11 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         both.services.social.holds,
         both.services.events,
     )
-    assert screener.run() == {"posts": 1, "comments": 1, "videos": 0}
+    assert screener.run() == {"posts": 1, "comments": 2, "videos": 0}
     # The notifications domain hears of each hold (and withdraws what they told: the intake test).
-    assert sorted(heard, key=str) == [ContentHeld("comment", comment), ContentHeld("post", spam)]
+    assert sorted(heard, key=str) == sorted(
+        [ContentHeld("comment", comment), ContentHeld("comment", reply), ContentHeld("post", spam)], key=str
+    )
 
     def lists(who) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
         headers = who.headers if who else {}
@@ -271,17 +283,50 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
         return int(r.json()["items"][0]["posts"])
 
     assert tag_count() == 1  # the held post's tag is not counted while it is held
+    trends = TrendService(both.services.db, min_accounts=1, half_life=3600)
+
+    def trending() -> list[str]:
+        trends.recompute()
+        return sorted(t.tag for t in trends.trending(PageParams())[0])
+
+    assert trending() == []  # nor in the trends: one account (mod) used #coinrush, as the day before
     assert both.client.get(f"{API}/posts/{spam}", headers=cyd.headers).status_code == 404
     assert both.client.get(f"{API}/posts/{spam}").status_code == 404
     assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 1  # counted only when shown
     mine = lists(bob)  # the author sees their held post
     assert spam in mine["profile"] and mine["search"] == [spam]
+    shown = both.client.get(f"{API}/users/bob/posts", headers=bob.headers).json()["items"]
+    assert {p["id"]: p["held"] for p in shown} == {spam: True, fine: False}  # marked as held
+    assert both.client.get(f"{API}/posts/{spam}", headers=bob.headers).json()["held"] is True
+    # the author of a screened comment sees it in its place, marked; nobody else does
+    theirs = both.client.get(f"{API}/videos/{video}/comments", headers=ada.headers).json()["items"]
+    assert [(c["id"], c["status"]) for c in theirs] == [(kind.json()["id"], "visible"), (comment, "screened")]
+    thread = f"{API}/comments/{kind.json()['id']}/replies"
+    assert [c["status"] for c in both.client.get(thread, headers=ada.headers).json()["items"]] == ["screened"]
+    for who in (bob, cyd, None):
+        headers = who.headers if who else {}
+        assert both.client.get(thread, headers=headers).json()["items"] == []
+        assert comment not in [
+            c["id"]
+            for c in both.client.get(f"{API}/videos/{video}/comments", headers=headers).json()["items"]
+        ]
+    owners = both.client.get(f"{API}/videos/{video}/comments", headers=cyd.headers).json()["items"]
+    assert [c["replies"] for c in owners] == [0]  # the screened reply is not counted
+    # a page at a time, the author's screened comment keeps its place among the visible ones
+    page = both.client.get(f"{API}/videos/{video}/comments?limit=1", headers=ada.headers).json()
+    assert [c["id"] for c in page["items"]] == [kind.json()["id"]] and page["next_cursor"]
+    rest = both.client.get(
+        f"{API}/videos/{video}/comments",
+        params={"limit": 1, "cursor": page["next_cursor"]},
+        headers=ada.headers,
+    ).json()
+    assert [c["id"] for c in rest["items"]] == [comment] and rest["next_cursor"] is None
     assert both.client.get(f"{API}/posts/{spam}", headers=bob.headers).status_code == 200
     assert both.client.get(f"{API}/posts/{spam}", headers=mod.headers).status_code == 200
 
     queue = both.client.get(f"{API}/moderation/queue", headers=mod.headers).json()["items"]
-    cases = {c["subject_type"]: c for c in queue if c["source"] == "screening"}
-    assert cases["post"]["held"] and cases["comment"]["held"]
+    cases = {c["subject_id"]: c for c in queue if c["source"] == "screening"}
+    assert set(cases) == {spam, comment, reply} and all(c["held"] for c in cases.values())
     for case in cases.values():
         r = both.client.post(
             f"{API}/moderation/reports/{case['id']}/resolve", json={"action": "dismiss"}, headers=mod.headers
@@ -290,9 +335,11 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     released = lists(cyd)
     assert spam in released["profile"] and spam in released["hashtag"] and released["search"] == [spam]
     assert released["reposts"] == [spam] and comment in released["comments"]
+    assert both.client.get(f"{API}/posts/{spam}", headers=cyd.headers).json()["held"] is False
+    assert [c["id"] for c in both.client.get(thread, headers=cyd.headers).json()["items"]] == [reply]
     assert released["feed"].count(spam) == 1  # once, though bob posted it and ada reposted it
-    assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 2
-    assert tag_count() == 2
+    assert both.client.get(f"{API}/videos/{video}").json()["comments"] == 3
+    assert tag_count() == 2 and trending() == ["coinrush"]
     # a held post that its author deletes leaves its tag's count once (when held), not twice
     spam2 = write(bob, "More grumblecoin #harbour")
     assert screener.run()["posts"] == 1 and tag_count() == 2

@@ -19,7 +19,8 @@ from control_plane.core.db import utcnow
 from control_plane.core.pubsub import MemoryPubSub
 from control_plane.jobs.models import Job
 from control_plane.live.service import StreamService
-from control_plane.moderation.events import ModerationAction
+from control_plane.moderation.events import ContentReleased, ModerationAction
+from control_plane.moderation.screening import Screener, TextScreen
 from control_plane.notifications.models import Notification
 from control_plane.notifications.service import NotificationService
 from control_plane.payments.events import TipReceived
@@ -143,6 +144,76 @@ def test_blocked_and_muted_accounts_never_reach_the_inbox(plat: Platform) -> Non
     assert plat.client.get(f"{API}/notifications/unread-count", headers=ada.headers).json() == {"unread": 0}
     plat.client.delete(f"{API}/users/bob/mute", headers=ada.headers)
     assert inbox(plat, ada.headers) == []  # what was held back while muted is not made later
+
+
+def test_what_a_held_post_or_comment_told_is_told_again_once_at_its_release(plat: Platform) -> None:
+    """The screening's hold withdraws the mention, reply and comment notifications; the moderator's
+    release makes them again, once, through the same checks (a block or mute since, preferences)."""
+    ada, bob, cyd, dee, eve = (member(plat, n) for n in ("ada", "bob", "cyd", "dee", "eve"))
+    mod = member(plat, "mod", role="moderator")
+    assert plat.client.put(f"{API}/users/bob/bell", headers=ada.headers).status_code == 204
+    video = ready_video(plat, cyd)
+    first = post(plat, ada, text="first")
+    reply = post(plat, bob, text="grumblecoin for @ada @dee @eve", reply_to=first)
+    news = post(plat, bob, text="grumblecoin news")  # to bob's bells
+    comments = f"{API}/videos/{video}/comments"
+    top = plat.client.post(comments, json={"text": "thanks"}, headers=ada.headers).json()["id"]
+    spam = plat.client.post(
+        comments, json={"text": "grumblecoin here", "parent_id": top}, headers=bob.headers
+    ).json()["id"]
+    drain(plat)
+    told = {who.username: sorted(types(inbox(plat, who.headers))) for who in (ada, cyd, dee, eve)}
+    assert told == {
+        "ada": ["new_post", "reply", "reply"],
+        "cyd": ["comment", "comment"],
+        "dee": ["mention"],
+        "eve": ["mention"],
+    }
+    screener = Screener(
+        plat.services.db,
+        plat.services.videos,
+        TextScreen(["grumblecoin"]),
+        plat.services.social.holds,
+        plat.services.events,
+    )
+    assert screener.run() == {"posts": 2, "comments": 1, "videos": 0}
+    drain(plat)
+    assert [types(inbox(plat, w.headers)) for w in (ada, dee, eve)] == [[], [], []]
+    assert [i["actor"]["username"] for i in inbox(plat, cyd.headers)] == ["ada"]  # bob's went
+    # while held: dee mutes bob, eve blocks him, cyd turns comment notifications off
+    assert plat.client.put(f"{API}/users/bob/mute", headers=dee.headers).status_code == 204
+    assert plat.client.put(f"{API}/users/bob/block", headers=eve.headers).status_code == 204
+    prefs = {"types": {"comment": {"in_app": False, "push": False, "email": False}}}
+    assert (
+        plat.client.put(
+            f"{API}/users/me/notification-preferences", json=prefs, headers=cyd.headers
+        ).status_code
+        == 200
+    )
+    heard: list[ContentReleased] = []
+    plat.services.events.subscribe(ContentReleased, heard.append)
+    queue = plat.client.get(f"{API}/moderation/queue", headers=mod.headers).json()["items"]
+    assert {c["subject_id"] for c in queue} == {reply, news, spam}
+    for case in queue:
+        resolve = f"{API}/moderation/reports/{case['id']}/resolve"
+        assert plat.client.post(resolve, json={"action": "dismiss"}, headers=mod.headers).status_code == 200
+        assert plat.client.post(resolve, json={"action": "dismiss"}, headers=mod.headers).status_code == 409
+    drain(plat)
+    assert sorted((e.subject_type, e.subject_id) for e in heard) == sorted(
+        [("post", reply), ("post", news), ("comment", spam)]
+    )
+    items = inbox(plat, ada.headers)
+    assert sorted((i["type"], i["subject"]["type"], i["subject"]["id"]) for i in items) == [
+        ("new_post", "post", news),
+        ("reply", "comment", spam),
+        ("reply", "post", reply),
+    ]
+    assert all(i["actor"]["username"] == "bob" for i in items)
+    assert [types(inbox(plat, w.headers)) for w in (dee, eve)] == [[], []]
+    assert [i["actor"]["username"] for i in inbox(plat, cyd.headers)] == ["ada"]
+    assert screener.run() == {"posts": 0, "comments": 0, "videos": 0}  # nothing new: told once
+    drain(plat)
+    assert len(inbox(plat, ada.headers)) == 3
 
 
 def test_reading_is_up_to_an_id_and_never_ahead(plat: Platform) -> None:

@@ -10,9 +10,9 @@ import pytest
 from support.waiting import wait_until
 
 from control_plane.core.events import EventHub
-from control_plane.moderation.events import ContentHeld
+from control_plane.moderation.events import ContentHeld, ContentReleased
 from control_plane.notifications import Intake, items_of, subscribe
-from control_plane.social.events import PostCreated, PostDeleted, UserFollowed
+from control_plane.social.events import CommentWritten, PostCreated, PostDeleted, UserFollowed
 
 
 class Queue:
@@ -48,6 +48,28 @@ def test_what_events_ask_for() -> None:
     # held for review by the screening: what the post or comment told anyone is withdrawn
     assert items_of(ContentHeld("post", "p2"))[0]["remove"] == [["post", "p2"]]
     assert items_of(ContentHeld("comment", "c1"))[0]["remove"] == [["comment", "c1"]]
+    # released by a moderator: what its announcement tells, told now
+    comment = CommentWritten(
+        comment_id="c1",
+        video_id="v1",
+        video_owner_id="o",
+        author_id="a",
+        parent_id="c0",
+        parent_author_id="b",
+    )
+
+    def told(event: object) -> list[tuple[object, ...]]:
+        return [(i.get("user"), i["type"], tuple(i["subject"])) for i in items_of(event)]  # type: ignore[arg-type]
+
+    assert (
+        told(ContentReleased("comment", "c1", comment))
+        == told(comment)
+        == [
+            ("b", "reply", ("comment", "c1")),
+            ("o", "comment", ("comment", "c1")),
+        ]
+    )
+    assert told(ContentReleased("post", "p2", reply)) == told(reply)
 
 
 def test_a_burst_is_one_job_and_a_window_of_zero_is_one_job_per_event() -> None:

@@ -117,6 +117,13 @@ def test_held_comments_wait_for_the_owner(both: Platform) -> None:
     held = comment(both, ada, video, "please approve")
     assert held["status"] == "held"
     assert texts(both, f"{API}/videos/{video}/comments") == []
+    # its author sees it in its place, marked held (sorted by likes too); nobody else does
+    bob = member(both, "bob")
+    for sort in ("new", "top"):
+        mine = both.client.get(f"{API}/videos/{video}/comments?sort={sort}", headers=ada.headers).json()
+        assert [(c["id"], c["status"]) for c in mine["items"]] == [(held["id"], "held")]
+    assert texts(both, f"{API}/videos/{video}/comments", bob.headers) == []
+    assert texts(both, f"{API}/videos/{video}/comments", owner.headers) == []  # the owner: ?held=true
     assert texts(both, f"{API}/videos/{video}/comments?held=true", owner.headers) == ["please approve"]
     assert both.client.get(f"{API}/videos/{video}/comments?held=true", headers=ada.headers).status_code == 403
     assert video_counts(both, video)["comments"] == 0
