@@ -9,7 +9,8 @@ reported it. It is computed again at each report, so the queue (highest first) s
 Decisions act through the owning domain's service, never on its rows: a video is removed by
 ``VideoService.remove(moderator=True)`` and age-restricted by ``VideoService.moderate``; posts and
 comments are deleted by the social services as a moderator, and a post or comment the screening
-held is released by any other decision (``Social.holds``); an account is suspended by
+held is released when the case is dismissed (``Social.holds``; suspending its author keeps it
+held, so nothing of a suspended account is told to anyone on its behalf); an account is suspended by
 ``AccountService.suspend``. Each decision is written to the audit log and published as a
 ``ModerationAction`` (notifications tell the owner, with the reason and the appeal path); a
 release of a held post or comment is published once, as ``ContentReleased``, so what its hold
@@ -192,7 +193,7 @@ class ModerationService:
             if row.subject_type == "video" and action != "remove":
                 session.flush()
                 self.videos.settle(session, row.subject_id)  # expires what the session holds
-            elif row.held and action != "remove":
+            elif row.held and action == "dismiss":
                 told = self.social.holds.release(session, row.subject_type, row.subject_id)
                 if told is not None:
                     released = ContentReleased(row.subject_type, row.subject_id, told)

@@ -12,7 +12,7 @@ from support.social import member, ready_video
 from control_plane.accounts.models import AuditEvent
 from control_plane.core.events import Event
 from control_plane.http.pagination import PageParams
-from control_plane.moderation.events import ContentHeld, ModerationAction
+from control_plane.moderation.events import ContentHeld, ContentReleased, ModerationAction
 from control_plane.moderation.screening import Screener, TextScreen
 from control_plane.social.trends import TrendService
 from control_plane.videos.models import Video
@@ -345,3 +345,36 @@ def test_screening_holds_posts_and_comments_from_every_list_until_released(both:
     assert screener.run()["posts"] == 1 and tag_count() == 2
     assert both.client.delete(f"{API}/posts/{spam2}", headers=bob.headers).status_code == 204
     assert tag_count() == 2
+
+
+def test_suspending_the_author_of_held_content_keeps_it_held(both: Platform) -> None:
+    bob, cyd = member(both, "bob"), member(both, "cyd")
+    mod = member(both, "mod", role="moderator")
+    assert both.client.put(f"{API}/users/bob/follow", headers=cyd.headers).status_code == 204
+    r = both.client.post(f"{API}/posts", json={"text": "Buy grumblecoin @cyd"}, headers=bob.headers)
+    assert r.status_code == 201
+    spam = r.json()["id"]
+    screener = Screener(
+        both.services.db,
+        both.services.videos,
+        TextScreen(["grumblecoin"], threshold=0.9),
+        both.services.social.holds,
+        both.services.events,
+    )
+    assert screener.run()["posts"] == 1
+    released: list[object] = []
+    both.services.events.subscribe(ContentReleased, released.append)
+    case = next(
+        c
+        for c in both.client.get(f"{API}/moderation/queue", headers=mod.headers).json()["items"]
+        if c["subject_id"] == spam
+    )
+    r = both.client.post(
+        f"{API}/moderation/reports/{case['id']}/resolve",
+        json={"action": "suspend", "days": 7},
+        headers=mod.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert released == []  # nothing told on the suspended author's behalf
+    assert both.client.get(f"{API}/posts/{spam}", headers=cyd.headers).status_code == 404
+    assert both.client.get(f"{API}/posts/{spam}", headers=bob.headers).json()["held"] is True
