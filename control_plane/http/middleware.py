@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane.core.errors import PayloadTooLarge
@@ -21,6 +22,7 @@ __all__ = [
     "record_request",
     "security_headers",
     "with_headers",
+    "too_large",
     "SecurityHeadersMiddleware",
     "HttpMetricsMiddleware",
     "BodyLimitMiddleware",
@@ -186,14 +188,18 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            "Request body too large",
-            f"The request body is limited to {self.limit} bytes.",
-            instance=scope["path"],
-        )
-        await response(scope, receive, send)
+        await too_large(self.limit, scope["path"])(scope, receive, send)
+
+
+def too_large(limit: int, path: str) -> Response:
+    """The 413 problem answer of a body over ``limit`` bytes sent to ``path``."""
+    return problem_response(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "Request body too large",
+        f"The request body is limited to {limit} bytes.",
+        instance=path,
+    )
 
 
 class SecurityHeadersMiddleware:

@@ -21,7 +21,7 @@ import functools
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,7 +32,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from control_plane.core.errors import SocialFlowError
 from control_plane.core.logs import request_id_var
 from control_plane.http.clientip import client_ip_of
-from control_plane.http.middleware import record_request, request_id_of, security_headers, with_headers
+from control_plane.http.middleware import (
+    record_request,
+    request_id_of,
+    security_headers,
+    too_large,
+    with_headers,
+)
 from control_plane.http.problems import problem_response
 from control_plane.moderation.access import Audience
 from control_plane.views.device import device_of
@@ -66,6 +72,7 @@ class HeartbeatFastPath:
         self.services = services
         self.route = route
         self.template: str = route.path
+        self.body_limit = body_limit
         self.limit = min(body_limit, _MAX_BODY)
         self.security = security_headers(self.template, hsts=hsts)
         # Starlette's own CORS layer, used for its response headers only (a POST has no preflight)
@@ -109,6 +116,10 @@ class HeartbeatFastPath:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = message.get("more_body", False)
+            if size > self.body_limit:  # streamed past the limit: the body limit's own answer
+                refusal = too_large(self.body_limit, scope["path"])
+                await self._respond(scope, send, "unmatched", functools.partial(refusal, scope, receive))
+                return
             if size > self.limit:
                 await self.app(scope, _replay(b"".join(chunks), more, receive), send)
                 return
@@ -119,19 +130,17 @@ class HeartbeatFastPath:
             await self.app(scope, _replay(body, False, receive), send)
             return
         scope["route"] = self.route
-        await self._answer(scope, receive, send, match.group(1), beat, agent, forwarded)
+        count = functools.partial(
+            self._count, scope, receive, video_id=match.group(1), beat=beat, agent=agent, forwarded=forwarded
+        )
+        await self._respond(scope, send, self.template, count)
 
-    async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        video_id: str,
-        beat: HeartbeatIn,
-        agent: bytes | None,
-        forwarded: bytes | None,
+    async def _respond(
+        self, scope: Scope, send: Send, template: str, answer: Callable[[Send], Awaitable[None]]
     ) -> None:
-        """Count the beat and answer, as the skipped layers would have wrapped the route's answer."""
+        """Run ``answer``, sending through what the skipped layers would have wrapped around it:
+        the request id (in the log context and echoed), the metrics under ``template``, the
+        security headers and the CORS headers."""
         started = time.perf_counter()
         status = 500
         rid = request_id_of(scope["headers"])
@@ -145,51 +154,60 @@ class HeartbeatFastPath:
                 message["headers"] = [*with_headers(message.get("headers", []), self.security), *tail]
             await send(message)
 
-        inner: Send = wrapped
+        out: Send = wrapped
         if self.cors is not None:
-            inner = functools.partial(self.cors.send, send=wrapped, request_headers=Headers(scope=scope))
+            out = functools.partial(self.cors.send, send=wrapped, request_headers=Headers(scope=scope))
         try:
-            services = self.services
-            client = scope.get("client")
-            address = client_ip_of(
-                client[0] if client else "unknown",
-                forwarded.decode("latin-1") if forwarded is not None else "",
-                services.settings.trusted_proxies,
-            )
-            try:
-                result = await services.views.heartbeat_async(
-                    video_id,
-                    Audience(None, country=services.geo.country(address)),
-                    viewer="a:" + hashlib.sha256(address.encode()).hexdigest()[:24],
-                    device=device_of(agent.decode("latin-1") if agent is not None else ""),
-                    session=beat.session,
-                    position=beat.position,
-                    watched=beat.watched_seconds,
-                )
-            except SocialFlowError as exc:
-                if not 400 <= exc.status < 500:
-                    raise
-                problem = problem_response(
-                    exc.status, exc.code, exc.summary, exc.detail, instance=scope["path"], headers=exc.headers
-                )
-                await problem(scope, receive, inner)
-                return
-            # what FastAPI's JSON of HeartbeatOut reads (compact; a float's repr, as json writes it)
-            out = b'{"counted":%s,"watched_seconds":%s}' % (
-                b"true" if result.counted else b"false",
-                repr(round(float(result.watched), 3)).encode(),
-            )
-            if self.cors is None:  # the whole answer's headers at once (none of them repeats another)
-                status = 200
-                headers = [(b"content-length", b"%d" % len(out)), _JSON, *self.security, *tail]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-            else:
-                headers = [(b"content-length", b"%d" % len(out)), _JSON]
-                await inner({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": out})
+            await answer(out)
         finally:
             request_id_var.reset(token)
-            record_request("POST", self.template, status, time.perf_counter() - started)
+            record_request("POST", template, status, time.perf_counter() - started)
+
+    async def _count(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        video_id: str,
+        beat: HeartbeatIn,
+        agent: bytes | None,
+        forwarded: bytes | None,
+    ) -> None:
+        """Count the beat and answer as the route does (4xx problems included)."""
+        services = self.services
+        client = scope.get("client")
+        address = client_ip_of(
+            client[0] if client else "unknown",
+            forwarded.decode("latin-1") if forwarded is not None else "",
+            services.settings.trusted_proxies,
+        )
+        try:
+            result = await services.views.heartbeat_async(
+                video_id,
+                Audience(None, country=services.geo.country(address)),
+                viewer="a:" + hashlib.sha256(address.encode()).hexdigest()[:24],
+                device=device_of(agent.decode("latin-1") if agent is not None else ""),
+                session=beat.session,
+                position=beat.position,
+                watched=beat.watched_seconds,
+            )
+        except SocialFlowError as exc:
+            if not 400 <= exc.status < 500:
+                raise
+            problem = problem_response(
+                exc.status, exc.code, exc.summary, exc.detail, instance=scope["path"], headers=exc.headers
+            )
+            await problem(scope, receive, send)
+            return
+        # what FastAPI writes for HeartbeatOut: compact JSON, a float as its repr (as json does)
+        out = b'{"counted":%s,"watched_seconds":%s}' % (
+            b"true" if result.counted else b"false",
+            repr(round(float(result.watched), 3)).encode(),
+        )
+        headers = [(b"content-length", b"%d" % len(out)), _JSON]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": out})
 
 
 def _replay(body: bytes, more: bool, receive: Receive, then: Message | None = None) -> Receive:
