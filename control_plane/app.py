@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -111,8 +113,26 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     describe(app, routers, settled=[uploads.document_max_size(services.settings.upload_max_bytes)])
-    # Starlette runs the last-added middleware first: request ids wrap everything.
-    # Innermost: player heartbeats, the busiest route, answered ahead of FastAPI's routing.
+    settings = services.settings
+    cors = cors_options(settings.cors_origins)
+    hsts = settings.effective_public_url.startswith("https:")
+    # Starlette runs the last-added middleware first: request ids wrap everything but the
+    # heartbeats' short path.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_body,
+        exempt=(UPLOAD_PREFIX, channels.AVATAR_PATH),  # both read their own bodies within their own bounds
+    )
+    app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
+    # Outside the site-wide CORS list: public playback answers any origin, errors included.
+    app.add_middleware(PlaybackCorsMiddleware, prefix="/live/")
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    # Outermost: player heartbeats, the busiest route, answered ahead of every other layer, with
+    # what those layers would have added to its answers (views/fastpath.py).
     app.add_middleware(
         HeartbeatFastPath,
         services=services,
@@ -121,53 +141,47 @@ def create_app(services: Services, *, whip: WhipHost | None = None) -> FastAPI:
             for r in app.state.api_routes
             if r.path == "/api/v1/videos/{video_id}/views" and "POST" in r.methods
         ),
+        hsts=hsts,
+        body_limit=settings.max_request_body,
+        cors=cors,
     )
-    app.add_middleware(
-        BodyLimitMiddleware,
-        limit=services.settings.max_request_body,
-        exempt=(UPLOAD_PREFIX, channels.AVATAR_PATH),  # both read their own bodies within their own bounds
-    )
-    app.add_middleware(TusHeaderMiddleware, prefix=UPLOAD_PREFIX)
-    if services.settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=services.settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "Tus-Resumable",
-                "Upload-Length",
-                "Upload-Offset",
-                "Upload-Metadata",
-                "Upload-Defer-Length",
-                "Upload-Concat",
-                "Upload-Checksum",
-                "X-Request-ID",
-            ],
-            expose_headers=[
-                "Location",
-                "Upload-Offset",
-                "Upload-Length",
-                "Upload-Expires",
-                "Upload-Metadata",
-                "Upload-Defer-Length",
-                "Upload-Concat",
-                "Tus-Resumable",
-                "Tus-Version",
-                "Tus-Extension",
-                "Tus-Max-Size",
-                "Tus-Checksum-Algorithm",
-                "X-Request-ID",
-                "Retry-After",
-            ],
-            max_age=600,
-        )
-    # Outside the site-wide CORS list: public playback answers any origin, errors included.
-    app.add_middleware(PlaybackCorsMiddleware, prefix="/live/")
-    app.add_middleware(
-        SecurityHeadersMiddleware, hsts=services.settings.effective_public_url.startswith("https:")
-    )
-    app.add_middleware(HttpMetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def cors_options(origins: list[str]) -> dict[str, Any] | None:
+    """``CORSMiddleware``'s keywords for the site-wide origins list (None when empty: no CORS)."""
+    if not origins:
+        return None
+    return {
+        "allow_origins": origins,
+        "allow_methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            "Tus-Resumable",
+            "Upload-Length",
+            "Upload-Offset",
+            "Upload-Metadata",
+            "Upload-Defer-Length",
+            "Upload-Concat",
+            "Upload-Checksum",
+            "X-Request-ID",
+        ],
+        "expose_headers": [
+            "Location",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Expires",
+            "Upload-Metadata",
+            "Upload-Defer-Length",
+            "Upload-Concat",
+            "Tus-Resumable",
+            "Tus-Version",
+            "Tus-Extension",
+            "Tus-Max-Size",
+            "Tus-Checksum-Algorithm",
+            "X-Request-ID",
+            "Retry-After",
+        ],
+        "max_age": 600,
+    }

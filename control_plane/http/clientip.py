@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-__all__ = ["client_ip", "proxy_header_options"]
+__all__ = ["client_ip", "client_ip_of", "proxy_header_options"]
 
 
 @lru_cache(maxsize=32)
@@ -22,24 +22,34 @@ def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
     return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
 
 
-def _trusted(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+# Parsing an address costs microseconds and a busy route asks for the same few (its proxies) on
+# every request: the answers are kept (bounded).
+@lru_cache(maxsize=8192)
+def _trusted(address: str, trusted: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in net for net in networks)
+    return any(ip in net for net in _networks(trusted))
 
 
 def client_ip(request: Request, trusted_proxies: list[str]) -> str:
     """The peer's address, or, when the peer is a trusted proxy, the right-most untrusted address
     of X-Forwarded-For (the left part of that header is whatever the client chose to send)."""
     peer = request.client.host if request.client else "unknown"
-    networks = _networks(tuple(trusted_proxies))
-    if not networks or not _trusted(peer, networks):
+    return client_ip_of(peer, request.headers.get("x-forwarded-for", ""), trusted_proxies)
+
+
+def client_ip_of(peer: str, forwarded_for: str, trusted_proxies: list[str]) -> str:
+    """:func:`client_ip` from the peer's address and the X-Forwarded-For header ("" if none)."""
+    if not trusted_proxies:
         return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    trusted = tuple(trusted_proxies)
+    if not _trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
-        if not _trusted(hop, networks):
+        if not _trusted(hop, trusted):
             return hop
     return hops[0] if hops else peer
 

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane.core.errors import PayloadTooLarge
@@ -17,6 +18,11 @@ from control_plane.http.docs import DOCS_CSP
 from control_plane.http.problems import problem_response
 
 __all__ = [
+    "request_id_of",
+    "record_request",
+    "security_headers",
+    "with_headers",
+    "too_large",
     "SecurityHeadersMiddleware",
     "HttpMetricsMiddleware",
     "BodyLimitMiddleware",
@@ -47,6 +53,44 @@ def _seconds(method: str, template: str) -> Any:
     return HTTP_SECONDS.labels(method, template)
 
 
+def request_id_of(headers: Any) -> str:
+    """The request's id: the client's ``X-Request-ID`` when sane (1 to 64 letters, digits and
+    dashes), else a new one. ``headers`` are the scope's raw header pairs."""
+    incoming = b""
+    for name, value in headers or ():
+        if name == b"x-request-id":
+            incoming = value  # the last one, as a dict of the pairs would have it
+    rid = incoming.decode("latin-1")
+    sane = 0 < len(rid) <= 64 and rid.replace("-", "").isalnum()
+    return rid if sane else f"{_ids.getrandbits(128):032x}"
+
+
+def record_request(method: str, template: str, status: int, seconds: float) -> None:
+    """Count one answered request in the HTTP metrics (``template``: the route's path template,
+    ``unmatched`` without one); ``seconds`` it took."""
+    _requests(method, template, status).inc()
+    _seconds(method, template).observe(seconds)
+
+
+def with_headers(
+    headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` followed by those of ``extra`` whose names are not among them already."""
+    present = {k.lower() for k, _ in headers}
+    return [*headers, *(h for h in extra if h[0] not in present)]
+
+
+def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The defensive headers of an answer on ``path`` (see :class:`SecurityHeadersMiddleware`)."""
+    return [
+        *SecurityHeadersMiddleware.HEADERS,
+        *([SecurityHeadersMiddleware.HSTS] if hsts else []),
+        SecurityHeadersMiddleware.DOCS_CSP
+        if path.startswith(SecurityHeadersMiddleware.DOCS)
+        else SecurityHeadersMiddleware.CSP,
+    ]
+
+
 class RequestIdMiddleware:
     """Takes ``X-Request-ID`` from the client (if sane) or makes one, and echoes it back."""
 
@@ -57,9 +101,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        sane = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        rid = incoming if sane else f"{_ids.getrandbits(128):032x}"
+        rid = request_id_of(scope.get("headers"))
         token = request_id_var.set(rid)
 
         async def send_with_id(message: Message) -> None:
@@ -96,10 +138,8 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            _requests(scope["method"], template, status).inc()
-            _seconds(scope["method"], template).observe(time.perf_counter() - started)
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            record_request(scope["method"], template, status, time.perf_counter() - started)
 
 
 class _TooLarge(PayloadTooLarge):
@@ -148,14 +188,18 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            "Request body too large",
-            f"The request body is limited to {self.limit} bytes.",
-            instance=scope["path"],
-        )
-        await response(scope, receive, send)
+        await too_large(self.limit, scope["path"])(scope, receive, send)
+
+
+def too_large(limit: int, path: str) -> Response:
+    """The 413 problem answer of a body over ``limit`` bytes sent to ``path``."""
+    return problem_response(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "Request body too large",
+        f"The request body is limited to {limit} bytes.",
+        instance=path,
+    )
 
 
 class SecurityHeadersMiddleware:
@@ -170,29 +214,22 @@ class SecurityHeadersMiddleware:
     ]
     CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
     DOCS_CSP = (b"content-security-policy", DOCS_CSP.encode())
+    HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
     DOCS = ("/docs", "/redoc")
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.extra = [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")] if hsts else []
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = [
-            *self.HEADERS,
-            *self.extra,
-            self.DOCS_CSP if scope["path"].startswith(self.DOCS) else self.CSP,
-        ]
+        headers = security_headers(scope["path"], hsts=self.hsts)
 
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *(h for h in headers if h[0] not in present),
-                ]
+                message["headers"] = with_headers(message.get("headers", []), headers)
             await send(message)
 
         await self.app(scope, receive, add_headers)

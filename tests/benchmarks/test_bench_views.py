@@ -43,3 +43,15 @@ def test_views_benchmark_runs_and_reports(tmp_path: Path, postgres_server_url: s
         left = conn.execute(sa.text("SELECT count(*) FROM pg_database WHERE datname LIKE 'sf_bench_views_%'"))
         assert left.scalar_one() <= 1  # at most a full run another process may have going
     admin.dispose()
+
+
+@pytest.mark.slow
+def test_the_in_process_heartbeat_probe_runs_the_whole_app(postgres_server_url: str, redis_url: str) -> None:
+    """``benchmarks._views_asgi``: every heartbeat it times is answered 200 by the whole app."""
+    from benchmarks._views_asgi import main as probe
+
+    own = f"{redis_url.rsplit('/', 1)[0]}/{REDIS_DB}"
+    argv = ["--postgres", postgres_server_url, "--redis", own, "--heartbeats", "64", "--in-flight", "4"]
+    result = probe(argv)
+    assert result["heartbeats"] == 64 and result["statuses"] == {200: 64}
+    assert result["cpu_us_per_heartbeat"] > 0

@@ -4,6 +4,7 @@ video row exactly once, sessions rolled into retention, and who may send heartbe
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -176,6 +177,87 @@ def test_the_short_path_answers_as_the_route_does(viewing) -> None:  # type: ign
     assert text.status_code == 422
     metrics = platform.client.get("/metrics").text
     assert 'route="/api/v1/videos/{video_id}/views",status="200"' in metrics
+
+
+ROUTE = 'route="/api/v1/videos/{video_id}/views"'
+#: Headers whose values differ from one answer to the next.
+VARYING = {"date", "content-length", "x-request-id"}
+
+
+def _count(platform: Platform, status: int) -> float:
+    """The HTTP metrics' count of heartbeat answers with ``status``, from ``/metrics``."""
+    line = f'socialflow_http_requests_total{{method="POST",{ROUTE},status="{status}"}}'
+    for row in platform.client.get("/metrics").text.splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _shape(response: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.multi_items() if k not in VARYING]
+
+
+@pytest.mark.parametrize("cors", [False, True])
+def test_the_short_path_wraps_its_answers_as_the_middleware_does(platform_on, cors: bool) -> None:  # type: ignore[no-untyped-def]
+    """The short path runs outside the API's other middleware and adds what it skips itself: the
+    same headers in the same order (security headers, the site-wide CORS answer, the request id,
+    echoed or made), counted in the same metrics, as the FastAPI route's answer to a signed-in
+    player's heartbeat."""
+    site = "https://player.example"
+    platform = platform_on(**({"cors_origins": [site]} if cors else {}))
+    platform.services.views.clock = Clock()
+    ada, bob = member(platform, "ada"), member(platform, "bob")
+    video, private = ready_video(platform, ada), ready_video(platform, ada, visibility="private")
+    gb = player(platform, GB)
+    origin = {"Origin": site} if cors else {}
+    for headers in ({"X-Request-ID": "player-42", **origin}, origin):
+        before = _count(platform, 200)
+        short = beat(gb, video, "wrap-short", 0, 0, headers=headers)
+        assert _count(platform, 200) == before + 1
+        routed = beat(gb, video, "wrap-routed", 0, 0, headers={**headers, **bob.headers})
+        assert _count(platform, 200) == before + 2
+        assert short.status_code == routed.status_code == 200
+        assert short.content == routed.content == b'{"counted":false,"watched_seconds":0.0}'
+        assert _shape(short) == _shape(routed)
+        assert short.headers["x-request-id"] == headers.get("X-Request-ID", short.headers["x-request-id"])
+        assert len(short.headers["x-request-id"]) == (9 if "X-Request-ID" in headers else 32)
+        assert short.headers["x-request-id"] != routed.headers["x-request-id"] or "X-Request-ID" in headers
+    assert ("access-control-allow-origin", site) in _shape(short) if cors else "vary" not in short.headers
+    before = _count(platform, 404)
+    short = beat(gb, private, "wrap-private", 0, 0, headers=origin)
+    routed = beat(gb, private, "wrap-private", 0, 0, headers={**origin, **bob.headers})
+    assert short.status_code == routed.status_code == 404 and short.json() == routed.json()
+    assert _shape(short) == _shape(routed) and _count(platform, 404) == before + 2
+
+
+@pytest.mark.parametrize("limit", [2048, 8192])
+def test_bodies_over_the_limit_get_the_same_problems(platform_on, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """The short path keeps the API's body limit: a heartbeat body over ``max_request_body`` is
+    refused with the layer's 413, declared or streamed, whether the limit is below the short
+    path's own 4 KiB bound or above it; a body over that bound but within the limit is handed on
+    to the route, which takes it."""
+    platform = platform_on(max_request_body=limit)
+    platform.services.views.clock = Clock()
+    video = ready_video(platform, member(platform, "ada"))
+    gb = player(platform, GB)
+    url = f"{API}/videos/{video}/views"
+    body = {"session": "big-body-1", "position": 0, "watched_seconds": 0, "padding": "x" * (limit + 100)}
+    big = json.dumps(body).encode()
+    json_type = {"Content-Type": "application/json"}
+    declared = gb.post(url, content=big, headers=json_type)
+    streamed = gb.post(url, content=iter([big[:1000], big[1000:]]), headers=json_type)
+    for r in (declared, streamed):
+        assert r.status_code == 413, (r.text, r is declared)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "PAYLOAD_TOO_LARGE" and r.json()["detail"].endswith(f"{limit} bytes.")
+        assert r.headers["x-content-type-options"] == "nosniff" and len(r.headers["x-request-id"]) == 32
+    body["padding"] = "x" * 5000  # past the short path's 4 KiB: the route answers it, alike
+    r = gb.post(url, json=body)
+    if limit > 5100:
+        assert r.status_code == 200 and r.json() == {"counted": False, "watched_seconds": 0.0}
+        assert r.headers["x-content-type-options"] == "nosniff"
+    else:
+        assert r.status_code == 413
 
 
 def test_a_batch_of_beats_applies_each_in_order(viewing) -> None:  # type: ignore[no-untyped-def]
