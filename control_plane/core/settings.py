@@ -291,9 +291,14 @@ class Settings(BaseSettings):
     notification_digest_interval: float = Field(900.0, ge=1.0)
     #: Hour of the day (in each person's time zone) from which their digest goes out.
     notification_digest_hour: int = Field(8, ge=0, le=23)
-    #: Seconds the events of a burst are gathered into one ``notifications.ingest`` job (0: one
-    #: job per event).
+    #: Seconds the events of a burst are gathered into one row of the notifications mailbox (0:
+    #: one row per event, written in the producer's thread).
     notification_intake_window: float = Field(0.05, ge=0.0, le=1.0)
+    #: Seconds between the API processes' looks for mailbox rows that no drain job is on its way
+    #: to (a drain lost with its queue): the safety net, one index probe when the mailbox is empty.
+    notification_drain_interval: float = Field(2.0, ge=0.1, le=3600.0)
+    #: Seconds the mailbox's drain gate lasts if its job never starts (the job deletes it).
+    notification_drain_gate_ttl: float = Field(10.0, ge=0.1, le=3600.0)
     #: People told per job when a channel's new video or post, or its going live, fans out.
     notification_fanout_batch: int = Field(500, ge=1, le=10_000)
     #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated
