@@ -297,8 +297,9 @@ class Settings(BaseSettings):
     #: Seconds between the API processes' looks for mailbox rows that no drain job is on its way
     #: to (a drain lost with its queue): the safety net, one index probe when the mailbox is empty.
     notification_drain_interval: float = Field(2.0, ge=0.1, le=3600.0)
-    #: Seconds the mailbox's drain gate lasts if its job never starts (the job deletes it).
-    notification_drain_gate_ttl: float = Field(10.0, ge=0.1, le=3600.0)
+    #: Seconds the mailbox's drain gate lasts unless renewed: the running drain renews it after
+    #: each chunk and deletes it when done, so this is how long a lost drain holds the others off.
+    notification_drain_gate_ttl: float = Field(5.0, ge=0.1, le=3600.0)
     #: People told per job when a channel's new video or post, or its going live, fans out.
     notification_fanout_batch: int = Field(500, ge=1, le=10_000)
     #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated

@@ -3,11 +3,15 @@ which ``notifications.drain`` jobs take them, so that the jobs follow what the w
 how many processes produce events.
 
 An intake writes one row per batch (``post``), then *kicks*: it enqueues a drain only if none is
-waiting already. The gate is a key-value flag set only-if-absent with a TTL of ``gate_ttl``
-seconds; a drain job opens it (deletes it) first, then takes what is waiting, so a batch written
-after that kicks a job of its own and none waits for a drain that already looked. A drain that is
-lost (a queue that refused, a job that never ran) leaves its rows: the gate lapses after its TTL,
-and the API processes' periodic ``kick_if_waiting`` finds them.
+waiting or running. The gate is a key-value flag set only-if-absent with a TTL of ``gate_ttl``
+seconds. A drain job takes the gate over when it starts (``hold``) and keeps it while it takes
+chunk after chunk, so batches written meanwhile wait for its next chunk instead of starting
+drains of their own: the jobs follow what the workers can do, and a backlog makes larger chunks,
+not more jobs. Finding the mailbox empty, the drain releases the gate and then looks once more: a
+batch whose kick found the gate held was committed before that release, so that last look sees
+it (no batch waits for a drain that has stopped looking). A drain that is lost (a queue that
+refused, a job that never ran, a worker killed) leaves its rows: the gate lapses after its TTL,
+and the next batch or the API processes' periodic ``kick_if_waiting`` kicks again.
 
 Rows are taken oldest first, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so drains in several
 threads and processes never take the same row; SQLite has no such clause, and its writers are one
@@ -33,7 +37,7 @@ __all__ = ["GATE", "MAX_ATTEMPTS", "Mailbox", "Taken"]
 
 log = logging.getLogger(__name__)
 
-#: The key-value key of the gate: set while a drain job is enqueued and has not started.
+#: The key-value key of the gate: set while a drain job is enqueued or running.
 GATE = "notifications:drain-gate"
 #: Drains that may fail on one row alone before it is passed by (kept, with its error, as the record).
 MAX_ATTEMPTS = 5
@@ -58,7 +62,7 @@ class Mailbox:
         kv: KeyValue,
         enqueue: Callable[..., object],
         *,
-        gate_ttl: float = 10.0,
+        gate_ttl: float = 5.0,
         chunk: int = 500,
     ) -> None:
         self.db = db
@@ -112,9 +116,21 @@ class Mailbox:
 
     # -- the drain's side ------------------------------------------------------------------------
 
-    def open_gate(self) -> None:
-        """Called by a drain job before it takes anything: a batch written from now on kicks anew."""
-        self.kv.delete(GATE)
+    def hold(self) -> bytes:
+        """A drain job starting: take the gate (whoever kicked it), so that batches written while
+        it runs do not kick other drains; returns its token (``keep`` it, ``release`` it)."""
+        token = secrets.token_hex(8).encode()
+        self.kv.set(GATE, token, ttl=self.gate_ttl)
+        return token
+
+    def keep(self, token: bytes) -> None:
+        """A drain going on: the gate lasts another ``gate_ttl`` (if it still holds it)."""
+        self.kv.compare_and_expire(GATE, token, self.gate_ttl)
+
+    def release(self, token: bytes) -> None:
+        """A drain finding the mailbox empty: a batch written from now on kicks a drain. The
+        caller then takes once more: a batch whose kick found the gate held is there by now."""
+        self.kv.compare_and_delete(GATE, token)
 
     def take(
         self, session: Session, ids: Sequence[int] | None = None, *, passing: Collection[int] = ()

@@ -141,9 +141,10 @@ class NotificationService:
         return made
 
     def drain(self, mailbox: Mailbox, *, budget: float = 30.0) -> Drained:
-        """The ``notifications.drain`` job: open the mailbox's gate, then take what waits, chunk by
+        """The ``notifications.drain`` job: hold the mailbox's gate, then take what waits, chunk by
         chunk (each chunk's rows deleted in the transaction that makes their notifications), until
-        it is empty or ``budget`` seconds have passed (then it kicks a drain to go on).
+        it is empty; release the gate and look once more (see ``mailbox``). After ``budget``
+        seconds it releases the gate and kicks a drain to go on, so no job runs for ever.
 
         A chunk that fails is taken again row by row; a row that fails alone has its attempts
         counted and stays for a later drain, passed by from ``MAX_ATTEMPTS`` on (kept as the
@@ -151,14 +152,20 @@ class NotificationService:
         What follows a commit (the WebSocket messages, the push and fan-out jobs, the mails) is
         sent after it: a process killed in those milliseconds loses them, never the notifications.
         """
-        mailbox.open_gate()
         drained = Drained()
         deadline = time.monotonic() + budget
-        while self._drain_chunk(mailbox, drained, None):
-            if time.monotonic() > deadline:
-                mailbox.kick()
-                break
-        return drained
+        token = mailbox.hold()
+        while True:
+            while self._drain_chunk(mailbox, drained, None):
+                if time.monotonic() > deadline:
+                    mailbox.release(token)
+                    mailbox.kick()
+                    return drained
+                mailbox.keep(token)
+            mailbox.release(token)
+            if not self._drain_chunk(mailbox, drained, None):  # the last look
+                return drained
+            token = mailbox.hold()
 
     def _drain_chunk(self, mailbox: Mailbox, drained: Drained, ids: list[int] | None) -> bool:
         """One chunk (the rows ``ids`` only, when given); False if there was nothing to take."""

@@ -58,9 +58,14 @@ def test_intakes_write_the_mailbox_and_kick_one_drain_for_many_batches(plat: Pla
     assert waiting(plat) == []
     (group,) = inbox(plat, ada.headers)
     assert group["type"] == "follow" and group["count"] == 4
-    # the drain opened the gate: the next batch kicks a drain of its own
+    # the drain released the gate: the next batch kicks a drain of its own
     intakes[0](UserFollowed(follower_id=ada.id, followee_id=fans[0].id))
     assert drains_enqueued(plat) == 2
+    # while a drain runs, it holds the gate: batches wait for its next chunk, no job is added
+    token = mailbox.hold()
+    intakes[1](UserFollowed(follower_id=fans[1].id, followee_id=fans[0].id))
+    assert drains_enqueued(plat) == 2 and len(waiting(plat)) == 2
+    mailbox.release(token)
     # an empty mailbox asks for nothing of the periodic safety net
     plat.services.notifications.service.drain(mailbox)
     assert not mailbox.waiting() and mailbox.kick_if_waiting() is False
