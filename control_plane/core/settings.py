@@ -300,6 +300,10 @@ class Settings(BaseSettings):
     #: Seconds the mailbox's drain gate lasts unless renewed: the running drain renews it after
     #: each chunk and deletes it when done, so this is how long a lost drain holds the others off.
     notification_drain_gate_ttl: float = Field(5.0, ge=0.1, le=3600.0)
+    #: Seconds a drain that found the notifications mailbox empty keeps looking (every 10 ms)
+    #: before it stops: under a steady flow it takes the next batch itself, where a new job would
+    #: wait for the worker's consumer to look at the queue again (up to a second when idle).
+    notification_drain_linger: float = Field(0.5, ge=0.0, le=10.0)
     #: People told per job when a channel's new video or post, or its going live, fans out.
     notification_fanout_batch: int = Field(500, ge=1, le=10_000)
     #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated

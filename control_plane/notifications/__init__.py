@@ -149,7 +149,13 @@ def build_notifications(
     composer = Composer(settings.effective_public_url, tokens)
     outbox = Outbox(settings, enqueue)
     channel = channel_name(settings)
-    mailbox = Mailbox(db, kv, enqueue, gate_ttl=settings.notification_drain_gate_ttl)
+    mailbox = Mailbox(
+        db,
+        kv,
+        enqueue,
+        gate_ttl=settings.notification_drain_gate_ttl,
+        linger=settings.notification_drain_linger,
+    )
     service = NotificationService(
         db,
         pubsub,

@@ -143,8 +143,9 @@ class NotificationService:
     def drain(self, mailbox: Mailbox, *, budget: float = 30.0) -> Drained:
         """The ``notifications.drain`` job: hold the mailbox's gate, then take what waits, chunk by
         chunk (each chunk's rows deleted in the transaction that makes their notifications), until
-        it is empty; release the gate and look once more (see ``mailbox``). After ``budget``
-        seconds it releases the gate and kicks a drain to go on, so no job runs for ever.
+        it is empty and stays so for the mailbox's ``linger`` seconds; release the gate and look
+        once more (see ``mailbox``). After ``budget`` seconds it releases the gate and kicks a
+        drain to go on, so no job runs for ever.
 
         A chunk that fails is taken again row by row; a row that fails alone has its attempts
         counted and stays for a later drain, passed by from ``MAX_ATTEMPTS`` on (kept as the
@@ -156,7 +157,7 @@ class NotificationService:
         deadline = time.monotonic() + budget
         token = mailbox.hold()
         while True:
-            while self._drain_chunk(mailbox, drained, None):
+            while self._drain_chunk(mailbox, drained, None) or mailbox.linger_for_more():
                 if time.monotonic() > deadline:
                     mailbox.release(token)
                     mailbox.kick()

@@ -28,8 +28,9 @@ from control_plane.social.events import UserFollowed
 def plat(
     request: pytest.FixtureRequest, tmp_path: Path, platform_factory: Callable[..., Platform]
 ) -> Platform:
-    """A platform whose jobs nobody runs: the tests drain by hand."""
-    return platform_factory(backend_settings(request.param, tmp_path, request), inprocess_workers=False)
+    """A platform whose jobs nobody runs: the tests drain by hand (drains that do not linger)."""
+    settings = backend_settings(request.param, tmp_path, request, notification_drain_linger=0.0)
+    return platform_factory(settings, inprocess_workers=False)
 
 
 def drains_enqueued(p: Platform) -> int:
@@ -79,6 +80,23 @@ def test_a_lost_drain_is_made_up_for_by_the_gate_lapsing_and_the_periodic_kick(p
     assert drains_enqueued(plat) == 1
     time.sleep(0.3)  # that job never runs: its gate lapses
     assert short.kick_if_waiting() is True and drains_enqueued(plat) == 2
+
+
+def test_a_lingering_drain_takes_what_comes_meanwhile_without_a_new_job(plat: Platform) -> None:
+    s = plat.services
+    lingering = Mailbox(s.db, s.kv, s.jobs.enqueue, linger=1.0)
+    ada, bob, cyd = member(plat, "ada"), member(plat, "bob"), member(plat, "cyd")
+    intake = Intake(lingering.post, window=0)
+    intake(UserFollowed(follower_id=bob.id, followee_id=ada.id))
+    assert drains_enqueued(plat) == 1
+    later = threading.Timer(0.3, intake, [UserFollowed(follower_id=cyd.id, followee_id=ada.id)])
+    later.start()
+    started = time.monotonic()
+    drained = s.notifications.service.drain(lingering)  # found bob's, then lingers: cyd's comes
+    later.join()
+    assert drained.rows == 2 and drains_enqueued(plat) == 1  # the gate was held: no new job
+    assert 1.3 <= time.monotonic() - started < 10  # then it lingered once more, for nothing
+    assert {a["username"] for a in inbox(plat, ada.headers)[0]["actors"]} == {"bob", "cyd"}
 
 
 def test_a_drain_that_fails_after_taking_leaves_the_rows_for_the_next(plat: Platform) -> None:
