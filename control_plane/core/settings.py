@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     #: Seconds a worker may go silent before it is taken for dead: a Redis broker then gives its
     #: unacknowledged messages to another worker, and the jobs sweep sends its jobs again.
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
+    #: Seconds an idle worker waits at most between looks at a queue (Dramatiq's worker timeout,
+    #: whose own default is 1 s): the longest a job enqueued on an idle queue waits to be taken.
+    worker_poll_interval: float = Field(0.1, ge=0.01, le=5.0)
     #: Out of a million broker commands, how many also look for dead workers' jobs (Redis broker).
     worker_maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
     #: Secrets used before ``secret_key``: tokens they signed are still accepted until they expire,
