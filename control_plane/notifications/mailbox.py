@@ -21,6 +21,7 @@ the transaction that makes their notifications (``NotificationService.drain``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -38,7 +39,8 @@ __all__ = ["GATE", "MAX_ATTEMPTS", "Mailbox", "Taken"]
 
 log = logging.getLogger(__name__)
 
-#: The key-value key of the gate: set while a drain job is enqueued or running.
+#: The key-value key of the gate (followed by a digest of the database's name): set while a
+#: drain job is enqueued or running.
 GATE = "notifications:drain-gate"
 #: Drains that may fail on one row alone before it is passed by (kept, with its error, as the record).
 MAX_ATTEMPTS = 5
@@ -77,6 +79,10 @@ class Mailbox:
         self.chunk = chunk
         self.linger = linger
         self.poll = poll
+        #: One gate per database (by its name, however the URL spells the server): test runs
+        #: sharing a key-value store on databases of their own keep apart.
+        database = db.engine.url.database or ""
+        self.gate = f"{GATE}:{hashlib.sha256(database.encode()).hexdigest()[:16]}"
 
     # -- the producers' side ---------------------------------------------------------------------
 
@@ -91,7 +97,7 @@ class Mailbox:
         """Enqueue a ``notifications.drain`` job unless one is waiting; True if this call did."""
         token = secrets.token_hex(8).encode()
         try:
-            if not self.kv.set(GATE, token, ttl=self.gate_ttl, only_if_absent=True):
+            if not self.kv.set(self.gate, token, ttl=self.gate_ttl, only_if_absent=True):
                 return False
         except Exception:
             log.warning("notifications drain not kicked: the key-value store refused", exc_info=True)
@@ -101,21 +107,19 @@ class Mailbox:
         except Exception:
             log.warning("notifications drain not kicked: the job queue refused", exc_info=True)
             try:  # no job holds the gate: the next batch may try again
-                self.kv.compare_and_delete(GATE, token)
+                self.kv.compare_and_delete(self.gate, token)
             except Exception:
                 log.debug("the drain gate stays until its TTL", exc_info=True)
             return False
         return True
 
-    def waiting(self) -> bool:
-        """Whether any row waits for a drain (one index probe)."""
+    def waiting(self, passing: Collection[int] = ()) -> bool:
+        """Whether any row waits for a drain, none of ``passing`` (one index probe, no lock)."""
+        query = sa.select(MailboxBatch.id).where(MailboxBatch.attempts < MAX_ATTEMPTS)
+        if passing:
+            query = query.where(MailboxBatch.id.not_in(passing))
         with self.db.session() as session:
-            return (
-                session.scalar(
-                    sa.select(MailboxBatch.id).where(MailboxBatch.attempts < MAX_ATTEMPTS).limit(1)
-                )
-                is not None
-            )
+            return session.scalar(query.limit(1)) is not None
 
     def kick_if_waiting(self) -> bool:
         """The periodic safety net: kick if rows wait (none is left behind by a lost drain)."""
@@ -123,12 +127,12 @@ class Mailbox:
 
     # -- the drain's side ------------------------------------------------------------------------
 
-    def linger_for_more(self) -> bool:
-        """Wait up to ``linger`` seconds for a row; True as soon as one waits."""
+    def linger_for_more(self, passing: Collection[int] = ()) -> bool:
+        """Wait up to ``linger`` seconds for a row (none of ``passing``); True once one waits."""
         deadline = time.monotonic() + self.linger
         while time.monotonic() < deadline:
             time.sleep(self.poll)
-            if self.waiting():
+            if self.waiting(passing):
                 return True
         return False
 
@@ -136,17 +140,17 @@ class Mailbox:
         """A drain job starting: take the gate (whoever kicked it), so that batches written while
         it runs do not kick other drains; returns its token (``keep`` it, ``release`` it)."""
         token = secrets.token_hex(8).encode()
-        self.kv.set(GATE, token, ttl=self.gate_ttl)
+        self.kv.set(self.gate, token, ttl=self.gate_ttl)
         return token
 
     def keep(self, token: bytes) -> None:
         """A drain going on: the gate lasts another ``gate_ttl`` (if it still holds it)."""
-        self.kv.compare_and_expire(GATE, token, self.gate_ttl)
+        self.kv.compare_and_expire(self.gate, token, self.gate_ttl)
 
     def release(self, token: bytes) -> None:
         """A drain finding the mailbox empty: a batch written from now on kicks a drain. The
         caller then takes once more: a batch whose kick found the gate held is there by now."""
-        self.kv.compare_and_delete(GATE, token)
+        self.kv.compare_and_delete(self.gate, token)
 
     def take(
         self, session: Session, ids: Sequence[int] | None = None, *, passing: Collection[int] = ()

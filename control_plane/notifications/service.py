@@ -157,7 +157,7 @@ class NotificationService:
         deadline = time.monotonic() + budget
         token = mailbox.hold()
         while True:
-            while self._drain_chunk(mailbox, drained, None) or mailbox.linger_for_more():
+            while self._drain_chunk(mailbox, drained, None) or mailbox.linger_for_more(drained.passing):
                 if time.monotonic() > deadline:
                     mailbox.release(token)
                     mailbox.kick()
