@@ -358,20 +358,27 @@ def _generators(
 
 
 def _job_times(db_url: str) -> dict[str, Any]:
-    """Where an ingest job's time went: waiting in the queue (created to started) and running."""
+    """Where the time of the jobs that make notifications went (``notifications.drain``, and
+    ``notifications.ingest`` of older code): waiting in the queue (created to started) and
+    running; and how many mailbox rows and items the drains took."""
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT extract(epoch FROM started_at - created_at) * 1000,"
-                " extract(epoch FROM finished_at - started_at) * 1000"
-                " FROM jobs WHERE kind = 'notifications.ingest' AND finished_at IS NOT NULL"
+                "SELECT kind, extract(epoch FROM started_at - created_at) * 1000,"
+                " extract(epoch FROM finished_at - started_at) * 1000, result"
+                " FROM jobs WHERE kind IN ('notifications.ingest', 'notifications.drain')"
+                " AND finished_at IS NOT NULL"
             )
         ).all()
     engine.dispose()
-    waits, runs = [float(r[0]) for r in rows], [float(r[1]) for r in rows]
+    waits, runs = [float(r[1]) for r in rows], [float(r[2]) for r in rows]
+    drains = [r[3] or {} for r in rows if r[0] == "notifications.drain"]
     return {
         "count": len(rows),
+        "drains": len(drains),
+        "drained_rows": sum(int(d.get("rows", 0)) for d in drains),
+        "drained_items": sum(int(d.get("items", 0)) for d in drains),
         "queue_wait_p50_ms": round(percentile(waits, 50), 1),
         "queue_wait_p99_ms": round(percentile(waits, 99), 1),
         "run_p50_ms": round(percentile(runs, 50), 1),

@@ -155,10 +155,15 @@ def view_service(settings: Settings, db: Database, kv: KeyValue, videos: VideoSe
 
 
 def notifications_service(
-    settings: Settings, db: Database, pubsub: PubSub, enqueue: Callable[..., object], events: EventHub
+    settings: Settings,
+    db: Database,
+    pubsub: PubSub,
+    enqueue: Callable[..., object],
+    events: EventHub,
+    kv: KeyValue,
 ) -> Notifications:
     """The notifications domain, its intake subscribed to every source event on ``events``."""
-    notifications = build_notifications(settings, db, pubsub, enqueue)
+    notifications = build_notifications(settings, db, pubsub, enqueue, kv)
     subscribe_notifications(events, notifications.intake)
     return notifications
 
@@ -198,7 +203,7 @@ def build_services(settings: Settings, *, broker: dramatiq.Broker) -> Services:
     jobs = JobQueue(db, broker, lost_after=settings.worker_heartbeat_timeout)
     events = EventHub()
     pubsub = open_pubsub(settings.redis_url)
-    notifications = notifications_service(settings, db, pubsub, jobs.enqueue, events)
+    notifications = notifications_service(settings, db, pubsub, jobs.enqueue, events, kv)
     videos = video_service(db, jobs.enqueue, store, jobs, events)
     accounts = AccountService(
         db, codec, refresh_ttl=settings.refresh_token_ttl, twofactor=TwoFactor(settings.secret_bytes)

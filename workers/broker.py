@@ -14,7 +14,7 @@ from dramatiq.middleware import Retries
 
 from control_plane.core.settings import Settings
 from workers.jobs import JOBS, JobSpec
-from workers.middleware import Heartbeat, JobMetrics, JobState
+from workers.middleware import Heartbeat, JobMetrics, JobState, Polling
 from workers.middleware.jobstate import record_result
 
 __all__ = ["make_broker", "broker_for"]
@@ -88,6 +88,7 @@ def make_broker(
     broker.add_middleware(JobState(), before=Retries)
     broker.add_middleware(JobMetrics())
     broker.add_middleware(Heartbeat())
+    broker.add_middleware(Polling())
     for spec in JOBS.values():
         _declare(broker, spec)
     dramatiq.set_broker(broker)

@@ -113,6 +113,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 ("feed.train", settings.feed_train_interval),
             )
         ),
+        # notification mailbox rows that no drain job is on its way to (one lost with its queue)
+        Periodic(
+            "notifications.drain",
+            settings.notification_drain_interval,
+            services.notifications.mailbox.kick_if_waiting,
+            services.kv,
+        ).start(),
         # payments upkeep in this process, whose events hub the notifications listen on: failed and
         # held provider events retried, earnings past their hold released, local renewals
         Periodic(

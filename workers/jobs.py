@@ -191,7 +191,19 @@ JOBS: dict[str, JobSpec] = {
             time_limit=1800,
             priority=40,
         ),
-        # Turns events into notifications (inbox, WebSockets) and asks for their pushes and mails.
+        # Turns what every intake left in the notifications mailbox into notifications (inbox,
+        # WebSockets) and asks for their pushes and mails; kicked by the intakes, at most one waiting.
+        JobSpec(
+            "notifications.drain",
+            "workers.actors.notifications:drain",
+            queue="notifications",
+            attempts=5,
+            time_limit=120,
+            priority=0,
+            min_backoff=1,
+            max_backoff=30,
+        ),
+        # The same from items in the job's arguments: the jobs intakes sent before the mailbox.
         JobSpec(
             "notifications.ingest",
             "workers.actors.notifications:ingest",

@@ -56,7 +56,12 @@ class WorkerContext:
         hub = EventHub()
         subscribe_feed(hub, self.feed)
         self.__dict__["notifications"] = notifications_service(
-            self.settings, self.db, self.pubsub or open_pubsub(self.settings.redis_url), self.enqueue, hub
+            self.settings,
+            self.db,
+            self.pubsub or open_pubsub(self.settings.redis_url),
+            self.enqueue,
+            hub,
+            self.kv,
         )
         return hub
 

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     #: Seconds a worker may go silent before it is taken for dead: a Redis broker then gives its
     #: unacknowledged messages to another worker, and the jobs sweep sends its jobs again.
     worker_heartbeat_timeout: float = Field(60.0, ge=1.0)
+    #: Seconds an idle worker waits at most between looks at a queue (Dramatiq's worker timeout,
+    #: whose own default is 1 s): the longest a job enqueued on an idle queue waits to be taken.
+    worker_poll_interval: float = Field(0.1, ge=0.01, le=5.0)
     #: Out of a million broker commands, how many also look for dead workers' jobs (Redis broker).
     worker_maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
     #: Secrets used before ``secret_key``: tokens they signed are still accepted until they expire,
@@ -291,9 +294,19 @@ class Settings(BaseSettings):
     notification_digest_interval: float = Field(900.0, ge=1.0)
     #: Hour of the day (in each person's time zone) from which their digest goes out.
     notification_digest_hour: int = Field(8, ge=0, le=23)
-    #: Seconds the events of a burst are gathered into one ``notifications.ingest`` job (0: one
-    #: job per event).
+    #: Seconds the events of a burst are gathered into one row of the notifications mailbox (0:
+    #: one row per event, written in the producer's thread).
     notification_intake_window: float = Field(0.05, ge=0.0, le=1.0)
+    #: Seconds between the API processes' looks for mailbox rows that no drain job is on its way
+    #: to (a drain lost with its queue): the safety net, one index probe when the mailbox is empty.
+    notification_drain_interval: float = Field(2.0, ge=0.1, le=3600.0)
+    #: Seconds the mailbox's drain gate lasts unless renewed: the running drain renews it after
+    #: each chunk and deletes it when done, so this is how long a lost drain holds the others off.
+    notification_drain_gate_ttl: float = Field(5.0, ge=0.1, le=3600.0)
+    #: Seconds a drain that found the notifications mailbox empty keeps looking (every 10 ms)
+    #: before it stops: under a steady flow it takes the next batch itself, where a new job would
+    #: wait for the worker's consumer to look at the queue again (up to a second when idle).
+    notification_drain_linger: float = Field(0.5, ge=0.0, le=10.0)
     #: People told per job when a channel's new video or post, or its going live, fans out.
     notification_fanout_batch: int = Field(500, ge=1, le=10_000)
     #: The VAPID private key that signs Web Push (PEM or base64url). Embedded default: generated

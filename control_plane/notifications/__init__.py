@@ -1,6 +1,7 @@
 """Notifications: in-app inboxes, real time over WebSockets, Web Push and email, as each person prefers.
 
-Events on the hub (``intake``) become ``notifications.ingest`` jobs; the job (``service``) makes
+Events on the hub (``intake``) become rows of the ``mailbox``, which ``notifications.drain``
+jobs take whatever process wrote them; the job (``service``) makes
 the notifications, publishes them to the API processes' WebSockets (``stream``), and asks for
 pushes (``devices``: the ``notifications.push`` job) and mails (``mail``; ``digests`` for the
 rest). ``build_notifications`` puts the parts together for a process; the API and the workers
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from control_plane.core.db import Database
+from control_plane.core.kv import KeyValue
 from control_plane.core.mail import Outbox
 from control_plane.core.pubsub import PubSub
 from control_plane.core.settings import Settings
@@ -26,6 +28,7 @@ from control_plane.notifications.events import NotificationRequested
 from control_plane.notifications.inbox import Inboxes
 from control_plane.notifications.intake import SOURCES, Intake, items_of, subscribe
 from control_plane.notifications.mail import Composer, Mailbag, UnsubscribeTokens
+from control_plane.notifications.mailbox import Mailbox
 from control_plane.notifications.preferences import Preferences, PreferenceService
 from control_plane.notifications.push import ApnsSender, FcmSender, PushSender, WebPushSender
 from control_plane.notifications.push.mobile import ApnsSettings
@@ -36,6 +39,7 @@ from control_plane.notifications.vapid import public_key, subject, vapid_key
 __all__ = [
     "SOURCES",
     "Intake",
+    "Mailbox",
     "NotificationRequested",
     "Notifications",
     "Preferences",
@@ -71,6 +75,8 @@ class Notifications:
     dispatcher: Dispatcher
     #: The events hub's subscriber (``subscribe(events, notifications.intake)``).
     intake: Intake
+    #: Where the intakes of every process leave their batches for ``notifications.drain``.
+    mailbox: Mailbox
     _senders: dict[str, PushSender] | None = field(default=None, repr=False)
 
     @cached_property
@@ -134,13 +140,22 @@ def platforms(settings: Settings) -> list[str]:
 
 
 def build_notifications(
-    settings: Settings, db: Database, pubsub: PubSub, enqueue: Callable[..., object]
+    settings: Settings, db: Database, pubsub: PubSub, enqueue: Callable[..., object], kv: KeyValue
 ) -> Notifications:
+    """The domain for one process; ``kv`` holds the mailbox's drain gate (shared by every process
+    of a deployment: Redis, or the one in-process store of the embedded default)."""
     previous = tuple(s.encode() for s in settings.previous_secret_keys)
     tokens = UnsubscribeTokens(settings.secret_bytes, previous)
     composer = Composer(settings.effective_public_url, tokens)
     outbox = Outbox(settings, enqueue)
     channel = channel_name(settings)
+    mailbox = Mailbox(
+        db,
+        kv,
+        enqueue,
+        gate_ttl=settings.notification_drain_gate_ttl,
+        linger=settings.notification_drain_linger,
+    )
     service = NotificationService(
         db,
         pubsub,
@@ -164,5 +179,6 @@ def build_notifications(
         composer=composer,
         outbox=outbox,
         dispatcher=Dispatcher(pubsub, channel),
-        intake=Intake(enqueue, window=settings.notification_intake_window),
+        intake=Intake(mailbox.post, window=settings.notification_intake_window),
+        mailbox=mailbox,
     )

@@ -1,8 +1,9 @@
-"""From the events hub to the notifications queue: each event becomes a few small JSON *items*
+"""From the events hub to the notifications mailbox: each event becomes a few small JSON *items*
 (who is to be told what, a fan-out to a channel's audience, or subjects whose notifications go),
-sent as one ``notifications.ingest`` job. Nothing here reads the database, so the producer's
-request pays one job row and one broker message, and a push service or mail server that is down
-never reaches it.
+gathered for a short window and posted as one mailbox row (``mailbox``), which a
+``notifications.drain`` job turns into notifications together with every other process's rows.
+Nothing here reads the database, the posting is done off the request (the window's thread), and
+a push service or mail server that is down never reaches the producer.
 """
 
 from __future__ import annotations
@@ -289,27 +290,31 @@ SOURCES: tuple[type[Event], ...] = (
 
 
 class Intake:
-    """The hub subscriber: enqueues ``notifications.ingest`` jobs with the items events ask for.
+    """The hub subscriber: posts the items events ask for to the mailbox (``post``, one call per
+    batch: ``Mailbox.post``).
 
-    Items are gathered for up to ``window`` seconds (or ``max_items``) and sent as one job, so a
-    burst of a thousand likes is a few jobs, not a thousand: the job row, the broker message and
-    the worker's bookkeeping are paid once per batch. ``window`` 0 sends each event's items at
-    once. Items waiting in a window are lost if the process dies within it (logged nowhere: the
-    window is tens of milliseconds); ``flush`` sends them now (``close`` does, at shutdown).
+    Items are gathered for up to ``window`` seconds (or ``max_items``) and posted as one batch
+    from the window's thread, so a burst of a thousand likes is a few rows, and the producer's
+    request pays nothing but a list append. ``window`` 0 posts each event's items at once, in
+    the producer's thread. Items waiting in a window are lost if the process dies within it
+    (logged nowhere: the window is tens of milliseconds); ``flush`` posts them now (``close``
+    does, at shutdown).
 
-    ``enqueue`` is the jobs port. A job queue that cannot be reached loses those notifications
-    (logged); the producer's change stands and its request succeeds.
+    A mailbox that cannot be written loses those notifications (logged); the producer's change
+    stands and its request succeeds.
     """
 
-    def __init__(self, enqueue: Callable[..., object], *, window: float = 0.0, max_items: int = 500) -> None:
-        self.enqueue = enqueue
+    def __init__(
+        self, post: Callable[[list[Item]], object], *, window: float = 0.0, max_items: int = 500
+    ) -> None:
+        self.post = post
         self.window = window
         self.max_items = max_items
         self._pending: list[Item] = []
         self._since = 0.0
         self._wake = threading.Condition()
-        #: Held while a batch is taken and sent, so ``flush`` returns only once every item given
-        #: before it is enqueued (none is still on its way from the window's thread).
+        #: Held while a batch is taken and posted, so ``flush`` returns only once every item given
+        #: before it is in the mailbox (none is still on its way from the window's thread).
         self._sending = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -334,7 +339,7 @@ class Intake:
             self.flush()
 
     def flush(self) -> None:
-        """Send the items waiting in the window now; returns once they are enqueued."""
+        """Post the items waiting in the window now; returns once they are in the mailbox."""
         with self._sending:
             with self._wake:
                 batch, self._pending = self._pending, []
@@ -364,9 +369,9 @@ class Intake:
 
     def _send(self, items: list[Item]) -> None:
         try:
-            self.enqueue("notifications.ingest", args={"items": items})
+            self.post(items)
         except Exception:  # the producers' changes are committed; their notifications are what is lost
-            log.exception("%d notification items lost: the job queue refused", len(items))
+            log.exception("%d notification items lost: the mailbox refused", len(items))
 
 
 def subscribe(events: EventHub, intake: Callable[[Event], object]) -> None:

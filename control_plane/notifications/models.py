@@ -1,6 +1,7 @@
 """The notifications domain's tables: each person's inbox, who acted in each notification, their
 preferences, the conversations they muted, the channels whose every upload they asked for (the
-bell) and their devices' push subscriptions.
+bell), their devices' push subscriptions, and the mailbox of what events asked for, waiting to
+be made into notifications.
 
 A notification's ``id`` grows with each one made for its recipient, in the order of the commits
 (the recipient's inbox row is locked while one is made), so "everything after the last id I saw"
@@ -23,6 +24,7 @@ __all__ = [
     "ChannelBell",
     "ConversationMute",
     "Inbox",
+    "MailboxBatch",
     "Notification",
     "NotificationActor",
     "NotificationPreferences",
@@ -154,3 +156,18 @@ class PushSubscription(Base):
     #: Sends that failed in a row, and the last failure's words.
     failures: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+
+
+class MailboxBatch(Base):
+    """One batch of an intake's items (``control_plane.notifications.intake``), waiting for a
+    ``notifications.drain`` job, which deletes it in the transaction that makes its notifications.
+    ``attempts`` counts the drains that failed on it alone; at ``mailbox.MAX_ATTEMPTS`` it is
+    kept, with ``error``, as the record of what was given up, and drains pass it by."""
+
+    __tablename__ = "notification_mailbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,12 +1,17 @@
-"""Making notifications: the ``notifications.ingest`` and ``notifications.fanout`` jobs' work.
+"""Making notifications: the ``notifications.drain``, ``notifications.ingest`` and
+``notifications.fanout`` jobs' work.
 
-``ingest(items)`` takes what ``intake`` made of events. For each person to be told, it checks
-their preferences (the type's in-app, push and email channels), that the actor is not hidden from
-them (a block either way, or their mute), and that the conversation is not muted; then, holding
-their inbox row, it adds the notification, or regroups it: a like or follow on a subject that
-has an unread group joins it (made anew at the top, with one more actor), and an actor already in
-the group adds nothing. Once committed, each new notification is published with the unread count
-(``stream``), a push job is enqueued for those to push, and mails are posted for those to mail.
+``drain(mailbox)`` takes what every process's ``intake`` made of events and left in the
+``mailbox``, chunk by chunk; ``ingest(items)`` takes items handed in (the jobs intakes sent before
+the mailbox). Each chunk is one transaction, which deletes the mailbox rows it took.
+
+For each person to be told, it checks their preferences (the type's in-app, push and email
+channels), that the actor is not hidden from them (a block either way, or their mute), and that
+the conversation is not muted; then, holding their inbox row, it adds the notification, or
+regroups it: a like or follow on a subject that has an unread group joins it (made anew at the
+top, with one more actor), and an actor already in the group adds nothing. Once committed, each
+new notification is published with the unread count (``stream``), a push job is enqueued for those
+to push, and mails are posted for those to mail.
 
 A fan-out (a new video or post to the channel's bells, going live to its followers) is done in
 batches of ``fanout_batch`` people, each batch a job that enqueues the next, on the
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ from control_plane.core.pubsub import PubSub
 from control_plane.notifications import preferences
 from control_plane.notifications.inbox import Inboxes, unread_counts
 from control_plane.notifications.kinds import KINDS
+from control_plane.notifications.mailbox import Mailbox, Taken
 from control_plane.notifications.models import (
     ChannelBell,
     ConversationMute,
@@ -44,7 +51,7 @@ from control_plane.notifications.models import (
 from control_plane.social.audience import hidden_pairs
 from control_plane.social.models import Follow, Post
 
-__all__ = ["Made", "NotificationService"]
+__all__ = ["Drained", "Made", "NotificationService"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,28 @@ class Made:
     pushes: list[dict[str, Any]] = field(default_factory=list)
     mails: list[dict[str, Any]] = field(default_factory=list)
     removed: int = 0
+
+
+@dataclass
+class Drained:
+    """What one drain did: mailbox rows and items taken, notifications made, removed, and rows
+    that failed alone (left for a later drain)."""
+
+    rows: int = 0
+    items: int = 0
+    made: int = 0
+    removed: int = 0
+    failed: int = 0
+    #: The rows that failed alone: this drain passes them by.
+    passing: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _After:
+    """What a chunk's commit is followed by: the WebSocket messages and the fan-outs to start."""
+
+    messages: list[dict[str, Any]]
+    fanouts: list[dict[str, Any]]
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -103,17 +132,103 @@ class NotificationService:
     # -- the jobs' entry points ----------------------------------------------------------------
 
     def ingest(self, items: Sequence[dict[str, Any]]) -> Made:
-        """Do what the items ask: notify, fan out, remove. Returns what was made."""
-        tell = [i for i in items if "user" in i]
+        """Do what the items ask: notify, fan out, remove, in one transaction; then publish and
+        send the follow-ups. Returns what was made. (The ``notifications.ingest`` job of items in
+        its arguments, as intakes sent before the mailbox.)"""
+        with self.db.session(exclusive=True) as session:
+            made, after = self._ingest_in(session, items)
+        self._deliver(made, after)
+        return made
+
+    def drain(self, mailbox: Mailbox, *, budget: float = 30.0) -> Drained:
+        """The ``notifications.drain`` job: hold the mailbox's gate, then take what waits, chunk by
+        chunk (each chunk's rows deleted in the transaction that makes their notifications), until
+        it is empty and stays so for the mailbox's ``linger`` seconds; release the gate and look
+        once more (see ``mailbox``). After ``budget`` seconds it releases the gate and kicks a
+        drain to go on, so no job runs for ever.
+
+        A chunk that fails is taken again row by row; a row that fails alone has its attempts
+        counted and stays for a later drain, passed by from ``MAX_ATTEMPTS`` on (kept as the
+        record, with its error). A worker killed mid-chunk rolls the chunk back: its rows wait.
+        What follows a commit (the WebSocket messages, the push and fan-out jobs, the mails) is
+        sent after it: a process killed in those milliseconds loses them, never the notifications.
+        """
+        drained = Drained()
+        deadline = time.monotonic() + budget
+        token = mailbox.hold()
+        while True:
+            while self._drain_chunk(mailbox, drained, None) or mailbox.linger_for_more(drained.passing):
+                if time.monotonic() > deadline:
+                    mailbox.release(token)
+                    mailbox.kick()
+                    return drained
+                mailbox.keep(token)
+            mailbox.release(token)
+            if not self._drain_chunk(mailbox, drained, None):  # the last look
+                return drained
+            token = mailbox.hold()
+
+    def _drain_chunk(self, mailbox: Mailbox, drained: Drained, ids: list[int] | None) -> bool:
+        """One chunk (the rows ``ids`` only, when given); False if there was nothing to take."""
+        taken: list[Taken] = []
+        try:
+            with self.db.session(exclusive=True) as session:
+                taken = mailbox.take(session, ids, passing=drained.passing)
+                if not taken:
+                    return False
+                made, after = self._ingest_in(session, [i for _, items in taken for i in items])
+                mailbox.remove(session, [row_id for row_id, _ in taken])
+        except Exception as exc:
+            if not taken:  # the database itself refused: the job's retries
+                raise
+            if len(taken) > 1:  # find the row at fault: the others go through
+                log.warning(
+                    "a drain chunk of %d rows failed; taking them one by one", len(taken), exc_info=True
+                )
+                for row_id, _ in taken:
+                    self._drain_chunk(mailbox, drained, [row_id])
+                return True
+            row_id = taken[0][0]
+            attempts = mailbox.failed(row_id, exc)
+            drained.failed += 1
+            drained.passing.add(row_id)  # not again in this drain
+            log.exception("notification mailbox row %d failed (attempt %d)", row_id, attempts)
+            return True
+        drained.rows += len(taken)
+        drained.items += sum(len(items) for _, items in taken)
+        drained.made += len(made.notifications)
+        drained.removed += made.removed
+        self._deliver(made, after)
+        return True
+
+    def _ingest_in(self, session: Session, items: Sequence[dict[str, Any]]) -> tuple[Made, _After]:
         removed = 0
         for item in items:
             if "remove" in item:
-                removed += self.remove_subjects([tuple(s) for s in item["remove"]])
-            elif "fanout" in item:
-                self.enqueue("notifications.fanout", args={"item": item, "after": None})
-        made = self.notify(tell)
+                removed += self.remove_in(session, [tuple(s) for s in item["remove"]])
+        made, messages = self._notify_in(session, [i for i in items if "user" in i])
         made.removed = removed
-        return made
+        return made, _After(messages, [i for i in items if "fanout" in i])
+
+    def _deliver(self, made: Made, after: _After) -> None:
+        """After the commit: publish the messages, enqueue the fan-outs and pushes, post the
+        mails. A queue that refuses loses those (logged): the notifications are stored, and
+        running the work again would make them twice."""
+        self.inboxes.publish(after.messages)
+        for item in after.fanouts:
+            try:
+                self.enqueue("notifications.fanout", args={"item": item, "after": None})
+            except Exception:
+                log.exception(
+                    "a %s fan-out of %s was lost: the job queue refused", item["type"], item["actor"]
+                )
+        for start in range(0, len(made.pushes), 100):
+            try:
+                self.enqueue("notifications.push", args={"items": made.pushes[start : start + 100]})
+            except Exception:
+                log.exception("%d pushes lost: the job queue refused", len(made.pushes[start : start + 100]))
+        if made.mails and self.mails is not None:
+            self.mails(made.mails)
 
     def fanout(self, item: dict[str, Any], after: str | None) -> tuple[int, str | None]:
         """Notify the next batch of the item's audience after the user id ``after``; returns how
@@ -140,18 +255,28 @@ class NotificationService:
     # -- making --------------------------------------------------------------------------------
 
     def notify(self, items: Sequence[dict[str, Any]]) -> Made:
+        """Make the notifications of ``items`` (people to tell) in one transaction, then deliver."""
+        with self.db.session(exclusive=True) as session:
+            made, messages = self._notify_in(session, items)
+        self._deliver(made, _After(messages, []))
+        return made
+
+    def _notify_in(
+        self, session: Session, items: Sequence[dict[str, Any]]
+    ) -> tuple[Made, list[dict[str, Any]]]:
+        """Check and store the items in ``session`` (exclusive: its inboxes are locked); returns
+        what was made and the messages to publish once it commits."""
         made = Made()
         items = [i for i in items if i.get("user") and i["user"] != i.get("actor") and i["type"] in KINDS]
         if not items:
-            return made
-        with self.db.session() as session:
-            prefs = preferences.load(session, (i["user"] for i in items))
-            hidden = hidden_pairs(session, {(i["user"], i["actor"]) for i in items if i.get("actor")})
-            items = [i for i in items if (i["user"], i.get("actor")) not in hidden]
-            _resolve_threads(session, items)
-            muted = _muted(session, items)
-            items = [i for i in items if (i["user"], *(i.get("conversation") or ("", ""))) not in muted]
-            pushable = _pushable(session, {i["user"] for i in items})
+            return made, []
+        prefs = preferences.load(session, (i["user"] for i in items))
+        hidden = hidden_pairs(session, {(i["user"], i["actor"]) for i in items if i.get("actor")})
+        items = [i for i in items if (i["user"], i.get("actor")) not in hidden]
+        _resolve_threads(session, items)
+        muted = _muted(session, items)
+        items = [i for i in items if (i["user"], *(i.get("conversation") or ("", ""))) not in muted]
+        pushable = _pushable(session, {i["user"] for i in items})
         keep, channels = [], []
         now = utcnow()
         for item in items:
@@ -162,32 +287,26 @@ class NotificationService:
                 keep.append(item)
                 channels.append(wants)
         if not keep:
-            return made
+            return made, []
         boxed = [k for k, wants in enumerate(channels) if wants["in_app"]]
         stored: dict[int, int] = {}
-        slots, rows, messages = self._store([keep[k] for k in boxed])
+        slots, rows, messages = self._store(session, [keep[k] for k in boxed])
         for k, slot in zip(boxed, slots, strict=True):
             if slot is None:  # an actor already in the group: nothing new to tell anywhere
                 channels[k] = {"in_app": False, "push": False, "email": False}
                 continue
             stored[k] = slot
         made.notifications = [(row.id, row.user_id, replaced) for row, replaced in rows]
-        self.inboxes.publish(messages)
         for k, (item, wants) in enumerate(zip(keep, channels, strict=True)):
             note = {**item, "id": stored.get(k)}
             if wants["push"]:
                 made.pushes.append(note)
             if wants["email"]:
                 made.mails.append(note)
-        if made.pushes:
-            for start in range(0, len(made.pushes), 100):
-                self.enqueue("notifications.push", args={"items": made.pushes[start : start + 100]})
-        if made.mails and self.mails is not None:
-            self.mails(made.mails)
-        return made
+        return made, messages
 
     def _store(
-        self, items: list[dict[str, Any]]
+        self, session: Session, items: list[dict[str, Any]]
     ) -> tuple[list[int | None], list[tuple[Notification, int | None]], list[dict[str, Any]]]:
         """Insert or regroup the items under their recipients' locked inboxes, set-based: a few
         statements for the batch whatever its size (the inboxes, the unread groups and their
@@ -201,81 +320,80 @@ class NotificationService:
         if not items:
             return [], [], []
         users = sorted({i["user"] for i in items})
-        with self.db.session(exclusive=True) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # The batch's unread counts are one statement whose estimated cost grows with the
-                # recipients; past jit_above_cost PostgreSQL spent 50-100 ms compiling it (JIT) to
-                # save nothing on a few index probes (EXPLAIN ANALYZE, docs/notifications.md).
-                session.execute(sa.text("SET LOCAL jit = off"))
+        if session.get_bind().dialect.name == "postgresql":
+            # The batch's unread counts are one statement whose estimated cost grows with the
+            # recipients; past jit_above_cost PostgreSQL spent 50-100 ms compiling it (JIT) to
+            # save nothing on a few index probes (EXPLAIN ANALYZE, docs/notifications.md).
+            session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(
+            _insert(session, Inbox).values([{"user_id": u} for u in users]).on_conflict_do_nothing()
+        )
+        read = dict(
             session.execute(
-                _insert(session, Inbox).values([{"user_id": u} for u in users]).on_conflict_do_nothing()
-            )
-            read = dict(
-                session.execute(
-                    sa.select(Inbox.user_id, Inbox.read_up_to)
-                    .where(Inbox.user_id.in_(users))
-                    .order_by(Inbox.user_id)
-                    .with_for_update()
-                ).all()
-            )
-            keys = [_group_key(item) for item in items]
-            groups = _unread_groups(session, {(i["user"], k) for i, k in zip(items, keys, strict=True) if k})
-            # what the batch makes: one entry per new row, in the order of its last item
-            entries: list[_Entry] = []
-            by_group: dict[tuple[str, str], _Entry] = {}
-            slot_of: list[_Entry | None] = []
-            for item, key in zip(items, keys, strict=True):
-                actor, at = item.get("actor"), _time(item.get("at"))
-                entry = by_group.get((item["user"], key)) if key else None
-                if entry is None and key:
-                    old = groups.get((item["user"], key))
-                    entry = _Entry(item, key, at, replaces=old[0] if old else None)
-                    entry.actors = set(old[1]) if old else set()
-                    by_group[(item["user"], key)] = entry
-                elif entry is None:
-                    entry = _Entry(item, None, at, replaces=None)
-                if key and actor is not None and actor in entry.actors:
-                    slot_of.append(None)  # liked, unliked and liked again: nothing new to say
-                    continue
-                if actor is not None:
-                    entry.actors.add(actor)
-                    entry.new_actors.append((actor, at))
-                entry.item, entry.at = item, at
-                if entry in entries:
-                    entries.remove(entry)
-                entries.append(entry)
-                slot_of.append(entry)
-            if not entries:
-                return [None] * len(items), [], []
-            ids = session.scalars(
-                sa.insert(Notification).returning(Notification.id, sort_by_parameter_order=True),
-                [e.row() for e in entries],
+                sa.select(Inbox.user_id, Inbox.read_up_to)
+                .where(Inbox.user_id.in_(users))
+                .order_by(Inbox.user_id)
+                .with_for_update()
             ).all()
-            for entry, new_id in zip(entries, ids, strict=True):
-                entry.id = new_id
-            moved = [{"old": e.replaces, "new": e.id} for e in entries if e.replaces is not None]
-            if moved:
-                actors_table = cast(sa.Table, NotificationActor.__table__)
-                session.execute(
-                    sa.update(actors_table)
-                    .where(actors_table.c.notification_id == sa.bindparam("old"))
-                    .values(notification_id=sa.bindparam("new")),
-                    moved,
-                )
-                session.execute(
-                    sa.delete(Notification)
-                    .where(Notification.id.in_([m["old"] for m in moved]))
-                    .execution_options(synchronize_session=False)
-                )
-            new_actors = [
-                {"notification_id": e.id, "actor_id": actor, "at": at}
-                for e in entries
-                for actor, at in e.new_actors
-            ]
-            if new_actors:
-                session.execute(sa.insert(cast(sa.Table, NotificationActor.__table__)), new_actors)
-            made = [(e.notification(), e.replaces) for e in entries]
-            messages = self.inboxes.messages(session, made, read)
+        )
+        keys = [_group_key(item) for item in items]
+        groups = _unread_groups(session, {(i["user"], k) for i, k in zip(items, keys, strict=True) if k})
+        # what the batch makes: one entry per new row, in the order of its last item
+        entries: list[_Entry] = []
+        by_group: dict[tuple[str, str], _Entry] = {}
+        slot_of: list[_Entry | None] = []
+        for item, key in zip(items, keys, strict=True):
+            actor, at = item.get("actor"), _time(item.get("at"))
+            entry = by_group.get((item["user"], key)) if key else None
+            if entry is None and key:
+                old = groups.get((item["user"], key))
+                entry = _Entry(item, key, at, replaces=old[0] if old else None)
+                entry.actors = set(old[1]) if old else set()
+                by_group[(item["user"], key)] = entry
+            elif entry is None:
+                entry = _Entry(item, None, at, replaces=None)
+            if key and actor is not None and actor in entry.actors:
+                slot_of.append(None)  # liked, unliked and liked again: nothing new to say
+                continue
+            if actor is not None:
+                entry.actors.add(actor)
+                entry.new_actors.append((actor, at))
+            entry.item, entry.at = item, at
+            if entry in entries:
+                entries.remove(entry)
+            entries.append(entry)
+            slot_of.append(entry)
+        if not entries:
+            return [None] * len(items), [], []
+        ids = session.scalars(
+            sa.insert(Notification).returning(Notification.id, sort_by_parameter_order=True),
+            [e.row() for e in entries],
+        ).all()
+        for entry, new_id in zip(entries, ids, strict=True):
+            entry.id = new_id
+        moved = [{"old": e.replaces, "new": e.id} for e in entries if e.replaces is not None]
+        if moved:
+            actors_table = cast(sa.Table, NotificationActor.__table__)
+            session.execute(
+                sa.update(actors_table)
+                .where(actors_table.c.notification_id == sa.bindparam("old"))
+                .values(notification_id=sa.bindparam("new")),
+                moved,
+            )
+            session.execute(
+                sa.delete(Notification)
+                .where(Notification.id.in_([m["old"] for m in moved]))
+                .execution_options(synchronize_session=False)
+            )
+        new_actors = [
+            {"notification_id": e.id, "actor_id": actor, "at": at}
+            for e in entries
+            for actor, at in e.new_actors
+        ]
+        if new_actors:
+            session.execute(sa.insert(cast(sa.Table, NotificationActor.__table__)), new_actors)
+        made = [(e.notification(), e.replaces) for e in entries]
+        messages = self.inboxes.messages(session, made, read)
         return [e.id if e is not None else None for e in slot_of], made, messages
 
     # -- removing --------------------------------------------------------------------------

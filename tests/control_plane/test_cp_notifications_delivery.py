@@ -305,4 +305,4 @@ def test_a_dead_mail_server_never_reaches_the_producer(
     p.services.broker.join("notifications", timeout=30_000, fail_fast=False)  # type: ignore[call-arg]
     with p.services.db.session() as session:
         kinds = dict(session.execute(sa.select(Job.kind, Job.status)).all())
-    assert kinds["notifications.ingest"] == "succeeded" and "email.send" in kinds
+    assert kinds["notifications.drain"] == "succeeded" and "email.send" in kinds

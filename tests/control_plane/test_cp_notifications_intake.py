@@ -1,5 +1,5 @@
-"""The intake, the events hub's subscriber: what each event asks for, bursts gathered into one job,
-and a job queue that refuses never reaching the producer."""
+"""The intake, the events hub's subscriber: what each event asks for, bursts gathered into one
+mailbox batch, and a mailbox that refuses never reaching the producer."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ from typing import Any
 import pytest
 from support.waiting import wait_until
 
+from control_plane.core.db import Database
 from control_plane.core.events import EventHub
+from control_plane.core.kv import MemoryKeyValue
 from control_plane.moderation.events import ContentHeld, ContentReleased
-from control_plane.notifications import Intake, items_of, subscribe
+from control_plane.notifications import Intake, Mailbox, items_of, subscribe
 from control_plane.social.events import CommentWritten, PostCreated, PostDeleted, UserFollowed
 
 
-class Queue:
+class Batches:
+    """What the intake posts (in place of ``Mailbox.post``): each batch's items."""
+
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, kind: str, *, args: dict[str, Any]) -> None:
-        assert kind == "notifications.ingest"
+    def __call__(self, items: list[dict[str, Any]]) -> None:
         with self.lock:
-            self.jobs.append(args)
+            self.jobs.append({"items": items})
 
 
 def test_what_events_ask_for() -> None:
@@ -72,8 +75,8 @@ def test_what_events_ask_for() -> None:
     assert told(ContentReleased("post", "p2", reply)) == told(reply)
 
 
-def test_a_burst_is_one_job_and_a_window_of_zero_is_one_job_per_event() -> None:
-    queue = Queue()
+def test_a_burst_is_one_batch_and_a_window_of_zero_is_one_batch_per_event() -> None:
+    queue = Batches()
     hub = EventHub()
     intake = Intake(queue, window=0.05)
     subscribe(hub, intake)
@@ -82,17 +85,21 @@ def test_a_burst_is_one_job_and_a_window_of_zero_is_one_job_per_event() -> None:
     assert wait_until(lambda: queue.jobs, 10)
     intake.close()
     assert sum(len(j["items"]) for j in queue.jobs) == 30 and len(queue.jobs) < 30
-    at_once = Queue()
+    at_once = Batches()
     immediate = Intake(at_once, window=0)
     for i in range(3):
         immediate(UserFollowed(follower_id=f"f{i}", followee_id="b"))
     assert len(at_once.jobs) == 3
 
 
-def test_a_queue_that_refuses_never_reaches_the_producer(caplog: pytest.LogCaptureFixture) -> None:
-    def refuse(kind: str, **options: Any) -> None:
-        raise ConnectionError("broker down")
+def test_a_mailbox_that_refuses_never_reaches_the_producer(caplog: pytest.LogCaptureFixture) -> None:
+    # a database that cannot be reached (nothing listens on port 1)
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
 
-    intake = Intake(refuse, window=0)
+    def no_queue(kind: str, **options: Any) -> None:
+        raise AssertionError("nothing was written: nothing to drain")
+
+    intake = Intake(Mailbox(down, MemoryKeyValue(), no_queue).post, window=0)
     intake(UserFollowed(follower_id="a", followee_id="b"))  # no exception
-    assert "lost: the job queue refused" in caplog.text
+    assert "1 notification items lost: the mailbox refused" in caplog.text
+    down.dispose()

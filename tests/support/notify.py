@@ -25,7 +25,9 @@ def notifying_platform(
     **overrides: object,
 ) -> Platform:
     """The platform on ``kind`` (``sqlite``, or ``postgres`` with Redis), with in-process workers
-    running every job."""
+    running every job. Drains do not linger for more (``drain`` waits for them to end; the
+    mailbox tests cover lingering)."""
+    overrides.setdefault("notification_drain_linger", 0.0)
     return platform_factory(backend_settings(kind, tmp_path, request, **overrides))
 
 

@@ -1,5 +1,6 @@
-"""The notifications jobs: ingest events, fan out to an audience in batches, push to devices,
-send the digests that are due, sweep old notifications."""
+"""The notifications jobs: drain the mailbox (every intake's events), ingest the items of an
+older job, fan out to an audience in batches, push to devices, send the digests that are due,
+sweep old notifications."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from control_plane.jobs.models import Job
 from control_plane.notifications.push import PushRetry
 from workers import runtime
 
-__all__ = ["digests", "fanout", "ingest", "push", "sweep"]
+__all__ = ["digests", "drain", "fanout", "ingest", "push", "sweep"]
 
 
 def _args(job_id: str) -> dict[str, Any]:
@@ -21,8 +22,23 @@ def _args(job_id: str) -> dict[str, Any]:
         return dict(job.args)
 
 
+def drain(job_id: str) -> dict[str, Any]:
+    """Make the notifications of whatever waits in the mailbox, chunk by chunk, until it is empty
+    (no arguments: nothing of the job's row to read)."""
+    notifications = runtime.current().notifications
+    drained = notifications.service.drain(notifications.mailbox)
+    return {
+        "rows": drained.rows,
+        "items": drained.items,
+        "made": drained.made,
+        "removed": drained.removed,
+        "failed": drained.failed,
+    }
+
+
 def ingest(job_id: str) -> dict[str, Any]:
-    """Make the notifications the job's items ask for; returns how many were made and removed."""
+    """Make the notifications the job's items ask for (a job an intake sent before the mailbox);
+    returns how many were made and removed."""
     made = runtime.current().notifications.service.ingest(_args(job_id)["items"])
     return {
         "made": len(made.notifications),
