@@ -202,13 +202,25 @@ class NotificationService:
         return True
 
     def _ingest_in(self, session: Session, items: Sequence[dict[str, Any]]) -> tuple[Made, _After]:
+        """The items in their order: a removal takes out the stored notifications of its subjects
+        and the items before it in this batch that are about them (a post deleted within the
+        window that announced it tells nobody), not those after it (a post held, then released)."""
         removed = 0
-        for item in items:
+        gone: dict[tuple[str, str], int] = {}  # subject (or context) -> position of its last removal
+        for at, item in enumerate(items):
             if "remove" in item:
-                removed += self.remove_in(session, [tuple(s) for s in item["remove"]])
-        made, messages = self._notify_in(session, [i for i in items if "user" in i])
+                subjects = [(str(t), str(i)) for t, i in item["remove"]]
+                removed += self.remove_in(session, subjects)
+                gone.update((subject, at) for subject in subjects)
+
+        def stands(at: int, item: dict[str, Any]) -> bool:
+            about = [item.get("subject"), item.get("context")]
+            return all(gone.get((str(a[0]), str(a[1])), -1) < at for a in about if a)
+
+        kept = [(at, i) for at, i in enumerate(items) if "remove" not in i and stands(at, i)]
+        made, messages = self._notify_in(session, [i for _, i in kept if "user" in i])
         made.removed = removed
-        return made, _After(messages, [i for i in items if "fanout" in i])
+        return made, _After(messages, [i for _, i in kept if "fanout" in i])
 
     def _deliver(self, made: Made, after: _After) -> None:
         """After the commit: publish the messages, enqueue the fan-outs and pushes, post the

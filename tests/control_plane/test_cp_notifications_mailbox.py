@@ -193,6 +193,22 @@ def test_ingest_jobs_of_older_intakes_still_work(
     assert [i["text"] for i in inbox(p, ada.headers)] == ["bob followed you"]
 
 
+def test_a_batch_is_taken_in_its_order_removals_included(plat: Platform) -> None:
+    """A subject removed after the item that told of it, within one batch, tells nobody; one
+    told again after its removal (held, then released) is told."""
+    ada, bob, cyd = member(plat, "ada"), member(plat, "bob"), member(plat, "cyd")
+
+    def told(user: Member, actor: Member) -> dict[str, object]:
+        return {"user": user.id, "type": "follow", "subject": ["user", user.id], "actor": actor.id, "data": {}}
+
+    service = plat.services.notifications.service
+    made = service.ingest([told(ada, bob), {"remove": [["user", ada.id]]}])
+    assert made.notifications == [] and inbox(plat, ada.headers) == []
+    made = service.ingest([{"remove": [["user", cyd.id]]}, told(cyd, bob)])
+    assert len(made.notifications) == 1
+    assert [i["text"] for i in inbox(plat, cyd.headers)] == ["bob followed you"]
+
+
 def test_mailboxes_on_different_databases_sharing_a_store_have_gates_of_their_own(tmp_path: Path) -> None:
     kv, kicked = MemoryKeyValue(), []
     dbs = [Database(f"sqlite:///{tmp_path / name}") for name in ("a.db", "b.db")]
