@@ -199,7 +199,13 @@ def test_a_batch_is_taken_in_its_order_removals_included(plat: Platform) -> None
     ada, bob, cyd = member(plat, "ada"), member(plat, "bob"), member(plat, "cyd")
 
     def told(user: Member, actor: Member) -> dict[str, object]:
-        return {"user": user.id, "type": "follow", "subject": ["user", user.id], "actor": actor.id, "data": {}}
+        return {
+            "user": user.id,
+            "type": "follow",
+            "subject": ["user", user.id],
+            "actor": actor.id,
+            "data": {},
+        }
 
     service = plat.services.notifications.service
     made = service.ingest([told(ada, bob), {"remove": [["user", ada.id]]}])
