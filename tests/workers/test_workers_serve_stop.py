@@ -17,8 +17,10 @@ GRACE_S = 120
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """Long enough that its transcode outlasts the test's signals (tens of seconds on 2 cores)."""
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=40).read_bytes()
+    """Long enough that its transcode outlasts the test's signals: 720p, so the ladder has four
+    rungs (a 360p clip of the same length took 3 s on a quiet 2-core machine, less than the
+    signals and the grace take)."""
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=40, size="1280x720").read_bytes()
 
 
 def transcoding(tmp_path: Path, clip: bytes, **env: str) -> tuple[Serve, dict[str, str], str]:
