@@ -492,8 +492,9 @@ class VideoService:
             sa.delete(Video).where(Video.id == video.id).execution_options(synchronize_session=False)
         )
 
-    def retry(self, owner_id: str, video_id: str) -> None:
-        """Run a failed video's processing again, or a stuck one's; the owner only.
+    def retry(self, owner_id: str, video_id: str) -> Video:
+        """Run a failed video's processing again, or a stuck one's; the owner only. Returns the
+        video as the retry left it, before its jobs were sent (a job may change it at once).
 
         A processing video whose jobs' process stopped has them sent again. Otherwise, once no
         job of the video is queued or running, a failed video (or a processing one whose work was
@@ -515,7 +516,7 @@ class VideoService:
                 code="VIDEO_NOT_RETRYABLE",
             )
         if self.jobs.recover(subject) and status == "processing":
-            return
+            return video
         if self.jobs.active(subject):
             raise Conflict(
                 "The video is being processed; retry when it has failed or stopped making progress.",
@@ -531,9 +532,13 @@ class VideoService:
             )
             if not getattr(moved, "rowcount", 0):
                 raise Conflict("The video changed meanwhile; look at it again.", code="VIDEO_PROCESSING")
+            video = session.scalars(
+                sa.select(Video).where(Video.id == video_id).execution_options(populate_existing=True)
+            ).one()
         latest = self.jobs.states(subject)
         kinds = [kind for kind in RETRIED_KINDS if kind == "video.process" or latest.get(kind) == "failed"]
         self._enqueue(video_id, owner_id, kinds)
+        return video
 
 
 def _public(video: Video) -> bool:

@@ -10,6 +10,7 @@ and ``/media`` checks it on every playlist, segment and picture.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -291,9 +292,10 @@ def retry_video(video_id: str, principal: PrincipalDep, services: ServicesDep) -
     """Run a failed video's processing again, or a stuck one's (its jobs' process stopped). The
     owner only; 409 ``VIDEO_PROCESSING`` while a job of it is queued or running, 409
     ``VIDEO_NOT_RETRYABLE`` unless it is failed or processing."""
-    load_visible(services, principal, video_id)
-    services.videos.retry(principal.user.id, video_id)
-    return read_video(services, load_visible(services, principal, video_id), principal)
+    listed = load_visible(services, principal, video_id)
+    # as the retry left it: its first job may already have moved it on (a quick failure)
+    retried = services.videos.retry(principal.user.id, video_id)
+    return read_video(services, dataclasses.replace(listed, video=retried), principal)
 
 
 @router.post(
