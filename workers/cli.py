@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from control_plane.accounts.rotation import record_signing_key
     from control_plane.app import create_app
+    from control_plane.core.heap import settle
     from control_plane.core.logs import configure_logging
     from control_plane.http.clientip import proxy_header_options
     from control_plane.live import LEASE_TTL_S
@@ -134,6 +135,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # SIGTERM stops like Ctrl-C (uvicorn re-raises the signal it caught once it has shut down).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     interrupted = False
+    settle()  # startup's objects out of the collector's full passes (pauses of 100 ms and more)
     try:
         uvicorn.run(
             app,

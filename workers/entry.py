@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from control_plane.core.db import Database
+from control_plane.core.heap import settle
 from control_plane.core.kv import open_kv
 from control_plane.core.logs import configure_logging
 from control_plane.core.pubsub import open_pubsub
@@ -31,3 +32,4 @@ def boot() -> None:
             pubsub=open_pubsub(settings.redis_url),
         )
     )
+    settle()  # startup's objects out of the collector's full passes
