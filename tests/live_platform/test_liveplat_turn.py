@@ -55,8 +55,13 @@ def test_minted_credentials_open_a_relay_and_wrong_or_expired_ones_do_not(turn_s
     now = time.time()
     good = IceConfig([turn_server.url], SECRET, ttl=600).servers("viewer-1")
     assert good[0].username is not None and good[0].username.endswith(":viewer-1")
-    sdp = asyncio.run(gathered([RTCIceServer(s.url, s.username, s.credential) for s in good]))
-    assert relay_candidates(sdp) and all(" 127.0.0.1 " in c for c in relay_candidates(sdp)), sdp
+    servers = [RTCIceServer(s.url, s.username, s.credential) for s in good]
+    for _ in range(3):  # one gathering on a loaded machine has come back without its relay (CI, once)
+        sdp = asyncio.run(gathered(servers))
+        if relay_candidates(sdp):
+            break
+    assert relay_candidates(sdp), (sdp, turn_server.log.read_text(errors="replace")[-3000:])
+    assert all(" 127.0.0.1 " in c for c in relay_candidates(sdp)), sdp
 
     wrong = turn_credential("another-secret-0123456789", "viewer-1", 600, now)
     expired = turn_credential(SECRET, "viewer-1", 600, now - 1200)
