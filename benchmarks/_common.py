@@ -207,6 +207,35 @@ class ServerProcess:
             self._log = None
 
 
+def scratch_database(server_url: str, prefix: str) -> tuple[str, str]:
+    """Create an empty PostgreSQL database on the server of ``server_url``, named ``prefix`` and a
+    random suffix; returns its name and URL (``drop_database`` it afterwards)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return name, f"{server_url.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop the database ``name`` (connections to it closed by force), if it is there."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically (a reader never sees half a file)."""
     partial = path.with_name(path.name + ".partial")

@@ -22,12 +22,10 @@ import random
 import secrets
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
+from benchmarks._common import drop_database, scratch_database
 from benchmarks.views import _fixture
 from control_plane.core import migrate
 from control_plane.core.db import Database
@@ -122,11 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     client = redis.Redis.from_url(args.redis)
     client.flushdb()
     client.close()
-    name = f"sf_bench_views_asgi_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
+    name, url = scratch_database(args.postgres, "sf_bench_views_asgi_")
     db = Database(url)
     try:
         migrate.upgrade(db)
@@ -146,10 +140,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             finally:
                 services.close()
     finally:
-        db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+        db.dispose()
+        drop_database(args.postgres, name)
     print(json.dumps(result))
     return result
 

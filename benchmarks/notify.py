@@ -39,7 +39,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks._common import BenchError, ServerProcess, free_port, tree_rss, write_json
+from benchmarks._common import (
+    BenchError,
+    ServerProcess,
+    drop_database,
+    free_port,
+    scratch_database,
+    tree_rss,
+    write_json,
+)
 from control_plane.core.heap import settle
 
 __all__ = ["main"]
@@ -91,22 +99,6 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--generators", type=int, default=4, help="generator processes (events, service)")
     return parser.parse_args(argv)
-
-
-def _database(admin_url: str) -> tuple[str, str]:
-    name = f"sf_bench_notify_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, f"{admin_url.rsplit('/', 1)[0]}/{name}"
-
-
-def _drop(admin_url: str, name: str) -> None:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _accounts(settings: Any, count: int, prefix: str) -> list[tuple[str, str, str]]:
@@ -486,7 +478,7 @@ def main(argv: list[str], output: Path) -> int:
     from control_plane.core.db import Database
     from control_plane.core.settings import load_settings
 
-    name, db_url = _database(args.postgres)
+    name, db_url = scratch_database(args.postgres, "sf_bench_notify_")
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"sf-bench-notify-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     env = {
@@ -620,5 +612,5 @@ def main(argv: list[str], output: Path) -> int:
     finally:
         for log_file in work.glob("*.log"):  # kept beside the results, for a run that went wrong
             shutil.copy(log_file, output / f"notify-{log_file.name}")
-        _drop(args.postgres, name)
+        drop_database(args.postgres, name)
         shutil.rmtree(work, ignore_errors=True)

@@ -42,7 +42,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks._common import ServerProcess, free_port, grouped_bars, write_json
+from benchmarks._common import (
+    ServerProcess,
+    drop_database,
+    free_port,
+    grouped_bars,
+    scratch_database,
+    write_json,
+)
 from control_plane.core import migrate
 from control_plane.core.db import Database, new_id
 from control_plane.views.buffer import Beat, RedisViewBuffer, Rules
@@ -509,11 +516,7 @@ def main(argv: list[str], output: Path) -> int:
     flush = redis_client.Redis.from_url(args.redis)
     flush.flushdb()
     flush.close()
-    name = f"sf_bench_views_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
+    name, url = scratch_database(args.postgres, "sf_bench_views_")
     db = Database(url)
     try:
         migrate.upgrade(db)
@@ -578,7 +581,5 @@ def main(argv: list[str], output: Path) -> int:
         plot(report, output / "views.png")
     finally:
         db.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(args.postgres, name)
     return 0
